@@ -1,0 +1,54 @@
+//! What flows into the core (events) and what it asks the runtime to do (effects).
+
+use std::path::PathBuf;
+
+use ratatui::crossterm::event::KeyEvent;
+
+use crate::backend::{FaultSpec, RevertHandle, TopologyDelta};
+use crate::timeline::Entry;
+
+/// Everything that reaches the UI loop comes through one channel as one of these.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    Key(KeyEvent),
+    /// The terminal was resized: redraw.
+    Resize,
+    /// Once a second: countdowns, expiry, retry deadlines.
+    Tick,
+    Backend(TopologyDelta),
+    Injected {
+        fault: u64,
+        result: Result<RevertHandle, String>,
+    },
+    Reverted {
+        fault: u64,
+        attempt: u32,
+        result: Result<(), String>,
+    },
+    Exported {
+        path: PathBuf,
+        result: Result<(), String>,
+    },
+    /// SIGTERM, SIGHUP, SIGINT, or the terminal went away.
+    Signal(String),
+}
+
+/// Work for the runtime. Effects are carried out in order; `Record` is written and flushed
+/// before the next effect starts, which is what makes the journal write-ahead.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    Record(Entry),
+    Inject(FaultSpec),
+    /// Revert after `delay_ms` (0 for an abort: dispatched at once).
+    Revert {
+        handle: RevertHandle,
+        attempt: u32,
+        delay_ms: u64,
+    },
+    WriteReport {
+        path: PathBuf,
+        markdown: String,
+    },
+    /// Leave the UI loop (the journal already holds the session end).
+    Exit,
+}

@@ -1,0 +1,546 @@
+//! The fault lifecycle, an explicit state machine, and the abort path.
+//!
+//! ```text
+//!  Idle ──arm──> Armed ──confirm──> Injecting ──ok──> Active ──expire/abort──> Reverting ──ok──> Idle
+//!   │  <─cancel──┘                    │  └─err──> Idle                        ^   └─err: retry with backoff
+//!   └──────────── :inject ───────────>┘  └─ok, abort pending──────────────────┘
+//! ```
+//! Inject is accepted only in `Idle` (or `Armed`, from its confirmation); anything else is
+//! refused and recorded. Abort is accepted in every state and always wins. Every transition
+//! records its timeline entry before the effect that carries it out.
+
+use std::collections::BTreeMap;
+
+use super::event::Effect;
+use super::state::{AppState, Level, Overlay, Quitting};
+use crate::backend::{FaultSpec, RevertHandle, Target};
+use crate::preset::ParamValue;
+use crate::timeline::{EndReason, EntryKind};
+
+/// After this many failed reverts the screen shouts.
+pub const LOUD_AFTER_ATTEMPTS: u32 = 3;
+/// How long quitting waits for a confirmed revert before giving up (and saying so).
+pub const QUIT_DEADLINE_MS: u64 = 30_000;
+
+/// Delay before revert attempt `next` (2, 3, ...): 250 ms doubling up to 5 s.
+pub fn backoff_ms(next: u32) -> u64 {
+    (250u64 << next.saturating_sub(2).min(5)).min(5000)
+}
+
+/// A fault fully specified and previewed, not yet injected.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FaultPlan {
+    pub preset: String,
+    pub action: String,
+    pub target: Target,
+    pub params: BTreeMap<String, ParamValue>,
+    pub duration_ms: u64,
+    pub blast_radius: String,
+    pub hypothesis: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveFault {
+    pub id: u64,
+    pub plan: FaultPlan,
+    /// When the inject was requested (ms since start).
+    pub requested_ms: u64,
+    /// Set once the backend confirms the inject.
+    pub handle: Option<RevertHandle>,
+    pub deadline_ms: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Button {
+    Cancel,
+    Inject,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum FaultPhase {
+    Idle,
+    /// The confirmation is showing; Cancel is preselected.
+    Armed {
+        plan: FaultPlan,
+        button: Button,
+    },
+    /// The backend is injecting; `abort` is set if an abort came in meanwhile.
+    Injecting {
+        fault: LiveFault,
+        abort: Option<String>,
+    },
+    Active {
+        fault: LiveFault,
+    },
+    /// Reverting, attempt `attempt`; retried with backoff until confirmed.
+    Reverting {
+        fault: LiveFault,
+        reason: EndReason,
+        attempt: u32,
+        last_error: Option<String>,
+    },
+}
+
+impl FaultPhase {
+    /// The fault that is (or may be) in the cluster now.
+    pub fn live(&self) -> Option<&LiveFault> {
+        match self {
+            FaultPhase::Injecting { fault, .. }
+            | FaultPhase::Active { fault }
+            | FaultPhase::Reverting { fault, .. } => Some(fault),
+            _ => None,
+        }
+    }
+}
+
+fn spec(f: &LiveFault) -> FaultSpec {
+    FaultSpec {
+        fault_id: f.id,
+        preset: f.plan.preset.clone(),
+        action: f.plan.action.clone(),
+        target: f.plan.target.clone(),
+        params: f.plan.params.clone(),
+        duration_ms: f.plan.duration_ms,
+    }
+}
+
+/// Shows the confirmation for a plan (only from Idle).
+pub fn arm(s: &mut AppState, plan: FaultPlan, fx: &mut Vec<Effect>) {
+    if let Some(reason) = busy(s) {
+        return refuse(s, &plan, reason, fx);
+    }
+    s.ui.overlay = Overlay::None;
+    s.fault = FaultPhase::Armed {
+        plan,
+        button: Button::Cancel,
+    };
+}
+
+/// Starts the inject: from Idle (`:inject`) or Armed (confirmed). Refused otherwise.
+pub fn inject(s: &mut AppState, plan: FaultPlan, fx: &mut Vec<Effect>) {
+    if let Some(reason) = busy(s) {
+        return refuse(s, &plan, reason, fx);
+    }
+    if s.quitting.is_some() {
+        return refuse(s, &plan, "the console is quitting".into(), fx);
+    }
+    let id = s.next_fault_id;
+    s.next_fault_id += 1;
+    let p = plan.clone();
+    s.record(
+        EntryKind::InjectRequested {
+            fault: id,
+            preset: p.preset,
+            action: p.action,
+            target: p.target,
+            params: p.params,
+            duration_ms: p.duration_ms,
+            blast_radius: p.blast_radius,
+            hypothesis: p.hypothesis,
+        },
+        fx,
+    );
+    let fault = LiveFault {
+        id,
+        plan,
+        requested_ms: s.now.t_ms,
+        handle: None,
+        deadline_ms: None,
+    };
+    s.record(EntryKind::InjectStarted { fault: id }, fx);
+    fx.push(Effect::Inject(spec(&fault)));
+    s.say(
+        Level::Info,
+        format!("injecting {} on {}…", fault.plan.preset, fault.plan.target),
+    );
+    s.fault = FaultPhase::Injecting { fault, abort: None };
+}
+
+/// Why a new inject cannot start now, if it cannot.
+fn busy(s: &AppState) -> Option<String> {
+    s.fault.live().map(|f| {
+        format!(
+            "fault #{} ({} on {}) is still active; one fault at a time",
+            f.id, f.plan.preset, f.plan.target
+        )
+    })
+}
+
+fn refuse(s: &mut AppState, plan: &FaultPlan, reason: String, fx: &mut Vec<Effect>) {
+    s.say(Level::Warning, format!("refused: {reason}"));
+    s.record(
+        EntryKind::InjectRefused {
+            preset: plan.preset.clone(),
+            target: plan.target.to_string(),
+            reason,
+        },
+        fx,
+    );
+}
+
+/// The abort path: accepted in every state, acts at once.
+pub fn abort(s: &mut AppState, by: &str, fx: &mut Vec<Effect>) {
+    s.ui.overlay = Overlay::None;
+    match std::mem::replace(&mut s.fault, FaultPhase::Idle) {
+        FaultPhase::Idle => s.say(Level::Info, "nothing to abort: no fault is active"),
+        FaultPhase::Armed { plan, .. } => s.say(
+            Level::Info,
+            format!("cancelled {} on {}", plan.preset, plan.target),
+        ),
+        FaultPhase::Injecting { fault, abort } => {
+            if abort.is_none() {
+                s.record(
+                    EntryKind::FaultEnding {
+                        fault: fault.id,
+                        reason: EndReason::Aborted { by: by.into() },
+                    },
+                    fx,
+                );
+            }
+            s.say(
+                Level::Warning,
+                format!(
+                    "ABORT: fault #{} will be reverted the moment its inject returns",
+                    fault.id
+                ),
+            );
+            s.fault = FaultPhase::Injecting {
+                fault,
+                abort: Some(by.into()),
+            };
+        }
+        FaultPhase::Active { fault } => {
+            start_revert(s, fault, EndReason::Aborted { by: by.into() }, fx);
+            s.say(Level::Warning, "ABORT: reverting now");
+        }
+        FaultPhase::Reverting {
+            fault,
+            reason,
+            attempt,
+            ..
+        } => {
+            // Already reverting: try again right now instead of waiting for the backoff.
+            let next = attempt + 1;
+            s.record(
+                EntryKind::RevertStarted {
+                    fault: fault.id,
+                    attempt: next,
+                },
+                fx,
+            );
+            if let Some(handle) = fault.handle.clone() {
+                fx.push(Effect::Revert {
+                    handle,
+                    attempt: next,
+                    delay_ms: 0,
+                });
+            }
+            s.say(
+                Level::Warning,
+                format!(
+                    "ABORT: revert of fault #{} retried now (attempt {next})",
+                    fault.id
+                ),
+            );
+            s.fault = FaultPhase::Reverting {
+                fault,
+                reason,
+                attempt: next,
+                last_error: None,
+            };
+        }
+    }
+}
+
+fn start_revert(s: &mut AppState, fault: LiveFault, reason: EndReason, fx: &mut Vec<Effect>) {
+    s.record(
+        EntryKind::FaultEnding {
+            fault: fault.id,
+            reason: reason.clone(),
+        },
+        fx,
+    );
+    s.record(
+        EntryKind::RevertStarted {
+            fault: fault.id,
+            attempt: 1,
+        },
+        fx,
+    );
+    if let Some(handle) = fault.handle.clone() {
+        fx.push(Effect::Revert {
+            handle,
+            attempt: 1,
+            delay_ms: 0,
+        });
+    }
+    s.fault = FaultPhase::Reverting {
+        fault,
+        reason,
+        attempt: 1,
+        last_error: None,
+    };
+}
+
+pub fn on_injected(
+    s: &mut AppState,
+    id: u64,
+    result: Result<RevertHandle, String>,
+    fx: &mut Vec<Effect>,
+) {
+    let current = matches!(&s.fault, FaultPhase::Injecting { fault, .. } if fault.id == id);
+    if !current {
+        // Not the fault we are waiting for: never leave it behind.
+        if let Ok(handle) = result {
+            s.record(
+                EntryKind::InjectConfirmed {
+                    fault: id,
+                    handle: handle.clone(),
+                },
+                fx,
+            );
+            s.record(
+                EntryKind::RevertStarted {
+                    fault: id,
+                    attempt: 1,
+                },
+                fx,
+            );
+            fx.push(Effect::Revert {
+                handle,
+                attempt: 1,
+                delay_ms: 0,
+            });
+        }
+        return;
+    }
+    let FaultPhase::Injecting { mut fault, abort } =
+        std::mem::replace(&mut s.fault, FaultPhase::Idle)
+    else {
+        return;
+    };
+    match result {
+        Ok(handle) => {
+            s.record(
+                EntryKind::InjectConfirmed {
+                    fault: id,
+                    handle: handle.clone(),
+                },
+                fx,
+            );
+            fault.handle = Some(handle);
+            match abort {
+                Some(by) => {
+                    // FaultEnding was recorded when the abort came in.
+                    s.record(
+                        EntryKind::RevertStarted {
+                            fault: id,
+                            attempt: 1,
+                        },
+                        fx,
+                    );
+                    if let Some(handle) = fault.handle.clone() {
+                        fx.push(Effect::Revert {
+                            handle,
+                            attempt: 1,
+                            delay_ms: 0,
+                        });
+                    }
+                    s.fault = FaultPhase::Reverting {
+                        fault,
+                        reason: EndReason::Aborted { by },
+                        attempt: 1,
+                        last_error: None,
+                    };
+                }
+                None => {
+                    fault.deadline_ms = Some(s.now.t_ms + fault.plan.duration_ms);
+                    s.say(
+                        Level::Info,
+                        format!("fault #{id} is live: {}", fault.plan.blast_radius),
+                    );
+                    s.fault = FaultPhase::Active { fault };
+                }
+            }
+        }
+        Err(error) => {
+            s.say(
+                Level::Error,
+                format!("inject of fault #{id} failed: {error}"),
+            );
+            s.record(EntryKind::InjectFailed { fault: id, error }, fx);
+            finish_quit_if_asked(s, fx);
+        }
+    }
+}
+
+pub fn on_reverted(
+    s: &mut AppState,
+    id: u64,
+    attempt: u32,
+    result: Result<(), String>,
+    fx: &mut Vec<Effect>,
+) {
+    let FaultPhase::Reverting {
+        fault,
+        reason,
+        attempt: current,
+        ..
+    } = &s.fault
+    else {
+        return;
+    };
+    if fault.id != id {
+        return;
+    }
+    match result {
+        Ok(()) => {
+            s.record(EntryKind::RevertConfirmed { fault: id, attempt }, fx);
+            s.say(Level::Info, format!("fault #{id} reverted (confirmed)"));
+            s.fault = FaultPhase::Idle;
+            finish_quit_if_asked(s, fx);
+        }
+        Err(_) if attempt < *current => {} // an older attempt; a newer one is under way
+        Err(error) => {
+            let (fault, reason, next) = (fault.clone(), reason.clone(), attempt + 1);
+            let give_up = s
+                .quitting
+                .as_ref()
+                .is_some_and(|q| s.now.t_ms >= q.deadline_ms);
+            s.record(
+                EntryKind::RevertFailed {
+                    fault: id,
+                    attempt,
+                    error: error.clone(),
+                    retrying: !give_up,
+                },
+                fx,
+            );
+            if give_up {
+                s.fault = FaultPhase::Idle;
+                return finish_quit(
+                    s,
+                    format!("{}; revert of fault #{id} NOT confirmed", quit_reason(s)),
+                    fx,
+                );
+            }
+            let delay = backoff_ms(next);
+            s.record(
+                EntryKind::RevertStarted {
+                    fault: id,
+                    attempt: next,
+                },
+                fx,
+            );
+            if let Some(handle) = fault.handle.clone() {
+                fx.push(Effect::Revert {
+                    handle,
+                    attempt: next,
+                    delay_ms: delay,
+                });
+            }
+            let level = if attempt >= LOUD_AFTER_ATTEMPTS {
+                Level::Error
+            } else {
+                Level::Warning
+            };
+            s.say(
+                level,
+                format!("REVERT FAILED (attempt {attempt}): {error}; retrying in {delay} ms"),
+            );
+            s.fault = FaultPhase::Reverting {
+                fault,
+                reason,
+                attempt: next,
+                last_error: Some(error),
+            };
+        }
+    }
+}
+
+/// Once a second: faults whose duration is over are reverted.
+pub fn on_tick(s: &mut AppState, fx: &mut Vec<Effect>) {
+    if let FaultPhase::Active { fault } = &s.fault {
+        if fault.deadline_ms.is_some_and(|d| s.now.t_ms >= d) {
+            let FaultPhase::Active { fault } = std::mem::replace(&mut s.fault, FaultPhase::Idle)
+            else {
+                return;
+            };
+            s.say(
+                Level::Info,
+                format!("fault #{} duration over, reverting", fault.id),
+            );
+            start_revert(s, fault, EndReason::Expired, fx);
+        }
+    }
+}
+
+/// `q`, `:quit`, Ctrl-C and signals: revert the active fault, then leave.
+pub fn quit(s: &mut AppState, by: &str, fx: &mut Vec<Effect>) {
+    if let Some(q) = &s.quitting {
+        let left = q.deadline_ms.saturating_sub(s.now.t_ms) / 1000;
+        return s.say(
+            Level::Warning,
+            format!("still reverting before exit (giving up in {left} s)"),
+        );
+    }
+    if matches!(s.fault, FaultPhase::Armed { .. }) {
+        s.fault = FaultPhase::Idle;
+    }
+    s.quitting = Some(Quitting {
+        by: by.to_string(),
+        deadline_ms: s.now.t_ms + QUIT_DEADLINE_MS,
+    });
+    if s.fault.live().is_some() {
+        abort(s, by, fx);
+        s.say(
+            Level::Warning,
+            format!("quitting ({by}): reverting the active fault first…"),
+        );
+    } else {
+        finish_quit_if_asked(s, fx);
+    }
+}
+
+fn quit_reason(s: &AppState) -> String {
+    s.quitting
+        .as_ref()
+        .map(|q| format!("quit ({})", q.by))
+        .unwrap_or_else(|| "quit".into())
+}
+
+fn finish_quit_if_asked(s: &mut AppState, fx: &mut Vec<Effect>) {
+    if s.quitting.is_some() && s.fault.live().is_none() {
+        let reason = quit_reason(s);
+        finish_quit(s, reason, fx);
+    }
+}
+
+fn finish_quit(s: &mut AppState, reason: String, fx: &mut Vec<Effect>) {
+    s.record(EntryKind::SessionEnd { reason }, fx);
+    s.exited = true;
+    fx.push(Effect::Exit);
+}
+
+/// Called on each tick while quitting: if the deadline passed with the revert still failing.
+pub fn on_quit_deadline(s: &mut AppState, fx: &mut Vec<Effect>) {
+    let Some(q) = &s.quitting else { return };
+    if s.now.t_ms < q.deadline_ms || s.exited {
+        return;
+    }
+    if let Some(f) = s.fault.live() {
+        let id = f.id;
+        s.record(
+            EntryKind::RevertFailed {
+                fault: id,
+                attempt: 0,
+                error: "no confirmed revert before the quit deadline".into(),
+                retrying: false,
+            },
+            fx,
+        );
+        s.fault = FaultPhase::Idle;
+        let reason = format!("{}; revert of fault #{id} NOT confirmed", quit_reason(s));
+        finish_quit(s, reason, fx);
+    }
+}

@@ -1,0 +1,15 @@
+//! The pure core: state, events, effects, the fault lifecycle and the key table.
+
+pub mod blast;
+pub mod command;
+pub mod event;
+pub mod fault;
+pub mod health;
+pub mod keymap;
+pub mod state;
+pub mod tree;
+pub mod update;
+
+pub use event::{Effect, Event};
+pub use state::AppState;
+pub use update::update;

@@ -1,0 +1,213 @@
+//! The whole application state. Only `update` changes it; rendering only reads it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use tui_textarea::TextArea;
+
+use super::event::Effect;
+use super::fault::FaultPhase;
+use super::health::ServiceHealth;
+use super::keymap::Context;
+use super::tree::{self, Row};
+use crate::backend::{BackendInfo, Support, Target, Topology};
+use crate::preset::Preset;
+use crate::theme::Theme;
+use crate::timeline::{Entry, EntryKind, Stamp};
+
+#[derive(Clone, Debug)]
+pub struct PresetEntry {
+    pub preset: Preset,
+    /// Whether the backend can run it, and if not, why.
+    pub support: Support,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub id: String,
+    pub backend: BackendInfo,
+    pub journal: PathBuf,
+    /// Where `:export` writes when no path is given.
+    pub report: PathBuf,
+    pub version: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warning,
+    Error,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    pub text: String,
+    pub level: Level,
+}
+
+#[derive(Clone, Debug)]
+pub enum Overlay {
+    None,
+    Help,
+    /// Choosing a preset, for a target already chosen in the tree or not.
+    Picker {
+        cursor: usize,
+        target: Option<Target>,
+    },
+    /// Choosing a target for a preset.
+    Targets {
+        preset: String,
+        cursor: usize,
+    },
+    Note(Box<TextArea<'static>>),
+}
+
+#[derive(Clone, Debug)]
+pub enum TextInput {
+    Command(Box<TextArea<'static>>),
+    Filter(Box<TextArea<'static>>),
+}
+
+#[derive(Clone, Debug)]
+pub struct Ui {
+    pub overlay: Overlay,
+    pub input: Option<TextInput>,
+    /// Selected row of the topology tree.
+    pub cursor: usize,
+    pub filter: String,
+    pub status: Option<Status>,
+}
+
+/// Set when the user or a signal asked to leave: the active fault is reverted first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Quitting {
+    pub by: String,
+    /// Give up waiting for a confirmed revert after this (ms since start).
+    pub deadline_ms: u64,
+}
+
+pub struct AppState {
+    pub now: Stamp,
+    pub session: Session,
+    pub presets: Vec<PresetEntry>,
+    pub topology: Topology,
+    pub health: BTreeMap<String, ServiceHealth>,
+    pub fault: FaultPhase,
+    pub next_fault_id: u64,
+    pub timeline: Vec<Entry>,
+    pub themes: BTreeMap<String, Theme>,
+    pub theme: Theme,
+    pub ui: Ui,
+    pub quitting: Option<Quitting>,
+    pub exited: bool,
+}
+
+impl AppState {
+    /// A new session; the returned effects record its start.
+    pub fn new(
+        session: Session,
+        presets: Vec<PresetEntry>,
+        themes: BTreeMap<String, Theme>,
+        theme: Theme,
+        start: Stamp,
+    ) -> (AppState, Vec<Effect>) {
+        let mut s = AppState {
+            now: start,
+            session,
+            presets,
+            topology: Topology::default(),
+            health: BTreeMap::new(),
+            fault: FaultPhase::Idle,
+            next_fault_id: 1,
+            timeline: Vec::new(),
+            themes,
+            theme,
+            ui: Ui {
+                overlay: Overlay::None,
+                input: None,
+                cursor: 0,
+                filter: String::new(),
+                status: None,
+            },
+            quitting: None,
+            exited: false,
+        };
+        let mut fx = Vec::new();
+        let kind = EntryKind::SessionStart {
+            session: s.session.id.clone(),
+            backend: s.session.backend.clone(),
+            version: s.session.version.clone(),
+        };
+        s.record(kind, &mut fx);
+        (s, fx)
+    }
+
+    /// Appends to the timeline and asks the runtime to journal it before any later effect.
+    pub fn record(&mut self, kind: EntryKind, fx: &mut Vec<Effect>) {
+        let entry = Entry {
+            seq: self.timeline.len() as u64 + 1,
+            wall: self.now.wall,
+            t_ms: self.now.t_ms,
+            kind,
+        };
+        self.timeline.push(entry.clone());
+        fx.push(Effect::Record(entry));
+    }
+
+    pub fn say(&mut self, level: Level, text: impl Into<String>) {
+        self.ui.status = Some(Status {
+            text: text.into(),
+            level,
+        });
+    }
+
+    pub fn context(&self) -> Context {
+        match (&self.ui.input, &self.ui.overlay) {
+            (Some(TextInput::Command(_)), _) => Context::CommandLine,
+            (Some(TextInput::Filter(_)), _) => Context::Filter,
+            (_, Overlay::Note(_)) => Context::Note,
+            (_, Overlay::Help) => Context::Help,
+            _ if matches!(self.fault, FaultPhase::Armed { .. }) => Context::Confirm,
+            (_, Overlay::Picker { .. }) => Context::Picker,
+            (_, Overlay::Targets { .. }) => Context::Targets,
+            _ => Context::Main,
+        }
+    }
+
+    pub fn rows(&self) -> Vec<Row> {
+        tree::rows(&self.topology, &self.ui.filter)
+    }
+
+    pub fn preset(&self, id: &str) -> Option<&PresetEntry> {
+        self.presets.iter().find(|p| p.preset.id == id)
+    }
+
+    /// Targets offered for a preset in the target list, filtered.
+    pub fn target_choices(&self, preset: &str) -> Vec<Target> {
+        let Some(p) = self.preset(preset) else {
+            return Vec::new();
+        };
+        let f = self.ui.filter.to_lowercase();
+        p.preset
+            .targets
+            .iter()
+            .flat_map(|k| self.topology.targets(*k))
+            .filter(|t| f.is_empty() || t.to_string().to_lowercase().contains(&f))
+            .collect()
+    }
+
+    /// Whether a preset can be picked (for a target, if one is chosen); if not, why.
+    pub fn preset_available(&self, p: &PresetEntry, target: Option<&Target>) -> Result<(), String> {
+        if let crate::backend::Support::No(why) = &p.support {
+            return Err(why.clone());
+        }
+        match target {
+            Some(t) if !p.preset.targets.contains(&t.kind()) => Err(format!(
+                "targets {}, not a {}",
+                p.preset.targets_text(),
+                t.kind()
+            )),
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,483 @@
+//! `update(state, event, now) -> effects`: the one place state changes. Pure: no I/O, no
+//! clock reads (time comes in as `now`), no async.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ratatui::crossterm::event::{KeyEvent, KeyEventKind};
+use tui_textarea::TextArea;
+
+use super::blast;
+use super::command::{self, Command};
+use super::event::{Effect, Event};
+use super::fault::{self, Button, FaultPhase, FaultPlan};
+use super::keymap::{self, Action, Context};
+use super::state::{AppState, Level, Overlay, TextInput};
+use crate::backend::{Target, TopologyDelta};
+use crate::timeline::{report, EntryKind, Stamp};
+
+pub fn update(s: &mut AppState, event: Event, now: Stamp) -> Vec<Effect> {
+    s.now = now;
+    let mut fx = Vec::new();
+    if s.exited {
+        return fx;
+    }
+    match event {
+        Event::Key(key) => on_key(s, key, &mut fx),
+        Event::Resize => {}
+        Event::Tick => {
+            fault::on_tick(s, &mut fx);
+            fault::on_quit_deadline(s, &mut fx);
+        }
+        Event::Backend(delta) => on_delta(s, delta, &mut fx),
+        Event::Injected { fault: id, result } => fault::on_injected(s, id, result, &mut fx),
+        Event::Reverted {
+            fault: id,
+            attempt,
+            result,
+        } => fault::on_reverted(s, id, attempt, result, &mut fx),
+        Event::Exported { path, result } => match result {
+            Ok(()) => s.say(Level::Info, format!("report written to {}", path.display())),
+            Err(e) => s.say(
+                Level::Error,
+                format!("could not write the report to {}: {e}", path.display()),
+            ),
+        },
+        Event::Signal(name) => fault::quit(s, &name, &mut fx),
+    }
+    fx
+}
+
+fn on_delta(s: &mut AppState, delta: TopologyDelta, fx: &mut Vec<Effect>) {
+    match &delta {
+        TopologyDelta::Samples(samples) => {
+            for sample in samples {
+                let h = s.health.entry(sample.service.clone()).or_default();
+                if let Some((from, to)) = h.push(sample.clone()) {
+                    let kind = EntryKind::HealthChanged {
+                        service: sample.service.clone(),
+                        from,
+                        to,
+                        success: sample.success,
+                        p95_ms: sample.p95_ms,
+                    };
+                    s.record(kind, fx);
+                }
+            }
+        }
+        TopologyDelta::ClusterEvent {
+            object,
+            message,
+            warning,
+        } => {
+            let kind = EntryKind::Cluster {
+                object: object.clone(),
+                message: message.clone(),
+                warning: *warning,
+            };
+            s.record(kind, fx);
+        }
+        _ => s.topology.apply(&delta),
+    }
+    clamp_cursor(s);
+}
+
+fn clamp_cursor(s: &mut AppState) {
+    let n = s.rows().len();
+    s.ui.cursor = s.ui.cursor.min(n.saturating_sub(1));
+}
+
+fn text_area(initial: &str) -> Box<TextArea<'static>> {
+    let mut t = TextArea::new(vec![initial.to_string()]);
+    t.move_cursor(tui_textarea::CursorMove::End);
+    Box::new(t)
+}
+
+fn on_key(s: &mut AppState, key: KeyEvent, fx: &mut Vec<Effect>) {
+    if key.kind != KeyEventKind::Press {
+        return;
+    }
+    let ctx = s.context();
+    let action = keymap::lookup(ctx, &key);
+    // The abort path first: no mode, popup or text field sees these keys before it.
+    match action {
+        Some(Action::Abort) => {
+            let by = if ctx.is_text() || key.code != ratatui::crossterm::event::KeyCode::Char(' ') {
+                keymap::ABORT_CHORD.label()
+            } else {
+                "Space".to_string()
+            };
+            return fault::abort(s, &by, fx);
+        }
+        Some(Action::Quit) => {
+            s.ui.input = None;
+            let by = if key.modifiers.is_empty() {
+                "q"
+            } else {
+                "Ctrl-C"
+            };
+            return fault::quit(s, by, fx);
+        }
+        _ => {}
+    }
+    match ctx {
+        Context::CommandLine => match action {
+            Some(Action::Select) => {
+                let line = match s.ui.input.take() {
+                    Some(TextInput::Command(t)) => t.lines().join(" "),
+                    _ => String::new(),
+                };
+                run_command(s, &line, fx);
+            }
+            Some(Action::Back) => s.ui.input = None,
+            _ => {
+                if let Some(TextInput::Command(t)) = &mut s.ui.input {
+                    t.input(key);
+                }
+            }
+        },
+        Context::Filter => match action {
+            Some(Action::Select) => s.ui.input = None,
+            Some(Action::Back) => {
+                s.ui.input = None;
+                s.ui.filter.clear();
+            }
+            _ => {
+                if let Some(TextInput::Filter(t)) = &mut s.ui.input {
+                    t.input(key);
+                    s.ui.filter = t.lines().join("");
+                }
+                s.ui.cursor = 0;
+                if let Overlay::Targets { cursor, .. } = &mut s.ui.overlay {
+                    *cursor = 0;
+                }
+            }
+        },
+        Context::Note => match action {
+            Some(Action::Select) => {
+                if let Overlay::Note(t) = std::mem::replace(&mut s.ui.overlay, Overlay::None) {
+                    let text = t.lines().join("\n").trim().to_string();
+                    if text.is_empty() {
+                        s.say(Level::Info, "empty note discarded");
+                    } else {
+                        s.record(EntryKind::Note { text }, fx);
+                        s.say(Level::Info, "note added to the timeline");
+                    }
+                }
+            }
+            Some(Action::NewLine) => {
+                if let Overlay::Note(t) = &mut s.ui.overlay {
+                    t.insert_newline();
+                }
+            }
+            Some(Action::Back) => s.ui.overlay = Overlay::None,
+            _ => {
+                if let Overlay::Note(t) = &mut s.ui.overlay {
+                    t.input(key);
+                }
+            }
+        },
+        _ => on_action(s, ctx, action, fx),
+    }
+}
+
+fn on_action(s: &mut AppState, ctx: Context, action: Option<Action>, fx: &mut Vec<Effect>) {
+    let Some(action) = action else { return };
+    match (ctx, action) {
+        (_, Action::Help) => s.ui.overlay = Overlay::Help,
+        (_, Action::OpenCommand) => s.ui.input = Some(TextInput::Command(text_area(""))),
+        (_, Action::OpenFilter) => {
+            s.ui.input = Some(TextInput::Filter(text_area(&s.ui.filter.clone())))
+        }
+        (_, Action::OpenNote) => {
+            let mut t = TextArea::default();
+            t.set_placeholder_text(
+                "What do you see? Enter saves, Alt-Enter adds a line, Esc discards.",
+            );
+            s.ui.overlay = Overlay::Note(Box::new(t));
+        }
+        (Context::Help, Action::Back) => s.ui.overlay = Overlay::None,
+        (Context::Confirm, Action::SwitchButton) => {
+            if let FaultPhase::Armed { button, .. } = &mut s.fault {
+                *button = if *button == Button::Cancel {
+                    Button::Inject
+                } else {
+                    Button::Cancel
+                };
+            }
+        }
+        (Context::Confirm, Action::Select) => {
+            if let FaultPhase::Armed { plan, button } =
+                std::mem::replace(&mut s.fault, FaultPhase::Idle)
+            {
+                match button {
+                    Button::Inject => fault::inject(s, plan, fx),
+                    Button::Cancel => s.say(Level::Info, "cancelled; nothing was injected"),
+                }
+            }
+        }
+        (Context::Confirm, Action::Back) => {
+            s.fault = FaultPhase::Idle;
+            s.say(Level::Info, "cancelled; nothing was injected");
+        }
+        (Context::Main, Action::Up | Action::Down | Action::PageUp | Action::PageDown) => {
+            let n = s.rows().len();
+            s.ui.cursor = step(s.ui.cursor, action, n);
+        }
+        (Context::Main, Action::Select) => {
+            let rows = s.rows();
+            match rows.get(s.ui.cursor).and_then(|r| r.target()) {
+                Some(t) => {
+                    s.ui.overlay = Overlay::Picker {
+                        cursor: 0,
+                        target: Some(t.clone()),
+                    }
+                }
+                None => s.say(
+                    Level::Info,
+                    "select a workload, pod or node to pick a fault for it",
+                ),
+            }
+        }
+        (Context::Main, Action::OpenPicker) => {
+            s.ui.overlay = Overlay::Picker {
+                cursor: 0,
+                target: None,
+            }
+        }
+        (Context::Main, Action::Back) => {
+            s.ui.filter.clear();
+            s.ui.status = None;
+        }
+        (Context::Picker, Action::Up | Action::Down | Action::PageUp | Action::PageDown) => {
+            let n = s.presets.len();
+            if let Overlay::Picker { cursor, .. } = &mut s.ui.overlay {
+                *cursor = step(*cursor, action, n);
+            }
+        }
+        (Context::Picker, Action::Select) => {
+            let Overlay::Picker { cursor, target } = s.ui.overlay.clone() else {
+                return;
+            };
+            let Some(entry) = s.presets.get(cursor).cloned() else {
+                return;
+            };
+            if let Err(why) = s.preset_available(&entry, target.as_ref()) {
+                return s.say(
+                    Level::Warning,
+                    format!("{} is not available: {why}", entry.preset.id),
+                );
+            }
+            match target {
+                Some(t) => match plan(s, &entry.preset.id, &t.to_string(), &[]) {
+                    Ok(p) => fault::arm(s, p, fx),
+                    Err(e) => s.say(Level::Error, e),
+                },
+                None => {
+                    s.ui.filter.clear();
+                    s.ui.overlay = Overlay::Targets {
+                        preset: entry.preset.id.clone(),
+                        cursor: 0,
+                    };
+                }
+            }
+        }
+        (Context::Targets, Action::Up | Action::Down | Action::PageUp | Action::PageDown) => {
+            let Overlay::Targets { preset, .. } = &s.ui.overlay else {
+                return;
+            };
+            let n = s.target_choices(&preset.clone()).len();
+            if let Overlay::Targets { cursor, .. } = &mut s.ui.overlay {
+                *cursor = step(*cursor, action, n);
+            }
+        }
+        (Context::Targets, Action::Select) => {
+            let Overlay::Targets { preset, cursor } = s.ui.overlay.clone() else {
+                return;
+            };
+            let Some(t) = s.target_choices(&preset).get(cursor).cloned() else {
+                return;
+            };
+            s.ui.filter.clear();
+            match plan(s, &preset, &t.to_string(), &[]) {
+                Ok(p) => fault::arm(s, p, fx),
+                Err(e) => s.say(Level::Error, e),
+            }
+        }
+        (Context::Picker | Context::Targets, Action::Back) => {
+            s.ui.overlay = Overlay::None;
+            s.ui.filter.clear();
+        }
+        _ => {}
+    }
+}
+
+fn step(cursor: usize, action: Action, n: usize) -> usize {
+    let last = n.saturating_sub(1);
+    match action {
+        Action::Up => cursor.saturating_sub(1),
+        Action::Down => (cursor + 1).min(last),
+        Action::PageUp => cursor.saturating_sub(10),
+        Action::PageDown => (cursor + 10).min(last),
+        _ => cursor,
+    }
+}
+
+fn run_command(s: &mut AppState, line: &str, fx: &mut Vec<Effect>) {
+    let cmd = match command::parse(line) {
+        Ok(c) => c,
+        Err(e) => return s.say(Level::Error, e),
+    };
+    match cmd {
+        Command::Inject {
+            preset,
+            target,
+            params,
+        } => {
+            if let Some(f) = s.fault.live() {
+                let reason = format!(
+                    "fault #{} ({} on {}) is still active; one fault at a time",
+                    f.id, f.plan.preset, f.plan.target
+                );
+                s.say(Level::Warning, format!("refused: {reason}"));
+                return s.record(
+                    EntryKind::InjectRefused {
+                        preset,
+                        target,
+                        reason,
+                    },
+                    fx,
+                );
+            }
+            match plan(s, &preset, &target, &params) {
+                Ok(p) => fault::inject(s, p, fx),
+                Err(e) => s.say(Level::Error, e),
+            }
+        }
+        Command::Abort => fault::abort(s, ":abort", fx),
+        Command::Note(text) => {
+            s.record(EntryKind::Note { text }, fx);
+            s.say(Level::Info, "note added to the timeline");
+        }
+        Command::Export(path) => {
+            let path = path.unwrap_or_else(|| s.session.report.clone());
+            export(s, path, fx);
+        }
+        Command::Theme(name) => match s.themes.get(&name) {
+            Some(t) => {
+                s.theme = t.clone();
+                s.say(Level::Info, format!("theme {name}"));
+            }
+            None => {
+                let known: Vec<&str> = s.themes.keys().map(String::as_str).collect();
+                s.say(
+                    Level::Error,
+                    format!("unknown theme '{name}' (available: {})", known.join(", ")),
+                );
+            }
+        },
+        Command::Quit => fault::quit(s, ":quit", fx),
+        Command::Help => s.ui.overlay = Overlay::Help,
+    }
+}
+
+fn export(s: &mut AppState, path: PathBuf, fx: &mut Vec<Effect>) {
+    s.record(
+        EntryKind::ReportExported {
+            path: path.display().to_string(),
+        },
+        fx,
+    );
+    let markdown = report::render(&s.timeline);
+    s.say(
+        Level::Info,
+        format!("writing report to {}…", path.display()),
+    );
+    fx.push(Effect::WriteReport { path, markdown });
+}
+
+/// Builds a fault plan from a preset id, a written target and `name=value` overrides, with
+/// a clear message for anything unknown or out of bounds.
+pub fn plan(
+    s: &AppState,
+    preset_id: &str,
+    target: &str,
+    overrides: &[(String, String)],
+) -> Result<FaultPlan, String> {
+    let entry = s.preset(preset_id).ok_or_else(|| {
+        let known: Vec<&str> = s.presets.iter().map(|p| p.preset.id.as_str()).collect();
+        let hint = suggest(preset_id, known.iter().copied())
+            .map(|h| format!("did you mean {h}? "))
+            .unwrap_or_default();
+        format!(
+            "unknown preset '{preset_id}' ({hint}known: {})",
+            known.join(", ")
+        )
+    })?;
+    let target: Target = target.parse()?;
+    s.preset_available(entry, Some(&target))
+        .map_err(|why| format!("{preset_id} cannot run on {target}: {why}"))?;
+    let p = &entry.preset;
+    if !s.topology.contains(&target) {
+        let candidates: Vec<String> = s
+            .topology
+            .targets(target.kind())
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        let hint = suggest(&target.to_string(), candidates.iter().map(String::as_str))
+            .map(|h| format!(" (did you mean {h}?)"))
+            .unwrap_or_default();
+        return Err(format!(
+            "no {} {target} in the cluster{hint}",
+            target.kind()
+        ));
+    }
+    let mut params: BTreeMap<_, _> = p.default_params();
+    let mut duration = p.duration;
+    for (name, raw) in overrides {
+        if name == "duration" {
+            duration =
+                humantime::parse_duration(raw).map_err(|e| format!("duration '{raw}': {e}"))?;
+            if duration.is_zero() || duration > p.max_duration {
+                return Err(format!(
+                    "duration must be above 0 and at most {}",
+                    humantime::format_duration(p.max_duration)
+                ));
+            }
+            continue;
+        }
+        let def = p.params.get(name).ok_or_else(|| {
+            let mut names: Vec<&str> = p.params.keys().map(String::as_str).collect();
+            names.push("duration");
+            format!(
+                "{} has no parameter '{name}' (it has: {})",
+                p.id,
+                names.join(", ")
+            )
+        })?;
+        params.insert(name.clone(), def.parse(name, raw)?);
+    }
+    Ok(FaultPlan {
+        preset: p.id.clone(),
+        action: p.action.clone(),
+        blast_radius: blast::describe(&s.topology, p, &target, &params),
+        target,
+        params,
+        duration_ms: duration_ms(duration),
+        hypothesis: p.hypothesis.clone(),
+    })
+}
+
+fn duration_ms(d: Duration) -> u64 {
+    d.as_millis().min(u64::MAX as u128) as u64
+}
+
+fn suggest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score > 0.85)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}

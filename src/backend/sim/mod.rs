@@ -1,0 +1,127 @@
+//! The embedded simulated cluster (`--demo`): the Sock Shop on three nodes, behind the same
+//! backend trait as the real ones. `SimCluster` is the pure model; `SimBackend` runs its clock
+//! in real time and streams its deltas.
+
+pub mod cluster;
+pub mod shop;
+pub mod traffic;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::mpsc::UnboundedSender;
+
+pub use cluster::SimCluster;
+
+use super::{Backend, BackendError, BackendInfo, FaultSpec, RevertHandle, Support, TopologyDelta};
+
+type Sinks = Arc<Mutex<Vec<UnboundedSender<TopologyDelta>>>>;
+
+pub struct SimBackend {
+    cluster: Arc<Mutex<SimCluster>>,
+    sinks: Sinks,
+    tick: Duration,
+}
+
+impl SimBackend {
+    pub fn new(seed: u64, tick: Duration) -> SimBackend {
+        SimBackend {
+            cluster: Arc::new(Mutex::new(SimCluster::new(seed))),
+            sinks: Arc::default(),
+            tick,
+        }
+    }
+
+    /// Makes the next `n` reverts fail (to rehearse an unreachable API).
+    pub fn fail_next_reverts(&self, n: u32) {
+        self.with(|c| c.fail_next_reverts(n));
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut SimCluster) -> R) -> R {
+        let mut c = self.cluster.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut c)
+    }
+
+    fn publish(sinks: &Sinks, deltas: Vec<TopologyDelta>) {
+        let mut sinks = sinks.lock().unwrap_or_else(|p| p.into_inner());
+        sinks.retain(|tx| deltas.iter().all(|d| tx.send(d.clone()).is_ok()));
+    }
+}
+
+#[async_trait]
+impl Backend for SimBackend {
+    fn info(&self) -> BackendInfo {
+        BackendInfo {
+            kind: "demo".into(),
+            cluster: "sock-shop (simulated, 3 nodes)".into(),
+        }
+    }
+
+    fn supports(&self, action: &str) -> Support {
+        if cluster::ACTIONS.contains(&action) {
+            Support::Yes
+        } else {
+            Support::No(format!("the demo cluster cannot simulate '{action}'"))
+        }
+    }
+
+    fn watch(&self, tx: UnboundedSender<TopologyDelta>) {
+        let (snapshot, samples) = self.with(|c| {
+            let samples: Vec<TopologyDelta> = c
+                .drain()
+                .into_iter()
+                .filter(|d| matches!(d, TopologyDelta::Samples(_)))
+                .collect();
+            (c.topology(), samples)
+        });
+        if tx.send(TopologyDelta::Snapshot(snapshot)).is_err()
+            || samples.into_iter().any(|s| tx.send(s).is_err())
+        {
+            return;
+        }
+        let first = {
+            let mut sinks = self.sinks.lock().unwrap_or_else(|p| p.into_inner());
+            sinks.push(tx);
+            sinks.len() == 1
+        };
+        if first {
+            let (cluster, sinks, tick) = (self.cluster.clone(), self.sinks.clone(), self.tick);
+            tokio::spawn(async move {
+                let mut interval = tokio::time::interval(tick);
+                interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                interval.tick().await;
+                loop {
+                    interval.tick().await;
+                    let deltas = {
+                        let mut c = cluster.lock().unwrap_or_else(|p| p.into_inner());
+                        c.step(tick.as_millis() as u64);
+                        c.drain()
+                    };
+                    Self::publish(&sinks, deltas);
+                    if sinks.lock().map(|s| s.is_empty()).unwrap_or(true) {
+                        break;
+                    }
+                }
+            });
+        }
+    }
+
+    async fn inject(&self, spec: &FaultSpec) -> Result<RevertHandle, BackendError> {
+        let (result, deltas) = self.with(|c| {
+            let r = c.inject(spec);
+            (r, c.drain())
+        });
+        Self::publish(&self.sinks, deltas);
+        result
+    }
+
+    async fn revert(&self, handle: &RevertHandle) -> Result<(), BackendError> {
+        let (result, deltas) = self.with(|c| {
+            let r = c.revert(handle);
+            (r, c.drain())
+        });
+        Self::publish(&self.sinks, deltas);
+        result
+    }
+}

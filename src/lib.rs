@@ -1,0 +1,10 @@
+//! gameday: a terminal console for chaos-engineering Gamedays.
+
+pub mod app;
+pub mod backend;
+pub mod config;
+pub mod preset;
+pub mod runtime;
+pub mod theme;
+pub mod timeline;
+pub mod ui;

@@ -1,0 +1,121 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use gameday::backend::sim::SimBackend;
+use gameday::backend::Backend;
+use gameday::config::Dirs;
+use gameday::runtime::{self, Options};
+use gameday::timeline::{journal, report};
+use gameday::{preset, theme};
+
+/// A terminal console for chaos-engineering Gamedays.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    /// Run against the embedded simulated cluster (Sock Shop on 3 nodes).
+    #[arg(long)]
+    demo: bool,
+    /// Colour theme: default, light, high-contrast, or one in the config dir's themes/.
+    #[arg(long, default_value = "default")]
+    theme: String,
+    /// Seed of the simulated cluster.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Simulated cluster: milliseconds between clock steps (each step is that much cluster time).
+    #[arg(long, default_value_t = 1000, hide = true)]
+    demo_tick_ms: u64,
+    /// Simulated cluster: make the first N reverts fail, to rehearse an API outage.
+    #[arg(long, default_value_t = 0, hide = true)]
+    demo_fail_reverts: u32,
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Write the Markdown report of a session journal.
+    Report {
+        /// The session's .jsonl journal.
+        journal: PathBuf,
+        /// Output file (default: standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    match real_main() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("gameday: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn real_main() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    if let Some(Cmd::Report {
+        journal: path,
+        output,
+    }) = cli.command
+    {
+        let entries = journal::read(&path)?;
+        let md = report::render(&entries);
+        match output {
+            Some(out) => std::fs::write(&out, md)
+                .with_context(|| format!("cannot write {}", out.display()))?,
+            None => print!("{md}"),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let dirs = Dirs::from_env()?;
+    let presets = preset::load_presets(Some(&dirs.config.join("presets")))?;
+    let themes = theme::load_themes(Some(&dirs.config.join("themes")))?;
+    let theme = themes.get(&cli.theme).cloned().ok_or_else(|| {
+        anyhow::anyhow!(
+            "unknown theme '{}' (available: {})",
+            cli.theme,
+            themes.keys().cloned().collect::<Vec<_>>().join(", ")
+        )
+    })?;
+    if !cli.demo {
+        anyhow::bail!(
+            "choose a backend: --demo runs the embedded simulated cluster.\n\
+             The Kubernetes and Docker backends are not part of this build yet."
+        );
+    }
+    let sim = SimBackend::new(cli.seed, Duration::from_millis(cli.demo_tick_ms.max(10)));
+    sim.fail_next_reverts(cli.demo_fail_reverts);
+    let backend: Arc<dyn Backend> = Arc::new(sim);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let outcome = rt.block_on(runtime::run(Options {
+        backend,
+        presets,
+        themes,
+        theme,
+        sessions_dir: dirs.sessions(),
+    }))?;
+    println!("Session journal: {}", outcome.journal.display());
+    println!(
+        "Report:          gameday report {} -o report.md",
+        outcome.journal.display()
+    );
+    if outcome.left_behind.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("WARNING: these faults were NOT confirmed reverted and may still be active:");
+        for f in &outcome.left_behind {
+            eprintln!("  {f}");
+        }
+        Ok(ExitCode::from(2))
+    }
+}

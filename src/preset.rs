@@ -1,0 +1,319 @@
+//! Fault presets: presets/*.toml embedded in the binary, overridden by files with the same id
+//! in the user's config dir. A malformed file is an error naming the file and line.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use include_dir::{include_dir, Dir};
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::backend::TargetKind;
+use crate::config::{load_toml_dir, position, ConfigError};
+
+static BUILTIN: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/presets");
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ParamValue {
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+impl ParamValue {
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            ParamValue::Int(i) => Some(*i),
+            ParamValue::Float(f) if f.fract() == 0.0 => Some(*f as i64),
+            _ => None,
+        }
+    }
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            ParamValue::Int(i) => Some(*i as f64),
+            ParamValue::Float(f) => Some(*f),
+            ParamValue::Text(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for ParamValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParamValue::Int(i) => write!(f, "{i}"),
+            ParamValue::Float(x) => write!(f, "{x}"),
+            ParamValue::Text(s) => f.write_str(s),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamDef {
+    pub default: ParamValue,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    #[serde(default)]
+    pub choices: Vec<String>,
+    #[serde(default)]
+    pub unit: String,
+    #[serde(default)]
+    pub help: String,
+}
+
+impl ParamDef {
+    /// Checks a value against the bounds or choices; the message names the parameter.
+    pub fn check(&self, name: &str, value: &ParamValue) -> Result<(), String> {
+        match (&self.default, value) {
+            (ParamValue::Text(_), ParamValue::Text(v)) => {
+                if !self.choices.is_empty() && !self.choices.contains(v) {
+                    return Err(format!(
+                        "{name} must be one of {}, not '{v}'",
+                        self.choices.join(", ")
+                    ));
+                }
+                Ok(())
+            }
+            (ParamValue::Text(_), v) => Err(format!("{name} takes text, not {v}")),
+            (_, ParamValue::Text(v)) => Err(format!("{name} takes a number, not '{v}'")),
+            (ParamValue::Int(_), v) if v.as_int().is_none() => {
+                Err(format!("{name} takes a whole number, not {v}"))
+            }
+            (_, v) => {
+                let x = v.as_f64().unwrap_or(f64::NAN);
+                if let Some(min) = self.min.filter(|m| x < *m) {
+                    return Err(format!(
+                        "{name} = {v} is below its minimum {min}{}",
+                        self.unit
+                    ));
+                }
+                if let Some(max) = self.max.filter(|m| x > *m) {
+                    return Err(format!(
+                        "{name} = {v} is above its maximum {max}{}",
+                        self.unit
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Parses a value typed on the command line into this parameter's type.
+    pub fn parse(&self, name: &str, raw: &str) -> Result<ParamValue, String> {
+        let v = match self.default {
+            ParamValue::Text(_) => ParamValue::Text(raw.to_string()),
+            ParamValue::Int(_) => ParamValue::Int(
+                raw.parse()
+                    .map_err(|_| format!("{name} takes a whole number, not '{raw}'"))?,
+            ),
+            ParamValue::Float(_) => ParamValue::Float(
+                raw.parse()
+                    .map_err(|_| format!("{name} takes a number, not '{raw}'"))?,
+            ),
+        };
+        self.check(name, &v)?;
+        Ok(v)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PresetFile {
+    id: String,
+    name: String,
+    description: String,
+    action: String,
+    targets: Vec<TargetKind>,
+    duration: Spanned<String>,
+    max_duration: Option<Spanned<String>>,
+    hypothesis: String,
+    #[serde(default)]
+    params: BTreeMap<String, Spanned<ParamDef>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Preset {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// The fault family a backend implements.
+    pub action: String,
+    pub targets: Vec<TargetKind>,
+    pub duration: Duration,
+    pub max_duration: Duration,
+    pub hypothesis: String,
+    pub params: BTreeMap<String, ParamDef>,
+    /// Where it came from: "presets/pod-delete.toml (built in)" or a user path.
+    pub source: String,
+}
+
+impl Preset {
+    pub fn default_params(&self) -> BTreeMap<String, ParamValue> {
+        self.params
+            .iter()
+            .map(|(k, d)| (k.clone(), d.default.clone()))
+            .collect()
+    }
+
+    pub fn targets_text(&self) -> String {
+        self.targets
+            .iter()
+            .map(|k| format!("{k}s"))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    }
+
+    /// Parses one preset file; errors carry `file:line:col`.
+    pub fn parse(file: &str, text: &str) -> Result<Preset, ConfigError> {
+        let raw: PresetFile =
+            toml::from_str(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
+        let at = |span: std::ops::Range<usize>, msg: String| {
+            let (line, col) = position(text, span.start);
+            ConfigError::At {
+                file: file.to_string(),
+                line,
+                col,
+                msg,
+            }
+        };
+        let dur = |s: &Spanned<String>| {
+            humantime::parse_duration(s.get_ref()).map_err(|e| {
+                at(
+                    s.span(),
+                    format!(
+                        "duration '{}' is not a duration like 30s or 2m: {e}",
+                        s.get_ref()
+                    ),
+                )
+            })
+        };
+        let duration = dur(&raw.duration)?;
+        let max_duration = match &raw.max_duration {
+            Some(m) => dur(m)?,
+            None => Duration::from_secs(3600),
+        };
+        if duration.is_zero() || duration > max_duration {
+            return Err(at(
+                raw.duration.span(),
+                format!(
+                    "duration must be above 0 and at most {}",
+                    humantime::format_duration(max_duration)
+                ),
+            ));
+        }
+        if raw.targets.is_empty() {
+            return Err(ConfigError::At {
+                file: file.into(),
+                line: 1,
+                col: 1,
+                msg: "targets must name at least one of workload, pod, node".into(),
+            });
+        }
+        let mut params = BTreeMap::new();
+        for (name, def) in raw.params {
+            let span = def.span();
+            let def = def.into_inner();
+            if let (Some(min), Some(max)) = (def.min, def.max) {
+                if min > max {
+                    return Err(at(
+                        span,
+                        format!("parameter {name}: min {min} is above max {max}"),
+                    ));
+                }
+            }
+            def.check(&name, &def.default)
+                .map_err(|m| at(span.clone(), format!("parameter {name}: default: {m}")))?;
+            params.insert(name, def);
+        }
+        Ok(Preset {
+            id: raw.id,
+            name: raw.name,
+            description: raw.description,
+            action: raw.action,
+            targets: raw.targets,
+            duration,
+            max_duration,
+            hypothesis: raw.hypothesis,
+            params,
+            source: file.to_string(),
+        })
+    }
+}
+
+/// The built-in presets, then the user's (same id replaces, new id adds), sorted by id.
+pub fn load_presets(user_dir: Option<&Path>) -> Result<Vec<Preset>, ConfigError> {
+    let mut by_id: BTreeMap<String, Preset> = BTreeMap::new();
+    let mut files: Vec<_> = BUILTIN.files().collect();
+    files.sort_by_key(|f| f.path());
+    for f in files {
+        let name = format!("presets/{}", f.path().display());
+        let text = f
+            .contents_utf8()
+            .ok_or_else(|| ConfigError::Io(format!("{name}: not UTF-8")))?;
+        let p = Preset::parse(&format!("{name} (built in)"), text)?;
+        by_id.insert(p.id.clone(), p);
+    }
+    if let Some(dir) = user_dir {
+        for (path, text) in load_toml_dir(dir)? {
+            let p = Preset::parse(&path.display().to_string(), &text)?;
+            by_id.insert(p.id.clone(), p);
+        }
+    }
+    Ok(by_id.into_values().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shipped_preset_parses_and_the_required_ones_exist() {
+        let presets = load_presets(None).unwrap();
+        let ids: Vec<_> = presets.iter().map(|p| p.id.as_str()).collect();
+        for want in [
+            "pod-delete",
+            "pod-kill",
+            "scale-to-zero",
+            "network-latency",
+            "network-loss",
+            "cpu-stress",
+            "container-pause",
+            "node-drain",
+            "config-corrupt",
+        ] {
+            assert!(ids.contains(&want), "missing preset {want}: {ids:?}");
+        }
+        for p in &presets {
+            assert!(
+                !p.hypothesis.is_empty() && !p.description.is_empty(),
+                "{}",
+                p.id
+            );
+            assert!(p.source.ends_with(".toml (built in)"), "{}", p.source);
+        }
+        let kill = presets.iter().find(|p| p.id == "pod-kill").unwrap();
+        assert_eq!(kill.params["grace_seconds"].default, ParamValue::Int(0));
+    }
+
+    #[test]
+    fn parameters_are_checked_against_bounds_and_types() {
+        let p = load_presets(None)
+            .unwrap()
+            .into_iter()
+            .find(|p| p.id == "network-latency")
+            .unwrap();
+        let d = &p.params["latency_ms"];
+        assert_eq!(d.parse("latency_ms", "90").unwrap(), ParamValue::Int(90));
+        assert!(d
+            .parse("latency_ms", "ninety")
+            .unwrap_err()
+            .contains("whole number"));
+        assert!(d
+            .parse("latency_ms", "999999")
+            .unwrap_err()
+            .contains("above its maximum"));
+    }
+}

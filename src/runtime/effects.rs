@@ -1,0 +1,159 @@
+//! The effect runner: carries out the core's effects in order. Journal records are written and
+//! flushed before the next effect starts; backend calls run as tokio tasks that report back
+//! as events. The ledger holds every fault confirmed injected and not yet confirmed reverted.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::app::{Effect, Event};
+use crate::backend::{Backend, RevertHandle};
+use crate::timeline::journal::Journal;
+
+/// A backend call that takes longer than this counts as failed (and a revert is retried).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Faults that may be in the cluster: injected (or being injected) and not confirmed reverted.
+#[derive(Clone, Default)]
+pub struct Ledger {
+    inner: Arc<Mutex<LedgerInner>>,
+}
+
+#[derive(Default)]
+struct LedgerInner {
+    injected: BTreeMap<u64, RevertHandle>,
+    in_flight: usize,
+}
+
+impl Ledger {
+    fn with<R>(&self, f: impl FnOnce(&mut LedgerInner) -> R) -> R {
+        f(&mut self.inner.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+    pub fn injected(&self) -> Vec<RevertHandle> {
+        self.with(|l| l.injected.values().cloned().collect())
+    }
+    pub fn in_flight(&self) -> usize {
+        self.with(|l| l.in_flight)
+    }
+    pub fn remove(&self, fault: u64) {
+        self.with(|l| l.injected.remove(&fault));
+    }
+}
+
+pub struct Runner {
+    backend: Arc<dyn Backend>,
+    journal: Journal,
+    tx: UnboundedSender<Event>,
+    ledger: Ledger,
+    journal_error: Option<String>,
+}
+
+impl Runner {
+    pub fn new(
+        backend: Arc<dyn Backend>,
+        journal: Journal,
+        tx: UnboundedSender<Event>,
+        ledger: Ledger,
+    ) -> Runner {
+        Runner {
+            backend,
+            journal,
+            tx,
+            ledger,
+            journal_error: None,
+        }
+    }
+
+    /// Runs the effects in order; returns true when the core asked to exit.
+    pub fn run(&mut self, effects: Vec<Effect>) -> bool {
+        let mut exit = false;
+        for effect in effects {
+            match effect {
+                Effect::Record(entry) => {
+                    if let Err(e) = self.journal.append(&entry) {
+                        self.journal_error = Some(format!(
+                            "journal {} not writable: {e}",
+                            self.journal.path().display()
+                        ));
+                    }
+                }
+                Effect::Inject(spec) => {
+                    if let Some(e) = &self.journal_error {
+                        // Write-ahead failed: never start a fault we could not record.
+                        let _ = self.tx.send(Event::Injected {
+                            fault: spec.fault_id,
+                            result: Err(e.clone()),
+                        });
+                        continue;
+                    }
+                    let (backend, tx, ledger) =
+                        (self.backend.clone(), self.tx.clone(), self.ledger.clone());
+                    ledger.with(|l| l.in_flight += 1);
+                    tokio::spawn(async move {
+                        let result = match tokio::time::timeout(CALL_TIMEOUT, backend.inject(&spec))
+                            .await
+                        {
+                            Ok(r) => r.map_err(|e| e.to_string()),
+                            Err(_) => Err(format!("no answer within {} s", CALL_TIMEOUT.as_secs())),
+                        };
+                        ledger.with(|l| {
+                            l.in_flight -= 1;
+                            if let Ok(h) = &result {
+                                l.injected.insert(h.fault_id, h.clone());
+                            }
+                        });
+                        let _ = tx.send(Event::Injected {
+                            fault: spec.fault_id,
+                            result,
+                        });
+                    });
+                }
+                Effect::Revert {
+                    handle,
+                    attempt,
+                    delay_ms,
+                } => {
+                    let (backend, tx, ledger) =
+                        (self.backend.clone(), self.tx.clone(), self.ledger.clone());
+                    tokio::spawn(async move {
+                        if delay_ms > 0 {
+                            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                        }
+                        let result = revert_once(backend.as_ref(), &handle).await;
+                        if result.is_ok() {
+                            ledger.remove(handle.fault_id);
+                        }
+                        let _ = tx.send(Event::Reverted {
+                            fault: handle.fault_id,
+                            attempt,
+                            result,
+                        });
+                    });
+                }
+                Effect::WriteReport { path, markdown } => {
+                    let tx = self.tx.clone();
+                    tokio::spawn(async move {
+                        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                            let _ = tokio::fs::create_dir_all(dir).await;
+                        }
+                        let result = tokio::fs::write(&path, markdown)
+                            .await
+                            .map_err(|e| e.to_string());
+                        let _ = tx.send(Event::Exported { path, result });
+                    });
+                }
+                Effect::Exit => exit = true,
+            }
+        }
+        exit
+    }
+}
+
+pub async fn revert_once(backend: &dyn Backend, handle: &RevertHandle) -> Result<(), String> {
+    match tokio::time::timeout(CALL_TIMEOUT, backend.revert(handle)).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("no answer within {} s", CALL_TIMEOUT.as_secs())),
+    }
+}

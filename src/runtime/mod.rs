@@ -1,0 +1,241 @@
+//! The imperative shell: one event channel into the UI loop, `update` for every event,
+//! effects carried out by the runner, a frame drawn only after something happened.
+
+pub mod effects;
+pub mod terminal;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+
+use crate::app::state::{PresetEntry, Session};
+use crate::app::{update, AppState, Event};
+use crate::backend::Backend;
+use crate::preset::Preset;
+use crate::theme::Theme;
+use crate::timeline::journal::{self, Journal};
+use crate::timeline::{EndReason, Entry, EntryKind, Stamp};
+use effects::{Ledger, Runner};
+
+pub struct Options {
+    pub backend: Arc<dyn Backend>,
+    pub presets: Vec<Preset>,
+    pub themes: BTreeMap<String, Theme>,
+    pub theme: Theme,
+    pub sessions_dir: PathBuf,
+}
+
+/// What the session left behind, for the message after the terminal is restored.
+pub struct Outcome {
+    pub journal: PathBuf,
+    /// Faults that may still be in the cluster (revert not confirmed).
+    pub left_behind: Vec<String>,
+}
+
+pub fn session_id(now: DateTime<Utc>) -> String {
+    format!(
+        "{}-{:04x}",
+        now.format("%Y%m%d-%H%M%S"),
+        std::process::id() & 0xffff
+    )
+}
+
+pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
+    let start = Instant::now();
+    let start_wall = Utc::now();
+    let stamp = move || Stamp::at(start_wall, start.elapsed().as_millis() as u64);
+    let id = session_id(start_wall);
+    let journal_path = opts.sessions_dir.join(format!("{id}.jsonl"));
+    let journal = Journal::open(&journal_path).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot open the session journal {}: {e}",
+            journal_path.display()
+        )
+    })?;
+    let session = Session {
+        id,
+        backend: opts.backend.info(),
+        journal: journal_path.clone(),
+        report: opts.sessions_dir.join(format!(
+            "{}.md",
+            journal_path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("report")
+        )),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    let presets: Vec<PresetEntry> = opts
+        .presets
+        .into_iter()
+        .map(|p| PresetEntry {
+            support: opts.backend.supports(&p.action),
+            preset: p,
+        })
+        .collect();
+    let (mut state, fx) = AppState::new(session, presets, opts.themes, opts.theme, stamp());
+
+    let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+    let ledger = Ledger::default();
+    let mut runner = Runner::new(opts.backend.clone(), journal, tx.clone(), ledger.clone());
+    runner.run(fx);
+
+    terminal::spawn_signals(tx.clone())?;
+    let mut term = ratatui::try_init()?;
+    let backend = opts.backend.clone();
+    let result = {
+        let tx = tx.clone();
+        let ledger = ledger.clone();
+        // The UI loop runs as its own task so that a panic in it is caught here and the
+        // active fault is still reverted.
+        let ui = tokio::spawn(async move {
+            terminal::spawn_input(tx.clone());
+            terminal::spawn_ticker(tx.clone());
+            let (dtx, mut drx) = mpsc::unbounded_channel();
+            let fwd = tx.clone();
+            tokio::spawn(async move {
+                while let Some(d) = drx.recv().await {
+                    if fwd.send(Event::Backend(d)).is_err() {
+                        break;
+                    }
+                }
+            });
+            backend.watch(dtx);
+            let _ = term.draw(|f| crate::ui::draw(f, &state));
+            let mut terminal_lost = false;
+            'outer: while let Some(first) = rx.recv().await {
+                let mut next = Some(first);
+                let mut handled = 0;
+                while let Some(ev) = next.take() {
+                    let fx = update(&mut state, ev, stamp());
+                    if runner.run(fx) {
+                        break 'outer;
+                    }
+                    handled += 1;
+                    if handled < 64 {
+                        next = rx.try_recv().ok();
+                    }
+                }
+                if term.draw(|f| crate::ui::draw(f, &state)).is_err() && !terminal_lost {
+                    terminal_lost = true;
+                    let fx = update(&mut state, Event::Signal("terminal lost".into()), stamp());
+                    if runner.run(fx) {
+                        break;
+                    }
+                }
+            }
+            drop(ledger);
+        });
+        result_of(ui.await)
+    };
+    ratatui::restore();
+    if let Err(panic) = &result {
+        emergency_revert(
+            opts.backend.as_ref(),
+            &ledger,
+            &journal_path,
+            start_wall,
+            start,
+            panic,
+        )
+        .await;
+    }
+    let left_behind = ledger
+        .injected()
+        .iter()
+        .map(|h| format!("fault #{}: {}", h.fault_id, h.summary))
+        .collect();
+    Ok(Outcome {
+        journal: journal_path,
+        left_behind,
+    })
+}
+
+fn result_of(r: Result<(), tokio::task::JoinError>) -> Result<(), String> {
+    match r {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_panic() => {
+            let p = e.into_panic();
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(format!("panic: {msg}"))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// After a panic: revert whatever the ledger holds, and journal it. Retries for up to 30 s.
+async fn emergency_revert(
+    backend: &dyn Backend,
+    ledger: &Ledger,
+    path: &std::path::Path,
+    start_wall: DateTime<Utc>,
+    start: Instant,
+    why: &str,
+) {
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    while ledger.in_flight() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let mut seq = journal::read(path).map(|e| e.len() as u64).unwrap_or(0);
+    let mut journal = Journal::open(path).ok();
+    let mut write = |kind: EntryKind| {
+        seq += 1;
+        let s = Stamp::at(start_wall, start.elapsed().as_millis() as u64);
+        if let Some(j) = journal.as_mut() {
+            let _ = j.append(&Entry {
+                seq,
+                wall: s.wall,
+                t_ms: s.t_ms,
+                kind,
+            });
+        }
+    };
+    for handle in ledger.injected() {
+        let id = handle.fault_id;
+        write(EntryKind::FaultEnding {
+            fault: id,
+            reason: EndReason::Aborted {
+                by: why.to_string(),
+            },
+        });
+        let mut attempt = 1;
+        loop {
+            write(EntryKind::RevertStarted { fault: id, attempt });
+            match effects::revert_once(backend, &handle).await {
+                Ok(()) => {
+                    ledger.remove(id);
+                    write(EntryKind::RevertConfirmed { fault: id, attempt });
+                    break;
+                }
+                Err(error) => {
+                    let retrying = Instant::now() < deadline;
+                    write(EntryKind::RevertFailed {
+                        fault: id,
+                        attempt,
+                        error,
+                        retrying,
+                    });
+                    if !retrying {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(
+                        crate::app::fault::backoff_ms(attempt + 1),
+                    ))
+                    .await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+    write(EntryKind::SessionEnd {
+        reason: why.to_string(),
+    });
+}

@@ -1,0 +1,225 @@
+//! Themes: themes/*.toml with semantic colour slots, embedded in the binary; user themes in
+//! the config dir's `themes/` add to or replace them. A malformed theme names file and line.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::str::FromStr;
+
+use include_dir::{include_dir, Dir};
+use ratatui::style::{Color, Modifier, Style};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::config::{load_toml_dir, position, ConfigError};
+
+static BUILTIN: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/themes");
+
+type C = Spanned<String>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThemeFile {
+    name: String,
+    health: HealthSlots<C>,
+    fault: FaultSlots<C>,
+    abort_bar: BarSlots<C>,
+    ui: UiSlots<C>,
+    timeline: TimelineSlots<C>,
+}
+
+#[derive(Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HealthSlots<T> {
+    pub healthy: T,
+    pub degraded: T,
+    pub down: T,
+    pub unknown: T,
+}
+
+#[derive(Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSlots<T> {
+    /// Confirmation pending.
+    pub armed: T,
+    pub active: T,
+    pub reverting: T,
+}
+
+#[derive(Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BarSlots<T> {
+    pub fg: T,
+    pub bg: T,
+}
+
+#[derive(Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UiSlots<T> {
+    pub text: T,
+    pub muted: T,
+    pub border: T,
+    pub border_focus: T,
+    pub title: T,
+    pub selected_fg: T,
+    pub selected_bg: T,
+    pub disabled: T,
+    pub info: T,
+    pub warning: T,
+    pub error: T,
+}
+
+#[derive(Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TimelineSlots<T> {
+    pub session: T,
+    pub fault: T,
+    pub abort: T,
+    pub revert: T,
+    pub health: T,
+    pub cluster: T,
+    pub note: T,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Theme {
+    pub name: String,
+    pub health: HealthSlots<Color>,
+    pub fault: FaultSlots<Color>,
+    pub abort_bar: BarSlots<Color>,
+    pub ui: UiSlots<Color>,
+    pub timeline: TimelineSlots<Color>,
+    pub source: String,
+}
+
+impl Theme {
+    pub fn parse(file: &str, text: &str) -> Result<Theme, ConfigError> {
+        let raw: ThemeFile =
+            toml::from_str(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
+        let c = |s: &C| -> Result<Color, ConfigError> {
+            Color::from_str(s.get_ref()).map_err(|_| {
+                let (line, col) = position(text, s.span().start);
+                ConfigError::At {
+                    file: file.to_string(),
+                    line,
+                    col,
+                    msg: format!("'{}' is not a colour (use a name like red or light-blue, #rrggbb, or 0-255)", s.get_ref()),
+                }
+            })
+        };
+        let h = &raw.health;
+        let f = &raw.fault;
+        let u = &raw.ui;
+        let t = &raw.timeline;
+        Ok(Theme {
+            name: raw.name,
+            health: HealthSlots {
+                healthy: c(&h.healthy)?,
+                degraded: c(&h.degraded)?,
+                down: c(&h.down)?,
+                unknown: c(&h.unknown)?,
+            },
+            fault: FaultSlots {
+                armed: c(&f.armed)?,
+                active: c(&f.active)?,
+                reverting: c(&f.reverting)?,
+            },
+            abort_bar: BarSlots {
+                fg: c(&raw.abort_bar.fg)?,
+                bg: c(&raw.abort_bar.bg)?,
+            },
+            ui: UiSlots {
+                text: c(&u.text)?,
+                muted: c(&u.muted)?,
+                border: c(&u.border)?,
+                border_focus: c(&u.border_focus)?,
+                title: c(&u.title)?,
+                selected_fg: c(&u.selected_fg)?,
+                selected_bg: c(&u.selected_bg)?,
+                disabled: c(&u.disabled)?,
+                info: c(&u.info)?,
+                warning: c(&u.warning)?,
+                error: c(&u.error)?,
+            },
+            timeline: TimelineSlots {
+                session: c(&t.session)?,
+                fault: c(&t.fault)?,
+                abort: c(&t.abort)?,
+                revert: c(&t.revert)?,
+                health: c(&t.health)?,
+                cluster: c(&t.cluster)?,
+                note: c(&t.note)?,
+            },
+            source: file.to_string(),
+        })
+    }
+
+    pub fn text(&self) -> Style {
+        Style::new().fg(self.ui.text)
+    }
+    pub fn muted(&self) -> Style {
+        Style::new().fg(self.ui.muted)
+    }
+    pub fn border(&self, focused: bool) -> Style {
+        Style::new().fg(if focused {
+            self.ui.border_focus
+        } else {
+            self.ui.border
+        })
+    }
+    pub fn title(&self) -> Style {
+        Style::new().fg(self.ui.title).add_modifier(Modifier::BOLD)
+    }
+    pub fn selected(&self) -> Style {
+        Style::new().fg(self.ui.selected_fg).bg(self.ui.selected_bg)
+    }
+    pub fn abort_bar(&self) -> Style {
+        Style::new()
+            .fg(self.abort_bar.fg)
+            .bg(self.abort_bar.bg)
+            .add_modifier(Modifier::BOLD)
+    }
+}
+
+/// Built-in themes plus the user's, by name.
+pub fn load_themes(user_dir: Option<&Path>) -> Result<BTreeMap<String, Theme>, ConfigError> {
+    let mut out = BTreeMap::new();
+    let mut files: Vec<_> = BUILTIN.files().collect();
+    files.sort_by_key(|f| f.path());
+    for f in files {
+        let name = format!("themes/{} (built in)", f.path().display());
+        let text = f
+            .contents_utf8()
+            .ok_or_else(|| ConfigError::Io(format!("{name}: not UTF-8")))?;
+        let t = Theme::parse(&name, text)?;
+        out.insert(t.name.clone(), t);
+    }
+    if let Some(dir) = user_dir {
+        for (path, text) in load_toml_dir(dir)? {
+            let t = Theme::parse(&path.display().to_string(), &text)?;
+            out.insert(t.name.clone(), t);
+        }
+    }
+    Ok(out)
+}
+
+/// The built-in default theme (used by tests and as the fallback).
+pub fn default_theme() -> Theme {
+    load_themes(None)
+        .ok()
+        .and_then(|mut t| t.remove("default"))
+        .expect("the built-in default theme parses (checked by tests)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_themes_parse() {
+        let themes = load_themes(None).unwrap();
+        for name in ["default", "light", "high-contrast"] {
+            assert!(themes.contains_key(name), "missing theme {name}");
+        }
+        assert_eq!(default_theme().abort_bar.bg, Color::Red);
+    }
+}

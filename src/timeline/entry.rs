@@ -1,0 +1,244 @@
+//! One line of the session journal: what happened, when (wall time and time since start).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::backend::{BackendInfo, RevertHandle, Target};
+use crate::preset::ParamValue;
+
+/// The moment an event reached the core: milliseconds since the session started, and wall time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp {
+    pub t_ms: u64,
+    pub wall: DateTime<Utc>,
+}
+
+impl Stamp {
+    pub fn at(start: DateTime<Utc>, t_ms: u64) -> Stamp {
+        Stamp {
+            t_ms,
+            wall: start + chrono::Duration::milliseconds(t_ms as i64),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub seq: u64,
+    pub wall: DateTime<Utc>,
+    pub t_ms: u64,
+    #[serde(flatten)]
+    pub kind: EntryKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    Unknown,
+    Healthy,
+    Degraded,
+    Down,
+}
+
+impl std::fmt::Display for Health {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Health::Unknown => "unknown",
+            Health::Healthy => "healthy",
+            Health::Degraded => "degraded",
+            Health::Down => "down",
+        })
+    }
+}
+
+/// Why a fault ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// Its duration ran out.
+    Expired,
+    /// Someone or something pulled the stop: "Space", ":abort", "quit", "SIGTERM", ...
+    Aborted { by: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EntryKind {
+    SessionStart {
+        session: String,
+        backend: BackendInfo,
+        version: String,
+    },
+    SessionEnd {
+        reason: String,
+    },
+    InjectRequested {
+        fault: u64,
+        preset: String,
+        action: String,
+        target: Target,
+        params: BTreeMap<String, ParamValue>,
+        duration_ms: u64,
+        blast_radius: String,
+        hypothesis: String,
+    },
+    InjectStarted {
+        fault: u64,
+    },
+    InjectConfirmed {
+        fault: u64,
+        handle: RevertHandle,
+    },
+    InjectFailed {
+        fault: u64,
+        error: String,
+    },
+    InjectRefused {
+        preset: String,
+        target: String,
+        reason: String,
+    },
+    FaultEnding {
+        fault: u64,
+        reason: EndReason,
+    },
+    RevertStarted {
+        fault: u64,
+        attempt: u32,
+    },
+    RevertConfirmed {
+        fault: u64,
+        attempt: u32,
+    },
+    RevertFailed {
+        fault: u64,
+        attempt: u32,
+        error: String,
+        retrying: bool,
+    },
+    HealthChanged {
+        service: String,
+        from: Health,
+        to: Health,
+        success: f64,
+        p95_ms: f64,
+    },
+    Cluster {
+        object: String,
+        message: String,
+        warning: bool,
+    },
+    Note {
+        text: String,
+    },
+    ReportExported {
+        path: String,
+    },
+}
+
+impl EntryKind {
+    /// A short one-line description for the timeline pane and the report.
+    pub fn describe(&self) -> String {
+        use EntryKind::*;
+        match self {
+            SessionStart {
+                session, backend, ..
+            } => format!(
+                "session {session} started on {} ({})",
+                backend.cluster, backend.kind
+            ),
+            SessionEnd { reason } => format!("session ended: {reason}"),
+            InjectRequested {
+                fault,
+                preset,
+                target,
+                blast_radius,
+                ..
+            } => {
+                format!("fault #{fault} requested: {preset} on {target} ({blast_radius})")
+            }
+            InjectStarted { fault } => format!("fault #{fault} injecting"),
+            InjectConfirmed { fault, handle } => {
+                format!("fault #{fault} injected: {}", handle.summary)
+            }
+            InjectFailed { fault, error } => format!("fault #{fault} inject failed: {error}"),
+            InjectRefused {
+                preset,
+                target,
+                reason,
+            } => format!("inject {preset} on {target} refused: {reason}"),
+            FaultEnding {
+                fault,
+                reason: EndReason::Expired,
+            } => format!("fault #{fault} duration over, reverting"),
+            FaultEnding {
+                fault,
+                reason: EndReason::Aborted { by },
+            } => format!("ABORT fault #{fault} ({by})"),
+            RevertStarted { fault, attempt } => {
+                format!("fault #{fault} revert started (attempt {attempt})")
+            }
+            RevertConfirmed { fault, attempt } => {
+                format!("fault #{fault} revert confirmed (attempt {attempt})")
+            }
+            RevertFailed {
+                fault,
+                attempt,
+                error,
+                retrying,
+            } => format!(
+                "fault #{fault} revert FAILED (attempt {attempt}): {error}{}",
+                if *retrying {
+                    "; retrying"
+                } else {
+                    "; GIVING UP, fault may still be active"
+                }
+            ),
+            HealthChanged {
+                service,
+                from,
+                to,
+                success,
+                p95_ms,
+            } => {
+                format!(
+                    "{service} {from} > {to} (success {:.1}%, p95 {p95_ms:.0} ms)",
+                    success * 100.0
+                )
+            }
+            Cluster {
+                object, message, ..
+            } => format!("{object}: {message}"),
+            Note { text } => format!("note: {text}"),
+            ReportExported { path } => format!("report exported to {path}"),
+        }
+    }
+
+    /// The fault this entry is about, if any.
+    pub fn fault(&self) -> Option<u64> {
+        use EntryKind::*;
+        match self {
+            InjectRequested { fault, .. }
+            | InjectStarted { fault }
+            | InjectConfirmed { fault, .. }
+            | InjectFailed { fault, .. }
+            | FaultEnding { fault, .. }
+            | RevertStarted { fault, .. }
+            | RevertConfirmed { fault, .. }
+            | RevertFailed { fault, .. } => Some(*fault),
+            _ => None,
+        }
+    }
+}
+
+/// `+mm:ss` (or `+h:mm:ss`) since the session start.
+pub fn since(t_ms: u64) -> String {
+    let s = t_ms / 1000;
+    if s >= 3600 {
+        format!("+{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("+{:02}:{:02}", s / 60, s % 60)
+    }
+}

@@ -1,0 +1,7 @@
+//! The session timeline: entries, the write-ahead JSONL journal, and the Markdown report.
+
+pub mod entry;
+pub mod journal;
+pub mod report;
+
+pub use entry::{since, EndReason, Entry, EntryKind, Health, Stamp};

@@ -1,0 +1,370 @@
+//! The Markdown Gameday report, built from the journal entries alone (so `:export` and
+//! `gameday report <session.jsonl>` give the same document).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use super::entry::{since, EndReason, Entry, EntryKind, Health};
+
+/// One fault as the journal tells it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FaultSummary {
+    pub id: u64,
+    pub preset: String,
+    pub target: String,
+    pub params: String,
+    pub blast_radius: String,
+    pub hypothesis: String,
+    pub requested_ms: u64,
+    pub injected_ms: Option<u64>,
+    pub ending: Option<(u64, EndReason)>,
+    pub reverted_ms: Option<u64>,
+    pub revert_failures: u32,
+    pub gave_up: bool,
+    pub inject_error: Option<String>,
+    /// Where this fault's observation window ends (next fault or session end).
+    pub window_end_ms: u64,
+}
+
+impl FaultSummary {
+    pub fn outcome(&self) -> String {
+        if let Some(e) = &self.inject_error {
+            return format!("inject failed: {e}");
+        }
+        match (&self.ending, self.reverted_ms) {
+            (_, None) if self.gave_up || self.revert_failures > 0 => "revert failed".into(),
+            (Some((_, EndReason::Expired)), Some(_)) => "expired".into(),
+            (Some((_, EndReason::Aborted { by })), Some(_)) => format!("aborted ({by})"),
+            (None, _) => "still active at session end".into(),
+            (Some(_), None) => "revert not confirmed".into(),
+        }
+    }
+}
+
+/// A service's health changes inside one fault's window.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Impact {
+    pub service: String,
+    pub changes: Vec<(u64, Health)>,
+    pub worst: Health,
+    pub end_state: Health,
+}
+
+pub fn faults(entries: &[Entry]) -> Vec<FaultSummary> {
+    let end_ms = entries.last().map(|e| e.t_ms).unwrap_or(0);
+    let mut out: Vec<FaultSummary> = Vec::new();
+    for e in entries {
+        let Some(id) = e.kind.fault() else { continue };
+        if let EntryKind::InjectRequested {
+            preset,
+            target,
+            params,
+            blast_radius,
+            hypothesis,
+            ..
+        } = &e.kind
+        {
+            out.push(FaultSummary {
+                id,
+                preset: preset.clone(),
+                target: target.to_string(),
+                params: params
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                blast_radius: blast_radius.clone(),
+                hypothesis: hypothesis.clone(),
+                requested_ms: e.t_ms,
+                ..Default::default()
+            });
+            continue;
+        }
+        let Some(f) = out.iter_mut().find(|f| f.id == id) else {
+            continue;
+        };
+        match &e.kind {
+            EntryKind::InjectConfirmed { .. } => f.injected_ms = Some(e.t_ms),
+            EntryKind::InjectFailed { error, .. } => f.inject_error = Some(error.clone()),
+            EntryKind::FaultEnding { reason, .. } => {
+                if f.ending.is_none() {
+                    f.ending = Some((e.t_ms, reason.clone()))
+                }
+            }
+            EntryKind::RevertConfirmed { .. } => f.reverted_ms = Some(e.t_ms),
+            EntryKind::RevertFailed { retrying, .. } => {
+                f.revert_failures += 1;
+                f.gave_up |= !retrying;
+            }
+            _ => {}
+        }
+    }
+    let starts: Vec<u64> = out.iter().map(|f| f.requested_ms).collect();
+    for (i, f) in out.iter_mut().enumerate() {
+        f.window_end_ms = starts.get(i + 1).copied().unwrap_or(end_ms);
+    }
+    out
+}
+
+/// Services whose health changed between the fault's request and the end of its window.
+pub fn impact(entries: &[Entry], f: &FaultSummary) -> Vec<Impact> {
+    let mut by: BTreeMap<String, Impact> = BTreeMap::new();
+    for e in entries
+        .iter()
+        .filter(|e| e.t_ms >= f.requested_ms && e.t_ms <= f.window_end_ms)
+    {
+        if let EntryKind::HealthChanged { service, to, .. } = &e.kind {
+            let i = by.entry(service.clone()).or_insert_with(|| Impact {
+                service: service.clone(),
+                changes: Vec::new(),
+                worst: Health::Healthy,
+                end_state: *to,
+            });
+            i.changes.push((e.t_ms, *to));
+            i.end_state = *to;
+            if rank(*to) > rank(i.worst) {
+                i.worst = *to;
+            }
+        }
+    }
+    by.into_values().collect()
+}
+
+fn rank(h: Health) -> u8 {
+    match h {
+        Health::Healthy => 0,
+        Health::Unknown => 1,
+        Health::Degraded => 2,
+        Health::Down => 3,
+    }
+}
+
+/// Time from the confirmed revert until every impacted service was healthy again.
+/// `Ok(None)`: nothing was impacted; `Err(())`: not recovered within the window.
+pub fn time_to_recover(f: &FaultSummary, impacts: &[Impact]) -> Result<Option<u64>, ()> {
+    let Some(reverted) = f.reverted_ms else {
+        return Err(());
+    };
+    if impacts.is_empty() {
+        return Ok(None);
+    }
+    let mut last = reverted;
+    for i in impacts {
+        if i.end_state != Health::Healthy {
+            return Err(());
+        }
+        if let Some((t, _)) = i.changes.last() {
+            last = last.max(*t);
+        }
+    }
+    Ok(Some(last - reverted))
+}
+
+/// Escapes text from people or the cluster so it cannot break a table or inject HTML.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\r' => {}
+            '\n' => out.push_str("<br>"),
+            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '~' | '!' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn secs(ms: u64) -> String {
+    humantime::format_duration(std::time::Duration::from_secs(ms / 1000)).to_string()
+}
+
+pub fn render(entries: &[Entry]) -> String {
+    let mut md = String::new();
+    let start = entries.iter().find_map(|e| match &e.kind {
+        EntryKind::SessionStart {
+            session,
+            backend,
+            version,
+        } => Some((e, session, backend, version)),
+        _ => None,
+    });
+    let end_ms = entries.last().map(|e| e.t_ms).unwrap_or(0);
+    let (title, date) = match &start {
+        Some((e, _, b, _)) => (
+            format!("{} ({})", b.cluster, b.kind),
+            e.wall.format("%Y-%m-%d %H:%M UTC").to_string(),
+        ),
+        None => ("unknown cluster".to_string(), "unknown".to_string()),
+    };
+    let faults = faults(entries);
+    let _ = writeln!(md, "# Gameday report: {}\n", escape(&title));
+    let _ = writeln!(md, "| | |\n|---|---|");
+    let _ = writeln!(md, "| Date | {date} |");
+    if let Some((_, session, b, version)) = &start {
+        let _ = writeln!(md, "| Session | {} |", escape(session));
+        let _ = writeln!(md, "| Backend | {} |", escape(&b.kind));
+        let _ = writeln!(md, "| Cluster | {} |", escape(&b.cluster));
+        let _ = writeln!(md, "| gameday | {} |", escape(version));
+    }
+    let _ = writeln!(md, "| Duration | {} |", secs(end_ms));
+    let ended = entries.iter().rev().find_map(|e| match &e.kind {
+        EntryKind::SessionEnd { reason } => Some(reason.clone()),
+        _ => None,
+    });
+    let _ = writeln!(
+        md,
+        "| Ended | {} |",
+        escape(
+            ended
+                .as_deref()
+                .unwrap_or("session still running or killed")
+        )
+    );
+    let aborted = faults
+        .iter()
+        .filter(|f| matches!(f.ending, Some((_, EndReason::Aborted { .. }))))
+        .count();
+    let failed = faults
+        .iter()
+        .filter(|f| f.outcome() == "revert failed")
+        .count();
+    let _ = writeln!(
+        md,
+        "| Faults | {} ({aborted} aborted, {failed} revert failed) |\n",
+        faults.len()
+    );
+
+    let _ = writeln!(md, "## Faults\n");
+    if faults.is_empty() {
+        let _ = writeln!(md, "No fault was injected.\n");
+    } else {
+        let _ = writeln!(
+            md,
+            "| # | Preset | Target | Injected | Ended | Outcome | Blast radius |"
+        );
+        let _ = writeln!(md, "|---|---|---|---|---|---|---|");
+        for f in &faults {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                f.id,
+                escape(&f.preset),
+                escape(&f.target),
+                f.injected_ms.map(since).unwrap_or_else(|| "-".into()),
+                f.reverted_ms
+                    .or(f.ending.as_ref().map(|e| e.0))
+                    .map(since)
+                    .unwrap_or_else(|| "-".into()),
+                escape(&f.outcome()),
+                escape(&f.blast_radius),
+            );
+        }
+        let _ = writeln!(md);
+        let _ = writeln!(md, "## Impact\n");
+        for f in &faults {
+            let _ = writeln!(
+                md,
+                "### Fault #{}: {} on {}\n",
+                f.id,
+                escape(&f.preset),
+                escape(&f.target)
+            );
+            let _ = writeln!(md, "- Hypothesis: {}", escape(&f.hypothesis));
+            if !f.params.is_empty() {
+                let _ = writeln!(md, "- Parameters: {}", escape(&f.params));
+            }
+            let _ = writeln!(md, "- Outcome: {}", escape(&f.outcome()));
+            let impacts = impact(entries, f);
+            match time_to_recover(f, &impacts) {
+                Ok(None) => {
+                    let _ = writeln!(md, "- No service changed health.");
+                }
+                Ok(Some(ms)) => {
+                    let _ = writeln!(md, "- Time to recover after the revert: {}", secs(ms));
+                }
+                Err(()) => {
+                    let _ = writeln!(md, "- **Not recovered** by {}", since(f.window_end_ms));
+                }
+            }
+            if !impacts.is_empty() {
+                let _ = writeln!(
+                    md,
+                    "\n| Service | Worst | Changes | At end |\n|---|---|---|---|"
+                );
+                for i in &impacts {
+                    let changes: Vec<String> = i
+                        .changes
+                        .iter()
+                        .map(|(t, h)| format!("{} {h}", since(*t)))
+                        .collect();
+                    let _ = writeln!(
+                        md,
+                        "| {} | {} | {} | {} |",
+                        escape(&i.service),
+                        i.worst,
+                        changes.join(", "),
+                        i.end_state
+                    );
+                }
+            }
+            let _ = writeln!(md);
+        }
+    }
+
+    let _ = writeln!(md, "## Notes\n");
+    let notes: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| matches!(e.kind, EntryKind::Note { .. }))
+        .collect();
+    if notes.is_empty() {
+        let _ = writeln!(md, "No notes were taken.\n");
+    }
+    for e in notes {
+        if let EntryKind::Note { text } = &e.kind {
+            let _ = writeln!(
+                md,
+                "- {} ({}) {}",
+                since(e.t_ms),
+                e.wall.format("%H:%M:%S"),
+                escape(text)
+            );
+        }
+    }
+    if !md.ends_with("\n\n") {
+        md.push('\n');
+    }
+    let _ = writeln!(md, "## Timeline\n");
+    let _ = writeln!(md, "| Time | Wall (UTC) | Event |\n|---|---|---|");
+    for e in entries {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} |",
+            since(e.t_ms),
+            e.wall.format("%H:%M:%S"),
+            escape(&e.kind.describe())
+        );
+    }
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_defuses_tables_and_html() {
+        let e = escape("a | b <script>alert(1)</script>\nnext *x*");
+        assert!(!e.contains('<') || e.contains("<br>"));
+        assert!(!e.contains("<script>"));
+        assert_eq!(e.matches("\\|").count(), 1);
+        assert!(e.contains("&lt;script&gt;"));
+        assert!(e.contains("<br>next \\*x\\*"));
+    }
+}

@@ -1,0 +1,142 @@
+//! The header, the red abort bar, the status line and the footer of keys (generated from the
+//! key table).
+
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use super::clock;
+use crate::app::fault::{FaultPhase, LOUD_AFTER_ATTEMPTS};
+use crate::app::keymap::{self, ABORT_CHORD};
+use crate::app::state::{AppState, Level, TextInput};
+use crate::theme::Theme;
+
+pub fn header(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
+    let line = Line::from(vec![
+        Span::styled(" gameday ", t.title()),
+        Span::styled(
+            format!(
+                "· {} · {} ",
+                s.session.backend.kind, s.session.backend.cluster
+            ),
+            t.text(),
+        ),
+        Span::styled(
+            format!(
+                "· session {} · {} UTC · elapsed {} ",
+                s.session.id,
+                s.now.wall.format("%H:%M:%S"),
+                clock(s.now.t_ms)
+            ),
+            t.muted(),
+        ),
+    ]);
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+pub fn abort_bar_height(s: &AppState) -> u16 {
+    match &s.fault {
+        FaultPhase::Reverting { attempt, .. } if *attempt > LOUD_AFTER_ATTEMPTS => 3,
+        _ => 1,
+    }
+}
+
+pub fn abort_bar(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
+    let keys = format!(
+        "press SPACE to ABORT ({} while typing)",
+        ABORT_CHORD.label()
+    );
+    let lines: Vec<Line> = match &s.fault {
+        FaultPhase::Injecting { fault, abort } => vec![Line::from(format!(
+            " ■ INJECTING #{} {} → {} … {}",
+            fault.id,
+            fault.plan.preset,
+            fault.plan.target,
+            if abort.is_some() { "ABORT PENDING: reverting as soon as the inject returns".to_string() } else { keys }
+        ))],
+        FaultPhase::Active { fault } => {
+            let left = fault.deadline_ms.map(|d| d.saturating_sub(s.now.t_ms)).unwrap_or(0);
+            vec![Line::from(format!(
+                " ■ FAULT LIVE #{} {} → {} · {} left of {} · {}",
+                fault.id,
+                fault.plan.preset,
+                fault.plan.target,
+                clock(left + 999),
+                clock(fault.plan.duration_ms),
+                keys
+            ))]
+        }
+        FaultPhase::Reverting { fault, attempt, last_error, .. } if *attempt > LOUD_AFTER_ATTEMPTS => vec![
+            Line::from(format!(
+                " ✖ REVERT FAILING #{} {} → {} · attempt {attempt} · STILL RETRYING",
+                fault.id, fault.plan.preset, fault.plan.target
+            )),
+            Line::from(format!("   last error: {}", last_error.as_deref().unwrap_or("-"))),
+            Line::from("   the fault may still be in the cluster · SPACE retries now · check the cluster by hand"),
+        ],
+        FaultPhase::Reverting { fault, attempt, .. } => vec![Line::from(format!(
+            " ⟳ REVERTING #{} {} → {} · attempt {attempt} · waiting for confirmation",
+            fault.id, fault.plan.preset, fault.plan.target
+        ))],
+        _ => vec![],
+    };
+    let style = t.abort_bar();
+    let style = if matches!(&s.fault, FaultPhase::Reverting { attempt, .. } if *attempt > LOUD_AFTER_ATTEMPTS)
+    {
+        style.add_modifier(Modifier::SLOW_BLINK)
+    } else {
+        style
+    };
+    frame.render_widget(Paragraph::new(lines).style(style), area);
+}
+
+pub fn status(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
+    let Some(st) = &s.ui.status else { return };
+    let color = match st.level {
+        Level::Info => t.ui.info,
+        Level::Warning => t.ui.warning,
+        Level::Error => t.ui.error,
+    };
+    let style = Style::new().fg(color);
+    let style = if st.level == Level::Info {
+        style
+    } else {
+        style.add_modifier(Modifier::BOLD)
+    };
+    frame.render_widget(
+        Paragraph::new(Line::from(format!(" {}", st.text))).style(style),
+        area,
+    );
+}
+
+pub fn footer(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
+    match &s.ui.input {
+        Some(TextInput::Command(text)) | Some(TextInput::Filter(text)) => {
+            let prompt = if matches!(s.ui.input, Some(TextInput::Command(_))) {
+                ":"
+            } else {
+                "/"
+            };
+            frame.render_widget(
+                Paragraph::new(prompt).style(t.title()),
+                Rect { width: 1, ..area },
+            );
+            let rest = Rect {
+                x: area.x + 1,
+                width: area.width.saturating_sub(1),
+                ..area
+            };
+            frame.render_widget(&**text, rest);
+        }
+        None => {
+            let mut spans = Vec::new();
+            for (keys, what) in keymap::footer(s.context()) {
+                spans.push(Span::styled(format!(" {keys}"), t.title()));
+                spans.push(Span::styled(format!(" {what} "), t.muted()));
+            }
+            frame.render_widget(Paragraph::new(Line::from(spans)), area);
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! The confirmation before an inject: everything that will happen, with Cancel preselected.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::popup;
+use crate::app::fault::{Button, FaultPlan};
+use crate::theme::Theme;
+
+pub fn draw(frame: &mut Frame, area: Rect, t: &Theme, plan: &FaultPlan, button: Button) {
+    let r = popup(area, 84, 16);
+    frame.render_widget(Clear, r);
+    let armed = Style::new().fg(t.fault.armed);
+    let block = Block::bordered()
+        .title(Span::styled(
+            " Inject this fault? ",
+            armed.add_modifier(Modifier::BOLD),
+        ))
+        .border_style(armed);
+    let inner = block.inner(r);
+    frame.render_widget(block, r);
+    let params: Vec<String> = plan
+        .params
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let row = |k: &str, v: String, style: Style| {
+        Line::from(vec![
+            Span::styled(format!("{k:<14}"), t.muted()),
+            Span::styled(v, style),
+        ])
+    };
+    let lines = vec![
+        row(
+            "Preset",
+            plan.preset.clone(),
+            t.text().add_modifier(Modifier::BOLD),
+        ),
+        row(
+            "Target",
+            plan.target.to_string(),
+            t.text().add_modifier(Modifier::BOLD),
+        ),
+        row("Blast radius", plan.blast_radius.clone(), armed),
+        row(
+            "Parameters",
+            if params.is_empty() {
+                "none".into()
+            } else {
+                params.join(" ")
+            },
+            t.text(),
+        ),
+        row(
+            "Duration",
+            format!(
+                "{} (reverts by itself)",
+                humantime::format_duration(std::time::Duration::from_millis(plan.duration_ms))
+            ),
+            t.text(),
+        ),
+        row("Hypothesis", plan.hypothesis.clone(), t.text()),
+    ];
+    let [body, buttons] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), body);
+    let style = |b: Button| {
+        if b == button {
+            t.selected().add_modifier(Modifier::BOLD)
+        } else {
+            t.muted()
+        }
+    };
+    let line = Line::from(vec![
+        Span::styled("[ Cancel ]", style(Button::Cancel)),
+        Span::raw("   "),
+        Span::styled("[ Inject ]", style(Button::Inject)),
+        Span::styled("   Tab switches · Enter presses · Esc cancels", t.muted()),
+    ])
+    .centered();
+    frame.render_widget(Paragraph::new(line), buttons);
+}

@@ -1,0 +1,106 @@
+//! The service health panel: success %, p95 latency, requests/s and a latency sparkline each.
+
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Sparkline};
+use ratatui::Frame;
+
+use super::topology::health_color;
+use crate::app::health::DEGRADED_P95_MS;
+use crate::app::state::AppState;
+use crate::theme::Theme;
+
+pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
+    let block = Block::bordered()
+        .title(Span::styled(" Service health ", t.title()))
+        .title_bottom(Span::styled(" trend: p95 latency, last 2 min ", t.muted()))
+        .border_style(t.border(false));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.height == 0 {
+        return;
+    }
+    let head = Line::from(Span::styled(
+        format!(
+            "{:<16}{:>8}{:>9}{:>7}  trend",
+            "service", "success", "p95", "rps"
+        ),
+        t.muted(),
+    ));
+    frame.render_widget(Paragraph::new(head), Rect { height: 1, ..inner });
+    if s.health.is_empty() {
+        let wait = Paragraph::new(Span::styled(
+            "waiting for the first traffic sample…",
+            t.muted(),
+        ));
+        frame.render_widget(
+            wait,
+            Rect {
+                y: inner.y + 1,
+                height: 1,
+                ..inner
+            },
+        );
+    }
+    const TEXT: u16 = 16 + 8 + 9 + 7 + 2;
+    for (i, (name, h)) in s.health.iter().enumerate() {
+        let y = inner.y + 1 + i as u16;
+        if y >= inner.y + inner.height {
+            break;
+        }
+        let color = health_color(t, h.state());
+        let short = name.rsplit('/').next().unwrap_or(name);
+        let (succ, p95, rps) = match &h.last {
+            Some(x) => (
+                format!("{:.1}%", x.success * 100.0),
+                format!("{:.0}ms", x.p95_ms),
+                format!("{:.0}", x.rps),
+            ),
+            None => ("-".into(), "-".into(), "-".into()),
+        };
+        let line = Line::from(vec![
+            Span::styled("● ", Style::new().fg(color)),
+            Span::styled(format!("{short:<14}"), t.text()),
+            Span::styled(format!("{succ:>8}{p95:>9}{rps:>7}"), Style::new().fg(color)),
+        ]);
+        frame.render_widget(
+            Paragraph::new(line),
+            Rect {
+                y,
+                height: 1,
+                ..inner
+            },
+        );
+        if inner.width > TEXT + 4 {
+            let w = inner.width - TEXT;
+            let data: Vec<u64> = h
+                .p95_hist
+                .iter()
+                .rev()
+                .take(w as usize)
+                .rev()
+                .copied()
+                .collect();
+            let max = data
+                .iter()
+                .copied()
+                .max()
+                .unwrap_or(0)
+                .max(DEGRADED_P95_MS as u64);
+            let spark = Sparkline::default()
+                .data(&data)
+                .max(max)
+                .style(Style::new().fg(color));
+            frame.render_widget(
+                spark,
+                Rect {
+                    x: inner.x + TEXT,
+                    y,
+                    width: w,
+                    height: 1,
+                },
+            );
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Rendering: a pure function of the state and its theme. One file per panel.
+
+mod bars;
+mod confirm;
+mod fault;
+mod health;
+mod help;
+mod note;
+mod picker;
+mod timeline;
+mod topology;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::Frame;
+
+use crate::app::fault::FaultPhase;
+use crate::app::state::{AppState, Overlay};
+
+pub fn draw(frame: &mut Frame, s: &AppState) {
+    let t = &s.theme;
+    let area = frame.area();
+    let live = s.fault.live().is_some();
+    let [header, abort_bar, body, status, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(if live { bars::abort_bar_height(s) } else { 0 }),
+        Constraint::Min(5),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    bars::header(frame, header, s, t);
+    if live {
+        bars::abort_bar(frame, abort_bar, s, t);
+    }
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(body);
+    topology::draw(frame, left, s, t);
+    let health_height = (s.health.len() as u16 + 3).min(right.height / 2).max(5);
+    let fault_height = if live { 7 } else { 0 };
+    let [health_area, fault_area, timeline_area] = Layout::vertical([
+        Constraint::Length(health_height),
+        Constraint::Length(fault_height),
+        Constraint::Min(3),
+    ])
+    .areas(right);
+    health::draw(frame, health_area, s, t);
+    if live {
+        fault::draw(frame, fault_area, s, t);
+    }
+    timeline::draw(frame, timeline_area, s, t);
+    bars::status(frame, status, s, t);
+    bars::footer(frame, footer, s, t);
+
+    match &s.ui.overlay {
+        Overlay::Help => help::draw(frame, area, s, t),
+        Overlay::Picker { cursor, target } => {
+            picker::draw_presets(frame, area, s, t, *cursor, target.as_ref())
+        }
+        Overlay::Targets { preset, cursor } => {
+            picker::draw_targets(frame, area, s, t, preset, *cursor)
+        }
+        Overlay::Note(text) => note::draw(frame, area, t, text),
+        Overlay::None => {}
+    }
+    if let FaultPhase::Armed { plan, button } = &s.fault {
+        confirm::draw(frame, area, t, plan, *button);
+    }
+}
+
+/// A centred rectangle of at most `w` x `h` cells inside `area`.
+pub(crate) fn popup(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width.saturating_sub(2));
+    let h = h.min(area.height.saturating_sub(2));
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+/// `mm:ss` or `h:mm:ss`.
+pub(crate) fn clock(ms: u64) -> String {
+    let s = ms / 1000;
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{:02}:{:02}", s / 60, s % 60)
+    }
+}
