@@ -7,12 +7,7 @@ use directories::ProjectDirs;
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("{file}:{line}:{col}: {msg}")]
-    At {
-        file: String,
-        line: usize,
-        col: usize,
-        msg: String,
-    },
+    At { file: String, line: usize, col: usize, msg: String },
     #[error("{0}")]
     Io(String),
 }
@@ -20,12 +15,7 @@ pub enum ConfigError {
 impl ConfigError {
     pub fn from_toml(file: &str, text: &str, e: &toml::de::Error) -> Self {
         let (line, col) = e.span().map(|s| position(text, s.start)).unwrap_or((1, 1));
-        ConfigError::At {
-            file: file.to_string(),
-            line,
-            col,
-            msg: e.message().trim().to_string(),
-        }
+        ConfigError::At { file: file.to_string(), line, col, msg: e.message().trim().to_string() }
     }
 }
 
@@ -33,12 +23,7 @@ impl ConfigError {
 pub fn position(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before
-        .rsplit('\n')
-        .next()
-        .map(|l| l.chars().count())
-        .unwrap_or(0)
-        + 1;
+    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
     (line, col)
 }
 
@@ -85,14 +70,8 @@ impl Dirs {
             }
         };
         Ok(Dirs {
-            config: pick(
-                "GAMEDAY_CONFIG_DIR",
-                project.as_ref().map(|p| p.config_dir().to_path_buf()),
-            )?,
-            data: pick(
-                "GAMEDAY_DATA_DIR",
-                project.as_ref().map(|p| p.data_dir().to_path_buf()),
-            )?,
+            config: pick("GAMEDAY_CONFIG_DIR", project.as_ref().map(|p| p.config_dir().to_path_buf()))?,
+            data: pick("GAMEDAY_DATA_DIR", project.as_ref().map(|p| p.data_dir().to_path_buf()))?,
         })
     }
 

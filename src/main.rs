@@ -60,16 +60,11 @@ fn main() -> ExitCode {
 
 fn real_main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
-    if let Some(Cmd::Report {
-        journal: path,
-        output,
-    }) = cli.command
-    {
+    if let Some(Cmd::Report { journal: path, output }) = cli.command {
         let entries = journal::read(&path)?;
         let md = report::render(&entries);
         match output {
-            Some(out) => std::fs::write(&out, md)
-                .with_context(|| format!("cannot write {}", out.display()))?,
+            Some(out) => std::fs::write(&out, md).with_context(|| format!("cannot write {}", out.display()))?,
             None => print!("{md}"),
         }
         return Ok(ExitCode::SUCCESS);
@@ -93,22 +88,11 @@ fn real_main() -> anyhow::Result<ExitCode> {
     let sim = SimBackend::new(cli.seed, Duration::from_millis(cli.demo_tick_ms.max(10)));
     sim.fail_next_reverts(cli.demo_fail_reverts);
     let backend: Arc<dyn Backend> = Arc::new(sim);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let outcome = rt.block_on(runtime::run(Options {
-        backend,
-        presets,
-        themes,
-        theme,
-        sessions_dir: dirs.sessions(),
-    }))?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let outcome =
+        rt.block_on(runtime::run(Options { backend, presets, themes, theme, sessions_dir: dirs.sessions() }))?;
     println!("Session journal: {}", outcome.journal.display());
-    println!(
-        "Report:          gameday report {} -o report.md",
-        outcome.journal.display()
-    );
+    println!("Report:          gameday report {} -o report.md", outcome.journal.display());
     if outcome.left_behind.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {

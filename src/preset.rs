@@ -70,31 +70,20 @@ impl ParamDef {
         match (&self.default, value) {
             (ParamValue::Text(_), ParamValue::Text(v)) => {
                 if !self.choices.is_empty() && !self.choices.contains(v) {
-                    return Err(format!(
-                        "{name} must be one of {}, not '{v}'",
-                        self.choices.join(", ")
-                    ));
+                    return Err(format!("{name} must be one of {}, not '{v}'", self.choices.join(", ")));
                 }
                 Ok(())
             }
             (ParamValue::Text(_), v) => Err(format!("{name} takes text, not {v}")),
             (_, ParamValue::Text(v)) => Err(format!("{name} takes a number, not '{v}'")),
-            (ParamValue::Int(_), v) if v.as_int().is_none() => {
-                Err(format!("{name} takes a whole number, not {v}"))
-            }
+            (ParamValue::Int(_), v) if v.as_int().is_none() => Err(format!("{name} takes a whole number, not {v}")),
             (_, v) => {
                 let x = v.as_f64().unwrap_or(f64::NAN);
                 if let Some(min) = self.min.filter(|m| x < *m) {
-                    return Err(format!(
-                        "{name} = {v} is below its minimum {min}{}",
-                        self.unit
-                    ));
+                    return Err(format!("{name} = {v} is below its minimum {min}{}", self.unit));
                 }
                 if let Some(max) = self.max.filter(|m| x > *m) {
-                    return Err(format!(
-                        "{name} = {v} is above its maximum {max}{}",
-                        self.unit
-                    ));
+                    return Err(format!("{name} = {v} is above its maximum {max}{}", self.unit));
                 }
                 Ok(())
             }
@@ -105,14 +94,12 @@ impl ParamDef {
     pub fn parse(&self, name: &str, raw: &str) -> Result<ParamValue, String> {
         let v = match self.default {
             ParamValue::Text(_) => ParamValue::Text(raw.to_string()),
-            ParamValue::Int(_) => ParamValue::Int(
-                raw.parse()
-                    .map_err(|_| format!("{name} takes a whole number, not '{raw}'"))?,
-            ),
-            ParamValue::Float(_) => ParamValue::Float(
-                raw.parse()
-                    .map_err(|_| format!("{name} takes a number, not '{raw}'"))?,
-            ),
+            ParamValue::Int(_) => {
+                ParamValue::Int(raw.parse().map_err(|_| format!("{name} takes a whole number, not '{raw}'"))?)
+            }
+            ParamValue::Float(_) => {
+                ParamValue::Float(raw.parse().map_err(|_| format!("{name} takes a number, not '{raw}'"))?)
+            }
         };
         self.check(name, &v)?;
         Ok(v)
@@ -152,43 +139,23 @@ pub struct Preset {
 
 impl Preset {
     pub fn default_params(&self) -> BTreeMap<String, ParamValue> {
-        self.params
-            .iter()
-            .map(|(k, d)| (k.clone(), d.default.clone()))
-            .collect()
+        self.params.iter().map(|(k, d)| (k.clone(), d.default.clone())).collect()
     }
 
     pub fn targets_text(&self) -> String {
-        self.targets
-            .iter()
-            .map(|k| format!("{k}s"))
-            .collect::<Vec<_>>()
-            .join(" or ")
+        self.targets.iter().map(|k| format!("{k}s")).collect::<Vec<_>>().join(" or ")
     }
 
     /// Parses one preset file; errors carry `file:line:col`.
     pub fn parse(file: &str, text: &str) -> Result<Preset, ConfigError> {
-        let raw: PresetFile =
-            toml::from_str(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
+        let raw: PresetFile = toml::from_str(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
         let at = |span: std::ops::Range<usize>, msg: String| {
             let (line, col) = position(text, span.start);
-            ConfigError::At {
-                file: file.to_string(),
-                line,
-                col,
-                msg,
-            }
+            ConfigError::At { file: file.to_string(), line, col, msg }
         };
         let dur = |s: &Spanned<String>| {
-            humantime::parse_duration(s.get_ref()).map_err(|e| {
-                at(
-                    s.span(),
-                    format!(
-                        "duration '{}' is not a duration like 30s or 2m: {e}",
-                        s.get_ref()
-                    ),
-                )
-            })
+            humantime::parse_duration(s.get_ref())
+                .map_err(|e| at(s.span(), format!("duration '{}' is not a duration like 30s or 2m: {e}", s.get_ref())))
         };
         let duration = dur(&raw.duration)?;
         let max_duration = match &raw.max_duration {
@@ -198,10 +165,7 @@ impl Preset {
         if duration.is_zero() || duration > max_duration {
             return Err(at(
                 raw.duration.span(),
-                format!(
-                    "duration must be above 0 and at most {}",
-                    humantime::format_duration(max_duration)
-                ),
+                format!("duration must be above 0 and at most {}", humantime::format_duration(max_duration)),
             ));
         }
         if raw.targets.is_empty() {
@@ -218,14 +182,10 @@ impl Preset {
             let def = def.into_inner();
             if let (Some(min), Some(max)) = (def.min, def.max) {
                 if min > max {
-                    return Err(at(
-                        span,
-                        format!("parameter {name}: min {min} is above max {max}"),
-                    ));
+                    return Err(at(span, format!("parameter {name}: min {min} is above max {max}")));
                 }
             }
-            def.check(&name, &def.default)
-                .map_err(|m| at(span.clone(), format!("parameter {name}: default: {m}")))?;
+            def.check(&name, &def.default).map_err(|m| at(span.clone(), format!("parameter {name}: default: {m}")))?;
             params.insert(name, def);
         }
         Ok(Preset {
@@ -250,9 +210,7 @@ pub fn load_presets(user_dir: Option<&Path>) -> Result<Vec<Preset>, ConfigError>
     files.sort_by_key(|f| f.path());
     for f in files {
         let name = format!("presets/{}", f.path().display());
-        let text = f
-            .contents_utf8()
-            .ok_or_else(|| ConfigError::Io(format!("{name}: not UTF-8")))?;
+        let text = f.contents_utf8().ok_or_else(|| ConfigError::Io(format!("{name}: not UTF-8")))?;
         let p = Preset::parse(&format!("{name} (built in)"), text)?;
         by_id.insert(p.id.clone(), p);
     }
@@ -287,11 +245,7 @@ mod tests {
             assert!(ids.contains(&want), "missing preset {want}: {ids:?}");
         }
         for p in &presets {
-            assert!(
-                !p.hypothesis.is_empty() && !p.description.is_empty(),
-                "{}",
-                p.id
-            );
+            assert!(!p.hypothesis.is_empty() && !p.description.is_empty(), "{}", p.id);
             assert!(p.source.ends_with(".toml (built in)"), "{}", p.source);
         }
         let kill = presets.iter().find(|p| p.id == "pod-kill").unwrap();
@@ -300,20 +254,10 @@ mod tests {
 
     #[test]
     fn parameters_are_checked_against_bounds_and_types() {
-        let p = load_presets(None)
-            .unwrap()
-            .into_iter()
-            .find(|p| p.id == "network-latency")
-            .unwrap();
+        let p = load_presets(None).unwrap().into_iter().find(|p| p.id == "network-latency").unwrap();
         let d = &p.params["latency_ms"];
         assert_eq!(d.parse("latency_ms", "90").unwrap(), ParamValue::Int(90));
-        assert!(d
-            .parse("latency_ms", "ninety")
-            .unwrap_err()
-            .contains("whole number"));
-        assert!(d
-            .parse("latency_ms", "999999")
-            .unwrap_err()
-            .contains("above its maximum"));
+        assert!(d.parse("latency_ms", "ninety").unwrap_err().contains("whole number"));
+        assert!(d.parse("latency_ms", "999999").unwrap_err().contains("above its maximum"));
     }
 }

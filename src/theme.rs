@@ -93,8 +93,7 @@ pub struct Theme {
 
 impl Theme {
     pub fn parse(file: &str, text: &str) -> Result<Theme, ConfigError> {
-        let raw: ThemeFile =
-            toml::from_str(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
+        let raw: ThemeFile = toml::from_str(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
         let c = |s: &C| -> Result<Color, ConfigError> {
             Color::from_str(s.get_ref()).map_err(|_| {
                 let (line, col) = position(text, s.span().start);
@@ -102,7 +101,10 @@ impl Theme {
                     file: file.to_string(),
                     line,
                     col,
-                    msg: format!("'{}' is not a colour (use a name like red or light-blue, #rrggbb, or 0-255)", s.get_ref()),
+                    msg: format!(
+                        "'{}' is not a colour (use a name like red or light-blue, #rrggbb, or 0-255)",
+                        s.get_ref()
+                    ),
                 }
             })
         };
@@ -118,15 +120,8 @@ impl Theme {
                 down: c(&h.down)?,
                 unknown: c(&h.unknown)?,
             },
-            fault: FaultSlots {
-                armed: c(&f.armed)?,
-                active: c(&f.active)?,
-                reverting: c(&f.reverting)?,
-            },
-            abort_bar: BarSlots {
-                fg: c(&raw.abort_bar.fg)?,
-                bg: c(&raw.abort_bar.bg)?,
-            },
+            fault: FaultSlots { armed: c(&f.armed)?, active: c(&f.active)?, reverting: c(&f.reverting)? },
+            abort_bar: BarSlots { fg: c(&raw.abort_bar.fg)?, bg: c(&raw.abort_bar.bg)? },
             ui: UiSlots {
                 text: c(&u.text)?,
                 muted: c(&u.muted)?,
@@ -160,11 +155,7 @@ impl Theme {
         Style::new().fg(self.ui.muted)
     }
     pub fn border(&self, focused: bool) -> Style {
-        Style::new().fg(if focused {
-            self.ui.border_focus
-        } else {
-            self.ui.border
-        })
+        Style::new().fg(if focused { self.ui.border_focus } else { self.ui.border })
     }
     pub fn title(&self) -> Style {
         Style::new().fg(self.ui.title).add_modifier(Modifier::BOLD)
@@ -173,10 +164,7 @@ impl Theme {
         Style::new().fg(self.ui.selected_fg).bg(self.ui.selected_bg)
     }
     pub fn abort_bar(&self) -> Style {
-        Style::new()
-            .fg(self.abort_bar.fg)
-            .bg(self.abort_bar.bg)
-            .add_modifier(Modifier::BOLD)
+        Style::new().fg(self.abort_bar.fg).bg(self.abort_bar.bg).add_modifier(Modifier::BOLD)
     }
 }
 
@@ -187,9 +175,7 @@ pub fn load_themes(user_dir: Option<&Path>) -> Result<BTreeMap<String, Theme>, C
     files.sort_by_key(|f| f.path());
     for f in files {
         let name = format!("themes/{} (built in)", f.path().display());
-        let text = f
-            .contents_utf8()
-            .ok_or_else(|| ConfigError::Io(format!("{name}: not UTF-8")))?;
+        let text = f.contents_utf8().ok_or_else(|| ConfigError::Io(format!("{name}: not UTF-8")))?;
         let t = Theme::parse(&name, text)?;
         out.insert(t.name.clone(), t);
     }

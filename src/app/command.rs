@@ -18,7 +18,8 @@ pub enum Command {
     Help,
 }
 
-pub const USAGE: &str = ":inject <preset> <target> [name=value...] · :abort · :note <text> · :export [path] · :theme <name> · :quit";
+pub const USAGE: &str =
+    ":inject <preset> <target> [name=value...] · :abort · :note <text> · :export [path] · :theme <name> · :quit";
 
 pub fn parse(line: &str) -> Result<Command, String> {
     let line = line.trim().trim_start_matches(':').trim_start();
@@ -42,7 +43,10 @@ pub fn parse(line: &str) -> Result<Command, String> {
                     .collect::<Result<_, _>>()?;
                 Ok(Command::Inject { preset: preset.to_string(), target: target.to_string(), params })
             }
-            _ => Err("usage: :inject <preset-id> <target> [name=value ...], e.g. :inject pod-delete sock-shop/carts".into()),
+            _ => {
+                Err("usage: :inject <preset-id> <target> [name=value ...], e.g. :inject pod-delete sock-shop/carts"
+                    .into())
+            }
         },
         "abort" => Ok(Command::Abort),
         "note" if rest.is_empty() => Err("usage: :note <text>".into()),
@@ -71,33 +75,18 @@ mod tests {
             }
         );
         assert_eq!(parse("abort").unwrap(), Command::Abort);
-        assert_eq!(
-            parse("note  the pager  fired ").unwrap(),
-            Command::Note("the pager  fired".into())
-        );
+        assert_eq!(parse("note  the pager  fired ").unwrap(), Command::Note("the pager  fired".into()));
         assert_eq!(parse("export").unwrap(), Command::Export(None));
-        assert_eq!(
-            parse("export /tmp/r.md").unwrap(),
-            Command::Export(Some("/tmp/r.md".into()))
-        );
-        assert_eq!(
-            parse("theme light").unwrap(),
-            Command::Theme("light".into())
-        );
+        assert_eq!(parse("export /tmp/r.md").unwrap(), Command::Export(Some("/tmp/r.md".into())));
+        assert_eq!(parse("theme light").unwrap(), Command::Theme("light".into()));
         assert_eq!(parse("quit").unwrap(), Command::Quit);
     }
 
     #[test]
     fn bad_commands_say_what_is_wrong() {
-        assert!(parse("inject pod-delete")
-            .unwrap_err()
-            .contains("usage: :inject"));
-        assert!(parse("inject a b c")
-            .unwrap_err()
-            .contains("'c' is not name=value"));
-        assert!(parse("frobnicate")
-            .unwrap_err()
-            .contains("unknown command 'frobnicate'"));
+        assert!(parse("inject pod-delete").unwrap_err().contains("usage: :inject"));
+        assert!(parse("inject a b c").unwrap_err().contains("'c' is not name=value"));
+        assert!(parse("frobnicate").unwrap_err().contains("unknown command 'frobnicate'"));
         assert!(parse("note").unwrap_err().contains("usage: :note"));
     }
 }

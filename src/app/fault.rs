@@ -110,10 +110,7 @@ pub fn arm(s: &mut AppState, plan: FaultPlan, fx: &mut Vec<Effect>) {
         return refuse(s, &plan, reason, fx);
     }
     s.ui.overlay = Overlay::None;
-    s.fault = FaultPhase::Armed {
-        plan,
-        button: Button::Cancel,
-    };
+    s.fault = FaultPhase::Armed { plan, button: Button::Cancel };
 }
 
 /// Starts the inject: from Idle (`:inject`) or Armed (confirmed). Refused otherwise.
@@ -140,42 +137,23 @@ pub fn inject(s: &mut AppState, plan: FaultPlan, fx: &mut Vec<Effect>) {
         },
         fx,
     );
-    let fault = LiveFault {
-        id,
-        plan,
-        requested_ms: s.now.t_ms,
-        handle: None,
-        deadline_ms: None,
-    };
+    let fault = LiveFault { id, plan, requested_ms: s.now.t_ms, handle: None, deadline_ms: None };
     s.record(EntryKind::InjectStarted { fault: id }, fx);
     fx.push(Effect::Inject(spec(&fault)));
-    s.say(
-        Level::Info,
-        format!("injecting {} on {}…", fault.plan.preset, fault.plan.target),
-    );
+    s.say(Level::Info, format!("injecting {} on {}…", fault.plan.preset, fault.plan.target));
     s.fault = FaultPhase::Injecting { fault, abort: None };
 }
 
 /// Why a new inject cannot start now, if it cannot.
 fn busy(s: &AppState) -> Option<String> {
     s.fault.live().map(|f| {
-        format!(
-            "fault #{} ({} on {}) is still active; one fault at a time",
-            f.id, f.plan.preset, f.plan.target
-        )
+        format!("fault #{} ({} on {}) is still active; one fault at a time", f.id, f.plan.preset, f.plan.target)
     })
 }
 
 fn refuse(s: &mut AppState, plan: &FaultPlan, reason: String, fx: &mut Vec<Effect>) {
     s.say(Level::Warning, format!("refused: {reason}"));
-    s.record(
-        EntryKind::InjectRefused {
-            preset: plan.preset.clone(),
-            target: plan.target.to_string(),
-            reason,
-        },
-        fx,
-    );
+    s.record(EntryKind::InjectRefused { preset: plan.preset.clone(), target: plan.target.to_string(), reason }, fx);
 }
 
 /// The abort path: accepted in every state, acts at once.
@@ -183,168 +161,64 @@ pub fn abort(s: &mut AppState, by: &str, fx: &mut Vec<Effect>) {
     s.ui.overlay = Overlay::None;
     match std::mem::replace(&mut s.fault, FaultPhase::Idle) {
         FaultPhase::Idle => s.say(Level::Info, "nothing to abort: no fault is active"),
-        FaultPhase::Armed { plan, .. } => s.say(
-            Level::Info,
-            format!("cancelled {} on {}", plan.preset, plan.target),
-        ),
+        FaultPhase::Armed { plan, .. } => s.say(Level::Info, format!("cancelled {} on {}", plan.preset, plan.target)),
         FaultPhase::Injecting { fault, abort } => {
             if abort.is_none() {
-                s.record(
-                    EntryKind::FaultEnding {
-                        fault: fault.id,
-                        reason: EndReason::Aborted { by: by.into() },
-                    },
-                    fx,
-                );
+                s.record(EntryKind::FaultEnding { fault: fault.id, reason: EndReason::Aborted { by: by.into() } }, fx);
             }
-            s.say(
-                Level::Warning,
-                format!(
-                    "ABORT: fault #{} will be reverted the moment its inject returns",
-                    fault.id
-                ),
-            );
-            s.fault = FaultPhase::Injecting {
-                fault,
-                abort: Some(by.into()),
-            };
+            s.say(Level::Warning, format!("ABORT: fault #{} will be reverted the moment its inject returns", fault.id));
+            s.fault = FaultPhase::Injecting { fault, abort: Some(by.into()) };
         }
         FaultPhase::Active { fault } => {
             start_revert(s, fault, EndReason::Aborted { by: by.into() }, fx);
             s.say(Level::Warning, "ABORT: reverting now");
         }
-        FaultPhase::Reverting {
-            fault,
-            reason,
-            attempt,
-            ..
-        } => {
+        FaultPhase::Reverting { fault, reason, attempt, .. } => {
             // Already reverting: try again right now instead of waiting for the backoff.
             let next = attempt + 1;
-            s.record(
-                EntryKind::RevertStarted {
-                    fault: fault.id,
-                    attempt: next,
-                },
-                fx,
-            );
+            s.record(EntryKind::RevertStarted { fault: fault.id, attempt: next }, fx);
             if let Some(handle) = fault.handle.clone() {
-                fx.push(Effect::Revert {
-                    handle,
-                    attempt: next,
-                    delay_ms: 0,
-                });
+                fx.push(Effect::Revert { handle, attempt: next, delay_ms: 0 });
             }
-            s.say(
-                Level::Warning,
-                format!(
-                    "ABORT: revert of fault #{} retried now (attempt {next})",
-                    fault.id
-                ),
-            );
-            s.fault = FaultPhase::Reverting {
-                fault,
-                reason,
-                attempt: next,
-                last_error: None,
-            };
+            s.say(Level::Warning, format!("ABORT: revert of fault #{} retried now (attempt {next})", fault.id));
+            s.fault = FaultPhase::Reverting { fault, reason, attempt: next, last_error: None };
         }
     }
 }
 
 fn start_revert(s: &mut AppState, fault: LiveFault, reason: EndReason, fx: &mut Vec<Effect>) {
-    s.record(
-        EntryKind::FaultEnding {
-            fault: fault.id,
-            reason: reason.clone(),
-        },
-        fx,
-    );
-    s.record(
-        EntryKind::RevertStarted {
-            fault: fault.id,
-            attempt: 1,
-        },
-        fx,
-    );
+    s.record(EntryKind::FaultEnding { fault: fault.id, reason: reason.clone() }, fx);
+    s.record(EntryKind::RevertStarted { fault: fault.id, attempt: 1 }, fx);
     if let Some(handle) = fault.handle.clone() {
-        fx.push(Effect::Revert {
-            handle,
-            attempt: 1,
-            delay_ms: 0,
-        });
+        fx.push(Effect::Revert { handle, attempt: 1, delay_ms: 0 });
     }
-    s.fault = FaultPhase::Reverting {
-        fault,
-        reason,
-        attempt: 1,
-        last_error: None,
-    };
+    s.fault = FaultPhase::Reverting { fault, reason, attempt: 1, last_error: None };
 }
 
-pub fn on_injected(
-    s: &mut AppState,
-    id: u64,
-    result: Result<RevertHandle, String>,
-    fx: &mut Vec<Effect>,
-) {
+pub fn on_injected(s: &mut AppState, id: u64, result: Result<RevertHandle, String>, fx: &mut Vec<Effect>) {
     let current = matches!(&s.fault, FaultPhase::Injecting { fault, .. } if fault.id == id);
     if !current {
         // Not the fault we are waiting for: never leave it behind.
         if let Ok(handle) = result {
-            s.record(
-                EntryKind::InjectConfirmed {
-                    fault: id,
-                    handle: handle.clone(),
-                },
-                fx,
-            );
-            s.record(
-                EntryKind::RevertStarted {
-                    fault: id,
-                    attempt: 1,
-                },
-                fx,
-            );
-            fx.push(Effect::Revert {
-                handle,
-                attempt: 1,
-                delay_ms: 0,
-            });
+            s.record(EntryKind::InjectConfirmed { fault: id, handle: handle.clone() }, fx);
+            s.record(EntryKind::RevertStarted { fault: id, attempt: 1 }, fx);
+            fx.push(Effect::Revert { handle, attempt: 1, delay_ms: 0 });
         }
         return;
     }
-    let FaultPhase::Injecting { mut fault, abort } =
-        std::mem::replace(&mut s.fault, FaultPhase::Idle)
-    else {
+    let FaultPhase::Injecting { mut fault, abort } = std::mem::replace(&mut s.fault, FaultPhase::Idle) else {
         return;
     };
     match result {
         Ok(handle) => {
-            s.record(
-                EntryKind::InjectConfirmed {
-                    fault: id,
-                    handle: handle.clone(),
-                },
-                fx,
-            );
+            s.record(EntryKind::InjectConfirmed { fault: id, handle: handle.clone() }, fx);
             fault.handle = Some(handle);
             match abort {
                 Some(by) => {
                     // FaultEnding was recorded when the abort came in.
-                    s.record(
-                        EntryKind::RevertStarted {
-                            fault: id,
-                            attempt: 1,
-                        },
-                        fx,
-                    );
+                    s.record(EntryKind::RevertStarted { fault: id, attempt: 1 }, fx);
                     if let Some(handle) = fault.handle.clone() {
-                        fx.push(Effect::Revert {
-                            handle,
-                            attempt: 1,
-                            delay_ms: 0,
-                        });
+                        fx.push(Effect::Revert { handle, attempt: 1, delay_ms: 0 });
                     }
                     s.fault = FaultPhase::Reverting {
                         fault,
@@ -355,39 +229,21 @@ pub fn on_injected(
                 }
                 None => {
                     fault.deadline_ms = Some(s.now.t_ms + fault.plan.duration_ms);
-                    s.say(
-                        Level::Info,
-                        format!("fault #{id} is live: {}", fault.plan.blast_radius),
-                    );
+                    s.say(Level::Info, format!("fault #{id} is live: {}", fault.plan.blast_radius));
                     s.fault = FaultPhase::Active { fault };
                 }
             }
         }
         Err(error) => {
-            s.say(
-                Level::Error,
-                format!("inject of fault #{id} failed: {error}"),
-            );
+            s.say(Level::Error, format!("inject of fault #{id} failed: {error}"));
             s.record(EntryKind::InjectFailed { fault: id, error }, fx);
             finish_quit_if_asked(s, fx);
         }
     }
 }
 
-pub fn on_reverted(
-    s: &mut AppState,
-    id: u64,
-    attempt: u32,
-    result: Result<(), String>,
-    fx: &mut Vec<Effect>,
-) {
-    let FaultPhase::Reverting {
-        fault,
-        reason,
-        attempt: current,
-        ..
-    } = &s.fault
-    else {
+pub fn on_reverted(s: &mut AppState, id: u64, attempt: u32, result: Result<(), String>, fx: &mut Vec<Effect>) {
+    let FaultPhase::Reverting { fault, reason, attempt: current, .. } = &s.fault else {
         return;
     };
     if fault.id != id {
@@ -403,57 +259,20 @@ pub fn on_reverted(
         Err(_) if attempt < *current => {} // an older attempt; a newer one is under way
         Err(error) => {
             let (fault, reason, next) = (fault.clone(), reason.clone(), attempt + 1);
-            let give_up = s
-                .quitting
-                .as_ref()
-                .is_some_and(|q| s.now.t_ms >= q.deadline_ms);
-            s.record(
-                EntryKind::RevertFailed {
-                    fault: id,
-                    attempt,
-                    error: error.clone(),
-                    retrying: !give_up,
-                },
-                fx,
-            );
+            let give_up = s.quitting.as_ref().is_some_and(|q| s.now.t_ms >= q.deadline_ms);
+            s.record(EntryKind::RevertFailed { fault: id, attempt, error: error.clone(), retrying: !give_up }, fx);
             if give_up {
                 s.fault = FaultPhase::Idle;
-                return finish_quit(
-                    s,
-                    format!("{}; revert of fault #{id} NOT confirmed", quit_reason(s)),
-                    fx,
-                );
+                return finish_quit(s, format!("{}; revert of fault #{id} NOT confirmed", quit_reason(s)), fx);
             }
             let delay = backoff_ms(next);
-            s.record(
-                EntryKind::RevertStarted {
-                    fault: id,
-                    attempt: next,
-                },
-                fx,
-            );
+            s.record(EntryKind::RevertStarted { fault: id, attempt: next }, fx);
             if let Some(handle) = fault.handle.clone() {
-                fx.push(Effect::Revert {
-                    handle,
-                    attempt: next,
-                    delay_ms: delay,
-                });
+                fx.push(Effect::Revert { handle, attempt: next, delay_ms: delay });
             }
-            let level = if attempt >= LOUD_AFTER_ATTEMPTS {
-                Level::Error
-            } else {
-                Level::Warning
-            };
-            s.say(
-                level,
-                format!("REVERT FAILED (attempt {attempt}): {error}; retrying in {delay} ms"),
-            );
-            s.fault = FaultPhase::Reverting {
-                fault,
-                reason,
-                attempt: next,
-                last_error: Some(error),
-            };
+            let level = if attempt >= LOUD_AFTER_ATTEMPTS { Level::Error } else { Level::Warning };
+            s.say(level, format!("REVERT FAILED (attempt {attempt}): {error}; retrying in {delay} ms"));
+            s.fault = FaultPhase::Reverting { fault, reason, attempt: next, last_error: Some(error) };
         }
     }
 }
@@ -462,14 +281,10 @@ pub fn on_reverted(
 pub fn on_tick(s: &mut AppState, fx: &mut Vec<Effect>) {
     if let FaultPhase::Active { fault } = &s.fault {
         if fault.deadline_ms.is_some_and(|d| s.now.t_ms >= d) {
-            let FaultPhase::Active { fault } = std::mem::replace(&mut s.fault, FaultPhase::Idle)
-            else {
+            let FaultPhase::Active { fault } = std::mem::replace(&mut s.fault, FaultPhase::Idle) else {
                 return;
             };
-            s.say(
-                Level::Info,
-                format!("fault #{} duration over, reverting", fault.id),
-            );
+            s.say(Level::Info, format!("fault #{} duration over, reverting", fault.id));
             start_revert(s, fault, EndReason::Expired, fx);
         }
     }
@@ -479,34 +294,22 @@ pub fn on_tick(s: &mut AppState, fx: &mut Vec<Effect>) {
 pub fn quit(s: &mut AppState, by: &str, fx: &mut Vec<Effect>) {
     if let Some(q) = &s.quitting {
         let left = q.deadline_ms.saturating_sub(s.now.t_ms) / 1000;
-        return s.say(
-            Level::Warning,
-            format!("still reverting before exit (giving up in {left} s)"),
-        );
+        return s.say(Level::Warning, format!("still reverting before exit (giving up in {left} s)"));
     }
     if matches!(s.fault, FaultPhase::Armed { .. }) {
         s.fault = FaultPhase::Idle;
     }
-    s.quitting = Some(Quitting {
-        by: by.to_string(),
-        deadline_ms: s.now.t_ms + QUIT_DEADLINE_MS,
-    });
+    s.quitting = Some(Quitting { by: by.to_string(), deadline_ms: s.now.t_ms + QUIT_DEADLINE_MS });
     if s.fault.live().is_some() {
         abort(s, by, fx);
-        s.say(
-            Level::Warning,
-            format!("quitting ({by}): reverting the active fault first…"),
-        );
+        s.say(Level::Warning, format!("quitting ({by}): reverting the active fault first…"));
     } else {
         finish_quit_if_asked(s, fx);
     }
 }
 
 fn quit_reason(s: &AppState) -> String {
-    s.quitting
-        .as_ref()
-        .map(|q| format!("quit ({})", q.by))
-        .unwrap_or_else(|| "quit".into())
+    s.quitting.as_ref().map(|q| format!("quit ({})", q.by)).unwrap_or_else(|| "quit".into())
 }
 
 fn finish_quit_if_asked(s: &mut AppState, fx: &mut Vec<Effect>) {

@@ -42,10 +42,7 @@ impl ServiceHealth {
     /// Records a sample; returns the transition (from, to) if the state changed from a known one.
     pub fn push(&mut self, sample: ServiceSample) -> Option<(Health, Health)> {
         let next = classify(&sample);
-        push_capped(
-            &mut self.success_hist,
-            (sample.success * 1000.0).round() as u64,
-        );
+        push_capped(&mut self.success_hist, (sample.success * 1000.0).round() as u64);
         push_capped(&mut self.p95_hist, sample.p95_ms.round() as u64);
         self.last = Some(sample);
         let prev = self.state.replace(next);

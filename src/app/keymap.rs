@@ -71,28 +71,16 @@ pub struct Key {
 }
 
 const fn k(c: char) -> Key {
-    Key {
-        code: KeyCode::Char(c),
-        mods: KeyModifiers::NONE,
-    }
+    Key { code: KeyCode::Char(c), mods: KeyModifiers::NONE }
 }
 const fn ctrl(c: char) -> Key {
-    Key {
-        code: KeyCode::Char(c),
-        mods: KeyModifiers::CONTROL,
-    }
+    Key { code: KeyCode::Char(c), mods: KeyModifiers::CONTROL }
 }
 const fn code(code: KeyCode) -> Key {
-    Key {
-        code,
-        mods: KeyModifiers::NONE,
-    }
+    Key { code, mods: KeyModifiers::NONE }
 }
 const fn alt(code: KeyCode) -> Key {
-    Key {
-        code,
-        mods: KeyModifiers::ALT,
-    }
+    Key { code, mods: KeyModifiers::ALT }
 }
 
 impl Key {
@@ -100,9 +88,7 @@ impl Key {
         let mods = ev.modifiers - KeyModifiers::SHIFT;
         match (self.code, ev.code) {
             (KeyCode::Char(a), KeyCode::Char(b)) => {
-                a.eq_ignore_ascii_case(&b)
-                    && (a == b || self.mods.contains(KeyModifiers::CONTROL))
-                    && mods == self.mods
+                a.eq_ignore_ascii_case(&b) && (a == b || self.mods.contains(KeyModifiers::CONTROL)) && mods == self.mods
             }
             (a, b) => a == b && mods == self.mods,
         }
@@ -142,11 +128,7 @@ pub struct Binding {
 
 impl Binding {
     pub fn keys_label(&self) -> String {
-        self.keys
-            .iter()
-            .map(Key::label)
-            .collect::<Vec<_>>()
-            .join("/")
+        self.keys.iter().map(Key::label).collect::<Vec<_>>().join("/")
     }
     pub fn applies(&self, ctx: Context) -> bool {
         match self.scope {
@@ -172,12 +154,7 @@ pub const BINDINGS: &[Binding] = &[
         description: "ABORT the active fault (works while typing)",
         scope: Scope::Anywhere,
     },
-    Binding {
-        keys: &[k(' ')],
-        action: Abort,
-        description: "ABORT the active fault",
-        scope: Scope::OutsideText,
-    },
+    Binding { keys: &[k(' ')], action: Abort, description: "ABORT the active fault", scope: Scope::OutsideText },
     Binding {
         keys: &[ctrl('c')],
         action: Quit,
@@ -221,21 +198,10 @@ pub const BINDINGS: &[Binding] = &[
         description: "new line in the note",
         scope: Scope::Only(C::Note),
     },
-    Binding {
-        keys: &[code(KeyCode::Esc)],
-        action: Back,
-        description: "discard the note",
-        scope: Scope::Only(C::Note),
-    },
+    Binding { keys: &[code(KeyCode::Esc)], action: Back, description: "discard the note", scope: Scope::Only(C::Note) },
     // Confirmation
     Binding {
-        keys: &[
-            code(KeyCode::Tab),
-            code(KeyCode::Left),
-            code(KeyCode::Right),
-            k('h'),
-            k('l'),
-        ],
+        keys: &[code(KeyCode::Tab), code(KeyCode::Left), code(KeyCode::Right), k('h'), k('l')],
         action: SwitchButton,
         description: "switch between Cancel and Inject",
         scope: Scope::Only(C::Confirm),
@@ -246,12 +212,7 @@ pub const BINDINGS: &[Binding] = &[
         description: "press the highlighted button",
         scope: Scope::Only(C::Confirm),
     },
-    Binding {
-        keys: &[code(KeyCode::Esc)],
-        action: Back,
-        description: "cancel",
-        scope: Scope::Only(C::Confirm),
-    },
+    Binding { keys: &[code(KeyCode::Esc)], action: Back, description: "cancel", scope: Scope::Only(C::Confirm) },
     // Help
     Binding {
         keys: &[code(KeyCode::Esc), k('?'), k('q')],
@@ -260,30 +221,10 @@ pub const BINDINGS: &[Binding] = &[
         scope: Scope::Only(C::Help),
     },
     // Lists
-    Binding {
-        keys: &[code(KeyCode::Up), k('k')],
-        action: Up,
-        description: "move up",
-        scope: Scope::OutsideText,
-    },
-    Binding {
-        keys: &[code(KeyCode::Down), k('j')],
-        action: Down,
-        description: "move down",
-        scope: Scope::OutsideText,
-    },
-    Binding {
-        keys: &[code(KeyCode::PageUp)],
-        action: PageUp,
-        description: "page up",
-        scope: Scope::OutsideText,
-    },
-    Binding {
-        keys: &[code(KeyCode::PageDown)],
-        action: PageDown,
-        description: "page down",
-        scope: Scope::OutsideText,
-    },
+    Binding { keys: &[code(KeyCode::Up), k('k')], action: Up, description: "move up", scope: Scope::OutsideText },
+    Binding { keys: &[code(KeyCode::Down), k('j')], action: Down, description: "move down", scope: Scope::OutsideText },
+    Binding { keys: &[code(KeyCode::PageUp)], action: PageUp, description: "page up", scope: Scope::OutsideText },
+    Binding { keys: &[code(KeyCode::PageDown)], action: PageDown, description: "page down", scope: Scope::OutsideText },
     Binding {
         keys: &[code(KeyCode::Enter)],
         action: Select,
@@ -302,12 +243,7 @@ pub const BINDINGS: &[Binding] = &[
         description: "choose this target",
         scope: Scope::Only(C::Targets),
     },
-    Binding {
-        keys: &[code(KeyCode::Esc)],
-        action: Back,
-        description: "back",
-        scope: Scope::OutsideText,
-    },
+    Binding { keys: &[code(KeyCode::Esc)], action: Back, description: "back", scope: Scope::OutsideText },
     // Everywhere outside text fields
     Binding {
         keys: &[k('i')],
@@ -315,30 +251,10 @@ pub const BINDINGS: &[Binding] = &[
         description: "inject: pick a fault preset",
         scope: Scope::Only(C::Main),
     },
-    Binding {
-        keys: &[k('?')],
-        action: Help,
-        description: "help",
-        scope: Scope::OutsideText,
-    },
-    Binding {
-        keys: &[k('/')],
-        action: OpenFilter,
-        description: "filter",
-        scope: Scope::OutsideText,
-    },
-    Binding {
-        keys: &[k(':')],
-        action: OpenCommand,
-        description: "command line",
-        scope: Scope::OutsideText,
-    },
-    Binding {
-        keys: &[k('n')],
-        action: OpenNote,
-        description: "write a note",
-        scope: Scope::OutsideText,
-    },
+    Binding { keys: &[k('?')], action: Help, description: "help", scope: Scope::OutsideText },
+    Binding { keys: &[k('/')], action: OpenFilter, description: "filter", scope: Scope::OutsideText },
+    Binding { keys: &[k(':')], action: OpenCommand, description: "command line", scope: Scope::OutsideText },
+    Binding { keys: &[k('n')], action: OpenNote, description: "write a note", scope: Scope::OutsideText },
     Binding {
         keys: &[k('q')],
         action: Quit,
@@ -350,21 +266,15 @@ pub const BINDINGS: &[Binding] = &[
 /// The action a key triggers in a context, if any. Keys without a binding in a text field
 /// are typed into it.
 pub fn lookup(ctx: Context, ev: &KeyEvent) -> Option<Action> {
-    BINDINGS
-        .iter()
-        .find(|b| b.applies(ctx) && b.keys.iter().any(|k| k.matches(ev)))
-        .map(|b| b.action)
+    BINDINGS.iter().find(|b| b.applies(ctx) && b.keys.iter().any(|k| k.matches(ev))).map(|b| b.action)
 }
 
 /// Bindings shown in the footer for a context: its own first, then the general ones.
 pub fn footer(ctx: Context) -> Vec<(String, &'static str)> {
-    let mut own: Vec<&Binding> = BINDINGS
+    let mut own: Vec<&Binding> = BINDINGS.iter().filter(|b| b.scope == Scope::Only(ctx)).collect();
+    let general = BINDINGS
         .iter()
-        .filter(|b| b.scope == Scope::Only(ctx))
-        .collect();
-    let general = BINDINGS.iter().filter(|b| {
-        b.scope != Scope::Only(ctx) && b.applies(ctx) && !matches!(b.action, PageUp | PageDown)
-    });
+        .filter(|b| b.scope != Scope::Only(ctx) && b.applies(ctx) && !matches!(b.action, PageUp | PageDown));
     own.extend(general);
     let mut seen = Vec::new();
     own.into_iter()
@@ -378,10 +288,7 @@ pub fn footer(ctx: Context) -> Vec<(String, &'static str)> {
 }
 
 fn short(d: &'static str) -> &'static str {
-    d.split([' ', ':'])
-        .next()
-        .map(|w| if w == "ABORT" { "ABORT" } else { w })
-        .unwrap_or(d)
+    d.split([' ', ':']).next().map(|w| if w == "ABORT" { "ABORT" } else { w }).unwrap_or(d)
 }
 
 /// The help overlay: every binding, grouped by where it applies.
@@ -419,22 +326,13 @@ mod tests {
         for ctx in [C::CommandLine, C::Filter, C::Note] {
             assert_eq!(lookup(ctx, &space), None, "{ctx:?}: space must be typed");
             assert_eq!(lookup(ctx, &chord), Some(Abort), "{ctx:?}");
-            assert_eq!(
-                lookup(ctx, &key(KeyCode::Char('q'), KeyModifiers::NONE)),
-                None
-            );
+            assert_eq!(lookup(ctx, &key(KeyCode::Char('q'), KeyModifiers::NONE)), None);
         }
     }
 
     #[test]
     fn uppercase_letters_are_not_their_lowercase_bindings() {
-        assert_eq!(
-            lookup(C::Main, &key(KeyCode::Char('Q'), KeyModifiers::SHIFT)),
-            None
-        );
-        assert_eq!(
-            lookup(C::Main, &key(KeyCode::Char('?'), KeyModifiers::SHIFT)),
-            Some(Help)
-        );
+        assert_eq!(lookup(C::Main, &key(KeyCode::Char('Q'), KeyModifiers::SHIFT)), None);
+        assert_eq!(lookup(C::Main, &key(KeyCode::Char('?'), KeyModifiers::SHIFT)), Some(Help));
     }
 }

@@ -122,13 +122,7 @@ impl AppState {
             timeline: Vec::new(),
             themes,
             theme,
-            ui: Ui {
-                overlay: Overlay::None,
-                input: None,
-                cursor: 0,
-                filter: String::new(),
-                status: None,
-            },
+            ui: Ui { overlay: Overlay::None, input: None, cursor: 0, filter: String::new(), status: None },
             quitting: None,
             exited: false,
         };
@@ -144,21 +138,13 @@ impl AppState {
 
     /// Appends to the timeline and asks the runtime to journal it before any later effect.
     pub fn record(&mut self, kind: EntryKind, fx: &mut Vec<Effect>) {
-        let entry = Entry {
-            seq: self.timeline.len() as u64 + 1,
-            wall: self.now.wall,
-            t_ms: self.now.t_ms,
-            kind,
-        };
+        let entry = Entry { seq: self.timeline.len() as u64 + 1, wall: self.now.wall, t_ms: self.now.t_ms, kind };
         self.timeline.push(entry.clone());
         fx.push(Effect::Record(entry));
     }
 
     pub fn say(&mut self, level: Level, text: impl Into<String>) {
-        self.ui.status = Some(Status {
-            text: text.into(),
-            level,
-        });
+        self.ui.status = Some(Status { text: text.into(), level });
     }
 
     pub fn context(&self) -> Context {
@@ -202,11 +188,9 @@ impl AppState {
             return Err(why.clone());
         }
         match target {
-            Some(t) if !p.preset.targets.contains(&t.kind()) => Err(format!(
-                "targets {}, not a {}",
-                p.preset.targets_text(),
-                t.kind()
-            )),
+            Some(t) if !p.preset.targets.contains(&t.kind()) => {
+                Err(format!("targets {}, not a {}", p.preset.targets_text(), t.kind()))
+            }
             _ => Ok(()),
         }
     }

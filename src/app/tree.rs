@@ -40,12 +40,7 @@ pub fn rows(topo: &Topology, filter: &str) -> Vec<Row> {
         out.push(Row::Workload(Target::workload(ns, name)));
         out.extend(pod_hits.into_iter().map(|p| Row::Pod(Target::pod(ns, p))));
     }
-    let nodes: Vec<Row> = topo
-        .nodes
-        .keys()
-        .filter(|n| hit(n))
-        .map(|n| Row::Node(Target::node(n)))
-        .collect();
+    let nodes: Vec<Row> = topo.nodes.keys().filter(|n| hit(n)).map(|n| Row::Node(Target::node(n))).collect();
     if !nodes.is_empty() {
         out.push(Row::NodesHeader);
         out.extend(nodes);

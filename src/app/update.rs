@@ -32,17 +32,10 @@ pub fn update(s: &mut AppState, event: Event, now: Stamp) -> Vec<Effect> {
         }
         Event::Backend(delta) => on_delta(s, delta, &mut fx),
         Event::Injected { fault: id, result } => fault::on_injected(s, id, result, &mut fx),
-        Event::Reverted {
-            fault: id,
-            attempt,
-            result,
-        } => fault::on_reverted(s, id, attempt, result, &mut fx),
+        Event::Reverted { fault: id, attempt, result } => fault::on_reverted(s, id, attempt, result, &mut fx),
         Event::Exported { path, result } => match result {
             Ok(()) => s.say(Level::Info, format!("report written to {}", path.display())),
-            Err(e) => s.say(
-                Level::Error,
-                format!("could not write the report to {}: {e}", path.display()),
-            ),
+            Err(e) => s.say(Level::Error, format!("could not write the report to {}: {e}", path.display())),
         },
         Event::Signal(name) => fault::quit(s, &name, &mut fx),
     }
@@ -66,16 +59,8 @@ fn on_delta(s: &mut AppState, delta: TopologyDelta, fx: &mut Vec<Effect>) {
                 }
             }
         }
-        TopologyDelta::ClusterEvent {
-            object,
-            message,
-            warning,
-        } => {
-            let kind = EntryKind::Cluster {
-                object: object.clone(),
-                message: message.clone(),
-                warning: *warning,
-            };
+        TopologyDelta::ClusterEvent { object, message, warning } => {
+            let kind = EntryKind::Cluster { object: object.clone(), message: message.clone(), warning: *warning };
             s.record(kind, fx);
         }
         _ => s.topology.apply(&delta),
@@ -112,11 +97,7 @@ fn on_key(s: &mut AppState, key: KeyEvent, fx: &mut Vec<Effect>) {
         }
         Some(Action::Quit) => {
             s.ui.input = None;
-            let by = if key.modifiers.is_empty() {
-                "q"
-            } else {
-                "Ctrl-C"
-            };
+            let by = if key.modifiers.is_empty() { "q" } else { "Ctrl-C" };
             return fault::quit(s, by, fx);
         }
         _ => {}
@@ -187,30 +168,20 @@ fn on_action(s: &mut AppState, ctx: Context, action: Option<Action>, fx: &mut Ve
     match (ctx, action) {
         (_, Action::Help) => s.ui.overlay = Overlay::Help,
         (_, Action::OpenCommand) => s.ui.input = Some(TextInput::Command(text_area(""))),
-        (_, Action::OpenFilter) => {
-            s.ui.input = Some(TextInput::Filter(text_area(&s.ui.filter.clone())))
-        }
+        (_, Action::OpenFilter) => s.ui.input = Some(TextInput::Filter(text_area(&s.ui.filter.clone()))),
         (_, Action::OpenNote) => {
             let mut t = TextArea::default();
-            t.set_placeholder_text(
-                "What do you see? Enter saves, Alt-Enter adds a line, Esc discards.",
-            );
+            t.set_placeholder_text("What do you see? Enter saves, Alt-Enter adds a line, Esc discards.");
             s.ui.overlay = Overlay::Note(Box::new(t));
         }
         (Context::Help, Action::Back) => s.ui.overlay = Overlay::None,
         (Context::Confirm, Action::SwitchButton) => {
             if let FaultPhase::Armed { button, .. } = &mut s.fault {
-                *button = if *button == Button::Cancel {
-                    Button::Inject
-                } else {
-                    Button::Cancel
-                };
+                *button = if *button == Button::Cancel { Button::Inject } else { Button::Cancel };
             }
         }
         (Context::Confirm, Action::Select) => {
-            if let FaultPhase::Armed { plan, button } =
-                std::mem::replace(&mut s.fault, FaultPhase::Idle)
-            {
+            if let FaultPhase::Armed { plan, button } = std::mem::replace(&mut s.fault, FaultPhase::Idle) {
                 match button {
                     Button::Inject => fault::inject(s, plan, fx),
                     Button::Cancel => s.say(Level::Info, "cancelled; nothing was injected"),
@@ -228,24 +199,11 @@ fn on_action(s: &mut AppState, ctx: Context, action: Option<Action>, fx: &mut Ve
         (Context::Main, Action::Select) => {
             let rows = s.rows();
             match rows.get(s.ui.cursor).and_then(|r| r.target()) {
-                Some(t) => {
-                    s.ui.overlay = Overlay::Picker {
-                        cursor: 0,
-                        target: Some(t.clone()),
-                    }
-                }
-                None => s.say(
-                    Level::Info,
-                    "select a workload, pod or node to pick a fault for it",
-                ),
+                Some(t) => s.ui.overlay = Overlay::Picker { cursor: 0, target: Some(t.clone()) },
+                None => s.say(Level::Info, "select a workload, pod or node to pick a fault for it"),
             }
         }
-        (Context::Main, Action::OpenPicker) => {
-            s.ui.overlay = Overlay::Picker {
-                cursor: 0,
-                target: None,
-            }
-        }
+        (Context::Main, Action::OpenPicker) => s.ui.overlay = Overlay::Picker { cursor: 0, target: None },
         (Context::Main, Action::Back) => {
             s.ui.filter.clear();
             s.ui.status = None;
@@ -264,10 +222,7 @@ fn on_action(s: &mut AppState, ctx: Context, action: Option<Action>, fx: &mut Ve
                 return;
             };
             if let Err(why) = s.preset_available(&entry, target.as_ref()) {
-                return s.say(
-                    Level::Warning,
-                    format!("{} is not available: {why}", entry.preset.id),
-                );
+                return s.say(Level::Warning, format!("{} is not available: {why}", entry.preset.id));
             }
             match target {
                 Some(t) => match plan(s, &entry.preset.id, &t.to_string(), &[]) {
@@ -276,10 +231,7 @@ fn on_action(s: &mut AppState, ctx: Context, action: Option<Action>, fx: &mut Ve
                 },
                 None => {
                     s.ui.filter.clear();
-                    s.ui.overlay = Overlay::Targets {
-                        preset: entry.preset.id.clone(),
-                        cursor: 0,
-                    };
+                    s.ui.overlay = Overlay::Targets { preset: entry.preset.id.clone(), cursor: 0 };
                 }
             }
         }
@@ -330,25 +282,14 @@ fn run_command(s: &mut AppState, line: &str, fx: &mut Vec<Effect>) {
         Err(e) => return s.say(Level::Error, e),
     };
     match cmd {
-        Command::Inject {
-            preset,
-            target,
-            params,
-        } => {
+        Command::Inject { preset, target, params } => {
             if let Some(f) = s.fault.live() {
                 let reason = format!(
                     "fault #{} ({} on {}) is still active; one fault at a time",
                     f.id, f.plan.preset, f.plan.target
                 );
                 s.say(Level::Warning, format!("refused: {reason}"));
-                return s.record(
-                    EntryKind::InjectRefused {
-                        preset,
-                        target,
-                        reason,
-                    },
-                    fx,
-                );
+                return s.record(EntryKind::InjectRefused { preset, target, reason }, fx);
             }
             match plan(s, &preset, &target, &params) {
                 Ok(p) => fault::inject(s, p, fx),
@@ -371,10 +312,7 @@ fn run_command(s: &mut AppState, line: &str, fx: &mut Vec<Effect>) {
             }
             None => {
                 let known: Vec<&str> = s.themes.keys().map(String::as_str).collect();
-                s.say(
-                    Level::Error,
-                    format!("unknown theme '{name}' (available: {})", known.join(", ")),
-                );
+                s.say(Level::Error, format!("unknown theme '{name}' (available: {})", known.join(", ")));
             }
         },
         Command::Quit => fault::quit(s, ":quit", fx),
@@ -383,63 +321,35 @@ fn run_command(s: &mut AppState, line: &str, fx: &mut Vec<Effect>) {
 }
 
 fn export(s: &mut AppState, path: PathBuf, fx: &mut Vec<Effect>) {
-    s.record(
-        EntryKind::ReportExported {
-            path: path.display().to_string(),
-        },
-        fx,
-    );
+    s.record(EntryKind::ReportExported { path: path.display().to_string() }, fx);
     let markdown = report::render(&s.timeline);
-    s.say(
-        Level::Info,
-        format!("writing report to {}…", path.display()),
-    );
+    s.say(Level::Info, format!("writing report to {}…", path.display()));
     fx.push(Effect::WriteReport { path, markdown });
 }
 
 /// Builds a fault plan from a preset id, a written target and `name=value` overrides, with
 /// a clear message for anything unknown or out of bounds.
-pub fn plan(
-    s: &AppState,
-    preset_id: &str,
-    target: &str,
-    overrides: &[(String, String)],
-) -> Result<FaultPlan, String> {
+pub fn plan(s: &AppState, preset_id: &str, target: &str, overrides: &[(String, String)]) -> Result<FaultPlan, String> {
     let entry = s.preset(preset_id).ok_or_else(|| {
         let known: Vec<&str> = s.presets.iter().map(|p| p.preset.id.as_str()).collect();
-        let hint = suggest(preset_id, known.iter().copied())
-            .map(|h| format!("did you mean {h}? "))
-            .unwrap_or_default();
-        format!(
-            "unknown preset '{preset_id}' ({hint}known: {})",
-            known.join(", ")
-        )
+        let hint = suggest(preset_id, known.iter().copied()).map(|h| format!("did you mean {h}? ")).unwrap_or_default();
+        format!("unknown preset '{preset_id}' ({hint}known: {})", known.join(", "))
     })?;
     let target: Target = target.parse()?;
-    s.preset_available(entry, Some(&target))
-        .map_err(|why| format!("{preset_id} cannot run on {target}: {why}"))?;
+    s.preset_available(entry, Some(&target)).map_err(|why| format!("{preset_id} cannot run on {target}: {why}"))?;
     let p = &entry.preset;
     if !s.topology.contains(&target) {
-        let candidates: Vec<String> = s
-            .topology
-            .targets(target.kind())
-            .iter()
-            .map(|t| t.to_string())
-            .collect();
+        let candidates: Vec<String> = s.topology.targets(target.kind()).iter().map(|t| t.to_string()).collect();
         let hint = suggest(&target.to_string(), candidates.iter().map(String::as_str))
             .map(|h| format!(" (did you mean {h}?)"))
             .unwrap_or_default();
-        return Err(format!(
-            "no {} {target} in the cluster{hint}",
-            target.kind()
-        ));
+        return Err(format!("no {} {target} in the cluster{hint}", target.kind()));
     }
     let mut params: BTreeMap<_, _> = p.default_params();
     let mut duration = p.duration;
     for (name, raw) in overrides {
         if name == "duration" {
-            duration =
-                humantime::parse_duration(raw).map_err(|e| format!("duration '{raw}': {e}"))?;
+            duration = humantime::parse_duration(raw).map_err(|e| format!("duration '{raw}': {e}"))?;
             if duration.is_zero() || duration > p.max_duration {
                 return Err(format!(
                     "duration must be above 0 and at most {}",
@@ -451,11 +361,7 @@ pub fn plan(
         let def = p.params.get(name).ok_or_else(|| {
             let mut names: Vec<&str> = p.params.keys().map(String::as_str).collect();
             names.push("duration");
-            format!(
-                "{} has no parameter '{name}' (it has: {})",
-                p.id,
-                names.join(", ")
-            )
+            format!("{} has no parameter '{name}' (it has: {})", p.id, names.join(", "))
         })?;
         params.insert(name.clone(), def.parse(name, raw)?);
     }

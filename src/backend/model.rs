@@ -44,16 +44,10 @@ impl Target {
         }
     }
     pub fn workload(namespace: &str, name: &str) -> Self {
-        Target::Workload {
-            namespace: namespace.into(),
-            name: name.into(),
-        }
+        Target::Workload { namespace: namespace.into(), name: name.into() }
     }
     pub fn pod(namespace: &str, name: &str) -> Self {
-        Target::Pod {
-            namespace: namespace.into(),
-            name: name.into(),
-        }
+        Target::Pod { namespace: namespace.into(), name: name.into() }
     }
     pub fn node(name: &str) -> Self {
         Target::Node { name: name.into() }
@@ -168,30 +162,18 @@ pub struct Topology {
 }
 
 impl Topology {
-    pub fn pods_of<'a>(
-        &'a self,
-        namespace: &'a str,
-        workload: &'a str,
-    ) -> impl Iterator<Item = &'a Pod> + 'a {
-        self.pods
-            .values()
-            .filter(move |p| p.namespace == namespace && p.workload.as_deref() == Some(workload))
+    pub fn pods_of<'a>(&'a self, namespace: &'a str, workload: &'a str) -> impl Iterator<Item = &'a Pod> + 'a {
+        self.pods.values().filter(move |p| p.namespace == namespace && p.workload.as_deref() == Some(workload))
     }
 
     pub fn pods_on<'a>(&'a self, node: &'a str) -> impl Iterator<Item = &'a Pod> + 'a {
-        self.pods
-            .values()
-            .filter(move |p| p.node.as_deref() == Some(node))
+        self.pods.values().filter(move |p| p.node.as_deref() == Some(node))
     }
 
     pub fn contains(&self, target: &Target) -> bool {
         match target {
-            Target::Workload { namespace, name } => self
-                .workloads
-                .contains_key(&(namespace.clone(), name.clone())),
-            Target::Pod { namespace, name } => {
-                self.pods.contains_key(&(namespace.clone(), name.clone()))
-            }
+            Target::Workload { namespace, name } => self.workloads.contains_key(&(namespace.clone(), name.clone())),
+            Target::Pod { namespace, name } => self.pods.contains_key(&(namespace.clone(), name.clone())),
             Target::Node { name } => self.nodes.contains_key(name),
         }
     }
@@ -199,11 +181,7 @@ impl Topology {
     /// Every target of the given kind, in display order.
     pub fn targets(&self, kind: TargetKind) -> Vec<Target> {
         match kind {
-            TargetKind::Workload => self
-                .workloads
-                .keys()
-                .map(|(ns, n)| Target::workload(ns, n))
-                .collect(),
+            TargetKind::Workload => self.workloads.keys().map(|(ns, n)| Target::workload(ns, n)).collect(),
             TargetKind::Pod => self.pods.keys().map(|(ns, n)| Target::pod(ns, n)).collect(),
             TargetKind::Node => self.nodes.keys().map(|n| Target::node(n)).collect(),
         }
@@ -229,15 +207,13 @@ impl Topology {
         match delta {
             TopologyDelta::Snapshot(t) => *self = t.clone(),
             TopologyDelta::UpsertWorkload(w) => {
-                self.workloads
-                    .insert((w.namespace.clone(), w.name.clone()), w.clone());
+                self.workloads.insert((w.namespace.clone(), w.name.clone()), w.clone());
             }
             TopologyDelta::RemoveWorkload { namespace, name } => {
                 self.workloads.remove(&(namespace.clone(), name.clone()));
             }
             TopologyDelta::UpsertPod(p) => {
-                self.pods
-                    .insert((p.namespace.clone(), p.name.clone()), p.clone());
+                self.pods.insert((p.namespace.clone(), p.name.clone()), p.clone());
             }
             TopologyDelta::RemovePod { namespace, name } => {
                 self.pods.remove(&(namespace.clone(), name.clone()));
@@ -286,18 +262,11 @@ mod tests {
 
     #[test]
     fn targets_round_trip_through_their_written_form() {
-        for s in [
-            "sock-shop/carts",
-            "sock-shop/pod/carts-abc-123",
-            "node/worker-1",
-        ] {
+        for s in ["sock-shop/carts", "sock-shop/pod/carts-abc-123", "node/worker-1"] {
             let t: Target = s.parse().unwrap();
             assert_eq!(t.to_string(), s);
         }
-        assert_eq!(
-            "node/worker-1".parse::<Target>().unwrap().kind(),
-            TargetKind::Node
-        );
+        assert_eq!("node/worker-1".parse::<Target>().unwrap().kind(), TargetKind::Node);
         assert_eq!("a/pod/b".parse::<Target>().unwrap().kind(), TargetKind::Pod);
     }
 

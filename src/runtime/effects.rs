@@ -51,19 +51,8 @@ pub struct Runner {
 }
 
 impl Runner {
-    pub fn new(
-        backend: Arc<dyn Backend>,
-        journal: Journal,
-        tx: UnboundedSender<Event>,
-        ledger: Ledger,
-    ) -> Runner {
-        Runner {
-            backend,
-            journal,
-            tx,
-            ledger,
-            journal_error: None,
-        }
+    pub fn new(backend: Arc<dyn Backend>, journal: Journal, tx: UnboundedSender<Event>, ledger: Ledger) -> Runner {
+        Runner { backend, journal, tx, ledger, journal_error: None }
     }
 
     /// Runs the effects in order; returns true when the core asked to exit.
@@ -73,28 +62,20 @@ impl Runner {
             match effect {
                 Effect::Record(entry) => {
                     if let Err(e) = self.journal.append(&entry) {
-                        self.journal_error = Some(format!(
-                            "journal {} not writable: {e}",
-                            self.journal.path().display()
-                        ));
+                        self.journal_error =
+                            Some(format!("journal {} not writable: {e}", self.journal.path().display()));
                     }
                 }
                 Effect::Inject(spec) => {
                     if let Some(e) = &self.journal_error {
                         // Write-ahead failed: never start a fault we could not record.
-                        let _ = self.tx.send(Event::Injected {
-                            fault: spec.fault_id,
-                            result: Err(e.clone()),
-                        });
+                        let _ = self.tx.send(Event::Injected { fault: spec.fault_id, result: Err(e.clone()) });
                         continue;
                     }
-                    let (backend, tx, ledger) =
-                        (self.backend.clone(), self.tx.clone(), self.ledger.clone());
+                    let (backend, tx, ledger) = (self.backend.clone(), self.tx.clone(), self.ledger.clone());
                     ledger.with(|l| l.in_flight += 1);
                     tokio::spawn(async move {
-                        let result = match tokio::time::timeout(CALL_TIMEOUT, backend.inject(&spec))
-                            .await
-                        {
+                        let result = match tokio::time::timeout(CALL_TIMEOUT, backend.inject(&spec)).await {
                             Ok(r) => r.map_err(|e| e.to_string()),
                             Err(_) => Err(format!("no answer within {} s", CALL_TIMEOUT.as_secs())),
                         };
@@ -104,19 +85,11 @@ impl Runner {
                                 l.injected.insert(h.fault_id, h.clone());
                             }
                         });
-                        let _ = tx.send(Event::Injected {
-                            fault: spec.fault_id,
-                            result,
-                        });
+                        let _ = tx.send(Event::Injected { fault: spec.fault_id, result });
                     });
                 }
-                Effect::Revert {
-                    handle,
-                    attempt,
-                    delay_ms,
-                } => {
-                    let (backend, tx, ledger) =
-                        (self.backend.clone(), self.tx.clone(), self.ledger.clone());
+                Effect::Revert { handle, attempt, delay_ms } => {
+                    let (backend, tx, ledger) = (self.backend.clone(), self.tx.clone(), self.ledger.clone());
                     tokio::spawn(async move {
                         if delay_ms > 0 {
                             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
@@ -125,11 +98,7 @@ impl Runner {
                         if result.is_ok() {
                             ledger.remove(handle.fault_id);
                         }
-                        let _ = tx.send(Event::Reverted {
-                            fault: handle.fault_id,
-                            attempt,
-                            result,
-                        });
+                        let _ = tx.send(Event::Reverted { fault: handle.fault_id, attempt, result });
                     });
                 }
                 Effect::WriteReport { path, markdown } => {
@@ -138,9 +107,7 @@ impl Runner {
                         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                             let _ = tokio::fs::create_dir_all(dir).await;
                         }
-                        let result = tokio::fs::write(&path, markdown)
-                            .await
-                            .map_err(|e| e.to_string());
+                        let result = tokio::fs::write(&path, markdown).await.map_err(|e| e.to_string());
                         let _ = tx.send(Event::Exported { path, result });
                     });
                 }

@@ -37,11 +37,7 @@ pub struct Outcome {
 }
 
 pub fn session_id(now: DateTime<Utc>) -> String {
-    format!(
-        "{}-{:04x}",
-        now.format("%Y%m%d-%H%M%S"),
-        std::process::id() & 0xffff
-    )
+    format!("{}-{:04x}", now.format("%Y%m%d-%H%M%S"), std::process::id() & 0xffff)
 }
 
 pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
@@ -50,32 +46,21 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
     let stamp = move || Stamp::at(start_wall, start.elapsed().as_millis() as u64);
     let id = session_id(start_wall);
     let journal_path = opts.sessions_dir.join(format!("{id}.jsonl"));
-    let journal = Journal::open(&journal_path).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot open the session journal {}: {e}",
-            journal_path.display()
-        )
-    })?;
+    let journal = Journal::open(&journal_path)
+        .map_err(|e| anyhow::anyhow!("cannot open the session journal {}: {e}", journal_path.display()))?;
     let session = Session {
         id,
         backend: opts.backend.info(),
         journal: journal_path.clone(),
-        report: opts.sessions_dir.join(format!(
-            "{}.md",
-            journal_path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or("report")
-        )),
+        report: opts
+            .sessions_dir
+            .join(format!("{}.md", journal_path.file_stem().and_then(|s| s.to_str()).unwrap_or("report"))),
         version: env!("CARGO_PKG_VERSION").to_string(),
     };
     let presets: Vec<PresetEntry> = opts
         .presets
         .into_iter()
-        .map(|p| PresetEntry {
-            support: opts.backend.supports(&p.action),
-            preset: p,
-        })
+        .map(|p| PresetEntry { support: opts.backend.supports(&p.action), preset: p })
         .collect();
     let (mut state, fx) = AppState::new(session, presets, opts.themes, opts.theme, stamp());
 
@@ -134,25 +119,10 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
     };
     ratatui::restore();
     if let Err(panic) = &result {
-        emergency_revert(
-            opts.backend.as_ref(),
-            &ledger,
-            &journal_path,
-            start_wall,
-            start,
-            panic,
-        )
-        .await;
+        emergency_revert(opts.backend.as_ref(), &ledger, &journal_path, start_wall, start, panic).await;
     }
-    let left_behind = ledger
-        .injected()
-        .iter()
-        .map(|h| format!("fault #{}: {}", h.fault_id, h.summary))
-        .collect();
-    Ok(Outcome {
-        journal: journal_path,
-        left_behind,
-    })
+    let left_behind = ledger.injected().iter().map(|h| format!("fault #{}: {}", h.fault_id, h.summary)).collect();
+    Ok(Outcome { journal: journal_path, left_behind })
 }
 
 fn result_of(r: Result<(), tokio::task::JoinError>) -> Result<(), String> {
@@ -190,22 +160,12 @@ async fn emergency_revert(
         seq += 1;
         let s = Stamp::at(start_wall, start.elapsed().as_millis() as u64);
         if let Some(j) = journal.as_mut() {
-            let _ = j.append(&Entry {
-                seq,
-                wall: s.wall,
-                t_ms: s.t_ms,
-                kind,
-            });
+            let _ = j.append(&Entry { seq, wall: s.wall, t_ms: s.t_ms, kind });
         }
     };
     for handle in ledger.injected() {
         let id = handle.fault_id;
-        write(EntryKind::FaultEnding {
-            fault: id,
-            reason: EndReason::Aborted {
-                by: why.to_string(),
-            },
-        });
+        write(EntryKind::FaultEnding { fault: id, reason: EndReason::Aborted { by: why.to_string() } });
         let mut attempt = 1;
         loop {
             write(EntryKind::RevertStarted { fault: id, attempt });
@@ -217,25 +177,16 @@ async fn emergency_revert(
                 }
                 Err(error) => {
                     let retrying = Instant::now() < deadline;
-                    write(EntryKind::RevertFailed {
-                        fault: id,
-                        attempt,
-                        error,
-                        retrying,
-                    });
+                    write(EntryKind::RevertFailed { fault: id, attempt, error, retrying });
                     if !retrying {
                         break;
                     }
-                    tokio::time::sleep(std::time::Duration::from_millis(
-                        crate::app::fault::backoff_ms(attempt + 1),
-                    ))
-                    .await;
+                    tokio::time::sleep(std::time::Duration::from_millis(crate::app::fault::backoff_ms(attempt + 1)))
+                        .await;
                     attempt += 1;
                 }
             }
         }
     }
-    write(EntryKind::SessionEnd {
-        reason: why.to_string(),
-    });
+    write(EntryKind::SessionEnd { reason: why.to_string() });
 }

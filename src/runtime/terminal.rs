@@ -28,11 +28,9 @@ pub fn spawn_input(tx: UnboundedSender<Event>) {
 /// SIGTERM, SIGHUP (terminal closed) and SIGINT become events: the core reverts, then exits.
 pub fn spawn_signals(tx: UnboundedSender<Event>) -> std::io::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
-    for (kind, name) in [
-        (SignalKind::terminate(), "SIGTERM"),
-        (SignalKind::hangup(), "SIGHUP"),
-        (SignalKind::interrupt(), "SIGINT"),
-    ] {
+    for (kind, name) in
+        [(SignalKind::terminate(), "SIGTERM"), (SignalKind::hangup(), "SIGHUP"), (SignalKind::interrupt(), "SIGINT")]
+    {
         let mut s = signal(kind)?;
         let tx = tx.clone();
         tokio::spawn(async move {

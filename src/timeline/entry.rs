@@ -17,10 +17,7 @@ pub struct Stamp {
 
 impl Stamp {
     pub fn at(start: DateTime<Utc>, t_ms: u64) -> Stamp {
-        Stamp {
-            t_ms,
-            wall: start + chrono::Duration::milliseconds(t_ms as i64),
-        }
+        Stamp { t_ms, wall: start + chrono::Duration::milliseconds(t_ms as i64) }
     }
 }
 
@@ -143,20 +140,11 @@ impl EntryKind {
     pub fn describe(&self) -> String {
         use EntryKind::*;
         match self {
-            SessionStart {
-                session, backend, ..
-            } => format!(
-                "session {session} started on {} ({})",
-                backend.cluster, backend.kind
-            ),
+            SessionStart { session, backend, .. } => {
+                format!("session {session} started on {} ({})", backend.cluster, backend.kind)
+            }
             SessionEnd { reason } => format!("session ended: {reason}"),
-            InjectRequested {
-                fault,
-                preset,
-                target,
-                blast_radius,
-                ..
-            } => {
+            InjectRequested { fault, preset, target, blast_radius, .. } => {
                 format!("fault #{fault} requested: {preset} on {target} ({blast_radius})")
             }
             InjectStarted { fault } => format!("fault #{fault} injecting"),
@@ -164,53 +152,23 @@ impl EntryKind {
                 format!("fault #{fault} injected: {}", handle.summary)
             }
             InjectFailed { fault, error } => format!("fault #{fault} inject failed: {error}"),
-            InjectRefused {
-                preset,
-                target,
-                reason,
-            } => format!("inject {preset} on {target} refused: {reason}"),
-            FaultEnding {
-                fault,
-                reason: EndReason::Expired,
-            } => format!("fault #{fault} duration over, reverting"),
-            FaultEnding {
-                fault,
-                reason: EndReason::Aborted { by },
-            } => format!("ABORT fault #{fault} ({by})"),
+            InjectRefused { preset, target, reason } => format!("inject {preset} on {target} refused: {reason}"),
+            FaultEnding { fault, reason: EndReason::Expired } => format!("fault #{fault} duration over, reverting"),
+            FaultEnding { fault, reason: EndReason::Aborted { by } } => format!("ABORT fault #{fault} ({by})"),
             RevertStarted { fault, attempt } => {
                 format!("fault #{fault} revert started (attempt {attempt})")
             }
             RevertConfirmed { fault, attempt } => {
                 format!("fault #{fault} revert confirmed (attempt {attempt})")
             }
-            RevertFailed {
-                fault,
-                attempt,
-                error,
-                retrying,
-            } => format!(
+            RevertFailed { fault, attempt, error, retrying } => format!(
                 "fault #{fault} revert FAILED (attempt {attempt}): {error}{}",
-                if *retrying {
-                    "; retrying"
-                } else {
-                    "; GIVING UP, fault may still be active"
-                }
+                if *retrying { "; retrying" } else { "; GIVING UP, fault may still be active" }
             ),
-            HealthChanged {
-                service,
-                from,
-                to,
-                success,
-                p95_ms,
-            } => {
-                format!(
-                    "{service} {from} > {to} (success {:.1}%, p95 {p95_ms:.0} ms)",
-                    success * 100.0
-                )
+            HealthChanged { service, from, to, success, p95_ms } => {
+                format!("{service} {from} > {to} (success {:.1}%, p95 {p95_ms:.0} ms)", success * 100.0)
             }
-            Cluster {
-                object, message, ..
-            } => format!("{object}: {message}"),
+            Cluster { object, message, .. } => format!("{object}: {message}"),
             Note { text } => format!("note: {text}"),
             ReportExported { path } => format!("report exported to {path}"),
         }

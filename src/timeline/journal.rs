@@ -19,10 +19,7 @@ impl Journal {
             std::fs::create_dir_all(dir)?;
         }
         let file = OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(Journal {
-            path: path.to_path_buf(),
-            file,
-        })
+        Ok(Journal { path: path.to_path_buf(), file })
     }
 
     pub fn path(&self) -> &Path {

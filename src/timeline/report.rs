@@ -55,24 +55,12 @@ pub fn faults(entries: &[Entry]) -> Vec<FaultSummary> {
     let mut out: Vec<FaultSummary> = Vec::new();
     for e in entries {
         let Some(id) = e.kind.fault() else { continue };
-        if let EntryKind::InjectRequested {
-            preset,
-            target,
-            params,
-            blast_radius,
-            hypothesis,
-            ..
-        } = &e.kind
-        {
+        if let EntryKind::InjectRequested { preset, target, params, blast_radius, hypothesis, .. } = &e.kind {
             out.push(FaultSummary {
                 id,
                 preset: preset.clone(),
                 target: target.to_string(),
-                params: params
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                params: params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "),
                 blast_radius: blast_radius.clone(),
                 hypothesis: hypothesis.clone(),
                 requested_ms: e.t_ms,
@@ -109,10 +97,7 @@ pub fn faults(entries: &[Entry]) -> Vec<FaultSummary> {
 /// Services whose health changed between the fault's request and the end of its window.
 pub fn impact(entries: &[Entry], f: &FaultSummary) -> Vec<Impact> {
     let mut by: BTreeMap<String, Impact> = BTreeMap::new();
-    for e in entries
-        .iter()
-        .filter(|e| e.t_ms >= f.requested_ms && e.t_ms <= f.window_end_ms)
-    {
+    for e in entries.iter().filter(|e| e.t_ms >= f.requested_ms && e.t_ms <= f.window_end_ms) {
         if let EntryKind::HealthChanged { service, to, .. } = &e.kind {
             let i = by.entry(service.clone()).or_insert_with(|| Impact {
                 service: service.clone(),
@@ -188,19 +173,12 @@ fn secs(ms: u64) -> String {
 pub fn render(entries: &[Entry]) -> String {
     let mut md = String::new();
     let start = entries.iter().find_map(|e| match &e.kind {
-        EntryKind::SessionStart {
-            session,
-            backend,
-            version,
-        } => Some((e, session, backend, version)),
+        EntryKind::SessionStart { session, backend, version } => Some((e, session, backend, version)),
         _ => None,
     });
     let end_ms = entries.last().map(|e| e.t_ms).unwrap_or(0);
     let (title, date) = match &start {
-        Some((e, _, b, _)) => (
-            format!("{} ({})", b.cluster, b.kind),
-            e.wall.format("%Y-%m-%d %H:%M UTC").to_string(),
-        ),
+        Some((e, _, b, _)) => (format!("{} ({})", b.cluster, b.kind), e.wall.format("%Y-%m-%d %H:%M UTC").to_string()),
         None => ("unknown cluster".to_string(), "unknown".to_string()),
     };
     let faults = faults(entries);
@@ -218,37 +196,16 @@ pub fn render(entries: &[Entry]) -> String {
         EntryKind::SessionEnd { reason } => Some(reason.clone()),
         _ => None,
     });
-    let _ = writeln!(
-        md,
-        "| Ended | {} |",
-        escape(
-            ended
-                .as_deref()
-                .unwrap_or("session still running or killed")
-        )
-    );
-    let aborted = faults
-        .iter()
-        .filter(|f| matches!(f.ending, Some((_, EndReason::Aborted { .. }))))
-        .count();
-    let failed = faults
-        .iter()
-        .filter(|f| f.outcome() == "revert failed")
-        .count();
-    let _ = writeln!(
-        md,
-        "| Faults | {} ({aborted} aborted, {failed} revert failed) |\n",
-        faults.len()
-    );
+    let _ = writeln!(md, "| Ended | {} |", escape(ended.as_deref().unwrap_or("session still running or killed")));
+    let aborted = faults.iter().filter(|f| matches!(f.ending, Some((_, EndReason::Aborted { .. })))).count();
+    let failed = faults.iter().filter(|f| f.outcome() == "revert failed").count();
+    let _ = writeln!(md, "| Faults | {} ({aborted} aborted, {failed} revert failed) |\n", faults.len());
 
     let _ = writeln!(md, "## Faults\n");
     if faults.is_empty() {
         let _ = writeln!(md, "No fault was injected.\n");
     } else {
-        let _ = writeln!(
-            md,
-            "| # | Preset | Target | Injected | Ended | Outcome | Blast radius |"
-        );
+        let _ = writeln!(md, "| # | Preset | Target | Injected | Ended | Outcome | Blast radius |");
         let _ = writeln!(md, "|---|---|---|---|---|---|---|");
         for f in &faults {
             let _ = writeln!(
@@ -258,10 +215,7 @@ pub fn render(entries: &[Entry]) -> String {
                 escape(&f.preset),
                 escape(&f.target),
                 f.injected_ms.map(since).unwrap_or_else(|| "-".into()),
-                f.reverted_ms
-                    .or(f.ending.as_ref().map(|e| e.0))
-                    .map(since)
-                    .unwrap_or_else(|| "-".into()),
+                f.reverted_ms.or(f.ending.as_ref().map(|e| e.0)).map(since).unwrap_or_else(|| "-".into()),
                 escape(&f.outcome()),
                 escape(&f.blast_radius),
             );
@@ -269,13 +223,7 @@ pub fn render(entries: &[Entry]) -> String {
         let _ = writeln!(md);
         let _ = writeln!(md, "## Impact\n");
         for f in &faults {
-            let _ = writeln!(
-                md,
-                "### Fault #{}: {} on {}\n",
-                f.id,
-                escape(&f.preset),
-                escape(&f.target)
-            );
+            let _ = writeln!(md, "### Fault #{}: {} on {}\n", f.id, escape(&f.preset), escape(&f.target));
             let _ = writeln!(md, "- Hypothesis: {}", escape(&f.hypothesis));
             if !f.params.is_empty() {
                 let _ = writeln!(md, "- Parameters: {}", escape(&f.params));
@@ -294,16 +242,9 @@ pub fn render(entries: &[Entry]) -> String {
                 }
             }
             if !impacts.is_empty() {
-                let _ = writeln!(
-                    md,
-                    "\n| Service | Worst | Changes | At end |\n|---|---|---|---|"
-                );
+                let _ = writeln!(md, "\n| Service | Worst | Changes | At end |\n|---|---|---|---|");
                 for i in &impacts {
-                    let changes: Vec<String> = i
-                        .changes
-                        .iter()
-                        .map(|(t, h)| format!("{} {h}", since(*t)))
-                        .collect();
+                    let changes: Vec<String> = i.changes.iter().map(|(t, h)| format!("{} {h}", since(*t))).collect();
                     let _ = writeln!(
                         md,
                         "| {} | {} | {} | {} |",
@@ -319,22 +260,13 @@ pub fn render(entries: &[Entry]) -> String {
     }
 
     let _ = writeln!(md, "## Notes\n");
-    let notes: Vec<&Entry> = entries
-        .iter()
-        .filter(|e| matches!(e.kind, EntryKind::Note { .. }))
-        .collect();
+    let notes: Vec<&Entry> = entries.iter().filter(|e| matches!(e.kind, EntryKind::Note { .. })).collect();
     if notes.is_empty() {
         let _ = writeln!(md, "No notes were taken.\n");
     }
     for e in notes {
         if let EntryKind::Note { text } = &e.kind {
-            let _ = writeln!(
-                md,
-                "- {} ({}) {}",
-                since(e.t_ms),
-                e.wall.format("%H:%M:%S"),
-                escape(text)
-            );
+            let _ = writeln!(md, "- {} ({}) {}", since(e.t_ms), e.wall.format("%H:%M:%S"), escape(text));
         }
     }
     if !md.ends_with("\n\n") {
@@ -343,13 +275,7 @@ pub fn render(entries: &[Entry]) -> String {
     let _ = writeln!(md, "## Timeline\n");
     let _ = writeln!(md, "| Time | Wall (UTC) | Event |\n|---|---|---|");
     for e in entries {
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} |",
-            since(e.t_ms),
-            e.wall.format("%H:%M:%S"),
-            escape(&e.kind.describe())
-        );
+        let _ = writeln!(md, "| {} | {} | {} |", since(e.t_ms), e.wall.format("%H:%M:%S"), escape(&e.kind.describe()));
     }
     md
 }

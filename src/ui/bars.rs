@@ -16,13 +16,7 @@ use crate::theme::Theme;
 pub fn header(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let line = Line::from(vec![
         Span::styled(" gameday ", t.title()),
-        Span::styled(
-            format!(
-                "· {} · {} ",
-                s.session.backend.kind, s.session.backend.cluster
-            ),
-            t.text(),
-        ),
+        Span::styled(format!("· {} · {} ", s.session.backend.kind, s.session.backend.cluster), t.text()),
         Span::styled(
             format!(
                 "· session {} · {} UTC · elapsed {} ",
@@ -44,10 +38,7 @@ pub fn abort_bar_height(s: &AppState) -> u16 {
 }
 
 pub fn abort_bar(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
-    let keys = format!(
-        "press SPACE to ABORT ({} while typing)",
-        ABORT_CHORD.label()
-    );
+    let keys = format!("press SPACE to ABORT ({} while typing)", ABORT_CHORD.label());
     let lines: Vec<Line> = match &s.fault {
         FaultPhase::Injecting { fault, abort } => vec![Line::from(format!(
             " ■ INJECTING #{} {} → {} … {}",
@@ -83,8 +74,7 @@ pub fn abort_bar(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         _ => vec![],
     };
     let style = t.abort_bar();
-    let style = if matches!(&s.fault, FaultPhase::Reverting { attempt, .. } if *attempt > LOUD_AFTER_ATTEMPTS)
-    {
+    let style = if matches!(&s.fault, FaultPhase::Reverting { attempt, .. } if *attempt > LOUD_AFTER_ATTEMPTS) {
         style.add_modifier(Modifier::SLOW_BLINK)
     } else {
         style
@@ -100,34 +90,16 @@ pub fn status(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         Level::Error => t.ui.error,
     };
     let style = Style::new().fg(color);
-    let style = if st.level == Level::Info {
-        style
-    } else {
-        style.add_modifier(Modifier::BOLD)
-    };
-    frame.render_widget(
-        Paragraph::new(Line::from(format!(" {}", st.text))).style(style),
-        area,
-    );
+    let style = if st.level == Level::Info { style } else { style.add_modifier(Modifier::BOLD) };
+    frame.render_widget(Paragraph::new(Line::from(format!(" {}", st.text))).style(style), area);
 }
 
 pub fn footer(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     match &s.ui.input {
         Some(TextInput::Command(text)) | Some(TextInput::Filter(text)) => {
-            let prompt = if matches!(s.ui.input, Some(TextInput::Command(_))) {
-                ":"
-            } else {
-                "/"
-            };
-            frame.render_widget(
-                Paragraph::new(prompt).style(t.title()),
-                Rect { width: 1, ..area },
-            );
-            let rest = Rect {
-                x: area.x + 1,
-                width: area.width.saturating_sub(1),
-                ..area
-            };
+            let prompt = if matches!(s.ui.input, Some(TextInput::Command(_))) { ":" } else { "/" };
+            frame.render_widget(Paragraph::new(prompt).style(t.title()), Rect { width: 1, ..area });
+            let rest = Rect { x: area.x + 1, width: area.width.saturating_sub(1), ..area };
             frame.render_widget(&**text, rest);
         }
         None => {

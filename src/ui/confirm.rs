@@ -15,45 +15,19 @@ pub fn draw(frame: &mut Frame, area: Rect, t: &Theme, plan: &FaultPlan, button: 
     frame.render_widget(Clear, r);
     let armed = Style::new().fg(t.fault.armed);
     let block = Block::bordered()
-        .title(Span::styled(
-            " Inject this fault? ",
-            armed.add_modifier(Modifier::BOLD),
-        ))
+        .title(Span::styled(" Inject this fault? ", armed.add_modifier(Modifier::BOLD)))
         .border_style(armed);
     let inner = block.inner(r);
     frame.render_widget(block, r);
-    let params: Vec<String> = plan
-        .params
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
+    let params: Vec<String> = plan.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let row = |k: &str, v: String, style: Style| {
-        Line::from(vec![
-            Span::styled(format!("{k:<14}"), t.muted()),
-            Span::styled(v, style),
-        ])
+        Line::from(vec![Span::styled(format!("{k:<14}"), t.muted()), Span::styled(v, style)])
     };
     let lines = vec![
-        row(
-            "Preset",
-            plan.preset.clone(),
-            t.text().add_modifier(Modifier::BOLD),
-        ),
-        row(
-            "Target",
-            plan.target.to_string(),
-            t.text().add_modifier(Modifier::BOLD),
-        ),
+        row("Preset", plan.preset.clone(), t.text().add_modifier(Modifier::BOLD)),
+        row("Target", plan.target.to_string(), t.text().add_modifier(Modifier::BOLD)),
         row("Blast radius", plan.blast_radius.clone(), armed),
-        row(
-            "Parameters",
-            if params.is_empty() {
-                "none".into()
-            } else {
-                params.join(" ")
-            },
-            t.text(),
-        ),
+        row("Parameters", if params.is_empty() { "none".into() } else { params.join(" ") }, t.text()),
         row(
             "Duration",
             format!(
@@ -64,8 +38,7 @@ pub fn draw(frame: &mut Frame, area: Rect, t: &Theme, plan: &FaultPlan, button: 
         ),
         row("Hypothesis", plan.hypothesis.clone(), t.text()),
     ];
-    let [body, buttons] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+    let [body, buttons] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), body);
     let style = |b: Button| {
         if b == button {

@@ -26,25 +26,14 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         .border_style(Style::new().fg(color));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let params: Vec<String> = f
-        .plan
-        .params
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
+    let params: Vec<String> = f.plan.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let text = vec![
         Line::from(vec![
-            Span::styled(
-                format!("{} → {}", f.plan.preset, f.plan.target),
-                t.text().add_modifier(Modifier::BOLD),
-            ),
+            Span::styled(format!("{} → {}", f.plan.preset, f.plan.target), t.text().add_modifier(Modifier::BOLD)),
             Span::styled(format!("  {}", params.join(" ")), t.muted()),
         ]),
         Line::from(Span::styled(f.plan.blast_radius.clone(), t.text())),
-        Line::from(vec![
-            Span::styled("hypothesis: ", t.muted()),
-            Span::styled(f.plan.hypothesis.clone(), t.text()),
-        ]),
+        Line::from(vec![Span::styled("hypothesis: ", t.muted()), Span::styled(f.plan.hypothesis.clone(), t.text())]),
     ];
     let [body, gauge] = ratatui::layout::Layout::vertical([
         ratatui::layout::Constraint::Min(1),

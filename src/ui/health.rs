@@ -22,26 +22,13 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         return;
     }
     let head = Line::from(Span::styled(
-        format!(
-            "{:<16}{:>8}{:>9}{:>7}  trend",
-            "service", "success", "p95", "rps"
-        ),
+        format!("{:<16}{:>8}{:>9}{:>7}  trend", "service", "success", "p95", "rps"),
         t.muted(),
     ));
     frame.render_widget(Paragraph::new(head), Rect { height: 1, ..inner });
     if s.health.is_empty() {
-        let wait = Paragraph::new(Span::styled(
-            "waiting for the first traffic sample…",
-            t.muted(),
-        ));
-        frame.render_widget(
-            wait,
-            Rect {
-                y: inner.y + 1,
-                height: 1,
-                ..inner
-            },
-        );
+        let wait = Paragraph::new(Span::styled("waiting for the first traffic sample…", t.muted()));
+        frame.render_widget(wait, Rect { y: inner.y + 1, height: 1, ..inner });
     }
     const TEXT: u16 = 16 + 8 + 9 + 7 + 2;
     for (i, (name, h)) in s.health.iter().enumerate() {
@@ -52,11 +39,7 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         let color = health_color(t, h.state());
         let short = name.rsplit('/').next().unwrap_or(name);
         let (succ, p95, rps) = match &h.last {
-            Some(x) => (
-                format!("{:.1}%", x.success * 100.0),
-                format!("{:.0}ms", x.p95_ms),
-                format!("{:.0}", x.rps),
-            ),
+            Some(x) => (format!("{:.1}%", x.success * 100.0), format!("{:.0}ms", x.p95_ms), format!("{:.0}", x.rps)),
             None => ("-".into(), "-".into(), "-".into()),
         };
         let line = Line::from(vec![
@@ -64,43 +47,13 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             Span::styled(format!("{short:<14}"), t.text()),
             Span::styled(format!("{succ:>8}{p95:>9}{rps:>7}"), Style::new().fg(color)),
         ]);
-        frame.render_widget(
-            Paragraph::new(line),
-            Rect {
-                y,
-                height: 1,
-                ..inner
-            },
-        );
+        frame.render_widget(Paragraph::new(line), Rect { y, height: 1, ..inner });
         if inner.width > TEXT + 4 {
             let w = inner.width - TEXT;
-            let data: Vec<u64> = h
-                .p95_hist
-                .iter()
-                .rev()
-                .take(w as usize)
-                .rev()
-                .copied()
-                .collect();
-            let max = data
-                .iter()
-                .copied()
-                .max()
-                .unwrap_or(0)
-                .max(DEGRADED_P95_MS as u64);
-            let spark = Sparkline::default()
-                .data(&data)
-                .max(max)
-                .style(Style::new().fg(color));
-            frame.render_widget(
-                spark,
-                Rect {
-                    x: inner.x + TEXT,
-                    y,
-                    width: w,
-                    height: 1,
-                },
-            );
+            let data: Vec<u64> = h.p95_hist.iter().rev().take(w as usize).rev().copied().collect();
+            let max = data.iter().copied().max().unwrap_or(0).max(DEGRADED_P95_MS as u64);
+            let spark = Sparkline::default().data(&data).max(max).style(Style::new().fg(color));
+            frame.render_widget(spark, Rect { x: inner.x + TEXT, y, width: w, height: 1 });
         }
     }
 }

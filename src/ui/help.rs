@@ -16,10 +16,8 @@ pub fn draw(frame: &mut Frame, area: Rect, _s: &AppState, t: &Theme) {
     for (title, rows) in keymap::help_sections() {
         lines.push(Line::from(Span::styled(title, t.title())));
         for (keys, what) in rows {
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {keys:<22}"), t.text()),
-                Span::styled(what, t.muted()),
-            ]));
+            lines
+                .push(Line::from(vec![Span::styled(format!("  {keys:<22}"), t.text()), Span::styled(what, t.muted())]));
         }
     }
     lines.push(Line::from(Span::styled("Commands", t.title())));
@@ -33,8 +31,6 @@ pub fn draw(frame: &mut Frame, area: Rect, _s: &AppState, t: &Theme) {
     let h = lines.len() as u16 + 2;
     let r = popup(area, 90, h);
     frame.render_widget(Clear, r);
-    let block = Block::bordered()
-        .title(Span::styled(" Help · Esc closes ", t.title()))
-        .border_style(t.border(true));
+    let block = Block::bordered().title(Span::styled(" Help · Esc closes ", t.title())).border_style(t.border(true));
     frame.render_widget(Paragraph::new(lines).block(block), r);
 }

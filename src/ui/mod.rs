@@ -32,17 +32,13 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
     if live {
         bars::abort_bar(frame, abort_bar, s, t);
     }
-    let [left, right] =
-        Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(body);
+    let [left, right] = Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(body);
     topology::draw(frame, left, s, t);
     let health_height = (s.health.len() as u16 + 3).min(right.height / 2).max(5);
     let fault_height = if live { 7 } else { 0 };
-    let [health_area, fault_area, timeline_area] = Layout::vertical([
-        Constraint::Length(health_height),
-        Constraint::Length(fault_height),
-        Constraint::Min(3),
-    ])
-    .areas(right);
+    let [health_area, fault_area, timeline_area] =
+        Layout::vertical([Constraint::Length(health_height), Constraint::Length(fault_height), Constraint::Min(3)])
+            .areas(right);
     health::draw(frame, health_area, s, t);
     if live {
         fault::draw(frame, fault_area, s, t);
@@ -53,12 +49,8 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
 
     match &s.ui.overlay {
         Overlay::Help => help::draw(frame, area, s, t),
-        Overlay::Picker { cursor, target } => {
-            picker::draw_presets(frame, area, s, t, *cursor, target.as_ref())
-        }
-        Overlay::Targets { preset, cursor } => {
-            picker::draw_targets(frame, area, s, t, preset, *cursor)
-        }
+        Overlay::Picker { cursor, target } => picker::draw_presets(frame, area, s, t, *cursor, target.as_ref()),
+        Overlay::Targets { preset, cursor } => picker::draw_targets(frame, area, s, t, preset, *cursor),
         Overlay::Note(text) => note::draw(frame, area, t, text),
         Overlay::None => {}
     }
@@ -71,12 +63,7 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
 pub(crate) fn popup(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width.saturating_sub(2));
     let h = h.min(area.height.saturating_sub(2));
-    Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
-    }
+    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
 }
 
 /// `mm:ss` or `h:mm:ss`.

@@ -14,10 +14,7 @@ pub fn draw(frame: &mut Frame, area: Rect, t: &Theme, text: &TextArea<'static>) 
     frame.render_widget(Clear, r);
     let block = Block::bordered()
         .title(Span::styled(" Note for the timeline ", t.title()))
-        .title_bottom(Span::styled(
-            " Enter save · Alt-Enter new line · Esc discard · Ctrl-G ABORT ",
-            t.muted(),
-        ))
+        .title_bottom(Span::styled(" Enter save · Alt-Enter new line · Esc discard · Ctrl-G ABORT ", t.muted()))
         .border_style(t.border(true));
     let inner = block.inner(r);
     frame.render_widget(block, r);

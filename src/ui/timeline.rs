@@ -29,10 +29,7 @@ pub fn kind_color(t: &Theme, k: &EntryKind) -> Color {
 
 pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let block = Block::bordered()
-        .title(Span::styled(
-            format!(" Timeline · {} entries ", s.timeline.len()),
-            t.title(),
-        ))
+        .title(Span::styled(format!(" Timeline · {} entries ", s.timeline.len()), t.title()))
         .border_style(t.border(false));
     let inner = block.inner(area);
     let n = inner.height as usize;
@@ -41,10 +38,7 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         .map(|e| {
             Line::from(vec![
                 Span::styled(format!("{} ", since(e.t_ms)), t.muted()),
-                Span::styled(
-                    e.kind.describe().replace('\n', " ⏎ "),
-                    Style::new().fg(kind_color(t, &e.kind)),
-                ),
+                Span::styled(e.kind.describe().replace('\n', " ⏎ "), Style::new().fg(kind_color(t, &e.kind))),
             ])
         })
         .collect();

@@ -26,32 +26,20 @@ pub fn health_color(t: &Theme, h: Health) -> Color {
 pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let rows = s.rows();
     let target = s.fault.live().map(|f| &f.plan.target);
-    let items: Vec<ListItem> = rows
-        .iter()
-        .map(|r| ListItem::new(row_line(s, t, r, target)))
-        .collect();
+    let items: Vec<ListItem> = rows.iter().map(|r| ListItem::new(row_line(s, t, r, target))).collect();
     let title = if s.ui.filter.is_empty() {
         format!(" Topology · {} pods ", s.topology.pods.len())
     } else {
         format!(" Topology · filter \"{}\" ", s.ui.filter)
     };
     let list = List::new(items)
-        .block(
-            Block::bordered()
-                .title(Span::styled(title, t.title()))
-                .border_style(t.border(true)),
-        )
+        .block(Block::bordered().title(Span::styled(title, t.title())).border_style(t.border(true)))
         .highlight_style(t.selected());
     let mut state = ListState::default().with_selected((!rows.is_empty()).then_some(s.ui.cursor));
     frame.render_stateful_widget(list, area, &mut state);
 }
 
-fn row_line<'a>(
-    s: &'a AppState,
-    t: &Theme,
-    row: &'a Row,
-    fault_target: Option<&Target>,
-) -> Line<'a> {
+fn row_line<'a>(s: &'a AppState, t: &Theme, row: &'a Row, fault_target: Option<&Target>) -> Line<'a> {
     let targeted = |tg: &Target| fault_target == Some(tg);
     let mark = |tg: &Target| {
         if targeted(tg) {
@@ -65,21 +53,9 @@ fn row_line<'a>(
         Row::Workload(tg @ Target::Workload { namespace, name }) => {
             let w = s.topology.workloads.get(&(namespace.clone(), name.clone()));
             let (ready, desired) = w.map(|w| (w.ready, w.desired)).unwrap_or((0, 0));
-            let health = s
-                .health
-                .get(&format!("{namespace}/{name}"))
-                .map(|h| h.state())
-                .unwrap_or(Health::Unknown);
-            let count_color = if ready < desired {
-                t.health.degraded
-            } else {
-                t.ui.text
-            };
-            let count_color = if ready == 0 && desired > 0 {
-                t.health.down
-            } else {
-                count_color
-            };
+            let health = s.health.get(&format!("{namespace}/{name}")).map(|h| h.state()).unwrap_or(Health::Unknown);
+            let count_color = if ready < desired { t.health.degraded } else { t.ui.text };
+            let count_color = if ready == 0 && desired > 0 { t.health.down } else { count_color };
             Line::from(vec![
                 Span::styled("  ● ", Style::new().fg(health_color(t, health))),
                 Span::styled(format!("{name:<14}"), t.text()),
@@ -126,11 +102,7 @@ fn row_line<'a>(
         Row::NodesHeader => Line::from(Span::styled("▾ nodes", t.title())),
         Row::Node(tg @ Target::Node { name }) => {
             let n = s.topology.nodes.get(name);
-            let pods = s
-                .topology
-                .pods_on(name)
-                .filter(|p| p.phase != PodPhase::Terminating)
-                .count();
+            let pods = s.topology.pods_on(name).filter(|p| p.phase != PodPhase::Terminating).count();
             let (color, state) = match n {
                 Some(n) if !n.ready => (t.health.down, "NotReady"),
                 Some(n) if n.unschedulable => (t.health.degraded, "Ready,SchedulingDisabled"),

@@ -11,9 +11,7 @@ use serde_json::json;
 
 use super::shop::{self, NAMESPACE};
 use super::traffic::{self, PodView, ServiceView};
-use crate::backend::model::{
-    Node, Pod, PodPhase, ServiceSample, Topology, TopologyDelta, Workload,
-};
+use crate::backend::model::{Node, Pod, PodPhase, ServiceSample, Topology, TopologyDelta, Workload};
 use crate::backend::{BackendError, FaultSpec, RevertHandle, Target};
 
 /// The fault actions the demo cluster can simulate.
@@ -68,12 +66,7 @@ const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 impl SimCluster {
     pub fn new(seed: u64) -> SimCluster {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let index = |n: &str| {
-            shop::SERVICES
-                .iter()
-                .position(|s| s.name == n)
-                .expect("callee is a service")
-        };
+        let index = |n: &str| shop::SERVICES.iter().position(|s| s.name == n).expect("callee is a service");
         let services = shop::SERVICES
             .iter()
             .map(|d| Service {
@@ -126,11 +119,7 @@ impl SimCluster {
     pub fn topology(&self) -> Topology {
         let mut t = Topology::default();
         for s in &self.services {
-            let ready = self
-                .pods
-                .values()
-                .filter(|p| self.services[p.svc].name == s.name && p.ready)
-                .count() as u32;
+            let ready = self.pods.values().filter(|p| self.services[p.svc].name == s.name && p.ready).count() as u32;
             t.workloads.insert(
                 (NAMESPACE.into(), s.name.clone()),
                 Workload {
@@ -142,10 +131,8 @@ impl SimCluster {
                 },
             );
             for (callee, _) in &s.calls {
-                t.calls.push((
-                    format!("{NAMESPACE}/{}", s.name),
-                    format!("{NAMESPACE}/{}", self.services[*callee].name),
-                ));
+                t.calls
+                    .push((format!("{NAMESPACE}/{}", s.name), format!("{NAMESPACE}/{}", self.services[*callee].name)));
             }
         }
         for (name, p) in &self.pods {
@@ -181,14 +168,7 @@ impl SimCluster {
             );
         }
         for (name, unschedulable) in &self.nodes {
-            t.nodes.insert(
-                name.clone(),
-                Node {
-                    name: name.clone(),
-                    ready: true,
-                    unschedulable: *unschedulable,
-                },
-            );
+            t.nodes.insert(name.clone(), Node { name: name.clone(), ready: true, unschedulable: *unschedulable });
         }
         t
     }
@@ -208,9 +188,7 @@ impl SimCluster {
                     self.pods.remove(&name);
                     self.event(&name, "terminated and removed", false);
                 }
-                PodPhase::Pending | PodPhase::ContainerCreating
-                    if now >= p.phase_since + shop::START_MS =>
-                {
+                PodPhase::Pending | PodPhase::ContainerCreating if now >= p.phase_since + shop::START_MS => {
                     p.phase = PodPhase::Running;
                     p.phase_since = now;
                     self.event(&name, "container started", false);
@@ -242,10 +220,7 @@ impl SimCluster {
         }
         for (ns, name) in self.published.pods.keys() {
             if !now.pods.contains_key(&(ns.clone(), name.clone())) {
-                out.push(TopologyDelta::RemovePod {
-                    namespace: ns.clone(),
-                    name: name.clone(),
-                });
+                out.push(TopologyDelta::RemovePod { namespace: ns.clone(), name: name.clone() });
             }
         }
         for (k, n) in &now.nodes {
@@ -273,12 +248,7 @@ impl SimCluster {
                 rps: s.rps,
                 calls: s.calls.clone(),
                 config_broken: s.config_broken.is_some(),
-                ready: self
-                    .pods
-                    .values()
-                    .filter(|p| p.svc == i && p.ready)
-                    .map(|p| p.fault.clone())
-                    .collect(),
+                ready: self.pods.values().filter(|p| p.svc == i && p.ready).map(|p| p.fault.clone()).collect(),
             })
             .collect();
         traffic::sample(&mut self.rng, NAMESPACE, &views)
@@ -337,13 +307,7 @@ impl SimCluster {
             .iter()
             .filter(|(_, unschedulable)| !**unschedulable)
             .map(|(n, _)| {
-                (
-                    self.pods
-                        .values()
-                        .filter(|p| &p.node == n && p.phase != PodPhase::Terminating)
-                        .count(),
-                    n.clone(),
-                )
+                (self.pods.values().filter(|p| &p.node == n && p.phase != PodPhase::Terminating).count(), n.clone())
             })
             .min()
             .map(|(_, n)| n);
@@ -405,32 +369,21 @@ impl SimCluster {
                     .collect())
             }
             Target::Pod { namespace, name } => match self.pods.get(name) {
-                Some(p) if namespace == NAMESPACE && p.phase != PodPhase::Terminating => {
-                    Ok(vec![name.clone()])
-                }
+                Some(p) if namespace == NAMESPACE && p.phase != PodPhase::Terminating => Ok(vec![name.clone()]),
                 _ => Err(BackendError::TargetGone(target.to_string())),
             },
-            Target::Node { .. } => Err(BackendError::Unsupported(format!(
-                "{target} is a node; this fault needs pods"
-            ))),
+            Target::Node { .. } => Err(BackendError::Unsupported(format!("{target} is a node; this fault needs pods"))),
         }
     }
 
     pub fn inject(&mut self, spec: &FaultSpec) -> Result<RevertHandle, BackendError> {
         let int = |n: &str, d: i64| spec.int(n).unwrap_or(d);
-        let handle = |summary: String, data: serde_json::Value| RevertHandle {
-            fault_id: spec.fault_id,
-            summary,
-            data,
-        };
+        let handle = |summary: String, data: serde_json::Value| RevertHandle { fault_id: spec.fault_id, summary, data };
         match spec.action.as_str() {
             "pod-delete" => {
                 let mut pods = self.select_pods(&spec.target)?;
                 if pods.is_empty() {
-                    return Err(BackendError::Failed(format!(
-                        "{} has no running pod to delete",
-                        spec.target
-                    )));
+                    return Err(BackendError::Failed(format!("{} has no running pod to delete", spec.target)));
                 }
                 pods.shuffle(&mut self.rng);
                 pods.truncate(int("count", 1).max(1) as usize);
@@ -445,10 +398,7 @@ impl SimCluster {
                         self.event(p, &format!("deleted (grace period {grace}s)"), true);
                     }
                 }
-                Ok(handle(
-                    format!("deleted {}", pods.join(", ")),
-                    json!({ "pods": pods }),
-                ))
+                Ok(handle(format!("deleted {}", pods.join(", ")), json!({ "pods": pods })))
             }
             "scale" => {
                 let Target::Workload { namespace, name } = &spec.target else {
@@ -472,10 +422,7 @@ impl SimCluster {
             "network-latency" | "network-loss" | "cpu-stress" | "container-pause" => {
                 let pods = self.select_pods(&spec.target)?;
                 if pods.is_empty() {
-                    return Err(BackendError::Failed(format!(
-                        "{} has no running pod",
-                        spec.target
-                    )));
+                    return Err(BackendError::Failed(format!("{} has no running pod", spec.target)));
                 }
                 let what = match spec.action.as_str() {
                     "network-latency" => format!("+{}ms latency", int("latency_ms", 300)),
@@ -492,19 +439,15 @@ impl SimCluster {
                             }
                             "network-loss" => p.fault.loss = int("loss_percent", 30) as f64 / 100.0,
                             "cpu-stress" => {
-                                p.fault.cpu_load = (int("load_percent", 90) as f64 / 100.0
-                                    * int("workers", 1) as f64)
-                                    .min(1.0)
+                                p.fault.cpu_load =
+                                    (int("load_percent", 90) as f64 / 100.0 * int("workers", 1) as f64).min(1.0)
                             }
                             _ => p.fault.paused = true,
                         }
                     }
                     self.event(name, &what, true);
                 }
-                Ok(handle(
-                    format!("{what} on {}", pods.join(", ")),
-                    json!({ "pods": pods, "action": spec.action }),
-                ))
+                Ok(handle(format!("{what} on {}", pods.join(", ")), json!({ "pods": pods, "action": spec.action })))
             }
             "node-drain" => {
                 let Target::Node { name } = &spec.target else {
@@ -530,23 +473,14 @@ impl SimCluster {
                     self.terminate(p, grace);
                     self.event(p, &format!("evicted from {name}"), true);
                 }
-                Ok(handle(
-                    format!("drained {name}: evicted {} pods", evict.len()),
-                    json!({ "node": name }),
-                ))
+                Ok(handle(format!("drained {name}: evicted {} pods", evict.len()), json!({ "node": name })))
             }
             "config-corrupt" => {
                 let Target::Workload { namespace, name } = &spec.target else {
-                    return Err(BackendError::Unsupported(
-                        "config-corrupt needs a workload".into(),
-                    ));
+                    return Err(BackendError::Unsupported("config-corrupt needs a workload".into()));
                 };
                 let s = self.service_index(namespace, name)?;
-                let key = spec
-                    .params
-                    .get("key")
-                    .map(|v| v.to_string())
-                    .unwrap_or_else(|| "DB_HOST".into());
+                let key = spec.params.get("key").map(|v| v.to_string()).unwrap_or_else(|| "DB_HOST".into());
                 self.services[s].config_broken = Some(key.clone());
                 self.events.push(TopologyDelta::ClusterEvent {
                     object: format!("configmap {namespace}/{name}-config"),
@@ -558,18 +492,14 @@ impl SimCluster {
                     json!({ "service": name, "key": key }),
                 ))
             }
-            other => Err(BackendError::Unsupported(format!(
-                "the demo cluster cannot simulate '{other}'"
-            ))),
+            other => Err(BackendError::Unsupported(format!("the demo cluster cannot simulate '{other}'"))),
         }
     }
 
     pub fn revert(&mut self, h: &RevertHandle) -> Result<(), BackendError> {
         if self.fail_reverts > 0 {
             self.fail_reverts -= 1;
-            return Err(BackendError::Failed(
-                "simulated API error: 503 Service Unavailable".into(),
-            ));
+            return Err(BackendError::Failed("simulated API error: 503 Service Unavailable".into()));
         }
         let str_of = |k: &str| h.data.get(k).and_then(|v| v.as_str()).map(str::to_string);
         if let Some(pods) = h.data.get("pods").and_then(|p| p.as_array()) {
@@ -614,15 +544,10 @@ impl SimCluster {
             }
             return Ok(());
         }
-        Err(BackendError::Failed(format!(
-            "revert handle of fault #{} is not one of the demo cluster's",
-            h.fault_id
-        )))
+        Err(BackendError::Failed(format!("revert handle of fault #{} is not one of the demo cluster's", h.fault_id)))
     }
 }
 
 fn random_name(rng: &mut ChaCha8Rng, len: usize) -> String {
-    (0..len)
-        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
-        .collect()
+    (0..len).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
 }

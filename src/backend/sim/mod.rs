@@ -26,11 +26,7 @@ pub struct SimBackend {
 
 impl SimBackend {
     pub fn new(seed: u64, tick: Duration) -> SimBackend {
-        SimBackend {
-            cluster: Arc::new(Mutex::new(SimCluster::new(seed))),
-            sinks: Arc::default(),
-            tick,
-        }
+        SimBackend { cluster: Arc::new(Mutex::new(SimCluster::new(seed))), sinks: Arc::default(), tick }
     }
 
     /// Makes the next `n` reverts fail (to rehearse an unreachable API).
@@ -52,10 +48,7 @@ impl SimBackend {
 #[async_trait]
 impl Backend for SimBackend {
     fn info(&self) -> BackendInfo {
-        BackendInfo {
-            kind: "demo".into(),
-            cluster: "sock-shop (simulated, 3 nodes)".into(),
-        }
+        BackendInfo { kind: "demo".into(), cluster: "sock-shop (simulated, 3 nodes)".into() }
     }
 
     fn supports(&self, action: &str) -> Support {
@@ -68,16 +61,11 @@ impl Backend for SimBackend {
 
     fn watch(&self, tx: UnboundedSender<TopologyDelta>) {
         let (snapshot, samples) = self.with(|c| {
-            let samples: Vec<TopologyDelta> = c
-                .drain()
-                .into_iter()
-                .filter(|d| matches!(d, TopologyDelta::Samples(_)))
-                .collect();
+            let samples: Vec<TopologyDelta> =
+                c.drain().into_iter().filter(|d| matches!(d, TopologyDelta::Samples(_))).collect();
             (c.topology(), samples)
         });
-        if tx.send(TopologyDelta::Snapshot(snapshot)).is_err()
-            || samples.into_iter().any(|s| tx.send(s).is_err())
-        {
+        if tx.send(TopologyDelta::Snapshot(snapshot)).is_err() || samples.into_iter().any(|s| tx.send(s).is_err()) {
             return;
         }
         let first = {
