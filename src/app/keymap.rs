@@ -122,6 +122,8 @@ impl Key {
 pub struct Binding {
     pub keys: &'static [Key],
     pub action: Action,
+    /// One or two words for the footer.
+    pub short: &'static str,
     pub description: &'static str,
     pub scope: Scope,
 }
@@ -142,125 +144,64 @@ impl Binding {
 use Action::*;
 use Context as C;
 
+const ENTER: Key = code(KeyCode::Enter);
+const ESC: Key = code(KeyCode::Esc);
+
+const fn b(
+    keys: &'static [Key],
+    action: Action,
+    short: &'static str,
+    description: &'static str,
+    scope: Scope,
+) -> Binding {
+    Binding { keys, action, short, description, scope }
+}
+
 /// The abort chord that also works inside text fields.
 pub const ABORT_CHORD: Key = ctrl('g');
 
 /// Order matters: the first binding that applies wins. The abort keys come first, so no mode,
 /// popup or text field sees them before the abort path does.
 pub const BINDINGS: &[Binding] = &[
-    Binding {
-        keys: &[ABORT_CHORD],
-        action: Abort,
-        description: "ABORT the active fault (works while typing)",
-        scope: Scope::Anywhere,
-    },
-    Binding { keys: &[k(' ')], action: Abort, description: "ABORT the active fault", scope: Scope::OutsideText },
-    Binding {
-        keys: &[ctrl('c')],
-        action: Quit,
-        description: "quit (reverts the active fault first)",
-        scope: Scope::Anywhere,
-    },
+    b(&[ABORT_CHORD], Abort, "abort (typing)", "ABORT the active fault (works while typing)", Scope::Anywhere),
+    b(&[k(' ')], Abort, "ABORT", "ABORT the active fault", Scope::OutsideText),
+    b(&[ctrl('c')], Quit, "quit", "quit (reverts the active fault first)", Scope::Anywhere),
     // Text fields
-    Binding {
-        keys: &[code(KeyCode::Enter)],
-        action: Select,
-        description: "run the command",
-        scope: Scope::Only(C::CommandLine),
-    },
-    Binding {
-        keys: &[code(KeyCode::Esc)],
-        action: Back,
-        description: "close the command line",
-        scope: Scope::Only(C::CommandLine),
-    },
-    Binding {
-        keys: &[code(KeyCode::Enter)],
-        action: Select,
-        description: "keep the filter",
-        scope: Scope::Only(C::Filter),
-    },
-    Binding {
-        keys: &[code(KeyCode::Esc)],
-        action: Back,
-        description: "clear the filter",
-        scope: Scope::Only(C::Filter),
-    },
-    Binding {
-        keys: &[code(KeyCode::Enter)],
-        action: Select,
-        description: "save the note to the timeline",
-        scope: Scope::Only(C::Note),
-    },
-    Binding {
-        keys: &[alt(KeyCode::Enter)],
-        action: NewLine,
-        description: "new line in the note",
-        scope: Scope::Only(C::Note),
-    },
-    Binding { keys: &[code(KeyCode::Esc)], action: Back, description: "discard the note", scope: Scope::Only(C::Note) },
+    b(&[ENTER], Select, "run", "run the command", Scope::Only(C::CommandLine)),
+    b(&[ESC], Back, "close", "close the command line", Scope::Only(C::CommandLine)),
+    b(&[ENTER], Select, "keep", "keep the filter", Scope::Only(C::Filter)),
+    b(&[ESC], Back, "clear", "clear the filter", Scope::Only(C::Filter)),
+    b(&[ENTER], Select, "save", "save the note to the timeline", Scope::Only(C::Note)),
+    b(&[alt(KeyCode::Enter)], NewLine, "new line", "new line in the note", Scope::Only(C::Note)),
+    b(&[ESC], Back, "discard", "discard the note", Scope::Only(C::Note)),
     // Confirmation
-    Binding {
-        keys: &[code(KeyCode::Tab), code(KeyCode::Left), code(KeyCode::Right), k('h'), k('l')],
-        action: SwitchButton,
-        description: "switch between Cancel and Inject",
-        scope: Scope::Only(C::Confirm),
-    },
-    Binding {
-        keys: &[code(KeyCode::Enter)],
-        action: Select,
-        description: "press the highlighted button",
-        scope: Scope::Only(C::Confirm),
-    },
-    Binding { keys: &[code(KeyCode::Esc)], action: Back, description: "cancel", scope: Scope::Only(C::Confirm) },
+    b(
+        &[code(KeyCode::Tab), code(KeyCode::Left), code(KeyCode::Right), k('h'), k('l')],
+        SwitchButton,
+        "switch",
+        "switch between Cancel and Inject",
+        Scope::Only(C::Confirm),
+    ),
+    b(&[ENTER], Select, "press", "press the highlighted button", Scope::Only(C::Confirm)),
+    b(&[ESC], Back, "cancel", "cancel", Scope::Only(C::Confirm)),
     // Help
-    Binding {
-        keys: &[code(KeyCode::Esc), k('?'), k('q')],
-        action: Back,
-        description: "close help",
-        scope: Scope::Only(C::Help),
-    },
+    b(&[ESC, k('?'), k('q')], Back, "close", "close help", Scope::Only(C::Help)),
     // Lists
-    Binding { keys: &[code(KeyCode::Up), k('k')], action: Up, description: "move up", scope: Scope::OutsideText },
-    Binding { keys: &[code(KeyCode::Down), k('j')], action: Down, description: "move down", scope: Scope::OutsideText },
-    Binding { keys: &[code(KeyCode::PageUp)], action: PageUp, description: "page up", scope: Scope::OutsideText },
-    Binding { keys: &[code(KeyCode::PageDown)], action: PageDown, description: "page down", scope: Scope::OutsideText },
-    Binding {
-        keys: &[code(KeyCode::Enter)],
-        action: Select,
-        description: "pick a fault for the selected workload, pod or node",
-        scope: Scope::Only(C::Main),
-    },
-    Binding {
-        keys: &[code(KeyCode::Enter)],
-        action: Select,
-        description: "choose this preset",
-        scope: Scope::Only(C::Picker),
-    },
-    Binding {
-        keys: &[code(KeyCode::Enter)],
-        action: Select,
-        description: "choose this target",
-        scope: Scope::Only(C::Targets),
-    },
-    Binding { keys: &[code(KeyCode::Esc)], action: Back, description: "back", scope: Scope::OutsideText },
+    b(&[code(KeyCode::Up), k('k')], Up, "up", "move up", Scope::OutsideText),
+    b(&[code(KeyCode::Down), k('j')], Down, "down", "move down", Scope::OutsideText),
+    b(&[code(KeyCode::PageUp)], PageUp, "page up", "page up", Scope::OutsideText),
+    b(&[code(KeyCode::PageDown)], PageDown, "page down", "page down", Scope::OutsideText),
+    b(&[ENTER], Select, "faults for it", "pick a fault for the selected workload, pod or node", Scope::Only(C::Main)),
+    b(&[ENTER], Select, "choose", "choose this preset", Scope::Only(C::Picker)),
+    b(&[ENTER], Select, "choose", "choose this target", Scope::Only(C::Targets)),
+    b(&[ESC], Back, "back", "back", Scope::OutsideText),
     // Everywhere outside text fields
-    Binding {
-        keys: &[k('i')],
-        action: OpenPicker,
-        description: "inject: pick a fault preset",
-        scope: Scope::Only(C::Main),
-    },
-    Binding { keys: &[k('?')], action: Help, description: "help", scope: Scope::OutsideText },
-    Binding { keys: &[k('/')], action: OpenFilter, description: "filter", scope: Scope::OutsideText },
-    Binding { keys: &[k(':')], action: OpenCommand, description: "command line", scope: Scope::OutsideText },
-    Binding { keys: &[k('n')], action: OpenNote, description: "write a note", scope: Scope::OutsideText },
-    Binding {
-        keys: &[k('q')],
-        action: Quit,
-        description: "quit (reverts the active fault first)",
-        scope: Scope::OutsideText,
-    },
+    b(&[k('i')], OpenPicker, "inject", "inject: pick a fault preset", Scope::Only(C::Main)),
+    b(&[k('?')], Help, "help", "help", Scope::OutsideText),
+    b(&[k('/')], OpenFilter, "filter", "filter", Scope::OutsideText),
+    b(&[k(':')], OpenCommand, "command", "command line", Scope::OutsideText),
+    b(&[k('n')], OpenNote, "note", "write a note for the timeline", Scope::OutsideText),
+    b(&[k('q')], Quit, "quit", "quit (reverts the active fault first)", Scope::OutsideText),
 ];
 
 /// The action a key triggers in a context, if any. Keys without a binding in a text field
@@ -269,26 +210,20 @@ pub fn lookup(ctx: Context, ev: &KeyEvent) -> Option<Action> {
     BINDINGS.iter().find(|b| b.applies(ctx) && b.keys.iter().any(|k| k.matches(ev))).map(|b| b.action)
 }
 
-/// Bindings shown in the footer for a context: its own first, then the general ones.
+/// Bindings shown in the footer for a context: the abort key first, then the context's own,
+/// then the general ones.
 pub fn footer(ctx: Context) -> Vec<(String, &'static str)> {
-    let mut own: Vec<&Binding> = BINDINGS.iter().filter(|b| b.scope == Scope::Only(ctx)).collect();
-    let general = BINDINGS
-        .iter()
-        .filter(|b| b.scope != Scope::Only(ctx) && b.applies(ctx) && !matches!(b.action, PageUp | PageDown));
-    own.extend(general);
-    let mut seen = Vec::new();
-    own.into_iter()
-        .filter(|b| {
-            let first = !seen.contains(&(b.action, b.description));
-            seen.push((b.action, b.description));
-            first
-        })
-        .map(|b| (b.keys_label(), short(b.description)))
-        .collect()
-}
-
-fn short(d: &'static str) -> &'static str {
-    d.split([' ', ':']).next().map(|w| if w == "ABORT" { "ABORT" } else { w }).unwrap_or(d)
+    let applies = |b: &&Binding| b.applies(ctx) && !matches!(b.action, PageUp | PageDown);
+    let abort = BINDINGS.iter().filter(applies).filter(|b| b.action == Abort);
+    let own = BINDINGS.iter().filter(applies).filter(|b| b.scope == Scope::Only(ctx) && b.action != Abort);
+    let general = BINDINGS.iter().filter(applies).filter(|b| b.scope != Scope::Only(ctx) && b.action != Abort);
+    let mut out: Vec<(String, &'static str)> = Vec::new();
+    for b in abort.rev().chain(own).chain(general) {
+        if !out.iter().any(|(_, s)| *s == b.short) || b.action == Abort {
+            out.push((b.keys_label(), b.short));
+        }
+    }
+    out
 }
 
 /// The help overlay: every binding, grouped by where it applies.

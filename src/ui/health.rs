@@ -51,7 +51,7 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         if inner.width > TEXT + 4 {
             let w = inner.width - TEXT;
             let data: Vec<u64> = h.p95_hist.iter().rev().take(w as usize).rev().copied().collect();
-            let max = data.iter().copied().max().unwrap_or(0).max(DEGRADED_P95_MS as u64);
+            let max = data.iter().copied().max().unwrap_or(0).max(DEGRADED_P95_MS as u64 / 4);
             let spark = Sparkline::default().data(&data).max(max).style(Style::new().fg(color));
             frame.render_widget(spark, Rect { x: inner.x + TEXT, y, width: w, height: 1 });
         }
