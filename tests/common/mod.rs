@@ -1,0 +1,180 @@
+//! Helpers shared by the integration tests: a demo state built without any I/O.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, TimeZone, Utc};
+use gameday::app::state::{PresetEntry, Session};
+use gameday::app::{update, AppState, Effect, Event};
+use gameday::backend::sim::SimCluster;
+use gameday::backend::{Backend, BackendInfo, Support, TopologyDelta};
+use gameday::timeline::Stamp;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+pub fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap()
+}
+
+pub fn at(ms: u64) -> Stamp {
+    Stamp::at(start(), ms)
+}
+
+pub struct Harness {
+    pub s: AppState,
+    pub t: u64,
+    pub sim: SimCluster,
+    /// Delayed effects (revert retries with backoff), due at console time `.0`.
+    pub pending: Vec<(u64, Effect)>,
+}
+
+pub fn session() -> Session {
+    Session {
+        id: "20261122-100000-test".into(),
+        backend: BackendInfo { kind: "demo".into(), cluster: "sock-shop (simulated, 3 nodes)".into() },
+        journal: PathBuf::from("/tmp/gameday-test/session.jsonl"),
+        report: PathBuf::from("/tmp/gameday-test/session.md"),
+        version: "test".into(),
+    }
+}
+
+impl Harness {
+    /// A session on the demo cluster, every preset supported, with one traffic sample in.
+    pub fn demo() -> Harness {
+        Self::with_support(|_| Support::Yes)
+    }
+
+    pub fn with_support(support: impl Fn(&str) -> Support) -> Harness {
+        let presets = gameday::preset::load_presets(None)
+            .unwrap()
+            .into_iter()
+            .map(|p| PresetEntry { support: support(&p.action), preset: p })
+            .collect();
+        let themes = gameday::theme::load_themes(None).unwrap();
+        let theme = themes["default"].clone();
+        let (s, _) = AppState::new(session(), presets, themes, theme, at(0));
+        let sim = SimCluster::new(42);
+        let snapshot = sim.topology();
+        let mut h = Harness { s, t: 0, sim, pending: Vec::new() };
+        h.send(Event::Backend(TopologyDelta::Snapshot(snapshot)));
+        h.pump();
+        h
+    }
+
+    pub fn send(&mut self, ev: Event) -> Vec<Effect> {
+        update(&mut self.s, ev, at(self.t))
+    }
+
+    /// Forwards whatever the simulated cluster produced since last time.
+    pub fn pump(&mut self) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        for d in self.sim.drain() {
+            fx.extend(self.send(Event::Backend(d)));
+        }
+        fx
+    }
+
+    /// Advances cluster and console clocks by `ms` in one-second steps (or up to the next
+    /// delayed effect), with ticks, running every effect like the runtime would. Returns every
+    /// effect seen.
+    pub fn advance(&mut self, ms: u64) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        let end = self.t + ms;
+        while self.t < end {
+            let next_due = self.pending.iter().map(|(due, _)| *due).filter(|d| *d > self.t).min();
+            let step_to = (self.t + 1000).min(end).min(next_due.unwrap_or(u64::MAX));
+            let dt = step_to - self.t;
+            self.t = step_to;
+            self.sim.step(dt);
+            let mut now = self.pump();
+            if self.t % 1000 == 0 {
+                now.extend(self.send(Event::Tick));
+            }
+            let (due, later): (Vec<_>, Vec<_>) =
+                std::mem::take(&mut self.pending).into_iter().partition(|(d, _)| *d <= self.t);
+            self.pending = later;
+            for (_, e) in due {
+                now.extend(self.execute(&e));
+            }
+            fx.extend(self.run_effects(now));
+        }
+        fx
+    }
+
+    pub fn key(&mut self, code: KeyCode) -> Vec<Effect> {
+        self.send(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+    }
+
+    pub fn ctrl(&mut self, c: char) -> Vec<Effect> {
+        self.send(Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)))
+    }
+
+    pub fn typed(&mut self, text: &str) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        for c in text.chars() {
+            fx.extend(self.key(KeyCode::Char(c)));
+        }
+        fx
+    }
+
+    /// Types `:cmd` and Enter.
+    pub fn command(&mut self, cmd: &str) -> Vec<Effect> {
+        let mut fx = self.key(KeyCode::Char(':'));
+        fx.extend(self.typed(cmd));
+        fx.extend(self.key(KeyCode::Enter));
+        fx
+    }
+
+    /// Runs the backend effects against the simulated cluster, like the runtime would, and
+    /// feeds the results back. A revert with a delay waits in `pending` until `advance` gets
+    /// there. Returns every effect seen, each once.
+    pub fn run_effects(&mut self, fx: Vec<Effect>) -> Vec<Effect> {
+        let mut all = Vec::new();
+        let mut queue = fx;
+        while !queue.is_empty() {
+            let mut next = Vec::new();
+            for e in queue {
+                match &e {
+                    Effect::Revert { delay_ms, .. } if *delay_ms > 0 => {
+                        self.pending.push((self.t + delay_ms, e.clone()))
+                    }
+                    _ => next.extend(self.execute(&e)),
+                }
+                all.push(e);
+            }
+            queue = next;
+        }
+        all
+    }
+
+    /// Carries out one backend effect now; returns what the core said to the result.
+    fn execute(&mut self, e: &Effect) -> Vec<Effect> {
+        let mut next = Vec::new();
+        match e {
+            Effect::Inject(spec) => {
+                let r = self.sim.inject(spec).map_err(|e| e.to_string());
+                next.extend(self.pump());
+                next.extend(self.send(Event::Injected { fault: spec.fault_id, result: r }));
+            }
+            Effect::Revert { handle, attempt, .. } => {
+                let r = self.sim.revert(handle).map_err(|e| e.to_string());
+                next.extend(self.pump());
+                next.extend(self.send(Event::Reverted { fault: handle.fault_id, attempt: *attempt, result: r }));
+            }
+            _ => {}
+        }
+        next
+    }
+}
+
+/// A backend that supports only some actions, to show disabled presets.
+pub fn support_only(actions: &'static [&'static str]) -> impl Fn(&str) -> Support {
+    move |a| {
+        if actions.contains(&a) {
+            Support::Yes
+        } else {
+            Support::No(format!("this backend cannot run '{a}'"))
+        }
+    }
+}
+
+pub fn _assert_backend<B: Backend>() {}

@@ -1,0 +1,360 @@
+//! Pure state-machine tests: the fault lifecycle, the abort path, one fault at a time,
+//! quitting, expiry, write-ahead ordering. No I/O, no async, no real clock.
+
+mod common;
+
+use common::{support_only, Harness};
+use gameday::app::fault::{FaultPhase, LOUD_AFTER_ATTEMPTS, QUIT_DEADLINE_MS};
+use gameday::app::keymap::Context;
+use gameday::app::state::{Level, Overlay};
+use gameday::app::{Effect, Event};
+use gameday::timeline::{EndReason, EntryKind};
+use ratatui::crossterm::event::KeyCode;
+
+/// The fault-lifecycle effects, in order (cluster events and health changes left out: they
+/// come from the simulated cluster and are checked separately).
+fn kinds(fx: &[Effect]) -> Vec<String> {
+    fx.iter()
+        .filter(|e| !matches!(e, Effect::Record(r) if matches!(r.kind, EntryKind::Cluster { .. } | EntryKind::HealthChanged { .. })))
+        .map(|e| match e {
+            Effect::Record(entry) => {
+                let v = serde_json::to_value(&entry.kind).unwrap();
+                format!("record:{}", v["kind"].as_str().unwrap())
+            }
+            Effect::Inject(_) => "inject".into(),
+            Effect::Revert { delay_ms, .. } => format!("revert+{delay_ms}ms"),
+            Effect::WriteReport { .. } => "write-report".into(),
+            Effect::Exit => "exit".into(),
+        })
+        .collect()
+}
+
+/// Whether `want` appears in `all` in order, back to back.
+fn has_run(all: &[String], want: &[&str]) -> bool {
+    all.windows(want.len()).any(|w| w.iter().zip(want).all(|(a, b)| a == b))
+}
+
+fn live(h: &mut Harness) {
+    let fx = h.command("inject network-latency sock-shop/carts");
+    h.run_effects(fx);
+    assert!(matches!(h.s.fault, FaultPhase::Active { .. }), "{:?}", h.s.fault);
+}
+
+#[test]
+fn inject_records_before_it_acts_and_goes_active() {
+    let mut h = Harness::demo();
+    let fx = h.command("inject pod-delete sock-shop/carts");
+    assert_eq!(kinds(&fx), ["record:inject_requested", "record:inject_started", "inject"]);
+    assert!(matches!(h.s.fault, FaultPhase::Injecting { .. }));
+    let all = h.run_effects(fx);
+    assert!(kinds(&all).contains(&"record:inject_confirmed".to_string()));
+    let FaultPhase::Active { fault } = &h.s.fault else { panic!("{:?}", h.s.fault) };
+    assert_eq!(fault.deadline_ms, Some(60_000));
+    assert_eq!(
+        fault.plan.blast_radius,
+        "deletes 1 of 3 pods of sock-shop/carts; callers that may feel it: front-end, orders"
+    );
+}
+
+#[test]
+fn a_second_inject_is_refused_with_a_message_and_a_timeline_entry() {
+    let mut h = Harness::demo();
+    live(&mut h);
+    let fx = h.command("inject pod-kill sock-shop/catalogue");
+    assert_eq!(kinds(&fx), ["record:inject_refused"]);
+    let status = h.s.ui.status.clone().unwrap();
+    assert_eq!(status.level, Level::Warning);
+    assert!(status.text.contains("one fault at a time"), "{}", status.text);
+    assert!(matches!(h.s.fault, FaultPhase::Active { .. }), "the first fault is untouched");
+    // The picker path is refused the same way.
+    h.key(KeyCode::Char('i'));
+    h.key(KeyCode::Enter); // first preset: config-corrupt -> target list
+    h.key(KeyCode::Enter); // first target
+    assert!(h.s.timeline.iter().filter(|e| matches!(e.kind, EntryKind::InjectRefused { .. })).count() == 2);
+}
+
+#[test]
+fn abort_is_accepted_in_every_state() {
+    // Idle: nothing to do, says so.
+    let mut h = Harness::demo();
+    assert!(h.key(KeyCode::Char(' ')).is_empty());
+    assert!(h.s.ui.status.as_ref().unwrap().text.contains("nothing to abort"));
+
+    // Armed: the confirmation is cancelled.
+    h.key(KeyCode::Down); // sock-shop row -> carts workload
+    h.key(KeyCode::Enter);
+    assert!(matches!(h.s.ui.overlay, Overlay::Picker { .. }));
+    h.key(KeyCode::Enter); // config-corrupt on carts
+    assert!(matches!(h.s.fault, FaultPhase::Armed { .. }));
+    assert_eq!(h.s.context(), Context::Confirm);
+    h.key(KeyCode::Char(' '));
+    assert_eq!(h.s.fault, FaultPhase::Idle);
+
+    // Injecting: the revert goes out the moment the inject returns.
+    let fx = h.command("inject network-loss sock-shop/carts");
+    let abort = h.key(KeyCode::Char(' '));
+    assert_eq!(kinds(&abort), ["record:fault_ending"]);
+    assert!(matches!(&h.s.fault, FaultPhase::Injecting { abort: Some(by), .. } if by == "Space"));
+    let all = h.run_effects(fx);
+    assert_eq!(
+        kinds(&all)[3..],
+        ["record:inject_confirmed", "record:revert_started", "revert+0ms", "record:revert_confirmed"]
+    );
+    assert_eq!(h.s.fault, FaultPhase::Idle);
+
+    // Active: reverted at once, in the same update as the key.
+    live(&mut h);
+    let fx = h.key(KeyCode::Char(' '));
+    assert_eq!(kinds(&fx), ["record:fault_ending", "record:revert_started", "revert+0ms"]);
+    assert!(matches!(&h.s.fault, FaultPhase::Reverting { reason: EndReason::Aborted { by }, .. } if by == "Space"));
+
+    // Reverting: Space retries right away.
+    let again = h.key(KeyCode::Char(' '));
+    assert_eq!(kinds(&again), ["record:revert_started", "revert+0ms"]);
+    h.run_effects(again);
+    assert_eq!(h.s.fault, FaultPhase::Idle);
+}
+
+#[test]
+fn space_is_typed_in_text_fields_and_the_chord_aborts_there() {
+    let mut h = Harness::demo();
+    live(&mut h);
+    h.key(KeyCode::Char(':'));
+    let fx = h.typed("note a b");
+    assert!(fx.is_empty(), "typing never triggers anything");
+    assert!(matches!(h.s.fault, FaultPhase::Active { .. }));
+    let fx = h.ctrl('g');
+    assert_eq!(kinds(&fx), ["record:fault_ending", "record:revert_started", "revert+0ms"]);
+    assert!(matches!(&h.s.fault, FaultPhase::Reverting { reason: EndReason::Aborted { by }, .. } if by == "Ctrl-G"));
+    // The note editor too.
+    let mut h = Harness::demo();
+    live(&mut h);
+    h.key(KeyCode::Char('n'));
+    assert_eq!(h.s.context(), Context::Note);
+    h.typed("q i : ");
+    assert!(matches!(h.s.fault, FaultPhase::Active { .. }));
+    assert!(!h.ctrl('g').is_empty());
+    assert!(matches!(h.s.ui.overlay, Overlay::None), "abort closes the popup");
+}
+
+#[test]
+fn a_fault_with_a_duration_reverts_itself_when_it_ends() {
+    let mut h = Harness::demo();
+    live(&mut h); // network-latency: 2m
+    let fx = h.advance(119_000);
+    assert!(!kinds(&fx).iter().any(|k| k.starts_with("revert")));
+    let fx = h.advance(1_000);
+    assert!(
+        has_run(
+            &kinds(&fx),
+            &["record:fault_ending", "record:revert_started", "revert+0ms", "record:revert_confirmed"]
+        ),
+        "{:?}",
+        kinds(&fx)
+    );
+    let ending = h.s.timeline.iter().find_map(|e| match &e.kind {
+        EntryKind::FaultEnding { reason, .. } => Some(reason.clone()),
+        _ => None,
+    });
+    assert_eq!(ending, Some(EndReason::Expired));
+    assert_eq!(h.s.fault, FaultPhase::Idle);
+}
+
+#[test]
+fn quitting_with_a_live_fault_reverts_before_exit() {
+    let mut h = Harness::demo();
+    live(&mut h);
+    let fx = h.key(KeyCode::Char('q'));
+    assert!(!kinds(&fx).contains(&"exit".to_string()), "no exit before the revert is confirmed");
+    assert!(kinds(&fx).contains(&"revert+0ms".to_string()));
+    let all = h.run_effects(fx);
+    assert!(kinds(&all).ends_with(&["record:revert_confirmed".into(), "record:session_end".into(), "exit".into()]));
+    assert!(h.s.exited);
+    // Without a fault, q leaves at once; signals behave like q.
+    let mut h = Harness::demo();
+    assert_eq!(kinds(&h.send(Event::Signal("SIGTERM".into()))), ["record:session_end", "exit"]);
+    let mut h = Harness::demo();
+    live(&mut h);
+    let fx = h.send(Event::Signal("SIGHUP".into()));
+    let all = h.run_effects(fx);
+    assert!(kinds(&all).ends_with(&["record:session_end".into(), "exit".into()]));
+    assert!(h.s.timeline.iter().any(|e| e.kind == EntryKind::SessionEnd { reason: "quit (SIGHUP)".into() }));
+}
+
+#[test]
+fn failed_reverts_are_retried_with_backoff_and_get_loud() {
+    let mut h = Harness::demo();
+    live(&mut h);
+    h.sim.fail_next_reverts(LOUD_AFTER_ATTEMPTS + 1);
+    let fx = h.key(KeyCode::Char(' '));
+    let mut all = h.run_effects(fx);
+    assert!(matches!(h.s.fault, FaultPhase::Reverting { attempt: 2, .. }), "the retry waits for its backoff");
+    all.extend(h.advance(10_000));
+    let delays: Vec<u64> = all
+        .iter()
+        .filter_map(|e| if let Effect::Revert { delay_ms, .. } = e { Some(*delay_ms) } else { None })
+        .collect();
+    assert_eq!(delays, [0, 250, 500, 1000, 2000]);
+    assert_eq!(h.s.fault, FaultPhase::Idle, "confirmed at the 5th attempt");
+    let failed =
+        h.s.timeline.iter().filter(|e| matches!(e.kind, EntryKind::RevertFailed { retrying: true, .. })).count();
+    assert_eq!(failed as u32, LOUD_AFTER_ATTEMPTS + 1);
+}
+
+#[test]
+fn quitting_gives_up_after_its_deadline_and_says_the_fault_may_remain() {
+    let mut h = Harness::demo();
+    live(&mut h);
+    h.sim.fail_next_reverts(u32::MAX);
+    let fx = h.key(KeyCode::Char('q'));
+    h.run_effects(fx);
+    assert!(matches!(h.s.fault, FaultPhase::Reverting { .. }));
+    assert!(!h.s.exited);
+    let fx = h.advance(QUIT_DEADLINE_MS);
+    assert!(kinds(&fx).ends_with(&["record:session_end".into(), "exit".into()]), "{:?}", kinds(&fx));
+    let end = h.s.timeline.last().unwrap();
+    assert!(end.kind.describe().contains("NOT confirmed"), "{}", end.kind.describe());
+}
+
+#[test]
+fn unknown_presets_targets_and_parameters_get_clear_messages() {
+    let mut h = Harness::demo();
+    let cases = [
+        ("inject pod-delet sock-shop/carts", "unknown preset 'pod-delet' (did you mean pod-delete?"),
+        (
+            "inject pod-delete sock-shop/cartz",
+            "no workload sock-shop/cartz in the cluster (did you mean sock-shop/carts?)",
+        ),
+        ("inject pod-delete carts", "is not a target: write <namespace>/<workload>"),
+        (
+            "inject node-drain sock-shop/carts",
+            "node-drain cannot run on sock-shop/carts: targets nodes, not a workload",
+        ),
+        ("inject pod-delete sock-shop/carts count=1000", "count = 1000 is above its maximum 100"),
+        ("inject pod-delete sock-shop/carts colour=red", "pod-delete has no parameter 'colour'"),
+        ("inject pod-delete sock-shop/carts duration=5h", "duration must be above 0 and at most 30m"),
+        ("frobnicate", "unknown command 'frobnicate'"),
+        ("theme neon", "unknown theme 'neon' (available: default, high-contrast, light)"),
+    ];
+    for (cmd, want) in cases {
+        let fx = h.command(cmd);
+        assert!(fx.is_empty(), "{cmd}: nothing recorded or run");
+        let st = h.s.ui.status.clone().unwrap();
+        assert_eq!(st.level, Level::Error, "{cmd}");
+        assert!(st.text.contains(want), "{cmd}: {}", st.text);
+    }
+    assert_eq!(h.s.fault, FaultPhase::Idle);
+}
+
+#[test]
+fn parameters_and_duration_can_be_set_on_the_command_line() {
+    let mut h = Harness::demo();
+    let fx = h.command("inject network-latency sock-shop/carts latency_ms=90 duration=30s");
+    let Some(Effect::Inject(spec)) = fx.iter().find(|e| matches!(e, Effect::Inject(_))) else { panic!() };
+    assert_eq!(spec.duration_ms, 30_000);
+    assert_eq!(spec.int("latency_ms"), Some(90));
+}
+
+#[test]
+fn the_confirmation_preselects_cancel() {
+    let mut h = Harness::demo();
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Enter);
+    // Move to pod-delete in the picker.
+    let idx = h.s.presets.iter().position(|p| p.preset.id == "pod-delete").unwrap();
+    for _ in 0..idx {
+        h.key(KeyCode::Char('j'));
+    }
+    h.key(KeyCode::Enter);
+    let FaultPhase::Armed { plan, .. } = &h.s.fault else { panic!("{:?}", h.s.fault) };
+    assert_eq!(plan.target.to_string(), "sock-shop/carts");
+    // Enter right away presses Cancel: nothing is injected.
+    assert!(h.key(KeyCode::Enter).is_empty());
+    assert_eq!(h.s.fault, FaultPhase::Idle);
+    // Again, with Tab to Inject.
+    h.key(KeyCode::Enter);
+    h.key(KeyCode::Enter);
+    h.key(KeyCode::Tab);
+    let fx = h.key(KeyCode::Enter);
+    assert_eq!(kinds(&fx), ["record:inject_requested", "record:inject_started", "inject"]);
+}
+
+#[test]
+fn the_target_list_filters_and_chooses() {
+    let mut h = Harness::demo();
+    h.key(KeyCode::Char('i'));
+    let idx = h.s.presets.iter().position(|p| p.preset.id == "node-drain").unwrap();
+    for _ in 0..idx {
+        h.key(KeyCode::Down);
+    }
+    h.key(KeyCode::Enter);
+    assert!(matches!(&h.s.ui.overlay, Overlay::Targets { preset, .. } if preset == "node-drain"));
+    h.key(KeyCode::Char('/'));
+    h.typed("2");
+    h.key(KeyCode::Enter);
+    assert_eq!(h.s.target_choices("node-drain").iter().map(|t| t.to_string()).collect::<Vec<_>>(), ["node/worker-2"]);
+    h.key(KeyCode::Enter);
+    let FaultPhase::Armed { plan, .. } = &h.s.fault else { panic!("{:?}", h.s.fault) };
+    assert!(plan.blast_radius.starts_with("cordons node worker-2 and evicts its 7 pods"), "{}", plan.blast_radius);
+}
+
+#[test]
+fn presets_the_backend_cannot_run_are_disabled_with_the_reason() {
+    let mut h = Harness::with_support(support_only(&["pod-delete"]));
+    h.key(KeyCode::Char('i'));
+    // config-corrupt is first and unsupported.
+    h.key(KeyCode::Enter);
+    let st = h.s.ui.status.clone().unwrap();
+    assert!(
+        st.text.contains("config-corrupt is not available: this backend cannot run 'config-corrupt'"),
+        "{}",
+        st.text
+    );
+    assert!(matches!(h.s.ui.overlay, Overlay::Picker { .. }));
+    h.command("inject cpu-stress sock-shop/carts");
+    assert!(h.s.ui.status.clone().unwrap().text.contains("cannot run 'cpu-stress'"));
+}
+
+#[test]
+fn notes_and_health_changes_land_in_the_timeline() {
+    let mut h = Harness::demo();
+    h.key(KeyCode::Char('n'));
+    h.typed("pager fired");
+    h.send(Event::Key(ratatui::crossterm::event::KeyEvent::new(
+        KeyCode::Enter,
+        ratatui::crossterm::event::KeyModifiers::ALT,
+    )));
+    h.typed("for carts");
+    let fx = h.key(KeyCode::Enter);
+    assert_eq!(kinds(&fx), ["record:note"]);
+    assert_eq!(h.s.timeline.last().unwrap().kind, EntryKind::Note { text: "pager fired\nfor carts".into() });
+    h.command("note second note");
+    assert_eq!(h.s.timeline.last().unwrap().kind, EntryKind::Note { text: "second note".into() });
+
+    let fx = h.command("inject container-pause sock-shop/carts-db");
+    h.run_effects(fx);
+    h.advance(2000);
+    let changed: Vec<String> =
+        h.s.timeline
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EntryKind::HealthChanged { service, to, .. } => Some(format!("{service}:{to}")),
+                _ => None,
+            })
+            .collect();
+    assert!(changed.contains(&"sock-shop/carts:down".to_string()), "{changed:?}");
+    assert!(changed.contains(&"sock-shop/front-end:degraded".to_string()), "{changed:?}");
+}
+
+#[test]
+fn export_records_then_writes_the_report() {
+    let mut h = Harness::demo();
+    let fx = h.command("export /tmp/x/report.md");
+    assert_eq!(kinds(&fx), ["record:report_exported", "write-report"]);
+    let Some(Effect::WriteReport { path, markdown }) = fx.last() else { panic!() };
+    assert_eq!(path.to_str(), Some("/tmp/x/report.md"));
+    assert!(markdown.starts_with("# Gameday report: sock-shop (simulated, 3 nodes) (demo)"));
+    let fx = h.command("export");
+    let Some(Effect::WriteReport { path, .. }) = fx.last() else { panic!() };
+    assert_eq!(path.to_str(), Some("/tmp/gameday-test/session.md"));
+}
