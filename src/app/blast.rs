@@ -13,7 +13,7 @@ pub fn describe(topo: &Topology, preset: &Preset, target: &Target, params: &BTre
     let (what, services): (String, Vec<String>) = match target {
         Target::Workload { namespace, name } => {
             let total = live(namespace, name);
-            let desired = topo.workloads.get(&(namespace.clone(), name.clone())).map(|w| w.desired).unwrap_or(0);
+            let desired = topo.workload(namespace, name).map(|w| w.desired).unwrap_or(0);
             let what = match preset.action.as_str() {
                 "pod-delete" => {
                     let n = (int("count").max(1) as usize).min(total);
@@ -42,7 +42,7 @@ pub fn describe(topo: &Topology, preset: &Preset, target: &Target, params: &BTre
             (what, vec![format!("{namespace}/{name}")])
         }
         Target::Pod { namespace, name } => {
-            let wl = topo.pods.get(&(namespace.clone(), name.clone())).and_then(|p| p.workload.clone());
+            let wl = topo.pod(namespace, name).and_then(|p| p.workload.clone());
             let of = wl
                 .as_ref()
                 .map(|w| format!(" (1 of {} pods of {namespace}/{w})", live(namespace, w)))

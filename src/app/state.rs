@@ -160,8 +160,14 @@ impl AppState {
         }
     }
 
-    pub fn rows(&self) -> Vec<Row> {
+    pub fn rows(&self) -> Vec<Row<'_>> {
         tree::rows(&self.topology, &self.ui.filter)
+    }
+
+    /// The target of the selected tree row, if it is a workload, pod or node.
+    pub fn selected_target(&self) -> Option<Target> {
+        let rows = self.rows();
+        rows.get(self.ui.cursor.min(rows.len().saturating_sub(1))).and_then(Row::target)
     }
 
     pub fn preset(&self, id: &str) -> Option<&PresetEntry> {

@@ -65,12 +65,6 @@ fn on_delta(s: &mut AppState, delta: TopologyDelta, fx: &mut Vec<Effect>) {
         }
         _ => s.topology.apply(&delta),
     }
-    clamp_cursor(s);
-}
-
-fn clamp_cursor(s: &mut AppState) {
-    let n = s.rows().len();
-    s.ui.cursor = s.ui.cursor.min(n.saturating_sub(1));
 }
 
 fn text_area(initial: &str) -> Box<TextArea<'static>> {
@@ -194,15 +188,12 @@ fn on_action(s: &mut AppState, ctx: Context, action: Option<Action>, fx: &mut Ve
         }
         (Context::Main, Action::Up | Action::Down | Action::PageUp | Action::PageDown) => {
             let n = s.rows().len();
-            s.ui.cursor = step(s.ui.cursor, action, n);
+            s.ui.cursor = step(s.ui.cursor.min(n.saturating_sub(1)), action, n);
         }
-        (Context::Main, Action::Select) => {
-            let rows = s.rows();
-            match rows.get(s.ui.cursor).and_then(|r| r.target()) {
-                Some(t) => s.ui.overlay = Overlay::Picker { cursor: 0, target: Some(t.clone()) },
-                None => s.say(Level::Info, "select a workload, pod or node to pick a fault for it"),
-            }
-        }
+        (Context::Main, Action::Select) => match s.selected_target() {
+            Some(t) => s.ui.overlay = Overlay::Picker { cursor: 0, target: Some(t) },
+            None => s.say(Level::Info, "select a workload, pod or node to pick a fault for it"),
+        },
         (Context::Main, Action::OpenPicker) => s.ui.overlay = Overlay::Picker { cursor: 0, target: None },
         (Context::Main, Action::Back) => {
             s.ui.filter.clear();

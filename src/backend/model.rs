@@ -1,7 +1,7 @@
 //! The cluster picture every backend produces: workloads, pods, nodes, services and
 //! per-service traffic samples, plus the deltas that keep it current.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -150,30 +150,89 @@ pub struct ServiceSample {
     pub rps: f64,
 }
 
-pub type ObjKey = (String, String);
+/// One namespace's workloads and pods, with the index from a workload to its pods.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Namespace {
+    workloads: BTreeMap<String, Workload>,
+    pods: BTreeMap<String, Pod>,
+    /// workload name -> names of its pods
+    owned: BTreeMap<String, BTreeSet<String>>,
+}
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+impl Namespace {
+    pub fn workloads(&self) -> &BTreeMap<String, Workload> {
+        &self.workloads
+    }
+    pub fn pods(&self) -> &BTreeMap<String, Pod> {
+        &self.pods
+    }
+    /// The pods of a workload, by name.
+    pub fn pods_of<'a>(&'a self, workload: &str) -> impl Iterator<Item = &'a Pod> + 'a {
+        self.owned.get(workload).into_iter().flatten().filter_map(move |n| self.pods.get(n))
+    }
+    fn is_empty(&self) -> bool {
+        self.workloads.is_empty() && self.pods.is_empty()
+    }
+}
+
+/// The cluster picture. Changed only through `apply` and the upsert/remove methods, which
+/// keep the indexes (pods by workload, pods by node) current, so every lookup the screen
+/// makes is a map lookup, never a scan of all pods.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Topology {
-    pub workloads: BTreeMap<ObjKey, Workload>,
-    pub pods: BTreeMap<ObjKey, Pod>,
-    pub nodes: BTreeMap<String, Node>,
+    namespaces: BTreeMap<String, Namespace>,
+    nodes: BTreeMap<String, Node>,
+    /// node name -> (namespace, pod name) of the pods on it
+    on_node: BTreeMap<String, BTreeSet<(String, String)>>,
     /// Known call edges between services (`ns/name` -> `ns/name`), when the backend knows them.
-    pub calls: Vec<(String, String)>,
+    calls: Vec<(String, String)>,
+    pod_count: usize,
 }
 
 impl Topology {
-    pub fn pods_of<'a>(&'a self, namespace: &'a str, workload: &'a str) -> impl Iterator<Item = &'a Pod> + 'a {
-        self.pods.values().filter(move |p| p.namespace == namespace && p.workload.as_deref() == Some(workload))
+    pub fn namespaces(&self) -> &BTreeMap<String, Namespace> {
+        &self.namespaces
+    }
+    pub fn nodes(&self) -> &BTreeMap<String, Node> {
+        &self.nodes
+    }
+    pub fn calls(&self) -> &[(String, String)] {
+        &self.calls
+    }
+    pub fn pod_count(&self) -> usize {
+        self.pod_count
+    }
+    pub fn workload(&self, namespace: &str, name: &str) -> Option<&Workload> {
+        self.namespaces.get(namespace)?.workloads.get(name)
+    }
+    pub fn pod(&self, namespace: &str, name: &str) -> Option<&Pod> {
+        self.namespaces.get(namespace)?.pods.get(name)
+    }
+    pub fn node(&self, name: &str) -> Option<&Node> {
+        self.nodes.get(name)
+    }
+    pub fn workloads(&self) -> impl Iterator<Item = &Workload> {
+        self.namespaces.values().flat_map(|ns| ns.workloads.values())
+    }
+    pub fn pods(&self) -> impl Iterator<Item = &Pod> {
+        self.namespaces.values().flat_map(|ns| ns.pods.values())
     }
 
-    pub fn pods_on<'a>(&'a self, node: &'a str) -> impl Iterator<Item = &'a Pod> + 'a {
-        self.pods.values().filter(move |p| p.node.as_deref() == Some(node))
+    pub fn pods_of<'a>(&'a self, namespace: &str, workload: &'a str) -> impl Iterator<Item = &'a Pod> + 'a {
+        self.namespaces
+            .get(namespace)
+            .into_iter()
+            .flat_map(move |ns| ns.owned.get(workload).into_iter().flatten().filter_map(|n| ns.pods.get(n)))
+    }
+
+    pub fn pods_on<'a>(&'a self, node: &str) -> impl Iterator<Item = &'a Pod> + 'a {
+        self.on_node.get(node).into_iter().flatten().filter_map(|(ns, n)| self.pod(ns, n))
     }
 
     pub fn contains(&self, target: &Target) -> bool {
         match target {
-            Target::Workload { namespace, name } => self.workloads.contains_key(&(namespace.clone(), name.clone())),
-            Target::Pod { namespace, name } => self.pods.contains_key(&(namespace.clone(), name.clone())),
+            Target::Workload { namespace, name } => self.workload(namespace, name).is_some(),
+            Target::Pod { namespace, name } => self.pod(namespace, name).is_some(),
             Target::Node { name } => self.nodes.contains_key(name),
         }
     }
@@ -181,8 +240,8 @@ impl Topology {
     /// Every target of the given kind, in display order.
     pub fn targets(&self, kind: TargetKind) -> Vec<Target> {
         match kind {
-            TargetKind::Workload => self.workloads.keys().map(|(ns, n)| Target::workload(ns, n)).collect(),
-            TargetKind::Pod => self.pods.keys().map(|(ns, n)| Target::pod(ns, n)).collect(),
+            TargetKind::Workload => self.workloads().map(|w| Target::workload(&w.namespace, &w.name)).collect(),
+            TargetKind::Pod => self.pods().map(|p| Target::pod(&p.namespace, &p.name)).collect(),
             TargetKind::Node => self.nodes.keys().map(|n| Target::node(n)).collect(),
         }
     }
@@ -203,34 +262,88 @@ impl Topology {
         found
     }
 
+    pub fn set_calls(&mut self, calls: Vec<(String, String)>) {
+        self.calls = calls;
+    }
+
+    pub fn upsert_workload(&mut self, w: Workload) {
+        let ns = self.namespaces.entry(w.namespace.clone()).or_default();
+        ns.workloads.insert(w.name.clone(), w);
+    }
+
+    pub fn remove_workload(&mut self, namespace: &str, name: &str) {
+        if let Some(ns) = self.namespaces.get_mut(namespace) {
+            ns.workloads.remove(name);
+        }
+        self.drop_if_empty(namespace);
+    }
+
+    pub fn upsert_pod(&mut self, p: Pod) {
+        self.remove_pod(&p.namespace, &p.name);
+        if let Some(node) = &p.node {
+            self.on_node.entry(node.clone()).or_default().insert((p.namespace.clone(), p.name.clone()));
+        }
+        let ns = self.namespaces.entry(p.namespace.clone()).or_default();
+        if let Some(w) = &p.workload {
+            ns.owned.entry(w.clone()).or_default().insert(p.name.clone());
+        }
+        ns.pods.insert(p.name.clone(), p);
+        self.pod_count += 1;
+    }
+
+    pub fn remove_pod(&mut self, namespace: &str, name: &str) {
+        let Some(ns) = self.namespaces.get_mut(namespace) else { return };
+        let Some(old) = ns.pods.remove(name) else { return };
+        self.pod_count -= 1;
+        if let Some(w) = &old.workload {
+            if let Some(set) = ns.owned.get_mut(w) {
+                set.remove(name);
+                if set.is_empty() {
+                    ns.owned.remove(w);
+                }
+            }
+        }
+        if let Some(node) = &old.node {
+            if let Some(set) = self.on_node.get_mut(node) {
+                set.remove(&(old.namespace.clone(), old.name.clone()));
+                if set.is_empty() {
+                    self.on_node.remove(node);
+                }
+            }
+        }
+        self.drop_if_empty(namespace);
+    }
+
+    pub fn upsert_node(&mut self, n: Node) {
+        self.nodes.insert(n.name.clone(), n);
+    }
+
+    pub fn remove_node(&mut self, name: &str) {
+        self.nodes.remove(name);
+    }
+
+    fn drop_if_empty(&mut self, namespace: &str) {
+        if self.namespaces.get(namespace).is_some_and(Namespace::is_empty) {
+            self.namespaces.remove(namespace);
+        }
+    }
+
     pub fn apply(&mut self, delta: &TopologyDelta) {
         match delta {
             TopologyDelta::Snapshot(t) => *self = t.clone(),
-            TopologyDelta::UpsertWorkload(w) => {
-                self.workloads.insert((w.namespace.clone(), w.name.clone()), w.clone());
-            }
-            TopologyDelta::RemoveWorkload { namespace, name } => {
-                self.workloads.remove(&(namespace.clone(), name.clone()));
-            }
-            TopologyDelta::UpsertPod(p) => {
-                self.pods.insert((p.namespace.clone(), p.name.clone()), p.clone());
-            }
-            TopologyDelta::RemovePod { namespace, name } => {
-                self.pods.remove(&(namespace.clone(), name.clone()));
-            }
-            TopologyDelta::UpsertNode(n) => {
-                self.nodes.insert(n.name.clone(), n.clone());
-            }
-            TopologyDelta::RemoveNode { name } => {
-                self.nodes.remove(name);
-            }
+            TopologyDelta::UpsertWorkload(w) => self.upsert_workload(w.clone()),
+            TopologyDelta::RemoveWorkload { namespace, name } => self.remove_workload(namespace, name),
+            TopologyDelta::UpsertPod(p) => self.upsert_pod(p.clone()),
+            TopologyDelta::RemovePod { namespace, name } => self.remove_pod(namespace, name),
+            TopologyDelta::UpsertNode(n) => self.upsert_node(n.clone()),
+            TopologyDelta::RemoveNode { name } => self.remove_node(name),
             TopologyDelta::Samples(_) | TopologyDelta::ClusterEvent { .. } => {}
         }
     }
 }
 
 /// A change to the cluster picture, streamed by a backend's watch.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum TopologyDelta {
     Snapshot(Topology),
     UpsertWorkload(Workload),
@@ -268,6 +381,41 @@ mod tests {
         }
         assert_eq!("node/worker-1".parse::<Target>().unwrap().kind(), TargetKind::Node);
         assert_eq!("a/pod/b".parse::<Target>().unwrap().kind(), TargetKind::Pod);
+    }
+
+    fn pod(ns: &str, name: &str, wl: &str, node: &str) -> Pod {
+        Pod {
+            namespace: ns.into(),
+            name: name.into(),
+            workload: Some(wl.into()),
+            node: Some(node.into()),
+            phase: PodPhase::Running,
+            ready: true,
+            restarts: 0,
+            note: None,
+        }
+    }
+
+    #[test]
+    fn the_indexes_follow_every_change() {
+        let mut t = Topology::default();
+        t.upsert_pod(pod("a", "web-1", "web", "n1"));
+        t.upsert_pod(pod("a", "web-2", "web", "n2"));
+        t.upsert_pod(pod("b", "db-1", "db", "n1"));
+        assert_eq!(t.pod_count(), 3);
+        assert_eq!(t.pods_of("a", "web").count(), 2);
+        assert_eq!(t.pods_on("n1").map(|p| p.name.as_str()).collect::<Vec<_>>(), ["web-1", "db-1"]);
+        // A pod that moves node and owner is re-indexed, not duplicated.
+        t.upsert_pod(pod("a", "web-2", "api", "n1"));
+        assert_eq!(t.pod_count(), 3);
+        assert_eq!(t.pods_of("a", "web").count(), 1);
+        assert_eq!(t.pods_of("a", "api").count(), 1);
+        assert_eq!(t.pods_on("n2").count(), 0);
+        assert_eq!(t.pods_on("n1").count(), 3);
+        t.remove_pod("b", "db-1");
+        assert!(!t.namespaces().contains_key("b"), "an empty namespace goes away");
+        t.remove_pod("a", "nope");
+        assert_eq!(t.pod_count(), 2);
     }
 
     #[test]

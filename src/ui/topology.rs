@@ -4,7 +4,7 @@
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, List, ListItem, ListState};
+use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph};
 use ratatui::Frame;
 
 use crate::app::state::AppState;
@@ -25,24 +25,38 @@ pub fn health_color(t: &Theme, h: Health) -> Color {
 
 pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let rows = s.rows();
+    let filter = if s.ui.filter.is_empty() { String::new() } else { format!(" · filter \"{}\"", s.ui.filter) };
+    let mut title = format!(" Topology · {} pods{filter} ", s.topology.pod_count());
+    let block = Block::bordered().border_style(t.border(true));
+    let inner = block.inner(area);
+    let height = inner.height as usize;
+    if rows.is_empty() || height == 0 {
+        let empty = if s.topology.pod_count() == 0 && s.topology.nodes().is_empty() {
+            "waiting for the cluster…"
+        } else {
+            "nothing matches the filter (Esc clears it)"
+        };
+        frame.render_widget(block.title(Span::styled(title, t.title())), area);
+        frame.render_widget(Paragraph::new(Span::styled(empty, t.muted())), inner);
+        return;
+    }
+    // Only the page holding the cursor is built and drawn, however large the cluster.
+    let cursor = s.ui.cursor.min(rows.len() - 1);
+    let offset = cursor / height * height;
+    let page = &rows[offset..(offset + height).min(rows.len())];
+    if rows.len() > height {
+        title.push_str(&format!("· {}/{} ", cursor + 1, rows.len()));
+    }
     let target = s.fault.live().map(|f| &f.plan.target);
-    let items: Vec<ListItem> = rows.iter().map(|r| ListItem::new(row_line(s, t, r, target))).collect();
-    let title = if s.ui.filter.is_empty() {
-        format!(" Topology · {} pods ", s.topology.pods.len())
-    } else {
-        format!(" Topology · filter \"{}\" ", s.ui.filter)
-    };
-    let list = List::new(items)
-        .block(Block::bordered().title(Span::styled(title, t.title())).border_style(t.border(true)))
-        .highlight_style(t.selected());
-    let mut state = ListState::default().with_selected((!rows.is_empty()).then_some(s.ui.cursor));
-    frame.render_stateful_widget(list, area, &mut state);
+    let items: Vec<ListItem> = page.iter().map(|r| ListItem::new(row_line(s, t, r, target))).collect();
+    frame.render_widget(block.title(Span::styled(title, t.title())), area);
+    let mut state = ListState::default().with_selected(Some(cursor - offset));
+    frame.render_stateful_widget(List::new(items).highlight_style(t.selected()), inner, &mut state);
 }
 
-fn row_line<'a>(s: &'a AppState, t: &Theme, row: &'a Row, fault_target: Option<&Target>) -> Line<'a> {
-    let targeted = |tg: &Target| fault_target == Some(tg);
-    let mark = |tg: &Target| {
-        if targeted(tg) {
+fn row_line<'a>(s: &AppState, t: &Theme, row: &Row<'a>, fault_target: Option<&Target>) -> Line<'a> {
+    let mark = |row: &Row| {
+        if fault_target.is_some() && row.target().as_ref() == fault_target {
             Span::styled(" ◀ FAULT", Style::new().fg(t.fault.active))
         } else {
             Span::raw("")
@@ -50,72 +64,65 @@ fn row_line<'a>(s: &'a AppState, t: &Theme, row: &'a Row, fault_target: Option<&
     };
     match row {
         Row::Namespace(ns) => Line::from(Span::styled(format!("▾ {ns}"), t.title())),
-        Row::Workload(tg @ Target::Workload { namespace, name }) => {
-            let w = s.topology.workloads.get(&(namespace.clone(), name.clone()));
-            let (ready, desired) = w.map(|w| (w.ready, w.desired)).unwrap_or((0, 0));
-            let health = s.health.get(&format!("{namespace}/{name}")).map(|h| h.state()).unwrap_or(Health::Unknown);
-            let count_color = if ready < desired { t.health.degraded } else { t.ui.text };
-            let count_color = if ready == 0 && desired > 0 { t.health.down } else { count_color };
-            Line::from(vec![
-                Span::styled("  ● ", Style::new().fg(health_color(t, health))),
-                Span::styled(format!("{name:<14}"), t.text()),
-                Span::styled(format!(" {ready}/{desired}"), Style::new().fg(count_color)),
-                mark(tg),
-            ])
-        }
-        Row::Pod(tg @ Target::Pod { namespace, name }) => {
-            let p = s.topology.pods.get(&(namespace.clone(), name.clone()));
-            let (color, phase, extra) = match p {
-                Some(p) => {
-                    let color = match (p.phase, p.ready) {
-                        (PodPhase::Running, true) => t.health.healthy,
-                        (PodPhase::Terminating | PodPhase::CrashLoopBackOff, _) => t.health.down,
-                        _ => t.health.degraded,
-                    };
-                    let phase = if p.phase == PodPhase::Running && !p.ready {
-                        "NotReady".to_string()
-                    } else {
-                        p.phase.to_string()
-                    };
-                    let mut extra = String::new();
-                    if p.restarts > 0 {
-                        extra.push_str(&format!(" ↻{}", p.restarts));
-                    }
-                    if let Some(n) = &p.note {
-                        extra.push_str(&format!(" [{n}]"));
-                    }
-                    if let Some(node) = &p.node {
-                        extra.push_str(&format!(" {node}"));
-                    }
-                    (color, phase, extra)
-                }
-                None => (t.health.unknown, "?".into(), String::new()),
+        Row::Workload(w) => {
+            let health =
+                s.health.get(&format!("{}/{}", w.namespace, w.name)).map(|h| h.state()).unwrap_or(Health::Unknown);
+            let count_color = if w.ready == 0 && w.desired > 0 {
+                t.health.down
+            } else if w.ready < w.desired {
+                t.health.degraded
+            } else {
+                t.ui.text
             };
             Line::from(vec![
+                Span::styled("  ● ", Style::new().fg(health_color(t, health))),
+                Span::styled(format!("{:<14}", w.name), t.text()),
+                Span::styled(format!(" {}/{}", w.ready, w.desired), Style::new().fg(count_color)),
+                mark(row),
+            ])
+        }
+        Row::Pod(p) => {
+            let color = match (p.phase, p.ready) {
+                (PodPhase::Running, true) => t.health.healthy,
+                (PodPhase::Terminating | PodPhase::CrashLoopBackOff, _) => t.health.down,
+                _ => t.health.degraded,
+            };
+            let phase =
+                if p.phase == PodPhase::Running && !p.ready { "NotReady".to_string() } else { p.phase.to_string() };
+            let mut extra = String::new();
+            if p.restarts > 0 {
+                extra.push_str(&format!(" ↻{}", p.restarts));
+            }
+            if let Some(n) = &p.note {
+                extra.push_str(&format!(" [{n}]"));
+            }
+            if let Some(node) = &p.node {
+                extra.push_str(&format!(" {node}"));
+            }
+            Line::from(vec![
                 Span::styled("      ◦ ", Style::new().fg(color)),
-                Span::styled(name.as_str(), t.muted()),
+                Span::styled(p.name.clone(), t.muted()),
                 Span::styled(format!(" {phase}"), Style::new().fg(color)),
                 Span::styled(extra, t.muted()),
-                mark(tg),
+                mark(row),
             ])
         }
         Row::NodesHeader => Line::from(Span::styled("▾ nodes", t.title())),
-        Row::Node(tg @ Target::Node { name }) => {
-            let n = s.topology.nodes.get(name);
-            let pods = s.topology.pods_on(name).filter(|p| p.phase != PodPhase::Terminating).count();
-            let (color, state) = match n {
-                Some(n) if !n.ready => (t.health.down, "NotReady"),
-                Some(n) if n.unschedulable => (t.health.degraded, "Ready,SchedulingDisabled"),
-                Some(_) => (t.health.healthy, "Ready"),
-                None => (t.health.unknown, "?"),
+        Row::Node(n) => {
+            let pods = s.topology.pods_on(&n.name).filter(|p| p.phase != PodPhase::Terminating).count();
+            let (color, state) = if !n.ready {
+                (t.health.down, "NotReady")
+            } else if n.unschedulable {
+                (t.health.degraded, "Ready,SchedulingDisabled")
+            } else {
+                (t.health.healthy, "Ready")
             };
             Line::from(vec![
                 Span::styled("  ● ", Style::new().fg(color)),
-                Span::styled(format!("{name:<14}"), t.text()),
+                Span::styled(format!("{:<14}", n.name), t.text()),
                 Span::styled(format!(" {state} · {pods} pods"), Style::new().fg(color)),
-                mark(tg),
+                mark(row),
             ])
         }
-        _ => Line::from(""),
     }
 }

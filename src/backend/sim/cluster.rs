@@ -120,21 +120,24 @@ impl SimCluster {
         let mut t = Topology::default();
         for s in &self.services {
             let ready = self.pods.values().filter(|p| self.services[p.svc].name == s.name && p.ready).count() as u32;
-            t.workloads.insert(
-                (NAMESPACE.into(), s.name.clone()),
-                Workload {
-                    namespace: NAMESPACE.into(),
-                    name: s.name.clone(),
-                    kind: "Deployment".into(),
-                    desired: s.desired,
-                    ready,
-                },
-            );
-            for (callee, _) in &s.calls {
-                t.calls
-                    .push((format!("{NAMESPACE}/{}", s.name), format!("{NAMESPACE}/{}", self.services[*callee].name)));
-            }
+            t.upsert_workload(Workload {
+                namespace: NAMESPACE.into(),
+                name: s.name.clone(),
+                kind: "Deployment".into(),
+                desired: s.desired,
+                ready,
+            });
         }
+        let calls = self
+            .services
+            .iter()
+            .flat_map(|s| {
+                s.calls.iter().map(|(callee, _)| {
+                    (format!("{NAMESPACE}/{}", s.name), format!("{NAMESPACE}/{}", self.services[*callee].name))
+                })
+            })
+            .collect();
+        t.set_calls(calls);
         for (name, p) in &self.pods {
             let svc = &self.services[p.svc];
             let mut notes = Vec::new();
@@ -153,22 +156,19 @@ impl SimCluster {
             if let Some(key) = &svc.config_broken {
                 notes.push(format!("config {key} corrupted"));
             }
-            t.pods.insert(
-                (NAMESPACE.into(), name.clone()),
-                Pod {
-                    namespace: NAMESPACE.into(),
-                    name: name.clone(),
-                    workload: Some(svc.name.clone()),
-                    node: Some(p.node.clone()),
-                    phase: p.phase,
-                    ready: p.ready,
-                    restarts: p.restarts,
-                    note: (!notes.is_empty()).then(|| notes.join(", ")),
-                },
-            );
+            t.upsert_pod(Pod {
+                namespace: NAMESPACE.into(),
+                name: name.clone(),
+                workload: Some(svc.name.clone()),
+                node: (!p.node.is_empty()).then(|| p.node.clone()),
+                phase: p.phase,
+                ready: p.ready,
+                restarts: p.restarts,
+                note: (!notes.is_empty()).then(|| notes.join(", ")),
+            });
         }
         for (name, unschedulable) in &self.nodes {
-            t.nodes.insert(name.clone(), Node { name: name.clone(), ready: true, unschedulable: *unschedulable });
+            t.upsert_node(Node { name: name.clone(), ready: true, unschedulable: *unschedulable });
         }
         t
     }
@@ -208,23 +208,22 @@ impl SimCluster {
     pub fn drain(&mut self) -> Vec<TopologyDelta> {
         let now = self.topology();
         let mut out = Vec::new();
-        for (k, w) in &now.workloads {
-            if self.published.workloads.get(k) != Some(w) {
+        let old = &self.published;
+        for w in now.workloads() {
+            if old.workload(&w.namespace, &w.name) != Some(w) {
                 out.push(TopologyDelta::UpsertWorkload(w.clone()));
             }
         }
-        for (k, p) in &now.pods {
-            if self.published.pods.get(k) != Some(p) {
+        for p in now.pods() {
+            if old.pod(&p.namespace, &p.name) != Some(p) {
                 out.push(TopologyDelta::UpsertPod(p.clone()));
             }
         }
-        for (ns, name) in self.published.pods.keys() {
-            if !now.pods.contains_key(&(ns.clone(), name.clone())) {
-                out.push(TopologyDelta::RemovePod { namespace: ns.clone(), name: name.clone() });
-            }
+        for p in old.pods().filter(|p| now.pod(&p.namespace, &p.name).is_none()) {
+            out.push(TopologyDelta::RemovePod { namespace: p.namespace.clone(), name: p.name.clone() });
         }
-        for (k, n) in &now.nodes {
-            if self.published.nodes.get(k) != Some(n) {
+        for n in now.nodes().values() {
+            if old.node(&n.name) != Some(n) {
                 out.push(TopologyDelta::UpsertNode(n.clone()));
             }
         }
