@@ -11,22 +11,45 @@ pub const DEGRADED_SUCCESS: f64 = 0.99;
 pub const DOWN_SUCCESS: f64 = 0.5;
 /// Above this p95 latency a service is degraded.
 pub const DEGRADED_P95_MS: f64 = 200.0;
+/// Leaving a worse state needs this much margin past the threshold (hysteresis), so a service
+/// that hovers at a threshold does not flap.
+pub const RECOVER_SUCCESS_MARGIN: f64 = 0.005;
+pub const RECOVER_P95_FACTOR: f64 = 0.9;
+/// A new state counts once this many consecutive samples agree on it.
+pub const CONFIRM_SAMPLES: u32 = 2;
 /// Samples kept per service for the sparklines.
 pub const HISTORY: usize = 120;
 
-pub fn classify(s: &ServiceSample) -> Health {
-    if s.success < DOWN_SUCCESS {
+fn classify_with(s: &ServiceSample, down: f64, degraded: f64, p95: f64) -> Health {
+    if s.success < down {
         Health::Down
-    } else if s.success < DEGRADED_SUCCESS || s.p95_ms > DEGRADED_P95_MS {
+    } else if s.success < degraded || s.p95_ms > p95 {
         Health::Degraded
     } else {
         Health::Healthy
     }
 }
 
+/// The state a sample shows, given the state the service is in now: getting worse uses the
+/// thresholds, getting better needs the margin as well.
+pub fn classify(s: &ServiceSample, current: Option<Health>) -> Health {
+    let raw = classify_with(s, DOWN_SUCCESS, DEGRADED_SUCCESS, DEGRADED_P95_MS);
+    match current {
+        Some(c) if c.severity() > raw.severity() => classify_with(
+            s,
+            DOWN_SUCCESS + 10.0 * RECOVER_SUCCESS_MARGIN,
+            DEGRADED_SUCCESS + RECOVER_SUCCESS_MARGIN,
+            DEGRADED_P95_MS * RECOVER_P95_FACTOR,
+        ),
+        _ => raw,
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServiceHealth {
     pub state: Option<Health>,
+    /// A different state seen in the last samples, and how many in a row.
+    pending: Option<(Health, u32)>,
     pub last: Option<ServiceSample>,
     /// Success in tenths of a percent, oldest first.
     pub success_hist: VecDeque<u64>,
@@ -39,17 +62,34 @@ impl ServiceHealth {
         self.state.unwrap_or(Health::Unknown)
     }
 
-    /// Records a sample; returns the transition (from, to) if the state changed from a known one.
+    /// Records a sample; returns the transition (from, to) once a new state is confirmed.
     pub fn push(&mut self, sample: ServiceSample) -> Option<(Health, Health)> {
-        let next = classify(&sample);
+        let seen = classify(&sample, self.state);
         push_capped(&mut self.success_hist, (sample.success * 1000.0).round() as u64);
         push_capped(&mut self.p95_hist, sample.p95_ms.round() as u64);
         self.last = Some(sample);
-        let prev = self.state.replace(next);
-        match prev {
-            Some(p) if p != next => Some((p, next)),
-            _ => None,
+        let current = match self.state {
+            None => {
+                self.state = Some(seen);
+                return None;
+            }
+            Some(c) => c,
+        };
+        if seen == current {
+            self.pending = None;
+            return None;
         }
+        let n = match self.pending {
+            Some((h, n)) if h == seen => n + 1,
+            _ => 1,
+        };
+        if n < CONFIRM_SAMPLES {
+            self.pending = Some((seen, n));
+            return None;
+        }
+        self.pending = None;
+        self.state = Some(seen);
+        Some((current, seen))
     }
 }
 
@@ -58,4 +98,38 @@ fn push_capped(q: &mut VecDeque<u64>, v: u64) {
         q.pop_front();
     }
     q.push_back(v);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(success: f64, p95_ms: f64) -> ServiceSample {
+        ServiceSample { service: "ns/svc".into(), success, p95_ms, rps: 1.0 }
+    }
+
+    fn feed(h: &mut ServiceHealth, readings: &[(f64, f64)]) -> Vec<(Health, Health)> {
+        readings.iter().filter_map(|(s, p)| h.push(sample(*s, *p))).collect()
+    }
+
+    #[test]
+    fn a_change_counts_once_it_holds_for_two_samples() {
+        let mut h = ServiceHealth::default();
+        assert!(feed(&mut h, &[(1.0, 50.0)]).is_empty());
+        assert_eq!(h.state(), Health::Healthy);
+        // One bad reading is noise.
+        assert!(feed(&mut h, &[(1.0, 250.0), (1.0, 50.0)]).is_empty());
+        assert_eq!(feed(&mut h, &[(1.0, 250.0), (1.0, 260.0)]), [(Health::Healthy, Health::Degraded)]);
+        assert_eq!(feed(&mut h, &[(0.2, 10.0), (0.1, 10.0)]), [(Health::Degraded, Health::Down)]);
+    }
+
+    #[test]
+    fn hovering_at_a_threshold_does_not_flap() {
+        let mut h = ServiceHealth::default();
+        feed(&mut h, &[(1.0, 50.0), (1.0, 214.0), (1.0, 205.0)]);
+        assert_eq!(h.state(), Health::Degraded);
+        // 179..199 ms is below the threshold but inside the margin: still degraded.
+        assert!(feed(&mut h, &[(1.0, 199.0), (1.0, 190.0), (1.0, 204.0), (1.0, 185.0), (1.0, 186.0)]).is_empty());
+        assert_eq!(feed(&mut h, &[(1.0, 170.0), (1.0, 160.0)]), [(Health::Degraded, Health::Healthy)]);
+    }
 }

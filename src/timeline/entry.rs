@@ -39,6 +39,18 @@ pub enum Health {
     Down,
 }
 
+impl Health {
+    /// Orders states from best to worst; unknown sits between healthy and degraded.
+    pub fn severity(self) -> u8 {
+        match self {
+            Health::Healthy => 0,
+            Health::Unknown => 1,
+            Health::Degraded => 2,
+            Health::Down => 3,
+        }
+    }
+}
+
 impl std::fmt::Display for Health {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
