@@ -74,11 +74,7 @@ pub fn faults(entries: &[Entry]) -> Vec<FaultSummary> {
         match &e.kind {
             EntryKind::InjectConfirmed { .. } => f.injected_ms = Some(e.t_ms),
             EntryKind::InjectFailed { error, .. } => f.inject_error = Some(error.clone()),
-            EntryKind::FaultEnding { reason, .. } => {
-                if f.ending.is_none() {
-                    f.ending = Some((e.t_ms, reason.clone()))
-                }
-            }
+            EntryKind::FaultEnding { reason, .. } if f.ending.is_none() => f.ending = Some((e.t_ms, reason.clone())),
             EntryKind::RevertConfirmed { .. } => f.reverted_ms = Some(e.t_ms),
             EntryKind::RevertFailed { retrying, .. } => {
                 f.revert_failures += 1;
@@ -107,7 +103,7 @@ pub fn impact(entries: &[Entry], f: &FaultSummary) -> Vec<Impact> {
             });
             i.changes.push((e.t_ms, *to));
             i.end_state = *to;
-            if rank(*to) > rank(i.worst) {
+            if to.severity() > i.worst.severity() {
                 i.worst = *to;
             }
         }
@@ -115,50 +111,71 @@ pub fn impact(entries: &[Entry], f: &FaultSummary) -> Vec<Impact> {
     by.into_values().collect()
 }
 
-fn rank(h: Health) -> u8 {
-    match h {
-        Health::Healthy => 0,
-        Health::Unknown => 1,
-        Health::Degraded => 2,
-        Health::Down => 3,
-    }
+/// How the services a fault touched came back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Recovery {
+    /// No service changed health while the fault was on.
+    NoImpact,
+    /// Every impacted service was healthy again before the revert, at this time.
+    BeforeRevert { at_ms: u64 },
+    /// Every impacted service was healthy this long after the confirmed revert.
+    AfterRevert { ms: u64 },
+    /// Some service was still not healthy when the window closed.
+    NotRecovered { by_ms: u64 },
+    /// The revert was never confirmed.
+    NotReverted,
 }
 
-/// Time from the confirmed revert until every impacted service was healthy again.
-/// `Ok(None)`: nothing was impacted; `Err(())`: not recovered within the window.
-pub fn time_to_recover(f: &FaultSummary, impacts: &[Impact]) -> Result<Option<u64>, ()> {
+pub fn recovery(f: &FaultSummary, impacts: &[Impact]) -> Recovery {
     let Some(reverted) = f.reverted_ms else {
-        return Err(());
+        return Recovery::NotReverted;
     };
     if impacts.is_empty() {
-        return Ok(None);
+        return Recovery::NoImpact;
     }
-    let mut last = reverted;
-    for i in impacts {
-        if i.end_state != Health::Healthy {
-            return Err(());
-        }
-        if let Some((t, _)) = i.changes.last() {
-            last = last.max(*t);
-        }
+    if impacts.iter().any(|i| i.end_state != Health::Healthy) {
+        return Recovery::NotRecovered { by_ms: f.window_end_ms };
     }
-    Ok(Some(last - reverted))
+    let last = impacts.iter().filter_map(|i| i.changes.last().map(|c| c.0)).max().unwrap_or(reverted);
+    if last <= reverted {
+        Recovery::BeforeRevert { at_ms: last }
+    } else {
+        Recovery::AfterRevert { ms: last - reverted }
+    }
 }
 
-/// Escapes text from people or the cluster so it cannot break a table or inject HTML.
+/// The first service to get worse after the inject was confirmed, and when.
+pub fn first_impact(f: &FaultSummary, impacts: &[Impact]) -> Option<(u64, String)> {
+    let from = f.injected_ms?;
+    impacts
+        .iter()
+        .flat_map(|i| {
+            i.changes.iter().filter(move |(t, h)| *t >= from && *h != Health::Healthy).map(move |(t, _)| (*t, i))
+        })
+        .min_by_key(|(t, _)| *t)
+        .map(|(t, i)| (t - from, i.service.clone()))
+}
+
+/// Escapes text from people or the cluster so it cannot break a table, inject HTML or a link,
+/// or turn into emphasis. Line breaks become `<br>` so no text ever starts a Markdown line.
 pub fn escape(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let word = |i: Option<usize>| i.and_then(|i| chars.get(i)).is_some_and(|c| c.is_alphanumeric());
     let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
+    for (i, &ch) in chars.iter().enumerate() {
         match ch {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '\r' => {}
             '\n' => out.push_str("<br>"),
-            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '~' | '!' => {
+            '|' | '\\' | '`' | '*' | '[' | ']' | '~' => {
                 out.push('\\');
                 out.push(ch);
             }
+            // Inside a word (snake_case) an underscore is not emphasis; at its edges it can be.
+            '_' if word(i.checked_sub(1)) && word(Some(i + 1)) => out.push('_'),
+            '_' => out.push_str("\\_"),
             c if c.is_control() => {}
             c => out.push(c),
         }
@@ -230,17 +247,19 @@ pub fn render(entries: &[Entry]) -> String {
             }
             let _ = writeln!(md, "- Outcome: {}", escape(&f.outcome()));
             let impacts = impact(entries, f);
-            match time_to_recover(f, &impacts) {
-                Ok(None) => {
-                    let _ = writeln!(md, "- No service changed health.");
-                }
-                Ok(Some(ms)) => {
-                    let _ = writeln!(md, "- Time to recover after the revert: {}", secs(ms));
-                }
-                Err(()) => {
-                    let _ = writeln!(md, "- **Not recovered** by {}", since(f.window_end_ms));
-                }
+            if let Some((after, service)) = first_impact(f, &impacts) {
+                let _ = writeln!(md, "- First impact: {} after the inject ({})", secs(after), escape(&service));
             }
+            let line = match recovery(f, &impacts) {
+                Recovery::NoImpact => "No service changed health.".to_string(),
+                Recovery::BeforeRevert { at_ms } => {
+                    format!("Recovered before the revert: every service healthy again at {}", since(at_ms))
+                }
+                Recovery::AfterRevert { ms } => format!("Time to recover after the revert: {}", secs(ms)),
+                Recovery::NotRecovered { by_ms } => format!("**Not recovered** by {}", since(by_ms)),
+                Recovery::NotReverted => "**Revert not confirmed**: check the cluster by hand".to_string(),
+            };
+            let _ = writeln!(md, "- {line}");
             if !impacts.is_empty() {
                 let _ = writeln!(md, "\n| Service | Worst | Changes | At end |\n|---|---|---|---|");
                 for i in &impacts {
@@ -285,12 +304,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escaping_defuses_tables_and_html() {
-        let e = escape("a | b <script>alert(1)</script>\nnext *x*");
-        assert!(!e.contains('<') || e.contains("<br>"));
-        assert!(!e.contains("<script>"));
-        assert_eq!(e.matches("\\|").count(), 1);
-        assert!(e.contains("&lt;script&gt;"));
-        assert!(e.contains("<br>next \\*x\\*"));
+    fn escaping_defuses_tables_html_links_and_emphasis() {
+        let e = escape("a | b <script>alert(1)</script>\nnext *x* ![img](http://x) _y_ snake_case \\|");
+        assert_eq!(
+            e,
+            "a \\| b &lt;script&gt;alert(1)&lt;/script&gt;<br>next \\*x\\* !\\[img\\](http://x) \\_y\\_ snake_case \\\\\\|"
+        );
+        assert_eq!(escape("fault #1 healthy > degraded"), "fault #1 healthy &gt; degraded");
     }
 }
