@@ -32,6 +32,10 @@ struct Cli {
     /// Simulated cluster: make the first N reverts fail, to rehearse an API outage.
     #[arg(long, default_value_t = 0, hide = true)]
     demo_fail_reverts: u32,
+    /// Make the console itself crash (panic) after this long, e.g. 30s, to rehearse a crash:
+    /// the active fault is still reverted and the terminal restored.
+    #[arg(long, value_parser = humantime::parse_duration, hide = true, requires = "demo")]
+    demo_crash_after: Option<Duration>,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -89,17 +93,26 @@ fn real_main() -> anyhow::Result<ExitCode> {
     sim.fail_next_reverts(cli.demo_fail_reverts);
     let backend: Arc<dyn Backend> = Arc::new(sim);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let outcome =
-        rt.block_on(runtime::run(Options { backend, presets, themes, theme, sessions_dir: dirs.sessions() }))?;
+    let outcome = rt.block_on(runtime::run(Options {
+        backend,
+        presets,
+        themes,
+        theme,
+        sessions_dir: dirs.sessions(),
+        crash_after: cli.demo_crash_after,
+    }))?;
     println!("Session journal: {}", outcome.journal.display());
     println!("Report:          gameday report {} -o report.md", outcome.journal.display());
-    if outcome.left_behind.is_empty() {
-        Ok(ExitCode::SUCCESS)
-    } else {
+    if !outcome.left_behind.is_empty() {
         eprintln!("WARNING: these faults were NOT confirmed reverted and may still be active:");
         for f in &outcome.left_behind {
             eprintln!("  {f}");
         }
-        Ok(ExitCode::from(2))
+        return Ok(ExitCode::from(2));
     }
+    if let Some(crash) = &outcome.crash {
+        eprintln!("gameday crashed ({crash}); every fault it had injected was reverted (see the journal)");
+        return Ok(ExitCode::from(3));
+    }
+    Ok(ExitCode::SUCCESS)
 }

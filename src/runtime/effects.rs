@@ -3,13 +3,16 @@
 //! as events. The ledger holds every fault confirmed injected and not yet confirmed reverted.
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::FutureExt;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::app::{Effect, Event};
-use crate::backend::{Backend, RevertHandle};
+use crate::backend::{Backend, BackendError, RevertHandle};
 use crate::timeline::journal::Journal;
 
 /// A backend call that takes longer than this counts as failed (and a revert is retried).
@@ -75,10 +78,7 @@ impl Runner {
                     let (backend, tx, ledger) = (self.backend.clone(), self.tx.clone(), self.ledger.clone());
                     ledger.with(|l| l.in_flight += 1);
                     tokio::spawn(async move {
-                        let result = match tokio::time::timeout(CALL_TIMEOUT, backend.inject(&spec)).await {
-                            Ok(r) => r.map_err(|e| e.to_string()),
-                            Err(_) => Err(format!("no answer within {} s", CALL_TIMEOUT.as_secs())),
-                        };
+                        let result = guarded(backend.inject(&spec)).await;
                         ledger.with(|l| {
                             l.in_flight -= 1;
                             if let Ok(h) = &result {
@@ -119,8 +119,22 @@ impl Runner {
 }
 
 pub async fn revert_once(backend: &dyn Backend, handle: &RevertHandle) -> Result<(), String> {
-    match tokio::time::timeout(CALL_TIMEOUT, backend.revert(handle)).await {
-        Ok(r) => r.map_err(|e| e.to_string()),
+    guarded(backend.revert(handle)).await
+}
+
+/// A backend call with a time limit, whose panic becomes an error: whatever happens, the
+/// core hears back, so a revert is always retried and never silently lost.
+async fn guarded<T>(call: impl Future<Output = Result<T, BackendError>>) -> Result<T, String> {
+    match tokio::time::timeout(CALL_TIMEOUT, AssertUnwindSafe(call).catch_unwind()).await {
+        Ok(Ok(r)) => r.map_err(|e| e.to_string()),
+        Ok(Err(panic)) => Err(format!("backend call panicked: {}", panic_message(panic.as_ref()))),
         Err(_) => Err(format!("no answer within {} s", CALL_TIMEOUT.as_secs())),
     }
+}
+
+pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
 }

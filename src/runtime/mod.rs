@@ -27,6 +27,9 @@ pub struct Options {
     pub themes: BTreeMap<String, Theme>,
     pub theme: Theme,
     pub sessions_dir: PathBuf,
+    /// Rehearsal: the UI loop panics after this long (`--demo-crash-after`), to show that a
+    /// crash still reverts the active fault.
+    pub crash_after: Option<std::time::Duration>,
 }
 
 /// What the session left behind, for the message after the terminal is restored.
@@ -34,6 +37,8 @@ pub struct Outcome {
     pub journal: PathBuf,
     /// Faults that may still be in the cluster (revert not confirmed).
     pub left_behind: Vec<String>,
+    /// Set when the console crashed (its active fault was reverted by the emergency path).
+    pub crash: Option<String>,
 }
 
 pub fn session_id(now: DateTime<Utc>) -> String {
@@ -72,6 +77,7 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
     terminal::spawn_signals(tx.clone())?;
     let mut term = ratatui::try_init()?;
     let backend = opts.backend.clone();
+    let crash_after = opts.crash_after;
     let result = {
         let tx = tx.clone();
         let ledger = ledger.clone();
@@ -100,6 +106,9 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
                     if runner.run(fx) {
                         break 'outer;
                     }
+                    if crash_after.is_some_and(|d| start.elapsed() >= d) {
+                        panic!("rehearsed crash (--demo-crash-after)");
+                    }
                     handled += 1;
                     if handled < 64 {
                         next = rx.try_recv().ok();
@@ -122,21 +131,13 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
         emergency_revert(opts.backend.as_ref(), &ledger, &journal_path, start_wall, start, panic).await;
     }
     let left_behind = ledger.injected().iter().map(|h| format!("fault #{}: {}", h.fault_id, h.summary)).collect();
-    Ok(Outcome { journal: journal_path, left_behind })
+    Ok(Outcome { journal: journal_path, left_behind, crash: result.err() })
 }
 
 fn result_of(r: Result<(), tokio::task::JoinError>) -> Result<(), String> {
     match r {
         Ok(()) => Ok(()),
-        Err(e) if e.is_panic() => {
-            let p = e.into_panic();
-            let msg = p
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| p.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(format!("panic: {msg}"))
-        }
+        Err(e) if e.is_panic() => Err(format!("panic: {}", effects::panic_message(e.into_panic().as_ref()))),
         Err(e) => Err(e.to_string()),
     }
 }
