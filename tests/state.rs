@@ -134,7 +134,17 @@ fn space_is_typed_in_text_fields_and_the_chord_aborts_there() {
     h.typed("q i : ");
     assert!(matches!(h.s.fault, FaultPhase::Active { .. }));
     assert!(!h.ctrl('g').is_empty());
-    assert!(matches!(h.s.ui.overlay, Overlay::None), "abort closes the popup");
+    assert!(matches!(h.s.fault, FaultPhase::Reverting { .. }));
+    assert!(matches!(h.s.ui.overlay, Overlay::Note(_)), "the note being typed survives the abort");
+    h.typed("x");
+    h.key(KeyCode::Enter);
+    assert_eq!(
+        h.s.timeline.iter().rev().find_map(|e| match &e.kind {
+            EntryKind::Note { text } => Some(text.clone()),
+            _ => None,
+        }),
+        Some("q i : x".to_string())
+    );
 }
 
 #[test]

@@ -156,9 +156,12 @@ fn refuse(s: &mut AppState, plan: &FaultPlan, reason: String, fx: &mut Vec<Effec
     s.record(EntryKind::InjectRefused { preset: plan.preset.clone(), target: plan.target.to_string(), reason }, fx);
 }
 
-/// The abort path: accepted in every state, acts at once.
+/// The abort path: accepted in every state, acts at once. It closes the pickers and help so
+/// the fault panel is in view, but never throws away text someone is typing.
 pub fn abort(s: &mut AppState, by: &str, fx: &mut Vec<Effect>) {
-    s.ui.overlay = Overlay::None;
+    if !matches!(s.ui.overlay, Overlay::Note(_)) {
+        s.ui.overlay = Overlay::None;
+    }
     match std::mem::replace(&mut s.fault, FaultPhase::Idle) {
         FaultPhase::Idle => s.say(Level::Info, "nothing to abort: no fault is active"),
         FaultPhase::Armed { plan, .. } => s.say(Level::Info, format!("cancelled {} on {}", plan.preset, plan.target)),

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: a demo state built without any I/O.
 #![allow(dead_code)]
 
+pub mod pty;
+
 use std::path::PathBuf;
 
 use chrono::{DateTime, TimeZone, Utc};

@@ -1,0 +1,177 @@
+//! End to end: the real binary on the embedded demo cluster, in a pseudo-terminal, driven
+//! like a person would drive it.
+
+mod common;
+
+use std::time::Duration;
+
+use common::pty::{journal_entries, journal_kinds, Console};
+
+const T: Duration = Duration::from_secs(15);
+
+fn row_with(c: &Console, text: &str) -> u16 {
+    c.screen().lines().position(|l| l.contains(text)).unwrap_or_else(|| panic!("no row shows {text:?}")) as u16
+}
+
+/// `want` appears in `all` in this order (not necessarily back to back).
+fn in_order(all: &[String], want: &[&str]) -> bool {
+    let mut it = all.iter();
+    want.iter().all(|w| it.any(|a| a == w))
+}
+
+#[test]
+fn a_gameday_on_the_demo_from_inject_to_abort_to_report() {
+    let mut c = Console::start(&["--demo"]);
+    c.wait_for("carts-db", T);
+    c.wait_for("front-end", T);
+    c.command("inject pod-delete sock-shop/carts");
+    c.wait_for("FAULT LIVE #1 pod-delete → sock-shop/carts", T);
+    // The bar is red across the screen and names the abort key.
+    let bar = row_with(&c, "FAULT LIVE #1");
+    assert!(c.screen().lines().nth(bar as usize).unwrap().contains("press SPACE to ABORT"));
+    assert_eq!(c.bg(bar, 0), vt100::Color::Idx(1), "red bar");
+    assert_eq!(c.bg(bar, 150), vt100::Color::Idx(1), "across the screen");
+    c.wait_for("deletes 1 of 3 pods of sock-shop/carts", T);
+
+    c.send(" ");
+    c.wait_for("fault #1 reverted (confirmed)", T);
+    c.wait_gone("FAULT LIVE", T);
+
+    c.command("export report.md");
+    c.wait_for("report written to report.md", T);
+    let report = std::fs::read_to_string(c.dir.path().join("report.md")).unwrap();
+    assert!(report.starts_with("# Gameday report: sock-shop (simulated, 3 nodes) (demo)"), "{report}");
+    assert!(report.contains("| 1 | pod-delete | sock-shop/carts |"), "{report}");
+    assert!(report.contains("| aborted (Space) | deletes 1 of 3 pods of sock-shop/carts"), "{report}");
+    assert!(report.contains("ABORT fault #1 (Space)"), "{report}");
+    assert!(report.contains("fault #1 revert confirmed (attempt 1)"), "{report}");
+
+    c.send("q");
+    assert_eq!(c.wait_exit(T), 0);
+    assert!(!c.alternate_screen(), "the terminal is restored");
+    let kinds = journal_kinds(&c.journal());
+    assert!(
+        in_order(
+            &kinds,
+            &[
+                "session_start",
+                "inject_requested",
+                "inject_started",
+                "inject_confirmed",
+                "fault_ending",
+                "revert_started",
+                "revert_confirmed",
+                "report_exported",
+                "session_end"
+            ]
+        ),
+        "{kinds:?}"
+    );
+}
+
+#[test]
+fn sigterm_and_sighup_revert_the_active_fault_and_record_it_before_exit() {
+    for sig in ["TERM", "HUP"] {
+        let mut c = Console::start(&["--demo"]);
+        c.wait_for("carts-db", T);
+        c.command("inject network-latency sock-shop/carts");
+        c.wait_for("FAULT LIVE #1", T);
+        c.signal(sig);
+        assert_eq!(c.wait_exit(T), 0, "SIG{sig}: reverted, so a clean exit");
+        assert!(!c.alternate_screen(), "SIG{sig}: the terminal is restored");
+        let entries = journal_entries(&c.journal());
+        let kinds: Vec<String> = entries.iter().map(|e| e["kind"].as_str().unwrap().to_string()).collect();
+        assert!(
+            in_order(&kinds, &["inject_confirmed", "fault_ending", "revert_confirmed", "session_end"]),
+            "{kinds:?}"
+        );
+        let ending = entries.iter().find(|e| e["kind"] == "fault_ending").unwrap();
+        assert_eq!(ending["reason"]["aborted"]["by"], format!("SIG{sig}"), "{ending}");
+        assert_eq!(entries.last().unwrap()["reason"], format!("quit (SIG{sig})"));
+    }
+}
+
+#[test]
+fn a_crash_still_reverts_the_active_fault_and_restores_the_terminal() {
+    let mut c = Console::start(&["--demo", "--demo-crash-after", "4s"]);
+    c.wait_for("carts-db", T);
+    c.command("inject container-pause sock-shop/carts-db");
+    c.wait_for("FAULT LIVE #1", T);
+    assert_eq!(c.wait_exit(T), 3, "a crash exits non-zero");
+    assert!(!c.alternate_screen(), "the terminal is restored");
+    let entries = journal_entries(&c.journal());
+    let kinds: Vec<String> = entries.iter().map(|e| e["kind"].as_str().unwrap().to_string()).collect();
+    assert!(in_order(&kinds, &["inject_confirmed", "fault_ending", "revert_confirmed", "session_end"]), "{kinds:?}");
+    let ending = entries.iter().find(|e| e["kind"] == "fault_ending").unwrap();
+    let by = ending["reason"]["aborted"]["by"].as_str().unwrap();
+    assert!(by.contains("panic: rehearsed crash"), "{by}");
+}
+
+#[test]
+fn a_failing_revert_is_retried_loudly_until_it_is_confirmed() {
+    let mut c = Console::start(&["--demo", "--demo-fail-reverts", "4"]);
+    c.wait_for("carts-db", T);
+    c.command("inject network-loss sock-shop/carts");
+    c.wait_for("FAULT LIVE #1", T);
+    c.send(" ");
+    c.wait_for("REVERT FAILING #1", T);
+    c.wait_for("STILL RETRYING", T);
+    c.wait_for("simulated API error: 503 Service Unavailable", T);
+    c.wait_for("fault #1 reverted (confirmed)", T);
+    c.wait_gone("REVERT FAILING", T);
+    let kinds = journal_kinds(&c.journal());
+    assert_eq!(kinds.iter().filter(|k| *k == "revert_failed").count(), 4, "{kinds:?}");
+    c.send("q");
+    assert_eq!(c.wait_exit(T), 0);
+}
+
+#[test]
+fn one_fault_at_a_time_and_the_chord_aborts_while_typing() {
+    let mut c = Console::start(&["--demo"]);
+    c.wait_for("carts-db", T);
+    c.command("inject cpu-stress sock-shop/orders");
+    c.wait_for("FAULT LIVE #1", T);
+    c.command("inject pod-kill sock-shop/catalogue");
+    c.wait_for("refused: fault #1 (cpu-stress on sock-shop/orders) is still active; one fault at a time", T);
+    // Space typed into the command line is text, not an abort; Ctrl-G aborts from there.
+    c.send(":note a b");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(c.screen().contains("FAULT LIVE #1"));
+    c.send("\x07"); // Ctrl-G
+    c.wait_for("fault #1 reverted (confirmed)", T);
+    assert!(c.screen().contains(":note a b"), "what was typed is still there");
+    c.send("\x1b");
+    c.wait_gone(":note a b", T);
+    c.send("q");
+    assert_eq!(c.wait_exit(T), 0);
+    let kinds = journal_kinds(&c.journal());
+    assert!(kinds.contains(&"inject_refused".to_string()), "{kinds:?}");
+    assert!(!kinds.contains(&"note".to_string()), "the half-typed command was dropped: {kinds:?}");
+}
+
+#[test]
+fn notes_help_and_the_picker_work_from_the_keyboard() {
+    let mut c = Console::start(&["--demo"]);
+    c.wait_for("carts-db", T);
+    c.send("?");
+    c.wait_for("ABORT the active fault (works while typing)", T);
+    c.wait_for(":inject <preset> <target>", T);
+    c.send("\x1b");
+    c.wait_gone("works while typing", T);
+
+    c.send("n");
+    c.wait_for("Note for the timeline", T);
+    c.send("pager fired | <b>loud</b>");
+    c.send("\r");
+    c.wait_for("note: pager fired | <b>loud</b>", T);
+
+    // Pick carts in the tree, then node-drain is disabled for it with the reason.
+    c.send("j");
+    c.send("\r");
+    c.wait_for("Pick a fault for sock-shop/carts", T);
+    c.wait_for("unavailable: targets nodes, not a workload", T);
+    c.send("\x1b");
+    c.wait_gone("Pick a fault for", T);
+    c.send("q");
+    assert_eq!(c.wait_exit(T), 0);
+}
