@@ -210,18 +210,22 @@ pub fn lookup(ctx: Context, ev: &KeyEvent) -> Option<Action> {
     BINDINGS.iter().find(|b| b.applies(ctx) && b.keys.iter().any(|k| k.matches(ev))).map(|b| b.action)
 }
 
-/// Bindings shown in the footer for a context: the abort key first, then the context's own,
-/// then the general ones.
+/// Bindings shown in the footer for a context: the abort keys first, then the context's own,
+/// then the general ones. A key shows once, with the binding that wins for it here.
 pub fn footer(ctx: Context) -> Vec<(String, &'static str)> {
     let applies = |b: &&Binding| b.applies(ctx) && !matches!(b.action, PageUp | PageDown);
     let abort = BINDINGS.iter().filter(applies).filter(|b| b.action == Abort);
     let own = BINDINGS.iter().filter(applies).filter(|b| b.scope == Scope::Only(ctx) && b.action != Abort);
     let general = BINDINGS.iter().filter(applies).filter(|b| b.scope != Scope::Only(ctx) && b.action != Abort);
+    let mut seen: Vec<Key> = Vec::new();
     let mut out: Vec<(String, &'static str)> = Vec::new();
     for b in abort.rev().chain(own).chain(general) {
-        if !out.iter().any(|(_, s)| *s == b.short) || b.action == Abort {
-            out.push((b.keys_label(), b.short));
+        let keys: Vec<Key> = b.keys.iter().copied().filter(|k| !seen.contains(k)).collect();
+        if keys.is_empty() || out.iter().any(|(_, s)| *s == b.short) {
+            continue;
         }
+        seen.extend(keys.iter().copied());
+        out.push((keys.iter().map(Key::label).collect::<Vec<_>>().join("/"), b.short));
     }
     out
 }
@@ -263,6 +267,17 @@ mod tests {
             assert_eq!(lookup(ctx, &chord), Some(Abort), "{ctx:?}");
             assert_eq!(lookup(ctx, &key(KeyCode::Char('q'), KeyModifiers::NONE)), None);
         }
+    }
+
+    #[test]
+    fn the_footer_shows_each_key_once_with_the_binding_that_wins() {
+        let f = footer(C::Confirm);
+        assert_eq!(f[0], ("Space".to_string(), "ABORT"));
+        assert_eq!(f.iter().filter(|(k, _)| k.contains("Esc")).count(), 1, "{f:?}");
+        assert!(f.contains(&("Esc".to_string(), "cancel")), "{f:?}");
+        let f = footer(C::CommandLine);
+        assert!(!f.iter().any(|(k, _)| k == "Space"), "Space is typed in a text field: {f:?}");
+        assert_eq!(f[0], ("Ctrl-G".to_string(), "abort (typing)"));
     }
 
     #[test]

@@ -3,10 +3,10 @@
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 
-use super::popup;
+use super::{labelled, popup};
 use crate::app::fault::{Button, FaultPlan};
 use crate::theme::Theme;
 
@@ -20,26 +20,23 @@ pub fn draw(frame: &mut Frame, area: Rect, t: &Theme, plan: &FaultPlan, button: 
     let inner = block.inner(r);
     frame.render_widget(block, r);
     let params: Vec<String> = plan.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let row = |k: &str, v: String, style: Style| {
-        Line::from(vec![Span::styled(format!("{k:<14}"), t.muted()), Span::styled(v, style)])
-    };
-    let lines = vec![
-        row("Preset", plan.preset.clone(), t.text().add_modifier(Modifier::BOLD)),
-        row("Target", plan.target.to_string(), t.text().add_modifier(Modifier::BOLD)),
-        row("Blast radius", plan.blast_radius.clone(), armed),
-        row("Parameters", if params.is_empty() { "none".into() } else { params.join(" ") }, t.text()),
-        row(
-            "Duration",
-            format!(
-                "{} (reverts by itself)",
-                humantime::format_duration(std::time::Duration::from_millis(plan.duration_ms))
-            ),
-            t.text(),
-        ),
-        row("Hypothesis", plan.hypothesis.clone(), t.text()),
+    let duration = format!(
+        "{} (reverts by itself)",
+        humantime::format_duration(std::time::Duration::from_millis(plan.duration_ms))
+    );
+    let bold = t.text().add_modifier(Modifier::BOLD);
+    let rows = [
+        ("Preset", plan.preset.clone(), bold),
+        ("Target", plan.target.to_string(), bold),
+        ("Blast radius", plan.blast_radius.clone(), armed),
+        ("Parameters", if params.is_empty() { "none".into() } else { params.join(" ") }, t.text()),
+        ("Duration", duration, t.text()),
+        ("Hypothesis", plan.hypothesis.clone(), t.text()),
     ];
+    let lines: Vec<Line> =
+        rows.iter().flat_map(|(k, v, style)| labelled(k, 14, v, inner.width, t.muted(), *style)).collect();
     let [body, buttons] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), body);
+    frame.render_widget(Paragraph::new(lines), body);
     let style = |b: Button| {
         if b == button {
             t.selected().add_modifier(Modifier::BOLD)

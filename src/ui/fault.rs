@@ -1,15 +1,39 @@
-//! The active-fault panel: what is injected, where, the hypothesis, and a countdown.
+//! The active-fault panel: what is injected, where, the blast radius, the hypothesis, and a
+//! countdown.
 
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, LineGauge, Paragraph, Wrap};
+use ratatui::widgets::{Block, LineGauge, Paragraph};
 use ratatui::Frame;
 
-use super::clock;
-use crate::app::fault::FaultPhase;
+use super::{clock, labelled};
+use crate::app::fault::{FaultPhase, LiveFault};
 use crate::app::state::AppState;
 use crate::theme::Theme;
+
+const LABEL: usize = 13;
+
+fn lines(f: &LiveFault, t: &Theme, width: u16) -> Vec<Line<'static>> {
+    let params: Vec<String> = f.plan.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut out = labelled(
+        "fault",
+        LABEL,
+        &format!("{} → {}   {}", f.plan.preset, f.plan.target, params.join(" ")),
+        width,
+        t.muted(),
+        t.text().add_modifier(Modifier::BOLD),
+    );
+    out.extend(labelled("blast radius", LABEL, &f.plan.blast_radius, width, t.muted(), t.text()));
+    out.extend(labelled("hypothesis", LABEL, &f.plan.hypothesis, width, t.muted(), t.text()));
+    out
+}
+
+/// Rows the panel needs at this width (borders and countdown included).
+pub fn height(s: &AppState, width: u16) -> u16 {
+    let theme = &s.theme;
+    s.fault.live().map(|f| lines(f, theme, width.saturating_sub(2)).len() as u16 + 3).unwrap_or(0)
+}
 
 pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let Some(f) = s.fault.live() else { return };
@@ -26,21 +50,8 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         .border_style(Style::new().fg(color));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let params: Vec<String> = f.plan.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let text = vec![
-        Line::from(vec![
-            Span::styled(format!("{} → {}", f.plan.preset, f.plan.target), t.text().add_modifier(Modifier::BOLD)),
-            Span::styled(format!("  {}", params.join(" ")), t.muted()),
-        ]),
-        Line::from(Span::styled(f.plan.blast_radius.clone(), t.text())),
-        Line::from(vec![Span::styled("hypothesis: ", t.muted()), Span::styled(f.plan.hypothesis.clone(), t.text())]),
-    ];
-    let [body, gauge] = ratatui::layout::Layout::vertical([
-        ratatui::layout::Constraint::Min(1),
-        ratatui::layout::Constraint::Length(1),
-    ])
-    .areas(inner);
-    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), body);
+    let [body, gauge] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+    frame.render_widget(Paragraph::new(lines(f, t, body.width)), body);
     if let (FaultPhase::Active { .. }, Some(deadline)) = (&s.fault, f.deadline_ms) {
         let total = f.plan.duration_ms.max(1);
         let left = deadline.saturating_sub(s.now.t_ms);

@@ -7,9 +7,11 @@ use ratatui::widgets::{Block, Paragraph, Sparkline};
 use ratatui::Frame;
 
 use super::topology::health_color;
-use crate::app::health::DEGRADED_P95_MS;
 use crate::app::state::AppState;
 use crate::theme::Theme;
+
+/// The smallest top of a sparkline's scale, in ms.
+const MIN_SCALE_MS: u64 = 10;
 
 pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let block = Block::bordered()
@@ -51,7 +53,11 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         if inner.width > TEXT + 4 {
             let w = inner.width - TEXT;
             let data: Vec<u64> = h.p95_hist.iter().rev().take(w as usize).rev().copied().collect();
-            let max = data.iter().copied().max().unwrap_or(0).max(DEGRADED_P95_MS as u64 / 4);
+            // Each service on its own scale (a fast database and a slow front door both show
+            // their trend), but never so tight that noise looks like a spike.
+            let lo = data.iter().copied().min().unwrap_or(0);
+            let hi = data.iter().copied().max().unwrap_or(0);
+            let max = hi.max(2 * lo).max(MIN_SCALE_MS);
             let spark = Sparkline::default().data(&data).max(max).style(Style::new().fg(color));
             frame.render_widget(spark, Rect { x: inner.x + TEXT, y, width: w, height: 1 });
         }

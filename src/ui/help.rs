@@ -1,6 +1,6 @@
-//! The help overlay, generated from the key table.
+//! The help overlay, generated from the key table, in two columns when there is room.
 
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
@@ -11,26 +11,58 @@ use crate::app::keymap;
 use crate::app::state::AppState;
 use crate::theme::Theme;
 
-pub fn draw(frame: &mut Frame, area: Rect, _s: &AppState, t: &Theme) {
-    let mut lines = Vec::new();
-    for (title, rows) in keymap::help_sections() {
-        lines.push(Line::from(Span::styled(title, t.title())));
-        for (keys, what) in rows {
+/// One line per binding, grouped under where it applies; sections are kept whole.
+fn sections(t: &Theme) -> Vec<Vec<Line<'static>>> {
+    let mut out: Vec<Vec<Line>> = keymap::help_sections()
+        .into_iter()
+        .map(|(title, rows)| {
+            let mut lines = vec![Line::from(Span::styled(title, t.title()))];
+            lines.extend(rows.into_iter().map(|(keys, what)| {
+                Line::from(vec![Span::styled(format!("  {keys:<14}"), t.text()), Span::styled(what, t.muted())])
+            }));
             lines
-                .push(Line::from(vec![Span::styled(format!("  {keys:<22}"), t.text()), Span::styled(what, t.muted())]));
+        })
+        .collect();
+    let mut commands = vec![Line::from(Span::styled("Commands (after :)", t.title()))];
+    commands.extend(USAGE.split(" · ").map(|c| Line::from(Span::styled(format!("  {c}"), t.text()))));
+    commands.push(Line::from(Span::styled("Targets", t.title())));
+    for (form, example) in [
+        ("<namespace>/<workload>", "sock-shop/carts"),
+        ("<namespace>/pod/<name>", "sock-shop/pod/carts-7d4f-x2k4p"),
+        ("node/<name>", "node/worker-1"),
+    ] {
+        commands
+            .push(Line::from(vec![Span::styled(format!("  {form:<24}"), t.text()), Span::styled(example, t.muted())]));
+    }
+    out.push(commands);
+    out
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, _s: &AppState, t: &Theme) {
+    let sections = sections(t);
+    let total: usize = sections.iter().map(Vec::len).sum();
+    let two = area.width >= 124;
+    // Split where the left column reaches half, keeping sections whole.
+    let mut left: Vec<Line> = Vec::new();
+    let mut right: Vec<Line> = Vec::new();
+    for sec in sections {
+        if two && left.len() >= total.div_ceil(2) {
+            right.extend(sec);
+        } else {
+            left.extend(sec);
         }
     }
-    lines.push(Line::from(Span::styled("Commands", t.title())));
-    for c in USAGE.split(" · ") {
-        lines.push(Line::from(Span::styled(format!("  {c}"), t.text())));
-    }
-    lines.push(Line::from(Span::styled(
-        "  targets: <namespace>/<workload> · <namespace>/pod/<name> · node/<name>",
-        t.muted(),
-    )));
-    let h = lines.len() as u16 + 2;
-    let r = popup(area, 90, h);
+    let h = left.len().max(right.len()) as u16 + 2;
+    let r = popup(area, if two { 136 } else { 76 }, h);
     frame.render_widget(Clear, r);
     let block = Block::bordered().title(Span::styled(" Help · Esc closes ", t.title())).border_style(t.border(true));
-    frame.render_widget(Paragraph::new(lines).block(block), r);
+    let inner = block.inner(r);
+    frame.render_widget(block, r);
+    if two {
+        let [l, rr] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(inner);
+        frame.render_widget(Paragraph::new(left), l);
+        frame.render_widget(Paragraph::new(right), rr);
+    } else {
+        frame.render_widget(Paragraph::new(left), inner);
+    }
 }

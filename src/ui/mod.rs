@@ -11,6 +11,8 @@ mod timeline;
 mod topology;
 
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
 use ratatui::Frame;
 
 use crate::app::fault::FaultPhase;
@@ -35,7 +37,7 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
     let [left, right] = Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(body);
     topology::draw(frame, left, s, t);
     let health_height = (s.health.len() as u16 + 3).min(right.height / 2).max(5);
-    let fault_height = if live { 7 } else { 0 };
+    let fault_height = if live { fault::height(s, right.width) } else { 0 };
     let [health_area, fault_area, timeline_area] =
         Layout::vertical([Constraint::Length(health_height), Constraint::Length(fault_height), Constraint::Min(3)])
             .areas(right);
@@ -64,6 +66,27 @@ pub(crate) fn popup(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width.saturating_sub(2));
     let h = h.min(area.height.saturating_sub(2));
     Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+}
+
+/// `label` (padded to `label_width`) then `value` wrapped to `width`, continuation lines
+/// indented under the value.
+pub(crate) fn labelled(
+    label: &str,
+    label_width: usize,
+    value: &str,
+    width: u16,
+    label_style: Style,
+    value_style: Style,
+) -> Vec<Line<'static>> {
+    let avail = (width as usize).saturating_sub(label_width).max(10);
+    textwrap::wrap(value, avail)
+        .into_iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let head = if i == 0 { format!("{label:<label_width$}") } else { " ".repeat(label_width) };
+            Line::from(vec![Span::styled(head, label_style), Span::styled(part.into_owned(), value_style)])
+        })
+        .collect()
 }
 
 /// `mm:ss` or `h:mm:ss`.

@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
+use super::labelled;
 use crate::app::state::AppState;
 use crate::theme::Theme;
 use crate::timeline::{since, EntryKind};
@@ -32,15 +33,19 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         .title(Span::styled(format!(" Timeline · {} entries ", s.timeline.len()), t.title()))
         .border_style(t.border(false));
     let inner = block.inner(area);
-    let n = inner.height as usize;
-    let lines: Vec<Line> = s.timeline[s.timeline.len().saturating_sub(n)..]
-        .iter()
-        .map(|e| {
-            Line::from(vec![
-                Span::styled(format!("{} ", since(e.t_ms)), t.muted()),
-                Span::styled(e.kind.describe().replace('\n', " ⏎ "), Style::new().fg(kind_color(t, &e.kind))),
-            ])
-        })
-        .collect();
-    frame.render_widget(Paragraph::new(lines).block(block), area);
+    frame.render_widget(block, area);
+    // The newest entries that fit, each wrapped under its timestamp.
+    let mut lines: Vec<Line> = Vec::new();
+    for e in s.timeline.iter().rev() {
+        if lines.len() >= inner.height as usize {
+            break;
+        }
+        let style = Style::new().fg(kind_color(t, &e.kind));
+        let mut entry = labelled(&since(e.t_ms), 7, &e.kind.describe(), inner.width, t.muted(), style);
+        entry.reverse();
+        lines.extend(entry);
+    }
+    lines.truncate(inner.height as usize);
+    lines.reverse();
+    frame.render_widget(Paragraph::new(lines), inner);
 }
