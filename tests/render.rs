@@ -1,0 +1,210 @@
+//! Render snapshots (insta on ratatui's TestBackend) of the main screens, built from pure
+//! state, plus colour checks on cells (snapshots hold only the text).
+
+mod common;
+
+use common::{support_only, Harness};
+use gameday::app::fault::LOUD_AFTER_ATTEMPTS;
+use gameday::app::Event;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::style::Color;
+use ratatui::Terminal;
+
+const W: u16 = 140;
+const H: u16 = 42;
+
+fn draw(h: &Harness) -> Terminal<TestBackend> {
+    let mut term = Terminal::new(TestBackend::new(W, H)).unwrap();
+    term.draw(|f| gameday::ui::draw(f, &h.s)).unwrap();
+    term
+}
+
+/// The demo after a few seconds of traffic.
+fn warm() -> Harness {
+    let mut h = Harness::demo();
+    h.advance(5_000);
+    h
+}
+
+fn row_of(term: &Terminal<TestBackend>, text: &str) -> u16 {
+    let buf = term.backend().buffer();
+    (0..H)
+        .find(|y| (0..W).map(|x| buf[(x, *y)].symbol()).collect::<String>().contains(text))
+        .unwrap_or_else(|| panic!("no row shows {text:?}"))
+}
+
+#[test]
+fn main_screen() {
+    insta::assert_snapshot!(draw(&warm()).backend());
+}
+
+#[test]
+fn fault_live_with_the_red_bar_and_countdown() {
+    let mut h = warm();
+    let fx = h.command("inject network-latency sock-shop/carts latency_ms=90");
+    h.run_effects(fx);
+    h.advance(12_000);
+    let term = draw(&h);
+    insta::assert_snapshot!(term.backend());
+    let bar = row_of(&term, "FAULT LIVE #1");
+    assert_eq!(bar, 1, "the bar sits right under the header");
+    let buf = term.backend().buffer();
+    for x in [0, W / 2, W - 1] {
+        assert_eq!(buf[(x, bar)].bg, Color::Red, "the bar is red across the screen (x={x})");
+    }
+}
+
+#[test]
+fn preset_picker_for_a_workload_shows_disabled_presets_with_the_reason() {
+    let mut h = Harness::with_support(support_only(&[
+        "pod-delete",
+        "scale",
+        "network-latency",
+        "network-loss",
+        "cpu-stress",
+        "container-pause",
+        "node-drain",
+    ]));
+    h.advance(5_000);
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Enter);
+    insta::assert_snapshot!(draw(&h).backend());
+}
+
+#[test]
+fn target_selection_with_the_blast_radius_preview() {
+    let mut h = warm();
+    h.key(KeyCode::Char('i'));
+    let idx = h.s.presets.iter().position(|p| p.preset.id == "pod-delete").unwrap();
+    for _ in 0..idx {
+        h.key(KeyCode::Down);
+    }
+    h.key(KeyCode::Enter);
+    h.key(KeyCode::Char('/'));
+    h.typed("orders");
+    h.key(KeyCode::Enter);
+    h.key(KeyCode::Down);
+    insta::assert_snapshot!(draw(&h).backend());
+}
+
+#[test]
+fn confirmation_with_cancel_preselected() {
+    let mut h = warm();
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Enter);
+    let idx = h.s.presets.iter().position(|p| p.preset.id == "pod-kill").unwrap();
+    for _ in 0..idx {
+        h.key(KeyCode::Char('j'));
+    }
+    h.key(KeyCode::Enter);
+    let term = draw(&h);
+    insta::assert_snapshot!(term.backend());
+    let y = row_of(&term, "[ Cancel ]");
+    let line: String = (0..W).map(|x| term.backend().buffer()[(x, y)].symbol().to_string()).collect();
+    let x = line.find("[ Cancel ]").unwrap() as u16;
+    assert_eq!(term.backend().buffer()[(x + 2, y)].bg, h.s.theme.ui.selected_bg, "Cancel is highlighted");
+}
+
+#[test]
+fn help_overlay_generated_from_the_key_table() {
+    let mut h = warm();
+    h.key(KeyCode::Char('?'));
+    insta::assert_snapshot!(draw(&h).backend());
+}
+
+#[test]
+fn note_editor() {
+    let mut h = warm();
+    h.key(KeyCode::Char('n'));
+    h.typed("checkout p95 doubled,");
+    h.send(Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT)));
+    h.typed("pager did not fire");
+    insta::assert_snapshot!(draw(&h).backend());
+}
+
+#[test]
+fn a_revert_that_keeps_failing_gets_loud() {
+    let mut h = warm();
+    let fx = h.command("inject container-pause sock-shop/carts-db");
+    h.run_effects(fx);
+    h.advance(3_000);
+    h.sim.fail_next_reverts(u32::MAX);
+    let fx = h.key(KeyCode::Char(' '));
+    h.run_effects(fx);
+    h.advance(2_000);
+    assert!(
+        matches!(h.s.fault, gameday::app::fault::FaultPhase::Reverting { attempt, .. } if attempt > LOUD_AFTER_ATTEMPTS)
+    );
+    insta::assert_snapshot!(draw(&h).backend());
+}
+
+#[test]
+fn command_line_and_filter() {
+    let mut h = warm();
+    h.key(KeyCode::Char('/'));
+    h.typed("cat");
+    h.key(KeyCode::Enter);
+    h.key(KeyCode::Char(':'));
+    h.typed("inject pod-delete sock-shop/catalogue");
+    insta::assert_snapshot!(draw(&h).backend());
+}
+
+#[test]
+fn health_colours_follow_the_theme() {
+    let mut h = warm();
+    let fx = h.command("inject container-pause sock-shop/carts-db");
+    h.run_effects(fx);
+    h.advance(4_000);
+    for theme in ["default", "light", "high-contrast"] {
+        h.command(&format!("theme {theme}"));
+        let term = draw(&h);
+        let t = &h.s.theme;
+        assert_eq!(t.name, theme);
+        let buf = term.backend().buffer();
+        let y = row_of(&term, "● carts ");
+        let dot = (0..W).find(|x| buf[(*x, y)].symbol() == "●" && *x > W / 3).unwrap();
+        assert_eq!(buf[(dot, y)].fg, t.health.down, "{theme}: carts is down");
+        let y = row_of(&term, "● catalogue ");
+        let dot = (0..W).find(|x| buf[(*x, y)].symbol() == "●" && *x > W / 3).unwrap();
+        assert_eq!(buf[(dot, y)].fg, t.health.healthy, "{theme}: catalogue is healthy");
+        assert_eq!(buf[(0, row_of(&term, "FAULT LIVE"))].bg, t.abort_bar.bg, "{theme}");
+    }
+}
+
+#[test]
+fn a_huge_cluster_draws_only_the_visible_page() {
+    use gameday::backend::model::{Pod, PodPhase, Topology, TopologyDelta, Workload};
+    let mut h = Harness::demo();
+    let mut t = Topology::default();
+    for w in 0..300 {
+        t.upsert_workload(Workload {
+            namespace: "big".into(),
+            name: format!("svc-{w:03}"),
+            kind: "Deployment".into(),
+            desired: 4,
+            ready: 4,
+        });
+        for p in 0..4 {
+            t.upsert_pod(Pod {
+                namespace: "big".into(),
+                name: format!("svc-{w:03}-pod-{p}"),
+                workload: Some(format!("svc-{w:03}")),
+                node: Some("n1".into()),
+                phase: PodPhase::Running,
+                ready: true,
+                restarts: 0,
+                note: None,
+            });
+        }
+    }
+    h.send(Event::Backend(TopologyDelta::Snapshot(t)));
+    for _ in 0..200 {
+        h.key(KeyCode::PageDown);
+    }
+    let term = draw(&h);
+    let top = row_of(&term, "Topology · 1200 pods");
+    let line: String = (0..W).map(|x| term.backend().buffer()[(x, top)].symbol().to_string()).collect();
+    assert!(line.contains("· 1501/1501 "), "{line}");
+    row_of(&term, "svc-299-pod-3");
+}
