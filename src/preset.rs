@@ -113,7 +113,7 @@ struct PresetFile {
     name: String,
     description: String,
     action: String,
-    targets: Vec<TargetKind>,
+    targets: Spanned<Vec<TargetKind>>,
     duration: Spanned<String>,
     max_duration: Option<Spanned<String>>,
     hypothesis: String,
@@ -168,13 +168,8 @@ impl Preset {
                 format!("duration must be above 0 and at most {}", humantime::format_duration(max_duration)),
             ));
         }
-        if raw.targets.is_empty() {
-            return Err(ConfigError::At {
-                file: file.into(),
-                line: 1,
-                col: 1,
-                msg: "targets must name at least one of workload, pod, node".into(),
-            });
+        if raw.targets.get_ref().is_empty() {
+            return Err(at(raw.targets.span(), "targets must name at least one of workload, pod, node".into()));
         }
         let mut params = BTreeMap::new();
         for (name, def) in raw.params {
@@ -193,7 +188,7 @@ impl Preset {
             name: raw.name,
             description: raw.description,
             action: raw.action,
-            targets: raw.targets,
+            targets: raw.targets.into_inner(),
             duration,
             max_duration,
             hypothesis: raw.hypothesis,
@@ -215,8 +210,13 @@ pub fn load_presets(user_dir: Option<&Path>) -> Result<Vec<Preset>, ConfigError>
         by_id.insert(p.id.clone(), p);
     }
     if let Some(dir) = user_dir {
+        let mut user: BTreeMap<String, String> = BTreeMap::new();
         for (path, text) in load_toml_dir(dir)? {
-            let p = Preset::parse(&path.display().to_string(), &text)?;
+            let file = path.display().to_string();
+            let p = Preset::parse(&file, &text)?;
+            if let Some(first) = user.insert(p.id.clone(), file.clone()) {
+                return Err(ConfigError::Io(format!("{first} and {file} both define preset id '{}'", p.id)));
+            }
             by_id.insert(p.id.clone(), p);
         }
     }

@@ -31,10 +31,15 @@ impl FaultSummary {
         if let Some(e) = &self.inject_error {
             return format!("inject failed: {e}");
         }
+        let retried = match self.revert_failures {
+            0 => String::new(),
+            1 => "; revert confirmed after 1 failed attempt".into(),
+            n => format!("; revert confirmed after {n} failed attempts"),
+        };
         match (&self.ending, self.reverted_ms) {
             (_, None) if self.gave_up || self.revert_failures > 0 => "revert failed".into(),
-            (Some((_, EndReason::Expired)), Some(_)) => "expired".into(),
-            (Some((_, EndReason::Aborted { by })), Some(_)) => format!("aborted ({by})"),
+            (Some((_, EndReason::Expired)), Some(_)) => format!("expired{retried}"),
+            (Some((_, EndReason::Aborted { by })), Some(_)) => format!("aborted ({by}){retried}"),
             (None, _) => "still active at session end".into(),
             (Some(_), None) => "revert not confirmed".into(),
         }
@@ -216,7 +221,9 @@ pub fn render(entries: &[Entry]) -> String {
     let _ = writeln!(md, "| Ended | {} |", escape(ended.as_deref().unwrap_or("session still running or killed")));
     let aborted = faults.iter().filter(|f| matches!(f.ending, Some((_, EndReason::Aborted { .. })))).count();
     let failed = faults.iter().filter(|f| f.outcome() == "revert failed").count();
-    let _ = writeln!(md, "| Faults | {} ({aborted} aborted, {failed} revert failed) |\n", faults.len());
+    let refused = entries.iter().filter(|e| matches!(e.kind, EntryKind::InjectRefused { .. })).count();
+    let _ = writeln!(md, "| Faults | {} ({aborted} aborted, {failed} revert failed) |", faults.len());
+    let _ = writeln!(md, "| Injects refused | {refused} (one fault at a time) |\n");
 
     let _ = writeln!(md, "## Faults\n");
     if faults.is_empty() {
