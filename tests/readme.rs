@@ -14,7 +14,12 @@ fn every_binding_is_documented_with_its_keys_and_description() {
     let keys = &md[md.find("## Keys").unwrap()..md.find("## Commands").unwrap()];
     for b in BINDINGS {
         for k in b.keys {
-            assert!(keys.contains(&format!("`{}`", k.label())), "README's Keys lack `{}` ({})", k.label(), b.description);
+            assert!(
+                keys.contains(&format!("`{}`", k.label())),
+                "README's Keys lack `{}` ({})",
+                k.label(),
+                b.description
+            );
         }
         assert!(keys.contains(b.description), "README's Keys lack {:?}", b.description);
     }
