@@ -106,8 +106,8 @@ fn spec(f: &LiveFault) -> FaultSpec {
 
 /// Shows the confirmation for a plan (only from Idle).
 pub fn arm(s: &mut AppState, plan: FaultPlan, fx: &mut Vec<Effect>) {
-    if let Some(reason) = busy(s) {
-        return refuse(s, &plan, reason, fx);
+    if refused_while_busy(s, &plan.preset, &plan.target.to_string(), fx) {
+        return;
     }
     s.ui.overlay = Overlay::None;
     s.fault = FaultPhase::Armed { plan, button: Button::Cancel };
@@ -115,11 +115,8 @@ pub fn arm(s: &mut AppState, plan: FaultPlan, fx: &mut Vec<Effect>) {
 
 /// Starts the inject: from Idle (`:inject`) or Armed (confirmed). Refused otherwise.
 pub fn inject(s: &mut AppState, plan: FaultPlan, fx: &mut Vec<Effect>) {
-    if let Some(reason) = busy(s) {
-        return refuse(s, &plan, reason, fx);
-    }
-    if s.quitting.is_some() {
-        return refuse(s, &plan, "the console is quitting".into(), fx);
+    if refused_while_busy(s, &plan.preset, &plan.target.to_string(), fx) {
+        return;
     }
     let id = s.next_fault_id;
     s.next_fault_id += 1;
@@ -144,16 +141,19 @@ pub fn inject(s: &mut AppState, plan: FaultPlan, fx: &mut Vec<Effect>) {
     s.fault = FaultPhase::Injecting { fault, abort: None };
 }
 
-/// Why a new inject cannot start now, if it cannot.
-fn busy(s: &AppState) -> Option<String> {
-    s.fault.live().map(|f| {
-        format!("fault #{} ({} on {}) is still active; one fault at a time", f.id, f.plan.preset, f.plan.target)
-    })
-}
-
-fn refuse(s: &mut AppState, plan: &FaultPlan, reason: String, fx: &mut Vec<Effect>) {
+/// One fault at a time: if a fault is live (or the console is quitting), the inject of
+/// `preset` on `target` is refused, visibly and in the timeline, and this returns true.
+pub fn refused_while_busy(s: &mut AppState, preset: &str, target: &str, fx: &mut Vec<Effect>) -> bool {
+    let reason = match (s.fault.live(), &s.quitting) {
+        (Some(f), _) => {
+            format!("fault #{} ({} on {}) is still active; one fault at a time", f.id, f.plan.preset, f.plan.target)
+        }
+        (None, Some(_)) => "the console is quitting".to_string(),
+        (None, None) => return false,
+    };
     s.say(Level::Warning, format!("refused: {reason}"));
-    s.record(EntryKind::InjectRefused { preset: plan.preset.clone(), target: plan.target.to_string(), reason }, fx);
+    s.record(EntryKind::InjectRefused { preset: preset.to_string(), target: target.to_string(), reason }, fx);
+    true
 }
 
 /// The abort path: accepted in every state, acts at once. It closes the pickers and help so

@@ -274,13 +274,9 @@ fn run_command(s: &mut AppState, line: &str, fx: &mut Vec<Effect>) {
     };
     match cmd {
         Command::Inject { preset, target, params } => {
-            if let Some(f) = s.fault.live() {
-                let reason = format!(
-                    "fault #{} ({} on {}) is still active; one fault at a time",
-                    f.id, f.plan.preset, f.plan.target
-                );
-                s.say(Level::Warning, format!("refused: {reason}"));
-                return s.record(EntryKind::InjectRefused { preset, target, reason }, fx);
+            // Refused before the plan is checked, so a busy console says so first.
+            if fault::refused_while_busy(s, &preset, &target, fx) {
+                return;
             }
             match plan(s, &preset, &target, &params) {
                 Ok(p) => fault::inject(s, p, fx),
