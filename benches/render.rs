@@ -22,7 +22,7 @@ fn at(ms: u64) -> Stamp {
 fn demo() -> (AppState, SimCluster) {
     let session = Session {
         id: "bench".into(),
-        backend: BackendInfo { kind: "demo".into(), cluster: "sock-shop".into() },
+        backend: BackendInfo { kind: "demo".into(), cluster: "sock-shop".into(), pod_word: "pod".into() },
         journal: PathBuf::from("/dev/null"),
         report: PathBuf::from("/dev/null"),
         version: "bench".into(),
@@ -52,10 +52,18 @@ fn demo() -> (AppState, SimCluster) {
         let code = if c == ':' { KeyCode::Char(':') } else { KeyCode::Char(c) };
         update(&mut s, Event::Key(KeyEvent::new(code, KeyModifiers::NONE)), at(t));
     }
-    for fx in update(&mut s, Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)), at(t)) {
-        if let Effect::Inject(spec) = fx {
-            let r = sim.inject(&spec).map_err(|e| e.to_string());
-            update(&mut s, Event::Injected { fault: spec.fault_id, result: r }, at(t));
+    let mut fx = update(&mut s, Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)), at(t));
+    while let Some(e) = fx.pop() {
+        match e {
+            Effect::Prepare(spec) => {
+                let r = sim.prepare(&spec).map_err(|e| e.to_string());
+                fx.extend(update(&mut s, Event::Prepared { fault: spec.fault_id, result: r }, at(t)));
+            }
+            Effect::Inject { spec, handle } => {
+                let r = sim.inject(&spec, &handle).map_err(|e| e.to_string());
+                fx.extend(update(&mut s, Event::Injected { fault: spec.fault_id, result: r }, at(t)));
+            }
+            _ => {}
         }
     }
     for _ in 0..10 {

@@ -10,7 +10,7 @@ use include_dir::{include_dir, Dir};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::backend::TargetKind;
+use crate::backend::{Mode, TargetKind};
 use crate::config::{load_toml_dir, position, ConfigError};
 
 static BUILTIN: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/presets");
@@ -114,6 +114,7 @@ struct PresetFile {
     description: String,
     action: String,
     targets: Spanned<Vec<TargetKind>>,
+    mode: Option<Spanned<String>>,
     duration: Spanned<String>,
     max_duration: Option<Spanned<String>>,
     hypothesis: String,
@@ -129,6 +130,9 @@ pub struct Preset {
     /// The fault family a backend implements.
     pub action: String,
     pub targets: Vec<TargetKind>,
+    /// For faults on pods (containers): how many of the selected pods it hits by default.
+    /// `None` for faults on a whole workload or node.
+    pub mode: Option<Mode>,
     pub duration: Duration,
     pub max_duration: Duration,
     pub hypothesis: String,
@@ -142,8 +146,14 @@ impl Preset {
         self.params.iter().map(|(k, d)| (k.clone(), d.default.clone())).collect()
     }
 
+    /// "workloads", "workloads or pods", "workloads, pods or selectors".
     pub fn targets_text(&self) -> String {
-        self.targets.iter().map(|k| format!("{k}s")).collect::<Vec<_>>().join(" or ")
+        let kinds: Vec<String> = self.targets.iter().map(|k| format!("{k}s")).collect();
+        match kinds.split_last() {
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
+        }
     }
 
     /// Parses one preset file; errors carry `file:line:col`.
@@ -168,8 +178,25 @@ impl Preset {
                 format!("duration must be above 0 and at most {}", humantime::format_duration(max_duration)),
             ));
         }
-        if raw.targets.get_ref().is_empty() {
-            return Err(at(raw.targets.span(), "targets must name at least one of workload, pod, node".into()));
+        let targets = raw.targets.get_ref();
+        if targets.is_empty() {
+            return Err(at(
+                raw.targets.span(),
+                "targets must name at least one of workload, pod, node, selector".into(),
+            ));
+        }
+        let mode = match &raw.mode {
+            Some(m) => Some(m.get_ref().parse::<Mode>().map_err(|e| at(m.span(), e))?),
+            None if targets.contains(&TargetKind::Selector) => {
+                return Err(at(
+                    raw.targets.span(),
+                    "a preset that targets a selector acts on pods: give it a mode (one, all, 2, 50%)".into(),
+                ))
+            }
+            None => None,
+        };
+        if let (Some(m), true) = (&raw.mode, targets.iter().all(|t| *t == TargetKind::Node)) {
+            return Err(at(m.span(), "mode is for faults on pods; this preset targets nodes only".into()));
         }
         let mut params = BTreeMap::new();
         for (name, def) in raw.params {
@@ -189,6 +216,7 @@ impl Preset {
             description: raw.description,
             action: raw.action,
             targets: raw.targets.into_inner(),
+            mode,
             duration,
             max_duration,
             hypothesis: raw.hypothesis,
@@ -250,6 +278,9 @@ mod tests {
         }
         let kill = presets.iter().find(|p| p.id == "pod-kill").unwrap();
         assert_eq!(kill.params["grace_seconds"].default, ParamValue::Int(0));
+        assert_eq!(kill.mode, Some(Mode::One));
+        let drain = presets.iter().find(|p| p.id == "node-drain").unwrap();
+        assert_eq!(drain.mode, None);
     }
 
     #[test]

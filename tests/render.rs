@@ -195,6 +195,7 @@ fn a_huge_cluster_draws_only_the_visible_page() {
                 ready: true,
                 restarts: 0,
                 note: None,
+                labels: Default::default(),
             });
         }
     }

@@ -6,18 +6,40 @@ use std::collections::BTreeMap;
 
 use gameday::backend::model::{PodPhase, TopologyDelta};
 use gameday::backend::sim::SimCluster;
-use gameday::backend::{FaultSpec, Target};
+use gameday::backend::{FaultSpec, Mode, PodRef, RevertHandle, Target};
 use gameday::preset::ParamValue;
 
-fn spec(action: &str, target: &str, params: &[(&str, i64)]) -> FaultSpec {
-    FaultSpec {
+/// Prepares and applies a fault the way the console does: pods selected from the topology
+/// (pod-delete hits one, the other pod faults all), chosen by `prepare`, applied by `inject`.
+fn inject(c: &mut SimCluster, action: &str, target: &str, params: &[(&str, i64)]) -> RevertHandle {
+    let target: Target = target.parse().unwrap();
+    let mode = match action {
+        "pod-delete" => Some(Mode::One),
+        "network-latency" | "network-loss" | "cpu-stress" | "container-pause" => Some(Mode::All),
+        _ => None,
+    };
+    let topo = c.topology();
+    let pods = match mode {
+        Some(_) => topo
+            .select(&target)
+            .iter()
+            .map(|p| PodRef { namespace: p.namespace.clone(), name: p.name.clone() })
+            .collect(),
+        None => Vec::new(),
+    };
+    let spec = FaultSpec {
         fault_id: 1,
+        session: "test".into(),
         preset: action.into(),
         action: action.into(),
-        target: target.parse().unwrap(),
+        target,
         params: params.iter().map(|(k, v)| (k.to_string(), ParamValue::Int(*v))).collect(),
         duration_ms: 60_000,
-    }
+        pods,
+        mode,
+    };
+    let prepared = c.prepare(&spec).unwrap();
+    c.inject(&spec, &prepared).unwrap()
 }
 
 /// Mean success and p95 per service over `steps` one-second steps.
@@ -49,7 +71,7 @@ fn ready(c: &SimCluster, workload: &str) -> (u32, u32) {
 fn the_same_seed_gives_the_same_cluster_and_traffic() {
     let run = |seed| {
         let mut c = SimCluster::new(seed);
-        c.inject(&spec("pod-delete", "sock-shop/carts", &[("count", 1)])).unwrap();
+        inject(&mut c, "pod-delete", "sock-shop/carts", &[]);
         let m = measure(&mut c, 5);
         (c.topology(), format!("{m:?}"))
     };
@@ -60,7 +82,7 @@ fn the_same_seed_gives_the_same_cluster_and_traffic() {
 #[test]
 fn a_deleted_pod_is_recreated_by_its_controller_and_becomes_ready_later() {
     let mut c = SimCluster::new(42);
-    let h = c.inject(&spec("pod-delete", "sock-shop/carts", &[("count", 1), ("grace_seconds", 0)])).unwrap();
+    let h = inject(&mut c, "pod-delete", "sock-shop/carts", &[("grace_seconds", 0)]);
     let killed = h.data["pods"][0].as_str().unwrap().to_string();
     assert!(c.topology().pod("sock-shop", &killed).is_none(), "grace 0: gone at once");
     assert_eq!(ready(&c, "carts"), (2, 3));
@@ -83,7 +105,7 @@ fn a_deleted_pod_is_recreated_by_its_controller_and_becomes_ready_later() {
 fn latency_on_carts_slows_its_callers_but_not_catalogue() {
     let mut c = SimCluster::new(42);
     let before = measure(&mut c, 10);
-    c.inject(&spec("network-latency", "sock-shop/carts", &[("latency_ms", 90), ("jitter_ms", 0)])).unwrap();
+    inject(&mut c, "network-latency", "sock-shop/carts", &[("latency_ms", 90), ("jitter_ms", 0)]);
     let after = measure(&mut c, 10);
     let grew = |s: &str| after[s].1 - before[s].1;
     assert!(grew("carts") > 80.0, "carts itself: {}", grew("carts"));
@@ -97,7 +119,7 @@ fn latency_on_carts_slows_its_callers_but_not_catalogue() {
 #[test]
 fn a_service_with_no_ready_pod_fails_its_callers() {
     let mut c = SimCluster::new(42);
-    c.inject(&spec("scale", "sock-shop/carts-db", &[("replicas", 0)])).unwrap();
+    inject(&mut c, "scale", "sock-shop/carts-db", &[("replicas", 0)]);
     for _ in 0..35 {
         c.step(1000); // the scaled-down pod terminates after its grace period
     }
@@ -112,7 +134,7 @@ fn a_service_with_no_ready_pod_fails_its_callers() {
 #[test]
 fn a_paused_database_makes_its_caller_time_out() {
     let mut c = SimCluster::new(42);
-    c.inject(&spec("container-pause", "sock-shop/orders-db", &[])).unwrap();
+    inject(&mut c, "container-pause", "sock-shop/orders-db", &[]);
     let m = measure(&mut c, 5);
     assert!(m["orders"].0 < 0.05, "{:?}", m["orders"]);
     assert!(m["orders"].1 >= 1000.0, "callers wait for the call timeout: {:?}", m["orders"]);
@@ -126,7 +148,7 @@ fn a_drained_node_moves_its_pods_and_uncordon_lets_it_schedule_again() {
         |c: &SimCluster, node: &str| c.topology().pods_on(node).filter(|p| p.phase != PodPhase::Terminating).count();
     let before = on(&c, "worker-1");
     assert!(before > 0);
-    let h = c.inject(&spec("node-drain", "node/worker-1", &[("grace_seconds", 5)])).unwrap();
+    let h = inject(&mut c, "node-drain", "node/worker-1", &[("grace_seconds", 5)]);
     assert!(c.topology().node("worker-1").unwrap().unschedulable);
     for _ in 0..15 {
         c.step(1000);
@@ -152,7 +174,7 @@ fn reverts_undo_every_kind_of_fault() {
         ("scale", "sock-shop/carts", vec![("replicas", 0)]),
     ] {
         let mut c = SimCluster::new(42);
-        let h = c.inject(&spec(action, target, &params)).unwrap();
+        let h = inject(&mut c, action, target, &params);
         measure(&mut c, 2);
         c.revert(&h).unwrap();
         c.revert(&h).unwrap(); // idempotent

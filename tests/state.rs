@@ -21,7 +21,8 @@ fn kinds(fx: &[Effect]) -> Vec<String> {
                 let v = serde_json::to_value(&entry.kind).unwrap();
                 format!("record:{}", v["kind"].as_str().unwrap())
             }
-            Effect::Inject(_) => "inject".into(),
+            Effect::Prepare(_) => "prepare".into(),
+            Effect::Inject { .. } => "inject".into(),
             Effect::Revert { delay_ms, .. } => format!("revert+{delay_ms}ms"),
             Effect::WriteReport { .. } => "write-report".into(),
             Effect::Exit => "exit".into(),
@@ -41,19 +42,57 @@ fn live(h: &mut Harness) {
 }
 
 #[test]
-fn inject_records_before_it_acts_and_goes_active() {
+fn inject_journals_how_to_undo_it_before_it_applies_anything() {
     let mut h = Harness::demo();
     let fx = h.command("inject pod-delete sock-shop/carts");
-    assert_eq!(kinds(&fx), ["record:inject_requested", "record:inject_started", "inject"]);
-    assert!(matches!(h.s.fault, FaultPhase::Injecting { .. }));
+    assert_eq!(kinds(&fx), ["record:inject_requested", "prepare"]);
+    assert!(matches!(h.s.fault, FaultPhase::Preparing { .. }));
     let all = h.run_effects(fx);
-    assert!(kinds(&all).contains(&"record:inject_confirmed".to_string()));
+    assert!(
+        has_run(&kinds(&all), &["record:inject_started", "inject", "record:inject_confirmed"]),
+        "{:?}",
+        kinds(&all)
+    );
+    // The journaled handle names the pod that is about to be deleted.
+    let started = all
+        .iter()
+        .find_map(|e| match e {
+            Effect::Record(r) => match &r.kind {
+                EntryKind::InjectStarted { handle, .. } => Some(handle.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .unwrap();
+    let pod = started.data["pods"][0].as_str().unwrap().to_string();
+    assert!(pod.starts_with("carts-"), "{pod}");
     let FaultPhase::Active { fault } = &h.s.fault else { panic!("{:?}", h.s.fault) };
     assert_eq!(fault.deadline_ms, Some(60_000));
-    assert_eq!(
-        fault.plan.blast_radius,
-        "deletes 1 of 3 pods of sock-shop/carts; callers that may feel it: front-end, orders"
+    assert!(
+        fault.plan.blast_radius.starts_with("deletes 1 of 3 pods of sock-shop/carts, chosen at random from: carts-"),
+        "{}",
+        fault.plan.blast_radius
     );
+    assert!(fault.plan.blast_radius.ends_with("; callers that may feel it: front-end, orders"));
+    assert_eq!(fault.handle.as_ref().unwrap().summary, format!("deleted {pod}"));
+}
+
+#[test]
+fn a_failed_apply_is_reverted_all_the_same() {
+    let mut h = Harness::demo();
+    let fx = h.command("inject container-pause sock-shop/carts");
+    let Some(Effect::Prepare(spec)) = fx.last().cloned() else { panic!() };
+    let handle = h.sim.prepare(&spec).unwrap();
+    let fx = h.send(Event::Prepared { fault: spec.fault_id, result: Ok(handle) });
+    assert_eq!(kinds(&fx), ["record:inject_started", "inject"]);
+    assert!(matches!(h.s.fault, FaultPhase::Applying { .. }));
+    // The apply fails (an API error halfway): whatever was applied is reverted.
+    let fx = h.send(Event::Injected { fault: spec.fault_id, result: Err("500 Internal Server Error".into()) });
+    assert_eq!(kinds(&fx), ["record:inject_failed", "record:fault_ending", "record:revert_started", "revert+0ms"]);
+    h.run_effects(fx);
+    assert_eq!(h.s.fault, FaultPhase::Idle);
+    let md = gameday::timeline::report::render(&h.s.timeline);
+    assert!(md.contains("inject failed (500 Internal Server Error); reverted"), "{md}");
 }
 
 #[test]
@@ -90,15 +129,35 @@ fn abort_is_accepted_in_every_state() {
     h.key(KeyCode::Char(' '));
     assert_eq!(h.s.fault, FaultPhase::Idle);
 
-    // Injecting: the revert goes out the moment the inject returns.
+    // Preparing: cancelled, and nothing is ever applied.
     let fx = h.command("inject network-loss sock-shop/carts");
     let abort = h.key(KeyCode::Char(' '));
     assert_eq!(kinds(&abort), ["record:fault_ending"]);
-    assert!(matches!(&h.s.fault, FaultPhase::Injecting { abort: Some(by), .. } if by == "Space"));
+    assert!(matches!(&h.s.fault, FaultPhase::Preparing { abort: Some(by), .. } if by == "Space"));
+    let all = h.run_effects(fx);
+    assert_eq!(kinds(&all), ["record:inject_requested", "prepare", "record:inject_cancelled"]);
+    assert_eq!(h.s.fault, FaultPhase::Idle);
+    assert!(h.sim.topology().pods().all(|p| p.note.is_none()), "nothing was applied");
+
+    // Applying: the revert goes out the moment the inject returns.
+    let fx = h.command("inject network-loss sock-shop/carts");
+    let Some(Effect::Prepare(spec)) = fx.last().cloned() else { panic!() };
+    let handle = h.sim.prepare(&spec).unwrap();
+    let fx = h.send(Event::Prepared { fault: spec.fault_id, result: Ok(handle) });
+    let abort = h.key(KeyCode::Char(' '));
+    assert_eq!(kinds(&abort), ["record:fault_ending"]);
+    assert!(matches!(&h.s.fault, FaultPhase::Applying { abort: Some(by), .. } if by == "Space"));
     let all = h.run_effects(fx);
     assert_eq!(
-        kinds(&all)[3..],
-        ["record:inject_confirmed", "record:revert_started", "revert+0ms", "record:revert_confirmed"]
+        kinds(&all),
+        [
+            "record:inject_started",
+            "inject",
+            "record:inject_confirmed",
+            "record:revert_started",
+            "revert+0ms",
+            "record:revert_confirmed"
+        ]
     );
     assert_eq!(h.s.fault, FaultPhase::Idle);
 
@@ -240,7 +299,7 @@ fn unknown_presets_targets_and_parameters_get_clear_messages() {
             "inject node-drain sock-shop/carts",
             "node-drain cannot run on sock-shop/carts: targets nodes, not a workload",
         ),
-        ("inject pod-delete sock-shop/carts count=1000", "count = 1000 is above its maximum 100"),
+        ("inject pod-delete sock-shop/carts grace_seconds=1000", "grace_seconds = 1000 is above its maximum 300"),
         ("inject pod-delete sock-shop/carts colour=red", "pod-delete has no parameter 'colour'"),
         ("inject pod-delete sock-shop/carts duration=5h", "duration must be above 0 and at most 30m"),
         ("frobnicate", "unknown command 'frobnicate'"),
@@ -260,9 +319,58 @@ fn unknown_presets_targets_and_parameters_get_clear_messages() {
 fn parameters_and_duration_can_be_set_on_the_command_line() {
     let mut h = Harness::demo();
     let fx = h.command("inject network-latency sock-shop/carts latency_ms=90 duration=30s");
-    let Some(Effect::Inject(spec)) = fx.iter().find(|e| matches!(e, Effect::Inject(_))) else { panic!() };
+    let Some(Effect::Prepare(spec)) = fx.iter().find(|e| matches!(e, Effect::Prepare(_))) else { panic!() };
     assert_eq!(spec.duration_ms, 30_000);
     assert_eq!(spec.int("latency_ms"), Some(90));
+}
+
+#[test]
+fn modes_selectors_and_single_pods_choose_what_is_hit() {
+    let picked = |h: &mut Harness, cmd: &str| -> Vec<String> {
+        let fx = h.command(cmd);
+        assert!(matches!(h.s.fault, FaultPhase::Preparing { .. }), "{cmd}: {:?}", h.s.ui.status);
+        let all = h.run_effects(fx);
+        let pods = all
+            .iter()
+            .find_map(|e| match e {
+                Effect::Record(r) => match &r.kind {
+                    EntryKind::InjectStarted { handle, .. } => Some(handle.data["pods"].clone()),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .unwrap();
+        let done = h.key(KeyCode::Char(' '));
+        h.run_effects(done);
+        pods.as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect()
+    };
+    let mut h = Harness::demo();
+    assert_eq!(picked(&mut h, "inject pod-delete sock-shop/carts mode=2").len(), 2);
+    let mut fresh = Harness::demo();
+    assert_eq!(picked(&mut fresh, "inject container-pause sock-shop/carts mode=50%").len(), 2);
+    let db = picked(&mut h, "inject container-pause label:name=carts-db");
+    assert_eq!(db.len(), 1);
+    assert!(db[0].starts_with("carts-db-"));
+    let one = picked(&mut h, &format!("inject pod-kill pod/{}", db[0]));
+    assert_eq!(one, db, "pod/<name> finds the pod in its namespace");
+    assert_eq!(picked(&mut h, "inject network-loss re2:^(user|payment)-[a-z0-9]{10}-").len(), 4);
+}
+
+#[test]
+fn selectors_and_modes_that_cannot_work_say_why() {
+    let mut h = Harness::demo();
+    for (cmd, want) in [
+        ("inject pod-kill container/nope", "no pod named nope"),
+        ("inject container-pause label:name=nothing", "label:name=nothing selects no pod"),
+        ("inject scale-to-zero sock-shop/carts mode=2", "scale-to-zero acts on a whole workloads, it has no mode"),
+        ("inject pod-delete sock-shop/carts mode=some", "mode 'some' is not one, all"),
+        ("inject scale-to-zero label:name=carts", "scale-to-zero cannot run on label:name=carts: targets workloads"),
+        ("inject pod-delete re2:(", "'(' is not a regular expression"),
+    ] {
+        assert!(h.command(cmd).is_empty(), "{cmd}");
+        let st = h.s.ui.status.clone().unwrap();
+        assert!(st.text.contains(want), "{cmd}: {}", st.text);
+    }
 }
 
 #[test]
@@ -286,7 +394,7 @@ fn the_confirmation_preselects_cancel() {
     h.key(KeyCode::Enter);
     h.key(KeyCode::Tab);
     let fx = h.key(KeyCode::Enter);
-    assert_eq!(kinds(&fx), ["record:inject_requested", "record:inject_started", "inject"]);
+    assert_eq!(kinds(&fx), ["record:inject_requested", "prepare"]);
 }
 
 #[test]

@@ -16,6 +16,10 @@ pub enum Event {
     /// Once a second: countdowns, expiry, retry deadlines.
     Tick,
     Backend(TopologyDelta),
+    Prepared {
+        fault: u64,
+        result: Result<RevertHandle, String>,
+    },
     Injected {
         fault: u64,
         result: Result<RevertHandle, String>,
@@ -38,7 +42,13 @@ pub enum Event {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
     Record(Entry),
-    Inject(FaultSpec),
+    /// Ask the backend what the fault will touch and how to undo it (changes nothing).
+    Prepare(FaultSpec),
+    /// Apply a prepared fault (its handle is already journaled).
+    Inject {
+        spec: FaultSpec,
+        handle: RevertHandle,
+    },
     /// Revert after `delay_ms` (0 for an abort: dispatched at once).
     Revert {
         handle: RevertHandle,

@@ -1,10 +1,13 @@
 //! The fault lifecycle, an explicit state machine, and the abort path.
 //!
 //! ```text
-//!  Idle ──arm──> Armed ──confirm──> Injecting ──ok──> Active ──expire/abort──> Reverting ──ok──> Idle
-//!   │  <─cancel──┘                    │  └─err──> Idle                        ^   └─err: retry with backoff
-//!   └──────────── :inject ───────────>┘  └─ok, abort pending──────────────────┘
+//!  Idle ─arm─> Armed ─confirm─> Preparing ─ok─> Applying ─ok─> Active ─expire/abort─> Reverting ─ok─> Idle
+//!   │ <─cancel─┘                   │  └err─> Idle    │  └err──────────────────────────>┘  └err: retry with backoff
+//!   └─────────── :inject ─────────>┘  └abort: cancelled before anything was applied
 //! ```
+//! `Preparing`: the backend reads what the fault will touch and how to undo it, and changes
+//! nothing. Its answer (the revert handle) is journaled before `Applying` starts, so the journal
+//! always says how to undo what may be in the system. A failed apply is reverted all the same.
 //! Inject is accepted only in `Idle` (or `Armed`, from its confirmation); anything else is
 //! refused and recorded. Abort is accepted in every state and always wins. Every transition
 //! records its timeline entry before the effect that carries it out.
@@ -13,7 +16,7 @@ use std::collections::BTreeMap;
 
 use super::event::Effect;
 use super::state::{AppState, Level, Overlay, Quitting};
-use crate::backend::{FaultSpec, RevertHandle, Target};
+use crate::backend::{FaultSpec, Mode, PodRef, RevertHandle, Target};
 use crate::preset::ParamValue;
 use crate::timeline::{EndReason, EntryKind};
 
@@ -35,6 +38,9 @@ pub struct FaultPlan {
     pub target: Target,
     pub params: BTreeMap<String, ParamValue>,
     pub duration_ms: u64,
+    /// For faults on pods: the pods the target selects, and how many of them are hit.
+    pub pods: Vec<PodRef>,
+    pub mode: Option<Mode>,
     pub blast_radius: String,
     pub hypothesis: String,
 }
@@ -45,7 +51,7 @@ pub struct LiveFault {
     pub plan: FaultPlan,
     /// When the inject was requested (ms since start).
     pub requested_ms: u64,
-    /// Set once the backend confirms the inject.
+    /// The prepared handle, then the one the backend confirmed.
     pub handle: Option<RevertHandle>,
     pub deadline_ms: Option<u64>,
 }
@@ -64,8 +70,14 @@ pub enum FaultPhase {
         plan: FaultPlan,
         button: Button,
     },
-    /// The backend is injecting; `abort` is set if an abort came in meanwhile.
-    Injecting {
+    /// The backend reads what the fault will touch; nothing is applied yet. `abort` is set if
+    /// an abort came in meanwhile.
+    Preparing {
+        fault: LiveFault,
+        abort: Option<String>,
+    },
+    /// Prepared and journaled; the backend applies it.
+    Applying {
         fault: LiveFault,
         abort: Option<String>,
     },
@@ -82,25 +94,29 @@ pub enum FaultPhase {
 }
 
 impl FaultPhase {
-    /// The fault that is (or may be) in the cluster now.
+    /// The fault that is (or may be, or is about to be) in the system.
     pub fn live(&self) -> Option<&LiveFault> {
         match self {
-            FaultPhase::Injecting { fault, .. }
+            FaultPhase::Preparing { fault, .. }
+            | FaultPhase::Applying { fault, .. }
             | FaultPhase::Active { fault }
             | FaultPhase::Reverting { fault, .. } => Some(fault),
-            _ => None,
+            FaultPhase::Idle | FaultPhase::Armed { .. } => None,
         }
     }
 }
 
-fn spec(f: &LiveFault) -> FaultSpec {
+fn spec(s: &AppState, f: &LiveFault) -> FaultSpec {
     FaultSpec {
         fault_id: f.id,
+        session: s.session.id.clone(),
         preset: f.plan.preset.clone(),
         action: f.plan.action.clone(),
         target: f.plan.target.clone(),
         params: f.plan.params.clone(),
         duration_ms: f.plan.duration_ms,
+        pods: f.plan.pods.clone(),
+        mode: f.plan.mode,
     }
 }
 
@@ -128,6 +144,7 @@ pub fn inject(s: &mut AppState, plan: FaultPlan, fx: &mut Vec<Effect>) {
             action: p.action,
             target: p.target,
             params: p.params,
+            mode: p.mode,
             duration_ms: p.duration_ms,
             blast_radius: p.blast_radius,
             hypothesis: p.hypothesis,
@@ -135,14 +152,14 @@ pub fn inject(s: &mut AppState, plan: FaultPlan, fx: &mut Vec<Effect>) {
         fx,
     );
     let fault = LiveFault { id, plan, requested_ms: s.now.t_ms, handle: None, deadline_ms: None };
-    s.record(EntryKind::InjectStarted { fault: id }, fx);
-    fx.push(Effect::Inject(spec(&fault)));
-    s.say(Level::Info, format!("injecting {} on {}…", fault.plan.preset, fault.plan.target));
-    s.fault = FaultPhase::Injecting { fault, abort: None };
+    fx.push(Effect::Prepare(spec(s, &fault)));
+    s.say(Level::Info, format!("preparing {} on {}…", fault.plan.preset, fault.plan.target));
+    s.fault = FaultPhase::Preparing { fault, abort: None };
 }
 
-/// One fault at a time: if a fault is live (or the console is quitting), the inject of
-/// `preset` on `target` is refused, visibly and in the timeline, and this returns true.
+/// One fault at a time: if a fault is live (or the console is quitting, or faults left by an
+/// earlier process are unresolved), the inject of `preset` on `target` is refused, visibly and
+/// in the timeline, and this returns true.
 pub fn refused_while_busy(s: &mut AppState, preset: &str, target: &str, fx: &mut Vec<Effect>) -> bool {
     let reason = match (s.fault.live(), &s.quitting) {
         (Some(f), _) => {
@@ -162,45 +179,82 @@ pub fn abort(s: &mut AppState, by: &str, fx: &mut Vec<Effect>) {
     if !matches!(s.ui.overlay, Overlay::Note(_)) {
         s.ui.overlay = Overlay::None;
     }
+    let aborted = EndReason::Aborted { by: by.into() };
     match std::mem::replace(&mut s.fault, FaultPhase::Idle) {
         FaultPhase::Idle => s.say(Level::Info, "nothing to abort: no fault is active"),
         FaultPhase::Armed { plan, .. } => s.say(Level::Info, format!("cancelled {} on {}", plan.preset, plan.target)),
-        FaultPhase::Injecting { fault, abort } => {
+        FaultPhase::Preparing { fault, abort } => {
             if abort.is_none() {
-                s.record(EntryKind::FaultEnding { fault: fault.id, reason: EndReason::Aborted { by: by.into() } }, fx);
+                s.record(EntryKind::FaultEnding { fault: fault.id, reason: aborted }, fx);
+            }
+            s.say(Level::Warning, format!("ABORT: fault #{} is cancelled; nothing was applied", fault.id));
+            s.fault = FaultPhase::Preparing { fault, abort: Some(by.into()) };
+        }
+        FaultPhase::Applying { fault, abort } => {
+            if abort.is_none() {
+                s.record(EntryKind::FaultEnding { fault: fault.id, reason: aborted }, fx);
             }
             s.say(Level::Warning, format!("ABORT: fault #{} will be reverted the moment its inject returns", fault.id));
-            s.fault = FaultPhase::Injecting { fault, abort: Some(by.into()) };
+            s.fault = FaultPhase::Applying { fault, abort: Some(by.into()) };
         }
         FaultPhase::Active { fault } => {
-            start_revert(s, fault, EndReason::Aborted { by: by.into() }, fx);
+            start_revert(s, fault, aborted, fx);
             s.say(Level::Warning, "ABORT: reverting now");
         }
         FaultPhase::Reverting { fault, reason, attempt, .. } => {
             // Already reverting: try again right now instead of waiting for the backoff.
             let next = attempt + 1;
-            s.record(EntryKind::RevertStarted { fault: fault.id, attempt: next }, fx);
-            if let Some(handle) = fault.handle.clone() {
-                fx.push(Effect::Revert { handle, attempt: next, delay_ms: 0 });
-            }
+            revert_attempt(s, &fault, next, 0, fx);
             s.say(Level::Warning, format!("ABORT: revert of fault #{} retried now (attempt {next})", fault.id));
             s.fault = FaultPhase::Reverting { fault, reason, attempt: next, last_error: None };
         }
     }
 }
 
+fn revert_attempt(s: &mut AppState, fault: &LiveFault, attempt: u32, delay_ms: u64, fx: &mut Vec<Effect>) {
+    s.record(EntryKind::RevertStarted { fault: fault.id, attempt }, fx);
+    if let Some(handle) = fault.handle.clone() {
+        fx.push(Effect::Revert { handle, attempt, delay_ms });
+    }
+}
+
 fn start_revert(s: &mut AppState, fault: LiveFault, reason: EndReason, fx: &mut Vec<Effect>) {
     s.record(EntryKind::FaultEnding { fault: fault.id, reason: reason.clone() }, fx);
-    s.record(EntryKind::RevertStarted { fault: fault.id, attempt: 1 }, fx);
-    if let Some(handle) = fault.handle.clone() {
-        fx.push(Effect::Revert { handle, attempt: 1, delay_ms: 0 });
-    }
+    revert_attempt(s, &fault, 1, 0, fx);
     s.fault = FaultPhase::Reverting { fault, reason, attempt: 1, last_error: None };
 }
 
+/// The backend has read what the fault will touch: journal how to undo it, then apply.
+pub fn on_prepared(s: &mut AppState, id: u64, result: Result<RevertHandle, String>, fx: &mut Vec<Effect>) {
+    if !matches!(&s.fault, FaultPhase::Preparing { fault, .. } if fault.id == id) {
+        return; // nothing was applied for a fault we no longer wait for
+    }
+    let FaultPhase::Preparing { mut fault, abort } = std::mem::replace(&mut s.fault, FaultPhase::Idle) else {
+        return;
+    };
+    match (result, abort) {
+        (Ok(_), Some(by)) => {
+            s.record(EntryKind::InjectCancelled { fault: id }, fx);
+            s.say(Level::Info, format!("fault #{id} cancelled ({by}) before anything was applied"));
+            finish_quit_if_asked(s, fx);
+        }
+        (Ok(handle), None) => {
+            s.record(EntryKind::InjectStarted { fault: id, handle: handle.clone() }, fx);
+            fault.handle = Some(handle.clone());
+            fx.push(Effect::Inject { spec: spec(s, &fault), handle });
+            s.say(Level::Info, format!("injecting {} on {}…", fault.plan.preset, fault.plan.target));
+            s.fault = FaultPhase::Applying { fault, abort: None };
+        }
+        (Err(error), _) => {
+            s.say(Level::Error, format!("fault #{id} not injected: {error}"));
+            s.record(EntryKind::InjectFailed { fault: id, error }, fx);
+            finish_quit_if_asked(s, fx);
+        }
+    }
+}
+
 pub fn on_injected(s: &mut AppState, id: u64, result: Result<RevertHandle, String>, fx: &mut Vec<Effect>) {
-    let current = matches!(&s.fault, FaultPhase::Injecting { fault, .. } if fault.id == id);
-    if !current {
+    if !matches!(&s.fault, FaultPhase::Applying { fault, .. } if fault.id == id) {
         // Not the fault we are waiting for: never leave it behind.
         if let Ok(handle) = result {
             s.record(EntryKind::InjectConfirmed { fault: id, handle: handle.clone() }, fx);
@@ -209,38 +263,36 @@ pub fn on_injected(s: &mut AppState, id: u64, result: Result<RevertHandle, Strin
         }
         return;
     }
-    let FaultPhase::Injecting { mut fault, abort } = std::mem::replace(&mut s.fault, FaultPhase::Idle) else {
+    let FaultPhase::Applying { mut fault, abort } = std::mem::replace(&mut s.fault, FaultPhase::Idle) else {
         return;
     };
-    match result {
-        Ok(handle) => {
+    match (result, abort) {
+        (Ok(handle), Some(by)) => {
+            // FaultEnding was recorded when the abort came in.
             s.record(EntryKind::InjectConfirmed { fault: id, handle: handle.clone() }, fx);
             fault.handle = Some(handle);
+            revert_attempt(s, &fault, 1, 0, fx);
+            s.fault = FaultPhase::Reverting { fault, reason: EndReason::Aborted { by }, attempt: 1, last_error: None };
+        }
+        (Ok(handle), None) => {
+            s.record(EntryKind::InjectConfirmed { fault: id, handle: handle.clone() }, fx);
+            fault.handle = Some(handle);
+            fault.deadline_ms = Some(s.now.t_ms + fault.plan.duration_ms);
+            s.say(Level::Info, format!("fault #{id} is live: {}", fault.plan.blast_radius));
+            s.fault = FaultPhase::Active { fault };
+        }
+        (Err(error), abort) => {
+            // Part of it may have been applied: revert the prepared handle all the same.
+            s.say(Level::Error, format!("inject of fault #{id} failed: {error}; reverting whatever was applied"));
+            s.record(EntryKind::InjectFailed { fault: id, error }, fx);
             match abort {
                 Some(by) => {
-                    // FaultEnding was recorded when the abort came in.
-                    s.record(EntryKind::RevertStarted { fault: id, attempt: 1 }, fx);
-                    if let Some(handle) = fault.handle.clone() {
-                        fx.push(Effect::Revert { handle, attempt: 1, delay_ms: 0 });
-                    }
-                    s.fault = FaultPhase::Reverting {
-                        fault,
-                        reason: EndReason::Aborted { by },
-                        attempt: 1,
-                        last_error: None,
-                    };
+                    revert_attempt(s, &fault, 1, 0, fx);
+                    let reason = EndReason::Aborted { by };
+                    s.fault = FaultPhase::Reverting { fault, reason, attempt: 1, last_error: None };
                 }
-                None => {
-                    fault.deadline_ms = Some(s.now.t_ms + fault.plan.duration_ms);
-                    s.say(Level::Info, format!("fault #{id} is live: {}", fault.plan.blast_radius));
-                    s.fault = FaultPhase::Active { fault };
-                }
+                None => start_revert(s, fault, EndReason::InjectFailed, fx),
             }
-        }
-        Err(error) => {
-            s.say(Level::Error, format!("inject of fault #{id} failed: {error}"));
-            s.record(EntryKind::InjectFailed { fault: id, error }, fx);
-            finish_quit_if_asked(s, fx);
         }
     }
 }
@@ -269,10 +321,7 @@ pub fn on_reverted(s: &mut AppState, id: u64, attempt: u32, result: Result<(), S
                 return finish_quit(s, format!("{}; revert of fault #{id} NOT confirmed", quit_reason(s)), fx);
             }
             let delay = backoff_ms(next);
-            s.record(EntryKind::RevertStarted { fault: id, attempt: next }, fx);
-            if let Some(handle) = fault.handle.clone() {
-                fx.push(Effect::Revert { handle, attempt: next, delay_ms: delay });
-            }
+            revert_attempt(s, &fault, next, delay, fx);
             let level = if attempt >= LOUD_AFTER_ATTEMPTS { Level::Error } else { Level::Warning };
             s.say(level, format!("REVERT FAILED (attempt {attempt}): {error}; retrying in {delay} ms"));
             s.fault = FaultPhase::Reverting { fault, reason, attempt: next, last_error: Some(error) };

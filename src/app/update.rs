@@ -14,7 +14,8 @@ use super::event::{Effect, Event};
 use super::fault::{self, Button, FaultPhase, FaultPlan};
 use super::keymap::{self, Action, Context};
 use super::state::{AppState, Level, Overlay, TextInput};
-use crate::backend::{Target, TopologyDelta};
+use crate::backend::model::PodPhase;
+use crate::backend::{PodRef, Target, TopologyDelta};
 use crate::timeline::{report, EntryKind, Stamp};
 
 pub fn update(s: &mut AppState, event: Event, now: Stamp) -> Vec<Effect> {
@@ -31,6 +32,7 @@ pub fn update(s: &mut AppState, event: Event, now: Stamp) -> Vec<Effect> {
             fault::on_quit_deadline(s, &mut fx);
         }
         Event::Backend(delta) => on_delta(s, delta, &mut fx),
+        Event::Prepared { fault: id, result } => fault::on_prepared(s, id, result, &mut fx),
         Event::Injected { fault: id, result } => fault::on_injected(s, id, result, &mut fx),
         Event::Reverted { fault: id, attempt, result } => fault::on_reverted(s, id, attempt, result, &mut fx),
         Event::Exported { path, result } => match result {
@@ -314,6 +316,30 @@ fn export(s: &mut AppState, path: PathBuf, fx: &mut Vec<Effect>) {
     fx.push(Effect::WriteReport { path, markdown });
 }
 
+/// `pod/<name>` and `container/<name>` name one pod in any namespace: find it.
+fn resolve(s: &AppState, target: Target) -> Result<Target, String> {
+    let Target::Pod { namespace, name } = &target else { return Ok(target) };
+    if !namespace.is_empty() {
+        return Ok(target);
+    }
+    let word = &s.session.backend.pod_word;
+    let found = s.topology.select(&target);
+    match found.as_slice() {
+        [p] => Ok(Target::pod(&p.namespace, &p.name)),
+        [] => {
+            let all: Vec<String> = s.topology.pods().map(|p| p.name.clone()).collect();
+            let hint = suggest(name, all.iter().map(String::as_str))
+                .map(|h| format!(" (did you mean {h}?)"))
+                .unwrap_or_default();
+            Err(format!("no {word} named {name}{hint}"))
+        }
+        many => {
+            let names: Vec<String> = many.iter().map(|p| format!("{}/pod/{}", p.namespace, p.name)).collect();
+            Err(format!("{word}/{name} is ambiguous: {}", names.join(", ")))
+        }
+    }
+}
+
 /// Builds a fault plan from a preset id, a written target and `name=value` overrides, with
 /// a clear message for anything unknown or out of bounds.
 pub fn plan(s: &AppState, preset_id: &str, target: &str, overrides: &[(String, String)]) -> Result<FaultPlan, String> {
@@ -322,10 +348,14 @@ pub fn plan(s: &AppState, preset_id: &str, target: &str, overrides: &[(String, S
         let hint = suggest(preset_id, known.iter().copied()).map(|h| format!("did you mean {h}? ")).unwrap_or_default();
         format!("unknown preset '{preset_id}' ({hint}known: {})", known.join(", "))
     })?;
-    let target: Target = target.parse()?;
+    let target = resolve(s, target.parse()?)?;
     s.preset_available(entry, Some(&target)).map_err(|why| format!("{preset_id} cannot run on {target}: {why}"))?;
     let p = &entry.preset;
+    let word = s.session.backend.pod_word.as_str();
     if !s.topology.contains(&target) {
+        if target.kind() == crate::backend::TargetKind::Selector {
+            return Err(format!("{target} selects no {word}"));
+        }
         let candidates: Vec<String> = s.topology.targets(target.kind()).iter().map(|t| t.to_string()).collect();
         let hint = suggest(&target.to_string(), candidates.iter().map(String::as_str))
             .map(|h| format!(" (did you mean {h}?)"))
@@ -334,31 +364,60 @@ pub fn plan(s: &AppState, preset_id: &str, target: &str, overrides: &[(String, S
     }
     let mut params: BTreeMap<_, _> = p.default_params();
     let mut duration = p.duration;
+    let mut mode = p.mode;
     for (name, raw) in overrides {
-        if name == "duration" {
-            duration = humantime::parse_duration(raw).map_err(|e| format!("duration '{raw}': {e}"))?;
-            if duration.is_zero() || duration > p.max_duration {
-                return Err(format!(
-                    "duration must be above 0 and at most {}",
-                    humantime::format_duration(p.max_duration)
-                ));
+        match name.as_str() {
+            "duration" => {
+                duration = humantime::parse_duration(raw).map_err(|e| format!("duration '{raw}': {e}"))?;
+                if duration.is_zero() || duration > p.max_duration {
+                    return Err(format!(
+                        "duration must be above 0 and at most {}",
+                        humantime::format_duration(p.max_duration)
+                    ));
+                }
             }
-            continue;
+            "mode" if mode.is_some() => mode = Some(raw.parse()?),
+            "mode" => return Err(format!("{} acts on a whole {}, it has no mode", p.id, p.targets_text())),
+            _ => {
+                let def = p.params.get(name).ok_or_else(|| {
+                    let mut names: Vec<&str> = p.params.keys().map(String::as_str).collect();
+                    names.push("duration");
+                    if p.mode.is_some() {
+                        names.push("mode");
+                    }
+                    format!("{} has no parameter '{name}' (it has: {})", p.id, names.join(", "))
+                })?;
+                params.insert(name.clone(), def.parse(name, raw)?);
+            }
         }
-        let def = p.params.get(name).ok_or_else(|| {
-            let mut names: Vec<&str> = p.params.keys().map(String::as_str).collect();
-            names.push("duration");
-            format!("{} has no parameter '{name}' (it has: {})", p.id, names.join(", "))
-        })?;
-        params.insert(name.clone(), def.parse(name, raw)?);
     }
+    // Faults on pods act on the live pods the target selects now; the backend picks among them.
+    let pods: Vec<PodRef> = match mode {
+        Some(_) => s
+            .topology
+            .select(&target)
+            .into_iter()
+            .filter(|p| p.phase != PodPhase::Terminating)
+            .map(|p| PodRef { namespace: p.namespace.clone(), name: p.name.clone() })
+            .collect(),
+        None => Vec::new(),
+    };
+    if mode.is_some() && pods.is_empty() {
+        return Err(format!("{target} has no running {word}"));
+    }
+    let blast_radius = blast::describe(
+        &s.topology,
+        &blast::Plan { preset: p, target: &target, params: &params, mode, pods: &pods, word },
+    );
     Ok(FaultPlan {
         preset: p.id.clone(),
         action: p.action.clone(),
-        blast_radius: blast::describe(&s.topology, p, &target, &params),
+        blast_radius,
         target,
         params,
         duration_ms: duration_ms(duration),
+        pods,
+        mode,
         hypothesis: p.hypothesis.clone(),
     })
 }

@@ -10,25 +10,54 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::UnboundedSender;
 
-pub use model::{Target, TargetKind, Topology, TopologyDelta};
+pub use model::{Mode, Target, TargetKind, Topology, TopologyDelta};
 
 use crate::preset::ParamValue;
+
+/// One pod (or container) by namespace and name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PodRef {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl std::fmt::Display for PodRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
 
 /// Everything a backend needs to inject one fault.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FaultSpec {
     pub fault_id: u64,
+    /// The console session that injects it (markers on what the fault changes carry it).
+    pub session: String,
     pub preset: String,
     /// The fault family the backend implements ("pod-delete", "network-latency", ...).
     pub action: String,
     pub target: Target,
     pub params: BTreeMap<String, ParamValue>,
     pub duration_ms: u64,
+    /// For faults on pods (containers): the pods the target selected when the console planned
+    /// the fault, and how many of them to hit. The backend chooses among them in `prepare`.
+    /// Empty, with no mode, for workload and node faults.
+    pub pods: Vec<PodRef>,
+    pub mode: Option<Mode>,
 }
 
 impl FaultSpec {
     pub fn int(&self, name: &str) -> Option<i64> {
         self.params.get(name).and_then(ParamValue::as_int)
+    }
+
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.params.get(name).map(ToString::to_string)
+    }
+
+    /// How many of the candidate pods this fault hits.
+    pub fn pick_count(&self) -> usize {
+        self.mode.unwrap_or(Mode::All).count(self.pods.len())
     }
 }
 
@@ -49,6 +78,13 @@ pub struct BackendInfo {
     pub kind: String,
     /// Human name of what we are connected to.
     pub cluster: String,
+    /// What this backend calls the things workloads run as: "pod" or "container".
+    #[serde(default = "pod_word")]
+    pub pod_word: String,
+}
+
+fn pod_word() -> String {
+    "pod".into()
 }
 
 /// Whether a backend can run a given fault action, and if not, why.
@@ -79,9 +115,16 @@ pub trait Backend: Send + Sync + 'static {
     /// Must not block; watch tasks are spawned on the current tokio runtime.
     fn watch(&self, tx: UnboundedSender<TopologyDelta>);
 
-    /// Injects the fault. On error nothing of it may be left behind.
-    async fn inject(&self, spec: &FaultSpec) -> Result<RevertHandle, BackendError>;
+    /// Reads what the fault will touch and everything needed to undo it (chooses the pods,
+    /// saves the replica count, ...) and changes nothing. The console journals the handle
+    /// before it calls `inject`, so whatever happens next, the journal says how to undo it.
+    async fn prepare(&self, spec: &FaultSpec) -> Result<RevertHandle, BackendError>;
 
-    /// Undoes the fault. Idempotent: reverting twice is harmless.
+    /// Applies the prepared fault; returns the handle to revert it (the prepared one, perhaps
+    /// with more detail). After an error the console reverts the prepared handle anyway.
+    async fn inject(&self, spec: &FaultSpec, prepared: &RevertHandle) -> Result<RevertHandle, BackendError>;
+
+    /// Undoes the fault. Idempotent, and harmless on a fault that was prepared but never (or
+    /// only partly) applied.
     async fn revert(&self, handle: &RevertHandle) -> Result<(), BackendError>;
 }

@@ -8,13 +8,18 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// What a fault is aimed at, written the way the command line and the README spell it:
-/// `<namespace>/<workload>`, `<namespace>/pod/<name>` or `node/<name>`.
+/// `<namespace>/<workload>`, `<namespace>/pod/<name>`, `node/<name>`, `label:<key>=<value>`
+/// (the pods or containers with that label) or `re2:<regex>` (those whose name matches).
+/// `pod/<name>` and `container/<name>` name one pod or container in any namespace; the console
+/// resolves them to `<namespace>/pod/<name>` (an empty namespace until then).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Target {
     Workload { namespace: String, name: String },
     Pod { namespace: String, name: String },
     Node { name: String },
+    Label { key: String, value: String },
+    Regex { pattern: String },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -23,6 +28,8 @@ pub enum TargetKind {
     Workload,
     Pod,
     Node,
+    /// A label or name pattern: a set of pods.
+    Selector,
 }
 
 impl fmt::Display for TargetKind {
@@ -31,6 +38,7 @@ impl fmt::Display for TargetKind {
             TargetKind::Workload => "workload",
             TargetKind::Pod => "pod",
             TargetKind::Node => "node",
+            TargetKind::Selector => "selector",
         })
     }
 }
@@ -41,6 +49,7 @@ impl Target {
             Target::Workload { .. } => TargetKind::Workload,
             Target::Pod { .. } => TargetKind::Pod,
             Target::Node { .. } => TargetKind::Node,
+            Target::Label { .. } | Target::Regex { .. } => TargetKind::Selector,
         }
     }
     pub fn workload(namespace: &str, name: &str) -> Self {
@@ -58,24 +67,45 @@ impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Target::Workload { namespace, name } => write!(f, "{namespace}/{name}"),
+            Target::Pod { namespace, name } if namespace.is_empty() => write!(f, "pod/{name}"),
             Target::Pod { namespace, name } => write!(f, "{namespace}/pod/{name}"),
             Target::Node { name } => write!(f, "node/{name}"),
+            Target::Label { key, value } => write!(f, "label:{key}={value}"),
+            Target::Regex { pattern } => write!(f, "re2:{pattern}"),
         }
     }
 }
 
+pub const TARGET_SYNTAX: &str = "write <namespace>/<workload>, <namespace>/pod/<name>, pod/<name>, container/<name>, \
+     node/<name>, label:<key>=<value> or re2:<regex>";
+
 impl FromStr for Target {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("'{s}' is not a target: {TARGET_SYNTAX}");
+        if let Some(sel) = s.strip_prefix("label:") {
+            return match sel.split_once('=') {
+                Some((k, v)) if !k.is_empty() && !k.contains(char::is_whitespace) => {
+                    Ok(Target::Label { key: k.into(), value: v.into() })
+                }
+                _ => Err(bad()),
+            };
+        }
+        if let Some(pattern) = s.strip_prefix("re2:") {
+            return match regex::Regex::new(pattern) {
+                Ok(_) if !pattern.is_empty() => Ok(Target::Regex { pattern: pattern.into() }),
+                Ok(_) => Err(bad()),
+                Err(e) => Err(format!("'{pattern}' is not a regular expression: {e}")),
+            };
+        }
         let parts: Vec<&str> = s.split('/').collect();
         let ok = |p: &str| !p.is_empty() && !p.chars().any(char::is_whitespace);
         match parts.as_slice() {
             ["node", name] if ok(name) => Ok(Target::node(name)),
+            ["pod" | "container", name] if ok(name) => Ok(Target::pod("", name)),
             [ns, "pod", name] if ok(ns) && ok(name) => Ok(Target::pod(ns, name)),
             [ns, name] if ok(ns) && ok(name) => Ok(Target::workload(ns, name)),
-            _ => Err(format!(
-                "'{s}' is not a target: write <namespace>/<workload>, <namespace>/pod/<name> or node/<name>"
-            )),
+            _ => Err(bad()),
         }
     }
 }
@@ -90,6 +120,74 @@ impl TryFrom<String> for Target {
 impl From<Target> for String {
     fn from(t: Target) -> String {
         t.to_string()
+    }
+}
+
+/// How many of the pods a target selects a fault hits: `one`, `all`, `N` or `N%`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Mode {
+    One,
+    Fixed(u32),
+    Percent(u32),
+    All,
+}
+
+impl Mode {
+    /// How many of `total` pods are hit (at least one when there is any).
+    pub fn count(self, total: usize) -> usize {
+        let n = match self {
+            Mode::One => 1,
+            Mode::Fixed(n) => n as usize,
+            Mode::Percent(p) => (total * p as usize).div_ceil(100),
+            Mode::All => total,
+        };
+        n.clamp(total.min(1), total)
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mode::One => f.write_str("one"),
+            Mode::All => f.write_str("all"),
+            Mode::Fixed(n) => write!(f, "{n}"),
+            Mode::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+impl FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("mode '{s}' is not one, all, a count like 2 or a percentage like 50%");
+        match s {
+            "one" => Ok(Mode::One),
+            "all" => Ok(Mode::All),
+            _ => match s.strip_suffix('%') {
+                Some(p) => match p.parse::<u32>() {
+                    Ok(p) if (1..=100).contains(&p) => Ok(Mode::Percent(p)),
+                    _ => Err(bad()),
+                },
+                None => match s.parse::<u32>() {
+                    Ok(n) if n >= 1 => Ok(Mode::Fixed(n)),
+                    _ => Err(bad()),
+                },
+            },
+        }
+    }
+}
+
+impl TryFrom<String> for Mode {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<Mode> for String {
+    fn from(m: Mode) -> String {
+        m.to_string()
     }
 }
 
@@ -130,6 +228,7 @@ pub struct Pod {
     pub restarts: u32,
     /// Something a person should notice: "paused", "CPU stressed", "+300ms latency".
     pub note: Option<String>,
+    pub labels: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -167,7 +266,7 @@ impl Namespace {
         &self.pods
     }
     /// The pods of a workload, by name.
-    pub fn pods_of<'a>(&'a self, workload: &str) -> impl Iterator<Item = &'a Pod> + 'a {
+    pub fn pods_of<'a>(&'a self, workload: &str) -> impl Iterator<Item = &'a Pod> + use<'a> {
         self.owned.get(workload).into_iter().flatten().filter_map(move |n| self.pods.get(n))
     }
     fn is_empty(&self) -> bool {
@@ -218,15 +317,32 @@ impl Topology {
         self.namespaces.values().flat_map(|ns| ns.pods.values())
     }
 
-    pub fn pods_of<'a>(&'a self, namespace: &str, workload: &'a str) -> impl Iterator<Item = &'a Pod> + 'a {
-        self.namespaces
-            .get(namespace)
-            .into_iter()
-            .flat_map(move |ns| ns.owned.get(workload).into_iter().flatten().filter_map(|n| ns.pods.get(n)))
+    pub fn pods_of<'a>(&'a self, namespace: &str, workload: &str) -> impl Iterator<Item = &'a Pod> + use<'a> {
+        let ns = self.namespaces.get(namespace);
+        let names = ns.and_then(|ns| ns.owned.get(workload));
+        names.into_iter().flatten().filter_map(move |n| ns.and_then(|ns| ns.pods.get(n)))
     }
 
-    pub fn pods_on<'a>(&'a self, node: &str) -> impl Iterator<Item = &'a Pod> + 'a {
-        self.on_node.get(node).into_iter().flatten().filter_map(|(ns, n)| self.pod(ns, n))
+    pub fn pods_on<'a>(&'a self, node: &str) -> impl Iterator<Item = &'a Pod> + use<'a> {
+        self.on_node.get(node).into_iter().flatten().filter_map(move |(ns, n)| self.pod(ns, n))
+    }
+
+    /// The pods a target selects (a workload's pods, a pod, the pods on a node, the pods with a
+    /// label or whose name matches), terminating ones included.
+    pub fn select(&self, target: &Target) -> Vec<&Pod> {
+        match target {
+            Target::Workload { namespace, name } => self.pods_of(namespace, name).collect(),
+            Target::Pod { namespace, name } if namespace.is_empty() => {
+                self.pods().filter(|p| p.name == *name).collect()
+            }
+            Target::Pod { namespace, name } => self.pod(namespace, name).into_iter().collect(),
+            Target::Node { name } => self.pods_on(name).collect(),
+            Target::Label { key, value } => self.pods().filter(|p| p.labels.get(key) == Some(value)).collect(),
+            Target::Regex { pattern } => match regex::Regex::new(pattern) {
+                Ok(re) => self.pods().filter(|p| re.is_match(&p.name)).collect(),
+                Err(_) => Vec::new(),
+            },
+        }
     }
 
     pub fn contains(&self, target: &Target) -> bool {
@@ -234,6 +350,7 @@ impl Topology {
             Target::Workload { namespace, name } => self.workload(namespace, name).is_some(),
             Target::Pod { namespace, name } => self.pod(namespace, name).is_some(),
             Target::Node { name } => self.nodes.contains_key(name),
+            Target::Label { .. } | Target::Regex { .. } => !self.select(target).is_empty(),
         }
     }
 
@@ -243,6 +360,7 @@ impl Topology {
             TargetKind::Workload => self.workloads().map(|w| Target::workload(&w.namespace, &w.name)).collect(),
             TargetKind::Pod => self.pods().map(|p| Target::pod(&p.namespace, &p.name)).collect(),
             TargetKind::Node => self.nodes.keys().map(|n| Target::node(n)).collect(),
+            TargetKind::Selector => Vec::new(),
         }
     }
 
@@ -393,7 +511,49 @@ mod tests {
             ready: true,
             restarts: 0,
             note: None,
+            labels: BTreeMap::from([("app".to_string(), wl.to_string())]),
         }
+    }
+
+    #[test]
+    fn selectors_and_aliases_parse_and_select() {
+        let mut t = Topology::default();
+        t.upsert_pod(pod("shop", "shop-web-1", "web", "n1"));
+        t.upsert_pod(pod("shop", "shop-db-1", "db", "n2"));
+        for (written, hits) in [
+            ("shop/web", true),
+            ("shop/pod/shop-web-1", true),
+            ("container/shop-web-1", true),
+            ("pod/shop-web-2", false),
+            ("node/n1", true),
+            ("label:app=web", true),
+            ("label:app=db", false),
+            (r"re2:^shop-web-\d+$", true),
+            ("re2:db", false),
+        ] {
+            let target: Target = written.parse().unwrap();
+            let names: Vec<&str> = t.select(&target).iter().map(|p| p.name.as_str()).collect();
+            assert_eq!(names.contains(&"shop-web-1"), hits, "{written}: {names:?}");
+        }
+        assert_eq!("container/x".parse::<Target>().unwrap().to_string(), "pod/x");
+        assert!("re2:(".parse::<Target>().unwrap_err().contains("is not a regular expression"));
+        assert!("label:=x".parse::<Target>().is_err());
+    }
+
+    #[test]
+    fn modes_count_what_they_hit() {
+        let m = |s: &str| s.parse::<Mode>().unwrap();
+        assert_eq!(m("one").count(3), 1);
+        assert_eq!(m("all").count(3), 3);
+        assert_eq!(m("2").count(3), 2);
+        assert_eq!(m("5").count(3), 3);
+        assert_eq!(m("50%").count(3), 2);
+        assert_eq!(m("10%").count(3), 1, "a percentage hits at least one");
+        assert_eq!(m("one").count(0), 0);
+        for bad in ["0", "none", "101%", "0%", "-1"] {
+            assert!(bad.parse::<Mode>().is_err(), "{bad}");
+        }
+        assert_eq!(m("25%").to_string(), "25%");
     }
 
     #[test]
@@ -420,7 +580,7 @@ mod tests {
 
     #[test]
     fn malformed_targets_explain_the_syntax() {
-        for s in ["carts", "", "a/b/c", "ns/", "/x", "a/pod/", "a b/c"] {
+        for s in ["carts", "", "a/b/c", "ns/", "/x", "a/pod/", "a b/c", "label:", "re2:"] {
             let err = s.parse::<Target>().unwrap_err();
             assert!(err.contains("<namespace>/<workload>"), "{s}: {err}");
         }

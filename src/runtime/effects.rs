@@ -69,16 +69,27 @@ impl Runner {
                             Some(format!("journal {} not writable: {e}", self.journal.path().display()));
                     }
                 }
-                Effect::Inject(spec) => {
+                Effect::Prepare(spec) => {
+                    let (backend, tx) = (self.backend.clone(), self.tx.clone());
+                    tokio::spawn(async move {
+                        let result = guarded(backend.prepare(&spec)).await;
+                        let _ = tx.send(Event::Prepared { fault: spec.fault_id, result });
+                    });
+                }
+                Effect::Inject { spec, handle } => {
                     if let Some(e) = &self.journal_error {
-                        // Write-ahead failed: never start a fault we could not record.
+                        // Write-ahead failed: never apply a fault we could not record.
                         let _ = self.tx.send(Event::Injected { fault: spec.fault_id, result: Err(e.clone()) });
                         continue;
                     }
                     let (backend, tx, ledger) = (self.backend.clone(), self.tx.clone(), self.ledger.clone());
-                    ledger.with(|l| l.in_flight += 1);
+                    // From here on the fault may be in the system: a crash reverts this handle.
+                    ledger.with(|l| {
+                        l.in_flight += 1;
+                        l.injected.insert(handle.fault_id, handle.clone());
+                    });
                     tokio::spawn(async move {
-                        let result = guarded(backend.inject(&spec)).await;
+                        let result = guarded(backend.inject(&spec, &handle)).await;
                         ledger.with(|l| {
                             l.in_flight -= 1;
                             if let Ok(h) = &result {

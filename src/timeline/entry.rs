@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{BackendInfo, RevertHandle, Target};
+use crate::backend::{BackendInfo, Mode, RevertHandle, Target};
 use crate::preset::ParamValue;
 
 /// The moment an event reached the core: milliseconds since the session started, and wall time.
@@ -70,6 +70,8 @@ pub enum EndReason {
     Expired,
     /// Someone or something pulled the stop: "Space", ":abort", "quit", "SIGTERM", ...
     Aborted { by: String },
+    /// Applying it failed; whatever part was applied is reverted.
+    InjectFailed,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -89,11 +91,19 @@ pub enum EntryKind {
         action: String,
         target: Target,
         params: BTreeMap<String, ParamValue>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mode: Option<Mode>,
         duration_ms: u64,
         blast_radius: String,
         hypothesis: String,
     },
+    /// Prepared: `handle` says how to undo it, and is on disk before anything is applied.
     InjectStarted {
+        fault: u64,
+        handle: RevertHandle,
+    },
+    /// Aborted while it was being prepared: nothing was applied.
+    InjectCancelled {
         fault: u64,
     },
     InjectConfirmed {
@@ -159,7 +169,8 @@ impl EntryKind {
             InjectRequested { fault, preset, target, blast_radius, .. } => {
                 format!("fault #{fault} requested: {preset} on {target} ({blast_radius})")
             }
-            InjectStarted { fault } => format!("fault #{fault} injecting"),
+            InjectStarted { fault, handle } => format!("fault #{fault} injecting: {}", handle.summary),
+            InjectCancelled { fault } => format!("fault #{fault} cancelled before anything was applied"),
             InjectConfirmed { fault, handle } => {
                 format!("fault #{fault} injected: {}", handle.summary)
             }
@@ -167,6 +178,9 @@ impl EntryKind {
             InjectRefused { preset, target, reason } => format!("inject {preset} on {target} refused: {reason}"),
             FaultEnding { fault, reason: EndReason::Expired } => format!("fault #{fault} duration over, reverting"),
             FaultEnding { fault, reason: EndReason::Aborted { by } } => format!("ABORT fault #{fault} ({by})"),
+            FaultEnding { fault, reason: EndReason::InjectFailed } => {
+                format!("fault #{fault} inject failed, reverting whatever was applied")
+            }
             RevertStarted { fault, attempt } => {
                 format!("fault #{fault} revert started (attempt {attempt})")
             }
@@ -191,7 +205,8 @@ impl EntryKind {
         use EntryKind::*;
         match self {
             InjectRequested { fault, .. }
-            | InjectStarted { fault }
+            | InjectStarted { fault, .. }
+            | InjectCancelled { fault }
             | InjectConfirmed { fault, .. }
             | InjectFailed { fault, .. }
             | FaultEnding { fault, .. }

@@ -22,14 +22,21 @@ pub struct FaultSummary {
     pub revert_failures: u32,
     pub gave_up: bool,
     pub inject_error: Option<String>,
+    /// Aborted while being prepared: nothing was applied.
+    pub cancelled: bool,
     /// Where this fault's observation window ends (next fault or session end).
     pub window_end_ms: u64,
 }
 
 impl FaultSummary {
     pub fn outcome(&self) -> String {
-        if let Some(e) = &self.inject_error {
-            return format!("inject failed: {e}");
+        match (&self.ending, &self.inject_error, self.cancelled) {
+            (Some((_, EndReason::Aborted { by })), _, true) => {
+                return format!("aborted ({by}) before anything was applied")
+            }
+            (None, Some(e), _) => return format!("not injected: {e}"),
+            (Some(_), Some(e), _) if self.reverted_ms.is_some() => return format!("inject failed ({e}); reverted"),
+            _ => {}
         }
         let retried = match self.revert_failures {
             0 => String::new(),
@@ -40,6 +47,7 @@ impl FaultSummary {
             (_, None) if self.gave_up || self.revert_failures > 0 => "revert failed".into(),
             (Some((_, EndReason::Expired)), Some(_)) => format!("expired{retried}"),
             (Some((_, EndReason::Aborted { by })), Some(_)) => format!("aborted ({by}){retried}"),
+            (Some((_, EndReason::InjectFailed)), Some(_)) => format!("inject failed, reverted{retried}"),
             (None, _) => "still active at session end".into(),
             (Some(_), None) => "revert not confirmed".into(),
         }
@@ -79,6 +87,7 @@ pub fn faults(entries: &[Entry]) -> Vec<FaultSummary> {
         match &e.kind {
             EntryKind::InjectConfirmed { .. } => f.injected_ms = Some(e.t_ms),
             EntryKind::InjectFailed { error, .. } => f.inject_error = Some(error.clone()),
+            EntryKind::InjectCancelled { .. } => f.cancelled = true,
             EntryKind::FaultEnding { reason, .. } if f.ending.is_none() => f.ending = Some((e.t_ms, reason.clone())),
             EntryKind::RevertConfirmed { .. } => f.reverted_ms = Some(e.t_ms),
             EntryKind::RevertFailed { retrying, .. } => {

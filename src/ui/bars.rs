@@ -40,7 +40,14 @@ pub fn abort_bar_height(s: &AppState) -> u16 {
 pub fn abort_bar(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let keys = format!("press SPACE to ABORT ({} while typing)", ABORT_CHORD.label());
     let lines: Vec<Line> = match &s.fault {
-        FaultPhase::Injecting { fault, abort } => vec![Line::from(format!(
+        FaultPhase::Preparing { fault, abort } => vec![Line::from(format!(
+            " ■ PREPARING #{} {} → {} … {}",
+            fault.id,
+            fault.plan.preset,
+            fault.plan.target,
+            if abort.is_some() { "ABORTED: nothing will be applied".to_string() } else { keys }
+        ))],
+        FaultPhase::Applying { fault, abort } => vec![Line::from(format!(
             " ■ INJECTING #{} {} → {} … {}",
             fault.id,
             fault.plan.preset,

@@ -38,7 +38,8 @@ pub fn height(s: &AppState, width: u16) -> u16 {
 pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let Some(f) = s.fault.live() else { return };
     let (phase, color) = match &s.fault {
-        FaultPhase::Injecting { .. } => ("INJECTING", t.fault.active),
+        FaultPhase::Preparing { .. } => ("PREPARING", t.fault.armed),
+        FaultPhase::Applying { .. } => ("INJECTING", t.fault.active),
         FaultPhase::Active { .. } => ("ACTIVE", t.fault.active),
         _ => ("REVERTING", t.fault.reverting),
     };

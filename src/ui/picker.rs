@@ -8,8 +8,8 @@ use ratatui::widgets::{Block, Clear, List, ListItem, ListState, Paragraph, Wrap}
 use ratatui::Frame;
 
 use super::popup;
-use crate::app::blast;
 use crate::app::state::AppState;
+use crate::app::update::plan;
 use crate::backend::Target;
 use crate::preset::Preset;
 use crate::theme::Theme;
@@ -88,13 +88,13 @@ pub fn draw_targets(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme, pres
         &mut state,
     );
     let text = match choices.get(cursor) {
-        Some(target) => {
-            let radius = blast::describe(&s.topology, &entry.preset, target, &entry.preset.default_params());
-            vec![
+        Some(target) => match plan(s, preset, &target.to_string(), &[]) {
+            Ok(p) => vec![
                 Line::from(Span::styled("Blast radius", t.title())),
-                Line::from(Span::styled(radius, Style::new().fg(t.fault.armed))),
-            ]
-        }
+                Line::from(Span::styled(p.blast_radius, Style::new().fg(t.fault.armed))),
+            ],
+            Err(e) => vec![Line::from(Span::styled(e, Style::new().fg(t.ui.error)))],
+        },
         None => vec![Line::from(Span::styled("no target matches", t.muted()))],
     };
     let block = Block::default().borders(ratatui::widgets::Borders::TOP).border_style(t.border(false));

@@ -17,6 +17,7 @@ pub fn kind_color(t: &Theme, k: &EntryKind) -> Color {
         SessionStart { .. } | SessionEnd { .. } | ReportExported { .. } => t.timeline.session,
         InjectRequested { .. }
         | InjectStarted { .. }
+        | InjectCancelled { .. }
         | InjectConfirmed { .. }
         | InjectFailed { .. }
         | InjectRefused { .. } => t.timeline.fault,

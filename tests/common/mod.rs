@@ -32,7 +32,11 @@ pub struct Harness {
 pub fn session() -> Session {
     Session {
         id: "20261122-100000-test".into(),
-        backend: BackendInfo { kind: "demo".into(), cluster: "sock-shop (simulated, 3 nodes)".into() },
+        backend: BackendInfo {
+            kind: "demo".into(),
+            cluster: "sock-shop (simulated, 3 nodes)".into(),
+            pod_word: "pod".into(),
+        },
         journal: PathBuf::from("/tmp/gameday-test/session.jsonl"),
         report: PathBuf::from("/tmp/gameday-test/session.md"),
         version: "test".into(),
@@ -152,8 +156,12 @@ impl Harness {
     fn execute(&mut self, e: &Effect) -> Vec<Effect> {
         let mut next = Vec::new();
         match e {
-            Effect::Inject(spec) => {
-                let r = self.sim.inject(spec).map_err(|e| e.to_string());
+            Effect::Prepare(spec) => {
+                let r = self.sim.prepare(spec).map_err(|e| e.to_string());
+                next.extend(self.send(Event::Prepared { fault: spec.fault_id, result: r }));
+            }
+            Effect::Inject { spec, handle } => {
+                let r = self.sim.inject(spec, handle).map_err(|e| e.to_string());
                 next.extend(self.pump());
                 next.extend(self.send(Event::Injected { fault: spec.fault_id, result: r }));
             }

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::shop::{self, NAMESPACE};
 use super::traffic::{self, PodView, ServiceView};
 use crate::backend::model::{Node, Pod, PodPhase, ServiceSample, Topology, TopologyDelta, Workload};
-use crate::backend::{BackendError, FaultSpec, RevertHandle, Target};
+use crate::backend::{BackendError, FaultSpec, Mode, RevertHandle, Target};
 
 /// The fault actions the demo cluster can simulate.
 pub const ACTIONS: &[&str] = &[
@@ -165,6 +165,10 @@ impl SimCluster {
                 ready: p.ready,
                 restarts: p.restarts,
                 note: (!notes.is_empty()).then(|| notes.join(", ")),
+                labels: [("name", svc.name.as_str()), ("app.kubernetes.io/part-of", "sock-shop")]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
             });
         }
         for (name, unschedulable) in &self.nodes {
@@ -355,38 +359,85 @@ impl SimCluster {
             .ok_or_else(|| BackendError::TargetGone(format!("{namespace}/{name}")))
     }
 
-    /// The live (not terminating) pods a target selects.
-    fn select_pods(&self, target: &Target) -> Result<Vec<String>, BackendError> {
-        match target {
-            Target::Workload { namespace, name } => {
-                let s = self.service_index(namespace, name)?;
-                Ok(self
+    /// Chooses what the fault will touch and saves what its revert needs; changes nothing.
+    pub fn prepare(&mut self, spec: &FaultSpec) -> Result<RevertHandle, BackendError> {
+        let int = |n: &str, d: i64| spec.int(n).unwrap_or(d);
+        let handle = |summary: String, data: serde_json::Value| RevertHandle { fault_id: spec.fault_id, summary, data };
+        let action = spec.action.as_str();
+        match action {
+            "pod-delete" | "network-latency" | "network-loss" | "cpu-stress" | "container-pause" => {
+                // The candidates the console saw, as far as they are still running here.
+                let mut live: Vec<String> = spec
                     .pods
                     .iter()
-                    .filter(|(_, p)| p.svc == s && p.phase != PodPhase::Terminating)
-                    .map(|(n, _)| n.clone())
-                    .collect())
+                    .filter(|r| r.namespace == NAMESPACE)
+                    .filter(|r| self.pods.get(&r.name).is_some_and(|p| p.phase != PodPhase::Terminating))
+                    .map(|r| r.name.clone())
+                    .collect();
+                if live.is_empty() {
+                    return Err(BackendError::TargetGone(format!("{}: none of its pods is running", spec.target)));
+                }
+                live.shuffle(&mut self.rng);
+                live.truncate(spec.mode.unwrap_or(Mode::All).count(live.len()));
+                live.sort();
+                let what = match action {
+                    "pod-delete" if int("grace_seconds", 30) == 0 => "kill".to_string(),
+                    "pod-delete" => "delete".to_string(),
+                    "network-latency" => format!("add {}ms latency to", int("latency_ms", 300)),
+                    "network-loss" => format!("drop {}% of packets from", int("loss_percent", 30)),
+                    "cpu-stress" => format!("stress CPU at {}% in", int("load_percent", 90)),
+                    _ => "pause".to_string(),
+                };
+                Ok(handle(format!("{what} {}", live.join(", ")), json!({ "action": action, "pods": live })))
             }
-            Target::Pod { namespace, name } => match self.pods.get(name) {
-                Some(p) if namespace == NAMESPACE && p.phase != PodPhase::Terminating => Ok(vec![name.clone()]),
-                _ => Err(BackendError::TargetGone(target.to_string())),
-            },
-            Target::Node { .. } => Err(BackendError::Unsupported(format!("{target} is a node; this fault needs pods"))),
+            "scale" => {
+                let Target::Workload { namespace, name } = &spec.target else {
+                    return Err(BackendError::Unsupported("scale needs a workload".into()));
+                };
+                let s = self.service_index(namespace, name)?;
+                let saved = self.services[s].desired;
+                Ok(handle(
+                    format!("scale {} from {saved} to {}", spec.target, int("replicas", 0)),
+                    json!({ "action": action, "service": name, "replicas": saved }),
+                ))
+            }
+            "node-drain" => {
+                let Target::Node { name } = &spec.target else {
+                    return Err(BackendError::Unsupported("node-drain needs a node".into()));
+                };
+                if !self.nodes.contains_key(name) {
+                    return Err(BackendError::TargetGone(spec.target.to_string()));
+                }
+                Ok(handle(format!("drain {name}"), json!({ "action": action, "node": name })))
+            }
+            "config-corrupt" => {
+                let Target::Workload { namespace, name } = &spec.target else {
+                    return Err(BackendError::Unsupported("config-corrupt needs a workload".into()));
+                };
+                self.service_index(namespace, name)?;
+                let key = spec.text("key").unwrap_or_else(|| "DB_HOST".into());
+                Ok(handle(
+                    format!("corrupt {key} in {namespace}/{name}-config"),
+                    json!({ "action": action, "service": name, "key": key }),
+                ))
+            }
+            other => Err(BackendError::Unsupported(format!("the demo cluster cannot simulate '{other}'"))),
         }
     }
 
-    pub fn inject(&mut self, spec: &FaultSpec) -> Result<RevertHandle, BackendError> {
+    /// Applies exactly what `prepare` chose.
+    pub fn inject(&mut self, spec: &FaultSpec, prepared: &RevertHandle) -> Result<RevertHandle, BackendError> {
         let int = |n: &str, d: i64| spec.int(n).unwrap_or(d);
-        let handle = |summary: String, data: serde_json::Value| RevertHandle { fault_id: spec.fault_id, summary, data };
+        let data = &prepared.data;
+        let str_of = |k: &str| data.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        let done = |summary: String| RevertHandle { summary, ..prepared.clone() };
+        let pods: Vec<String> = data
+            .get("pods")
+            .and_then(|p| p.as_array())
+            .map(|a| a.iter().filter_map(|p| p.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
         match spec.action.as_str() {
             "pod-delete" => {
-                let mut pods = self.select_pods(&spec.target)?;
-                if pods.is_empty() {
-                    return Err(BackendError::Failed(format!("{} has no running pod to delete", spec.target)));
-                }
-                pods.shuffle(&mut self.rng);
-                pods.truncate(int("count", 1).max(1) as usize);
-                pods.sort();
                 let grace = int("grace_seconds", 30).max(0) as u64;
                 for p in &pods {
                     if grace == 0 {
@@ -397,15 +448,37 @@ impl SimCluster {
                         self.event(p, &format!("deleted (grace period {grace}s)"), true);
                     }
                 }
-                Ok(handle(format!("deleted {}", pods.join(", ")), json!({ "pods": pods })))
+                Ok(done(format!("deleted {}", pods.join(", "))))
+            }
+            action @ ("network-latency" | "network-loss" | "cpu-stress" | "container-pause") => {
+                let what = match action {
+                    "network-latency" => format!("+{}ms latency", int("latency_ms", 300)),
+                    "network-loss" => format!("{}% packet loss", int("loss_percent", 30)),
+                    "cpu-stress" => format!("{}% CPU stress", int("load_percent", 90)),
+                    _ => "paused".to_string(),
+                };
+                for name in &pods {
+                    let Some(p) = self.pods.get_mut(name) else { continue };
+                    match action {
+                        "network-latency" => {
+                            p.fault.latency_ms = int("latency_ms", 300) as f64;
+                            p.fault.jitter_ms = int("jitter_ms", 0) as f64;
+                        }
+                        "network-loss" => p.fault.loss = int("loss_percent", 30) as f64 / 100.0,
+                        "cpu-stress" => {
+                            p.fault.cpu_load =
+                                (int("load_percent", 90) as f64 / 100.0 * int("workers", 1) as f64).min(1.0)
+                        }
+                        _ => p.fault.paused = true,
+                    }
+                    self.event(name, &what, true);
+                }
+                Ok(done(format!("{what} on {}", pods.join(", "))))
             }
             "scale" => {
-                let Target::Workload { namespace, name } = &spec.target else {
-                    return Err(BackendError::Unsupported("scale needs a workload".into()));
-                };
-                let s = self.service_index(namespace, name)?;
-                let saved = self.services[s].desired;
-                let to = int("replicas", 0).max(0) as u32;
+                let svc = str_of("service").unwrap_or_default();
+                let s = self.service_index(NAMESPACE, &svc)?;
+                let (saved, to) = (self.services[s].desired, int("replicas", 0).max(0) as u32);
                 self.services[s].desired = to;
                 self.services[s].deficit_since = None;
                 self.events.push(TopologyDelta::ClusterEvent {
@@ -413,46 +486,11 @@ impl SimCluster {
                     message: format!("scaled from {saved} to {to}"),
                     warning: true,
                 });
-                Ok(handle(
-                    format!("scaled {} from {saved} to {to} replicas", spec.target),
-                    json!({ "service": name, "replicas": saved }),
-                ))
-            }
-            "network-latency" | "network-loss" | "cpu-stress" | "container-pause" => {
-                let pods = self.select_pods(&spec.target)?;
-                if pods.is_empty() {
-                    return Err(BackendError::Failed(format!("{} has no running pod", spec.target)));
-                }
-                let what = match spec.action.as_str() {
-                    "network-latency" => format!("+{}ms latency", int("latency_ms", 300)),
-                    "network-loss" => format!("{}% packet loss", int("loss_percent", 30)),
-                    "cpu-stress" => format!("{}% CPU stress", int("load_percent", 90)),
-                    _ => "paused".to_string(),
-                };
-                for name in &pods {
-                    if let Some(p) = self.pods.get_mut(name) {
-                        match spec.action.as_str() {
-                            "network-latency" => {
-                                p.fault.latency_ms = int("latency_ms", 300) as f64;
-                                p.fault.jitter_ms = int("jitter_ms", 0) as f64;
-                            }
-                            "network-loss" => p.fault.loss = int("loss_percent", 30) as f64 / 100.0,
-                            "cpu-stress" => {
-                                p.fault.cpu_load =
-                                    (int("load_percent", 90) as f64 / 100.0 * int("workers", 1) as f64).min(1.0)
-                            }
-                            _ => p.fault.paused = true,
-                        }
-                    }
-                    self.event(name, &what, true);
-                }
-                Ok(handle(format!("{what} on {}", pods.join(", ")), json!({ "pods": pods, "action": spec.action })))
+                Ok(done(format!("scaled {} from {saved} to {to} replicas", spec.target)))
             }
             "node-drain" => {
-                let Target::Node { name } = &spec.target else {
-                    return Err(BackendError::Unsupported("node-drain needs a node".into()));
-                };
-                match self.nodes.get_mut(name) {
+                let name = str_of("node").unwrap_or_default();
+                match self.nodes.get_mut(&name) {
                     Some(u) => *u = true,
                     None => return Err(BackendError::TargetGone(spec.target.to_string())),
                 }
@@ -465,85 +503,95 @@ impl SimCluster {
                 let evict: Vec<String> = self
                     .pods
                     .iter()
-                    .filter(|(_, p)| &p.node == name && p.phase != PodPhase::Terminating)
+                    .filter(|(_, p)| p.node == name && p.phase != PodPhase::Terminating)
                     .map(|(n, _)| n.clone())
                     .collect();
                 for p in &evict {
                     self.terminate(p, grace);
                     self.event(p, &format!("evicted from {name}"), true);
                 }
-                Ok(handle(format!("drained {name}: evicted {} pods", evict.len()), json!({ "node": name })))
+                Ok(done(format!("drained {name}: evicted {} pods", evict.len())))
             }
             "config-corrupt" => {
-                let Target::Workload { namespace, name } = &spec.target else {
-                    return Err(BackendError::Unsupported("config-corrupt needs a workload".into()));
-                };
-                let s = self.service_index(namespace, name)?;
-                let key = spec.params.get("key").map(|v| v.to_string()).unwrap_or_else(|| "DB_HOST".into());
+                let (svc, key) = (str_of("service").unwrap_or_default(), str_of("key").unwrap_or_default());
+                let s = self.service_index(NAMESPACE, &svc)?;
                 self.services[s].config_broken = Some(key.clone());
                 self.events.push(TopologyDelta::ClusterEvent {
-                    object: format!("configmap {namespace}/{name}-config"),
+                    object: format!("configmap {NAMESPACE}/{svc}-config"),
                     message: format!("key {key} overwritten; pods reloaded it"),
                     warning: true,
                 });
-                Ok(handle(
-                    format!("corrupted {key} in {namespace}/{name}-config"),
-                    json!({ "service": name, "key": key }),
-                ))
+                Ok(done(format!("corrupted {key} in {NAMESPACE}/{svc}-config")))
             }
             other => Err(BackendError::Unsupported(format!("the demo cluster cannot simulate '{other}'"))),
         }
     }
 
+    /// Undoes a fault; harmless if it was never (or only partly) applied, or already undone.
     pub fn revert(&mut self, h: &RevertHandle) -> Result<(), BackendError> {
         if self.fail_reverts > 0 {
             self.fail_reverts -= 1;
             return Err(BackendError::Failed("simulated API error: 503 Service Unavailable".into()));
         }
         let str_of = |k: &str| h.data.get(k).and_then(|v| v.as_str()).map(str::to_string);
-        if let Some(pods) = h.data.get("pods").and_then(|p| p.as_array()) {
-            if str_of("action").is_none() {
-                return Ok(()); // pod-delete: the controller has already replaced them
-            }
-            for name in pods.iter().filter_map(|p| p.as_str()) {
-                if let Some(p) = self.pods.get_mut(name) {
-                    p.fault = PodView::default();
-                    self.event(name, "fault removed", false);
+        match str_of("action").as_deref() {
+            // The controller replaces deleted pods by itself.
+            Some("pod-delete") => Ok(()),
+            Some("network-latency" | "network-loss" | "cpu-stress" | "container-pause") => {
+                let pods = h.data.get("pods").and_then(|p| p.as_array()).cloned().unwrap_or_default();
+                for name in pods.iter().filter_map(|p| p.as_str()) {
+                    if let Some(p) = self.pods.get_mut(name) {
+                        if p.fault.is_faulted() {
+                            p.fault = PodView::default();
+                            self.event(name, "fault removed", false);
+                        }
+                    }
                 }
+                Ok(())
             }
-            return Ok(());
-        }
-        if let Some(node) = str_of("node") {
-            if let Some(u) = self.nodes.get_mut(&node) {
-                *u = false;
+            Some("node-drain") => {
+                let node = str_of("node").unwrap_or_default();
+                if let Some(u) = self.nodes.get_mut(&node).filter(|u| **u) {
+                    *u = false;
+                    self.events.push(TopologyDelta::ClusterEvent {
+                        object: format!("node {node}"),
+                        message: "uncordoned".into(),
+                        warning: false,
+                    });
+                }
+                Ok(())
             }
-            self.events.push(TopologyDelta::ClusterEvent {
-                object: format!("node {node}"),
-                message: "uncordoned".into(),
-                warning: false,
-            });
-            return Ok(());
-        }
-        if let Some(svc) = str_of("service") {
-            let s = self.service_index(NAMESPACE, &svc)?;
-            if let Some(r) = h.data.get("replicas").and_then(|r| r.as_u64()) {
-                self.services[s].desired = r as u32;
-                self.events.push(TopologyDelta::ClusterEvent {
-                    object: format!("deployment {NAMESPACE}/{svc}"),
-                    message: format!("scaled back to {r}"),
-                    warning: false,
-                });
-            } else {
-                self.services[s].config_broken = None;
-                self.events.push(TopologyDelta::ClusterEvent {
-                    object: format!("configmap {NAMESPACE}/{svc}-config"),
-                    message: "restored from the saved copy".into(),
-                    warning: false,
-                });
+            Some("scale") => {
+                let svc = str_of("service").unwrap_or_default();
+                let s = self.service_index(NAMESPACE, &svc)?;
+                let r = h.data.get("replicas").and_then(|r| r.as_u64()).unwrap_or(1) as u32;
+                if self.services[s].desired != r {
+                    self.services[s].desired = r;
+                    self.events.push(TopologyDelta::ClusterEvent {
+                        object: format!("deployment {NAMESPACE}/{svc}"),
+                        message: format!("scaled back to {r}"),
+                        warning: false,
+                    });
+                }
+                Ok(())
             }
-            return Ok(());
+            Some("config-corrupt") => {
+                let svc = str_of("service").unwrap_or_default();
+                let s = self.service_index(NAMESPACE, &svc)?;
+                if self.services[s].config_broken.take().is_some() {
+                    self.events.push(TopologyDelta::ClusterEvent {
+                        object: format!("configmap {NAMESPACE}/{svc}-config"),
+                        message: "restored from the saved copy".into(),
+                        warning: false,
+                    });
+                }
+                Ok(())
+            }
+            _ => Err(BackendError::Failed(format!(
+                "revert handle of fault #{} is not one of the demo cluster's",
+                h.fault_id
+            ))),
         }
-        Err(BackendError::Failed(format!("revert handle of fault #{} is not one of the demo cluster's", h.fault_id)))
     }
 }
 

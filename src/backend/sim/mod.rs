@@ -48,7 +48,7 @@ impl SimBackend {
 #[async_trait]
 impl Backend for SimBackend {
     fn info(&self) -> BackendInfo {
-        BackendInfo { kind: "demo".into(), cluster: "sock-shop (simulated, 3 nodes)".into() }
+        BackendInfo { kind: "demo".into(), cluster: "sock-shop (simulated, 3 nodes)".into(), pod_word: "pod".into() }
     }
 
     fn supports(&self, action: &str) -> Support {
@@ -95,9 +95,13 @@ impl Backend for SimBackend {
         }
     }
 
-    async fn inject(&self, spec: &FaultSpec) -> Result<RevertHandle, BackendError> {
+    async fn prepare(&self, spec: &FaultSpec) -> Result<RevertHandle, BackendError> {
+        self.with(|c| c.prepare(spec))
+    }
+
+    async fn inject(&self, spec: &FaultSpec, prepared: &RevertHandle) -> Result<RevertHandle, BackendError> {
         let (result, deltas) = self.with(|c| {
-            let r = c.inject(spec);
+            let r = c.inject(spec, prepared);
             (r, c.drain())
         });
         Self::publish(&self.sinks, deltas);

@@ -17,6 +17,12 @@ pub struct PodView {
     pub paused: bool,
 }
 
+impl PodView {
+    pub fn is_faulted(&self) -> bool {
+        self.latency_ms > 0.0 || self.loss > 0.0 || self.cpu_load > 0.0 || self.paused
+    }
+}
+
 /// What a request sees of one service.
 pub struct ServiceView {
     pub name: String,
