@@ -209,3 +209,25 @@ fn a_huge_cluster_draws_only_the_visible_page() {
     assert!(line.contains("· 1501/1501 "), "{line}");
     row_of(&term, "svc-299-pod-3");
 }
+
+#[test]
+fn disconnected_with_a_stale_picture_and_readiness_health() {
+    use gameday::backend::model::Workload;
+    use gameday::backend::TopologyDelta;
+    let mut h = Harness::demo();
+    h.send(Event::Backend(TopologyDelta::Snapshot(common::compose_topology())));
+    h.send(Event::Backend(TopologyDelta::UpsertWorkload(Workload {
+        namespace: "shop".into(),
+        name: "db".into(),
+        kind: "compose service".into(),
+        desired: 1,
+        ready: 0,
+    })));
+    h.t = 4_000;
+    h.send(Event::Backend(TopologyDelta::Connection { connected: false, detail: "engine unreachable".into() }));
+    h.t = 9_000;
+    h.send(Event::Tick);
+    let term = draw(&h);
+    insta::assert_snapshot!(term.backend());
+    assert_eq!(term.backend().buffer()[(12, 0)].fg, h.s.theme.ui.error);
+}

@@ -476,3 +476,39 @@ fn export_records_then_writes_the_report() {
     let Some(Effect::WriteReport { path, .. }) = fx.last() else { panic!() };
     assert_eq!(path.to_str(), Some("/tmp/gameday-test/session.md"));
 }
+
+#[test]
+fn readiness_connection_and_capabilities_from_a_backend_without_traffic() {
+    use gameday::backend::model::Workload;
+    use gameday::backend::{Support, TopologyDelta};
+    let mut h = Harness::demo();
+    h.send(Event::Backend(TopologyDelta::Snapshot(common::compose_topology())));
+    assert!(!h.s.health.contains_key("sock-shop/carts"), "services of the old picture are gone");
+    assert_eq!(h.s.health["shop/web"].state(), gameday::timeline::Health::Healthy);
+    let web = |ready| Workload {
+        namespace: "shop".into(),
+        name: "web".into(),
+        kind: "compose service".into(),
+        desired: 2,
+        ready,
+    };
+    h.send(Event::Backend(TopologyDelta::UpsertWorkload(web(0))));
+    let last = h.s.timeline.last().unwrap().kind.describe();
+    assert_eq!(last, "shop/web healthy > down (ready 0/2)");
+
+    h.send(Event::Backend(TopologyDelta::Connection { connected: false, detail: "connection refused".into() }));
+    assert!(h.s.timeline.last().unwrap().kind.describe().contains("connection: LOST: connection refused"));
+    h.send(Event::Backend(TopologyDelta::Connection { connected: false, detail: "connection refused".into() }));
+    let n = h.s.timeline.len();
+    h.send(Event::Backend(TopologyDelta::Connection { connected: true, detail: "engine 20.10".into() }));
+    assert_eq!(h.s.timeline.len(), n + 1, "one line per change");
+    assert!(h.s.timeline.last().unwrap().kind.describe().contains("connection: connected (engine 20.10)"));
+
+    let why = "this host's kernel has no netem qdisc".to_string();
+    h.send(Event::Backend(TopologyDelta::Capability {
+        action: "network-latency".into(),
+        support: Support::No(why.clone()),
+    }));
+    h.command("inject network-latency shop/web");
+    assert!(h.s.ui.status.clone().unwrap().text.contains(&why), "{:?}", h.s.ui.status);
+}

@@ -45,6 +45,17 @@ pub fn classify(s: &ServiceSample, current: Option<Health>) -> Health {
     }
 }
 
+/// The health a workload's readiness shows, for services with no traffic samples: down with no
+/// ready pod, degraded with fewer than desired, unknown when scaled to zero.
+pub fn from_readiness(ready: u32, desired: u32) -> Health {
+    match (ready, desired) {
+        (0, 0) => Health::Unknown,
+        (0, _) => Health::Down,
+        (r, d) if r < d => Health::Degraded,
+        _ => Health::Healthy,
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServiceHealth {
     pub state: Option<Health>,
@@ -55,11 +66,27 @@ pub struct ServiceHealth {
     pub success_hist: VecDeque<u64>,
     /// p95 latency in ms, oldest first.
     pub p95_hist: VecDeque<u64>,
+    /// Ready and desired pods, for services judged by readiness.
+    pub ready: Option<(u32, u32)>,
 }
 
 impl ServiceHealth {
     pub fn state(&self) -> Health {
         self.state.unwrap_or(Health::Unknown)
+    }
+
+    /// Records readiness. Services with traffic samples are judged by them instead; for the
+    /// others a change of readiness is a change of health at once (it is not noisy).
+    pub fn observe_readiness(&mut self, ready: u32, desired: u32) -> Option<(Health, Health)> {
+        self.ready = Some((ready, desired));
+        if self.last.is_some() {
+            return None;
+        }
+        let next = from_readiness(ready, desired);
+        match self.state.replace(next) {
+            Some(prev) if prev != next => Some((prev, next)),
+            _ => None,
+        }
     }
 
     /// Records a sample; returns the transition (from, to) once a new state is confirmed.
@@ -121,6 +148,18 @@ mod tests {
         assert!(feed(&mut h, &[(1.0, 250.0), (1.0, 50.0)]).is_empty());
         assert_eq!(feed(&mut h, &[(1.0, 250.0), (1.0, 260.0)]), [(Health::Healthy, Health::Degraded)]);
         assert_eq!(feed(&mut h, &[(0.2, 10.0), (0.1, 10.0)]), [(Health::Degraded, Health::Down)]);
+    }
+
+    #[test]
+    fn readiness_judges_services_without_traffic() {
+        let mut h = ServiceHealth::default();
+        assert_eq!(h.observe_readiness(3, 3), None);
+        assert_eq!(h.observe_readiness(2, 3), Some((Health::Healthy, Health::Degraded)));
+        assert_eq!(h.observe_readiness(0, 3), Some((Health::Degraded, Health::Down)));
+        assert_eq!(h.observe_readiness(0, 0), Some((Health::Down, Health::Unknown)));
+        // Once traffic is measured, it decides.
+        h.push(sample(1.0, 10.0));
+        assert_eq!(h.observe_readiness(0, 3), None);
     }
 
     #[test]

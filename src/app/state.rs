@@ -78,6 +78,15 @@ pub struct Ui {
     pub status: Option<Status>,
 }
 
+/// The backend's connection, as it last reported it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Connection {
+    pub connected: bool,
+    pub detail: String,
+    /// Since when (ms since start) it has been in this state.
+    pub since_ms: u64,
+}
+
 /// Set when the user or a signal asked to leave: the active fault is reverted first.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Quitting {
@@ -91,6 +100,8 @@ pub struct AppState {
     pub session: Session,
     pub presets: Vec<PresetEntry>,
     pub topology: Topology,
+    /// `None` until the backend says (the demo never does: it cannot lose its connection).
+    pub connection: Option<Connection>,
     pub health: BTreeMap<String, ServiceHealth>,
     pub fault: FaultPhase,
     pub next_fault_id: u64,
@@ -116,6 +127,7 @@ impl AppState {
             session,
             presets,
             topology: Topology::default(),
+            connection: None,
             health: BTreeMap::new(),
             fault: FaultPhase::Idle,
             next_fault_id: 1,

@@ -13,8 +13,8 @@ use super::command::{self, Command};
 use super::event::{Effect, Event};
 use super::fault::{self, Button, FaultPhase, FaultPlan};
 use super::keymap::{self, Action, Context};
-use super::state::{AppState, Level, Overlay, TextInput};
-use crate::backend::model::PodPhase;
+use super::state::{AppState, Connection, Level, Overlay, TextInput};
+use crate::backend::model::{PodPhase, Workload};
 use crate::backend::{PodRef, Target, TopologyDelta};
 use crate::timeline::{report, EntryKind, Stamp};
 
@@ -45,27 +45,80 @@ pub fn update(s: &mut AppState, event: Event, now: Stamp) -> Vec<Effect> {
 }
 
 fn on_delta(s: &mut AppState, delta: TopologyDelta, fx: &mut Vec<Effect>) {
-    match &delta {
+    match delta {
         TopologyDelta::Samples(samples) => {
             for sample in samples {
                 let h = s.health.entry(sample.service.clone()).or_default();
-                if let Some((from, to)) = h.push(sample.clone()) {
-                    let kind = EntryKind::HealthChanged {
-                        service: sample.service.clone(),
-                        from,
-                        to,
-                        success: sample.success,
-                        p95_ms: sample.p95_ms,
-                    };
-                    s.record(kind, fx);
+                let reading = format!("success {:.1}%, p95 {:.0} ms", sample.success * 100.0, sample.p95_ms);
+                let service = sample.service.clone();
+                if let Some((from, to)) = h.push(sample) {
+                    s.record(EntryKind::HealthChanged { service, from, to, reading }, fx);
                 }
             }
         }
         TopologyDelta::ClusterEvent { object, message, warning } => {
-            let kind = EntryKind::Cluster { object: object.clone(), message: message.clone(), warning: *warning };
-            s.record(kind, fx);
+            s.record(EntryKind::Cluster { object, message, warning }, fx);
         }
-        _ => s.topology.apply(&delta),
+        TopologyDelta::Connection { connected, detail } => {
+            let was = s.connection.as_ref().map(|c| c.connected);
+            if was != Some(connected) {
+                let message = if connected { format!("connected ({detail})") } else { format!("LOST: {detail}") };
+                if was.is_some() || !connected {
+                    s.record(EntryKind::Cluster { object: "connection".into(), message, warning: !connected }, fx);
+                }
+            }
+            let since_ms = match &s.connection {
+                Some(c) if c.connected == connected => c.since_ms,
+                _ => s.now.t_ms,
+            };
+            s.connection = Some(Connection { connected, detail, since_ms });
+        }
+        TopologyDelta::Capability { action, support } => {
+            for p in s.presets.iter_mut().filter(|p| p.preset.action == action) {
+                p.support = support.clone();
+            }
+        }
+        TopologyDelta::Snapshot(t) => {
+            let gone: Vec<String> = s
+                .health
+                .iter()
+                .filter(|(k, _)| !t.workloads().any(|w| service_key(w) == **k))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in gone {
+                s.health.remove(&k);
+            }
+            let workloads: Vec<(String, u32, u32)> =
+                t.workloads().map(|w| (service_key(w), w.ready, w.desired)).collect();
+            s.topology = t;
+            for (key, ready, desired) in workloads {
+                readiness(s, key, ready, desired, fx);
+            }
+        }
+        TopologyDelta::UpsertWorkload(w) => {
+            let (key, ready, desired) = (service_key(&w), w.ready, w.desired);
+            s.topology.upsert_workload(w);
+            readiness(s, key, ready, desired, fx);
+        }
+        TopologyDelta::RemoveWorkload { namespace, name } => {
+            s.topology.remove_workload(&namespace, &name);
+            let key = format!("{namespace}/{name}");
+            if s.health.get(&key).is_some_and(|h| h.last.is_none()) {
+                s.health.remove(&key);
+            }
+        }
+        other => s.topology.apply(&other),
+    }
+}
+
+fn service_key(w: &Workload) -> String {
+    format!("{}/{}", w.namespace, w.name)
+}
+
+fn readiness(s: &mut AppState, service: String, ready: u32, desired: u32, fx: &mut Vec<Effect>) {
+    let h = s.health.entry(service.clone()).or_default();
+    if let Some((from, to)) = h.observe_readiness(ready, desired) {
+        s.record(EntryKind::HealthChanged { service, from, to, reading: format!("ready {ready}/{desired}") }, fx);
     }
 }
 

@@ -455,7 +455,10 @@ impl Topology {
             TopologyDelta::RemovePod { namespace, name } => self.remove_pod(namespace, name),
             TopologyDelta::UpsertNode(n) => self.upsert_node(n.clone()),
             TopologyDelta::RemoveNode { name } => self.remove_node(name),
-            TopologyDelta::Samples(_) | TopologyDelta::ClusterEvent { .. } => {}
+            TopologyDelta::Samples(_)
+            | TopologyDelta::ClusterEvent { .. }
+            | TopologyDelta::Connection { .. }
+            | TopologyDelta::Capability { .. } => {}
         }
     }
 }
@@ -484,6 +487,17 @@ pub enum TopologyDelta {
         object: String,
         message: String,
         warning: bool,
+    },
+    /// The backend lost or regained its connection. While disconnected the picture is stale.
+    Connection {
+        connected: bool,
+        detail: String,
+    },
+    /// What the backend found out about an action after start (an engine installed, a kernel
+    /// module missing): presets with this action become available or disabled.
+    Capability {
+        action: String,
+        support: crate::backend::Support,
     },
 }
 

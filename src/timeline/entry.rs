@@ -141,8 +141,8 @@ pub enum EntryKind {
         service: String,
         from: Health,
         to: Health,
-        success: f64,
-        p95_ms: f64,
+        /// What was seen: "success 71.5%, p95 1014 ms", "ready 2/3".
+        reading: String,
     },
     Cluster {
         object: String,
@@ -191,9 +191,7 @@ impl EntryKind {
                 "fault #{fault} revert FAILED (attempt {attempt}): {error}{}",
                 if *retrying { "; retrying" } else { "; GIVING UP, fault may still be active" }
             ),
-            HealthChanged { service, from, to, success, p95_ms } => {
-                format!("{service} {from} > {to} (success {:.1}%, p95 {p95_ms:.0} ms)", success * 100.0)
-            }
+            HealthChanged { service, from, to, reading } => format!("{service} {from} > {to} ({reading})"),
             Cluster { object, message, .. } => format!("{object}: {message}"),
             Note { text } => format!("note: {text}"),
             ReportExported { path } => format!("report exported to {path}"),

@@ -14,6 +14,22 @@ use crate::app::state::{AppState, Level, TextInput};
 use crate::theme::Theme;
 
 pub fn header(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
+    if let Some(c) = s.connection.as_ref().filter(|c| !c.connected) {
+        let line = Line::from(vec![
+            Span::styled(" gameday ", t.title()),
+            Span::styled(
+                format!(
+                    " ✖ DISCONNECTED from {} for {}: {} · showing the last picture (stale) · reconnecting… ",
+                    s.session.backend.cluster,
+                    clock(s.now.t_ms.saturating_sub(c.since_ms)),
+                    c.detail
+                ),
+                Style::new().fg(t.ui.error).add_modifier(Modifier::BOLD),
+            ),
+        ]);
+        frame.render_widget(Paragraph::new(line), area);
+        return;
+    }
     let line = Line::from(vec![
         Span::styled(" gameday ", t.title()),
         Span::styled(format!("· {} · {} ", s.session.backend.kind, s.session.backend.cluster), t.text()),

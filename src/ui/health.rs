@@ -7,6 +7,7 @@ use ratatui::widgets::{Block, Paragraph, Sparkline};
 use ratatui::Frame;
 
 use super::topology::health_color;
+use crate::app::health::ServiceHealth;
 use crate::app::state::AppState;
 use crate::theme::Theme;
 
@@ -24,7 +25,7 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         return;
     }
     let head = Line::from(Span::styled(
-        format!("{:<16}{:>8}{:>9}{:>7}  trend", "service", "success", "p95", "rps"),
+        format!("{:<16}{:>8}{:>9}{:>7}  trend", "service", "ok / up", "p95", "rps"),
         t.muted(),
     ));
     frame.render_widget(Paragraph::new(head), Rect { height: 1, ..inner });
@@ -33,16 +34,22 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         frame.render_widget(wait, Rect { y: inner.y + 1, height: 1, ..inner });
     }
     const TEXT: u16 = 16 + 8 + 9 + 7 + 2;
-    for (i, (name, h)) in s.health.iter().enumerate() {
+    // When not every service fits, the worst come first.
+    let rows = (inner.height as usize).saturating_sub(1);
+    let mut services: Vec<(&String, &ServiceHealth)> = s.health.iter().collect();
+    if services.len() > rows {
+        services.sort_by_key(|(name, h)| (std::cmp::Reverse(h.state().severity()), name.to_string()));
+    }
+    for (i, (name, h)) in services.into_iter().take(rows).enumerate() {
         let y = inner.y + 1 + i as u16;
-        if y >= inner.y + inner.height {
-            break;
-        }
         let color = health_color(t, h.state());
         let short = name.rsplit('/').next().unwrap_or(name);
-        let (succ, p95, rps) = match &h.last {
-            Some(x) => (format!("{:.1}%", x.success * 100.0), format!("{:.0}ms", x.p95_ms), format!("{:.0}", x.rps)),
-            None => ("-".into(), "-".into(), "-".into()),
+        let (succ, p95, rps) = match (&h.last, h.ready) {
+            (Some(x), _) => {
+                (format!("{:.1}%", x.success * 100.0), format!("{:.0}ms", x.p95_ms), format!("{:.0}", x.rps))
+            }
+            (None, Some((r, d))) => (format!("{r}/{d} up"), "-".into(), "-".into()),
+            (None, None) => ("-".into(), "-".into(), "-".into()),
         };
         let line = Line::from(vec![
             Span::styled("● ", Style::new().fg(color)),
@@ -50,7 +57,7 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             Span::styled(format!("{succ:>8}{p95:>9}{rps:>7}"), Style::new().fg(color)),
         ]);
         frame.render_widget(Paragraph::new(line), Rect { y, height: 1, ..inner });
-        if inner.width > TEXT + 4 {
+        if inner.width > TEXT + 4 && !h.p95_hist.is_empty() {
             let w = inner.width - TEXT;
             let data: Vec<u64> = h.p95_hist.iter().rev().take(w as usize).rev().copied().collect();
             // Each service on its own scale (a fast database and a slow front door both show

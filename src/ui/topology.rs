@@ -26,7 +26,9 @@ pub fn health_color(t: &Theme, h: Health) -> Color {
 pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let rows = s.rows();
     let filter = if s.ui.filter.is_empty() { String::new() } else { format!(" · filter \"{}\"", s.ui.filter) };
-    let mut title = format!(" Topology · {} pods{filter} ", s.topology.pod_count());
+    let stale = if s.connection.as_ref().is_some_and(|c| !c.connected) { " · STALE" } else { "" };
+    let word = &s.session.backend.pod_word;
+    let mut title = format!(" Topology · {} {word}s{filter}{stale} ", s.topology.pod_count());
     let block = Block::bordered().border_style(t.border(true));
     let inner = block.inner(area);
     let height = inner.height as usize;

@@ -188,3 +188,34 @@ pub fn support_only(actions: &'static [&'static str]) -> impl Fn(&str) -> Suppor
 }
 
 pub fn _assert_backend<B: Backend>() {}
+
+/// A small compose-like topology with no traffic samples (as the Docker and Kubernetes
+/// backends report it): project `shop`, services web (2) and db (1), on host `docker`.
+pub fn compose_topology() -> gameday::backend::Topology {
+    use gameday::backend::model::{Node, Pod, PodPhase, Workload};
+    let mut t = gameday::backend::Topology::default();
+    for (svc, n) in [("web", 2u32), ("db", 1)] {
+        t.upsert_workload(Workload {
+            namespace: "shop".into(),
+            name: svc.into(),
+            kind: "compose service".into(),
+            desired: n,
+            ready: n,
+        });
+        for i in 1..=n {
+            t.upsert_pod(Pod {
+                namespace: "shop".into(),
+                name: format!("shop-{svc}-{i}"),
+                workload: Some(svc.into()),
+                node: Some("docker".into()),
+                phase: PodPhase::Running,
+                ready: true,
+                restarts: 0,
+                note: None,
+                labels: [("com.docker.compose.service".to_string(), svc.to_string())].into_iter().collect(),
+            });
+        }
+    }
+    t.upsert_node(Node { name: "docker".into(), ready: true, unschedulable: false });
+    t
+}
