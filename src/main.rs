@@ -4,11 +4,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 use gameday::backend::sim::SimBackend;
 use gameday::backend::Backend;
 use gameday::config::Dirs;
+use gameday::runtime::cleanup::Which;
 use gameday::runtime::{self, Options};
 use gameday::timeline::{journal, report};
 use gameday::{preset, theme};
@@ -17,27 +18,34 @@ use gameday::{preset, theme};
 #[derive(Parser)]
 #[command(version, about, long_about = None)]
 struct Cli {
-    /// Run against the embedded simulated cluster (Sock Shop on 3 nodes).
-    #[arg(long)]
-    demo: bool,
+    #[command(flatten)]
+    backend: BackendArgs,
     /// Colour theme: default, light, high-contrast, or one in the config dir's themes/.
     #[arg(long, default_value = "default")]
     theme: String,
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+/// Which system to hold the Gameday on.
+#[derive(Args)]
+struct BackendArgs {
+    /// Run against the embedded simulated cluster (Sock Shop on 3 nodes).
+    #[arg(long, global = true)]
+    demo: bool,
     /// Seed of the simulated cluster.
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = 42, global = true)]
     seed: u64,
     /// Simulated cluster: milliseconds between clock steps (each step is that much cluster time).
-    #[arg(long, default_value_t = 1000, hide = true)]
+    #[arg(long, default_value_t = 1000, hide = true, global = true)]
     demo_tick_ms: u64,
     /// Simulated cluster: make the first N reverts fail, to rehearse an API outage.
-    #[arg(long, default_value_t = 0, hide = true)]
+    #[arg(long, default_value_t = 0, hide = true, global = true)]
     demo_fail_reverts: u32,
     /// Make the console itself crash (panic) after this long, e.g. 30s, to rehearse a crash:
     /// the active fault is still reverted and the terminal restored.
     #[arg(long, value_parser = humantime::parse_duration, hide = true, requires = "demo")]
     demo_crash_after: Option<Duration>,
-    #[command(subcommand)]
-    command: Option<Cmd>,
 }
 
 #[derive(Subcommand)]
@@ -49,6 +57,16 @@ enum Cmd {
         /// Output file (default: standard output).
         #[arg(short, long)]
         output: Option<PathBuf>,
+    },
+    /// Find faults that earlier sessions left behind (their journals and the markers on what
+    /// they changed) and revert them.
+    Cleanup {
+        /// Revert every fault found.
+        #[arg(long, conflicts_with = "session")]
+        all: bool,
+        /// Revert the faults of one session (its ID, as in its journal's name).
+        #[arg(long)]
+        session: Option<String>,
     },
 }
 
@@ -62,18 +80,47 @@ fn main() -> ExitCode {
     }
 }
 
+fn connect(args: &BackendArgs) -> anyhow::Result<Arc<dyn Backend>> {
+    if !args.demo {
+        anyhow::bail!(
+            "choose a backend: --demo runs the embedded simulated cluster.\n\
+             The Kubernetes and Docker backends are not part of this build yet."
+        );
+    }
+    let sim = SimBackend::new(args.seed, Duration::from_millis(args.demo_tick_ms.max(10)));
+    sim.fail_next_reverts(args.demo_fail_reverts);
+    Ok(Arc::new(sim))
+}
+
 fn real_main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
-    if let Some(Cmd::Report { journal: path, output }) = cli.command {
-        let entries = journal::read(&path)?;
-        let md = report::render(&entries);
-        match output {
-            Some(out) => std::fs::write(&out, md).with_context(|| format!("cannot write {}", out.display()))?,
-            None => print!("{md}"),
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
     let dirs = Dirs::from_env()?;
+    let rt = || tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
+    match cli.command {
+        Some(Cmd::Report { journal: path, output }) => {
+            let entries = journal::read(&path)?;
+            let md = report::render(&entries);
+            match output {
+                Some(out) => std::fs::write(&out, md).with_context(|| format!("cannot write {}", out.display()))?,
+                None => print!("{md}"),
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Cmd::Cleanup { all, session }) => {
+            let which = match (all, session) {
+                (true, _) => Which::All,
+                (false, Some(id)) => Which::Session(id),
+                (false, None) => Which::List,
+            };
+            let rt = rt()?;
+            let ok = rt.block_on(async {
+                let backend = connect(&cli.backend)?;
+                runtime::cleanup::run(backend, &dirs.sessions(), which).await
+            })?;
+            return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(2) });
+        }
+        None => {}
+    }
     let presets = preset::load_presets(Some(&dirs.config.join("presets")))?;
     let themes = theme::load_themes(Some(&dirs.config.join("themes")))?;
     let theme = themes.get(&cli.theme).cloned().ok_or_else(|| {
@@ -83,23 +130,15 @@ fn real_main() -> anyhow::Result<ExitCode> {
             themes.keys().cloned().collect::<Vec<_>>().join(", ")
         )
     })?;
-    if !cli.demo {
-        anyhow::bail!(
-            "choose a backend: --demo runs the embedded simulated cluster.\n\
-             The Kubernetes and Docker backends are not part of this build yet."
-        );
-    }
-    let sim = SimBackend::new(cli.seed, Duration::from_millis(cli.demo_tick_ms.max(10)));
-    sim.fail_next_reverts(cli.demo_fail_reverts);
-    let backend: Arc<dyn Backend> = Arc::new(sim);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt = rt()?;
+    let backend = rt.block_on(async { connect(&cli.backend) })?;
     let outcome = rt.block_on(runtime::run(Options {
         backend,
         presets,
         themes,
         theme,
         sessions_dir: dirs.sessions(),
-        crash_after: cli.demo_crash_after,
+        crash_after: cli.backend.demo_crash_after,
     }))?;
     println!("Session journal: {}", outcome.journal.display());
     println!("Report:          gameday report {} -o report.md", outcome.journal.display());
@@ -108,6 +147,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
         for f in &outcome.left_behind {
             eprintln!("  {f}");
         }
+        eprintln!("Revert them with `gameday cleanup --session <ID>` (same backend flags).");
         return Ok(ExitCode::from(2));
     }
     if let Some(crash) = &outcome.crash {

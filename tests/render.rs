@@ -231,3 +231,12 @@ fn disconnected_with_a_stale_picture_and_readiness_health() {
     insta::assert_snapshot!(term.backend());
     assert_eq!(term.backend().buffer()[(12, 0)].fg, h.s.theme.ui.error);
 }
+
+#[test]
+fn faults_left_by_an_earlier_session() {
+    let mut h = warm();
+    h.send(Event::Leftovers(common::two_leftovers()));
+    let term = draw(&h);
+    insta::assert_snapshot!(term.backend());
+    assert_eq!(term.backend().buffer()[(0, row_of(&term, "LEFT BY EARLIER SESSIONS"))].bg, Color::Red);
+}

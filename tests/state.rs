@@ -25,6 +25,7 @@ fn kinds(fx: &[Effect]) -> Vec<String> {
             Effect::Inject { .. } => "inject".into(),
             Effect::Revert { delay_ms, .. } => format!("revert+{delay_ms}ms"),
             Effect::WriteReport { .. } => "write-report".into(),
+            Effect::Cleanup { index, .. } => format!("cleanup:{index}"),
             Effect::Exit => "exit".into(),
         })
         .collect()
@@ -511,4 +512,59 @@ fn readiness_connection_and_capabilities_from_a_backend_without_traffic() {
     }));
     h.command("inject network-latency shop/web");
     assert!(h.s.ui.status.clone().unwrap().text.contains(&why), "{:?}", h.s.ui.status);
+}
+
+#[test]
+fn faults_left_by_an_earlier_session_are_reverted_before_anything_new() {
+    use gameday::app::cleanup::CleanupStatus;
+    let mut h = Harness::demo();
+    let fx = h.send(Event::Leftovers(common::two_leftovers()));
+    assert_eq!(fx.len(), 2, "each finding is recorded");
+    assert!(matches!(h.s.ui.overlay, Overlay::Leftovers { revert: true }), "Revert all is preselected");
+    assert_eq!(h.s.context(), Context::Leftovers);
+    h.key(KeyCode::Esc);
+    // New injects wait until they are dealt with.
+    assert_eq!(kinds(&h.command("inject pod-kill sock-shop/carts")), ["record:inject_refused"]);
+    assert!(h.s.ui.status.clone().unwrap().text.contains("2 fault(s) left by earlier sessions are not reverted yet"));
+    // Space reverts them, like any live fault.
+    let fx = h.key(KeyCode::Char(' '));
+    let cleanups: Vec<(usize, u32)> = fx
+        .iter()
+        .filter_map(|e| if let Effect::Cleanup { index, attempt, .. } = e { Some((*index, *attempt)) } else { None })
+        .collect();
+    assert_eq!(cleanups, [(0, 1), (1, 1)]);
+    h.send(Event::CleanedUp { index: 0, attempt: 1, result: Ok(()) });
+    let fx = h.send(Event::CleanedUp { index: 1, attempt: 1, result: Err("503".into()) });
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::Cleanup { index: 1, attempt: 2, delay_ms: 250, .. })),
+        "retried with backoff"
+    );
+    assert_eq!(h.s.leftovers[0].status, CleanupStatus::Reverted);
+    h.send(Event::CleanedUp { index: 1, attempt: 1, result: Ok(()) });
+    assert_eq!(h.s.leftovers[1].status, CleanupStatus::Reverting { attempt: 2 }, "a stale answer is ignored");
+    h.send(Event::CleanedUp { index: 1, attempt: 2, result: Ok(()) });
+    assert_eq!(h.s.leftovers[1].status, CleanupStatus::Reverted);
+    assert_eq!(kinds(&h.command("inject pod-kill sock-shop/carts")), ["record:inject_requested", "prepare"]);
+    let described: Vec<String> = h.s.timeline.iter().map(|e| e.kind.describe()).collect();
+    assert!(
+        described.iter().any(|d| d == "reverted fault #2 of session 20261120-090000-dead (confirmed, attempt 2)"),
+        "{described:?}"
+    );
+}
+
+#[test]
+fn leaving_earlier_faults_in_place_is_a_recorded_choice() {
+    use gameday::app::cleanup::CleanupStatus;
+    let mut h = Harness::demo();
+    h.send(Event::Leftovers(common::two_leftovers()));
+    h.send(Event::Leftovers(common::two_leftovers()));
+    assert_eq!(h.s.leftovers.len(), 2, "found twice, listed once");
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Enter);
+    assert!(h.s.leftovers.iter().all(|l| l.status == CleanupStatus::Kept));
+    assert!(h.s.timeline.iter().any(|e| e.kind.describe().contains("left in place by choice")));
+    assert_eq!(kinds(&h.command("inject pod-kill sock-shop/carts"))[0], "record:inject_requested");
+    // The abort key still takes them out.
+    let fx = h.key(KeyCode::Char(' '));
+    assert_eq!(fx.iter().filter(|e| matches!(e, Effect::Cleanup { .. })).count(), 2);
 }

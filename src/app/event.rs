@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use ratatui::crossterm::event::KeyEvent;
 
-use crate::backend::{FaultSpec, RevertHandle, TopologyDelta};
+use crate::backend::{FaultSpec, Leftover, RevertHandle, TopologyDelta};
 use crate::timeline::Entry;
 
 /// Everything that reaches the UI loop comes through one channel as one of these.
@@ -33,6 +33,13 @@ pub enum Event {
         path: PathBuf,
         result: Result<(), String>,
     },
+    /// Faults left behind by earlier sessions (found after start, without blocking the screen).
+    Leftovers(Vec<Leftover>),
+    CleanedUp {
+        index: usize,
+        attempt: u32,
+        result: Result<(), String>,
+    },
     /// SIGTERM, SIGHUP, SIGINT, or the terminal went away.
     Signal(String),
 }
@@ -58,6 +65,15 @@ pub enum Effect {
     WriteReport {
         path: PathBuf,
         markdown: String,
+    },
+    /// Revert a fault an earlier session left (after `delay_ms`), and append that to its
+    /// journal; `by` is this session.
+    Cleanup {
+        index: usize,
+        leftover: Leftover,
+        attempt: u32,
+        delay_ms: u64,
+        by: String,
     },
     /// Leave the UI loop (the journal already holds the session end).
     Exit,

@@ -14,6 +14,7 @@
 
 use std::collections::BTreeMap;
 
+use super::cleanup;
 use super::event::Effect;
 use super::state::{AppState, Level, Overlay, Quitting};
 use crate::backend::{FaultSpec, Mode, PodRef, RevertHandle, Target};
@@ -161,12 +162,17 @@ pub fn inject(s: &mut AppState, plan: FaultPlan, fx: &mut Vec<Effect>) {
 /// earlier process are unresolved), the inject of `preset` on `target` is refused, visibly and
 /// in the timeline, and this returns true.
 pub fn refused_while_busy(s: &mut AppState, preset: &str, target: &str, fx: &mut Vec<Effect>) -> bool {
-    let reason = match (s.fault.live(), &s.quitting) {
-        (Some(f), _) => {
+    let reason = match (s.fault.live(), &s.quitting, cleanup::unresolved(s)) {
+        (Some(f), _, _) => {
             format!("fault #{} ({} on {}) is still active; one fault at a time", f.id, f.plan.preset, f.plan.target)
         }
-        (None, Some(_)) => "the console is quitting".to_string(),
-        (None, None) => return false,
+        (None, Some(_), _) => "the console is quitting".to_string(),
+        (None, None, n) if n > 0 => {
+            format!(
+                "{n} fault(s) left by earlier sessions are not reverted yet; one fault at a time (Space reverts them)"
+            )
+        }
+        (None, None, _) => return false,
     };
     s.say(Level::Warning, format!("refused: {reason}"));
     s.record(EntryKind::InjectRefused { preset: preset.to_string(), target: target.to_string(), reason }, fx);
@@ -180,7 +186,13 @@ pub fn abort(s: &mut AppState, by: &str, fx: &mut Vec<Effect>) {
         s.ui.overlay = Overlay::None;
     }
     let aborted = EndReason::Aborted { by: by.into() };
+    // Faults left by earlier sessions are live faults too.
+    let leftovers = cleanup::live(s) > 0;
+    if leftovers {
+        cleanup::revert_all(s, fx);
+    }
     match std::mem::replace(&mut s.fault, FaultPhase::Idle) {
+        FaultPhase::Idle if leftovers => {}
         FaultPhase::Idle => s.say(Level::Info, "nothing to abort: no fault is active"),
         FaultPhase::Armed { plan, .. } => s.say(Level::Info, format!("cancelled {} on {}", plan.preset, plan.target)),
         FaultPhase::Preparing { fault, abort } => {

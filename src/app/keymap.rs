@@ -30,6 +30,8 @@ pub enum Context {
     Targets,
     Confirm,
     Help,
+    /// Faults left by earlier sessions: revert them or leave them.
+    Leftovers,
     /// Text fields: the `:` command line, the `/` filter, the note editor.
     CommandLine,
     Filter,
@@ -47,6 +49,7 @@ impl Context {
             Context::Targets => "Target selection",
             Context::Confirm => "Confirmation",
             Context::Help => "Help",
+            Context::Leftovers => "Faults left by earlier sessions",
             Context::CommandLine => "Command line",
             Context::Filter => "Filter",
             Context::Note => "Note editor",
@@ -186,6 +189,16 @@ pub const BINDINGS: &[Binding] = &[
     b(&[ESC], Back, "cancel", "cancel", Scope::Only(C::Confirm)),
     // Help
     b(&[ESC, k('?'), k('q')], Back, "close", "close help", Scope::Only(C::Help)),
+    // Faults left by earlier sessions
+    b(
+        &[code(KeyCode::Tab), code(KeyCode::Left), code(KeyCode::Right), k('h'), k('l')],
+        SwitchButton,
+        "switch",
+        "switch between Revert all and Leave them",
+        Scope::Only(C::Leftovers),
+    ),
+    b(&[ENTER], Select, "press", "revert them all, or leave them in place (recorded)", Scope::Only(C::Leftovers)),
+    b(&[ESC], Back, "later", "decide later (new injects stay refused)", Scope::Only(C::Leftovers)),
     // Lists
     b(&[code(KeyCode::Up), k('k')], Up, "up", "move up", Scope::OutsideText),
     b(&[code(KeyCode::Down), k('j')], Down, "down", "move down", Scope::OutsideText),
@@ -259,7 +272,7 @@ mod tests {
     fn space_aborts_outside_text_fields_only_and_the_chord_aborts_everywhere() {
         let space = key(KeyCode::Char(' '), KeyModifiers::NONE);
         let chord = key(KeyCode::Char('g'), KeyModifiers::CONTROL);
-        for ctx in [C::Main, C::Picker, C::Targets, C::Confirm, C::Help] {
+        for ctx in [C::Main, C::Picker, C::Targets, C::Confirm, C::Help, C::Leftovers] {
             assert_eq!(lookup(ctx, &space), Some(Abort), "{ctx:?}");
         }
         for ctx in [C::CommandLine, C::Filter, C::Note] {

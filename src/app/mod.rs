@@ -1,6 +1,7 @@
 //! The pure core: state, events, effects, the fault lifecycle and the key table.
 
 pub mod blast;
+pub mod cleanup;
 pub mod command;
 pub mod event;
 pub mod fault;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use tui_textarea::TextArea;
 
+use super::cleanup::LeftoverItem;
 use super::event::Effect;
 use super::fault::FaultPhase;
 use super::health::ServiceHealth;
@@ -60,6 +61,10 @@ pub enum Overlay {
         cursor: usize,
     },
     Note(Box<TextArea<'static>>),
+    /// Faults left by earlier sessions; `revert` is the highlighted choice (preselected).
+    Leftovers {
+        revert: bool,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -104,6 +109,7 @@ pub struct AppState {
     pub connection: Option<Connection>,
     pub health: BTreeMap<String, ServiceHealth>,
     pub fault: FaultPhase,
+    pub leftovers: Vec<LeftoverItem>,
     pub next_fault_id: u64,
     pub timeline: Vec<Entry>,
     pub themes: BTreeMap<String, Theme>,
@@ -130,6 +136,7 @@ impl AppState {
             connection: None,
             health: BTreeMap::new(),
             fault: FaultPhase::Idle,
+            leftovers: Vec::new(),
             next_fault_id: 1,
             timeline: Vec::new(),
             themes,
@@ -165,6 +172,7 @@ impl AppState {
             (Some(TextInput::Filter(_)), _) => Context::Filter,
             (_, Overlay::Note(_)) => Context::Note,
             (_, Overlay::Help) => Context::Help,
+            (_, Overlay::Leftovers { .. }) => Context::Leftovers,
             _ if matches!(self.fault, FaultPhase::Armed { .. }) => Context::Confirm,
             (_, Overlay::Picker { .. }) => Context::Picker,
             (_, Overlay::Targets { .. }) => Context::Targets,

@@ -9,6 +9,7 @@ use ratatui::crossterm::event::{KeyEvent, KeyEventKind};
 use tui_textarea::TextArea;
 
 use super::blast;
+use super::cleanup;
 use super::command::{self, Command};
 use super::event::{Effect, Event};
 use super::fault::{self, Button, FaultPhase, FaultPlan};
@@ -40,6 +41,8 @@ pub fn update(s: &mut AppState, event: Event, now: Stamp) -> Vec<Effect> {
             Err(e) => s.say(Level::Error, format!("could not write the report to {}: {e}", path.display())),
         },
         Event::Signal(name) => fault::quit(s, &name, &mut fx),
+        Event::Leftovers(found) => cleanup::on_found(s, found, &mut fx),
+        Event::CleanedUp { index, attempt, result } => cleanup::on_cleaned(s, index, attempt, result, &mut fx),
     }
     fx
 }
@@ -224,6 +227,19 @@ fn on_action(s: &mut AppState, ctx: Context, action: Option<Action>, fx: &mut Ve
             s.ui.overlay = Overlay::Note(Box::new(t));
         }
         (Context::Help, Action::Back) => s.ui.overlay = Overlay::None,
+        (Context::Leftovers, Action::SwitchButton) => {
+            if let Overlay::Leftovers { revert } = &mut s.ui.overlay {
+                *revert = !*revert;
+            }
+        }
+        (Context::Leftovers, Action::Select) => match s.ui.overlay {
+            Overlay::Leftovers { revert: true } => cleanup::revert_all(s, fx),
+            _ => cleanup::keep_all(s, fx),
+        },
+        (Context::Leftovers, Action::Back) => {
+            s.ui.overlay = Overlay::None;
+            s.say(Level::Warning, "faults left by earlier sessions are still in place; Space reverts them");
+        }
         (Context::Confirm, Action::SwitchButton) => {
             if let FaultPhase::Armed { button, .. } = &mut s.fault {
                 *button = if *button == Button::Cancel { Button::Inject } else { Button::Cancel };

@@ -72,6 +72,21 @@ pub struct RevertHandle {
     pub data: serde_json::Value,
 }
 
+/// A fault that an earlier gameday process injected and never confirmed reverted, found in
+/// its journal or by the markers on what it changed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Leftover {
+    pub session: String,
+    pub fault_id: u64,
+    /// "container-pause on shop/web (paused shop-web-1)"
+    pub what: String,
+    pub handle: RevertHandle,
+    /// The session's journal, when it was found there (the revert is appended to it).
+    pub journal: Option<std::path::PathBuf>,
+    /// "journal", "label gameday.session on container x", ...
+    pub found_by: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BackendInfo {
     /// "demo", "kubernetes", "docker"
@@ -127,4 +142,16 @@ pub trait Backend: Send + Sync + 'static {
     /// Undoes the fault. Idempotent, and harmless on a fault that was prepared but never (or
     /// only partly) applied.
     async fn revert(&self, handle: &RevertHandle) -> Result<(), BackendError>;
+
+    /// Whether what this backend injects stays in the system when the console dies (true for
+    /// real clusters; the demo cluster dies with the console).
+    fn faults_outlive_process(&self) -> bool {
+        true
+    }
+
+    /// Faults found in the system by their markers (labels, annotations, helper containers),
+    /// whichever process injected them.
+    async fn leftovers(&self) -> Result<Vec<Leftover>, BackendError> {
+        Ok(Vec::new())
+    }
 }

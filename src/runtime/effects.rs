@@ -14,6 +14,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::app::{Effect, Event};
 use crate::backend::{Backend, BackendError, RevertHandle};
 use crate::timeline::journal::Journal;
+use crate::timeline::leftovers;
 
 /// A backend call that takes longer than this counts as failed (and a revert is retried).
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -120,6 +121,17 @@ impl Runner {
                         }
                         let result = tokio::fs::write(&path, markdown).await.map_err(|e| e.to_string());
                         let _ = tx.send(Event::Exported { path, result });
+                    });
+                }
+                Effect::Cleanup { index, leftover, attempt, delay_ms, by } => {
+                    let (backend, tx) = (self.backend.clone(), self.tx.clone());
+                    tokio::spawn(async move {
+                        if delay_ms > 0 {
+                            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                        }
+                        let by = format!("cleanup by session {by}");
+                        let result = leftovers::revert_and_record(backend.as_ref(), &leftover, attempt, &by).await;
+                        let _ = tx.send(Event::CleanedUp { index, attempt, result });
                     });
                 }
                 Effect::Exit => exit = true,

@@ -1,6 +1,7 @@
 //! The imperative shell: one event channel into the UI loop, `update` for every event,
 //! effects carried out by the runner, a frame drawn only after something happened.
 
+pub mod cleanup;
 pub mod effects;
 pub mod terminal;
 
@@ -17,8 +18,8 @@ use crate::app::{update, AppState, Event};
 use crate::backend::Backend;
 use crate::preset::Preset;
 use crate::theme::Theme;
-use crate::timeline::journal::{self, Journal};
-use crate::timeline::{EndReason, Entry, EntryKind, Stamp};
+use crate::timeline::journal::{Journal, Reopened};
+use crate::timeline::{leftovers, EndReason, EntryKind, Stamp};
 use effects::{Ledger, Runner};
 
 pub struct Options {
@@ -78,6 +79,7 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
     let mut term = ratatui::try_init()?;
     let backend = opts.backend.clone();
     let crash_after = opts.crash_after;
+    let sessions_dir = opts.sessions_dir.clone();
     let result = {
         let tx = tx.clone();
         let ledger = ledger.clone();
@@ -96,6 +98,9 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
                 }
             });
             backend.watch(dtx);
+            if backend.faults_outlive_process() {
+                spawn_leftover_search(backend.clone(), sessions_dir, tx.clone());
+            }
             let _ = term.draw(|f| crate::ui::draw(f, &state));
             let mut terminal_lost = false;
             'outer: while let Some(first) = rx.recv().await {
@@ -128,7 +133,7 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
     };
     ratatui::restore();
     if let Err(panic) = &result {
-        emergency_revert(opts.backend.as_ref(), &ledger, &journal_path, start_wall, start, panic).await;
+        emergency_revert(opts.backend.as_ref(), &ledger, &journal_path, panic).await;
     }
     let left_behind = ledger.injected().iter().map(|h| format!("fault #{}: {}", h.fault_id, h.summary)).collect();
     Ok(Outcome { journal: journal_path, left_behind, crash: result.err() })
@@ -142,26 +147,31 @@ fn result_of(r: Result<(), tokio::task::JoinError>) -> Result<(), String> {
     }
 }
 
+/// Looks for faults earlier sessions left (their journals, the backend's markers) in the
+/// background, and reports them as one event.
+fn spawn_leftover_search(backend: Arc<dyn Backend>, dir: PathBuf, tx: mpsc::UnboundedSender<Event>) {
+    tokio::spawn(async move {
+        let info = backend.info();
+        let (in_journals, _unreadable) =
+            tokio::task::spawn_blocking(move || leftovers::in_journals(&dir, &info)).await.unwrap_or_default();
+        let markers = backend.leftovers().await.unwrap_or_default();
+        let all = leftovers::merge(in_journals, markers);
+        if !all.is_empty() {
+            let _ = tx.send(Event::Leftovers(all));
+        }
+    });
+}
+
 /// After a panic: revert whatever the ledger holds, and journal it. Retries for up to 30 s.
-async fn emergency_revert(
-    backend: &dyn Backend,
-    ledger: &Ledger,
-    path: &std::path::Path,
-    start_wall: DateTime<Utc>,
-    start: Instant,
-    why: &str,
-) {
+async fn emergency_revert(backend: &dyn Backend, ledger: &Ledger, path: &std::path::Path, why: &str) {
     let deadline = Instant::now() + std::time::Duration::from_secs(30);
     while ledger.in_flight() > 0 && Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let mut seq = journal::read(path).map(|e| e.len() as u64).unwrap_or(0);
-    let mut journal = Journal::open(path).ok();
+    let mut journal = Reopened::open(path).ok().flatten();
     let mut write = |kind: EntryKind| {
-        seq += 1;
-        let s = Stamp::at(start_wall, start.elapsed().as_millis() as u64);
         if let Some(j) = journal.as_mut() {
-            let _ = j.append(&Entry { seq, wall: s.wall, t_ms: s.t_ms, kind });
+            let _ = j.record(kind, Utc::now());
         }
     };
     for handle in ledger.injected() {

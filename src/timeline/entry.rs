@@ -155,6 +155,29 @@ pub enum EntryKind {
     ReportExported {
         path: String,
     },
+    /// A fault an earlier session left behind (its journal or markers say so).
+    LeftoverFound {
+        session: String,
+        fault: u64,
+        what: String,
+        found_by: String,
+    },
+    LeftoverReverted {
+        session: String,
+        fault: u64,
+        attempt: u32,
+    },
+    LeftoverRevertFailed {
+        session: String,
+        fault: u64,
+        attempt: u32,
+        error: String,
+    },
+    /// The operator chose to leave it in place.
+    LeftoverKept {
+        session: String,
+        fault: u64,
+    },
 }
 
 impl EntryKind {
@@ -195,6 +218,16 @@ impl EntryKind {
             Cluster { object, message, .. } => format!("{object}: {message}"),
             Note { text } => format!("note: {text}"),
             ReportExported { path } => format!("report exported to {path}"),
+            LeftoverFound { session, fault, what, found_by } => {
+                format!("left behind by session {session}: fault #{fault} {what} (found in its {found_by})")
+            }
+            LeftoverReverted { session, fault, attempt } => {
+                format!("reverted fault #{fault} of session {session} (confirmed, attempt {attempt})")
+            }
+            LeftoverRevertFailed { session, fault, attempt, error } => {
+                format!("revert of fault #{fault} of session {session} FAILED (attempt {attempt}): {error}; retrying")
+            }
+            LeftoverKept { session, fault } => format!("fault #{fault} of session {session} left in place by choice"),
         }
     }
 

@@ -1,11 +1,15 @@
 //! The timeline writer: one JSONL file per session, every entry appended and flushed to disk
-//! before the action it describes starts (write-ahead).
+//! before the action it describes starts (write-ahead). The process that writes a session holds
+//! an exclusive lock on its journal, so another process can tell a live session from one whose
+//! process died, and append to the latter (a cleanup) without racing the former.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use super::entry::Entry;
+use chrono::{DateTime, Utc};
+
+use super::entry::{Entry, EntryKind};
 
 pub struct Journal {
     path: PathBuf,
@@ -13,13 +17,21 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Opens (creating if needed) the journal for appending.
+    /// Opens (creating if needed) the journal for appending, and locks it. Fails if another
+    /// live process writes this session.
     pub fn open(path: &Path) -> std::io::Result<Journal> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
         let file = OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(Journal { path: path.to_path_buf(), file })
+        match file.try_lock() {
+            Ok(()) => Ok(Journal { path: path.to_path_buf(), file }),
+            Err(TryLockError::WouldBlock) => Err(std::io::Error::new(
+                std::io::ErrorKind::WouldBlock,
+                format!("{} is in use by another gameday process", path.display()),
+            )),
+            Err(TryLockError::Error(e)) => Err(e),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -33,6 +45,44 @@ impl Journal {
         self.file.write_all(&line)?;
         self.file.flush()?;
         self.file.sync_data()
+    }
+}
+
+/// Whether a live process holds this session's journal.
+pub fn in_use(path: &Path) -> bool {
+    let Ok(file) = File::open(path) else { return false };
+    matches!(file.try_lock(), Err(TryLockError::WouldBlock))
+}
+
+/// An existing session's journal, reopened to append to it: entries continue its numbering
+/// and its clock (time since that session started).
+pub struct Reopened {
+    journal: Journal,
+    seq: u64,
+    start: DateTime<Utc>,
+}
+
+impl Reopened {
+    /// `Ok(None)` if a live process still writes it.
+    pub fn open(path: &Path) -> anyhow::Result<Option<Reopened>> {
+        if in_use(path) {
+            return Ok(None);
+        }
+        let entries = read(path)?;
+        let start =
+            entries.first().map(|e| e.wall - chrono::Duration::milliseconds(e.t_ms as i64)).unwrap_or_else(Utc::now);
+        let seq = entries.last().map(|e| e.seq).unwrap_or(0);
+        match Journal::open(path) {
+            Ok(journal) => Ok(Some(Reopened { journal, seq, start })),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(anyhow::anyhow!("{}: {e}", path.display())),
+        }
+    }
+
+    pub fn record(&mut self, kind: EntryKind, now: DateTime<Utc>) -> std::io::Result<()> {
+        self.seq += 1;
+        let t_ms = (now - self.start).num_milliseconds().max(0) as u64;
+        self.journal.append(&Entry { seq: self.seq, wall: now, t_ms, kind })
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod entry;
 pub mod journal;
+pub mod leftovers;
 pub mod report;
 
 pub use entry::{since, EndReason, Entry, EntryKind, Health, Stamp};

@@ -8,6 +8,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::clock;
+use crate::app::cleanup;
 use crate::app::fault::{FaultPhase, LOUD_AFTER_ATTEMPTS};
 use crate::app::keymap::{self, ABORT_CHORD};
 use crate::app::state::{AppState, Level, TextInput};
@@ -47,10 +48,12 @@ pub fn header(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
 }
 
 pub fn abort_bar_height(s: &AppState) -> u16 {
-    match &s.fault {
+    let fault = match &s.fault {
         FaultPhase::Reverting { attempt, .. } if *attempt > LOUD_AFTER_ATTEMPTS => 3,
+        FaultPhase::Idle | FaultPhase::Armed { .. } => 0,
         _ => 1,
-    }
+    };
+    fault + u16::from(cleanup::live(s) > 0)
 }
 
 pub fn abort_bar(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
@@ -95,6 +98,18 @@ pub fn abort_bar(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             fault.id, fault.plan.preset, fault.plan.target
         ))],
         _ => vec![],
+    };
+    let left = cleanup::live(s);
+    let lines = if left > 0 {
+        let mut l = lines;
+        let pending = cleanup::unresolved(s);
+        l.push(Line::from(format!(
+            " ■ {left} FAULT(S) LEFT BY EARLIER SESSIONS{} · press SPACE to revert them",
+            if pending < left { " (left in place by choice)" } else { "" }
+        )));
+        l
+    } else {
+        lines
     };
     let style = t.abort_bar();
     let style = if matches!(&s.fault, FaultPhase::Reverting { attempt, .. } if *attempt > LOUD_AFTER_ATTEMPTS) {

@@ -5,6 +5,7 @@ mod confirm;
 mod fault;
 mod health;
 mod help;
+mod leftovers;
 mod note;
 mod picker;
 mod timeline;
@@ -22,16 +23,17 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
     let t = &s.theme;
     let area = frame.area();
     let live = s.fault.live().is_some();
+    let bar = live || crate::app::cleanup::live(s) > 0;
     let [header, abort_bar, body, status, footer] = Layout::vertical([
         Constraint::Length(1),
-        Constraint::Length(if live { bars::abort_bar_height(s) } else { 0 }),
+        Constraint::Length(if bar { bars::abort_bar_height(s) } else { 0 }),
         Constraint::Min(5),
         Constraint::Length(1),
         Constraint::Length(1),
     ])
     .areas(area);
     bars::header(frame, header, s, t);
-    if live {
+    if bar {
         bars::abort_bar(frame, abort_bar, s, t);
     }
     let [left, right] = Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(body);
@@ -54,6 +56,7 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
         Overlay::Picker { cursor, target } => picker::draw_presets(frame, area, s, t, *cursor, target.as_ref()),
         Overlay::Targets { preset, cursor } => picker::draw_targets(frame, area, s, t, preset, *cursor),
         Overlay::Note(text) => note::draw(frame, area, t, text),
+        Overlay::Leftovers { revert } => leftovers::draw(frame, area, s, t, *revert),
         Overlay::None => {}
     }
     if let FaultPhase::Armed { plan, button } = &s.fault {

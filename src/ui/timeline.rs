@@ -26,6 +26,8 @@ pub fn kind_color(t: &Theme, k: &EntryKind) -> Color {
         HealthChanged { .. } => t.timeline.health,
         Cluster { .. } => t.timeline.cluster,
         Note { .. } => t.timeline.note,
+        LeftoverFound { .. } | LeftoverKept { .. } => t.timeline.fault,
+        LeftoverReverted { .. } | LeftoverRevertFailed { .. } => t.timeline.revert,
     }
 }
 

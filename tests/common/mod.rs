@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: a demo state built without any I/O.
 #![allow(dead_code)]
 
+pub mod fake;
 pub mod pty;
 
 use std::path::PathBuf;
@@ -218,4 +219,22 @@ pub fn compose_topology() -> gameday::backend::Topology {
     }
     t.upsert_node(Node { name: "docker".into(), ready: true, unschedulable: false });
     t
+}
+
+/// Two faults an earlier session left, as the journal scan reports them.
+pub fn two_leftovers() -> Vec<gameday::backend::Leftover> {
+    (1..=2)
+        .map(|id| gameday::backend::Leftover {
+            session: "20261120-090000-dead".into(),
+            fault_id: id,
+            what: format!("container-pause on shop/web (paused shop-web-{id})"),
+            handle: gameday::backend::RevertHandle {
+                fault_id: id,
+                summary: format!("paused shop-web-{id}"),
+                data: serde_json::Value::Null,
+            },
+            journal: None,
+            found_by: "journal".into(),
+        })
+        .collect()
 }

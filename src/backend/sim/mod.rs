@@ -95,6 +95,10 @@ impl Backend for SimBackend {
         }
     }
 
+    fn faults_outlive_process(&self) -> bool {
+        false
+    }
+
     async fn prepare(&self, spec: &FaultSpec) -> Result<RevertHandle, BackendError> {
         self.with(|c| c.prepare(spec))
     }

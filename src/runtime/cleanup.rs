@@ -1,0 +1,94 @@
+//! `gameday cleanup`: finds the faults earlier sessions left behind (their journals and the
+//! backend's markers) and, when asked, reverts them, retrying each until it is confirmed or
+//! its time is up, and writes that into the journal of the session that left it.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::app::fault::backoff_ms;
+use crate::backend::{Backend, Leftover};
+use crate::timeline::leftovers;
+
+/// Which leftovers to revert.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Which {
+    /// Only list them.
+    List,
+    All,
+    Session(String),
+}
+
+/// How long each fault's revert is retried.
+pub const PER_FAULT: Duration = Duration::from_secs(30);
+
+pub async fn find(backend: &dyn Backend, dir: &Path) -> anyhow::Result<(Vec<Leftover>, Vec<String>)> {
+    if !backend.faults_outlive_process() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let info = backend.info();
+    let (journal, problems) = leftovers::in_journals(dir, &info);
+    let markers = backend.leftovers().await.map_err(|e| anyhow::anyhow!("cannot look for markers: {e}"))?;
+    Ok((leftovers::merge(journal, markers), problems))
+}
+
+/// Runs the command, printing as it goes; returns whether everything selected was confirmed
+/// reverted.
+pub async fn run(backend: Arc<dyn Backend>, dir: &Path, which: Which) -> anyhow::Result<bool> {
+    if !backend.faults_outlive_process() {
+        println!("{} lives inside the console: nothing can be left behind.", backend.info().cluster);
+        return Ok(true);
+    }
+    let (found, problems) = find(backend.as_ref(), dir).await?;
+    for p in &problems {
+        eprintln!("warning: skipped an unreadable journal: {p}");
+    }
+    let selected: Vec<&Leftover> = found
+        .iter()
+        .filter(|l| match &which {
+            Which::List | Which::All => true,
+            Which::Session(id) => l.session == *id,
+        })
+        .collect();
+    if selected.is_empty() {
+        match &which {
+            Which::Session(id) => println!("Session {id} left no fault behind on {}.", backend.info().cluster),
+            _ => println!("No fault was left behind on {}.", backend.info().cluster),
+        }
+        return Ok(true);
+    }
+    println!("Faults left behind on {}:", backend.info().cluster);
+    for l in &selected {
+        println!("  session {} fault #{}: {} (found in its {})", l.session, l.fault_id, l.what, l.found_by);
+    }
+    if which == Which::List {
+        println!("Revert them with `gameday cleanup --all`, or one session's with `--session <ID>`.");
+        return Ok(true);
+    }
+    let mut all_ok = true;
+    for l in selected {
+        let started = Instant::now();
+        let mut attempt = 1;
+        loop {
+            match leftovers::revert_and_record(backend.as_ref(), l, attempt, "gameday cleanup").await {
+                Ok(()) => {
+                    println!("  reverted session {} fault #{} (confirmed, attempt {attempt})", l.session, l.fault_id);
+                    break;
+                }
+                Err(e) if started.elapsed() < PER_FAULT => {
+                    eprintln!("  attempt {attempt} failed: {e}; retrying");
+                    tokio::time::sleep(Duration::from_millis(backoff_ms(attempt + 1))).await;
+                    attempt += 1;
+                }
+                Err(e) => {
+                    eprintln!("  NOT reverted: session {} fault #{}: {e}", l.session, l.fault_id);
+                    all_ok = false;
+                    break;
+                }
+            }
+        }
+    }
+    Ok(all_ok)
+}
