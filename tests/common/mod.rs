@@ -93,7 +93,7 @@ impl Harness {
             self.t = step_to;
             self.sim.step(dt);
             let mut now = self.pump();
-            if self.t % 1000 == 0 {
+            if self.t.is_multiple_of(1000) {
                 now.extend(self.send(Event::Tick));
             }
             let (due, later): (Vec<_>, Vec<_>) =
