@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
+use gameday::backend::docker::DockerBackend;
 use gameday::backend::sim::SimBackend;
 use gameday::backend::Backend;
 use gameday::config::Dirs;
@@ -31,8 +32,15 @@ struct Cli {
 #[derive(Args)]
 struct BackendArgs {
     /// Run against the embedded simulated cluster (Sock Shop on 3 nodes).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, conflicts_with = "docker")]
     demo: bool,
+    /// Run against a Docker engine (DOCKER_HOST, or the default socket), like the docker CLI.
+    #[arg(long, global = true)]
+    docker: bool,
+    /// Docker: the image of the helper that runs tc in a target's network namespace (it needs
+    /// a shell and iproute2's tc).
+    #[arg(long, global = true, default_value = gameday::backend::docker::DEFAULT_NETEM_IMAGE)]
+    netem_image: String,
     /// Seed of the simulated cluster.
     #[arg(long, default_value_t = 42, global = true)]
     seed: u64,
@@ -80,11 +88,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn connect(args: &BackendArgs) -> anyhow::Result<Arc<dyn Backend>> {
+async fn connect(args: &BackendArgs) -> anyhow::Result<Arc<dyn Backend>> {
+    if args.docker {
+        return Ok(Arc::new(DockerBackend::connect(&args.netem_image).await?));
+    }
     if !args.demo {
         anyhow::bail!(
-            "choose a backend: --demo runs the embedded simulated cluster.\n\
-             The Kubernetes and Docker backends are not part of this build yet."
+            "choose a backend: --demo runs the embedded simulated cluster, --docker a Docker engine.\n\
+             The Kubernetes backend is not part of this build yet."
         );
     }
     let sim = SimBackend::new(args.seed, Duration::from_millis(args.demo_tick_ms.max(10)));
@@ -114,7 +125,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
             };
             let rt = rt()?;
             let ok = rt.block_on(async {
-                let backend = connect(&cli.backend)?;
+                let backend = connect(&cli.backend).await?;
                 runtime::cleanup::run(backend, &dirs.sessions(), which).await
             })?;
             return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(2) });
@@ -131,7 +142,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
         )
     })?;
     let rt = rt()?;
-    let backend = rt.block_on(async { connect(&cli.backend) })?;
+    let backend = rt.block_on(connect(&cli.backend))?;
     let outcome = rt.block_on(runtime::run(Options {
         backend,
         presets,

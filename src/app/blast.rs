@@ -52,6 +52,19 @@ pub fn describe(topo: &Topology, p: &Plan) -> String {
                 "network-latency" => format!("adds {}ms (±{}ms) latency to", int("latency_ms"), int("jitter_ms")),
                 "network-loss" => format!("drops {}% of packets from", int("loss_percent")),
                 "cpu-stress" => format!("stresses CPU at {}% in", int("load_percent")),
+                "network-duplicate" => format!("duplicates {}% of packets from", int("duplicate_percent")),
+                "network-corrupt" => format!("corrupts {}% of packets from", int("corrupt_percent")),
+                "network-rate" => format!("limits to {} kbit/s what is sent by", int("rate_kbit")),
+                "network-disconnect" => {
+                    match p.params.get("network").map(|v| v.to_string()).filter(|n| !n.is_empty()) {
+                        Some(net) => format!("disconnects from {net}"),
+                        None => "disconnects from all their networks".to_string(),
+                    }
+                }
+                "cpu-throttle" => {
+                    format!("throttles to {} CPUs", p.params.get("cpus").and_then(ParamValue::as_f64).unwrap_or(0.0))
+                }
+                "memory-throttle" => format!("limits to {} MiB of memory", int("memory_mb")),
                 other => format!("{other} on"),
             };
             let total = p.pods.len();

@@ -15,7 +15,7 @@ use super::event::{Effect, Event};
 use super::fault::{self, Button, FaultPhase, FaultPlan};
 use super::keymap::{self, Action, Context};
 use super::state::{AppState, Connection, Level, Overlay, TextInput};
-use crate::backend::model::{PodPhase, Workload};
+use crate::backend::model::Workload;
 use crate::backend::{PodRef, Target, TopologyDelta};
 use crate::timeline::{report, EntryKind, Stamp};
 
@@ -466,7 +466,7 @@ pub fn plan(s: &AppState, preset_id: &str, target: &str, overrides: &[(String, S
             .topology
             .select(&target)
             .into_iter()
-            .filter(|p| p.phase != PodPhase::Terminating)
+            .filter(|p| !p.phase.is_down())
             .map(|p| PodRef { namespace: p.namespace.clone(), name: p.name.clone() })
             .collect(),
         None => Vec::new(),

@@ -1,6 +1,7 @@
 //! The one trait every backend implements (simulated, Kubernetes, Docker): a stream of
 //! topology deltas, inject, revert.
 
+pub mod docker;
 pub mod model;
 pub mod sim;
 

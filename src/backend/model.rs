@@ -198,11 +198,26 @@ pub enum PodPhase {
     Running,
     Terminating,
     CrashLoopBackOff,
+    /// Frozen (Docker pause): running but answering nothing.
+    Paused,
+    Restarting,
+    /// Stopped, with its exit code.
+    Exited(i64),
+}
+
+impl PodPhase {
+    /// Gone or going: not a candidate for a fault, not counted on its node.
+    pub fn is_down(self) -> bool {
+        matches!(self, PodPhase::Terminating | PodPhase::Exited(_))
+    }
 }
 
 impl fmt::Display for PodPhase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
+        match self {
+            PodPhase::Exited(code) => write!(f, "Exited({code})"),
+            other => fmt::Debug::fmt(other, f),
+        }
     }
 }
 

@@ -41,16 +41,17 @@ pub fn draw_presets(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme, curs
     let inner = block.inner(r);
     frame.render_widget(block, r);
     let [list_area, detail_area] = Layout::vertical([Constraint::Min(1), Constraint::Length(3)]).areas(inner);
+    let w = s.presets.iter().map(|p| p.preset.id.chars().count()).max().unwrap_or(0) + 2;
     let items: Vec<ListItem> = s
         .presets
         .iter()
         .map(|p| match s.preset_available(p, target) {
             Ok(()) => ListItem::new(Line::from(vec![
-                Span::styled(format!("{:<17}", p.preset.id), t.text()),
+                Span::styled(format!("{:<w$}", p.preset.id), t.text()),
                 Span::styled(p.preset.name.clone(), t.muted()),
             ])),
             Err(why) => ListItem::new(Line::from(vec![
-                Span::styled(format!("{:<17}", p.preset.id), Style::new().fg(t.ui.disabled)),
+                Span::styled(format!("{:<w$}", p.preset.id), Style::new().fg(t.ui.disabled)),
                 Span::styled(format!("unavailable: {why}"), Style::new().fg(t.ui.disabled)),
             ])),
         })

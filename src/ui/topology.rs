@@ -86,7 +86,14 @@ fn row_line<'a>(s: &AppState, t: &Theme, row: &Row<'a>, fault_target: Option<&Ta
         Row::Pod(p) => {
             let color = match (p.phase, p.ready) {
                 (PodPhase::Running, true) => t.health.healthy,
-                (PodPhase::Terminating | PodPhase::CrashLoopBackOff, _) => t.health.down,
+                (
+                    PodPhase::Terminating
+                    | PodPhase::CrashLoopBackOff
+                    | PodPhase::Exited(_)
+                    | PodPhase::Paused
+                    | PodPhase::Restarting,
+                    _,
+                ) => t.health.down,
                 _ => t.health.degraded,
             };
             let phase =
@@ -111,7 +118,7 @@ fn row_line<'a>(s: &AppState, t: &Theme, row: &Row<'a>, fault_target: Option<&Ta
         }
         Row::NodesHeader => Line::from(Span::styled("▾ nodes", t.title())),
         Row::Node(n) => {
-            let pods = s.topology.pods_on(&n.name).filter(|p| p.phase != PodPhase::Terminating).count();
+            let pods = s.topology.pods_on(&n.name).filter(|p| !p.phase.is_down()).count();
             let (color, state) = if !n.ready {
                 (t.health.down, "NotReady")
             } else if n.unschedulable {
@@ -122,7 +129,7 @@ fn row_line<'a>(s: &AppState, t: &Theme, row: &Row<'a>, fault_target: Option<&Ta
             Line::from(vec![
                 Span::styled("  ● ", Style::new().fg(color)),
                 Span::styled(format!("{:<14}", n.name), t.text()),
-                Span::styled(format!(" {state} · {pods} pods"), Style::new().fg(color)),
+                Span::styled(format!(" {state} · {pods} {}s", s.session.backend.pod_word), Style::new().fg(color)),
                 mark(row),
             ])
         }

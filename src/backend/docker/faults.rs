@@ -1,0 +1,632 @@
+//! Docker faults: prepare (choose running containers, save what the revert needs), inject,
+//! revert. What `prepare` saves is the revert handle's data, so it is in the journal before
+//! anything changes; every revert is idempotent and harmless on a fault never applied.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bollard::errors::Error as DockerError;
+use bollard::models::{ContainerCreateBody, ContainerUpdateBody, EndpointSettings, HostConfig};
+use bollard::models::{NetworkConnectRequest, NetworkDisconnectRequest};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    RestartContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
+use bollard::Docker;
+use futures::StreamExt;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+use super::netem;
+use super::topology::{Ctr, HELPER};
+use crate::backend::model::PodPhase;
+use crate::backend::{BackendError, FaultSpec, Mode, RevertHandle};
+
+/// The faults this backend runs.
+pub const ACTIONS: &[&str] = &[
+    "container-kill",
+    "container-stop",
+    "container-restart",
+    "container-pause",
+    "network-disconnect",
+    "cpu-throttle",
+    "memory-throttle",
+    "network-latency",
+    "network-loss",
+    "network-duplicate",
+    "network-corrupt",
+    "network-rate",
+];
+
+/// Labels on helper containers: the markers that let any process find and undo them.
+pub const SESSION: &str = "gameday.session";
+pub const FAULT: &str = "gameday.fault";
+pub const TARGET: &str = "gameday.target";
+pub const TARGET_NAME: &str = "gameday.target-name";
+pub const QDISC: &str = "gameday.qdisc";
+pub const DEADLINE: &str = "gameday.deadline";
+
+/// How long an injected helper may take to say its qdisc is on.
+const HELPER_READY: Duration = Duration::from_secs(10);
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    pub id: String,
+    pub name: String,
+}
+
+/// A network the container was on, and its aliases there (compose puts the service name).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub network: String,
+    pub aliases: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    pub nano_cpus: i64,
+    pub cpu_quota: i64,
+    pub cpu_period: i64,
+    pub memory: i64,
+    pub memory_swap: i64,
+}
+
+/// What a fault does and how to undo it: the revert handle's data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Plan {
+    ContainerKill { targets: Vec<Target>, signal: String },
+    ContainerStop { targets: Vec<Target>, grace_s: i64 },
+    ContainerRestart { targets: Vec<Target>, grace_s: i64 },
+    ContainerPause { targets: Vec<Target> },
+    NetworkDisconnect { targets: Vec<Target>, endpoints: Vec<Vec<Endpoint>> },
+    CpuThrottle { targets: Vec<Target>, saved: Vec<Limits>, cpus: f64 },
+    MemoryThrottle { targets: Vec<Target>, saved: Vec<Limits>, memory_mb: i64 },
+    Netem { targets: Vec<Target>, helpers: Vec<String>, qdisc: String, image: String, seconds: u64 },
+}
+
+impl Plan {
+    pub fn targets(&self) -> &[Target] {
+        match self {
+            Plan::ContainerKill { targets, .. }
+            | Plan::ContainerStop { targets, .. }
+            | Plan::ContainerRestart { targets, .. }
+            | Plan::ContainerPause { targets }
+            | Plan::NetworkDisconnect { targets, .. }
+            | Plan::CpuThrottle { targets, .. }
+            | Plan::MemoryThrottle { targets, .. }
+            | Plan::Netem { targets, .. } => targets,
+        }
+    }
+
+    fn names(&self) -> String {
+        self.targets().iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+    }
+
+    /// In words, before (`done` false) or after it was applied.
+    pub fn summary(&self, done: bool) -> String {
+        let n = self.names();
+        let (will, did) = match self {
+            Plan::ContainerKill { signal, .. } => (format!("kill {n} ({signal})"), format!("killed {n} ({signal})")),
+            Plan::ContainerStop { .. } => (format!("stop {n}"), format!("stopped {n}")),
+            Plan::ContainerRestart { .. } => (format!("restart {n}"), format!("restarted {n}")),
+            Plan::ContainerPause { .. } => (format!("pause {n}"), format!("paused {n}")),
+            Plan::NetworkDisconnect { endpoints, .. } => {
+                let nets: Vec<String> = endpoints
+                    .iter()
+                    .flatten()
+                    .map(|e| e.network.clone())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                (
+                    format!("disconnect {n} from {}", nets.join(", ")),
+                    format!("disconnected {n} from {}", nets.join(", ")),
+                )
+            }
+            Plan::CpuThrottle { cpus, .. } => {
+                (format!("throttle {n} to {cpus} CPUs"), format!("throttled {n} to {cpus} CPUs"))
+            }
+            Plan::MemoryThrottle { memory_mb, .. } => {
+                (format!("limit {n} to {memory_mb} MiB"), format!("limited {n} to {memory_mb} MiB"))
+            }
+            Plan::Netem { qdisc, .. } => (format!("{qdisc} on {n}"), format!("{qdisc} on {n} (by a helper)")),
+        };
+        if done {
+            did
+        } else {
+            will
+        }
+    }
+
+    pub fn handle(&self, fault_id: u64, done: bool) -> RevertHandle {
+        RevertHandle {
+            fault_id,
+            summary: self.summary(done),
+            data: serde_json::to_value(self).unwrap_or(serde_json::Value::Null),
+        }
+    }
+
+    pub fn from_handle(h: &RevertHandle) -> Result<Plan, BackendError> {
+        serde_json::from_value(h.data.clone()).map_err(|e| {
+            BackendError::Failed(format!("revert handle of fault #{} is not a Docker one: {e}", h.fault_id))
+        })
+    }
+}
+
+/// What the fault code needs of the backend.
+pub struct Ctx {
+    pub docker: Docker,
+    /// The console's own container, never a target.
+    pub own: Option<String>,
+    pub netem_image: String,
+}
+
+fn status(e: &DockerError) -> Option<u16> {
+    match e {
+        DockerError::DockerResponseServerError { status_code, .. } => Some(*status_code),
+        _ => None,
+    }
+}
+
+fn failed(what: &str, e: DockerError) -> BackendError {
+    match e {
+        DockerError::DockerResponseServerError { status_code: 404, message } => {
+            BackendError::TargetGone(format!("{what}: {message}"))
+        }
+        DockerError::DockerResponseServerError { message, .. } => BackendError::Failed(format!("{what}: {message}")),
+        other => BackendError::Failed(format!("{what}: {other}")),
+    }
+}
+
+/// The running containers among the candidates, inspected, never the console's own.
+async fn running_candidates(
+    ctx: &Ctx,
+    spec: &FaultSpec,
+) -> Result<Vec<(Target, bollard::models::ContainerInspectResponse)>, BackendError> {
+    let inspected =
+        futures::future::join_all(spec.pods.iter().map(|p| {
+            ctx.docker.inspect_container(&p.name, None::<bollard::query_parameters::InspectContainerOptions>)
+        }))
+        .await;
+    let mut own_only = false;
+    let mut out = Vec::new();
+    for i in inspected.into_iter().flatten() {
+        let Some(c) = Ctr::from_inspect(&i) else { continue };
+        if ctx.own.as_deref().is_some_and(|own| c.id.starts_with(own) || own.starts_with(&c.id)) {
+            own_only = true;
+            continue;
+        }
+        if c.is_helper() || c.phase != PodPhase::Running {
+            continue;
+        }
+        out.push((Target { id: c.id.clone(), name: c.name.clone() }, i));
+    }
+    if out.is_empty() {
+        return Err(if own_only {
+            BackendError::Unsupported("refusing to act on the console's own container".into())
+        } else {
+            BackendError::TargetGone(format!("none of the containers {} selects is running", spec.target))
+        });
+    }
+    out.shuffle(&mut rand::thread_rng());
+    out.truncate(spec.mode.unwrap_or(Mode::All).count(out.len()));
+    out.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+    Ok(out)
+}
+
+fn limits(i: &bollard::models::ContainerInspectResponse) -> Limits {
+    let h = i.host_config.clone().unwrap_or_default();
+    Limits {
+        nano_cpus: h.nano_cpus.unwrap_or(0),
+        cpu_quota: h.cpu_quota.unwrap_or(0),
+        cpu_period: h.cpu_period.unwrap_or(0),
+        memory: h.memory.unwrap_or(0),
+        memory_swap: h.memory_swap.unwrap_or(0),
+    }
+}
+
+/// A helper's container name: findable, unique per fault and target.
+fn helper_name(spec: &FaultSpec, target: &Target) -> String {
+    let clean =
+        |s: &str| s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' }).collect::<String>();
+    format!("gameday-{}-f{}-{}", clean(&spec.session), spec.fault_id, clean(&target.name))
+}
+
+pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<Plan, BackendError> {
+    let int = |n: &str, d: i64| spec.int(n).unwrap_or(d);
+    let chosen = running_candidates(ctx, spec).await?;
+    let targets: Vec<Target> = chosen.iter().map(|(t, _)| t.clone()).collect();
+    Ok(match spec.action.as_str() {
+        "container-kill" => {
+            Plan::ContainerKill { targets, signal: spec.text("signal").unwrap_or_else(|| "SIGKILL".into()) }
+        }
+        "container-stop" => Plan::ContainerStop { targets, grace_s: int("grace_seconds", 10) },
+        "container-restart" => Plan::ContainerRestart { targets, grace_s: int("grace_seconds", 10) },
+        "container-pause" => Plan::ContainerPause { targets },
+        "network-disconnect" => {
+            let only = spec.text("network").filter(|n| !n.is_empty());
+            let endpoints: Vec<Vec<Endpoint>> = chosen
+                .iter()
+                .map(|(_, i)| {
+                    let nets: HashMap<String, EndpointSettings> =
+                        i.network_settings.as_ref().and_then(|n| n.networks.clone()).unwrap_or_default();
+                    let mut eps: Vec<Endpoint> = nets
+                        .into_iter()
+                        .filter(|(name, _)| only.as_ref().is_none_or(|o| o == name))
+                        .map(|(network, s)| Endpoint { network, aliases: s.aliases.unwrap_or_default() })
+                        .collect();
+                    eps.sort_by(|a, b| a.network.cmp(&b.network));
+                    eps
+                })
+                .collect();
+            if endpoints.iter().all(Vec::is_empty) {
+                let on = only.map(|o| format!(" {o}")).unwrap_or_default();
+                return Err(BackendError::Failed(format!("{} is on no network{on}", spec.target)));
+            }
+            Plan::NetworkDisconnect { targets, endpoints }
+        }
+        "cpu-throttle" => {
+            let cpus = spec.params.get("cpus").and_then(|v| v.as_f64()).unwrap_or(0.2);
+            Plan::CpuThrottle { targets, saved: chosen.iter().map(|(_, i)| limits(i)).collect(), cpus }
+        }
+        "memory-throttle" => {
+            let memory_mb = int("memory_mb", 64);
+            let saved: Vec<Limits> = chosen.iter().map(|(_, i)| limits(i)).collect();
+            for ((t, _), l) in chosen.iter().zip(&saved) {
+                if l.memory == 0 {
+                    return Err(BackendError::Unsupported(format!(
+                        "{} has no memory limit, and Docker cannot remove a limit once it is set: the throttle \
+                         could not be undone. Give it a limit first (mem_limit in compose, docker update \
+                         --memory), then throttle below it",
+                        t.name
+                    )));
+                }
+                if memory_mb * 1024 * 1024 >= l.memory {
+                    return Err(BackendError::Failed(format!(
+                        "{} is already limited to {} MiB; throttle below that",
+                        t.name,
+                        l.memory / 1024 / 1024
+                    )));
+                }
+            }
+            Plan::MemoryThrottle { targets, saved, memory_mb }
+        }
+        action if netem::ACTIONS.iter().any(|(a, _)| *a == action) => {
+            let qdisc = netem::qdisc(spec).map_err(BackendError::Unsupported)?;
+            if let Err(e) = ctx.docker.inspect_image(&ctx.netem_image).await {
+                return Err(BackendError::Unsupported(match status(&e) {
+                    Some(404) => format!(
+                        "the network helper image {} is not on this Docker host: pull or build one with iproute2's \
+                         tc and a shell (see README), or pass --netem-image",
+                        ctx.netem_image
+                    ),
+                    _ => format!("cannot inspect the helper image {}: {e}", ctx.netem_image),
+                }));
+            }
+            let helpers = targets.iter().map(|t| helper_name(spec, t)).collect();
+            Plan::Netem {
+                targets,
+                helpers,
+                qdisc,
+                image: ctx.netem_image.clone(),
+                seconds: spec.duration_ms.div_ceil(1000).max(1),
+            }
+        }
+        other => return Err(BackendError::Unsupported(format!("Docker cannot run '{other}'"))),
+    })
+}
+
+/// Applies a prepared fault. Stops at the first error (the console then reverts the plan).
+pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<(), BackendError> {
+    let d = &ctx.docker;
+    match plan {
+        Plan::ContainerKill { targets, signal } => {
+            for t in targets {
+                let opts = KillContainerOptionsBuilder::default().signal(signal).build();
+                d.kill_container(&t.id, Some(opts)).await.map_err(|e| failed(&format!("kill {}", t.name), e))?;
+            }
+        }
+        Plan::ContainerStop { targets, grace_s } => {
+            for t in targets {
+                let opts = StopContainerOptionsBuilder::default().t(*grace_s as i32).build();
+                d.stop_container(&t.id, Some(opts)).await.map_err(|e| failed(&format!("stop {}", t.name), e))?;
+            }
+        }
+        Plan::ContainerRestart { targets, grace_s } => {
+            for t in targets {
+                let opts = RestartContainerOptionsBuilder::default().t(*grace_s as i32).build();
+                d.restart_container(&t.id, Some(opts)).await.map_err(|e| failed(&format!("restart {}", t.name), e))?;
+            }
+        }
+        Plan::ContainerPause { targets } => {
+            for t in targets {
+                d.pause_container(&t.id).await.map_err(|e| failed(&format!("pause {}", t.name), e))?;
+            }
+        }
+        Plan::NetworkDisconnect { targets, endpoints } => {
+            for (t, eps) in targets.iter().zip(endpoints) {
+                for ep in eps {
+                    let req = NetworkDisconnectRequest { container: t.id.clone(), force: Some(false) };
+                    d.disconnect_network(&ep.network, req)
+                        .await
+                        .map_err(|e| failed(&format!("disconnect {} from {}", t.name, ep.network), e))?;
+                }
+            }
+        }
+        Plan::CpuThrottle { targets, saved, cpus } => {
+            for (t, l) in targets.iter().zip(saved) {
+                let body = if l.nano_cpus > 0 {
+                    ContainerUpdateBody { nano_cpus: Some((cpus * 1e9) as i64), ..Default::default() }
+                } else {
+                    ContainerUpdateBody {
+                        cpu_period: Some(100_000),
+                        cpu_quota: Some(((cpus * 100_000.0) as i64).max(1000)),
+                        ..Default::default()
+                    }
+                };
+                d.update_container(&t.id, body).await.map_err(|e| failed(&format!("throttle {}", t.name), e))?;
+            }
+        }
+        Plan::MemoryThrottle { targets, memory_mb, .. } => {
+            for t in targets {
+                let bytes = memory_mb * 1024 * 1024;
+                let body = ContainerUpdateBody { memory: Some(bytes), memory_swap: Some(bytes), ..Default::default() };
+                d.update_container(&t.id, body).await.map_err(|e| failed(&format!("limit {}", t.name), e))?;
+            }
+        }
+        Plan::Netem { targets, helpers, qdisc, image, seconds } => {
+            for (t, helper) in targets.iter().zip(helpers) {
+                let deadline = chrono::Utc::now().timestamp() + *seconds as i64;
+                let labels = HashMap::from([
+                    (HELPER.to_string(), "netem".to_string()),
+                    (SESSION.to_string(), spec.session.clone()),
+                    (FAULT.to_string(), spec.fault_id.to_string()),
+                    (TARGET.to_string(), t.id.clone()),
+                    (TARGET_NAME.to_string(), t.name.clone()),
+                    (QDISC.to_string(), qdisc.clone()),
+                    (DEADLINE.to_string(), deadline.to_string()),
+                ]);
+                let script = netem::script(qdisc, *seconds);
+                start_helper(d, helper, image, &t.id, script, labels, true).await?;
+                wait_applied(d, helper, image).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Creates and starts a helper in the target's network namespace, with NET_ADMIN.
+async fn start_helper(
+    d: &Docker,
+    name: &str,
+    image: &str,
+    target_id: &str,
+    script: String,
+    labels: HashMap<String, String>,
+    auto_remove: bool,
+) -> Result<(), BackendError> {
+    let body = ContainerCreateBody {
+        image: Some(image.to_string()),
+        cmd: Some(vec!["sh".into(), "-c".into(), script]),
+        labels: Some(labels),
+        host_config: Some(HostConfig {
+            network_mode: Some(format!("container:{target_id}")),
+            cap_add: Some(vec!["NET_ADMIN".into()]),
+            auto_remove: Some(auto_remove),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let opts = CreateContainerOptionsBuilder::default().name(name).build();
+    d.create_container(Some(opts), body).await.map_err(|e| failed(&format!("create helper {name}"), e))?;
+    d.start_container(name, None::<bollard::query_parameters::StartContainerOptions>)
+        .await
+        .map_err(|e| failed(&format!("start helper {name}"), e))
+}
+
+/// Follows a helper's output until it says its qdisc is on, or it exits with tc's complaint.
+async fn wait_applied(d: &Docker, helper: &str, image: &str) -> Result<(), BackendError> {
+    let opts = LogsOptionsBuilder::default().stdout(true).stderr(true).follow(true).build();
+    let mut logs = d.logs(helper, Some(opts));
+    let mut seen = String::new();
+    let follow = async {
+        while let Some(chunk) = logs.next().await {
+            match chunk {
+                Ok(out) => {
+                    seen.push_str(&String::from_utf8_lossy(&out.into_bytes()));
+                    if seen.contains(netem::APPLIED) {
+                        return true;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        false
+    };
+    match tokio::time::timeout(HELPER_READY, follow).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(BackendError::Failed(netem::explain(&seen, image))),
+        Err(_) => {
+            Err(BackendError::Failed(format!("the helper {helper} did not apply its qdisc within {HELPER_READY:?}")))
+        }
+    }
+}
+
+/// Runs a one-shot helper to completion and returns its output.
+async fn run_once(
+    d: &Docker,
+    name: &str,
+    image: &str,
+    network_mode: &str,
+    script: String,
+) -> Result<String, BackendError> {
+    let body = ContainerCreateBody {
+        image: Some(image.to_string()),
+        cmd: Some(vec!["sh".into(), "-c".into(), script]),
+        labels: Some(HashMap::from([(HELPER.to_string(), "oneshot".to_string())])),
+        host_config: Some(HostConfig {
+            network_mode: Some(network_mode.to_string()),
+            cap_add: Some(vec!["NET_ADMIN".into()]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let _ = d.remove_container(name, Some(RemoveContainerOptionsBuilder::default().force(true).build())).await;
+    let opts = CreateContainerOptionsBuilder::default().name(name).build();
+    d.create_container(Some(opts), body).await.map_err(|e| failed(&format!("create helper {name}"), e))?;
+    let result = async {
+        d.start_container(name, None::<bollard::query_parameters::StartContainerOptions>)
+            .await
+            .map_err(|e| failed(&format!("start helper {name}"), e))?;
+        let mut wait = d.wait_container(name, None::<bollard::query_parameters::WaitContainerOptions>);
+        while wait.next().await.is_some() {}
+        let opts = LogsOptionsBuilder::default().stdout(true).stderr(true).build();
+        let mut out = String::new();
+        let mut logs = d.logs(name, Some(opts));
+        while let Some(Ok(chunk)) = logs.next().await {
+            out.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+        }
+        Ok(out)
+    }
+    .await;
+    let _ = d.remove_container(name, Some(RemoveContainerOptionsBuilder::default().force(true).build())).await;
+    result
+}
+
+/// Whether this host's kernel has netem, asked of a one-shot helper with no network.
+pub async fn probe_netem(d: &Docker, image: &str) -> Result<(), String> {
+    let name = format!("gameday-probe-{}", std::process::id());
+    match run_once(d, &name, image, "none", netem::PROBE.to_string()).await {
+        Ok(out) if out.contains("netem: ok") => Ok(()),
+        Ok(out) => Err(netem::explain(&out, image)),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+async fn is_running(d: &Docker, id: &str) -> Result<Option<PodPhase>, BackendError> {
+    match d.inspect_container(id, None::<bollard::query_parameters::InspectContainerOptions>).await {
+        Ok(i) => Ok(Ctr::from_inspect(&i).map(|c| c.phase)),
+        Err(e) if status(&e) == Some(404) => Ok(None),
+        Err(e) => Err(failed(&format!("inspect {id}"), e)),
+    }
+}
+
+/// Starts the targets that are not running (they were when the fault began).
+async fn start_stopped(d: &Docker, targets: &[Target]) -> Result<(), BackendError> {
+    for t in targets {
+        // Running, restarting, paused by someone else, or removed: nothing of ours to undo.
+        if let Some(PodPhase::Exited(_) | PodPhase::Pending) = is_running(d, &t.id).await? {
+            match d.start_container(&t.id, None::<bollard::query_parameters::StartContainerOptions>).await {
+                Ok(()) => {}
+                Err(e) if status(&e) == Some(304) => {}
+                Err(e) => return Err(failed(&format!("start {}", t.name), e)),
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn revert(ctx: &Ctx, plan: &Plan) -> Result<(), BackendError> {
+    let d = &ctx.docker;
+    match plan {
+        Plan::ContainerKill { targets, .. }
+        | Plan::ContainerStop { targets, .. }
+        | Plan::ContainerRestart { targets, .. } => start_stopped(d, targets).await,
+        Plan::ContainerPause { targets } => {
+            for t in targets {
+                match d.unpause_container(&t.id).await {
+                    Ok(()) => {}
+                    // Not paused (never applied, or already undone), or gone: nothing to undo.
+                    // Older engines say "is not paused" with a 500.
+                    Err(e) if matches!(status(&e), Some(404 | 409)) || e.to_string().contains("is not paused") => {}
+                    Err(e) => return Err(failed(&format!("unpause {}", t.name), e)),
+                }
+            }
+            Ok(())
+        }
+        Plan::NetworkDisconnect { targets, endpoints } => {
+            for (t, eps) in targets.iter().zip(endpoints) {
+                let current = match d
+                    .inspect_container(&t.id, None::<bollard::query_parameters::InspectContainerOptions>)
+                    .await
+                {
+                    Ok(i) => i.network_settings.and_then(|n| n.networks).unwrap_or_default(),
+                    Err(e) if status(&e) == Some(404) => continue,
+                    Err(e) => return Err(failed(&format!("inspect {}", t.name), e)),
+                };
+                for ep in eps.iter().filter(|ep| !current.contains_key(&ep.network)) {
+                    let aliases = (!ep.aliases.is_empty()).then(|| ep.aliases.clone());
+                    let req = NetworkConnectRequest {
+                        container: t.id.clone(),
+                        endpoint_config: Some(EndpointSettings { aliases, ..Default::default() }),
+                    };
+                    d.connect_network(&ep.network, req)
+                        .await
+                        .map_err(|e| failed(&format!("reconnect {} to {}", t.name, ep.network), e))?;
+                }
+            }
+            Ok(())
+        }
+        Plan::CpuThrottle { targets, saved, .. } | Plan::MemoryThrottle { targets, saved, .. } => {
+            for (t, l) in targets.iter().zip(saved) {
+                let body = match plan {
+                    Plan::CpuThrottle { .. } if l.nano_cpus > 0 => {
+                        ContainerUpdateBody { nano_cpus: Some(l.nano_cpus), ..Default::default() }
+                    }
+                    // A quota of 0 means "unchanged" to the API: -1 is "no limit".
+                    Plan::CpuThrottle { .. } => ContainerUpdateBody {
+                        cpu_quota: Some(if l.cpu_quota == 0 { -1 } else { l.cpu_quota }),
+                        cpu_period: (l.cpu_period > 0).then_some(l.cpu_period),
+                        ..Default::default()
+                    },
+                    _ => ContainerUpdateBody {
+                        memory: Some(l.memory),
+                        memory_swap: Some(l.memory_swap),
+                        ..Default::default()
+                    },
+                };
+                match d.update_container(&t.id, body).await {
+                    Ok(()) => {}
+                    Err(e) if status(&e) == Some(404) => {}
+                    Err(e) => return Err(failed(&format!("restore the limits of {}", t.name), e)),
+                }
+            }
+            Ok(())
+        }
+        Plan::Netem { targets, helpers, image, .. } => {
+            for (t, helper) in targets.iter().zip(helpers) {
+                // The helper removes its qdisc when told to stop; then make sure, from a fresh one.
+                let opts = KillContainerOptionsBuilder::default().signal("SIGTERM").build();
+                let _ = d.kill_container(helper, Some(opts)).await;
+                let mut wait = d.wait_container(helper, None::<bollard::query_parameters::WaitContainerOptions>);
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(5), async { while wait.next().await.is_some() {} }).await;
+                let _ = d
+                    .remove_container(helper, Some(RemoveContainerOptionsBuilder::default().force(true).build()))
+                    .await;
+                if is_running(d, &t.id).await? != Some(PodPhase::Running)
+                    && is_running(d, &t.id).await? != Some(PodPhase::Paused)
+                {
+                    continue; // stopped or gone: its network namespace, and the qdisc, are gone too
+                }
+                let out = run_once(
+                    d,
+                    &format!("{helper}-clean"),
+                    image,
+                    &format!("container:{}", t.id),
+                    netem::clean_script(),
+                )
+                .await?;
+                if !out.contains("gameday-netem: removed") {
+                    return Err(BackendError::Failed(format!(
+                        "removing the qdisc of {}: {}",
+                        t.name,
+                        netem::explain(&out, image)
+                    )));
+                }
+            }
+            Ok(())
+        }
+    }
+}
