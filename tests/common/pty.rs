@@ -57,6 +57,11 @@ impl Console {
         Console { child, writer, parser, _master: pair.master, dir }
     }
 
+    /// The console's home, kept for the next console (after this one exited).
+    pub fn into_dir(mut self) -> tempfile::TempDir {
+        std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"))
+    }
+
     pub fn pid(&self) -> i32 {
         self.child.process_id().expect("pid") as i32
     }

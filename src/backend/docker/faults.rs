@@ -9,8 +9,8 @@ use bollard::errors::Error as DockerError;
 use bollard::models::{ContainerCreateBody, ContainerUpdateBody, EndpointSettings, HostConfig};
 use bollard::models::{NetworkConnectRequest, NetworkDisconnectRequest};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
-    RestartContainerOptionsBuilder, StopContainerOptionsBuilder,
+    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, KillContainerOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, RestartContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures::StreamExt;
@@ -45,6 +45,8 @@ pub const TARGET: &str = "gameday.target";
 pub const TARGET_NAME: &str = "gameday.target-name";
 pub const QDISC: &str = "gameday.qdisc";
 pub const DEADLINE: &str = "gameday.deadline";
+/// The `gameday.helper` value of short-lived helpers (the netem probe, a qdisc cleaner).
+pub const ONESHOT: &str = "oneshot";
 
 /// How long an injected helper may take to say its qdisc is on.
 const HELPER_READY: Duration = Duration::from_secs(10);
@@ -453,7 +455,8 @@ async fn wait_applied(d: &Docker, helper: &str, image: &str) -> Result<(), Backe
     }
 }
 
-/// Runs a one-shot helper to completion and returns its output.
+/// Runs a one-shot helper to completion and returns its output. It removes itself when it
+/// exits (even if this process dies meanwhile); its output is read by attaching before start.
 async fn run_once(
     d: &Docker,
     name: &str,
@@ -464,10 +467,11 @@ async fn run_once(
     let body = ContainerCreateBody {
         image: Some(image.to_string()),
         cmd: Some(vec!["sh".into(), "-c".into(), script]),
-        labels: Some(HashMap::from([(HELPER.to_string(), "oneshot".to_string())])),
+        labels: Some(HashMap::from([(HELPER.to_string(), ONESHOT.to_string())])),
         host_config: Some(HostConfig {
             network_mode: Some(network_mode.to_string()),
             cap_add: Some(vec!["NET_ADMIN".into()]),
+            auto_remove: Some(true),
             ..Default::default()
         }),
         ..Default::default()
@@ -475,23 +479,40 @@ async fn run_once(
     let _ = d.remove_container(name, Some(RemoveContainerOptionsBuilder::default().force(true).build())).await;
     let opts = CreateContainerOptionsBuilder::default().name(name).build();
     d.create_container(Some(opts), body).await.map_err(|e| failed(&format!("create helper {name}"), e))?;
-    let result = async {
-        d.start_container(name, None::<bollard::query_parameters::StartContainerOptions>)
-            .await
-            .map_err(|e| failed(&format!("start helper {name}"), e))?;
-        let mut wait = d.wait_container(name, None::<bollard::query_parameters::WaitContainerOptions>);
-        while wait.next().await.is_some() {}
-        let opts = LogsOptionsBuilder::default().stdout(true).stderr(true).build();
-        let mut out = String::new();
-        let mut logs = d.logs(name, Some(opts));
-        while let Some(Ok(chunk)) = logs.next().await {
+    let attach = AttachContainerOptionsBuilder::default().stdout(true).stderr(true).stream(true).build();
+    let mut attached = match d.attach_container(name, Some(attach)).await {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = d.remove_container(name, Some(RemoveContainerOptionsBuilder::default().force(true).build())).await;
+            return Err(failed(&format!("attach to helper {name}"), e));
+        }
+    };
+    if let Err(e) = d.start_container(name, None::<bollard::query_parameters::StartContainerOptions>).await {
+        let _ = d.remove_container(name, Some(RemoveContainerOptionsBuilder::default().force(true).build())).await;
+        return Err(failed(&format!("start helper {name}"), e));
+    }
+    let mut out = String::new();
+    let read = async {
+        while let Some(Ok(chunk)) = attached.output.next().await {
             out.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
         }
-        Ok(out)
+    };
+    if tokio::time::timeout(HELPER_READY, read).await.is_err() {
+        let _ = d.remove_container(name, Some(RemoveContainerOptionsBuilder::default().force(true).build())).await;
+        return Err(BackendError::Failed(format!("the helper {name} did not finish within {HELPER_READY:?}")));
     }
-    .await;
-    let _ = d.remove_container(name, Some(RemoveContainerOptionsBuilder::default().force(true).build())).await;
-    result
+    Ok(out)
+}
+
+/// Removes one-shot helpers an earlier process left (it died before they finished).
+pub async fn sweep_oneshots(d: &Docker) {
+    let filters = HashMap::from([("label", vec![format!("{HELPER}={ONESHOT}")])]);
+    let opts = bollard::query_parameters::ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+    for c in d.list_containers(Some(opts)).await.unwrap_or_default() {
+        if let Some(id) = c.id {
+            let _ = d.remove_container(&id, Some(RemoveContainerOptionsBuilder::default().force(true).build())).await;
+        }
+    }
 }
 
 /// Whether this host's kernel has netem, asked of a one-shot helper with no network.

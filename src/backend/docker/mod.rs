@@ -89,6 +89,7 @@ impl DockerBackend {
     fn probe_capabilities(&self, tx: UnboundedSender<TopologyDelta>) {
         let ctx = self.ctx.clone();
         tokio::spawn(async move {
+            faults::sweep_oneshots(&ctx.docker).await;
             let all: Vec<&str> = netem::ACTIONS.iter().map(|(a, _)| *a).collect();
             let say = |actions: &[&str], support: Support| {
                 for a in actions {
@@ -158,6 +159,9 @@ impl Backend for DockerBackend {
         let mut out = Vec::new();
         for h in helpers {
             let labels = h.labels.unwrap_or_default();
+            if labels.get(topology::HELPER).is_some_and(|v| v == faults::ONESHOT) {
+                continue;
+            }
             let get = |k: &str| labels.get(k).cloned().unwrap_or_default();
             let (Some(name), Ok(fault_id)) =
                 (h.names.and_then(|n| n.first().cloned()), get(faults::FAULT).parse::<u64>())

@@ -1,0 +1,128 @@
+//! End to end on a real Docker engine: the console in a pseudo-terminal, driven like a person
+//! would; and what happens when the console is killed -9 with a fault live (the container stays
+//! paused, the helper keeps shaping traffic) until `gameday cleanup` or the next console undoes it.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::docker::{Shop, NETEM_IMAGE};
+use common::pty::{journal_entries, Console};
+
+const T: Duration = Duration::from_secs(20);
+
+fn console(dir: tempfile::TempDir) -> Console {
+    Console::start_in(dir, &["--docker", "--netem-image", NETEM_IMAGE], &[])
+}
+
+fn cleanup(c_dir: &std::path::Path, args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_gameday"))
+        .args(["cleanup", "--docker", "--netem-image", NETEM_IMAGE])
+        .args(args)
+        .env("GAMEDAY_DATA_DIR", c_dir.join("data"))
+        .env("GAMEDAY_CONFIG_DIR", c_dir.join("config"))
+        .output()
+        .expect("gameday cleanup");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), text)
+}
+
+fn session_of(journal: &std::path::Path) -> String {
+    journal.file_stem().unwrap().to_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Docker engine (.ci/run runs it)"]
+async fn pause_a_service_press_space_and_see_it_running() {
+    let shop = Shop::start("ep").await;
+    let mut c = console(tempfile::tempdir().unwrap());
+    c.wait_for(&format!("▾ {}", shop.name), T);
+    c.wait_for("web            2/2", T);
+    c.command(&format!("inject container-pause {}/web", shop.name));
+    c.wait_for("FAULT LIVE #1 container-pause", T);
+    c.wait_for("web            0/2", T);
+    for i in [1, 2] {
+        assert_eq!(shop.status(&shop.container("web", i)).await, "paused");
+    }
+    c.send(" ");
+    c.wait_for("fault #1 reverted (confirmed)", T);
+    c.wait_for("web            2/2", T);
+    for i in [1, 2] {
+        assert_eq!(shop.status(&shop.container("web", i)).await, "running");
+    }
+    c.send("q");
+    assert_eq!(c.wait_exit(T), 0);
+    shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Docker engine (.ci/run runs it)"]
+async fn a_console_killed_during_a_pause_is_cleaned_up_by_gameday_cleanup() {
+    let shop = Shop::start("kp").await;
+    let web1 = shop.container("web", 1);
+    let mut c = console(tempfile::tempdir().unwrap());
+    c.wait_for(&format!("▾ {}", shop.name), T);
+    c.command(&format!("inject container-pause container/{web1}"));
+    c.wait_for("FAULT LIVE #1", T);
+    c.signal("KILL");
+    c.wait_exit(T);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(shop.status(&web1).await, "paused", "nothing undid it: the process died at once");
+    let journal = c.journal();
+    let session = session_of(&journal);
+
+    let (code, listed) = cleanup(c.dir.path(), &[]);
+    assert_eq!(code, 0, "{listed}");
+    assert!(
+        listed.contains(&format!("session {session} fault #1: container-pause on {}/pod/{web1}", shop.name)),
+        "{listed}"
+    );
+    assert_eq!(shop.status(&web1).await, "paused", "listing changes nothing");
+
+    let (code, done) = cleanup(c.dir.path(), &["--session", &session]);
+    assert_eq!(code, 0, "{done}");
+    assert!(done.contains(&format!("reverted session {session} fault #1 (confirmed")), "{done}");
+    assert_eq!(shop.status(&web1).await, "running");
+    let entries = journal_entries(&journal);
+    let tail: Vec<&str> = entries.iter().rev().take(3).map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(tail, ["revert_confirmed", "revert_started", "fault_ending"], "written into the dead session's journal");
+    // Markers are engine-wide (another test's helper may be listed): ask about this session.
+    let (_, again) = cleanup(c.dir.path(), &["--session", &session]);
+    assert!(again.contains(&format!("Session {session} left no fault behind")), "{again}");
+    shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Docker engine (.ci/run runs it)"]
+async fn a_console_killed_during_a_rate_limit_leaves_a_fault_the_next_console_reverts() {
+    let shop = Shop::start("kn").await;
+    let web2 = shop.container("web", 2);
+    let mut c = console(tempfile::tempdir().unwrap());
+    c.wait_for(&format!("▾ {}", shop.name), T);
+    c.command(&format!("inject network-rate container/{web2} rate_kbit=200"));
+    c.wait_for("FAULT LIVE #1 network-rate", T);
+    c.signal("KILL");
+    c.wait_exit(T);
+    assert!(shop.qdiscs(&web2).await.contains("tbf"), "the helper keeps shaping after the console died");
+    let journal = c.journal();
+    let session = session_of(&journal);
+
+    // The next console, on the same data directory, finds it and offers to revert it.
+    let mut next = console(c.into_dir());
+    next.wait_for("Faults left behind by earlier gameday sessions", T);
+    next.wait_for(&format!("#1 {session}"), T);
+    next.wait_for("network-rate on", T);
+    next.wait_for("FAULT(S) LEFT BY EARLIER SESSIONS", T);
+    next.command(&format!("inject container-pause container/{web2}"));
+    next.wait_for("Faults left behind", T);
+    next.send("\r"); // Revert all is preselected
+    next.wait_for(&format!("reverted fault #1 of session {session} (confirmed"), T);
+    next.wait_gone("LEFT BY EARLIER SESSIONS", T);
+    assert!(!shop.qdiscs(&web2).await.contains("tbf"), "{}", shop.qdiscs(&web2).await);
+    next.send("q");
+    assert_eq!(next.wait_exit(T), 0);
+    let old = journal_entries(&journal);
+    assert_eq!(old.last().unwrap()["kind"], "revert_confirmed");
+    shop.stop().await;
+}
