@@ -41,7 +41,8 @@ fn rss_mib(pid: i32) -> f64 {
 async fn remove_all(d: &Docker) {
     let filters = HashMap::from([("label", vec![format!("com.docker.compose.project={PROJECT}")])]);
     let opts = bollard::query_parameters::ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
-    let ids: Vec<String> = d.list_containers(Some(opts)).await.unwrap_or_default().into_iter().filter_map(|c| c.id).collect();
+    let ids: Vec<String> =
+        d.list_containers(Some(opts)).await.unwrap_or_default().into_iter().filter_map(|c| c.id).collect();
     futures::stream::iter(ids)
         .for_each_concurrent(16, |id| async move {
             let _ = d.remove_container(&id, Some(RemoveContainerOptionsBuilder::default().force(true).build())).await;

@@ -295,7 +295,8 @@ fn unknown_presets_targets_and_parameters_get_clear_messages() {
             "inject pod-delete sock-shop/cartz",
             "no workload sock-shop/cartz in the cluster (did you mean sock-shop/carts?)",
         ),
-        ("inject pod-delete carts", "is not a target: write <namespace>/<workload>"),
+        ("inject pod-delete carts", "no pod named carts (did you mean the workload sock-shop/carts?)"),
+        ("inject pod-delete a/b/c", "is not a target: write <namespace>/<workload>"),
         (
             "inject node-drain sock-shop/carts",
             "node-drain cannot run on sock-shop/carts: targets nodes, not a workload",

@@ -396,10 +396,15 @@ fn resolve(s: &AppState, target: Target) -> Result<Target, String> {
     match found.as_slice() {
         [p] => Ok(Target::pod(&p.namespace, &p.name)),
         [] => {
+            // A workload of that name is the likelier meaning of a bare word.
+            let workload = s.topology.workloads().find(|w| w.name == *name);
             let all: Vec<String> = s.topology.pods().map(|p| p.name.clone()).collect();
-            let hint = suggest(name, all.iter().map(String::as_str))
-                .map(|h| format!(" (did you mean {h}?)"))
-                .unwrap_or_default();
+            let hint = match workload {
+                Some(w) => format!(" (did you mean the workload {}/{}?)", w.namespace, w.name),
+                None => suggest(name, all.iter().map(String::as_str))
+                    .map(|h| format!(" (did you mean {h}?)"))
+                    .unwrap_or_default(),
+            };
             Err(format!("no {word} named {name}{hint}"))
         }
         many => {

@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 /// What a fault is aimed at, written the way the command line and the README spell it:
 /// `<namespace>/<workload>`, `<namespace>/pod/<name>`, `node/<name>`, `label:<key>=<value>`
 /// (the pods or containers with that label) or `re2:<regex>` (those whose name matches).
-/// `pod/<name>` and `container/<name>` name one pod or container in any namespace; the console
-/// resolves them to `<namespace>/pod/<name>` (an empty namespace until then).
+/// `pod/<name>`, `container/<name>` and a bare `<name>` name one pod or container in any
+/// namespace; the console resolves them to `<namespace>/pod/<name>` (an empty namespace until
+/// then).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Target {
@@ -76,7 +77,7 @@ impl fmt::Display for Target {
     }
 }
 
-pub const TARGET_SYNTAX: &str = "write <namespace>/<workload>, <namespace>/pod/<name>, pod/<name>, container/<name>, \
+pub const TARGET_SYNTAX: &str = "write <namespace>/<workload>, <namespace>/pod/<name>, <name> (a pod or container), \
      node/<name>, label:<key>=<value> or re2:<regex>";
 
 impl FromStr for Target {
@@ -103,6 +104,7 @@ impl FromStr for Target {
         match parts.as_slice() {
             ["node", name] if ok(name) => Ok(Target::node(name)),
             ["pod" | "container", name] if ok(name) => Ok(Target::pod("", name)),
+            [name] if ok(name) => Ok(Target::pod("", name)),
             [ns, "pod", name] if ok(ns) && ok(name) => Ok(Target::pod(ns, name)),
             [ns, name] if ok(ns) && ok(name) => Ok(Target::workload(ns, name)),
             _ => Err(bad()),
@@ -609,7 +611,8 @@ mod tests {
 
     #[test]
     fn malformed_targets_explain_the_syntax() {
-        for s in ["carts", "", "a/b/c", "ns/", "/x", "a/pod/", "a b/c", "label:", "re2:"] {
+        assert_eq!("shop-web-1".parse::<Target>().unwrap(), Target::pod("", "shop-web-1"));
+        for s in ["", "a/b/c", "ns/", "/x", "a/pod/", "a b/c", "label:", "re2:", "a b"] {
             let err = s.parse::<Target>().unwrap_err();
             assert!(err.contains("<namespace>/<workload>"), "{s}: {err}");
         }
