@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: a demo state built without any I/O.
 #![allow(dead_code)]
 
+pub mod apiserver;
 pub mod docker;
 pub mod fake;
 pub mod pty;

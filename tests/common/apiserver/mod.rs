@@ -1,0 +1,270 @@
+//! A test Kubernetes API server that speaks the real HTTP API to the real kube client: list with
+//! resourceVersion and paging, watch streams (JSON lines, bookmarks, 410 Gone after compaction),
+//! get/create/replace/delete, merge/strategic/JSON/apply patches, the scale and eviction
+//! subresources (evictions respect PodDisruptionBudgets), discovery (so custom resources are
+//! detected for real), and small controllers. It misbehaves on demand: failed or slow answers,
+//! dropped watches, going offline. Grace periods are capped at 2 s to keep tests quick.
+
+pub mod controllers;
+pub mod http;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use controllers::{Memory, Timing};
+use store::{Res, Store, CHAOS_MESH, LITMUS};
+
+#[derive(Default)]
+pub struct Knobs {
+    /// The next N requests fail with `fail_code` (watches too if `fail_watches`).
+    pub fail_next: u32,
+    pub fail_code: u16,
+    pub fail_watches: bool,
+    /// Every answer waits this long.
+    pub delay: Duration,
+    /// Every request gets 503.
+    pub offline: bool,
+    /// "METHOD /path" of every request, in order.
+    pub requests: Vec<String>,
+}
+
+pub struct Server {
+    pub store: Mutex<Store>,
+    pub knobs: Mutex<Knobs>,
+    /// Bumped to close every open watch.
+    pub watch_gen: tokio::sync::watch::Sender<u64>,
+    pub timing: Mutex<Timing>,
+}
+
+pub struct ApiServer {
+    pub addr: SocketAddr,
+    pub srv: Arc<Server>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for ApiServer {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+impl ApiServer {
+    /// Starts on 127.0.0.1 (a free port), with its controllers running.
+    pub async fn start() -> ApiServer {
+        let (watch_gen, _) = tokio::sync::watch::channel(0);
+        let srv = Arc::new(Server {
+            store: Mutex::new(Store::new()),
+            knobs: Mutex::new(Knobs { fail_code: 500, ..Default::default() }),
+            watch_gen,
+            timing: Mutex::new(Timing::default()),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new().fallback(http::handle).with_state(srv.clone());
+        let serve = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let s2 = srv.clone();
+        let controllers = tokio::spawn(async move {
+            let mut mem = Memory::default();
+            let mut tick = tokio::time::interval(Duration::from_millis(50));
+            loop {
+                tick.tick().await;
+                let t = *s2.timing.lock().unwrap();
+                let mut store = s2.store.lock().unwrap();
+                controllers::reconcile(&mut store, &mut mem, &t);
+            }
+        });
+        ApiServer { addr, srv, tasks: vec![serve, controllers] }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A kubeconfig pointing at this server (context `test`, namespace `default`).
+    pub fn write_kubeconfig(&self, path: &Path) {
+        let text = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {}\n\
+             contexts:\n- name: test\n  context:\n    cluster: test\n    user: test\n    namespace: default\n\
+             current-context: test\nusers:\n- name: test\n  user:\n    token: test-token\n",
+            self.url()
+        );
+        std::fs::write(path, text).expect("write kubeconfig");
+    }
+
+    fn install(&self, res: &[Res]) {
+        let mut s = self.srv.store.lock().unwrap();
+        for r in res {
+            if !s.resources.contains(r) {
+                s.resources.push(*r);
+            }
+        }
+    }
+
+    pub fn install_chaos_mesh(&self) {
+        self.install(CHAOS_MESH);
+    }
+
+    pub fn install_litmus(&self) {
+        self.install(LITMUS);
+    }
+
+    fn res(&self, plural: &str) -> Res {
+        let s = self.srv.store.lock().unwrap();
+        s.resources.iter().copied().find(|r| r.plural == plural).unwrap_or_else(|| panic!("no resource {plural}"))
+    }
+
+    /// Creates the object, or replaces it.
+    pub fn apply(&self, plural: &str, obj: Value) -> Value {
+        let r = self.res(plural);
+        let ns = obj["metadata"]["namespace"].as_str().unwrap_or("default").to_string();
+        let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
+        let mut s = self.srv.store.lock().unwrap();
+        match s.get(&r, &ns, &name).cloned() {
+            Some(mut old) => {
+                json_patch::merge(&mut old, &obj);
+                s.update(&r, old)
+            }
+            None => s.create(&r, &ns, obj).expect("create"),
+        }
+    }
+
+    pub fn get(&self, plural: &str, ns: &str, name: &str) -> Option<Value> {
+        let r = self.res(plural);
+        self.srv.store.lock().unwrap().get(&r, ns, name).cloned()
+    }
+
+    pub fn list(&self, plural: &str, ns: Option<&str>) -> Vec<Value> {
+        let r = self.res(plural);
+        self.srv.store.lock().unwrap().list(&r, ns).into_iter().cloned().collect()
+    }
+
+    pub fn delete_now(&self, plural: &str, ns: &str, name: &str) {
+        let r = self.res(plural);
+        self.srv.store.lock().unwrap().remove(&r, ns, name);
+    }
+
+    pub fn fail_next(&self, n: u32, code: u16) {
+        let mut k = self.srv.knobs.lock().unwrap();
+        k.fail_next = n;
+        k.fail_code = code;
+    }
+
+    pub fn slow(&self, d: Duration) {
+        self.srv.knobs.lock().unwrap().delay = d;
+    }
+
+    pub fn offline(&self, off: bool) {
+        self.srv.knobs.lock().unwrap().offline = off;
+        if off {
+            self.drop_watches();
+        }
+    }
+
+    pub fn drop_watches(&self) {
+        self.srv.watch_gen.send_modify(|g| *g += 1);
+    }
+
+    /// Forgets the change history: resuming a watch from before now gets 410 Gone.
+    pub fn compact(&self) {
+        self.srv.store.lock().unwrap().compact();
+    }
+
+    pub fn requests(&self) -> Vec<String> {
+        self.srv.knobs.lock().unwrap().requests.clone()
+    }
+
+    pub fn set_timing(&self, t: Timing) {
+        *self.srv.timing.lock().unwrap() = t;
+    }
+
+    /// Waits until `f` holds (checked every 50 ms); panics with `what` after `timeout`.
+    pub async fn wait_until(&self, timeout: Duration, what: &str, f: impl Fn(&ApiServer) -> bool) {
+        let deadline = Instant::now() + timeout;
+        while !f(self) {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Ready pods of a workload (by the `app` label).
+    pub fn ready_pods(&self, ns: &str, app: &str) -> usize {
+        self.list("pods", Some(ns))
+            .iter()
+            .filter(|p| p["metadata"]["labels"]["app"] == app && p["metadata"]["deletionTimestamp"].is_null())
+            .filter(|p| {
+                p["status"]["conditions"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+            })
+            .count()
+    }
+
+    /// A small shop in namespace `ns` (allowed for faults when `allow`): nodes n1..n3;
+    /// deployments front (2), carts (3, reads ConfigMap carts-config), db (1) with services;
+    /// a StatefulSet queue (2), a DaemonSet agent; a PDB keeping 2 carts up.
+    pub fn seed_shop(&self, ns: &str, allow: bool) {
+        let labels = if allow { json!({"gameday.dev/allow": "true"}) } else { json!({}) };
+        self.apply("namespaces", json!({"metadata": {"name": ns, "labels": labels}}));
+        self.apply("namespaces", json!({"metadata": {"name": "kube-system"}}));
+        for n in ["n1", "n2", "n3"] {
+            self.apply(
+                "nodes",
+                json!({"metadata": {"name": n, "labels": {"kubernetes.io/hostname": n}}, "spec": {},
+                    "status": {"conditions": [{"type": "Ready", "status": "True"}]}}),
+            );
+        }
+        self.apply("configmaps", json!({"metadata": {"name": "carts-config", "namespace": ns}, "data": {"DB_HOST": "db", "TIMEOUT_MS": "500"}}));
+        for (name, replicas) in [("front", 2), ("carts", 3), ("db", 1)] {
+            let mut container =
+                json!({"name": name, "image": format!("example/{name}:1.0"), "ports": [{"containerPort": 8080}]});
+            if name == "carts" {
+                container["envFrom"] = json!([{"configMapRef": {"name": "carts-config"}}]);
+            }
+            self.apply(
+                "deployments",
+                json!({"metadata": {"name": name, "namespace": ns, "labels": {"app": name}},
+                    "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                        "template": {"metadata": {"labels": {"app": name}},
+                            "spec": {"terminationGracePeriodSeconds": 1, "containers": [container]}}}}),
+            );
+            self.apply(
+                "services",
+                json!({"metadata": {"name": name, "namespace": ns}, "spec": {"selector": {"app": name}, "ports": [{"port": 80, "targetPort": 8080}]}}),
+            );
+        }
+        self.apply(
+            "statefulsets",
+            json!({"metadata": {"name": "queue", "namespace": ns, "labels": {"app": "queue"}},
+                "spec": {"replicas": 2, "serviceName": "queue", "selector": {"matchLabels": {"app": "queue"}},
+                    "template": {"metadata": {"labels": {"app": "queue"}}, "spec": {"terminationGracePeriodSeconds": 1, "containers": [{"name": "queue", "image": "example/queue:1"}]}}}}),
+        );
+        self.apply(
+            "daemonsets",
+            json!({"metadata": {"name": "agent", "namespace": ns, "labels": {"app": "agent"}},
+                "spec": {"selector": {"matchLabels": {"app": "agent"}},
+                    "template": {"metadata": {"labels": {"app": "agent"}}, "spec": {"containers": [{"name": "agent", "image": "example/agent:1"}]}}}}),
+        );
+        self.apply(
+            "poddisruptionbudgets",
+            json!({"metadata": {"name": "carts", "namespace": ns}, "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": "carts"}}}}),
+        );
+    }
+
+    /// Waits until every workload of the shop is fully ready.
+    pub async fn wait_shop_ready(&self, ns: &str) {
+        let want = [("front", 2), ("carts", 3), ("db", 1), ("queue", 2), ("agent", 3)];
+        self.wait_until(Duration::from_secs(15), "the shop to be ready", |s| {
+            want.iter().all(|(app, n)| s.ready_pods(ns, app) == *n)
+        })
+        .await;
+    }
+}
