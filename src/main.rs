@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
 use gameday::backend::docker::DockerBackend;
+use gameday::backend::kube::{KubeBackend, KubeOptions};
 use gameday::backend::sim::SimBackend;
 use gameday::backend::Backend;
 use gameday::config::Dirs;
@@ -31,7 +32,8 @@ struct Cli {
 /// Which system to hold the Gameday on.
 #[derive(Args)]
 struct BackendArgs {
-    /// Run against the embedded simulated cluster (Sock Shop on 3 nodes).
+    /// Run against the embedded simulated cluster (Sock Shop on 3 nodes), instead of the
+    /// Kubernetes cluster of the kubeconfig.
     #[arg(long, global = true, conflicts_with = "docker")]
     demo: bool,
     /// Run against a Docker engine (DOCKER_HOST, or the default socket), like the docker CLI.
@@ -41,6 +43,20 @@ struct BackendArgs {
     /// a shell and iproute2's tc).
     #[arg(long, global = true, default_value = gameday::backend::docker::DEFAULT_NETEM_IMAGE)]
     netem_image: String,
+    /// Kubernetes (the default backend): the kubeconfig file (default: KUBECONFIG, then
+    /// ~/.kube/config, then the in-cluster service account).
+    #[arg(long, global = true)]
+    kubeconfig: Option<PathBuf>,
+    /// Kubernetes: the kubeconfig context (default: its current context).
+    #[arg(long, global = true)]
+    context: Option<String>,
+    /// Kubernetes: watch and act in this namespace only (default: all namespaces).
+    #[arg(short = 'n', long, global = true)]
+    namespace: Option<String>,
+    /// Kubernetes: open this namespace to faults without its gameday.dev/allow=true label (the
+    /// only way to open kube-system). Repeatable.
+    #[arg(long = "allow-namespace", global = true)]
+    allow_namespace: Vec<String>,
     /// Seed of the simulated cluster.
     #[arg(long, default_value_t = 42, global = true)]
     seed: u64,
@@ -93,10 +109,13 @@ async fn connect(args: &BackendArgs) -> anyhow::Result<Arc<dyn Backend>> {
         return Ok(Arc::new(DockerBackend::connect(&args.netem_image).await?));
     }
     if !args.demo {
-        anyhow::bail!(
-            "choose a backend: --demo runs the embedded simulated cluster, --docker a Docker engine.\n\
-             The Kubernetes backend is not part of this build yet."
-        );
+        let opts = KubeOptions {
+            kubeconfig: args.kubeconfig.clone(),
+            context: args.context.clone(),
+            namespace: args.namespace.clone(),
+            allow: args.allow_namespace.clone(),
+        };
+        return Ok(Arc::new(KubeBackend::connect(&opts).await?));
     }
     let sim = SimBackend::new(args.seed, Duration::from_millis(args.demo_tick_ms.max(10)));
     sim.fail_next_reverts(args.demo_fail_reverts);

@@ -76,11 +76,7 @@ fn preset_picker_for_a_workload_shows_disabled_presets_with_the_reason() {
 fn target_selection_with_the_blast_radius_preview() {
     let mut h = warm();
     h.key(KeyCode::Char('i'));
-    let idx = h.s.presets.iter().position(|p| p.preset.id == "pod-delete").unwrap();
-    for _ in 0..idx {
-        h.key(KeyCode::Down);
-    }
-    h.key(KeyCode::Enter);
+    h.pick("pod-delete");
     h.key(KeyCode::Char('/'));
     h.typed("orders");
     h.key(KeyCode::Enter);
@@ -93,11 +89,7 @@ fn confirmation_with_cancel_preselected() {
     let mut h = warm();
     h.key(KeyCode::Down);
     h.key(KeyCode::Enter);
-    let idx = h.s.presets.iter().position(|p| p.preset.id == "pod-kill").unwrap();
-    for _ in 0..idx {
-        h.key(KeyCode::Char('j'));
-    }
-    h.key(KeyCode::Enter);
+    h.pick("pod-kill");
     let term = draw(&h);
     insta::assert_snapshot!(term.backend());
     let y = row_of(&term, "[ Cancel ]");
@@ -184,6 +176,7 @@ fn a_huge_cluster_draws_only_the_visible_page() {
             kind: "Deployment".into(),
             desired: 4,
             ready: 4,
+            note: None,
         });
         for p in 0..4 {
             t.upsert_pod(Pod {
@@ -222,6 +215,7 @@ fn disconnected_with_a_stale_picture_and_readiness_health() {
         kind: "compose service".into(),
         desired: 1,
         ready: 0,
+        note: None,
     })));
     h.t = 4_000;
     h.send(Event::Backend(TopologyDelta::Connection { connected: false, detail: "engine unreachable".into() }));

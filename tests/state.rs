@@ -108,7 +108,7 @@ fn a_second_inject_is_refused_with_a_message_and_a_timeline_entry() {
     assert!(matches!(h.s.fault, FaultPhase::Active { .. }), "the first fault is untouched");
     // The picker path is refused the same way.
     h.key(KeyCode::Char('i'));
-    h.key(KeyCode::Enter); // first preset: config-corrupt -> target list
+    h.pick("config-corrupt"); // -> its target list
     h.key(KeyCode::Enter); // first target
     assert!(h.s.timeline.iter().filter(|e| matches!(e.kind, EntryKind::InjectRefused { .. })).count() == 2);
 }
@@ -381,11 +381,7 @@ fn the_confirmation_preselects_cancel() {
     h.key(KeyCode::Down);
     h.key(KeyCode::Enter);
     // Move to pod-delete in the picker.
-    let idx = h.s.presets.iter().position(|p| p.preset.id == "pod-delete").unwrap();
-    for _ in 0..idx {
-        h.key(KeyCode::Char('j'));
-    }
-    h.key(KeyCode::Enter);
+    h.pick("pod-delete");
     let FaultPhase::Armed { plan, .. } = &h.s.fault else { panic!("{:?}", h.s.fault) };
     assert_eq!(plan.target.to_string(), "sock-shop/carts");
     // Enter right away presses Cancel: nothing is injected.
@@ -403,11 +399,7 @@ fn the_confirmation_preselects_cancel() {
 fn the_target_list_filters_and_chooses() {
     let mut h = Harness::demo();
     h.key(KeyCode::Char('i'));
-    let idx = h.s.presets.iter().position(|p| p.preset.id == "node-drain").unwrap();
-    for _ in 0..idx {
-        h.key(KeyCode::Down);
-    }
-    h.key(KeyCode::Enter);
+    h.pick("node-drain");
     assert!(matches!(&h.s.ui.overlay, Overlay::Targets { preset, .. } if preset == "node-drain"));
     h.key(KeyCode::Char('/'));
     h.typed("2");
@@ -422,8 +414,9 @@ fn the_target_list_filters_and_chooses() {
 fn presets_the_backend_cannot_run_are_disabled_with_the_reason() {
     let mut h = Harness::with_support(support_only(&["pod-delete"]));
     h.key(KeyCode::Char('i'));
-    // config-corrupt is first and unsupported.
-    h.key(KeyCode::Enter);
+    let order: Vec<String> = h.s.picker_order(None).iter().map(|p| p.preset.id.clone()).collect();
+    assert_eq!(order[0], "pod-delete", "what can run comes first: {order:?}");
+    h.pick("config-corrupt");
     let st = h.s.ui.status.clone().unwrap();
     assert!(
         st.text.contains("config-corrupt is not available: this backend cannot run 'config-corrupt'"),
@@ -493,6 +486,7 @@ fn readiness_connection_and_capabilities_from_a_backend_without_traffic() {
         kind: "compose service".into(),
         desired: 2,
         ready,
+        note: None,
     };
     h.send(Event::Backend(TopologyDelta::UpsertWorkload(web(0))));
     let last = h.s.timeline.last().unwrap().kind.describe();

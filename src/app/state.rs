@@ -208,6 +208,17 @@ impl AppState {
             .collect()
     }
 
+    /// The presets in the order the picker lists them: those that can run (on the chosen
+    /// target, if any) first, then the disabled ones, each by id.
+    pub fn picker_order(&self, target: Option<&Target>) -> Vec<&PresetEntry> {
+        let (mut ok, mut no): (Vec<&PresetEntry>, Vec<&PresetEntry>) =
+            self.presets.iter().partition(|p| self.preset_available(p, target).is_ok());
+        ok.sort_by(|a, b| a.preset.id.cmp(&b.preset.id));
+        no.sort_by(|a, b| a.preset.id.cmp(&b.preset.id));
+        ok.extend(no);
+        ok
+    }
+
     /// Whether a preset can be picked (for a target, if one is chosen); if not, why.
     pub fn preset_available(&self, p: &PresetEntry, target: Option<&Target>) -> Result<(), String> {
         if let crate::backend::Support::No(why) = &p.support {

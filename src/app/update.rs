@@ -280,7 +280,7 @@ fn on_action(s: &mut AppState, ctx: Context, action: Option<Action>, fx: &mut Ve
             let Overlay::Picker { cursor, target } = s.ui.overlay.clone() else {
                 return;
             };
-            let Some(entry) = s.presets.get(cursor).cloned() else {
+            let Some(entry) = s.picker_order(target.as_ref()).get(cursor).map(|e| (*e).clone()) else {
                 return;
             };
             if let Err(why) = s.preset_available(&entry, target.as_ref()) {
@@ -385,6 +385,13 @@ fn export(s: &mut AppState, path: PathBuf, fx: &mut Vec<Effect>) {
     fx.push(Effect::WriteReport { path, markdown });
 }
 
+fn target_namespace(t: &Target) -> Option<&str> {
+    match t {
+        Target::Workload { namespace, .. } | Target::Pod { namespace, .. } if !namespace.is_empty() => Some(namespace),
+        _ => None,
+    }
+}
+
 /// `pod/<name>` and `container/<name>` name one pod in any namespace: find it.
 fn resolve(s: &AppState, target: Target) -> Result<Target, String> {
     let Target::Pod { namespace, name } = &target else { return Ok(target) };
@@ -426,6 +433,11 @@ pub fn plan(s: &AppState, preset_id: &str, target: &str, overrides: &[(String, S
     s.preset_available(entry, Some(&target)).map_err(|why| format!("{preset_id} cannot run on {target}: {why}"))?;
     let p = &entry.preset;
     let word = s.session.backend.pod_word.as_str();
+    if let Some(ns) = target_namespace(&target) {
+        if let Some(why) = s.topology.lock_reason(ns) {
+            return Err(format!("{target} is off-limits: {why}"));
+        }
+    }
     if !s.topology.contains(&target) {
         if target.kind() == crate::backend::TargetKind::Selector {
             return Err(format!("{target} selects no {word}"));
@@ -478,6 +490,10 @@ pub fn plan(s: &AppState, preset_id: &str, target: &str, overrides: &[(String, S
     };
     if mode.is_some() && pods.is_empty() {
         return Err(format!("{target} has no running {word}"));
+    }
+    // A selector or a node may reach into namespaces faults may not touch.
+    if let Some(why) = pods.iter().find_map(|p| s.topology.lock_reason(&p.namespace).map(|w| (p, w))) {
+        return Err(format!("{target} reaches {}, which is off-limits: {}", why.0, why.1));
     }
     let blast_radius = blast::describe(
         &s.topology,

@@ -2,6 +2,7 @@
 //! topology deltas, inject, revert.
 
 pub mod docker;
+pub mod kube;
 pub mod model;
 pub mod sim;
 

@@ -231,6 +231,9 @@ pub struct Workload {
     pub kind: String,
     pub desired: u32,
     pub ready: u32,
+    /// What else a person should see: "svc carts 2/3 endpoints", "0 ready".
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -253,6 +256,9 @@ pub struct Node {
     pub name: String,
     pub ready: bool,
     pub unschedulable: bool,
+    /// Conditions worth a look: "MemoryPressure", "DiskPressure".
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 /// One reading of a service's traffic, as the backend measured or simulated it.
@@ -303,6 +309,8 @@ pub struct Topology {
     /// Known call edges between services (`ns/name` -> `ns/name`), when the backend knows them.
     calls: Vec<(String, String)>,
     pod_count: usize,
+    /// Namespaces faults may not touch, and why.
+    locked: BTreeMap<String, String>,
 }
 
 impl Topology {
@@ -317,6 +325,20 @@ impl Topology {
     }
     pub fn pod_count(&self) -> usize {
         self.pod_count
+    }
+    /// Why faults may not touch this namespace, if they may not.
+    pub fn lock_reason(&self, namespace: &str) -> Option<&str> {
+        self.locked.get(namespace).map(String::as_str)
+    }
+    pub fn set_lock(&mut self, namespace: &str, reason: Option<String>) {
+        match reason {
+            Some(r) => {
+                self.locked.insert(namespace.to_string(), r);
+            }
+            None => {
+                self.locked.remove(namespace);
+            }
+        }
     }
     pub fn workload(&self, namespace: &str, name: &str) -> Option<&Workload> {
         self.namespaces.get(namespace)?.workloads.get(name)
@@ -472,6 +494,7 @@ impl Topology {
             TopologyDelta::RemovePod { namespace, name } => self.remove_pod(namespace, name),
             TopologyDelta::UpsertNode(n) => self.upsert_node(n.clone()),
             TopologyDelta::RemoveNode { name } => self.remove_node(name),
+            TopologyDelta::Lock { namespace, reason } => self.set_lock(namespace, reason.clone()),
             TopologyDelta::Samples(_)
             | TopologyDelta::ClusterEvent { .. }
             | TopologyDelta::Connection { .. }
@@ -497,6 +520,11 @@ pub enum TopologyDelta {
     UpsertNode(Node),
     RemoveNode {
         name: String,
+    },
+    /// Faults may not touch this namespace (`reason`), or may again (`None`).
+    Lock {
+        namespace: String,
+        reason: Option<String>,
     },
     Samples(Vec<ServiceSample>),
     /// Something that happened in the cluster worth a timeline line (pod deleted, created, ready).

@@ -42,8 +42,8 @@ pub fn draw_presets(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme, curs
     frame.render_widget(block, r);
     let [list_area, detail_area] = Layout::vertical([Constraint::Min(1), Constraint::Length(3)]).areas(inner);
     let w = s.presets.iter().map(|p| p.preset.id.chars().count()).max().unwrap_or(0) + 2;
-    let items: Vec<ListItem> = s
-        .presets
+    let order = s.picker_order(target);
+    let items: Vec<ListItem> = order
         .iter()
         .map(|p| match s.preset_available(p, target) {
             Ok(()) => ListItem::new(Line::from(vec![
@@ -62,7 +62,7 @@ pub fn draw_presets(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme, curs
         list_area,
         &mut state,
     );
-    if let Some(p) = s.presets.get(cursor) {
+    if let Some(p) = order.get(cursor) {
         frame.render_widget(Paragraph::new(details(&p.preset, t)).wrap(Wrap { trim: true }), detail_area);
     }
 }

@@ -65,7 +65,13 @@ fn row_line<'a>(s: &AppState, t: &Theme, row: &Row<'a>, fault_target: Option<&Ta
         }
     };
     match row {
-        Row::Namespace(ns) => Line::from(Span::styled(format!("▾ {ns}"), t.title())),
+        Row::Namespace(ns) => match s.topology.lock_reason(ns) {
+            Some(_) => Line::from(vec![
+                Span::styled(format!("▾ {ns}"), t.title()),
+                Span::styled(" (off-limits to faults)", t.muted()),
+            ]),
+            None => Line::from(Span::styled(format!("▾ {ns}"), t.title())),
+        },
         Row::Workload(w) => {
             let health =
                 s.health.get(&format!("{}/{}", w.namespace, w.name)).map(|h| h.state()).unwrap_or(Health::Unknown);
@@ -80,6 +86,7 @@ fn row_line<'a>(s: &AppState, t: &Theme, row: &Row<'a>, fault_target: Option<&Ta
                 Span::styled("  ● ", Style::new().fg(health_color(t, health))),
                 Span::styled(format!("{:<14}", w.name), t.text()),
                 Span::styled(format!(" {}/{}", w.ready, w.desired), Style::new().fg(count_color)),
+                Span::styled(w.note.as_ref().map(|n| format!(" [{n}]")).unwrap_or_default(), t.muted()),
                 mark(row),
             ])
         }
@@ -130,6 +137,7 @@ fn row_line<'a>(s: &AppState, t: &Theme, row: &Row<'a>, fault_target: Option<&Ta
                 Span::styled("  ● ", Style::new().fg(color)),
                 Span::styled(format!("{:<14}", n.name), t.text()),
                 Span::styled(format!(" {state} · {pods} {}s", s.session.backend.pod_word), Style::new().fg(color)),
+                Span::styled(n.note.as_ref().map(|n| format!(" [{n}]")).unwrap_or_default(), t.muted()),
                 mark(row),
             ])
         }

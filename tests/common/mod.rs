@@ -125,6 +125,20 @@ impl Harness {
         fx
     }
 
+    /// In the open preset picker, moves to preset `id` (in the order the picker lists them)
+    /// and presses Enter.
+    pub fn pick(&mut self, id: &str) -> Vec<Effect> {
+        let target = match &self.s.ui.overlay {
+            gameday::app::state::Overlay::Picker { target, .. } => target.clone(),
+            other => panic!("the picker is not open: {other:?}"),
+        };
+        let idx = self.s.picker_order(target.as_ref()).iter().position(|p| p.preset.id == id).expect("a preset");
+        for _ in 0..idx {
+            self.key(KeyCode::Down);
+        }
+        self.key(KeyCode::Enter)
+    }
+
     /// Types `:cmd` and Enter.
     pub fn command(&mut self, cmd: &str) -> Vec<Effect> {
         let mut fx = self.key(KeyCode::Char(':'));
@@ -204,6 +218,7 @@ pub fn compose_topology() -> gameday::backend::Topology {
             kind: "compose service".into(),
             desired: n,
             ready: n,
+            note: None,
         });
         for i in 1..=n {
             t.upsert_pod(Pod {
@@ -219,7 +234,7 @@ pub fn compose_topology() -> gameday::backend::Topology {
             });
         }
     }
-    t.upsert_node(Node { name: "docker".into(), ready: true, unschedulable: false });
+    t.upsert_node(Node { name: "docker".into(), ready: true, unschedulable: false, note: None });
     t
 }
 

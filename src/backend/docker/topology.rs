@@ -176,6 +176,7 @@ pub fn workload_of(topo: &Topology, namespace: &str, name: &str) -> Option<Workl
         kind: kind.into(),
         desired: pods.len() as u32,
         ready: pods.iter().filter(|p| p.ready).count() as u32,
+        note: None,
     })
 }
 

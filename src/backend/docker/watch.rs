@@ -110,7 +110,7 @@ impl Watcher {
                 topo.upsert_workload(w);
             }
         }
-        topo.upsert_node(Node { name: self.host.clone(), ready: true, unschedulable: false });
+        topo.upsert_node(Node { name: self.host.clone(), ready: true, unschedulable: false, note: None });
         self.topo = topo.clone();
         self.send(TopologyDelta::Snapshot(topo));
         Ok(format!("Docker engine {}", version.version.unwrap_or_default()))

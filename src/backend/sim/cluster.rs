@@ -126,6 +126,7 @@ impl SimCluster {
                 kind: "Deployment".into(),
                 desired: s.desired,
                 ready,
+                note: None,
             });
         }
         let calls = self
@@ -172,7 +173,7 @@ impl SimCluster {
             });
         }
         for (name, unschedulable) in &self.nodes {
-            t.upsert_node(Node { name: name.clone(), ready: true, unschedulable: *unschedulable });
+            t.upsert_node(Node { name: name.clone(), ready: true, unschedulable: *unschedulable, note: None });
         }
         t
     }

@@ -139,10 +139,12 @@ impl Store {
     }
 
     pub fn get(&self, res: &Res, ns: &str, name: &str) -> Option<&Value> {
+        let ns = if res.namespaced { ns } else { "" };
         self.objects.get(&res.key())?.get(&(ns.to_string(), name.to_string()))
     }
 
     pub fn list(&self, res: &Res, ns: Option<&str>) -> Vec<&Value> {
+        let ns = ns.filter(|_| res.namespaced);
         self.objects
             .get(&res.key())
             .map(|m| m.iter().filter(|((n, _), _)| ns.is_none_or(|ns| ns == n)).map(|(_, v)| v).collect())

@@ -1,0 +1,682 @@
+//! The Kubernetes picture as a pure model: watcher changes in, topology deltas out. Only the
+//! fields the console shows are kept (never whole objects), so a large cluster stays small.
+//! Pods are grouped under their workload through ownerReferences (pod > ReplicaSet >
+//! Deployment), services are matched to workloads by selector, and a relist (after 410 Gone or
+//! a reconnect) removes what disappeared meanwhile.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::core::v1::{Event as KEvent, Namespace as KNamespace, Node as KNode, Pod as KPod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::backend::model::{Node, Pod, PodPhase, Topology, TopologyDelta, Workload};
+
+/// The label that opens a namespace to faults.
+pub const ALLOW_LABEL: &str = "gameday.dev/allow";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Namespace,
+    Node,
+    Pod,
+    ReplicaSet,
+    Deployment,
+    StatefulSet,
+    DaemonSet,
+    Service,
+    EndpointSlice,
+    Event,
+}
+
+pub const KINDS: &[Kind] = &[
+    Kind::Namespace,
+    Kind::Node,
+    Kind::Pod,
+    Kind::ReplicaSet,
+    Kind::Deployment,
+    Kind::StatefulSet,
+    Kind::DaemonSet,
+    Kind::Service,
+    Kind::EndpointSlice,
+    Kind::Event,
+];
+
+pub enum Obj {
+    Namespace(KNamespace),
+    Node(KNode),
+    Pod(KPod),
+    ReplicaSet(ReplicaSet),
+    Deployment(Deployment),
+    StatefulSet(StatefulSet),
+    DaemonSet(DaemonSet),
+    Service(Service),
+    EndpointSlice(EndpointSlice),
+    Event(KEvent),
+}
+
+pub enum Change {
+    /// A (re)list of this kind begins.
+    Init(Kind),
+    Apply(Obj),
+    Delete(Obj),
+    /// The (re)list of this kind is complete.
+    InitDone(Kind),
+    /// The watch of this kind failed (it retries by itself).
+    Failed(Kind, String),
+}
+
+/// Which namespaces faults may touch.
+#[derive(Clone, Debug, Default)]
+pub struct Policy {
+    /// `--allow-namespace`: allowed without the label (the only way for kube-system).
+    pub allow: BTreeSet<String>,
+    /// The console's own pod, never a target.
+    pub own_pod: Option<(String, String)>,
+}
+
+impl Policy {
+    pub fn lock_reason(&self, ns: &str, labels: &BTreeMap<String, String>) -> Option<String> {
+        if self.allow.contains(ns) {
+            return None;
+        }
+        if ns == "kube-system" {
+            return Some("kube-system is off-limits unless you pass --allow-namespace kube-system".into());
+        }
+        if labels.get(ALLOW_LABEL).is_some_and(|v| v == "true") {
+            return None;
+        }
+        Some(format!("namespace {ns} is off-limits: label it {ALLOW_LABEL}=true or pass --allow-namespace {ns}"))
+    }
+}
+
+type Key = (String, String);
+
+fn key(m: &ObjectMeta) -> Key {
+    (m.namespace.clone().unwrap_or_default(), m.name.clone().unwrap_or_default())
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct PodInfo {
+    owner: Option<(String, String)>,
+    pod: Pod,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct WorkloadInfo {
+    kind: &'static str,
+    desired: u32,
+    ready: u32,
+    template_labels: BTreeMap<String, String>,
+}
+
+#[derive(Default)]
+pub struct Cluster {
+    policy: Policy,
+    synced: HashSet<Kind>,
+    announced: bool,
+    /// Keys seen since a relist of this kind began.
+    relist: HashMap<Kind, HashSet<Key>>,
+    failing: Option<String>,
+    pods: HashMap<Key, PodInfo>,
+    /// ReplicaSet (ns, name) -> its Deployment's name.
+    rs_owner: HashMap<Key, Option<String>>,
+    /// (ns, owner name) -> names of the pods it owns directly.
+    by_owner: HashMap<Key, BTreeSet<String>>,
+    workloads: HashMap<Key, WorkloadInfo>,
+    namespaces: HashMap<String, BTreeMap<String, String>>,
+    /// namespace -> service -> its selector
+    services: HashMap<String, BTreeMap<String, BTreeMap<String, String>>>,
+    /// (ns, slice) -> (service, ready, total)
+    slices: HashMap<Key, (String, u32, u32)>,
+    /// (ns, service) -> (ready, total) endpoints over its slices
+    endpoints: HashMap<Key, (u32, u32)>,
+    seen_events: HashSet<(String, i32)>,
+    nodes: HashMap<String, Node>,
+    topo: Topology,
+}
+
+impl Cluster {
+    pub fn new(policy: Policy) -> Cluster {
+        Cluster { policy, ..Default::default() }
+    }
+
+    /// The picture as published so far.
+    pub fn topology(&self) -> &Topology {
+        &self.topo
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// One watcher change; returns the deltas for the console (nothing until every kind has
+    /// listed once, then a whole snapshot, then changes as they come).
+    pub fn apply(&mut self, change: Change) -> Vec<TopologyDelta> {
+        let mut out = Vec::new();
+        match change {
+            Change::Init(kind) => {
+                self.relist.insert(kind, HashSet::new());
+            }
+            Change::InitDone(kind) => {
+                if let Some(seen) = self.relist.remove(&kind) {
+                    self.forget_unseen(kind, &seen, &mut out);
+                }
+                self.synced.insert(kind);
+                if self.failing.take().is_some() && self.announced {
+                    out.push(TopologyDelta::Connection { connected: true, detail: "API server answers again".into() });
+                }
+            }
+            Change::Failed(_, why) => {
+                // Before the first picture too: an unreachable or unauthorized cluster says so.
+                if self.failing.is_none() {
+                    out.push(TopologyDelta::Connection { connected: false, detail: why.clone() });
+                }
+                self.failing = Some(why);
+            }
+            Change::Apply(obj) => self.upsert(obj, &mut out),
+            Change::Delete(obj) => self.delete(obj, &mut out),
+        }
+        if !self.announced {
+            if KINDS.iter().all(|k| self.synced.contains(k)) {
+                self.announced = true;
+                let mut first = vec![TopologyDelta::Snapshot(self.topo.clone())];
+                first.push(TopologyDelta::Connection { connected: true, detail: "watching the API server".into() });
+                return first;
+            }
+            out.retain(|d| matches!(d, TopologyDelta::Connection { .. }));
+        }
+        out
+    }
+
+    fn seen(&mut self, kind: Kind, k: &Key) {
+        if let Some(s) = self.relist.get_mut(&kind) {
+            s.insert(k.clone());
+        }
+    }
+
+    /// After a relist: what was not listed again is gone.
+    fn forget_unseen(&mut self, kind: Kind, seen: &HashSet<Key>, out: &mut Vec<TopologyDelta>) {
+        let gone: Vec<Key> = match kind {
+            Kind::Pod => self.pods.keys().filter(|k| !seen.contains(*k)).cloned().collect(),
+            Kind::Node => self.nodes.keys().map(|n| (String::new(), n.clone())).filter(|k| !seen.contains(k)).collect(),
+            Kind::ReplicaSet => self.rs_owner.keys().filter(|k| !seen.contains(*k)).cloned().collect(),
+            Kind::Deployment | Kind::StatefulSet | Kind::DaemonSet => {
+                let name = kind_name(kind);
+                self.workloads
+                    .iter()
+                    .filter(|(k, w)| w.kind == name && !seen.contains(*k))
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            }
+            Kind::Service => self
+                .services
+                .iter()
+                .flat_map(|(ns, m)| m.keys().map(move |n| (ns.clone(), n.clone())))
+                .filter(|k| !seen.contains(k))
+                .collect(),
+            Kind::Namespace => {
+                self.namespaces.keys().map(|n| (String::new(), n.clone())).filter(|k| !seen.contains(k)).collect()
+            }
+            Kind::EndpointSlice => self.slices.keys().filter(|k| !seen.contains(*k)).cloned().collect(),
+            Kind::Event => Vec::new(),
+        };
+        for k in gone {
+            match kind {
+                Kind::Pod => self.remove_pod(&k, out),
+                Kind::Node => {
+                    self.nodes.remove(&k.1);
+                    self.topo.remove_node(&k.1);
+                    out.push(TopologyDelta::RemoveNode { name: k.1 });
+                }
+                Kind::ReplicaSet => {
+                    self.rs_owner.remove(&k);
+                    self.drop_workload(&k, "ReplicaSet", out);
+                }
+                Kind::Deployment | Kind::StatefulSet | Kind::DaemonSet => self.drop_workload(&k, kind_name(kind), out),
+                Kind::Service => self.remove_service(&k, out),
+                Kind::Namespace => {
+                    self.namespaces.remove(&k.1);
+                }
+                Kind::EndpointSlice => self.put_slice(&k, None, out),
+                Kind::Event => {}
+            }
+        }
+    }
+
+    fn upsert(&mut self, obj: Obj, out: &mut Vec<TopologyDelta>) {
+        match obj {
+            Obj::Pod(p) => {
+                let k = key(&p.metadata);
+                self.seen(Kind::Pod, &k);
+                let info = pod_info(&p);
+                self.put_pod(k, info, out);
+            }
+            Obj::ReplicaSet(rs) => {
+                let k = key(&rs.metadata);
+                self.seen(Kind::ReplicaSet, &k);
+                let deployment = controller(&rs.metadata).filter(|(kind, _)| kind == "Deployment").map(|(_, n)| n);
+                let before = self.rs_owner.insert(k.clone(), deployment.clone());
+                if deployment.is_none() {
+                    let info = WorkloadInfo {
+                        kind: "ReplicaSet",
+                        desired: rs.spec.replicas.unwrap_or(1).max(0) as u32,
+                        ready: rs.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0).max(0) as u32,
+                        template_labels: rs
+                            .spec
+                            .template
+                            .as_ref()
+                            .and_then(|t| t.metadata.as_ref())
+                            .and_then(|m| m.labels.clone())
+                            .unwrap_or_default(),
+                    };
+                    self.put_workload(k.clone(), info, out);
+                }
+                if before != Some(deployment) {
+                    self.regroup_pods_of(&k, out);
+                }
+            }
+            Obj::Deployment(d) => {
+                let k = key(&d.metadata);
+                self.seen(Kind::Deployment, &k);
+                let info = WorkloadInfo {
+                    kind: "Deployment",
+                    desired: d.spec.replicas.unwrap_or(1).max(0) as u32,
+                    ready: d.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0).max(0) as u32,
+                    template_labels: d
+                        .spec
+                        .template
+                        .metadata
+                        .as_ref()
+                        .and_then(|m| m.labels.clone())
+                        .unwrap_or_default(),
+                };
+                self.put_workload(k, info, out);
+            }
+            Obj::StatefulSet(s) => {
+                let k = key(&s.metadata);
+                self.seen(Kind::StatefulSet, &k);
+                let info = WorkloadInfo {
+                    kind: "StatefulSet",
+                    desired: s.spec.replicas.unwrap_or(1).max(0) as u32,
+                    ready: s.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0).max(0) as u32,
+                    template_labels: s
+                        .spec
+                        .template
+                        .metadata
+                        .as_ref()
+                        .and_then(|m| m.labels.clone())
+                        .unwrap_or_default(),
+                };
+                self.put_workload(k, info, out);
+            }
+            Obj::DaemonSet(d) => {
+                let k = key(&d.metadata);
+                self.seen(Kind::DaemonSet, &k);
+                let st = d.status.as_ref();
+                let info = WorkloadInfo {
+                    kind: "DaemonSet",
+                    desired: st.map(|s| s.desired_number_scheduled).unwrap_or(0).max(0) as u32,
+                    ready: st.map(|s| s.number_ready).unwrap_or(0).max(0) as u32,
+                    template_labels: d
+                        .spec
+                        .template
+                        .metadata
+                        .as_ref()
+                        .and_then(|m| m.labels.clone())
+                        .unwrap_or_default(),
+                };
+                self.put_workload(k, info, out);
+            }
+            Obj::Node(n) => {
+                let name = n.metadata.name.clone().unwrap_or_default();
+                self.seen(Kind::Node, &(String::new(), name.clone()));
+                let node = node_of(&n);
+                if self.nodes.get(&name) != Some(&node) {
+                    self.nodes.insert(name, node.clone());
+                    self.topo.upsert_node(node.clone());
+                    out.push(TopologyDelta::UpsertNode(node));
+                }
+            }
+            Obj::Namespace(ns) => {
+                let name = ns.metadata.name.clone().unwrap_or_default();
+                self.seen(Kind::Namespace, &(String::new(), name.clone()));
+                let labels = ns.metadata.labels.clone().unwrap_or_default();
+                self.namespaces.insert(name.clone(), labels.clone());
+                let reason = self.policy.lock_reason(&name, &labels);
+                if self.topo.lock_reason(&name).map(str::to_string) != reason {
+                    self.topo.set_lock(&name, reason.clone());
+                    out.push(TopologyDelta::Lock { namespace: name, reason });
+                }
+            }
+            Obj::Service(s) => {
+                let k = key(&s.metadata);
+                self.seen(Kind::Service, &k);
+                let sel = s.spec.as_ref().and_then(|s| s.selector.clone()).unwrap_or_default();
+                let ns = self.services.entry(k.0.clone()).or_default();
+                if ns.get(&k.1) != Some(&sel) {
+                    ns.insert(k.1.clone(), sel);
+                    self.refresh_service(&k.0, &k.1, out);
+                }
+            }
+            Obj::EndpointSlice(es) => {
+                let k = key(&es.metadata);
+                self.seen(Kind::EndpointSlice, &k);
+                let svc = es
+                    .metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get("kubernetes.io/service-name"))
+                    .cloned()
+                    .unwrap_or_default();
+                let eps = es.endpoints.as_deref().unwrap_or_default();
+                let total = eps.len() as u32;
+                let ready =
+                    eps.iter().filter(|e| e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true)).count() as u32;
+                self.put_slice(&k, Some((svc, ready, total)), out);
+            }
+            Obj::Event(e) => {
+                if e.type_.as_deref() != Some("Warning") || !self.announced {
+                    return;
+                }
+                let uid = e.metadata.uid.clone().unwrap_or_default();
+                if !self.seen_events.insert((uid, e.count.unwrap_or(1))) {
+                    return;
+                }
+                let io = &e.involved_object;
+                let object = format!(
+                    "{} {}/{}",
+                    io.kind.clone().unwrap_or_default().to_lowercase(),
+                    io.namespace.clone().unwrap_or_default(),
+                    io.name.clone().unwrap_or_default()
+                );
+                let message =
+                    format!("{}: {}", e.reason.clone().unwrap_or_default(), e.message.clone().unwrap_or_default());
+                out.push(TopologyDelta::ClusterEvent { object, message, warning: true });
+            }
+        }
+    }
+
+    fn delete(&mut self, obj: Obj, out: &mut Vec<TopologyDelta>) {
+        match obj {
+            Obj::Pod(p) => self.remove_pod(&key(&p.metadata), out),
+            Obj::ReplicaSet(rs) => {
+                let k = key(&rs.metadata);
+                self.rs_owner.remove(&k);
+                self.drop_workload(&k, "ReplicaSet", out);
+            }
+            Obj::Deployment(d) => self.drop_workload(&key(&d.metadata), "Deployment", out),
+            Obj::StatefulSet(s) => self.drop_workload(&key(&s.metadata), "StatefulSet", out),
+            Obj::DaemonSet(d) => self.drop_workload(&key(&d.metadata), "DaemonSet", out),
+            Obj::Node(n) => {
+                let name = n.metadata.name.unwrap_or_default();
+                self.nodes.remove(&name);
+                self.topo.remove_node(&name);
+                out.push(TopologyDelta::RemoveNode { name });
+            }
+            Obj::Namespace(ns) => {
+                self.namespaces.remove(&ns.metadata.name.unwrap_or_default());
+            }
+            Obj::Service(s) => self.remove_service(&key(&s.metadata), out),
+            Obj::EndpointSlice(es) => self.put_slice(&key(&es.metadata), None, out),
+            Obj::Event(_) => {}
+        }
+    }
+
+    /// The workload a pod belongs to: its controller, or the Deployment above its ReplicaSet.
+    fn workload_of(&self, ns: &str, owner: &Option<(String, String)>, pod_name: &str) -> String {
+        match owner {
+            Some((kind, name)) if kind == "ReplicaSet" => match self.rs_owner.get(&(ns.to_string(), name.clone())) {
+                Some(Some(deployment)) => deployment.clone(),
+                _ => name.clone(),
+            },
+            Some((_, name)) => name.clone(),
+            None => pod_name.to_string(),
+        }
+    }
+
+    fn put_pod(&mut self, k: Key, mut info: PodInfo, out: &mut Vec<TopologyDelta>) {
+        let workload = self.workload_of(&k.0, &info.owner, &k.1);
+        info.pod.workload = Some(workload.clone());
+        if self.policy.own_pod.as_ref() == Some(&k) {
+            info.pod.note = Some(match info.pod.note.take() {
+                Some(n) => format!("this console, {n}"),
+                None => "this console".into(),
+            });
+        }
+        let old_workload = self.pods.get(&k).and_then(|p| p.pod.workload.clone());
+        if let Some((_, owner)) = &info.owner {
+            self.by_owner.entry((k.0.clone(), owner.clone())).or_default().insert(k.1.clone());
+        }
+        if self.pods.get(&k) == Some(&info) {
+            return;
+        }
+        self.pods.insert(k.clone(), info.clone());
+        self.topo.upsert_pod(info.pod.clone());
+        out.push(TopologyDelta::UpsertPod(info.pod));
+        self.refresh_workload(&k.0, &workload, out);
+        if let Some(old) = old_workload.filter(|o| *o != workload) {
+            self.refresh_workload(&k.0, &old, out);
+        }
+    }
+
+    fn remove_pod(&mut self, k: &Key, out: &mut Vec<TopologyDelta>) {
+        let Some(info) = self.pods.remove(k) else { return };
+        if let Some((_, owner)) = &info.owner {
+            if let Some(set) = self.by_owner.get_mut(&(k.0.clone(), owner.clone())) {
+                set.remove(&k.1);
+            }
+        }
+        self.topo.remove_pod(&k.0, &k.1);
+        out.push(TopologyDelta::RemovePod { namespace: k.0.clone(), name: k.1.clone() });
+        if let Some(w) = info.pod.workload {
+            self.refresh_workload(&k.0, &w, out);
+        }
+    }
+
+    /// A ReplicaSet's owner became known (or changed): its pods move under it.
+    fn regroup_pods_of(&mut self, rs: &Key, out: &mut Vec<TopologyDelta>) {
+        let names: Vec<String> = self.by_owner.get(rs).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+        for name in names {
+            let k = (rs.0.clone(), name);
+            if let Some(info) = self.pods.get(&k).cloned() {
+                self.put_pod(k, info, out);
+            }
+        }
+    }
+
+    fn put_workload(&mut self, k: Key, info: WorkloadInfo, out: &mut Vec<TopologyDelta>) {
+        if self.workloads.get(&k) != Some(&info) {
+            self.workloads.insert(k.clone(), info);
+            self.refresh_workload(&k.0, &k.1, out);
+        }
+    }
+
+    fn drop_workload(&mut self, k: &Key, kind: &str, out: &mut Vec<TopologyDelta>) {
+        if self.workloads.get(k).is_some_and(|w| w.kind == kind) {
+            self.workloads.remove(k);
+            self.refresh_workload(&k.0, &k.1, out);
+        }
+    }
+
+    /// Recomputes one workload's record from its object (or, for owners we do not watch, its
+    /// pods) and its services; sends it if it changed.
+    fn refresh_workload(&mut self, ns: &str, name: &str, out: &mut Vec<TopologyDelta>) {
+        let info = self.workloads.get(&(ns.to_string(), name.to_string()));
+        let pods: Vec<&Pod> = if info.is_none() { self.topo.pods_of(ns, name).collect() } else { Vec::new() };
+        let record = match info {
+            Some(w) => Some(Workload {
+                namespace: ns.into(),
+                name: name.into(),
+                kind: w.kind.into(),
+                desired: w.desired,
+                ready: w.ready,
+                note: self.service_note(ns, &w.template_labels),
+            }),
+            None if pods.is_empty() => None,
+            None => Some(Workload {
+                namespace: ns.into(),
+                name: name.into(),
+                kind: if pods.len() == 1 && pods[0].name == name { "Pod".into() } else { "Job".into() },
+                desired: pods.len() as u32,
+                ready: pods.iter().filter(|p| p.ready).count() as u32,
+                note: None,
+            }),
+        };
+        match record {
+            Some(w) if self.topo.workload(ns, name) != Some(&w) => {
+                self.topo.upsert_workload(w.clone());
+                out.push(TopologyDelta::UpsertWorkload(w));
+            }
+            Some(_) => {}
+            None if self.topo.workload(ns, name).is_some() => {
+                self.topo.remove_workload(ns, name);
+                out.push(TopologyDelta::RemoveWorkload { namespace: ns.into(), name: name.into() });
+            }
+            None => {}
+        }
+    }
+
+    /// "svc carts 2/3 endpoints" for the services of this namespace that select this template.
+    fn service_note(&self, ns: &str, template: &BTreeMap<String, String>) -> Option<String> {
+        let services = self.services.get(ns)?;
+        let parts: Vec<String> = services
+            .iter()
+            .filter(|(_, sel)| !sel.is_empty() && sel.iter().all(|(k, v)| template.get(k) == Some(v)))
+            .map(|(svc, _)| {
+                let (ready, total) = self.endpoints.get(&(ns.to_string(), svc.clone())).copied().unwrap_or((0, 0));
+                format!("svc {svc} {ready}/{total} endpoints")
+            })
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+
+    fn remove_service(&mut self, k: &Key, out: &mut Vec<TopologyDelta>) {
+        let removed = self.services.get_mut(&k.0).and_then(|m| m.remove(&k.1));
+        if let Some(sel) = removed {
+            self.refresh_selected(&k.0, &sel, out);
+        }
+    }
+
+    /// A slice appeared, changed (`Some`) or went (`None`): the service's totals follow.
+    fn put_slice(&mut self, k: &Key, val: Option<(String, u32, u32)>, out: &mut Vec<TopologyDelta>) {
+        let old = self.slices.get(k).cloned();
+        if old == val {
+            return;
+        }
+        for (v, sign) in [(&old, -1i64), (&val, 1)] {
+            if let Some((svc, ready, total)) = v {
+                let e = self.endpoints.entry((k.0.clone(), svc.clone())).or_insert((0, 0));
+                e.0 = (e.0 as i64 + sign * *ready as i64).max(0) as u32;
+                e.1 = (e.1 as i64 + sign * *total as i64).max(0) as u32;
+            }
+        }
+        match &val {
+            Some(v) => self.slices.insert(k.clone(), v.clone()),
+            None => self.slices.remove(k),
+        };
+        let svcs: BTreeSet<String> = [old, val].into_iter().flatten().map(|v| v.0).collect();
+        for svc in svcs {
+            self.refresh_service(&k.0, &svc, out);
+        }
+    }
+
+    /// A service or its endpoints changed: refresh the workloads it selects.
+    fn refresh_service(&mut self, ns: &str, svc: &str, out: &mut Vec<TopologyDelta>) {
+        if let Some(sel) = self.services.get(ns).and_then(|m| m.get(svc)).cloned() {
+            self.refresh_selected(ns, &sel, out);
+        }
+    }
+
+    fn refresh_selected(&mut self, ns: &str, sel: &BTreeMap<String, String>, out: &mut Vec<TopologyDelta>) {
+        let targets: Vec<String> = self
+            .workloads
+            .iter()
+            .filter(|((wns, _), w)| wns == ns && sel.iter().all(|(k, v)| w.template_labels.get(k) == Some(v)))
+            .map(|((_, n), _)| n.clone())
+            .collect();
+        for name in targets {
+            self.refresh_workload(ns, &name, out);
+        }
+    }
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Deployment => "Deployment",
+        Kind::StatefulSet => "StatefulSet",
+        Kind::DaemonSet => "DaemonSet",
+        _ => "ReplicaSet",
+    }
+}
+
+/// The controlling owner (kind, name).
+fn controller(m: &ObjectMeta) -> Option<(String, String)> {
+    let refs = m.owner_references.as_ref()?;
+    let r = refs.iter().find(|r| r.controller == Some(true)).or_else(|| refs.first())?;
+    Some((r.kind.clone(), r.name.clone()))
+}
+
+fn pod_info(p: &KPod) -> PodInfo {
+    let status = p.status.as_ref();
+    let statuses = status.and_then(|s| s.container_statuses.clone()).unwrap_or_default();
+    let waiting: Option<String> = statuses.iter().find_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.clone());
+    let ready = status
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+    let node = p.spec.as_ref().and_then(|s| s.node_name.clone());
+    let phase = if p.metadata.deletion_timestamp.is_some() {
+        PodPhase::Terminating
+    } else {
+        match status.and_then(|s| s.phase.as_deref()) {
+            Some("Running") if waiting.as_deref() == Some("CrashLoopBackOff") => PodPhase::CrashLoopBackOff,
+            Some("Running") => PodPhase::Running,
+            Some("Succeeded") => PodPhase::Exited(0),
+            Some("Failed") => PodPhase::Exited(
+                statuses
+                    .iter()
+                    .find_map(|c| c.state.as_ref()?.terminated.as_ref().map(|t| t.exit_code as i64))
+                    .unwrap_or(1),
+            ),
+            _ if node.is_some() => PodPhase::ContainerCreating,
+            _ => PodPhase::Pending,
+        }
+    };
+    let restarts: i32 = statuses.iter().map(|c| c.restart_count).sum();
+    let oom = statuses.iter().any(|c| {
+        c.last_state.as_ref().and_then(|s| s.terminated.as_ref()).and_then(|t| t.reason.as_deref()) == Some("OOMKilled")
+    });
+    let note = match (waiting.filter(|w| w != "ContainerCreating"), oom) {
+        (Some(w), _) => Some(w),
+        (None, true) => Some("last exit: OOMKilled".to_string()),
+        (None, false) => None,
+    };
+    PodInfo {
+        owner: controller(&p.metadata),
+        pod: Pod {
+            namespace: p.metadata.namespace.clone().unwrap_or_default(),
+            name: p.metadata.name.clone().unwrap_or_default(),
+            workload: None,
+            node,
+            phase,
+            ready,
+            restarts: restarts.max(0) as u32,
+            note,
+            labels: p.metadata.labels.clone().unwrap_or_default(),
+        },
+    }
+}
+
+fn node_of(n: &KNode) -> Node {
+    let conditions = n.status.as_ref().and_then(|s| s.conditions.clone()).unwrap_or_default();
+    let ready = conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True");
+    let pressure: Vec<String> =
+        conditions.iter().filter(|c| c.type_ != "Ready" && c.status == "True").map(|c| c.type_.clone()).collect();
+    Node {
+        name: n.metadata.name.clone().unwrap_or_default(),
+        ready,
+        unschedulable: n.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false),
+        note: (!pressure.is_empty()).then(|| pressure.join(", ")),
+    }
+}

@@ -1,0 +1,254 @@
+//! The Kubernetes backend: the cluster of a kubeconfig context (like kubectl), live by watch,
+//! faults through the plain API and through Chaos Mesh or Litmus when they are installed, and
+//! markers on everything it touches so any process can find and undo a fault.
+
+pub mod cluster;
+pub mod engines;
+pub mod faults;
+pub mod watch;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{ConfigMap, Node};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use kube::api::{Api, ListParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use tokio::sync::mpsc::UnboundedSender;
+
+use self::cluster::Policy;
+use self::engines::Engines;
+use self::faults::{Ctx, Plan, FAULT, REVERT, SESSION};
+use self::watch::Scope;
+use super::{Backend, BackendError, BackendInfo, FaultSpec, Leftover, RevertHandle, Support, TopologyDelta};
+
+/// How to reach the cluster and what may be touched.
+#[derive(Clone, Debug, Default)]
+pub struct KubeOptions {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    /// Watch (and act in) this namespace only.
+    pub namespace: Option<String>,
+    /// Namespaces open to faults without the `gameday.dev/allow=true` label.
+    pub allow: Vec<String>,
+}
+
+pub struct KubeBackend {
+    ctx: Arc<Ctx>,
+    scope: Scope,
+    cluster: String,
+}
+
+/// This process's pod, when it runs in the cluster.
+fn own_pod() -> Option<(String, String)> {
+    std::env::var_os("KUBERNETES_SERVICE_HOST")?;
+    let ns = std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace").ok()?;
+    let name = std::env::var("POD_NAME").or_else(|_| std::env::var("HOSTNAME")).ok()?;
+    Some((ns.trim().to_string(), name))
+}
+
+impl KubeBackend {
+    /// Reads the kubeconfig the way kubectl does (`--kubeconfig`, else `KUBECONFIG`, else
+    /// ~/.kube/config; in a pod, the service account). Does not contact the API server: the
+    /// watch reports whether it answers.
+    pub async fn connect(opts: &KubeOptions) -> anyhow::Result<KubeBackend> {
+        let kco = KubeConfigOptions { context: opts.context.clone(), ..Default::default() };
+        let read = match &opts.kubeconfig {
+            Some(path) => Some(
+                Kubeconfig::read_from(path)
+                    .map_err(|e| anyhow::anyhow!("kubeconfig {}: {}", path.display(), chain(&e)))?,
+            ),
+            None => match Kubeconfig::read() {
+                Ok(kc) => Some(kc),
+                Err(_) if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() => None,
+                Err(e) => {
+                    let from = std::env::var("KUBECONFIG").unwrap_or_else(|_| "~/.kube/config".into());
+                    anyhow::bail!(
+                        "no usable kubeconfig ({from}): {}\nPass --kubeconfig, set KUBECONFIG, or use --demo / --docker.",
+                        chain(&e)
+                    )
+                }
+            },
+        };
+        let (mut config, name) = match read {
+            Some(kc) => {
+                let context = opts.context.clone().or_else(|| kc.current_context.clone()).unwrap_or_default();
+                if !kc.contexts.iter().any(|c| c.name == context) {
+                    let known: Vec<String> = kc.contexts.iter().map(|c| c.name.clone()).collect();
+                    anyhow::bail!("the kubeconfig has no context '{context}' (it has: {})", known.join(", "));
+                }
+                let config =
+                    Config::from_custom_kubeconfig(kc, &kco).await.map_err(|e| anyhow::anyhow!("{}", chain(&e)))?;
+                (config, context)
+            }
+            None => (Config::incluster().map_err(|e| anyhow::anyhow!("{}", chain(&e)))?, "in-cluster".to_string()),
+        };
+        // Retries are the console's business: visible, and never hidden inside one call.
+        config.default_retry = false;
+        let server = config.cluster_url.to_string();
+        let client = Client::try_from(config).map_err(|e| anyhow::anyhow!("{}", chain(&e)))?;
+        let policy = Policy { allow: opts.allow.iter().cloned().collect::<BTreeSet<_>>(), own_pod: own_pod() };
+        let ctx = Ctx { client, policy, engines: Arc::new(RwLock::new(Engines::default())) };
+        let cluster = match &opts.namespace {
+            Some(ns) => format!("{name} ({}) namespace {ns}", server.trim_end_matches('/')),
+            None => format!("{name} ({})", server.trim_end_matches('/')),
+        };
+        Ok(KubeBackend { ctx: Arc::new(ctx), scope: Scope { namespace: opts.namespace.clone() }, cluster })
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.ctx.client
+    }
+
+    /// Finds the chaos engines in the background and says which presets they make available.
+    fn discover(&self, tx: UnboundedSender<TopologyDelta>) {
+        let ctx = self.ctx.clone();
+        tokio::spawn(async move {
+            let found = match engines::discover(&ctx.client).await {
+                Ok(e) => e,
+                Err(_) => Engines { checked: true, ..Default::default() },
+            };
+            if let Ok(mut e) = ctx.engines.write() {
+                *e = found.clone();
+            }
+            for (action, ..) in engines::ACTIONS {
+                if let Some(support) = engines::support(&found, action) {
+                    let _ = tx.send(TopologyDelta::Capability { action: action.to_string(), support });
+                }
+            }
+        });
+    }
+}
+
+/// An error with its causes, on one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        let t = s.to_string();
+        if !out.contains(&t) {
+            out.push_str(": ");
+            out.push_str(&t);
+        }
+        src = s.source();
+    }
+    out
+}
+
+#[async_trait]
+impl Backend for KubeBackend {
+    fn info(&self) -> BackendInfo {
+        BackendInfo { kind: "kubernetes".into(), cluster: self.cluster.clone(), pod_word: "pod".into() }
+    }
+
+    fn supports(&self, action: &str) -> Support {
+        if faults::ACTIONS.contains(&action) {
+            return Support::Yes;
+        }
+        let engines = self.ctx.engines.read().map(|e| e.clone()).unwrap_or_default();
+        engines::support(&engines, action).unwrap_or_else(|| {
+            Support::No(format!("not a Kubernetes fault ('{action}' needs Docker or the demo cluster)"))
+        })
+    }
+
+    fn watch(&self, tx: UnboundedSender<TopologyDelta>) {
+        watch::spawn(self.ctx.client.clone(), self.scope.clone(), self.ctx.policy.clone(), tx.clone());
+        self.discover(tx);
+    }
+
+    async fn prepare(&self, spec: &FaultSpec) -> Result<RevertHandle, BackendError> {
+        Ok(faults::prepare(&self.ctx, spec).await?.handle(spec.fault_id, false))
+    }
+
+    async fn inject(&self, spec: &FaultSpec, prepared: &RevertHandle) -> Result<RevertHandle, BackendError> {
+        let plan = Plan::from_handle(prepared)?;
+        faults::inject(&self.ctx, spec, &plan).await?;
+        Ok(plan.handle(spec.fault_id, true))
+    }
+
+    async fn revert(&self, handle: &RevertHandle) -> Result<(), BackendError> {
+        faults::revert(&self.ctx, &Plan::from_handle(handle)?).await
+    }
+
+    /// Everything carrying gameday's markers, with the revert plan its annotation holds.
+    async fn leftovers(&self) -> Result<Vec<Leftover>, BackendError> {
+        let lp = ListParams::default().labels(FAULT);
+        let c = &self.ctx.client;
+        let ns = self.scope.namespace.as_deref();
+        let fail = |e: kube::Error| BackendError::Failed(format!("looking for gameday's markers: {e}"));
+        let mut metas: Vec<(String, kube::api::ObjectMeta)> = Vec::new();
+        macro_rules! scan {
+            ($t:ty, $kind:expr, $api:expr) => {
+                let api: Api<$t> = $api;
+                for o in api.list(&lp).await.map_err(fail)?.items {
+                    metas.push(($kind.to_string(), o.metadata));
+                }
+            };
+        }
+        let namespaced = |n: Option<&str>| n.map(str::to_string);
+        match namespaced(ns) {
+            Some(ns) => {
+                scan!(Deployment, "Deployment", Api::namespaced(c.clone(), &ns));
+                scan!(StatefulSet, "StatefulSet", Api::namespaced(c.clone(), &ns));
+                scan!(DaemonSet, "DaemonSet", Api::namespaced(c.clone(), &ns));
+                scan!(ConfigMap, "ConfigMap", Api::namespaced(c.clone(), &ns));
+                scan!(NetworkPolicy, "NetworkPolicy", Api::namespaced(c.clone(), &ns));
+            }
+            None => {
+                scan!(Deployment, "Deployment", Api::all(c.clone()));
+                scan!(StatefulSet, "StatefulSet", Api::all(c.clone()));
+                scan!(DaemonSet, "DaemonSet", Api::all(c.clone()));
+                scan!(ConfigMap, "ConfigMap", Api::all(c.clone()));
+                scan!(NetworkPolicy, "NetworkPolicy", Api::all(c.clone()));
+            }
+        }
+        scan!(Node, "Node", Api::all(c.clone()));
+        let engines: Vec<engines::Engine> =
+            self.ctx.engines.read().map(|e| e.found.values().cloned().collect()).unwrap_or_default();
+        for e in engines.iter().filter(|e| e.kind != "ChaosExperiment" && e.kind != "ChaosResult") {
+            let gvk = kube::api::GroupVersionKind::gvk(&e.group, &e.version, &e.kind);
+            let ar = kube::api::ApiResource::from_gvk_with_plural(&gvk, &e.plural);
+            let api: Api<kube::api::DynamicObject> = match ns {
+                Some(ns) => Api::namespaced_with(c.clone(), ns, &ar),
+                None => Api::all_with(c.clone(), &ar),
+            };
+            for o in api.list(&lp).await.map_err(fail)?.items {
+                metas.push((e.kind.clone(), o.metadata));
+            }
+        }
+        let mut out: Vec<Leftover> = Vec::new();
+        for (kind, m) in metas {
+            let labels = m.labels.clone().unwrap_or_default();
+            let (Some(session), Some(Ok(fault_id))) =
+                (labels.get(SESSION), labels.get(FAULT).map(|f| f.parse::<u64>()))
+            else {
+                continue;
+            };
+            let Some(plan) =
+                m.annotations.as_ref().and_then(|a| a.get(REVERT)).and_then(|p| serde_json::from_str::<Plan>(p).ok())
+            else {
+                continue;
+            };
+            if out.iter().any(|l| l.session == *session && l.fault_id == fault_id) {
+                continue;
+            }
+            let at = match &m.namespace {
+                Some(ns) => format!("{kind} {ns}/{}", m.name.clone().unwrap_or_default()),
+                None => format!("{kind} {}", m.name.clone().unwrap_or_default()),
+            };
+            out.push(Leftover {
+                session: session.clone(),
+                fault_id,
+                what: plan.summary(true),
+                handle: plan.handle(fault_id, true),
+                journal: None,
+                found_by: format!("markers on {at}"),
+            });
+        }
+        Ok(out)
+    }
+}

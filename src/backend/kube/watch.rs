@@ -1,0 +1,140 @@
+//! One kube-runtime watcher per kind (list, then watch; resumes a dropped watch, relists after
+//! 410 Gone, backs off while the API server is unreachable), all feeding one task that owns the
+//! picture and sends its deltas to the console.
+
+use futures::{Stream, StreamExt};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::core::v1::{Event as KEvent, Namespace, Node, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::api::Api;
+use kube::runtime::{watcher, WatchStreamExt};
+use kube::Client;
+use tokio::sync::mpsc::{self, UnboundedSender};
+
+use super::cluster::{Change, Cluster, Kind, Obj, Policy};
+use crate::backend::TopologyDelta;
+
+/// Where to look: every namespace, or one.
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    pub namespace: Option<String>,
+}
+
+fn api<K>(client: &Client, scope: &Scope) -> Api<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    <K as kube::Resource>::DynamicType: Default,
+{
+    match &scope.namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// A watcher's events as changes for the picture.
+fn changes<K, F>(
+    kind: Kind,
+    stream: impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
+    wrap: F,
+) -> impl Stream<Item = Change> + Send
+where
+    K: Send + 'static,
+    F: Fn(K) -> Obj + Send + 'static,
+{
+    stream.map(move |ev| match ev {
+        Ok(watcher::Event::Init) => Change::Init(kind),
+        Ok(watcher::Event::InitApply(o) | watcher::Event::Apply(o)) => Change::Apply(wrap(o)),
+        Ok(watcher::Event::Delete(o)) => Change::Delete(wrap(o)),
+        Ok(watcher::Event::InitDone) => Change::InitDone(kind),
+        Err(e) => Change::Failed(kind, describe(&e)),
+    })
+}
+
+/// A watcher error as a person would want it: what the API server said, or why it could not.
+fn describe(e: &watcher::Error) -> String {
+    let text = e.to_string();
+    let inner = match e {
+        watcher::Error::InitialListFailed(k) | watcher::Error::WatchStartFailed(k) | watcher::Error::WatchFailed(k) => {
+            match k {
+                kube::Error::Api(s) if s.code == 401 => {
+                    "unauthorized (401): the kubeconfig's credentials were refused".to_string()
+                }
+                kube::Error::Api(s) if s.code == 403 => format!("forbidden (403): {}", s.message),
+                kube::Error::Api(s) => format!("{} ({})", s.message, s.code),
+                other => other.to_string(),
+            }
+        }
+        _ => text,
+    };
+    format!("the API server: {inner}")
+}
+
+pub fn spawn(client: Client, scope: Scope, policy: Policy, tx: UnboundedSender<TopologyDelta>) {
+    let cfg = || watcher::Config::default().any_semantic();
+    let (ctx, mut rx) = mpsc::unbounded_channel::<Change>();
+    let forward = |s: std::pin::Pin<Box<dyn Stream<Item = Change> + Send>>| {
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            let mut s = s;
+            while let Some(c) = s.next().await {
+                if ctx.send(c).is_err() {
+                    break;
+                }
+            }
+        });
+    };
+    let ns_cfg = match &scope.namespace {
+        Some(ns) => cfg().fields(&format!("metadata.name={ns}")),
+        None => cfg(),
+    };
+    let c = &client;
+    forward(
+        changes(Kind::Namespace, watcher(Api::<Namespace>::all(c.clone()), ns_cfg).default_backoff(), Obj::Namespace)
+            .boxed(),
+    );
+    forward(changes(Kind::Node, watcher(Api::<Node>::all(c.clone()), cfg()).default_backoff(), Obj::Node).boxed());
+    forward(changes(Kind::Pod, watcher(api::<Pod>(c, &scope), cfg()).default_backoff(), Obj::Pod).boxed());
+    forward(
+        changes(Kind::ReplicaSet, watcher(api::<ReplicaSet>(c, &scope), cfg()).default_backoff(), Obj::ReplicaSet)
+            .boxed(),
+    );
+    forward(
+        changes(Kind::Deployment, watcher(api::<Deployment>(c, &scope), cfg()).default_backoff(), Obj::Deployment)
+            .boxed(),
+    );
+    forward(
+        changes(Kind::StatefulSet, watcher(api::<StatefulSet>(c, &scope), cfg()).default_backoff(), Obj::StatefulSet)
+            .boxed(),
+    );
+    forward(
+        changes(Kind::DaemonSet, watcher(api::<DaemonSet>(c, &scope), cfg()).default_backoff(), Obj::DaemonSet).boxed(),
+    );
+    forward(changes(Kind::Service, watcher(api::<Service>(c, &scope), cfg()).default_backoff(), Obj::Service).boxed());
+    forward(
+        changes(
+            Kind::EndpointSlice,
+            watcher(api::<EndpointSlice>(c, &scope), cfg()).default_backoff(),
+            Obj::EndpointSlice,
+        )
+        .boxed(),
+    );
+    forward(
+        changes(
+            Kind::Event,
+            watcher(api::<KEvent>(c, &scope), cfg().fields("type=Warning")).default_backoff(),
+            Obj::Event,
+        )
+        .boxed(),
+    );
+    drop(ctx);
+    tokio::spawn(async move {
+        let mut cluster = Cluster::new(policy);
+        while let Some(change) = rx.recv().await {
+            for d in cluster.apply(change) {
+                if tx.send(d).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+}
