@@ -82,7 +82,11 @@ impl ServiceHealth {
         if self.last.is_some() {
             return None;
         }
-        let next = from_readiness(ready, desired);
+        let next = match (from_readiness(ready, desired), self.state) {
+            // Scaled to zero after it served: nothing serves now, which is down, not unknown.
+            (Health::Unknown, Some(prev)) if desired == 0 && prev != Health::Unknown => Health::Down,
+            (h, _) => h,
+        };
         match self.state.replace(next) {
             Some(prev) if prev != next => Some((prev, next)),
             _ => None,
@@ -156,7 +160,13 @@ mod tests {
         assert_eq!(h.observe_readiness(3, 3), None);
         assert_eq!(h.observe_readiness(2, 3), Some((Health::Healthy, Health::Degraded)));
         assert_eq!(h.observe_readiness(0, 3), Some((Health::Degraded, Health::Down)));
-        assert_eq!(h.observe_readiness(0, 0), Some((Health::Down, Health::Unknown)));
+        // Scaled to zero after serving is down; never having served is unknown.
+        assert_eq!(h.observe_readiness(0, 0), None);
+        assert_eq!(ServiceHealth::default().observe_readiness(0, 0), None);
+        assert_eq!(h.state(), Health::Down);
+        let mut scaled = ServiceHealth::default();
+        scaled.observe_readiness(3, 3);
+        assert_eq!(scaled.observe_readiness(0, 0), Some((Health::Healthy, Health::Down)));
         // Once traffic is measured, it decides.
         h.push(sample(1.0, 10.0));
         assert_eq!(h.observe_readiness(0, 3), None);

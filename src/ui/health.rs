@@ -40,10 +40,18 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     if services.len() > rows {
         services.sort_by_key(|(name, h)| (std::cmp::Reverse(h.state().severity()), name.to_string()));
     }
+    // Short names unless two namespaces hold a service of the same name.
+    let short_of = |name: &str| name.rsplit('/').next().unwrap_or(name).to_string();
+    let mut seen = std::collections::HashMap::new();
+    for name in s.health.keys() {
+        *seen.entry(short_of(name)).or_insert(0usize) += 1;
+    }
     for (i, (name, h)) in services.into_iter().take(rows).enumerate() {
         let y = inner.y + 1 + i as u16;
         let color = health_color(t, h.state());
-        let short = name.rsplit('/').next().unwrap_or(name);
+        let short = short_of(name);
+        let shown = if seen.get(&short).copied().unwrap_or(0) > 1 { name.as_str() } else { short.as_str() };
+        let shown: String = shown.chars().take(14).collect();
         let (succ, p95, rps) = match (&h.last, h.ready) {
             (Some(x), _) => {
                 (format!("{:.1}%", x.success * 100.0), format!("{:.0}ms", x.p95_ms), format!("{:.0}", x.rps))
@@ -53,7 +61,7 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         };
         let line = Line::from(vec![
             Span::styled("● ", Style::new().fg(color)),
-            Span::styled(format!("{short:<14}"), t.text()),
+            Span::styled(format!("{shown:<14}"), t.text()),
             Span::styled(format!("{succ:>8}{p95:>9}{rps:>7}"), Style::new().fg(color)),
         ]);
         frame.render_widget(Paragraph::new(line), Rect { y, height: 1, ..inner });

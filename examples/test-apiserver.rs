@@ -1,0 +1,29 @@
+//! The test Kubernetes API server on its own, with a small shop in namespace `shop` (open to
+//! faults) and `locked` (not): try the Kubernetes backend without a cluster.
+//!
+//!     cargo run --example test-apiserver -- /tmp/kubeconfig [--chaos-mesh] [--litmus]
+//!     gameday --kubeconfig /tmp/kubeconfig
+
+#[path = "../tests/common/apiserver/mod.rs"]
+#[allow(dead_code)]
+mod apiserver;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let path = args.iter().find(|a| !a.starts_with("--")).cloned().unwrap_or_else(|| "kubeconfig.test".into());
+    let server = apiserver::ApiServer::start().await;
+    if args.iter().any(|a| a == "--chaos-mesh") {
+        server.install_chaos_mesh();
+    }
+    if args.iter().any(|a| a == "--litmus") {
+        server.install_litmus();
+    }
+    server.seed_shop("shop", true);
+    server.seed_shop("locked", false);
+    server.write_kubeconfig(std::path::Path::new(&path));
+    println!("test API server on {}; kubeconfig written to {path}", server.url());
+    server.wait_shop_ready("shop").await;
+    println!("the shop is ready; Ctrl-C stops the server");
+    let _ = tokio::signal::ctrl_c().await;
+}
