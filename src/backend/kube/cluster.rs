@@ -63,8 +63,16 @@ pub enum Change {
     Delete(Obj),
     /// The (re)list of this kind is complete.
     InitDone(Kind),
-    /// The watch of this kind failed (it retries by itself).
-    Failed(Kind, String),
+    /// The watch of this kind failed (it retries by itself); `denied` when the credentials
+    /// were refused (401/403), which no retry mends by itself.
+    Failed {
+        kind: Kind,
+        why: String,
+        denied: bool,
+    },
+    /// A check of the API server succeeded while watches were failing: a watch that resumed
+    /// quietly (nothing changed meanwhile) sends nothing, so this is how the console knows.
+    Answered,
 }
 
 /// Which namespaces faults may touch.
@@ -118,7 +126,8 @@ pub struct Cluster {
     announced: bool,
     /// Keys seen since a relist of this kind began.
     relist: HashMap<Kind, HashSet<Key>>,
-    failing: Option<String>,
+    /// Why the watches fail, and whether it is a refusal of the credentials.
+    failing: Option<(String, bool)>,
     pods: HashMap<Key, PodInfo>,
     /// ReplicaSet (ns, name) -> its Deployment's name.
     rs_owner: HashMap<Key, Option<String>>,
@@ -164,19 +173,28 @@ impl Cluster {
                     self.forget_unseen(kind, &seen, &mut out);
                 }
                 self.synced.insert(kind);
-                if self.failing.take().is_some() && self.announced {
-                    out.push(TopologyDelta::Connection { connected: true, detail: "API server answers again".into() });
-                }
+                self.answered(&mut out);
             }
-            Change::Failed(_, why) => {
+            Change::Failed { why, denied, .. } => {
                 // Before the first picture too: an unreachable or unauthorized cluster says so.
                 if self.failing.is_none() {
                     out.push(TopologyDelta::Connection { connected: false, detail: why.clone() });
                 }
-                self.failing = Some(why);
+                self.failing = Some((why, denied));
             }
-            Change::Apply(obj) => self.upsert(obj, &mut out),
-            Change::Delete(obj) => self.delete(obj, &mut out),
+            Change::Answered => {
+                if !self.failing.as_ref().is_some_and(|f| f.1) {
+                    self.answered(&mut out);
+                }
+            }
+            Change::Apply(obj) => {
+                self.answered(&mut out);
+                self.upsert(obj, &mut out)
+            }
+            Change::Delete(obj) => {
+                self.answered(&mut out);
+                self.delete(obj, &mut out)
+            }
         }
         if !self.announced {
             if KINDS.iter().all(|k| self.synced.contains(k)) {
@@ -188,6 +206,17 @@ impl Cluster {
             out.retain(|d| matches!(d, TopologyDelta::Connection { .. }));
         }
         out
+    }
+
+    /// Whether watches are failing (the API server is unreachable or refuses them).
+    pub fn failing(&self) -> bool {
+        self.failing.is_some()
+    }
+
+    fn answered(&mut self, out: &mut Vec<TopologyDelta>) {
+        if self.failing.take().is_some() && self.announced {
+            out.push(TopologyDelta::Connection { connected: true, detail: "API server answers again".into() });
+        }
     }
 
     fn seen(&mut self, kind: Kind, k: &Key) {
@@ -678,5 +707,45 @@ fn node_of(n: &KNode) -> Node {
         ready,
         unschedulable: n.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false),
         note: (!pressure.is_empty()).then(|| pressure.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn synced() -> Cluster {
+        let mut c = Cluster::new(Policy::default());
+        for k in KINDS {
+            c.apply(Change::InitDone(*k));
+        }
+        c
+    }
+
+    fn connection(out: &[TopologyDelta]) -> Option<bool> {
+        out.iter().find_map(|d| match d {
+            TopologyDelta::Connection { connected, .. } => Some(*connected),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn an_outage_is_reported_once_and_ends_when_the_api_server_answers() {
+        let mut c = synced();
+        let fail = |denied| Change::Failed { kind: Kind::Pod, why: "the API server: offline (503)".into(), denied };
+        assert_eq!(connection(&c.apply(fail(false))), Some(false));
+        assert_eq!(connection(&c.apply(fail(false))), None, "once");
+        assert_eq!(connection(&c.apply(Change::Answered)), Some(true));
+        assert!(!c.failing());
+        assert_eq!(connection(&c.apply(Change::Answered)), None, "once");
+    }
+
+    #[test]
+    fn refused_credentials_stay_reported_until_a_watch_works_again() {
+        let mut c = synced();
+        c.apply(Change::Failed { kind: Kind::Pod, why: "forbidden (403)".into(), denied: true });
+        assert_eq!(connection(&c.apply(Change::Answered)), None, "/version answering is not enough");
+        assert!(c.failing());
+        assert_eq!(connection(&c.apply(Change::InitDone(Kind::Pod))), Some(true));
     }
 }

@@ -46,13 +46,21 @@ where
         Ok(watcher::Event::InitApply(o) | watcher::Event::Apply(o)) => Change::Apply(wrap(o)),
         Ok(watcher::Event::Delete(o)) => Change::Delete(wrap(o)),
         Ok(watcher::Event::InitDone) => Change::InitDone(kind),
-        Err(e) => Change::Failed(kind, describe(&e)),
+        Err(e) => {
+            let (why, denied) = describe(&e);
+            Change::Failed { kind, why, denied }
+        }
     })
 }
 
-/// A watcher error as a person would want it: what the API server said, or why it could not.
-fn describe(e: &watcher::Error) -> String {
+/// A watcher error as a person would want it: what the API server said, or why it could not;
+/// and whether the credentials were refused.
+fn describe(e: &watcher::Error) -> (String, bool) {
     let text = e.to_string();
+    let denied = matches!(e,
+        watcher::Error::InitialListFailed(kube::Error::Api(s))
+        | watcher::Error::WatchStartFailed(kube::Error::Api(s))
+        | watcher::Error::WatchFailed(kube::Error::Api(s)) if s.code == 401 || s.code == 403);
     let inner = match e {
         watcher::Error::InitialListFailed(k) | watcher::Error::WatchStartFailed(k) | watcher::Error::WatchFailed(k) => {
             match k {
@@ -66,8 +74,11 @@ fn describe(e: &watcher::Error) -> String {
         }
         _ => text,
     };
-    format!("the API server: {inner}")
+    (format!("the API server: {inner}"), denied)
 }
+
+/// How often the API server is checked while watches fail.
+const RECHECK: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub fn spawn(client: Client, scope: Scope, policy: Policy, tx: UnboundedSender<TopologyDelta>) {
     let cfg = || watcher::Config::default().any_semantic();
@@ -126,10 +137,30 @@ pub fn spawn(client: Client, scope: Scope, policy: Policy, tx: UnboundedSender<T
         )
         .boxed(),
     );
+    let weak = ctx.downgrade();
     drop(ctx);
     tokio::spawn(async move {
         let mut cluster = Cluster::new(policy);
-        while let Some(change) = rx.recv().await {
+        let mut recheck = tokio::time::interval(RECHECK);
+        recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let change = tokio::select! {
+                c = rx.recv() => match c {
+                    Some(c) => c,
+                    None => return,
+                },
+                _ = recheck.tick(), if cluster.failing() => {
+                    // Only while disconnected: is the API server back?
+                    let (client, weak) = (client.clone(), weak.clone());
+                    tokio::spawn(async move {
+                        let ok = tokio::time::timeout(RECHECK, client.apiserver_version()).await;
+                        if let (Ok(Ok(_)), Some(ctx)) = (ok, weak.upgrade()) {
+                            let _ = ctx.send(Change::Answered);
+                        }
+                    });
+                    continue;
+                }
+            };
             for d in cluster.apply(change) {
                 if tx.send(d).is_err() {
                     return;

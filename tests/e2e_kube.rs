@@ -1,0 +1,156 @@
+//! End to end on Kubernetes: the real binary in a pseudo-terminal against the test API server
+//! (real HTTP, the real kube client), driven like a person would; and a console killed -9 with a
+//! fault live, whose fault another machine's `gameday cleanup` finds by its markers alone.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::apiserver::ApiServer;
+use common::pty::{journal_kinds, Console};
+
+const T: Duration = Duration::from_secs(20);
+
+async fn cluster() -> (ApiServer, tempfile::TempDir) {
+    let server = ApiServer::start().await;
+    server.seed_shop("shop", true);
+    server.seed_shop("locked", false);
+    server.wait_shop_ready("shop").await;
+    let dir = tempfile::tempdir().unwrap();
+    server.write_kubeconfig(&dir.path().join("kubeconfig"));
+    (server, dir)
+}
+
+fn replicas(server: &ApiServer, ns: &str, name: &str) -> i64 {
+    let d = server.get("deployments", ns, name).expect("deployment");
+    d["spec"]["replicas"].as_i64().expect("replicas")
+}
+
+fn console(home: tempfile::TempDir, kubeconfig: &Path, extra: &[&str]) -> Console {
+    let kc = kubeconfig.to_str().unwrap().to_string();
+    let mut args = vec!["--kubeconfig", kc.as_str()];
+    args.extend_from_slice(extra);
+    Console::start_in(home, &args, &[])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale_a_deployment_to_zero_press_space_and_see_it_back() {
+    let (server, kdir) = cluster().await;
+    let kubeconfig = kdir.path().join("kubeconfig");
+    let mut c = console(tempfile::tempdir().unwrap(), &kubeconfig, &["-n", "shop"]);
+    c.wait_for("gameday · kubernetes · test", T);
+    c.wait_for("carts          3/3 [svc carts 3/3 endpoints]", T);
+    assert!(!c.screen().contains("locked"), "-n shop narrows the picture:\n{}", c.screen());
+
+    c.command("inject scale-to-zero shop/carts");
+    c.wait_for("FAULT LIVE #1 scale-to-zero → shop/carts", T);
+    c.wait_for("scaled Deployment shop/carts from 3 to 0", T);
+    c.wait_for("carts          0/0 [svc carts 0/0 endpoints] ◀ FAULT", T);
+    assert_eq!(replicas(&server, "shop", "carts"), 0);
+    let d = server.get("deployments", "shop", "carts").unwrap();
+    assert_eq!(d["metadata"]["labels"]["gameday.dev/fault"], "1", "marked with the fault's number: {d}");
+    assert!(d["metadata"]["annotations"]["gameday.dev/revert"].as_str().unwrap().contains("\"from\":3"), "{d}");
+
+    // One fault at a time.
+    c.command("inject pod-delete shop/front");
+    c.wait_for("refused", T);
+    assert_eq!(server.ready_pods("shop", "front"), 2);
+
+    c.send(" ");
+    c.wait_for("fault #1 reverted (confirmed)", T);
+    c.wait_gone("FAULT LIVE", T);
+    assert_eq!(replicas(&server, "shop", "carts"), 3);
+    c.wait_for("carts          3/3 [svc carts 3/3 endpoints]", T);
+    assert!(server.get("deployments", "shop", "carts").unwrap()["metadata"]["labels"]
+        .get("gameday.dev/fault")
+        .is_none());
+
+    c.command("export report.md");
+    c.wait_for("report written to report.md", T);
+    let report = std::fs::read_to_string(c.dir.path().join("report.md")).unwrap();
+    assert!(report.contains("| 1 | scale-to-zero | shop/carts |"), "{report}");
+    assert!(report.contains("shop/carts healthy &gt; down"), "{report}");
+    c.send("q");
+    assert_eq!(c.wait_exit(T), 0);
+    let kinds = journal_kinds(&c.journal());
+    assert!(kinds.contains(&"revert_confirmed".to_string()), "{kinds:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_that_is_not_opened_is_refused_on_screen_and_untouched() {
+    let (server, kdir) = cluster().await;
+    let kubeconfig = kdir.path().join("kubeconfig");
+    let mut c = console(tempfile::tempdir().unwrap(), &kubeconfig, &[]);
+    c.wait_for("locked (off-limits to faults)", T);
+    c.command("inject scale-to-zero locked/carts");
+    c.wait_for("locked/carts is off-limits", T);
+    assert!(!c.screen().contains("FAULT LIVE"));
+    assert_eq!(replicas(&server, "locked", "carts"), 3);
+    c.send("q");
+    assert_eq!(c.wait_exit(T), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_outage_shows_disconnected_and_the_console_reconnects_by_itself() {
+    let (server, kdir) = cluster().await;
+    let mut c = console(tempfile::tempdir().unwrap(), &kdir.path().join("kubeconfig"), &["-n", "shop"]);
+    c.wait_for("carts          3/3", T);
+    server.offline(true);
+    c.wait_for("DISCONNECTED from test", T);
+    c.wait_for("STALE", T);
+    assert!(c.screen().contains("carts          3/3"), "the last picture stays");
+    server.offline(false);
+    c.wait_gone("DISCONNECTED", T);
+    c.wait_for("API server answers again", T);
+    // And changes show again.
+    let pods = server.list("pods", Some("shop"));
+    let db = pods.iter().find(|p| p["metadata"]["labels"]["app"] == "db").unwrap();
+    server.delete_now("pods", "shop", db["metadata"]["name"].as_str().unwrap());
+    c.wait_for("shop/db healthy > down", T);
+    c.wait_for("shop/db down > healthy", T);
+    c.send("q");
+    assert_eq!(c.wait_exit(T), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_killed_during_a_fault_leaves_markers_that_cleanup_elsewhere_reverts() {
+    let (server, kdir) = cluster().await;
+    let kubeconfig = kdir.path().join("kubeconfig");
+    let mut c = console(tempfile::tempdir().unwrap(), &kubeconfig, &["-n", "shop"]);
+    c.wait_for("carts          3/3", T);
+    c.command("inject scale shop/front replicas=1");
+    c.wait_for("FAULT LIVE #1 scale", T);
+    c.wait_for("scaled Deployment shop/front from 2 to 1", T);
+    c.signal("KILL");
+    c.wait_exit(T);
+    assert_eq!(replicas(&server, "shop", "front"), 1, "killed -9: nothing reverted it");
+
+    // Another laptop: no journal, only the cluster's markers.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_gameday"))
+            .arg("cleanup")
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args(args)
+            .env("GAMEDAY_DATA_DIR", elsewhere.path().join("data"))
+            .env("GAMEDAY_CONFIG_DIR", elsewhere.path().join("config"))
+            .output()
+            .expect("gameday cleanup");
+        (out.status.code(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    };
+    let (code, listed) = run(&[]);
+    assert_eq!(code, Some(0), "{listed}");
+    assert!(listed.contains("fault #1: scaled Deployment shop/front from 2 to 1"), "{listed}");
+    assert!(listed.contains("found in its markers on Deployment shop/front"), "{listed}");
+    assert_eq!(replicas(&server, "shop", "front"), 1, "listing changes nothing");
+
+    let (code, done) = run(&["--all"]);
+    assert_eq!(code, Some(0), "{done}");
+    assert!(done.contains("(confirmed"), "{done}");
+    assert_eq!(replicas(&server, "shop", "front"), 2, "the saved replica count is back");
+    let (_, again) = run(&[]);
+    assert!(again.contains("No fault was left behind"), "{again}");
+}
