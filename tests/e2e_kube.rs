@@ -76,6 +76,7 @@ async fn scale_a_deployment_to_zero_press_space_and_see_it_back() {
     assert_eq!(c.wait_exit(T), 0);
     let kinds = journal_kinds(&c.journal());
     assert!(kinds.contains(&"revert_confirmed".to_string()), "{kinds:?}");
+    common::rbac::assert_allowed(&server.requests());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -153,4 +154,5 @@ async fn a_console_killed_during_a_fault_leaves_markers_that_cleanup_elsewhere_r
     assert_eq!(replicas(&server, "shop", "front"), 2, "the saved replica count is back");
     let (_, again) = run(&[]);
     assert!(again.contains("No fault was left behind"), "{again}");
+    common::rbac::assert_allowed(&server.requests());
 }

@@ -19,6 +19,15 @@ struct Fixture {
     backend: KubeBackend,
 }
 
+/// Whatever a test made gameday do, deploy/rbac.yaml allows it.
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            common::rbac::assert_allowed(&self.server.requests());
+        }
+    }
+}
+
 async fn fixture(allow: &[&str]) -> Fixture {
     let server = ApiServer::start().await;
     server.seed_shop("shop", true);

@@ -25,6 +25,8 @@ pub struct Knobs {
     pub fail_next: u32,
     pub fail_code: u16,
     pub fail_watches: bool,
+    /// The controllers stand still (a large seeded cluster stays exactly as seeded).
+    pub frozen: bool,
     /// Every answer waits this long.
     pub delay: Duration,
     /// Every request gets 503.
@@ -77,6 +79,9 @@ impl ApiServer {
             let mut tick = tokio::time::interval(Duration::from_millis(50));
             loop {
                 tick.tick().await;
+                if s2.knobs.lock().unwrap().frozen {
+                    continue;
+                }
                 let t = *s2.timing.lock().unwrap();
                 let mut store = s2.store.lock().unwrap();
                 controllers::reconcile(&mut store, &mut mem, &t);
@@ -167,6 +172,11 @@ impl ApiServer {
         if off {
             self.drop_watches();
         }
+    }
+
+    /// Stops (or restarts) the controllers.
+    pub fn freeze(&self, frozen: bool) {
+        self.srv.knobs.lock().unwrap().frozen = frozen;
     }
 
     pub fn drop_watches(&self) {

@@ -1,0 +1,253 @@
+//! The Kubernetes backend at scale: 10,000 pods, 2,500 services and 500 nodes on the test API
+//! server (real HTTP, the real kube client). Prints the time from start to the complete topology
+//! (at the backend, and on the real console's screen in a pty), the console's resident memory,
+//! the cost of one watch event (through the picture and the core `update`), and one frame.
+//! Run with `cargo bench --bench kube`.
+
+#[path = "../tests/common/apiserver/mod.rs"]
+#[allow(dead_code)]
+mod apiserver;
+#[path = "../tests/common/pty.rs"]
+#[allow(dead_code)]
+mod pty;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use chrono::{TimeZone, Utc};
+use gameday::app::state::{PresetEntry, Session};
+use gameday::app::{update, AppState, Event};
+use gameday::backend::kube::cluster::{Change, Cluster, Obj, Policy, KINDS};
+use gameday::backend::kube::{KubeBackend, KubeOptions};
+use gameday::backend::{Backend, BackendInfo, Support, TopologyDelta};
+use gameday::timeline::Stamp;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use serde_json::{json, Value};
+
+const NAMESPACES: usize = 50;
+const DEPLOYMENTS_PER_NS: usize = 50; // 2,500 deployments, each with a service
+const PODS_PER_DEPLOYMENT: usize = 4; // 10,000 pods
+const NODES: usize = 500;
+const PODS: usize = NAMESPACES * DEPLOYMENTS_PER_NS * PODS_PER_DEPLOYMENT;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn rss_mib(pid: i32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+/// Every object of the cluster, as (plural, JSON), in an order the API server accepts.
+fn objects() -> Vec<(&'static str, Value)> {
+    let mut out = Vec::new();
+    for n in 0..NODES {
+        out.push((
+            "nodes",
+            json!({"metadata": {"name": format!("node-{n:03}")}, "spec": {},
+                "status": {"conditions": [{"type": "Ready", "status": "True"}]}}),
+        ));
+    }
+    let mut pod_no = 0usize;
+    for k in 0..NAMESPACES {
+        let ns = format!("team-{k:02}");
+        out.push(("namespaces", json!({"metadata": {"name": ns, "labels": {"gameday.dev/allow": "true"}}})));
+        for d in 0..DEPLOYMENTS_PER_NS {
+            let app = format!("svc-{d:02}");
+            let rs = format!("{app}-5f7c9d8b6");
+            let n = PODS_PER_DEPLOYMENT as i64;
+            let labels = json!({"app": app});
+            out.push((
+                "deployments",
+                json!({"metadata": {"name": app, "namespace": ns, "labels": labels},
+                    "spec": {"replicas": n, "selector": {"matchLabels": labels},
+                        "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": app, "image": "example/app:1"}]}}},
+                    "status": {"replicas": n, "readyReplicas": n, "availableReplicas": n, "observedGeneration": 1}}),
+            ));
+            out.push((
+                "replicasets",
+                json!({"metadata": {"name": rs, "namespace": ns, "labels": labels,
+                        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": app, "uid": format!("d-{ns}-{app}"), "controller": true}]},
+                    "spec": {"replicas": n, "selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": app, "image": "example/app:1"}]}}},
+                    "status": {"replicas": n, "readyReplicas": n}}),
+            ));
+            out.push((
+                "services",
+                json!({"metadata": {"name": app, "namespace": ns}, "spec": {"selector": labels, "ports": [{"port": 80}]}}),
+            ));
+            let mut endpoints = Vec::new();
+            for p in 0..PODS_PER_DEPLOYMENT {
+                let name = format!("{rs}-{p:05}");
+                let ip = format!("10.{}.{}.{}", pod_no / 65536, (pod_no / 256) % 256, pod_no % 256);
+                out.push((
+                    "pods",
+                    json!({"metadata": {"name": name, "namespace": ns, "labels": labels,
+                            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs, "uid": format!("rs-{ns}-{rs}"), "controller": true}]},
+                        "spec": {"nodeName": format!("node-{:03}", pod_no % NODES), "containers": [{"name": app, "image": "example/app:1"}]},
+                        "status": {"phase": "Running", "podIP": ip,
+                            "conditions": [{"type": "Ready", "status": "True"}],
+                            "containerStatuses": [{"name": app, "ready": true, "restartCount": 0, "image": "example/app:1", "imageID": "", "state": {"running": {}}}]}}),
+                ));
+                endpoints.push(json!({"addresses": [ip], "conditions": {"ready": true}, "targetRef": {"kind": "Pod", "name": name, "namespace": ns}}));
+                pod_no += 1;
+            }
+            out.push((
+                "endpointslices",
+                json!({"metadata": {"name": format!("{app}-abcde"), "namespace": ns, "labels": {"kubernetes.io/service-name": app}},
+                    "addressType": "IPv4", "endpoints": endpoints, "ports": [{"port": 80}]}),
+            ));
+        }
+    }
+    out
+}
+
+/// The same objects as watcher changes, kind by kind.
+fn changes(objs: &[(&'static str, Value)]) -> Vec<Change> {
+    let mut out: Vec<Change> = KINDS.iter().map(|k| Change::Init(*k)).collect();
+    for (plural, o) in objs {
+        let o = o.clone();
+        let obj = match *plural {
+            "nodes" => Obj::Node(serde_json::from_value(o).unwrap()),
+            "namespaces" => Obj::Namespace(serde_json::from_value(o).unwrap()),
+            "deployments" => Obj::Deployment(serde_json::from_value(o).unwrap()),
+            "replicasets" => Obj::ReplicaSet(serde_json::from_value(o).unwrap()),
+            "services" => Obj::Service(serde_json::from_value(o).unwrap()),
+            "pods" => Obj::Pod(serde_json::from_value(o).unwrap()),
+            "endpointslices" => Obj::EndpointSlice(serde_json::from_value(o).unwrap()),
+            other => panic!("{other}"),
+        };
+        out.push(Change::Apply(obj));
+    }
+    out.extend(KINDS.iter().map(|k| Change::InitDone(*k)));
+    out
+}
+
+fn at(ms: u64) -> Stamp {
+    Stamp::at(Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap(), ms)
+}
+
+fn state() -> AppState {
+    let session = Session {
+        id: "bench".into(),
+        backend: BackendInfo { kind: "kubernetes".into(), cluster: "bench".into(), pod_word: "pod".into() },
+        journal: PathBuf::from("/dev/null"),
+        report: PathBuf::from("/dev/null"),
+        version: "bench".into(),
+    };
+    let presets = gameday::preset::load_presets(None)
+        .unwrap()
+        .into_iter()
+        .map(|p| PresetEntry { support: Support::Yes, preset: p })
+        .collect();
+    let themes = gameday::theme::load_themes(None).unwrap();
+    let theme = themes["default"].clone();
+    AppState::new(session, presets, themes, theme, at(0)).0
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let objs = objects();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let server = rt.block_on(apiserver::ApiServer::start());
+    server.freeze(true);
+    let seeded = Instant::now();
+    for (plural, o) in &objs {
+        server.apply(plural, o.clone());
+    }
+    println!("seeded {} objects ({PODS} pods) in {:.1} s", objs.len(), seeded.elapsed().as_secs_f64());
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig);
+
+    // Connect to the complete picture, at the backend.
+    let mut full = Vec::new();
+    for _ in 0..3 {
+        let t0 = Instant::now();
+        let pods = rt.block_on(async {
+            let opts = KubeOptions { kubeconfig: Some(kubeconfig.clone()), ..Default::default() };
+            let b = KubeBackend::connect(&opts).await.expect("connect");
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            b.watch(tx);
+            loop {
+                if let Some(TopologyDelta::Snapshot(t)) = rx.recv().await {
+                    break t.pod_count();
+                }
+            }
+        });
+        assert_eq!(pods, PODS);
+        full.push(t0.elapsed().as_secs_f64() * 1000.0);
+    }
+
+    // The real console: start to the complete topology on screen, then its memory.
+    let (mut on_screen, mut rss) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        let started = Instant::now();
+        let kc = kubeconfig.to_str().unwrap();
+        let mut c = pty::Console::start(&["--kubeconfig", kc]);
+        c.wait_for(&format!("Topology · {PODS} pods"), Duration::from_secs(60));
+        on_screen.push(started.elapsed().as_secs_f64() * 1000.0);
+        std::thread::sleep(Duration::from_secs(2));
+        rss.push(rss_mib(c.pid()));
+        c.send("q");
+        c.wait_exit(Duration::from_secs(20));
+    }
+
+    // One watch event: a pod's readiness flips (its workload and service change with it),
+    // through the picture and the core.
+    let mut cluster = Cluster::new(Policy::default());
+    let mut s = state();
+    for ch in changes(&objs) {
+        for d in cluster.apply(ch) {
+            update(&mut s, Event::Backend(d), at(0));
+        }
+    }
+    assert_eq!(s.topology.pod_count(), PODS);
+    let pod = objs.iter().find(|(p, _)| *p == "pods").unwrap().1.clone();
+    let mut flipped = pod.clone();
+    flipped["status"]["conditions"][0]["status"] = json!("False");
+    flipped["status"]["containerStatuses"][0]["ready"] = json!(false);
+    let versions: [k8s_openapi::api::core::v1::Pod; 2] =
+        [serde_json::from_value(flipped).unwrap(), serde_json::from_value(pod).unwrap()];
+    let n = 20_000u64;
+    let t0 = Instant::now();
+    let mut deltas = 0usize;
+    for i in 0..n {
+        let change = Change::Apply(Obj::Pod(versions[(i % 2) as usize].clone()));
+        for d in cluster.apply(change) {
+            deltas += 1;
+            update(&mut s, Event::Backend(d), at(1000 + i));
+        }
+    }
+    let per_event = t0.elapsed().as_secs_f64() * 1e6 / n as f64;
+
+    // One frame of that picture.
+    let mut term = Terminal::new(TestBackend::new(160, 45)).unwrap();
+    let mut frames = Vec::new();
+    for _ in 0..50 {
+        let t0 = Instant::now();
+        term.draw(|f| gameday::ui::draw(f, &s)).unwrap();
+        frames.push(t0.elapsed().as_secs_f64() * 1000.0);
+    }
+
+    println!("Kubernetes backend, {PODS} pods, {} services, {NODES} nodes (median):", NAMESPACES * DEPLOYMENTS_PER_NS);
+    println!("  connect to the complete topology (backend)       {:>8.0} ms", median(full));
+    println!("  start to the complete topology on screen (pty)   {:>8.0} ms   (aim < 2000 ms)", median(on_screen));
+    println!("  console resident memory                          {:>8.1} MiB  (aim < 200 MB)", median(rss));
+    println!(
+        "  one watch event (picture + update, {:.1} deltas)  {:>8.2} µs   (aim < 10 µs)",
+        deltas as f64 / n as f64,
+        per_event
+    );
+    println!("  one frame (160x45)                               {:>8.2} ms   (aim < 5 ms)", median(frames));
+}
