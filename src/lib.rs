@@ -4,6 +4,7 @@ pub mod app;
 pub mod backend;
 pub mod config;
 pub mod preset;
+pub mod probe;
 pub mod runtime;
 pub mod theme;
 pub mod timeline;

@@ -25,6 +25,9 @@ struct Cli {
     /// Colour theme: default, light, high-contrast, or one in the config dir's themes/.
     #[arg(long, default_value = "default")]
     theme: String,
+    /// Probes, the steady-state hypothesis and stop conditions (TOML; see sessions/demo.toml).
+    #[arg(long, value_name = "FILE")]
+    session_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -160,9 +163,14 @@ fn real_main() -> anyhow::Result<ExitCode> {
             themes.keys().cloned().collect::<Vec<_>>().join(", ")
         )
     })?;
+    let steady = match &cli.session_file {
+        Some(path) => gameday::probe::SessionConfig::load(path)?,
+        None => Default::default(),
+    };
     let rt = rt()?;
     let backend = rt.block_on(connect(&cli.backend))?;
     let outcome = rt.block_on(runtime::run(Options {
+        steady,
         backend,
         presets,
         themes,

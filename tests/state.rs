@@ -11,11 +11,19 @@ use gameday::app::{Effect, Event};
 use gameday::timeline::{EndReason, EntryKind};
 use ratatui::crossterm::event::KeyCode;
 
-/// The fault-lifecycle effects, in order (cluster events and health changes left out: they
-/// come from the simulated cluster and are checked separately).
+/// The fault-lifecycle effects, in order (cluster events, health changes and steady-state
+/// checks left out: they come from the simulated cluster and are checked separately, in
+/// tests/steady.rs for the latter).
 fn kinds(fx: &[Effect]) -> Vec<String> {
     fx.iter()
-        .filter(|e| !matches!(e, Effect::Record(r) if matches!(r.kind, EntryKind::Cluster { .. } | EntryKind::HealthChanged { .. })))
+        .filter(|e| {
+            !matches!(e, Effect::Record(r) if matches!(r.kind,
+                EntryKind::Cluster { .. }
+                | EntryKind::HealthChanged { .. }
+                | EntryKind::SteadyStateBefore { .. }
+                | EntryKind::HypothesisBroken { .. }
+                | EntryKind::SteadyStateRecovered { .. }))
+        })
         .map(|e| match e {
             Effect::Record(entry) => {
                 let v = serde_json::to_value(&entry.kind).unwrap();
@@ -26,6 +34,7 @@ fn kinds(fx: &[Effect]) -> Vec<String> {
             Effect::Revert { delay_ms, .. } => format!("revert+{delay_ms}ms"),
             Effect::WriteReport { .. } => "write-report".into(),
             Effect::Cleanup { index, .. } => format!("cleanup:{index}"),
+            Effect::StartProbe(p) => format!("start-probe:{}", p.name),
             Effect::Exit => "exit".into(),
         })
         .collect()

@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+use crate::probe::{Check, ProbeKind, ProbeSpec, Stop};
+
+#[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     /// `:inject <preset-id> <target> [name=value ...]` (`duration=90s` sets the duration)
     Inject {
@@ -16,10 +18,71 @@ pub enum Command {
     Theme(String),
     Quit,
     Help,
+    /// `:probe <name> http <url> [status] | tcp <host:port> | promql <prometheus-url> <query>
+    /// | service <ns/name> | ready <ns/name>`
+    Probe(ProbeSpec),
+    /// `:stop <probe> <metric> <op> <threshold> [for <duration>] [over <duration>]`
+    Stop(Stop),
 }
 
-pub const USAGE: &str =
-    ":inject <preset> <target> [name=value...] · :abort · :note <text> · :export [path] · :theme <name> · :quit";
+pub const USAGE: &str = ":inject <preset> <target> [name=value...] · :abort · :note <text> · :export [path] · \
+     :probe <name> <kind> <what> · :stop <probe> <check> [for <d>] · :theme <name> · :quit";
+
+const PROBE_USAGE: &str =
+    "usage: :probe <name> http <url> [status] | tcp <host:port> | promql <prometheus-url> <query> \
+     | service <ns/name> | ready <ns/name>";
+const STOP_USAGE: &str = "usage: :stop <probe> <metric> <op> <threshold> [for <duration>] [over <duration>], \
+     e.g. :stop front p95 <= 300ms for 10s";
+
+fn probe(args: &[&str], rest: &str) -> Result<Command, String> {
+    let kind = match args {
+        [_, "http", url] | [_, "http", url, _] if url.starts_with("http://") || url.starts_with("https://") => {
+            let expect_status = match args.get(3) {
+                Some(s) => s.parse().map_err(|_| format!("'{s}' is not an HTTP status"))?,
+                None => 200,
+            };
+            ProbeKind::Http { url: url.to_string(), expect_status }
+        }
+        [_, "tcp", addr] if addr.rsplit_once(':').is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok()) => {
+            ProbeKind::Tcp { addr: addr.to_string() }
+        }
+        [_, "promql", url, _, ..] if url.starts_with("http") => {
+            let query = rest.splitn(4, char::is_whitespace).nth(3).unwrap_or_default().trim().to_string();
+            ProbeKind::Promql { prometheus: url.to_string(), query }
+        }
+        [_, "service", svc] if svc.contains('/') => ProbeKind::Service { service: svc.to_string() },
+        [_, "ready", w] if w.contains('/') => ProbeKind::Ready { workload: w.to_string() },
+        _ => return Err(PROBE_USAGE.into()),
+    };
+    Ok(Command::Probe(ProbeSpec { name: args[0].to_string(), kind, interval_ms: 1000, timeout_ms: 2000 }))
+}
+
+fn stop(args: &[&str]) -> Result<Command, String> {
+    let (probe, rest) = args.split_first().ok_or(STOP_USAGE)?;
+    let mut check = Vec::new();
+    let (mut hold_ms, mut window_ms) = (0, 10_000);
+    let mut it = rest.iter();
+    while let Some(w) = it.next() {
+        match *w {
+            "for" | "over" => {
+                let d = it.next().ok_or(STOP_USAGE)?;
+                let ms = humantime::parse_duration(d).map_err(|e| format!("'{d}' is not a duration: {e}"))?.as_millis()
+                    as u64;
+                if *w == "for" {
+                    hold_ms = ms;
+                } else {
+                    window_ms = ms;
+                }
+            }
+            other => check.push(other),
+        }
+    }
+    if check.is_empty() {
+        return Err(STOP_USAGE.into());
+    }
+    let check = Check::parse(probe, &check.join(" "), window_ms)?;
+    Ok(Command::Stop(Stop { check, hold_ms }))
+}
 
 pub fn parse(line: &str) -> Result<Command, String> {
     let line = line.trim().trim_start_matches(':').trim_start();
@@ -56,6 +119,8 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "theme" => Err("usage: :theme <name>".into()),
         "quit" | "q" => Ok(Command::Quit),
         "help" => Ok(Command::Help),
+        "probe" => probe(&args, rest),
+        "stop" => stop(&args),
         other => Err(format!("unknown command '{other}': {USAGE}")),
     }
 }
@@ -88,5 +153,23 @@ mod tests {
         assert!(parse("inject a b c").unwrap_err().contains("'c' is not name=value"));
         assert!(parse("frobnicate").unwrap_err().contains("unknown command 'frobnicate'"));
         assert!(parse("note").unwrap_err().contains("usage: :note"));
+        assert!(parse("probe x http ftp://a").unwrap_err().contains("usage: :probe"));
+        assert!(parse("stop front p95 <= fast").unwrap_err().contains("not a latency"));
+        assert!(parse("stop front").unwrap_err().contains("usage: :stop"));
+    }
+
+    #[test]
+    fn probes_and_stop_conditions_from_the_command_line() {
+        let Command::Probe(p) = parse("probe shop http http://127.0.0.1:8080/health 204").unwrap() else { panic!() };
+        assert_eq!(p.kind, ProbeKind::Http { url: "http://127.0.0.1:8080/health".into(), expect_status: 204 });
+        let Command::Probe(p) = parse("probe up promql http://127.0.0.1:9090 min(up{job=\"a b\"})").unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            p.kind,
+            ProbeKind::Promql { prometheus: "http://127.0.0.1:9090".into(), query: "min(up{job=\"a b\"})".into() }
+        );
+        let Command::Stop(st) = parse("stop front p95 <= 300ms for 10s over 5s").unwrap() else { panic!() };
+        assert_eq!((st.hold_ms, st.check.window_ms, st.check.threshold), (10_000, 5_000, 300.0));
     }
 }

@@ -42,6 +42,8 @@ pub enum Event {
     },
     /// SIGTERM, SIGHUP, SIGINT, or the terminal went away.
     Signal(String),
+    /// A probe's result (HTTP, TCP, PromQL).
+    Probe(crate::probe::Outcome),
 }
 
 /// Work for the runtime. Effects are carried out in order; `Record` is written and flushed
@@ -75,6 +77,8 @@ pub enum Effect {
         delay_ms: u64,
         by: String,
     },
+    /// Start running a probe (it reports `Event::Probe` at its interval until the end).
+    StartProbe(crate::probe::ProbeSpec),
     /// Leave the UI loop (the journal already holds the session end).
     Exit,
 }

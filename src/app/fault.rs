@@ -152,6 +152,7 @@ pub fn inject(s: &mut AppState, plan: FaultPlan, fx: &mut Vec<Effect>) {
         },
         fx,
     );
+    super::steady::before_inject(s, id, fx);
     let fault = LiveFault { id, plan, requested_ms: s.now.t_ms, handle: None, deadline_ms: None };
     fx.push(Effect::Prepare(spec(s, &fault)));
     s.say(Level::Info, format!("preparing {} on {}…", fault.plan.preset, fault.plan.target));
@@ -292,6 +293,7 @@ pub fn on_injected(s: &mut AppState, id: u64, result: Result<RevertHandle, Strin
             fault.deadline_ms = Some(s.now.t_ms + fault.plan.duration_ms);
             s.say(Level::Info, format!("fault #{id} is live: {}", fault.plan.blast_radius));
             s.fault = FaultPhase::Active { fault };
+            super::steady::on_active(s, id);
         }
         (Err(error), abort) => {
             // Part of it may have been applied: revert the prepared handle all the same.
@@ -321,6 +323,7 @@ pub fn on_reverted(s: &mut AppState, id: u64, attempt: u32, result: Result<(), S
             s.record(EntryKind::RevertConfirmed { fault: id, attempt }, fx);
             s.say(Level::Info, format!("fault #{id} reverted (confirmed)"));
             s.fault = FaultPhase::Idle;
+            super::steady::on_reverted(s, id);
             finish_quit_if_asked(s, fx);
         }
         Err(_) if attempt < *current => {} // an older attempt; a newer one is under way

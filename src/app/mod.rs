@@ -8,6 +8,7 @@ pub mod fault;
 pub mod health;
 pub mod keymap;
 pub mod state;
+pub mod steady;
 pub mod tree;
 pub mod update;
 

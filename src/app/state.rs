@@ -117,6 +117,8 @@ pub struct AppState {
     pub ui: Ui,
     pub quitting: Option<Quitting>,
     pub exited: bool,
+    /// Probes, the steady-state hypothesis and the stop conditions.
+    pub steady: super::steady::Steady,
 }
 
 impl AppState {
@@ -144,6 +146,7 @@ impl AppState {
             ui: Ui { overlay: Overlay::None, input: None, cursor: 0, filter: String::new(), status: None },
             quitting: None,
             exited: false,
+            steady: Default::default(),
         };
         let mut fx = Vec::new();
         let kind = EntryKind::SessionStart {

@@ -15,6 +15,7 @@ use super::event::{Effect, Event};
 use super::fault::{self, Button, FaultPhase, FaultPlan};
 use super::keymap::{self, Action, Context};
 use super::state::{AppState, Connection, Level, Overlay, TextInput};
+use super::steady;
 use crate::backend::model::Workload;
 use crate::backend::{PodRef, Target, TopologyDelta};
 use crate::timeline::{report, EntryKind, Stamp};
@@ -31,6 +32,7 @@ pub fn update(s: &mut AppState, event: Event, now: Stamp) -> Vec<Effect> {
         Event::Tick => {
             fault::on_tick(s, &mut fx);
             fault::on_quit_deadline(s, &mut fx);
+            steady::on_tick(s, &mut fx);
         }
         Event::Backend(delta) => on_delta(s, delta, &mut fx),
         Event::Prepared { fault: id, result } => fault::on_prepared(s, id, result, &mut fx),
@@ -43,6 +45,7 @@ pub fn update(s: &mut AppState, event: Event, now: Stamp) -> Vec<Effect> {
         Event::Signal(name) => fault::quit(s, &name, &mut fx),
         Event::Leftovers(found) => cleanup::on_found(s, found, &mut fx),
         Event::CleanedUp { index, attempt, result } => cleanup::on_cleaned(s, index, attempt, result, &mut fx),
+        Event::Probe(outcome) => steady::on_outcome(s, outcome, &mut fx),
     }
     fx
 }
@@ -350,6 +353,11 @@ fn run_command(s: &mut AppState, line: &str, fx: &mut Vec<Effect>) {
                 return;
             }
             match plan(s, &preset, &target, &params) {
+                // Not in steady state: the confirmation shows why and asks again.
+                Ok(p) if steady::unsteady(s).is_some() => {
+                    fault::arm(s, p, fx);
+                    s.say(Level::Warning, "NOT in steady state: confirm to inject anyway");
+                }
                 Ok(p) => fault::inject(s, p, fx),
                 Err(e) => s.say(Level::Error, e),
             }
@@ -375,6 +383,8 @@ fn run_command(s: &mut AppState, line: &str, fx: &mut Vec<Effect>) {
         },
         Command::Quit => fault::quit(s, ":quit", fx),
         Command::Help => s.ui.overlay = Overlay::Help,
+        Command::Probe(spec) => steady::add_probe(s, spec, fx),
+        Command::Stop(stop) => steady::add_stop(s, stop, fx),
     }
 }
 

@@ -134,6 +134,7 @@ impl Runner {
                         let _ = tx.send(Event::CleanedUp { index, attempt, result });
                     });
                 }
+                Effect::StartProbe(spec) => super::probes::spawn(spec, self.tx.clone()),
                 Effect::Exit => exit = true,
             }
         }

@@ -3,6 +3,7 @@
 
 pub mod cleanup;
 pub mod effects;
+pub mod probes;
 pub mod terminal;
 
 use std::collections::BTreeMap;
@@ -28,6 +29,8 @@ pub struct Options {
     pub themes: BTreeMap<String, Theme>,
     pub theme: Theme,
     pub sessions_dir: PathBuf,
+    /// Probes, hypothesis and stop conditions (`--session-file`).
+    pub steady: crate::probe::SessionConfig,
     /// Rehearsal: the UI loop panics after this long (`--demo-crash-after`), to show that a
     /// crash still reverts the active fault.
     pub crash_after: Option<std::time::Duration>,
@@ -68,7 +71,8 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
         .into_iter()
         .map(|p| PresetEntry { support: opts.backend.supports(&p.action), preset: p })
         .collect();
-    let (mut state, fx) = AppState::new(session, presets, opts.themes, opts.theme, stamp());
+    let (mut state, mut fx) = AppState::new(session, presets, opts.themes, opts.theme, stamp());
+    fx.extend(crate::app::steady::configure(&mut state, opts.steady));
 
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
     let ledger = Ledger::default();

@@ -178,6 +178,50 @@ pub enum EntryKind {
         session: String,
         fault: u64,
     },
+    /// What steady state means in this session: the hypothesis' checks and the stop
+    /// conditions, as written ("front-end success >= 99.0% over 30s").
+    SteadyStateDeclared {
+        hypothesis: String,
+        checks: Vec<String>,
+        stops: Vec<String>,
+    },
+    /// A probe was added from the console (`:probe`).
+    ProbeAdded {
+        probe: String,
+        what: String,
+    },
+    /// A probe's state changed: ok, failing or unknown.
+    ProbeChanged {
+        probe: String,
+        from: String,
+        to: String,
+        detail: String,
+    },
+    /// The hypothesis checked as a fault was requested: holds, broken or unknown.
+    SteadyStateBefore {
+        fault: u64,
+        verdict: String,
+        detail: String,
+    },
+    /// The hypothesis broke while the fault was live: the time to detect.
+    HypothesisBroken {
+        fault: u64,
+        after_ms: u64,
+        detail: String,
+    },
+    /// A stop condition was breached for its hold time: the fault is aborted.
+    StopCondition {
+        fault: u64,
+        check: String,
+        reading: String,
+        threshold: String,
+        held_ms: u64,
+    },
+    /// Steady state came back after the revert: the time to recover.
+    SteadyStateRecovered {
+        fault: u64,
+        after_ms: u64,
+    },
 }
 
 impl EntryKind {
@@ -228,6 +272,27 @@ impl EntryKind {
                 format!("revert of fault #{fault} of session {session} FAILED (attempt {attempt}): {error}; retrying")
             }
             LeftoverKept { session, fault } => format!("fault #{fault} of session {session} left in place by choice"),
+            SteadyStateDeclared { hypothesis, checks, stops } => {
+                let stops = if stops.is_empty() { "none".to_string() } else { stops.join("; ") };
+                format!("hypothesis \"{hypothesis}\": {}; stop conditions: {stops}", checks.join(", "))
+            }
+            ProbeAdded { probe, what } => format!("probe {probe} added: {what}"),
+            ProbeChanged { probe, from, to, detail } => format!("probe {probe} {from} > {to} ({detail})"),
+            SteadyStateBefore { fault, verdict, detail } => match verdict.as_str() {
+                "holds" => format!("fault #{fault}: steady state holds before the inject ({detail})"),
+                "broken" => format!("fault #{fault}: NOT in steady state, injected anyway ({detail})"),
+                _ => format!("fault #{fault}: steady state unknown before the inject ({detail})"),
+            },
+            HypothesisBroken { fault, after_ms, detail } => {
+                format!("fault #{fault}: hypothesis broken {} after the inject ({detail})", seconds(*after_ms))
+            }
+            StopCondition { fault, check, reading, threshold, held_ms } => format!(
+                "STOP CONDITION for fault #{fault}: {reading}, wanted {threshold} ({check}), breached for {}",
+                seconds(*held_ms)
+            ),
+            SteadyStateRecovered { fault, after_ms } => {
+                format!("fault #{fault}: steady state recovered {} after the revert", seconds(*after_ms))
+            }
         }
     }
 
@@ -243,9 +308,22 @@ impl EntryKind {
             | FaultEnding { fault, .. }
             | RevertStarted { fault, .. }
             | RevertConfirmed { fault, .. }
-            | RevertFailed { fault, .. } => Some(*fault),
+            | RevertFailed { fault, .. }
+            | SteadyStateBefore { fault, .. }
+            | HypothesisBroken { fault, .. }
+            | StopCondition { fault, .. }
+            | SteadyStateRecovered { fault, .. } => Some(*fault),
             _ => None,
         }
+    }
+}
+
+/// "12.5 s", "3 s".
+pub fn seconds(ms: u64) -> String {
+    if ms.is_multiple_of(1000) {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
     }
 }
 

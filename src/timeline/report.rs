@@ -201,6 +201,88 @@ fn secs(ms: u64) -> String {
     humantime::format_duration(std::time::Duration::from_secs(ms / 1000)).to_string()
 }
 
+/// What the hypothesis said about one fault: before, during (time to detect, stop condition)
+/// and after (time to recover).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SteadyVerdict {
+    pub before: Option<(String, String)>,
+    pub detected_ms: Option<u64>,
+    pub stop: Option<String>,
+    pub recovered_ms: Option<u64>,
+}
+
+impl SteadyVerdict {
+    /// held (never broken while the fault was live), broken, or unknown (never judged).
+    pub fn verdict(&self) -> &'static str {
+        match (&self.before, self.detected_ms.is_some() || self.stop.is_some()) {
+            (_, true) => "broken",
+            (Some((v, _)), false) if v == "unknown" => "unknown",
+            (Some(_), false) => "held",
+            (None, false) => "unknown",
+        }
+    }
+}
+
+pub fn steady_verdict(entries: &[Entry], fault: u64) -> SteadyVerdict {
+    let mut v = SteadyVerdict::default();
+    for e in entries.iter().filter(|e| e.kind.fault() == Some(fault)) {
+        match &e.kind {
+            EntryKind::SteadyStateBefore { verdict, detail, .. } => v.before = Some((verdict.clone(), detail.clone())),
+            EntryKind::HypothesisBroken { after_ms, .. } => v.detected_ms = v.detected_ms.or(Some(*after_ms)),
+            EntryKind::StopCondition { reading, threshold, held_ms, .. } => {
+                v.stop = Some(format!("{reading}, wanted {threshold}, for {}", super::entry::seconds(*held_ms)))
+            }
+            EntryKind::SteadyStateRecovered { after_ms, .. } => v.recovered_ms = Some(*after_ms),
+            _ => {}
+        }
+    }
+    v
+}
+
+fn steady_state(md: &mut String, entries: &[Entry], faults: &[FaultSummary]) {
+    let declared = entries.iter().rev().find_map(|e| match &e.kind {
+        EntryKind::SteadyStateDeclared { hypothesis, checks, stops } => Some((hypothesis, checks, stops)),
+        _ => None,
+    });
+    let Some((hypothesis, checks, stops)) = declared else {
+        return;
+    };
+    let _ = writeln!(md, "## Steady-state hypothesis\n");
+    let _ = writeln!(md, "**{}**: {}\n", escape(hypothesis), escape(&checks.join("; ")));
+    if !stops.is_empty() {
+        let _ = writeln!(md, "Stop conditions: {}\n", escape(&stops.join("; ")));
+    }
+    let _ =
+        writeln!(md, "| # | Fault | Before the inject | Time to detect | Stop condition | Time to recover | Verdict |");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|");
+    for f in faults {
+        let v = steady_verdict(entries, f.id);
+        let before = match &v.before {
+            Some((word, detail)) => format!("{word} ({detail})"),
+            None => "-".into(),
+        };
+        let detect = v.detected_ms.map(super::entry::seconds).unwrap_or_else(|| "not broken".into());
+        let recover = match (v.recovered_ms, v.detected_ms.is_some() || v.stop.is_some()) {
+            (Some(ms), _) => super::entry::seconds(ms),
+            (None, true) => "**not recovered**".into(),
+            (None, false) => "-".into(),
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} on {} | {} | {} | {} | {} | {} |",
+            f.id,
+            escape(&f.preset),
+            escape(&f.target),
+            escape(&before),
+            detect,
+            escape(v.stop.as_deref().unwrap_or("-")),
+            recover,
+            v.verdict(),
+        );
+    }
+    let _ = writeln!(md);
+}
+
 pub fn render(entries: &[Entry]) -> String {
     let mut md = String::new();
     let start = entries.iter().find_map(|e| match &e.kind {
@@ -254,6 +336,7 @@ pub fn render(entries: &[Entry]) -> String {
             );
         }
         let _ = writeln!(md);
+        steady_state(&mut md, entries, &faults);
         let _ = writeln!(md, "## Impact\n");
         for f in &faults {
             let _ = writeln!(md, "### Fault #{}: {} on {}\n", f.id, escape(&f.preset), escape(&f.target));

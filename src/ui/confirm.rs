@@ -8,10 +8,11 @@ use ratatui::Frame;
 
 use super::{labelled, popup};
 use crate::app::fault::{Button, FaultPlan};
+use crate::probe::Verdict;
 use crate::theme::Theme;
 
-pub fn draw(frame: &mut Frame, area: Rect, t: &Theme, plan: &FaultPlan, button: Button) {
-    let r = popup(area, 84, 16);
+pub fn draw(frame: &mut Frame, area: Rect, t: &Theme, plan: &FaultPlan, button: Button, steady: &Verdict) {
+    let r = popup(area, 84, 18);
     frame.render_widget(Clear, r);
     let armed = Style::new().fg(t.fault.armed);
     let block = Block::bordered()
@@ -32,6 +33,17 @@ pub fn draw(frame: &mut Frame, area: Rect, t: &Theme, plan: &FaultPlan, button: 
         ("Parameters", if params.is_empty() { "none".into() } else { params.join(" ") }, t.text()),
         ("Duration", duration, t.text()),
         ("Hypothesis", plan.hypothesis.clone(), t.text()),
+        match steady {
+            Verdict::Holds { reading } => {
+                ("Steady state", format!("holds: {reading}"), Style::new().fg(t.health.healthy))
+            }
+            Verdict::Broken { reading } => (
+                "Steady state",
+                format!("NOT in steady state: {reading}. Inject anyway?"),
+                Style::new().fg(t.ui.error).add_modifier(Modifier::BOLD),
+            ),
+            Verdict::Unknown { why } => ("Steady state", format!("unknown: {why}"), Style::new().fg(t.health.unknown)),
+        },
     ];
     let lines: Vec<Line> =
         rows.iter().flat_map(|(k, v, style)| labelled(k, 14, v, inner.width, t.muted(), *style)).collect();
@@ -47,7 +59,7 @@ pub fn draw(frame: &mut Frame, area: Rect, t: &Theme, plan: &FaultPlan, button: 
     let line = Line::from(vec![
         Span::styled("[ Cancel ]", style(Button::Cancel)),
         Span::raw("   "),
-        Span::styled("[ Inject ]", style(Button::Inject)),
+        Span::styled(if steady.broken() { "[ Inject anyway ]" } else { "[ Inject ]" }, style(Button::Inject)),
         Span::styled("   Tab switches · Enter presses · Esc cancels", t.muted()),
     ])
     .centered();

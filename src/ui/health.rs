@@ -15,10 +15,14 @@ use crate::theme::Theme;
 const MIN_SCALE_MS: u64 = 10;
 
 pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
-    let block = Block::bordered()
+    let mut block = Block::bordered()
         .title(Span::styled(" Service health ", t.title()))
         .title_bottom(Span::styled(" trend: p95 latency, last 2 min ", t.muted()))
         .border_style(t.border(false));
+    if s.steady.config.probes.is_empty() {
+        // Without probes the hypothesis is about these services: its verdict goes here.
+        block = block.title_bottom(super::probes::verdict_span(s, t).into_right_aligned_line());
+    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.height == 0 {

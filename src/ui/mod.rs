@@ -8,6 +8,7 @@ mod help;
 mod leftovers;
 mod note;
 mod picker;
+mod probes;
 mod timeline;
 mod topology;
 
@@ -38,12 +39,21 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
     }
     let [left, right] = Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(body);
     topology::draw(frame, left, s, t);
-    let health_height = (s.health.len() as u16 + 3).min(right.height / 2).max(5);
+    let probes_height = probes::height(s);
+    let share = if probes_height > 0 { 3 } else { 2 };
+    let health_height = (s.health.len() as u16 + 3).min(right.height / share).max(5);
     let fault_height = if live { fault::height(s, right.width) } else { 0 };
-    let [health_area, fault_area, timeline_area] =
-        Layout::vertical([Constraint::Length(health_height), Constraint::Length(fault_height), Constraint::Min(3)])
-            .areas(right);
+    let [health_area, probes_area, fault_area, timeline_area] = Layout::vertical([
+        Constraint::Length(health_height),
+        Constraint::Length(probes_height),
+        Constraint::Length(fault_height),
+        Constraint::Min(3),
+    ])
+    .areas(right);
     health::draw(frame, health_area, s, t);
+    if probes_height > 0 {
+        probes::draw(frame, probes_area, s, t);
+    }
     if live {
         fault::draw(frame, fault_area, s, t);
     }
@@ -60,7 +70,7 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
         Overlay::None => {}
     }
     if let FaultPhase::Armed { plan, button } = &s.fault {
-        confirm::draw(frame, area, t, plan, *button);
+        confirm::draw(frame, area, t, plan, *button, &crate::app::steady::hypothesis(s));
     }
 }
 

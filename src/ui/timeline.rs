@@ -28,6 +28,11 @@ pub fn kind_color(t: &Theme, k: &EntryKind) -> Color {
         Note { .. } => t.timeline.note,
         LeftoverFound { .. } | LeftoverKept { .. } => t.timeline.fault,
         LeftoverReverted { .. } | LeftoverRevertFailed { .. } => t.timeline.revert,
+        SteadyStateDeclared { .. } | ProbeAdded { .. } => t.timeline.session,
+        ProbeChanged { .. } | SteadyStateBefore { .. } | HypothesisBroken { .. } | SteadyStateRecovered { .. } => {
+            t.timeline.health
+        }
+        StopCondition { .. } => t.timeline.abort,
     }
 }
 

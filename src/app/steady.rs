@@ -1,0 +1,359 @@
+//! Steady state: probe readings, the hypothesis checked before, during and after each fault,
+//! and the stop conditions that abort a fault by themselves (through `fault::abort`, the same
+//! path as the abort key). Pure: readings come in as events, time as `s.now`.
+//!
+//! Without a session file the hypothesis is "every service is healthy", from the backend's own
+//! view of health; with one, it is the file's checks over its probes.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use super::event::Effect;
+use super::fault::{self, FaultPhase};
+use super::state::{AppState, Level};
+use crate::probe::{Check, Outcome, ProbeKind, ProbeSpec, Reading, SessionConfig, Stop, Verdict};
+use crate::timeline::{EntryKind, Health};
+
+/// Readings kept per probe (for the checks' windows and the sparklines).
+pub const KEEP: usize = 120;
+
+/// The fault whose effects are being followed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Track {
+    pub fault: u64,
+    pub active_ms: Option<u64>,
+    pub detected_ms: Option<u64>,
+    pub reverted_ms: Option<u64>,
+    pub recovered_ms: Option<u64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Steady {
+    pub config: SessionConfig,
+    pub readings: BTreeMap<String, VecDeque<Reading>>,
+    /// Probes that have been answered at least once (until then a failure is "unknown").
+    answered: BTreeSet<String>,
+    /// Per stop condition: since when it has been breached.
+    breached_since: Vec<Option<u64>>,
+    pub track: Option<Track>,
+}
+
+/// A probe's state as shown: ok, failing or unknown.
+pub fn probe_state(readings: Option<&VecDeque<Reading>>) -> &'static str {
+    match readings.and_then(|r| r.back()).map(|r| r.outcome.ok) {
+        Some(Some(true)) => "ok",
+        Some(Some(false)) => "failing",
+        _ => "unknown",
+    }
+}
+
+/// Takes the session file's probes, hypothesis and stop conditions; records them and asks the
+/// runtime to start the probes that reach out.
+pub fn configure(s: &mut AppState, config: SessionConfig) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    s.steady.breached_since = vec![None; config.stops.len()];
+    let hypothesis = config.hypothesis.as_ref().map(|h| h.name.clone()).unwrap_or_else(|| DEFAULT.into());
+    let checks = match &config.hypothesis {
+        Some(h) => h.checks.iter().map(describe_check).collect(),
+        None => vec!["every service healthy (the backend's view)".into()],
+    };
+    let stops = config.stops.iter().map(describe_stop).collect();
+    for p in config.probes.iter().filter(|p| p.kind.runs_io()) {
+        fx.push(Effect::StartProbe(p.clone()));
+    }
+    s.steady.config = config;
+    s.record(EntryKind::SteadyStateDeclared { hypothesis, checks, stops }, &mut fx);
+    fx
+}
+
+const DEFAULT: &str = "every service is healthy";
+
+fn describe_check(c: &Check) -> String {
+    format!("{c} over {}", crate::timeline::entry::seconds(c.window_ms))
+}
+
+fn describe_stop(st: &Stop) -> String {
+    format!("{} for {}", describe_check(&st.check), crate::timeline::entry::seconds(st.hold_ms))
+}
+
+/// Adds a probe from the console (`:probe`); the runtime starts it if it reaches out.
+pub fn add_probe(s: &mut AppState, spec: ProbeSpec, fx: &mut Vec<Effect>) {
+    if s.steady.config.probes.iter().any(|p| p.name == spec.name) {
+        s.say(Level::Error, format!("a probe named {} exists already", spec.name));
+        return;
+    }
+    s.record(EntryKind::ProbeAdded { probe: spec.name.clone(), what: spec.kind.describe() }, fx);
+    s.say(Level::Info, format!("probe {} added: {}", spec.name, spec.kind.describe()));
+    if spec.kind.runs_io() {
+        fx.push(Effect::StartProbe(spec.clone()));
+    }
+    s.steady.config.probes.push(spec);
+}
+
+/// Adds a stop condition from the console (`:stop`).
+pub fn add_stop(s: &mut AppState, stop: Stop, fx: &mut Vec<Effect>) {
+    if !s.steady.config.probes.iter().any(|p| p.name == stop.check.probe) {
+        s.say(Level::Error, format!("no probe named {}: add it first with :probe", stop.check.probe));
+        return;
+    }
+    s.say(Level::Info, format!("stop condition added: {}", describe_stop(&stop)));
+    s.steady.config.stops.push(stop);
+    s.steady.breached_since.push(None);
+    let (hypothesis, checks, stops) = declared(s);
+    s.record(EntryKind::SteadyStateDeclared { hypothesis, checks, stops }, fx);
+}
+
+fn declared(s: &AppState) -> (String, Vec<String>, Vec<String>) {
+    let c = &s.steady.config;
+    let hypothesis = c.hypothesis.as_ref().map(|h| h.name.clone()).unwrap_or_else(|| DEFAULT.into());
+    let checks = match &c.hypothesis {
+        Some(h) => h.checks.iter().map(describe_check).collect(),
+        None => vec!["every service healthy (the backend's view)".into()],
+    };
+    (hypothesis, checks, c.stops.iter().map(describe_stop).collect())
+}
+
+/// A probe's result from the runtime.
+pub fn on_outcome(s: &mut AppState, mut outcome: Outcome, fx: &mut Vec<Effect>) {
+    let name = outcome.probe.clone();
+    if !s.steady.config.probes.iter().any(|p| p.name == name) {
+        return;
+    }
+    if outcome.reached {
+        s.steady.answered.insert(name.clone());
+    } else if outcome.ok == Some(false) && !s.steady.answered.contains(&name) {
+        // Never answered since the start: maybe not reachable from here at all. Unknown.
+        outcome.ok = None;
+        outcome.success = None;
+    }
+    push(s, outcome, fx);
+    evaluate(s, fx);
+}
+
+fn push(s: &mut AppState, outcome: Outcome, fx: &mut Vec<Effect>) {
+    let name = outcome.probe.clone();
+    let readings = s.steady.readings.entry(name.clone()).or_default();
+    let from = probe_state(Some(readings));
+    let had_any = !readings.is_empty();
+    readings.push_back(Reading { at_ms: s.now.t_ms, outcome });
+    while readings.len() > KEEP {
+        readings.pop_front();
+    }
+    let to = probe_state(Some(readings));
+    if from != to && (had_any || to != "ok") {
+        let detail = readings.back().map(|r| r.outcome.detail.clone()).unwrap_or_default();
+        s.record(EntryKind::ProbeChanged { probe: name, from: from.into(), to: to.into(), detail }, fx);
+    }
+}
+
+/// Once a second: readings of the probes derived from the backend, then the checks.
+pub fn on_tick(s: &mut AppState, fx: &mut Vec<Effect>) {
+    let derived: Vec<ProbeSpec> = s.steady.config.probes.iter().filter(|p| !p.kind.runs_io()).cloned().collect();
+    for p in derived {
+        let outcome = derive(s, &p);
+        if outcome.reached {
+            s.steady.answered.insert(p.name.clone());
+        }
+        push(s, outcome, fx);
+    }
+    evaluate(s, fx);
+}
+
+/// A reading of a probe the backend answers: traffic samples or ready replicas.
+fn derive(s: &AppState, p: &ProbeSpec) -> Outcome {
+    match &p.kind {
+        ProbeKind::Service { service } => match s.health.get(service).and_then(|h| h.last.clone()) {
+            Some(x) => Outcome {
+                probe: p.name.clone(),
+                ok: Some(s.health[service].state() == Health::Healthy),
+                success: Some(x.success),
+                latency_ms: Some(x.p95_ms),
+                value: Some(x.rps),
+                detail: format!("success {:.1}%, p95 {:.0} ms", x.success * 100.0, x.p95_ms),
+                reached: true,
+            },
+            None => Outcome::unknown(&p.name, format!("no traffic samples for {service}")),
+        },
+        ProbeKind::Ready { workload } => {
+            let w = workload.split_once('/').and_then(|(ns, name)| s.topology.workload(ns, name));
+            match w {
+                Some(w) => Outcome {
+                    probe: p.name.clone(),
+                    ok: Some(w.ready >= w.desired && w.desired > 0),
+                    success: Some(if w.desired == 0 { 0.0 } else { w.ready as f64 / w.desired as f64 }),
+                    latency_ms: None,
+                    value: Some(w.ready as f64),
+                    detail: format!("ready {}/{}", w.ready, w.desired),
+                    reached: true,
+                },
+                None => Outcome::unknown(&p.name, format!("{workload} is not in the topology")),
+            }
+        }
+        _ => Outcome::unknown(&p.name, "not a derived probe"),
+    }
+}
+
+/// The verdict of one check over readings from `floor` on (the ring buffer made contiguous
+/// when it wraps).
+fn check_verdict(s: &AppState, c: &Check, floor: u64) -> Verdict {
+    let now = s.now.t_ms;
+    match s.steady.readings.get(&c.probe) {
+        Some(r) if r.as_slices().1.is_empty() => c.verdict_from(r.as_slices().0, now, floor),
+        Some(r) => {
+            let all: Vec<Reading> = r.iter().cloned().collect();
+            c.verdict_from(&all, now, floor)
+        }
+        None => c.verdict_from(&[], now, floor),
+    }
+}
+
+/// The hypothesis now: broken if any check is, unknown if any cannot be judged, else holds.
+pub fn hypothesis(s: &AppState) -> Verdict {
+    hypothesis_from(s, 0)
+}
+
+/// The hypothesis over readings from `floor` on: after a revert, recovery is judged on what
+/// came after it, not on a window still holding the fault's readings.
+fn hypothesis_from(s: &AppState, floor: u64) -> Verdict {
+    let verdicts: Vec<Verdict> = match &s.steady.config.hypothesis {
+        Some(h) => h.checks.iter().map(|c| check_verdict(s, c, floor)).collect(),
+        None => return default_hypothesis(s),
+    };
+    let broken: Vec<String> = verdicts
+        .iter()
+        .zip(s.steady.config.hypothesis.iter().flat_map(|h| h.checks.iter()))
+        .filter_map(|(v, c)| match v {
+            Verdict::Broken { reading } => Some(format!("{reading}, wanted {}", c.threshold_text())),
+            _ => None,
+        })
+        .collect();
+    if !broken.is_empty() {
+        return Verdict::Broken { reading: broken.join("; ") };
+    }
+    if let Some(Verdict::Unknown { why }) = verdicts.iter().find(|v| matches!(v, Verdict::Unknown { .. })) {
+        return Verdict::Unknown { why: why.clone() };
+    }
+    let readings: Vec<String> = verdicts
+        .iter()
+        .filter_map(|v| match v {
+            Verdict::Holds { reading } => Some(reading.clone()),
+            _ => None,
+        })
+        .collect();
+    Verdict::Holds { reading: readings.join(", ") }
+}
+
+/// "Every service is healthy", from the backend's own health states.
+fn default_hypothesis(s: &AppState) -> Verdict {
+    if s.health.is_empty() {
+        return Verdict::Unknown { why: "no service health known yet".into() };
+    }
+    let unwell: Vec<String> = s
+        .health
+        .iter()
+        .filter(|(_, h)| matches!(h.state(), Health::Degraded | Health::Down))
+        .map(|(name, h)| format!("{name} {}", h.state()))
+        .collect();
+    if unwell.is_empty() {
+        Verdict::Holds { reading: format!("{} services healthy", s.health.len()) }
+    } else {
+        Verdict::Broken { reading: unwell.join(", ") }
+    }
+}
+
+/// Why an inject should be confirmed again: the system is not in steady state.
+pub fn unsteady(s: &AppState) -> Option<String> {
+    match hypothesis(s) {
+        Verdict::Broken { reading } => Some(reading),
+        _ => None,
+    }
+}
+
+/// A fault was requested: the hypothesis is checked and recorded, and this fault followed.
+pub fn before_inject(s: &mut AppState, fault: u64, fx: &mut Vec<Effect>) {
+    let (verdict, detail) = match hypothesis(s) {
+        Verdict::Holds { reading } => ("holds", reading),
+        Verdict::Broken { reading } => ("broken", reading),
+        Verdict::Unknown { why } => ("unknown", why),
+    };
+    s.record(EntryKind::SteadyStateBefore { fault, verdict: verdict.into(), detail }, fx);
+    s.steady.track = Some(Track { fault, ..Default::default() });
+    s.steady.breached_since.iter_mut().for_each(|b| *b = None);
+}
+
+/// The fault is in the system.
+pub fn on_active(s: &mut AppState, fault: u64) {
+    if let Some(t) = s.steady.track.as_mut().filter(|t| t.fault == fault) {
+        t.active_ms = Some(s.now.t_ms);
+    }
+}
+
+/// The fault's revert is confirmed: recovery is timed from now.
+pub fn on_reverted(s: &mut AppState, fault: u64) {
+    if let Some(t) = s.steady.track.as_mut().filter(|t| t.fault == fault) {
+        t.reverted_ms = Some(s.now.t_ms);
+    }
+}
+
+/// The checks, after every reading: time to detect, stop conditions, time to recover.
+fn evaluate(s: &mut AppState, fx: &mut Vec<Effect>) {
+    let now = s.now.t_ms;
+    let live = match &s.fault {
+        FaultPhase::Active { fault } => Some(fault.id),
+        _ => None,
+    };
+    let Some(track) = s.steady.track.clone() else {
+        return;
+    };
+    let verdict = hypothesis_from(s, track.reverted_ms.unwrap_or(0));
+    if live == Some(track.fault) {
+        if let (Some(active), None, Verdict::Broken { reading }) = (track.active_ms, track.detected_ms, &verdict) {
+            let detail = reading.clone();
+            s.record(EntryKind::HypothesisBroken { fault: track.fault, after_ms: now - active, detail }, fx);
+            if let Some(t) = s.steady.track.as_mut() {
+                t.detected_ms = Some(now);
+            }
+        }
+        stop_conditions(s, track.fault, fx);
+    } else if let (Some(reverted), None, true) = (track.reverted_ms, track.recovered_ms, verdict.holds()) {
+        s.record(EntryKind::SteadyStateRecovered { fault: track.fault, after_ms: now - reverted }, fx);
+        if let Some(t) = s.steady.track.as_mut() {
+            t.recovered_ms = Some(now);
+        }
+    }
+}
+
+/// A stop condition breached for its hold time aborts the live fault, once.
+fn stop_conditions(s: &mut AppState, fault: u64, fx: &mut Vec<Effect>) {
+    let now = s.now.t_ms;
+    let stops = s.steady.config.stops.clone();
+    for (i, stop) in stops.iter().enumerate() {
+        let reading = match check_verdict(s, &stop.check, 0) {
+            Verdict::Broken { reading } => reading,
+            _ => {
+                s.steady.breached_since[i] = None;
+                continue;
+            }
+        };
+        let since = *s.steady.breached_since[i].get_or_insert(now);
+        if now - since < stop.hold_ms {
+            continue;
+        }
+        s.record(
+            EntryKind::StopCondition {
+                fault,
+                check: stop.check.to_string(),
+                reading: reading.clone(),
+                threshold: stop.check.threshold_text(),
+                held_ms: now - since,
+            },
+            fx,
+        );
+        s.steady.breached_since.iter_mut().for_each(|b| *b = None);
+        fault::abort(s, &format!("stop condition: {reading}"), fx);
+        s.say(
+            Level::Error,
+            format!("STOP CONDITION: {reading} (wanted {}): fault #{fault} aborted", stop.check.threshold_text()),
+        );
+        return;
+    }
+}

@@ -1,0 +1,91 @@
+//! Probes: what is checked about steady state (HTTP, TCP, PromQL, or derived from the backend),
+//! the checks made over their readings, and the session file that declares them.
+
+pub mod check;
+pub mod session_file;
+
+use serde::{Deserialize, Serialize};
+
+pub use check::{Check, Metric, Op, Verdict};
+pub use session_file::{SessionConfig, Stop};
+
+/// What a probe looks at.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeKind {
+    /// GET `url`; ok when the status is `expect_status` within the timeout.
+    Http { url: String, expect_status: u16 },
+    /// Connect to `addr` (host:port).
+    Tcp { addr: String },
+    /// An instant query against a Prometheus HTTP API; the reading is its (first) value.
+    Promql { prometheus: String, query: String },
+    /// The backend's traffic samples of a service (`ns/name`): success and p95 each second.
+    Service { service: String },
+    /// The ready replicas of a workload (`ns/name`), from the topology.
+    Ready { workload: String },
+}
+
+impl ProbeKind {
+    /// Probes the runtime runs (I/O); the others are read from the backend's picture.
+    pub fn runs_io(&self) -> bool {
+        matches!(self, ProbeKind::Http { .. } | ProbeKind::Tcp { .. } | ProbeKind::Promql { .. })
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            ProbeKind::Http { url, expect_status } => format!("GET {url} expects {expect_status}"),
+            ProbeKind::Tcp { addr } => format!("TCP connect {addr}"),
+            ProbeKind::Promql { query, .. } => format!("PromQL {query}"),
+            ProbeKind::Service { service } => format!("traffic of {service}"),
+            ProbeKind::Ready { workload } => format!("ready replicas of {workload}"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProbeSpec {
+    pub name: String,
+    pub kind: ProbeKind,
+    pub interval_ms: u64,
+    pub timeout_ms: u64,
+}
+
+/// One result of a probe, as the runtime reports it (the core stamps it with the time).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub probe: String,
+    /// `Some(true)` ok, `Some(false)` failed, `None` could not run (no answer at all, a query
+    /// with no result): unknown, never taken for healthy.
+    pub ok: Option<bool>,
+    /// Fraction of success this reading stands for (1/0 for a check, the backend's rate).
+    pub success: Option<f64>,
+    pub latency_ms: Option<f64>,
+    /// A number read: a PromQL value, ready replicas.
+    pub value: Option<f64>,
+    /// "200 in 12 ms", "connection refused", "500 Internal Server Error".
+    pub detail: String,
+    /// Whatever the probe asked answered (a status, a connection). A probe that was never
+    /// answered is unknown rather than failed: it may not be reachable from here at all.
+    pub reached: bool,
+}
+
+impl Outcome {
+    pub fn unknown(probe: &str, detail: impl Into<String>) -> Outcome {
+        Outcome {
+            probe: probe.into(),
+            ok: None,
+            success: None,
+            latency_ms: None,
+            value: None,
+            detail: detail.into(),
+            reached: false,
+        }
+    }
+}
+
+/// A reading kept by the core: an outcome and when it came (ms since the session start).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reading {
+    pub at_ms: u64,
+    pub outcome: Outcome,
+}

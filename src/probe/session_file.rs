@@ -1,0 +1,210 @@
+//! The session file (`--session-file`, TOML): probes, the steady-state hypothesis and the stop
+//! conditions. Every error names the file, line and column. See sessions/demo.toml.
+
+use std::collections::BTreeSet;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{Check, ProbeKind, ProbeSpec};
+use crate::config::{position, ConfigError};
+
+/// A stop condition: when `check` is broken for `hold_ms` while a fault is live, the fault is
+/// aborted through the same path as the abort key.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stop {
+    pub check: Check,
+    pub hold_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hypothesis {
+    pub name: String,
+    pub checks: Vec<Check>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SessionConfig {
+    pub probes: Vec<ProbeSpec>,
+    pub hypothesis: Option<Hypothesis>,
+    pub stops: Vec<Stop>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    probe: Vec<RawProbe>,
+    hypothesis: Option<RawHypothesis>,
+    #[serde(default)]
+    stop: Vec<RawCheck>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProbe {
+    name: Spanned<String>,
+    http: Option<String>,
+    expect_status: Option<u16>,
+    tcp: Option<String>,
+    promql: Option<String>,
+    prometheus: Option<String>,
+    service: Option<String>,
+    ready: Option<String>,
+    interval: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHypothesis {
+    name: String,
+    checks: Vec<RawCheck>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCheck {
+    probe: Spanned<String>,
+    check: Spanned<String>,
+    over: Option<Spanned<String>>,
+    #[serde(rename = "for")]
+    hold: Option<Spanned<String>>,
+}
+
+/// Default window of a check, and of a stop condition.
+const HYPOTHESIS_WINDOW_MS: u64 = 30_000;
+const STOP_WINDOW_MS: u64 = 10_000;
+
+impl SessionConfig {
+    pub fn parse(file: &str, text: &str) -> Result<SessionConfig, ConfigError> {
+        let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
+        let at = |span: std::ops::Range<usize>, msg: String| {
+            let (line, col) = position(text, span.start);
+            ConfigError::At { file: file.to_string(), line, col, msg }
+        };
+        let ms = |s: &Spanned<String>| {
+            humantime::parse_duration(s.get_ref())
+                .map(|d| d.as_millis() as u64)
+                .map_err(|e| at(s.span(), format!("'{}' is not a duration like 1s or 500ms: {e}", s.get_ref())))
+        };
+        let mut probes = Vec::new();
+        let mut names = BTreeSet::new();
+        for p in &raw.probe {
+            let name = p.name.get_ref().trim().to_string();
+            if name.is_empty() || name.contains(char::is_whitespace) {
+                return Err(at(p.name.span(), format!("probe name '{name}' must be one word")));
+            }
+            if !names.insert(name.clone()) {
+                return Err(at(p.name.span(), format!("probe '{name}' is declared twice")));
+            }
+            let mut kinds = Vec::new();
+            if let Some(url) = &p.http {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(at(p.name.span(), format!("probe '{name}': http = '{url}' is not an http(s):// URL")));
+                }
+                kinds.push(ProbeKind::Http { url: url.clone(), expect_status: p.expect_status.unwrap_or(200) });
+            }
+            if let Some(addr) = &p.tcp {
+                if !addr.rsplit_once(':').is_some_and(|(h, port)| !h.is_empty() && port.parse::<u16>().is_ok()) {
+                    return Err(at(p.name.span(), format!("probe '{name}': tcp = '{addr}' is not host:port")));
+                }
+                kinds.push(ProbeKind::Tcp { addr: addr.clone() });
+            }
+            if let Some(query) = &p.promql {
+                let Some(prometheus) = p.prometheus.clone() else {
+                    return Err(at(
+                        p.name.span(),
+                        format!("probe '{name}': a promql probe needs prometheus = \"http://host:9090\""),
+                    ));
+                };
+                kinds.push(ProbeKind::Promql { prometheus, query: query.clone() });
+            }
+            if let Some(service) = &p.service {
+                kinds.push(ProbeKind::Service { service: service.clone() });
+            }
+            if let Some(workload) = &p.ready {
+                kinds.push(ProbeKind::Ready { workload: workload.clone() });
+            }
+            if kinds.len() != 1 {
+                return Err(at(
+                    p.name.span(),
+                    format!("probe '{name}' needs exactly one of http, tcp, promql, service or ready"),
+                ));
+            }
+            let interval_ms = p.interval.as_ref().map(ms).transpose()?.unwrap_or(1000);
+            if interval_ms < 100 {
+                let span = p.interval.as_ref().map(|s| s.span()).unwrap_or(p.name.span());
+                return Err(at(span, format!("probe '{name}': an interval under 100ms would hammer the target")));
+            }
+            let timeout_ms = p.timeout.as_ref().map(ms).transpose()?.unwrap_or(interval_ms.max(2000));
+            probes.push(ProbeSpec { name, kind: kinds.remove(0), interval_ms, timeout_ms });
+        }
+        let check = |c: &RawCheck, window: u64| -> Result<Check, ConfigError> {
+            let probe = c.probe.get_ref();
+            if !names.contains(probe) {
+                let known = names.iter().cloned().collect::<Vec<_>>().join(", ");
+                return Err(at(c.probe.span(), format!("no probe named '{probe}' (declared: {known})")));
+            }
+            let window = c.over.as_ref().map(ms).transpose()?.unwrap_or(window);
+            Check::parse(probe, c.check.get_ref(), window).map_err(|e| at(c.check.span(), e))
+        };
+        let hypothesis = match &raw.hypothesis {
+            Some(h) => Some(Hypothesis {
+                name: h.name.clone(),
+                checks: h.checks.iter().map(|c| check(c, HYPOTHESIS_WINDOW_MS)).collect::<Result<_, _>>()?,
+            }),
+            None => None,
+        };
+        let mut stops = Vec::new();
+        for c in &raw.stop {
+            let hold_ms = c.hold.as_ref().map(ms).transpose()?.unwrap_or(0);
+            stops.push(Stop { check: check(c, STOP_WINDOW_MS)?, hold_ms });
+        }
+        Ok(SessionConfig { probes, hypothesis, stops })
+    }
+
+    pub fn load(path: &std::path::Path) -> Result<SessionConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io(format!("{}: {e}", path.display())))?;
+        SessionConfig::parse(&path.display().to_string(), &text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_session_file_parses() {
+        let text = include_str!("../../sessions/demo.toml");
+        let c = SessionConfig::parse("sessions/demo.toml", text).unwrap();
+        assert!(c.hypothesis.is_some());
+        assert!(!c.stops.is_empty());
+        assert!(c.probes.iter().any(|p| matches!(p.kind, ProbeKind::Service { .. })));
+    }
+
+    #[test]
+    fn errors_name_file_line_and_what_is_wrong() {
+        let err = |t: &str| SessionConfig::parse("s.toml", t).unwrap_err().to_string();
+        assert_eq!(
+            err("[[probe]]\nname = \"a\"\n"),
+            "s.toml:2:8: probe 'a' needs exactly one of http, tcp, promql, service or ready"
+        );
+        assert!(
+            err("[[probe]]\nname = \"a\"\nhttp = \"ftp://x\"\n").starts_with("s.toml:2:8: probe 'a': http = 'ftp://x'")
+        );
+        assert!(err("[[probe]]\nname = \"a\"\ntcp = \"x\"\n").contains("is not host:port"));
+        assert!(err("[[probe]]\nname = \"a\"\npromql = \"up\"\n").contains("needs prometheus ="));
+        assert!(err("[[probe]]\nname = \"a\"\ntcp = \"h:1\"\ninterval = \"soon\"\n")
+            .starts_with("s.toml:4:12: 'soon' is not a duration"));
+        let stop = "[[probe]]\nname = \"a\"\ntcp = \"h:1\"\n[[stop]]\nprobe = \"b\"\ncheck = \"p95 < 1ms\"\n";
+        assert_eq!(err(stop), "s.toml:5:9: no probe named 'b' (declared: a)");
+        let bad = "[[probe]]\nname = \"a\"\ntcp = \"h:1\"\n[[stop]]\nprobe = \"a\"\ncheck = \"p99 < 1ms\"\n";
+        assert!(err(bad).starts_with("s.toml:6:9: unknown metric 'p99'"));
+        assert!(
+            err("[[probe]]\nname = \"a\"\ntcp = \"h:1\"\nurl = \"x\"\n").starts_with("s.toml:4:1: unknown field `url`")
+        );
+        let twice = "[[probe]]\nname = \"a\"\ntcp = \"h:1\"\n[[probe]]\nname = \"a\"\ntcp = \"h:1\"\n";
+        assert_eq!(err(twice), "s.toml:5:8: probe 'a' is declared twice");
+    }
+}

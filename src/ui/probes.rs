@@ -1,0 +1,75 @@
+//! The probes panel: each probe's state, last reading and latency trend, under the verdict of
+//! the steady-state hypothesis.
+
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Sparkline};
+use ratatui::Frame;
+
+use crate::app::state::AppState;
+use crate::app::steady;
+use crate::probe::Verdict;
+use crate::theme::Theme;
+
+/// Rows wanted: one per probe, plus the borders.
+pub fn height(s: &AppState) -> u16 {
+    if s.steady.config.probes.is_empty() {
+        0
+    } else {
+        (s.steady.config.probes.len() as u16 + 2).min(10)
+    }
+}
+
+/// "hypothesis HOLDS", coloured, for panel titles.
+pub fn verdict_span(s: &AppState, t: &Theme) -> Span<'static> {
+    let name = s.steady.config.hypothesis.as_ref().map(|h| h.name.as_str()).unwrap_or("every service is healthy");
+    let (word, color) = match steady::hypothesis(s) {
+        Verdict::Holds { .. } => ("HOLDS", t.health.healthy),
+        Verdict::Broken { .. } => ("BROKEN", t.health.down),
+        Verdict::Unknown { .. } => ("UNKNOWN", t.health.unknown),
+    };
+    Span::styled(format!(" steady state \"{name}\": {word} "), Style::new().fg(color).add_modifier(Modifier::BOLD))
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
+    let block = Block::bordered()
+        .title(Span::styled(" Probes ", t.title()))
+        .title(verdict_span(s, t))
+        .border_style(t.border(false));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    const NAME: usize = 14;
+    const TEXT: u16 = 2 + NAME as u16 + 9 + 30;
+    for (i, p) in s.steady.config.probes.iter().take(inner.height as usize).enumerate() {
+        let y = inner.y + i as u16;
+        let readings = s.steady.readings.get(&p.name);
+        let state = steady::probe_state(readings);
+        let color = match state {
+            "ok" => t.health.healthy,
+            "failing" => t.health.down,
+            _ => t.health.unknown,
+        };
+        let detail = readings.and_then(|r| r.back()).map(|r| r.outcome.detail.as_str()).unwrap_or("no reading yet");
+        let name: String = p.name.chars().take(NAME).collect();
+        let detail: String = detail.chars().take(29).collect();
+        let line = Line::from(vec![
+            Span::styled("● ", Style::new().fg(color)),
+            Span::styled(format!("{name:<NAME$}"), t.text()),
+            Span::styled(format!("{state:<9}"), Style::new().fg(color)),
+            Span::styled(format!("{detail:<30}"), t.muted()),
+        ]);
+        frame.render_widget(Paragraph::new(line), Rect { y, height: 1, ..inner });
+        if inner.width > TEXT + 4 {
+            let w = (inner.width - TEXT) as usize;
+            let data: Vec<u64> = readings
+                .map(|r| {
+                    r.iter().rev().take(w).rev().map(|x| x.outcome.latency_ms.unwrap_or(0.0).round() as u64).collect()
+                })
+                .unwrap_or_default();
+            let max = data.iter().copied().max().unwrap_or(0).max(10);
+            let spark = Sparkline::default().data(&data).max(max).style(Style::new().fg(color));
+            frame.render_widget(spark, Rect { x: inner.x + TEXT, y, width: w as u16, height: 1 });
+        }
+    }
+}

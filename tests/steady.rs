@@ -1,0 +1,220 @@
+//! Pure tests of steady state: probe readings, the hypothesis before/during/after a fault, stop
+//! conditions that abort by themselves through the abort path, and unknown never taken for
+//! healthy. Readings come in as events; time is the harness's clock.
+
+mod common;
+
+use common::Harness;
+use gameday::app::fault::FaultPhase;
+use gameday::app::steady::{self, probe_state};
+use gameday::app::{Effect, Event};
+use gameday::probe::{Outcome, SessionConfig, Verdict};
+use gameday::timeline::{EndReason, EntryKind};
+use ratatui::crossterm::event::KeyCode;
+
+const FILE: &str = r#"
+[[probe]]
+name = "api"
+http = "http://127.0.0.1:9/health"
+
+[[probe]]
+name = "front"
+service = "sock-shop/front-end"
+
+[hypothesis]
+name = "the API answers"
+checks = [{ probe = "api", check = "success >= 90%", over = "5s" }]
+
+[[stop]]
+probe = "api"
+check = "success >= 50%"
+over = "3s"
+for = "2s"
+"#;
+
+fn configured(text: &str) -> (Harness, Vec<Effect>) {
+    let mut h = Harness::demo();
+    let config = SessionConfig::parse("test.toml", text).unwrap();
+    let fx = steady::configure(&mut h.s, config);
+    (h, fx)
+}
+
+fn outcome(ok: bool, reached: bool) -> Outcome {
+    Outcome {
+        probe: "api".into(),
+        ok: Some(ok),
+        success: Some(if ok { 1.0 } else { 0.0 }),
+        latency_ms: reached.then_some(12.0),
+        value: None,
+        detail: if ok {
+            "200 in 12 ms".into()
+        } else if reached {
+            "500 in 3 ms, wanted 200".into()
+        } else {
+            "Connection refused".into()
+        },
+        reached,
+    }
+}
+
+/// One second passes and the api probe reports.
+fn second(h: &mut Harness, ok: bool) -> Vec<Effect> {
+    let mut fx = h.advance(1000);
+    let more = h.send(Event::Probe(outcome(ok, true)));
+    fx.extend(h.run_effects(more));
+    fx
+}
+
+fn records(fx: &[Effect]) -> Vec<EntryKind> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Record(r) => Some(r.kind.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn configuring_starts_the_probes_that_reach_out_and_records_the_hypothesis() {
+    let (_, fx) = configured(FILE);
+    let started: Vec<&str> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::StartProbe(p) => Some(p.name.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(started, ["api"], "derived probes are read from the backend, not run");
+    let rec = records(&fx);
+    assert!(
+        matches!(&rec[0], EntryKind::SteadyStateDeclared { hypothesis, checks, stops }
+        if hypothesis == "the API answers" && checks == &["api success >= 90.0% over 5 s"]
+            && stops == &["api success >= 50.0% over 3 s for 2 s"]),
+        "{rec:?}"
+    );
+}
+
+#[test]
+fn a_stop_condition_breached_for_its_hold_time_aborts_through_the_abort_path() {
+    let (mut h, _) = configured(FILE);
+    for _ in 0..5 {
+        second(&mut h, true);
+    }
+    let fx = h.command("inject network-latency sock-shop/carts");
+    h.run_effects(fx);
+    assert!(matches!(h.s.fault, FaultPhase::Active { .. }));
+    // Failing: the window (the last 3 s, both ends in: 4 readings) falls under 50% at the
+    // third failure; the hold is 2 s more.
+    let mut seen = Vec::new();
+    let mut aborted_at = None;
+    for i in 1..=8 {
+        let fx = second(&mut h, false);
+        if aborted_at.is_none() && fx.iter().any(|e| matches!(e, Effect::Revert { delay_ms: 0, .. })) {
+            aborted_at = Some(i);
+        }
+        seen.extend(records(&fx));
+    }
+    assert_eq!(aborted_at, Some(5), "breached from the 3rd failing second, held 2 s: aborted at the 5th");
+    let stop = seen.iter().find(|k| matches!(k, EntryKind::StopCondition { .. })).expect("recorded");
+    assert!(
+        matches!(stop, EntryKind::StopCondition { fault: 1, reading, threshold, held_ms: 2000, .. }
+        if reading == "api success 0.0%" && threshold == ">= 50.0%"),
+        "{stop:?}"
+    );
+    let ending = seen.iter().find_map(|k| match k {
+        EntryKind::FaultEnding { reason: EndReason::Aborted { by }, .. } => Some(by.clone()),
+        _ => None,
+    });
+    assert_eq!(ending.as_deref(), Some("stop condition: api success 0.0%"));
+    assert_eq!(seen.iter().filter(|k| matches!(k, EntryKind::StopCondition { .. })).count(), 1, "once");
+    // Time to detect: the hypothesis broke before the stop condition.
+    assert!(seen.iter().any(|k| matches!(k, EntryKind::HypothesisBroken { fault: 1, .. })));
+    assert!(matches!(h.s.fault, FaultPhase::Idle));
+}
+
+#[test]
+fn a_breach_shorter_than_the_hold_time_does_not_abort() {
+    let (mut h, _) = configured(FILE);
+    for _ in 0..5 {
+        second(&mut h, true);
+    }
+    let fx = h.command("inject network-latency sock-shop/carts");
+    h.run_effects(fx);
+    for ok in [false, false, true, true, true, false, false, true, true, true] {
+        let fx = second(&mut h, ok);
+        assert!(!records(&fx).iter().any(|k| matches!(k, EntryKind::StopCondition { .. })), "{fx:?}");
+    }
+    assert!(matches!(h.s.fault, FaultPhase::Active { .. }));
+}
+
+#[test]
+fn a_probe_that_never_answered_is_unknown_and_never_healthy_nor_a_breach() {
+    let (mut h, _) = configured(FILE);
+    for _ in 0..6 {
+        h.advance(1000);
+        let fx = h.send(Event::Probe(outcome(false, false)));
+        h.run_effects(fx);
+    }
+    assert_eq!(probe_state(h.s.steady.readings.get("api")), "unknown");
+    assert!(matches!(steady::hypothesis(&h.s), Verdict::Unknown { ref why } if why == "api: Connection refused"));
+    // Unknown is not broken: the inject goes ahead, recorded as unknown; no stop condition.
+    let fx = h.command("inject network-latency sock-shop/carts");
+    let rec = records(&h.run_effects(fx));
+    assert!(rec.iter().any(|k| matches!(k, EntryKind::SteadyStateBefore { verdict, .. } if verdict == "unknown")));
+    for _ in 0..5 {
+        h.advance(1000);
+        let fx = h.send(Event::Probe(outcome(false, false)));
+        assert!(!records(&h.run_effects(fx)).iter().any(|k| matches!(k, EntryKind::StopCondition { .. })));
+    }
+    // Once it has answered, not answering is a failure.
+    second(&mut h, true);
+    h.advance(1000);
+    h.send(Event::Probe(outcome(false, false)));
+    assert_eq!(probe_state(h.s.steady.readings.get("api")), "failing");
+}
+
+#[test]
+fn not_in_steady_state_the_inject_asks_again_and_records_it_was_injected_anyway() {
+    let (mut h, _) = configured(FILE);
+    for _ in 0..5 {
+        second(&mut h, false);
+    }
+    assert!(steady::unsteady(&h.s).is_some());
+    let fx = h.command("inject pod-delete sock-shop/carts");
+    assert!(matches!(h.s.fault, FaultPhase::Armed { .. }), "the confirmation, not the inject");
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Prepare(_))));
+    h.key(KeyCode::Tab);
+    let fx = h.key(KeyCode::Enter);
+    let rec = records(&h.run_effects(fx));
+    assert!(
+        rec.iter().any(|k| matches!(k, EntryKind::SteadyStateBefore { verdict, detail, .. }
+        if verdict == "broken" && detail == "api success 0.0%, wanted >= 90.0%")),
+        "{rec:?}"
+    );
+}
+
+#[test]
+fn time_to_detect_and_time_to_recover_on_the_demo_with_the_default_hypothesis() {
+    let mut h = Harness::demo();
+    h.s.steady = Default::default();
+    h.advance(10_000);
+    assert!(steady::hypothesis(&h.s).holds(), "{:?}", steady::hypothesis(&h.s));
+    let fx = h.command("inject network-latency sock-shop/carts latency_ms=1200");
+    let mut rec = records(&h.run_effects(fx));
+    assert!(rec.iter().any(|k| matches!(k, EntryKind::SteadyStateBefore { verdict, .. } if verdict == "holds")));
+    rec.extend(records(&h.advance(10_000)));
+    let detect = rec.iter().find_map(|k| match k {
+        EntryKind::HypothesisBroken { after_ms, detail, .. } => Some((*after_ms, detail.clone())),
+        _ => None,
+    });
+    let (after, detail) = detect.expect("the hypothesis broke");
+    assert!(after <= 5000 && detail.contains("sock-shop/front-end"), "{after} {detail}");
+    let fx = h.key(KeyCode::Char(' '));
+    rec.extend(records(&h.run_effects(fx)));
+    rec.extend(records(&h.advance(20_000)));
+    let recovered = rec.iter().find_map(|k| match k {
+        EntryKind::SteadyStateRecovered { after_ms, .. } => Some(*after_ms),
+        _ => None,
+    });
+    assert!(recovered.is_some_and(|ms| ms <= 10_000), "{rec:#?}");
+}
