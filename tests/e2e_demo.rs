@@ -175,3 +175,55 @@ fn notes_help_and_the_picker_work_from_the_keyboard() {
     c.send("q");
     assert_eq!(c.wait_exit(T), 0);
 }
+
+#[test]
+fn a_stop_condition_from_the_session_file_aborts_the_fault_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("session.toml");
+    std::fs::write(
+        &file,
+        "[[probe]]\nname = \"front\"\nservice = \"sock-shop/front-end\"\n\
+         [hypothesis]\nname = \"the shop serves\"\nchecks = [{ probe = \"front\", check = \"p95 <= 300ms\", over = \"10s\" }]\n\
+         [[stop]]\nprobe = \"front\"\ncheck = \"p95 <= 800ms\"\nover = \"3s\"\nfor = \"2s\"\n",
+    )
+    .unwrap();
+    let mut c = Console::start_in(dir, &["--demo", "--session-file", "session.toml"], &[]);
+    c.wait_for("Probes", T);
+    c.wait_for("steady state \"the shop serves\": HOLDS", T);
+    c.command("inject network-latency sock-shop/carts latency_ms=1500");
+    c.wait_for("FAULT LIVE #1", T);
+    // Nobody presses anything: the stop condition aborts it.
+    c.wait_for("STOP CONDITION", Duration::from_secs(30));
+    c.wait_for("fault #1 reverted (confirmed)", T);
+    c.wait_gone("FAULT LIVE", T);
+    c.command("export report.md");
+    c.wait_for("report written to report.md", T);
+    let report = std::fs::read_to_string(c.dir.path().join("report.md")).unwrap();
+    assert!(report.contains("## Steady-state hypothesis"), "{report}");
+    assert!(report.contains("| 1 | network-latency on sock-shop/carts | holds ("), "{report}");
+    assert!(report.contains("front p95"), "{report}");
+    c.send("q");
+    assert_eq!(c.wait_exit(T), 0);
+    let entries = journal_entries(&c.journal());
+    let stop = entries.iter().find(|e| e["kind"] == "stop_condition").expect("journaled");
+    assert!(stop["reading"].as_str().unwrap().starts_with("front p95"), "{stop}");
+    assert_eq!(stop["threshold"], "<= 800 ms");
+    let ending = entries.iter().find(|e| e["kind"] == "fault_ending").unwrap();
+    assert!(ending["reason"]["aborted"]["by"].as_str().unwrap().starts_with("stop condition: front p95"), "{ending}");
+}
+
+#[test]
+fn a_malformed_session_file_is_an_error_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.toml"), "[[probe]]\nname = \"x\"\nhttp = \"http://a\"\ninterval = \"often\"\n")
+        .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gameday"))
+        .args(["--demo", "--session-file", "bad.toml"])
+        .current_dir(dir.path())
+        .env("GAMEDAY_DATA_DIR", dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml:4:12: 'often' is not a duration"), "{err}");
+}

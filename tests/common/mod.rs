@@ -4,6 +4,7 @@
 pub mod apiserver;
 pub mod docker;
 pub mod fake;
+pub mod http_service;
 pub mod pty;
 pub mod rbac;
 

@@ -1,0 +1,121 @@
+//! The PromQL probe against a real Prometheus (Debian's package, started here on a loopback
+//! port, scraping a loopback exporter every second): the reading follows `up`, and when the
+//! exporter dies a stop condition on `up` aborts the live fault.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::http_service::Service;
+use common::Harness;
+use gameday::app::fault::FaultPhase;
+use gameday::app::{steady, Effect, Event};
+use gameday::probe::{ProbeKind, ProbeSpec, SessionConfig};
+use gameday::runtime::probes::run_once;
+use gameday::timeline::EntryKind;
+
+struct Prometheus {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    fn start(target: std::net::SocketAddr) -> Prometheus {
+        let dir = tempfile::tempdir().unwrap();
+        let config = format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: shop\n    static_configs:\n      - targets: ['{target}']\n"
+        );
+        std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Debian's prometheus package (apt-get install prometheus; .ci/run installs it)");
+        Prometheus { child, url: format!("http://127.0.0.1:{port}"), _dir: dir }
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn promql(name: &str, url: &str, query: &str) -> ProbeSpec {
+    ProbeSpec {
+        name: name.into(),
+        kind: ProbeKind::Promql { prometheus: url.into(), query: query.into() },
+        interval_ms: 1000,
+        timeout_ms: 2000,
+    }
+}
+
+async fn wait_value(spec: &ProbeSpec, want: f64, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let o = run_once(spec).await;
+        if o.value == Some(want) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{} never read {want}: last {o:?}", spec.name);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Debian's prometheus package (.ci/run installs it)"]
+async fn a_promql_stop_condition_aborts_the_fault_when_the_exporter_dies() {
+    let mut exporter = Service::start().await;
+    let prom = Prometheus::start(exporter.addr);
+    let up = promql("up", &prom.url, "up{job=\"shop\"}");
+    wait_value(&up, 1.0, Duration::from_secs(30)).await;
+    wait_value(&promql("shop", &prom.url, "shop_up"), 1.0, Duration::from_secs(10)).await;
+    let none = run_once(&promql("none", &prom.url, "no_such_metric")).await;
+    assert_eq!(none.ok, None, "a query with no series is unknown: {none:?}");
+    assert!(none.detail.contains("returned no series"), "{}", none.detail);
+    let bad = run_once(&promql("bad", &prom.url, "up{")).await;
+    assert_eq!(bad.ok, None, "{bad:?}");
+
+    let file = format!(
+        "[[probe]]\nname = \"up\"\npromql = 'up{{job=\"shop\"}}'\nprometheus = \"{}\"\n\
+         [[stop]]\nprobe = \"up\"\ncheck = \"value >= 1\"\nover = \"3s\"\nfor = \"1s\"\n",
+        prom.url
+    );
+    let mut h = Harness::demo();
+    steady::configure(&mut h.s, SessionConfig::parse("t.toml", &file).unwrap());
+    let fx = h.command("inject network-latency sock-shop/carts");
+    h.run_effects(fx);
+    assert!(matches!(h.s.fault, FaultPhase::Active { .. }));
+    exporter.stop().await;
+    let killed = Instant::now();
+    let mut stop = None;
+    while stop.is_none() && killed.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let mut fx = h.advance(1000);
+        let o = run_once(&up).await;
+        let more = h.send(Event::Probe(o));
+        fx.extend(h.run_effects(more));
+        stop = fx.into_iter().find_map(|e| match e {
+            Effect::Record(r) => match r.kind {
+                k @ EntryKind::StopCondition { .. } => Some(k),
+                _ => None,
+            },
+            _ => None,
+        });
+    }
+    let stop = stop.expect("the stop condition fired");
+    assert!(
+        matches!(&stop, EntryKind::StopCondition { reading, threshold, .. }
+        if reading == "up value 0" && threshold == ">= 1"),
+        "{stop:?}"
+    );
+    assert!(matches!(h.s.fault, FaultPhase::Idle), "reverted");
+    println!("exporter killed to abort: {:.1} s", killed.elapsed().as_secs_f64());
+}
