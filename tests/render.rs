@@ -234,3 +234,22 @@ fn faults_left_by_an_earlier_session() {
     insta::assert_snapshot!(term.backend());
     assert_eq!(term.backend().buffer()[(0, row_of(&term, "LEFT BY EARLIER SESSIONS"))].bg, Color::Red);
 }
+
+#[test]
+fn probes_panel_with_the_hypothesis_broken_and_the_confirmation_asking_again() {
+    let mut h = Harness::demo();
+    let file = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/sessions/demo.toml")).unwrap();
+    let config = gameday::probe::SessionConfig::parse("sessions/demo.toml", &file).unwrap();
+    gameday::app::steady::configure(&mut h.s, config);
+    h.advance(5_000);
+    insta::assert_snapshot!("probes_holding", draw(&h).backend());
+    // After a latency fault the 30 s window still holds slow readings: an inject asks again.
+    let fx = h.command("inject network-latency sock-shop/front-end latency_ms=900 duration=20s");
+    h.run_effects(fx);
+    h.advance(25_000);
+    h.command("inject pod-delete sock-shop/orders");
+    let term = draw(&h);
+    insta::assert_snapshot!("probes_broken_confirmation", term.backend());
+    row_of(&term, "NOT in steady state");
+    row_of(&term, "[ Inject anyway ]");
+}

@@ -218,3 +218,24 @@ fn time_to_detect_and_time_to_recover_on_the_demo_with_the_default_hypothesis() 
     });
     assert!(recovered.is_some_and(|ms| ms <= 10_000), "{rec:#?}");
 }
+
+#[test]
+fn a_late_reading_does_not_restart_the_hold_time() {
+    let file = FILE
+        .replace("over = \"3s\"\nfor = \"2s\"", "over = \"1s\"\nfor = \"3s\"")
+        .replace("success >= 50%", "success >= 99%");
+    let (mut h, _) = configured(&file);
+    for _ in 0..5 {
+        second(&mut h, true);
+    }
+    let fx = h.command("inject network-latency sock-shop/carts");
+    h.run_effects(fx);
+    second(&mut h, false); // breached from here
+                           // Three seconds without a reading: the 1 s window empties, the verdict is unknown, which
+                           // neither aborts nor ends the breach.
+    let fx = h.advance(3000);
+    assert!(!records(&fx).iter().any(|k| matches!(k, EntryKind::StopCondition { .. })), "unknown never aborts");
+    let fx = second(&mut h, false);
+    let stop = records(&fx).into_iter().find(|k| matches!(k, EntryKind::StopCondition { .. }));
+    assert!(matches!(stop, Some(EntryKind::StopCondition { held_ms: 4000, .. })), "{stop:?}");
+}

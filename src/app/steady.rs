@@ -304,7 +304,16 @@ fn evaluate(s: &mut AppState, fx: &mut Vec<Effect>) {
     let Some(track) = s.steady.track.clone() else {
         return;
     };
-    let verdict = hypothesis_from(s, track.reverted_ms.unwrap_or(0));
+    // While the fault is live, the checks' own windows; after the revert, recovery is the
+    // first time every check holds on the latest readings (taken after the revert).
+    let floor = match track.reverted_ms {
+        Some(reverted) => {
+            let latest = s.steady.config.probes.iter().map(|p| p.interval_ms).max().unwrap_or(1000) + 500;
+            reverted.max(now.saturating_sub(latest))
+        }
+        None => 0,
+    };
+    let verdict = hypothesis_from(s, floor);
     if live == Some(track.fault) {
         if let (Some(active), None, Verdict::Broken { reading }) = (track.active_ms, track.detected_ms, &verdict) {
             let detail = reading.clone();
@@ -322,17 +331,20 @@ fn evaluate(s: &mut AppState, fx: &mut Vec<Effect>) {
     }
 }
 
-/// A stop condition breached for its hold time aborts the live fault, once.
+/// A stop condition breached for its hold time (no reading since holding it) aborts the live
+/// fault, once. A probe that cannot be read at all never starts a breach.
 fn stop_conditions(s: &mut AppState, fault: u64, fx: &mut Vec<Effect>) {
     let now = s.now.t_ms;
     let stops = s.steady.config.stops.clone();
     for (i, stop) in stops.iter().enumerate() {
         let reading = match check_verdict(s, &stop.check, 0) {
             Verdict::Broken { reading } => reading,
-            _ => {
+            Verdict::Holds { .. } => {
                 s.steady.breached_since[i] = None;
                 continue;
             }
+            // No reading in the window (a late probe): the breach goes on until one holds.
+            Verdict::Unknown { .. } => continue,
         };
         let since = *s.steady.breached_since[i].get_or_insert(now);
         if now - since < stop.hold_ms {

@@ -274,6 +274,10 @@ impl ApiServer {
         let want = [("front", 2), ("carts", 3), ("db", 1), ("queue", 2), ("agent", 3)];
         self.wait_until(Duration::from_secs(15), "the shop to be ready", |s| {
             want.iter().all(|(app, n)| s.ready_pods(ns, app) == *n)
+                // and the controllers have written it into the workloads' status
+                && ["front", "carts", "db"].iter().zip([2, 3, 1]).all(|(d, n)| {
+                    s.get("deployments", ns, d).is_some_and(|d| d["status"]["readyReplicas"] == n)
+                })
         })
         .await;
     }
