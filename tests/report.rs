@@ -11,6 +11,9 @@ use ratatui::crossterm::event::KeyCode;
 
 fn session() -> Vec<Entry> {
     let mut h = Harness::demo();
+    // As the console starts: the default hypothesis (no session file) is declared.
+    let fx = gameday::app::steady::configure(&mut h.s, Default::default());
+    h.run_effects(fx);
     h.advance(5_000);
     // 1: latency on carts, left to expire.
     let fx = h.command("inject network-latency sock-shop/carts latency_ms=150 duration=20s");

@@ -239,3 +239,29 @@ fn a_late_reading_does_not_restart_the_hold_time() {
     let stop = records(&fx).into_iter().find(|k| matches!(k, EntryKind::StopCondition { .. }));
     assert!(matches!(stop, Some(EntryKind::StopCondition { held_ms: 4000, .. })), "{stop:?}");
 }
+
+#[test]
+fn probes_checks_and_stop_conditions_declared_from_the_console() {
+    let mut h = Harness::demo();
+    let fx = h.command("probe shop http http://127.0.0.1:9/health");
+    assert!(fx.iter().any(|e| matches!(e, Effect::StartProbe(p) if p.name == "shop")), "{fx:?}");
+    assert!(records(&fx).iter().any(|k| matches!(k, EntryKind::ProbeAdded { probe, .. } if probe == "shop")));
+    let fx = h.command("probe front service sock-shop/front-end");
+    assert!(!fx.iter().any(|e| matches!(e, Effect::StartProbe(_))), "read from the backend");
+    let fx = h.command("expect front p95 <= 300ms over 10s");
+    assert!(
+        records(&fx).iter().any(|k| matches!(k, EntryKind::SteadyStateDeclared { hypothesis, checks, .. }
+        if hypothesis == "declared in the console" && checks == &["front p95 <= 300 ms over 10 s"])),
+        "{fx:?}"
+    );
+    let fx = h.command("stop shop success >= 50% for 5s");
+    assert!(
+        records(&fx).iter().any(|k| matches!(k, EntryKind::SteadyStateDeclared { stops, .. }
+        if stops == &["shop success >= 50.0% over 10 s for 5 s"])),
+        "{fx:?}"
+    );
+    h.command("stop nope success >= 50%");
+    assert_eq!(h.s.ui.status.as_ref().unwrap().text, "no probe named nope: add it first with :probe");
+    h.advance(3000);
+    assert!(steady::hypothesis(&h.s).holds(), "{:?}", steady::hypothesis(&h.s));
+}

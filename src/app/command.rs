@@ -23,10 +23,12 @@ pub enum Command {
     Probe(ProbeSpec),
     /// `:stop <probe> <metric> <op> <threshold> [for <duration>] [over <duration>]`
     Stop(Stop),
+    /// `:expect <probe> <metric> <op> <threshold> [over <duration>]`: a check of the hypothesis
+    Expect(Check),
 }
 
 pub const USAGE: &str = ":inject <preset> <target> [name=value...] · :abort · :note <text> · :export [path] · \
-     :probe <name> <kind> <what> · :stop <probe> <check> [for <d>] · :theme <name> · :quit";
+     :probe <name> <kind> <what> · :expect <probe> <check> · :stop <probe> <check> [for <d>] · :theme <name> · :quit";
 
 const PROBE_USAGE: &str =
     "usage: :probe <name> http <url> [status] | tcp <host:port> | promql <prometheus-url> <query> \
@@ -57,15 +59,28 @@ fn probe(args: &[&str], rest: &str) -> Result<Command, String> {
     Ok(Command::Probe(ProbeSpec { name: args[0].to_string(), kind, interval_ms: 1000, timeout_ms: 2000 }))
 }
 
-fn stop(args: &[&str]) -> Result<Command, String> {
-    let (probe, rest) = args.split_first().ok_or(STOP_USAGE)?;
+const EXPECT_USAGE: &str = "usage: :expect <probe> <metric> <op> <threshold> [over <duration>], \
+     e.g. :expect front success >= 99% over 30s";
+
+fn expect(args: &[&str]) -> Result<Command, String> {
+    if args.contains(&"for") {
+        return Err(format!("a check of the hypothesis has no hold time ('for'): {EXPECT_USAGE}"));
+    }
+    match stop(args, 30_000, EXPECT_USAGE)? {
+        Command::Stop(st) => Ok(Command::Expect(st.check)),
+        other => Ok(other),
+    }
+}
+
+fn stop(args: &[&str], default_window_ms: u64, usage: &str) -> Result<Command, String> {
+    let (probe, rest) = args.split_first().ok_or(usage)?;
     let mut check = Vec::new();
-    let (mut hold_ms, mut window_ms) = (0, 10_000);
+    let (mut hold_ms, mut window_ms) = (0, default_window_ms);
     let mut it = rest.iter();
     while let Some(w) = it.next() {
         match *w {
             "for" | "over" => {
-                let d = it.next().ok_or(STOP_USAGE)?;
+                let d = it.next().ok_or(usage)?;
                 let ms = humantime::parse_duration(d).map_err(|e| format!("'{d}' is not a duration: {e}"))?.as_millis()
                     as u64;
                 if *w == "for" {
@@ -78,7 +93,7 @@ fn stop(args: &[&str]) -> Result<Command, String> {
         }
     }
     if check.is_empty() {
-        return Err(STOP_USAGE.into());
+        return Err(usage.into());
     }
     let check = Check::parse(probe, &check.join(" "), window_ms)?;
     Ok(Command::Stop(Stop { check, hold_ms }))
@@ -120,7 +135,8 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "quit" | "q" => Ok(Command::Quit),
         "help" => Ok(Command::Help),
         "probe" => probe(&args, rest),
-        "stop" => stop(&args),
+        "stop" => stop(&args, 10_000, STOP_USAGE),
+        "expect" => expect(&args),
         other => Err(format!("unknown command '{other}': {USAGE}")),
     }
 }
@@ -171,5 +187,8 @@ mod tests {
         );
         let Command::Stop(st) = parse("stop front p95 <= 300ms for 10s over 5s").unwrap() else { panic!() };
         assert_eq!((st.hold_ms, st.check.window_ms, st.check.threshold), (10_000, 5_000, 300.0));
+        let Command::Expect(c) = parse("expect front success >= 99% over 1m").unwrap() else { panic!() };
+        assert_eq!((c.window_ms, c.threshold), (60_000, 0.99));
+        assert!(parse("expect front p95 < 1s for 3s").unwrap_err().contains("no hold time"));
     }
 }

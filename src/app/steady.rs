@@ -102,6 +102,23 @@ pub fn add_stop(s: &mut AppState, stop: Stop, fx: &mut Vec<Effect>) {
     s.record(EntryKind::SteadyStateDeclared { hypothesis, checks, stops }, fx);
 }
 
+/// Adds a check to the hypothesis from the console (`:expect`); the first one replaces "every
+/// service is healthy" with a hypothesis of its own.
+pub fn add_check(s: &mut AppState, check: Check, fx: &mut Vec<Effect>) {
+    if !s.steady.config.probes.iter().any(|p| p.name == check.probe) {
+        s.say(Level::Error, format!("no probe named {}: add it first with :probe", check.probe));
+        return;
+    }
+    s.say(Level::Info, format!("the hypothesis now expects {}", describe_check(&check)));
+    let h = s.steady.config.hypothesis.get_or_insert_with(|| crate::probe::session_file::Hypothesis {
+        name: "declared in the console".into(),
+        checks: Vec::new(),
+    });
+    h.checks.push(check);
+    let (hypothesis, checks, stops) = declared(s);
+    s.record(EntryKind::SteadyStateDeclared { hypothesis, checks, stops }, fx);
+}
+
 fn declared(s: &AppState) -> (String, Vec<String>, Vec<String>) {
     let c = &s.steady.config;
     let hypothesis = c.hypothesis.as_ref().map(|h| h.name.clone()).unwrap_or_else(|| DEFAULT.into());

@@ -385,6 +385,7 @@ fn run_command(s: &mut AppState, line: &str, fx: &mut Vec<Effect>) {
         Command::Help => s.ui.overlay = Overlay::Help,
         Command::Probe(spec) => steady::add_probe(s, spec, fx),
         Command::Stop(stop) => steady::add_stop(s, stop, fx),
+        Command::Expect(check) => steady::add_check(s, check, fx),
     }
 }
 

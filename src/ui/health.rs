@@ -17,7 +17,7 @@ const MIN_SCALE_MS: u64 = 10;
 pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let mut block = Block::bordered()
         .title(Span::styled(" Service health ", t.title()))
-        .title_bottom(Span::styled(" trend: p95 latency, last 2 min ", t.muted()))
+        .title_bottom(Span::styled(" trend: p95, last 2 min ", t.muted()))
         .border_style(t.border(false));
     if s.steady.config.probes.is_empty() {
         // Without probes the hypothesis is about these services: its verdict goes here.

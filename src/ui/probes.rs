@@ -36,6 +36,7 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let block = Block::bordered()
         .title(Span::styled(" Probes ", t.title()))
         .title(verdict_span(s, t))
+        .title_bottom(Span::styled(" trends: success | latency ", t.muted()))
         .border_style(t.border(false));
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -60,16 +61,20 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             Span::styled(format!("{detail:<30}"), t.muted()),
         ]);
         frame.render_widget(Paragraph::new(line), Rect { y, height: 1, ..inner });
-        if inner.width > TEXT + 4 {
-            let w = (inner.width - TEXT) as usize;
-            let data: Vec<u64> = readings
-                .map(|r| {
-                    r.iter().rev().take(w).rev().map(|x| x.outcome.latency_ms.unwrap_or(0.0).round() as u64).collect()
-                })
-                .unwrap_or_default();
-            let max = data.iter().copied().max().unwrap_or(0).max(10);
-            let spark = Sparkline::default().data(&data).max(max).style(Style::new().fg(color));
-            frame.render_widget(spark, Rect { x: inner.x + TEXT, y, width: w as u16, height: 1 });
+        if inner.width > TEXT + 9 {
+            // Success (full bars when it succeeded), then latency; newest on the right.
+            let w = (inner.width - TEXT - 1) as usize / 2;
+            let recent = |f: &dyn Fn(&crate::probe::Reading) -> u64| -> Vec<u64> {
+                readings.map(|r| r.iter().rev().take(w).rev().map(f).collect()).unwrap_or_default()
+            };
+            let success = recent(&|x| (x.outcome.success.unwrap_or(0.0) * 100.0).round() as u64);
+            let latency = recent(&|x| x.outcome.latency_ms.unwrap_or(0.0).round() as u64);
+            let max = latency.iter().copied().max().unwrap_or(0).max(10);
+            let x0 = inner.x + TEXT;
+            let ok = Sparkline::default().data(&success).max(100).style(Style::new().fg(t.health.healthy));
+            frame.render_widget(ok, Rect { x: x0, y, width: w as u16, height: 1 });
+            let slow = Sparkline::default().data(&latency).max(max).style(Style::new().fg(color));
+            frame.render_widget(slow, Rect { x: x0 + w as u16 + 1, y, width: w as u16, height: 1 });
         }
     }
 }
