@@ -282,6 +282,27 @@ async fn the_topology_follows_the_event_stream_and_capabilities_are_probed() {
     };
     let web = t.workload(&shop.name, "web").expect("compose service web");
     assert_eq!((web.ready, web.desired, web.kind.as_str()), (2, 2, "compose service"));
+    // web publishes a port: the console can reach it, and probes it by default.
+    let service = format!("{}/web", shop.name);
+    let TopologyDelta::Reachable { addr, .. } = rx
+        .wait(10, "web reachable", |d| matches!(d, TopologyDelta::Reachable { service: s, .. } if *s == service))
+        .await
+    else {
+        unreachable!()
+    };
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    let probe = gameday::probe::ProbeSpec {
+        name: service.clone(),
+        kind: gameday::probe::ProbeKind::Tcp { addr: addr.clone() },
+        interval_ms: 1000,
+        timeout_ms: 1000,
+    };
+    let o = gameday::runtime::probes::run_once(&probe).await;
+    assert_eq!(o.ok, Some(true), "{o:?}");
+    assert!(
+        !rx.seen.iter().any(|d| matches!(d, TopologyDelta::Reachable { service: s, .. } if s.ends_with("/db"))),
+        "db publishes nothing"
+    );
     assert!(t.pod(&shop.name, &shop.container("db", 1)).is_some());
     let web1 = shop.container("web", 1);
     shop.docker.pause_container(&web1).await.unwrap();

@@ -265,3 +265,24 @@ fn probes_checks_and_stop_conditions_declared_from_the_console() {
     h.advance(3000);
     assert!(steady::hypothesis(&h.s).holds(), "{:?}", steady::hypothesis(&h.s));
 }
+
+#[test]
+fn a_service_the_console_can_reach_gets_a_probe_by_default() {
+    use gameday::backend::TopologyDelta;
+    let mut h = Harness::demo();
+    let reach =
+        |svc: &str| Event::Backend(TopologyDelta::Reachable { service: svc.into(), addr: "127.0.0.1:8080".into() });
+    let fx = h.send(reach("shop/web"));
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::StartProbe(p) if p.name == "shop/web"
+        && p.kind == gameday::probe::ProbeKind::Tcp { addr: "127.0.0.1:8080".into() })),
+        "{fx:?}"
+    );
+    assert!(records(&fx)
+        .iter()
+        .any(|k| matches!(k, EntryKind::ProbeAdded { what, .. } if what.contains("probed by default"))));
+    assert!(h.send(reach("shop/web")).is_empty(), "once");
+    // A probe declared under that name wins.
+    let (mut h, _) = configured("[[probe]]\nname = \"api\"\ntcp = \"h:1\"\n");
+    assert!(h.send(Event::Backend(TopologyDelta::Reachable { service: "api".into(), addr: "x:1".into() })).is_empty());
+}

@@ -89,6 +89,19 @@ pub fn add_probe(s: &mut AppState, spec: ProbeSpec, fx: &mut Vec<Effect>) {
     s.steady.config.probes.push(spec);
 }
 
+/// A service the console can reach gets a TCP probe by default, unless a probe of that name
+/// exists (declared probes win).
+pub fn on_reachable(s: &mut AppState, service: String, addr: String, fx: &mut Vec<Effect>) {
+    if s.steady.config.probes.iter().any(|p| p.name == service) {
+        return;
+    }
+    let spec = ProbeSpec { name: service.clone(), kind: ProbeKind::Tcp { addr }, interval_ms: 1000, timeout_ms: 2000 };
+    let what = format!("{} (a published port, probed by default)", spec.kind.describe());
+    s.record(EntryKind::ProbeAdded { probe: service, what }, fx);
+    fx.push(Effect::StartProbe(spec.clone()));
+    s.steady.config.probes.push(spec);
+}
+
 /// Adds a stop condition from the console (`:stop`).
 pub fn add_stop(s: &mut AppState, stop: Stop, fx: &mut Vec<Effect>) {
     if !s.steady.config.probes.iter().any(|p| p.name == stop.check.probe) {

@@ -79,6 +79,7 @@ fn on_delta(s: &mut AppState, delta: TopologyDelta, fx: &mut Vec<Effect>) {
             };
             s.connection = Some(Connection { connected, detail, since_ms });
         }
+        TopologyDelta::Reachable { service, addr } => steady::on_reachable(s, service, addr, fx),
         TopologyDelta::Capability { action, support } => {
             for p in s.presets.iter_mut().filter(|p| p.preset.action == action) {
                 p.support = support.clone();

@@ -498,7 +498,8 @@ impl Topology {
             TopologyDelta::Samples(_)
             | TopologyDelta::ClusterEvent { .. }
             | TopologyDelta::Connection { .. }
-            | TopologyDelta::Capability { .. } => {}
+            | TopologyDelta::Capability { .. }
+            | TopologyDelta::Reachable { .. } => {}
         }
     }
 }
@@ -543,6 +544,12 @@ pub enum TopologyDelta {
     Capability {
         action: String,
         support: crate::backend::Support,
+    },
+    /// A workload (`ns/name`) answers on an address the console can reach (a port published on
+    /// the host): it gets a probe by default.
+    Reachable {
+        service: String,
+        addr: String,
     },
 }
 

@@ -96,6 +96,16 @@ impl Shop {
             host_config: Some(HostConfig {
                 network_mode: Some(format!("{}_default", self.name)),
                 memory,
+                // web publishes its port on loopback (a free one): the console probes it.
+                port_bindings: (svc == "web").then(|| {
+                    HashMap::from([(
+                        "8080/tcp".to_string(),
+                        Some(vec![bollard::models::PortBinding {
+                            host_ip: Some("127.0.0.1".into()),
+                            host_port: Some(String::new()),
+                        }]),
+                    )])
+                }),
                 ..Default::default()
             }),
             networking_config: Some(bollard::models::NetworkingConfig { endpoints_config: Some(endpoints) }),

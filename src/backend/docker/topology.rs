@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use bollard::models::{
     ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary, ContainerSummaryStateEnum, HealthStatusEnum,
+    PortSummaryTypeEnum,
 };
 
 use crate::backend::model::{Pod, PodPhase, Topology, Workload};
@@ -28,6 +29,18 @@ pub struct Ctr {
     /// Known only from an inspect.
     pub restarts: Option<u32>,
     pub networks: Vec<String>,
+    /// A TCP port published on the host, as an address the console can reach ("127.0.0.1:8080").
+    pub published: Option<String>,
+}
+
+/// A published host address as the console reaches it: a wildcard bind is reached on loopback.
+fn reachable(ip: Option<&str>, port: u16) -> String {
+    match ip {
+        None | Some("") | Some("0.0.0.0") => format!("127.0.0.1:{port}"),
+        Some("::") => format!("[::1]:{port}"),
+        Some(ip) if ip.contains(':') => format!("[{ip}]:{port}"),
+        Some(ip) => format!("{ip}:{port}"),
+    }
 }
 
 fn name_of(raw: &str) -> String {
@@ -82,6 +95,17 @@ impl Ctr {
                 .and_then(|n| n.networks.as_ref())
                 .map(|n| n.keys().cloned().collect())
                 .unwrap_or_default(),
+            published: {
+                let mut ports: Vec<_> = s
+                    .ports
+                    .iter()
+                    .flatten()
+                    .filter(|p| !matches!(p.typ, Some(PortSummaryTypeEnum::UDP | PortSummaryTypeEnum::SCTP)))
+                    .filter_map(|p| p.public_port.map(|port| (p.private_port, reachable(p.ip.as_deref(), port))))
+                    .collect();
+                ports.sort();
+                ports.into_iter().next().map(|(_, addr)| addr)
+            },
         })
     }
 
@@ -110,6 +134,20 @@ impl Ctr {
             .map(|n| n.keys().cloned().collect())
             .unwrap_or_default();
         networks.sort();
+        let mut published: Vec<(u16, String)> = i
+            .network_settings
+            .as_ref()
+            .and_then(|n| n.ports.as_ref())
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| k.ends_with("/tcp"))
+            .filter_map(|(k, b)| {
+                let private = k.split('/').next()?.parse::<u16>().ok()?;
+                let b = b.as_ref()?.first()?;
+                Some((private, reachable(b.host_ip.as_deref(), b.host_port.as_ref()?.parse().ok()?)))
+            })
+            .collect();
+        published.sort();
         Some(Ctr {
             id: i.id.clone()?,
             name: name_of(i.name.as_deref()?),
@@ -118,6 +156,7 @@ impl Ctr {
             health,
             restarts: i.restart_count.map(|r| r.max(0) as u32),
             networks,
+            published: published.into_iter().next().map(|(_, addr)| addr),
         })
     }
 

@@ -25,10 +25,12 @@ struct Watcher {
     topo: Topology,
     /// container id -> (namespace, name) of its pod
     ids: HashMap<String, (String, String)>,
+    /// Workloads whose published port was announced (a default probe for each).
+    reachable: std::collections::HashSet<String>,
 }
 
 pub fn spawn(docker: Docker, host: String, tx: UnboundedSender<TopologyDelta>) {
-    let w = Watcher { docker, host, tx, topo: Topology::default(), ids: HashMap::new() };
+    let w = Watcher { docker, host, tx, topo: Topology::default(), ids: HashMap::new(), reachable: Default::default() };
     tokio::spawn(w.run());
 }
 
@@ -113,6 +115,9 @@ impl Watcher {
         topo.upsert_node(Node { name: self.host.clone(), ready: true, unschedulable: false, note: None });
         self.topo = topo.clone();
         self.send(TopologyDelta::Snapshot(topo));
+        for c in list.iter().filter_map(Ctr::from_summary).filter(|c| !c.is_helper()) {
+            self.announce(&c);
+        }
         Ok(format!("Docker engine {}", version.version.unwrap_or_default()))
     }
 
@@ -137,11 +142,21 @@ impl Watcher {
         }
     }
 
+    /// A workload with a published port can be probed from here: said once per workload.
+    fn announce(&mut self, c: &Ctr) {
+        let Some(addr) = &c.published else { return };
+        let service = format!("{}/{}", c.namespace(), c.workload());
+        if self.reachable.insert(service.clone()) {
+            self.send(TopologyDelta::Reachable { service, addr: addr.clone() });
+        }
+    }
+
     /// Puts a container's pod (and its workload) in the picture, sending what changed.
     fn upsert(&mut self, c: Ctr) {
         if c.is_helper() {
             return;
         }
+        self.announce(&c);
         let pod = c.pod(&self.host);
         let old = self.ids.insert(c.id.clone(), (pod.namespace.clone(), pod.name.clone()));
         let old_workload = old
