@@ -3,6 +3,7 @@
 pub mod app;
 pub mod backend;
 pub mod config;
+pub mod plan;
 pub mod preset;
 pub mod probe;
 pub mod runtime;

@@ -85,6 +85,19 @@ enum Cmd {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Walk a run-sheet without a screen (for CI): each step's fault in turn, its hypothesis
+    /// checked and its stop conditions applied. Exits 1 if a step's hypothesis did not hold,
+    /// 2 if a fault could not be confirmed reverted.
+    Run {
+        /// The run-sheet (TOML; see plans/demo.toml).
+        plan: PathBuf,
+        /// Write the Markdown report here.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Write a JUnit XML file here (one test case per step).
+        #[arg(long)]
+        junit: Option<PathBuf>,
+    },
     /// Find faults that earlier sessions left behind (their journals and the markers on what
     /// they changed) and revert them.
     Cleanup {
@@ -152,8 +165,14 @@ fn real_main() -> anyhow::Result<ExitCode> {
             })?;
             return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(2) });
         }
-        None => {}
+        Some(Cmd::Run { .. }) | None => {}
     }
+    let (plan, headless, report_to, junit_to) = match &cli.command {
+        Some(Cmd::Run { plan, report, junit }) => {
+            (Some(gameday::plan::Plan::load(plan)?), true, report.clone(), junit.clone())
+        }
+        _ => (None, false, None, None),
+    };
     let presets = preset::load_presets(Some(&dirs.config.join("presets")))?;
     let themes = theme::load_themes(Some(&dirs.config.join("themes")))?;
     let theme = themes.get(&cli.theme).cloned().ok_or_else(|| {
@@ -171,6 +190,8 @@ fn real_main() -> anyhow::Result<ExitCode> {
     let backend = rt.block_on(connect(&cli.backend))?;
     let outcome = rt.block_on(runtime::run(Options {
         steady,
+        plan,
+        headless,
         backend,
         presets,
         themes,
@@ -180,6 +201,24 @@ fn real_main() -> anyhow::Result<ExitCode> {
     }))?;
     println!("Session journal: {}", outcome.journal.display());
     println!("Report:          gameday report {} -o report.md", outcome.journal.display());
+    let mut code = ExitCode::SUCCESS;
+    if headless {
+        let entries = journal::read(&outcome.journal)?;
+        if let Some(out) = &report_to {
+            std::fs::write(out, report::render(&entries)).with_context(|| format!("cannot write {}", out.display()))?;
+            println!("Report written:  {}", out.display());
+        }
+        if let Some(out) = &junit_to {
+            std::fs::write(out, gameday::timeline::junit::render(&entries))
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            println!("JUnit written:   {}", out.display());
+        }
+        let not_held = gameday::app::runsheet::not_held(&entries);
+        if not_held > 0 {
+            eprintln!("{not_held} step(s) did not hold their hypothesis");
+            code = ExitCode::from(1);
+        }
+    }
     if !outcome.left_behind.is_empty() {
         eprintln!("WARNING: these faults were NOT confirmed reverted and may still be active:");
         for f in &outcome.left_behind {
@@ -192,5 +231,5 @@ fn real_main() -> anyhow::Result<ExitCode> {
         eprintln!("gameday crashed ({crash}); every fault it had injected was reverted (see the journal)");
         return Ok(ExitCode::from(3));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }

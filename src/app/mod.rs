@@ -7,6 +7,7 @@ pub mod event;
 pub mod fault;
 pub mod health;
 pub mod keymap;
+pub mod runsheet;
 pub mod state;
 pub mod steady;
 pub mod tree;

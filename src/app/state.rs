@@ -119,6 +119,8 @@ pub struct AppState {
     pub exited: bool,
     /// Probes, the steady-state hypothesis and the stop conditions.
     pub steady: super::steady::Steady,
+    /// The run-sheet being walked, if any.
+    pub runsheet: Option<super::runsheet::RunSheet>,
 }
 
 impl AppState {
@@ -147,6 +149,7 @@ impl AppState {
             quitting: None,
             exited: false,
             steady: Default::default(),
+            runsheet: None,
         };
         let mut fx = Vec::new();
         let kind = EntryKind::SessionStart {

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use super::event::Effect;
 use super::fault::{self, FaultPhase};
 use super::state::{AppState, Level};
+pub use crate::probe::session_file::Hypothesis;
 use crate::probe::{Check, Outcome, ProbeKind, ProbeSpec, Reading, SessionConfig, Stop, Verdict};
 use crate::timeline::{EntryKind, Health};
 
@@ -87,6 +88,15 @@ pub fn add_probe(s: &mut AppState, spec: ProbeSpec, fx: &mut Vec<Effect>) {
         fx.push(Effect::StartProbe(spec.clone()));
     }
     s.steady.config.probes.push(spec);
+}
+
+/// A run-sheet step's own hypothesis and stop conditions (on top of the session's).
+pub fn set_checks(s: &mut AppState, hypothesis: Option<Hypothesis>, stops: Vec<Stop>, fx: &mut Vec<Effect>) {
+    s.steady.config.hypothesis = hypothesis;
+    s.steady.breached_since = vec![None; stops.len()];
+    s.steady.config.stops = stops;
+    let (hypothesis, checks, stops) = declared(s);
+    s.record(EntryKind::SteadyStateDeclared { hypothesis, checks, stops }, fx);
 }
 
 /// A service the console can reach gets a TCP probe by default, unless a probe of that name

@@ -33,6 +33,7 @@ pub fn update(s: &mut AppState, event: Event, now: Stamp) -> Vec<Effect> {
             fault::on_tick(s, &mut fx);
             fault::on_quit_deadline(s, &mut fx);
             steady::on_tick(s, &mut fx);
+            super::runsheet::on_tick(s, &mut fx);
         }
         Event::Backend(delta) => on_delta(s, delta, &mut fx),
         Event::Prepared { fault: id, result } => fault::on_prepared(s, id, result, &mut fx),

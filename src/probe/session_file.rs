@@ -38,6 +38,17 @@ struct RawFile {
     hypothesis: Option<RawHypothesis>,
     #[serde(default)]
     stop: Vec<RawCheck>,
+    // A run-sheet (plan file) is a session file with these too, read by `crate::plan`.
+    #[allow(dead_code)]
+    title: Option<toml::Value>,
+    #[allow(dead_code)]
+    facilitator: Option<toml::Value>,
+    #[allow(dead_code)]
+    environment: Option<toml::Value>,
+    #[allow(dead_code)]
+    participant: Option<toml::Value>,
+    #[allow(dead_code)]
+    step: Option<toml::Value>,
 }
 
 #[derive(Deserialize)]

@@ -31,6 +31,11 @@ pub struct Options {
     pub sessions_dir: PathBuf,
     /// Probes, hypothesis and stop conditions (`--session-file`).
     pub steady: crate::probe::SessionConfig,
+    /// A run-sheet to walk (its probes and checks replace `steady`).
+    pub plan: Option<crate::plan::Plan>,
+    /// No screen: the run-sheet is walked by itself (`gameday run`), the timeline printed as it
+    /// grows, and the session ends with the sheet.
+    pub headless: bool,
     /// Rehearsal: the UI loop panics after this long (`--demo-crash-after`), to show that a
     /// crash still reverts the active fault.
     pub crash_after: Option<std::time::Duration>,
@@ -72,7 +77,11 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
         .map(|p| PresetEntry { support: opts.backend.supports(&p.action), preset: p })
         .collect();
     let (mut state, mut fx) = AppState::new(session, presets, opts.themes, opts.theme, stamp());
-    fx.extend(crate::app::steady::configure(&mut state, opts.steady));
+    match opts.plan {
+        Some(plan) => fx.extend(crate::app::runsheet::load(&mut state, plan, opts.headless)),
+        None => fx.extend(crate::app::steady::configure(&mut state, opts.steady)),
+    }
+    let headless = opts.headless;
 
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
     let ledger = Ledger::default();
@@ -80,7 +89,7 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
     runner.run(fx);
 
     terminal::spawn_signals(tx.clone())?;
-    let mut term = ratatui::try_init()?;
+    let mut term = if headless { None } else { Some(ratatui::try_init()?) };
     let backend = opts.backend.clone();
     let crash_after = opts.crash_after;
     let sessions_dir = opts.sessions_dir.clone();
@@ -90,7 +99,9 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
         // The UI loop runs as its own task so that a panic in it is caught here and the
         // active fault is still reverted.
         let ui = tokio::spawn(async move {
-            terminal::spawn_input(tx.clone());
+            if !headless {
+                terminal::spawn_input(tx.clone());
+            }
             terminal::spawn_ticker(tx.clone());
             let (dtx, mut drx) = mpsc::unbounded_channel();
             let fwd = tx.clone();
@@ -105,14 +116,25 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
             if backend.faults_outlive_process() {
                 spawn_leftover_search(backend.clone(), sessions_dir, tx.clone());
             }
-            let _ = term.draw(|f| crate::ui::draw(f, &state));
+            if let Some(term) = term.as_mut() {
+                let _ = term.draw(|f| crate::ui::draw(f, &state));
+            }
+            let mut printed = 0;
             let mut terminal_lost = false;
             'outer: while let Some(first) = rx.recv().await {
                 let mut next = Some(first);
                 let mut handled = 0;
                 while let Some(ev) = next.take() {
                     let fx = update(&mut state, ev, stamp());
-                    if runner.run(fx) {
+                    let exit = runner.run(fx);
+                    if headless {
+                        // No screen: the timeline as it grows, for the CI log.
+                        for e in &state.timeline[printed..] {
+                            println!("{} {}", crate::timeline::since(e.t_ms), e.kind.describe());
+                        }
+                        printed = state.timeline.len();
+                    }
+                    if exit {
                         break 'outer;
                     }
                     if crash_after.is_some_and(|d| start.elapsed() >= d) {
@@ -123,6 +145,7 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
                         next = rx.try_recv().ok();
                     }
                 }
+                let Some(term) = term.as_mut() else { continue };
                 if term.draw(|f| crate::ui::draw(f, &state)).is_err() && !terminal_lost {
                     terminal_lost = true;
                     let fx = update(&mut state, Event::Signal("terminal lost".into()), stamp());
@@ -135,7 +158,9 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
         });
         result_of(ui.await)
     };
-    ratatui::restore();
+    if !headless {
+        ratatui::restore();
+    }
     if let Err(panic) = &result {
         emergency_revert(opts.backend.as_ref(), &ledger, &journal_path, panic).await;
     }

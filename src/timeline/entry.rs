@@ -222,6 +222,34 @@ pub enum EntryKind {
         fault: u64,
         after_ms: u64,
     },
+    /// A run-sheet was loaded: who, where, how many steps.
+    PlanLoaded {
+        title: String,
+        facilitator: String,
+        environment: String,
+        /// (name, role)
+        participants: Vec<(String, String)>,
+        steps: usize,
+    },
+    /// A step of the run-sheet begins, with the hypothesis written before the run.
+    StepStarted {
+        step: usize,
+        name: String,
+        preset: String,
+        target: String,
+        hypothesis: String,
+        expected_alerts: Vec<String>,
+        checks: Vec<String>,
+    },
+    /// How a step went: held, broken, failed (could not inject) or skipped.
+    StepOutcome {
+        step: usize,
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fault: Option<u64>,
+        verdict: String,
+        detail: String,
+    },
 }
 
 impl EntryKind {
@@ -293,6 +321,11 @@ impl EntryKind {
             SteadyStateRecovered { fault, after_ms } => {
                 format!("fault #{fault}: steady state recovered {} after the revert", seconds(*after_ms))
             }
+            PlanLoaded { title, steps, .. } => format!("run-sheet \"{title}\" loaded: {steps} steps"),
+            StepStarted { step, name, preset, target, hypothesis, .. } => {
+                format!("step {step} \"{name}\": {preset} on {target}; hypothesis: {hypothesis}")
+            }
+            StepOutcome { step, name, verdict, detail, .. } => format!("step {step} \"{name}\": {verdict} ({detail})"),
         }
     }
 

@@ -2,6 +2,7 @@
 
 pub mod entry;
 pub mod journal;
+pub mod junit;
 pub mod leftovers;
 pub mod report;
 

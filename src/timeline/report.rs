@@ -283,6 +283,105 @@ fn steady_state(md: &mut String, entries: &[Entry], faults: &[FaultSummary]) {
     let _ = writeln!(md);
 }
 
+/// Per step of the run-sheet: the hypothesis written before the run against what happened.
+fn run_sheet(md: &mut String, entries: &[Entry]) {
+    let started: Vec<&Entry> = entries.iter().filter(|e| matches!(e.kind, EntryKind::StepStarted { .. })).collect();
+    if started.is_empty() {
+        return;
+    }
+    let outcomes: BTreeMap<usize, (&str, &str, Option<u64>)> = entries
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EntryKind::StepOutcome { step, verdict, detail, fault, .. } => {
+                Some((*step, (verdict.as_str(), detail.as_str(), *fault)))
+            }
+            _ => None,
+        })
+        .collect();
+    let count = |v: &str| outcomes.values().filter(|o| o.0 == v).count();
+    let _ = writeln!(md, "## Run-sheet\n");
+    let _ = writeln!(
+        md,
+        "{} steps: {} held, {} broken, {} failed, {} not finished.\n",
+        started.len(),
+        count("held"),
+        count("broken"),
+        count("failed") + count("skipped"),
+        started.len().saturating_sub(outcomes.len())
+    );
+    let _ = writeln!(md, "| Step | Fault | Hypothesis (written before) | Expected alerts | What happened | Verdict |");
+    let _ = writeln!(md, "|---|---|---|---|---|---|");
+    for e in started {
+        let EntryKind::StepStarted { step, name, preset, target, hypothesis, expected_alerts, checks } = &e.kind else {
+            continue;
+        };
+        let (verdict, detail, fault) = outcomes.get(step).copied().unwrap_or(("not finished", "", None));
+        let fault = fault.map(|f| format!("#{f} ")).unwrap_or_default();
+        let mut written = hypothesis.clone();
+        if !checks.is_empty() {
+            written.push_str(&format!(" (checks: {})", checks.join(", ")));
+        }
+        let verdict = if verdict == "held" { verdict.to_string() } else { format!("**{verdict}**") };
+        let _ = writeln!(
+            md,
+            "| {step}. {} | {}{} on {} | {} | {} | {} | {verdict} |",
+            escape(name),
+            fault,
+            escape(preset),
+            escape(target),
+            escape(&written),
+            escape(&expected_alerts.join(", ")),
+            escape(detail),
+        );
+    }
+    let _ = writeln!(md);
+}
+
+/// A mermaid gantt chart (GitHub renders it): faults and the health they cost, on one axis of
+/// seconds since the session start.
+fn gantt(md: &mut String, entries: &[Entry], faults: &[FaultSummary]) {
+    if faults.is_empty() {
+        return;
+    }
+    // Mermaid's own syntax characters out of task names.
+    let name = |s: &str| s.replace([':', ';', '#', '\n'], " ");
+    let end_s = entries.last().map(|e| e.t_ms / 1000).unwrap_or(0);
+    let _ = writeln!(md, "## Faults and health over time\n");
+    let _ = writeln!(md, "```mermaid\ngantt\n    dateFormat X\n    axisFormat %M:%S\n    section Faults");
+    for f in faults {
+        let from = f.injected_ms.unwrap_or(f.requested_ms) / 1000;
+        let to = f.reverted_ms.or(f.ending.as_ref().map(|e| e.0)).map(|t| t / 1000).unwrap_or(end_s).max(from + 1);
+        let _ = writeln!(md, "    fault {} {} {} :crit, {from}, {to}", f.id, name(&f.preset), name(&f.target));
+    }
+    // Each stretch of a service not being healthy.
+    let mut open: BTreeMap<String, (u64, Health)> = BTreeMap::new();
+    let mut bars = Vec::new();
+    for e in entries {
+        if let EntryKind::HealthChanged { service, to, .. } = &e.kind {
+            if let Some((from, worst)) = open.remove(service) {
+                let worst = if to.severity() > worst.severity() { *to } else { worst };
+                if *to == Health::Healthy {
+                    bars.push((service.clone(), worst, from, e.t_ms / 1000));
+                } else {
+                    open.insert(service.clone(), (from, worst));
+                }
+            } else if matches!(to, Health::Degraded | Health::Down) {
+                open.insert(service.clone(), (e.t_ms / 1000, *to));
+            }
+        }
+    }
+    bars.extend(open.into_iter().map(|(s, (from, worst))| (s, worst, from, end_s)));
+    if !bars.is_empty() {
+        let _ = writeln!(md, "    section Health");
+        bars.sort_by_key(|b| b.2);
+        for (service, worst, from, to) in bars {
+            let tag = if worst == Health::Down { "crit, " } else { "active, " };
+            let _ = writeln!(md, "    {} {worst} :{tag}{from}, {}", name(&service), to.max(from + 1));
+        }
+    }
+    let _ = writeln!(md, "```\n");
+}
+
 pub fn render(entries: &[Entry]) -> String {
     let mut md = String::new();
     let start = entries.iter().find_map(|e| match &e.kind {
@@ -304,6 +403,21 @@ pub fn render(entries: &[Entry]) -> String {
         let _ = writeln!(md, "| Cluster | {} |", escape(&b.cluster));
         let _ = writeln!(md, "| gameday | {} |", escape(version));
     }
+    if let Some(EntryKind::PlanLoaded { title, facilitator, environment, participants, .. }) =
+        entries.iter().map(|e| &e.kind).find(|k| matches!(k, EntryKind::PlanLoaded { .. }))
+    {
+        let who: Vec<String> = participants.iter().map(|(n, r)| format!("{n} ({r})")).collect();
+        let _ = writeln!(md, "| Run-sheet | {} |", escape(title));
+        if !facilitator.is_empty() {
+            let _ = writeln!(md, "| Facilitator | {} |", escape(facilitator));
+        }
+        if !environment.is_empty() {
+            let _ = writeln!(md, "| Environment | {} |", escape(environment));
+        }
+        if !who.is_empty() {
+            let _ = writeln!(md, "| Participants | {} |", escape(&who.join(", ")));
+        }
+    }
     let _ = writeln!(md, "| Duration | {} |", secs(end_ms));
     let ended = entries.iter().rev().find_map(|e| match &e.kind {
         EntryKind::SessionEnd { reason } => Some(reason.clone()),
@@ -316,6 +430,8 @@ pub fn render(entries: &[Entry]) -> String {
     let _ = writeln!(md, "| Faults | {} ({aborted} aborted, {failed} revert failed) |", faults.len());
     let _ = writeln!(md, "| Injects refused | {refused} (one fault at a time) |\n");
 
+    run_sheet(&mut md, entries);
+    gantt(&mut md, entries, &faults);
     let _ = writeln!(md, "## Faults\n");
     if faults.is_empty() {
         let _ = writeln!(md, "No fault was injected.\n");

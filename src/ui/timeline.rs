@@ -33,6 +33,7 @@ pub fn kind_color(t: &Theme, k: &EntryKind) -> Color {
             t.timeline.health
         }
         StopCondition { .. } => t.timeline.abort,
+        PlanLoaded { .. } | StepStarted { .. } | StepOutcome { .. } => t.timeline.session,
     }
 }
 

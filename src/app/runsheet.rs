@@ -1,0 +1,206 @@
+//! The run-sheet walked step by step: each step's hypothesis and stop conditions are set, the
+//! console waits for steady state (at most `WAIT_STEADY_MS`), injects the step's fault (one at a
+//! time, through the same lifecycle as any inject), watches it and the recovery after the
+//! revert, then records the outcome: held, broken, or failed. Pure, driven by ticks.
+//!
+//! `auto` walks the whole sheet by itself (the headless `gameday run`) and quits at the end.
+
+use super::event::Effect;
+use super::fault::{self, FaultPhase};
+use super::state::{AppState, Level};
+use super::steady::{self, Hypothesis};
+use crate::plan::Plan;
+use crate::probe::Stop;
+use crate::timeline::{report, EntryKind};
+
+/// How long a step waits for steady state before it injects anyway (recorded as not steady).
+pub const WAIT_STEADY_MS: u64 = 30_000;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Phase {
+    /// Step `next` (0-based) is the next to start.
+    Ready {
+        next: usize,
+    },
+    Waiting {
+        step: usize,
+        since_ms: u64,
+    },
+    Running {
+        step: usize,
+        fault: u64,
+    },
+    Observing {
+        step: usize,
+        fault: u64,
+        until_ms: u64,
+    },
+    Done,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunSheet {
+    pub plan: Plan,
+    pub auto: bool,
+    pub phase: Phase,
+    /// The session's own hypothesis and stop conditions, which every step adds to.
+    base: (Option<Hypothesis>, Vec<Stop>),
+}
+
+/// Takes the run-sheet: its probes start, and the session records who, where and how many steps.
+pub fn load(s: &mut AppState, plan: Plan, auto: bool) -> Vec<Effect> {
+    let mut fx = steady::configure(s, plan.steady.clone());
+    let participants = plan.participants.iter().map(|p| (p.name.clone(), p.role.clone())).collect();
+    s.record(
+        EntryKind::PlanLoaded {
+            title: plan.title.clone(),
+            facilitator: plan.facilitator.clone(),
+            environment: plan.environment.clone(),
+            participants,
+            steps: plan.steps.len(),
+        },
+        &mut fx,
+    );
+    let base = (plan.steady.hypothesis.clone(), plan.steady.stops.clone());
+    s.runsheet = Some(RunSheet { plan, auto, phase: Phase::Ready { next: 0 }, base });
+    fx
+}
+
+/// Once a second: moves the sheet on.
+pub fn on_tick(s: &mut AppState, fx: &mut Vec<Effect>) {
+    let Some(sheet) = s.runsheet.clone() else { return };
+    let now = s.now.t_ms;
+    match sheet.phase {
+        Phase::Ready { next } if !sheet.auto => {
+            let _ = next;
+        }
+        Phase::Ready { next } if next >= sheet.plan.steps.len() => finish(s, fx),
+        Phase::Ready { next } => start(s, &sheet, next, fx),
+        Phase::Waiting { step, since_ms } => {
+            let idle = matches!(s.fault, FaultPhase::Idle) && s.quitting.is_none();
+            if idle && (steady::unsteady(s).is_none() || now - since_ms >= WAIT_STEADY_MS) {
+                inject(s, &sheet, step, fx);
+            }
+        }
+        Phase::Running { step, fault } => {
+            if matches!(s.fault, FaultPhase::Idle) {
+                let until_ms = now + sheet.plan.steps[step].observe_ms;
+                set_phase(s, Phase::Observing { step, fault, until_ms });
+            }
+        }
+        Phase::Observing { step, fault, until_ms } => {
+            let recovered = s.steady.track.as_ref().is_some_and(|t| t.fault == fault && t.recovered_ms.is_some());
+            if now >= until_ms || recovered {
+                conclude(s, &sheet, step, fault, fx);
+            }
+        }
+        Phase::Done => {}
+    }
+}
+
+fn set_phase(s: &mut AppState, phase: Phase) {
+    if let Some(sheet) = s.runsheet.as_mut() {
+        sheet.phase = phase;
+    }
+}
+
+fn start(s: &mut AppState, sheet: &RunSheet, i: usize, fx: &mut Vec<Effect>) {
+    let step = &sheet.plan.steps[i];
+    let hypothesis = if step.checks.is_empty() {
+        sheet.base.0.clone()
+    } else {
+        Some(Hypothesis { name: step.name.clone(), checks: step.checks.clone() })
+    };
+    let stops = sheet.base.1.iter().chain(&step.stops).cloned().collect();
+    s.record(
+        EntryKind::StepStarted {
+            step: i + 1,
+            name: step.name.clone(),
+            preset: step.preset.clone(),
+            target: step.target.clone(),
+            hypothesis: step.hypothesis.clone(),
+            expected_alerts: step.expected_alerts.clone(),
+            checks: step.checks.iter().map(|c| c.to_string()).collect(),
+        },
+        fx,
+    );
+    steady::set_checks(s, hypothesis, stops, fx);
+    s.say(Level::Info, format!("step {}: {}", i + 1, step.name));
+    set_phase(s, Phase::Waiting { step: i, since_ms: s.now.t_ms });
+}
+
+fn inject(s: &mut AppState, sheet: &RunSheet, i: usize, fx: &mut Vec<Effect>) {
+    let step = &sheet.plan.steps[i];
+    match super::update::plan(s, &step.preset, &step.target, &step.params) {
+        Ok(p) => {
+            fault::inject(s, p, fx);
+            match s.fault.live().map(|f| f.id) {
+                Some(fault) => set_phase(s, Phase::Running { step: i, fault }),
+                None => outcome(s, i, step.name.clone(), None, "failed", "the inject was refused".into(), fx),
+            }
+        }
+        Err(e) => outcome(s, i, step.name.clone(), None, "failed", e, fx),
+    }
+}
+
+fn conclude(s: &mut AppState, sheet: &RunSheet, i: usize, fault: u64, fx: &mut Vec<Effect>) {
+    let v = report::steady_verdict(&s.timeline, fault);
+    let failed = s.timeline.iter().any(|e| matches!(&e.kind, EntryKind::InjectFailed { fault: f, .. } if *f == fault));
+    let mut detail = Vec::new();
+    if let Some((word, _)) = &v.before {
+        detail.push(format!("steady state before: {word}"));
+    }
+    match v.detected_ms {
+        Some(ms) => detail.push(format!("broken {} after the inject", crate::timeline::entry::seconds(ms))),
+        None => detail.push("never broken".into()),
+    }
+    if let Some(stop) = &v.stop {
+        detail.push(format!("stop condition: {stop}"));
+    }
+    match v.recovered_ms {
+        Some(ms) => detail.push(format!("recovered {} after the revert", crate::timeline::entry::seconds(ms))),
+        None if v.detected_ms.is_some() => detail.push("not recovered".into()),
+        None => {}
+    }
+    let verdict = if failed {
+        "failed"
+    } else if v.verdict() == "broken" {
+        "broken"
+    } else {
+        "held"
+    };
+    outcome(s, i, sheet.plan.steps[i].name.clone(), Some(fault), verdict, detail.join("; "), fx);
+}
+
+fn outcome(
+    s: &mut AppState,
+    i: usize,
+    name: String,
+    fault: Option<u64>,
+    verdict: &str,
+    detail: String,
+    fx: &mut Vec<Effect>,
+) {
+    s.record(EntryKind::StepOutcome { step: i + 1, name, fault, verdict: verdict.into(), detail }, fx);
+    let base = s.runsheet.as_ref().map(|r| r.base.clone()).unwrap_or_default();
+    steady::set_checks(s, base.0, base.1, fx);
+    set_phase(s, Phase::Ready { next: i + 1 });
+}
+
+fn finish(s: &mut AppState, fx: &mut Vec<Effect>) {
+    set_phase(s, Phase::Done);
+    let broken = s
+        .timeline
+        .iter()
+        .filter(|e| matches!(&e.kind, EntryKind::StepOutcome { verdict, .. } if verdict != "held"))
+        .count();
+    s.say(Level::Info, format!("run-sheet finished: {broken} step(s) not held"));
+    if s.runsheet.as_ref().is_some_and(|r| r.auto) {
+        fault::quit(s, "run-sheet finished", fx);
+    }
+}
+
+/// Steps whose hypothesis did not hold (broken or failed): a headless run exits non-zero.
+pub fn not_held(entries: &[crate::timeline::Entry]) -> usize {
+    entries.iter().filter(|e| matches!(&e.kind, EntryKind::StepOutcome { verdict, .. } if verdict != "held")).count()
+}

@@ -1,0 +1,220 @@
+//! The run-sheet (plan file, TOML): who, where, and an ordered list of steps, each a preset on
+//! a target with the hypothesis written before the run (text, expected alerts, and checks over
+//! the probes) and optional stop conditions. Probes, a session-wide hypothesis and stop
+//! conditions are declared as in a session file. Errors name file, line and column.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::config::{position, ConfigError};
+use crate::probe::{Check, SessionConfig, Stop};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Participant {
+    pub name: String,
+    pub role: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub name: String,
+    pub preset: String,
+    pub target: String,
+    /// `name=value` overrides, `duration` included.
+    pub params: Vec<(String, String)>,
+    /// What is expected, in words.
+    pub hypothesis: String,
+    pub expected_alerts: Vec<String>,
+    /// The hypothesis as checks over the probes, judged while the fault is live.
+    pub checks: Vec<Check>,
+    pub stops: Vec<Stop>,
+    /// How long to watch after the revert for recovery.
+    pub observe_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    pub title: String,
+    pub facilitator: String,
+    pub environment: String,
+    pub participants: Vec<Participant>,
+    pub steps: Vec<Step>,
+    pub steady: SessionConfig,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlan {
+    title: String,
+    #[serde(default)]
+    facilitator: String,
+    #[serde(default)]
+    environment: String,
+    #[serde(default)]
+    participant: Vec<RawParticipant>,
+    step: Vec<RawStep>,
+    // Read by `SessionConfig::parse`.
+    probe: Option<toml::Value>,
+    hypothesis: Option<toml::Value>,
+    stop: Option<toml::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawParticipant {
+    name: String,
+    role: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    name: String,
+    preset: String,
+    target: String,
+    #[serde(default)]
+    params: toml::Table,
+    duration: Option<Spanned<String>>,
+    #[serde(default)]
+    hypothesis: String,
+    #[serde(default)]
+    expected_alerts: Vec<String>,
+    #[serde(default)]
+    checks: Vec<Spanned<String>>,
+    #[serde(default)]
+    stop: Vec<Spanned<String>>,
+    observe: Option<Spanned<String>>,
+}
+
+pub const ROLES: &[&str] = &["facilitator", "operator", "observer", "scribe", "responder"];
+
+impl Plan {
+    pub fn parse(file: &str, text: &str) -> Result<Plan, ConfigError> {
+        let steady = SessionConfig::parse(file, text)?;
+        let raw: RawPlan = toml::from_str(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
+        let _ = (&raw.probe, &raw.hypothesis, &raw.stop);
+        let at = |span: std::ops::Range<usize>, msg: String| {
+            let (line, col) = position(text, span.start);
+            ConfigError::At { file: file.to_string(), line, col, msg }
+        };
+        let ms = |s: &Spanned<String>| {
+            humantime::parse_duration(s.get_ref())
+                .map(|d| d.as_millis() as u64)
+                .map_err(|e| at(s.span(), format!("'{}' is not a duration like 30s or 2m: {e}", s.get_ref())))
+        };
+        let probes: Vec<&str> = steady.probes.iter().map(|p| p.name.as_str()).collect();
+        // "front-end p95 <= 300ms [over 30s] [for 3s]"
+        let check = |s: &Spanned<String>, window: u64| -> Result<(Check, u64), ConfigError> {
+            let text = s.get_ref();
+            let (probe, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+            if !probes.contains(&probe) {
+                return Err(at(s.span(), format!("no probe named '{probe}' (declared: {})", probes.join(", "))));
+            }
+            let mut words: Vec<&str> = rest.split_whitespace().collect();
+            let mut take = |key: &str| -> Result<Option<u64>, ConfigError> {
+                match words.iter().position(|w| *w == key) {
+                    Some(i) if i + 1 < words.len() => {
+                        let d = words[i + 1].to_string();
+                        words.drain(i..=i + 1);
+                        humantime::parse_duration(&d)
+                            .map(|d| Some(d.as_millis() as u64))
+                            .map_err(|e| at(s.span(), format!("'{d}' is not a duration: {e}")))
+                    }
+                    Some(_) => Err(at(s.span(), format!("'{key}' needs a duration after it"))),
+                    None => Ok(None),
+                }
+            };
+            let window = take("over")?.unwrap_or(window);
+            let hold = take("for")?.unwrap_or(0);
+            let c = Check::parse(probe, &words.join(" "), window).map_err(|e| at(s.span(), e))?;
+            Ok((c, hold))
+        };
+        let mut participants = Vec::new();
+        for p in raw.participant {
+            if !ROLES.contains(&p.role.get_ref().as_str()) {
+                return Err(at(
+                    p.role.span(),
+                    format!("role '{}' is not one of {}", p.role.get_ref(), ROLES.join(", ")),
+                ));
+            }
+            participants.push(Participant { name: p.name, role: p.role.into_inner() });
+        }
+        let mut steps = Vec::new();
+        for s in raw.step {
+            let mut params: Vec<(String, String)> = s
+                .params
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                .collect();
+            let mut window = 30_000;
+            if let Some(d) = &s.duration {
+                window = ms(d)?;
+                params.push(("duration".into(), d.get_ref().clone()));
+            }
+            let checks = s.checks.iter().map(|c| check(c, window).map(|c| c.0)).collect::<Result<Vec<_>, _>>()?;
+            let stops = s
+                .stop
+                .iter()
+                .map(|c| check(c, 10_000).map(|(check, hold_ms)| Stop { check, hold_ms }))
+                .collect::<Result<Vec<_>, _>>()?;
+            let observe_ms = s.observe.as_ref().map(ms).transpose()?.unwrap_or(30_000);
+            steps.push(Step {
+                name: s.name,
+                preset: s.preset,
+                target: s.target,
+                params,
+                hypothesis: s.hypothesis,
+                expected_alerts: s.expected_alerts,
+                checks,
+                stops,
+                observe_ms,
+            });
+        }
+        Ok(Plan {
+            title: raw.title,
+            facilitator: raw.facilitator,
+            environment: raw.environment,
+            participants,
+            steps,
+            steady,
+        })
+    }
+
+    pub fn load(path: &std::path::Path) -> Result<Plan, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io(format!("{}: {e}", path.display())))?;
+        Plan::parse(&path.display().to_string(), &text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_plan_parses() {
+        let p = Plan::parse("plans/demo.toml", include_str!("../plans/demo.toml")).unwrap();
+        assert_eq!(p.steps.len(), 2);
+        assert!(!p.steps[0].checks.is_empty());
+        assert_eq!(p.participants[0].role, "facilitator");
+    }
+
+    #[test]
+    fn errors_name_file_and_line() {
+        let err = |t: &str| Plan::parse("p.toml", t).unwrap_err().to_string();
+        let base = "title = \"t\"\n[[probe]]\nname = \"front\"\nservice = \"a/b\"\n";
+        let step =
+            |extra: &str| format!("{base}[[step]]\nname = \"s\"\npreset = \"pod-delete\"\ntarget = \"a/b\"\n{extra}");
+        assert_eq!(
+            err(&step("checks = [\"back p95 < 1s\"]\n")),
+            "p.toml:9:11: no probe named 'back' (declared: front)"
+        );
+        assert!(err(&step("checks = [\"front p99 < 1s\"]\n")).starts_with("p.toml:9:11: unknown metric 'p99'"));
+        assert!(err(&step("duration = \"soon\"\n")).starts_with("p.toml:9:12: 'soon' is not a duration"));
+        assert!(err(&step("colour = 1\n")).starts_with("p.toml:9:1: unknown field `colour`"));
+        let role = format!("{base}[[participant]]\nname = \"a\"\nrole = \"boss\"\n[[step]]\nname = \"s\"\npreset = \"p\"\ntarget = \"t\"\n");
+        assert!(err(&role).starts_with("p.toml:7:8: role 'boss' is not one of facilitator"), "{}", err(&role));
+        let stop = step("stop = [\"front success >= 80% over 5s for 3s\"]\n");
+        let p = Plan::parse("p.toml", &stop).unwrap();
+        assert_eq!((p.steps[0].stops[0].hold_ms, p.steps[0].stops[0].check.window_ms), (3000, 5000));
+    }
+}

@@ -1,0 +1,98 @@
+//! `gameday run`: a run-sheet walked without a screen, as a CI pipeline would, on the demo. Its
+//! exit code, JUnit file and report say which step's hypothesis broke.
+
+use std::process::Command;
+
+const PLAN: &str = r#"
+title = "CI <resilience> & checks"
+facilitator = "pipeline"
+environment = "demo"
+
+[[participant]]
+name = "ci"
+role = "operator"
+
+[[probe]]
+name = "front-end"
+service = "sock-shop/front-end"
+
+[[step]]
+name = "catalogue loses a pod"
+preset = "pod-delete"
+target = "sock-shop/catalogue"
+duration = "4s"
+hypothesis = "The other catalogue replica serves; the front door stays healthy."
+expected_alerts = ["none"]
+checks = ["front-end success >= 90%"]
+observe = "4s"
+
+[[step]]
+name = "carts gets very slow"
+preset = "network-latency"
+target = "sock-shop/carts"
+params = { latency_ms = 900 }
+duration = "6s"
+hypothesis = "The front door p95 stays under 300 ms."
+checks = ["front-end p95 <= 300ms"]
+observe = "5s"
+
+[[step]]
+name = "a target that is not there"
+preset = "pod-delete"
+target = "sock-shop/nope"
+"#;
+
+#[test]
+fn a_headless_run_reports_the_broken_hypothesis_by_exit_code_junit_and_report() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plan.toml"), PLAN).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gameday"))
+        .args(["run", "plan.toml", "--demo", "--report", "report.md", "--junit", "junit.xml"])
+        .current_dir(dir.path())
+        .env("GAMEDAY_DATA_DIR", dir.path().join("data"))
+        .env("GAMEDAY_CONFIG_DIR", dir.path().join("config"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "a broken hypothesis fails the run:\n{stdout}\n{stderr}");
+    assert!(stderr.contains("2 step(s) did not hold their hypothesis"), "{stderr}");
+    // The log shows the run as it goes.
+    assert!(stdout.contains("step 1 \"catalogue loses a pod\": held"), "{stdout}");
+    assert!(stdout.contains("step 2 \"carts gets very slow\": broken"), "{stdout}");
+    assert!(stdout.contains("step 3 \"a target that is not there\": failed"), "{stdout}");
+    assert!(stdout.contains("session ended"), "{stdout}");
+
+    let junit = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
+    assert!(junit.contains("tests=\"3\" failures=\"1\" errors=\"1\""), "{junit}");
+    assert!(junit.contains("name=\"CI &lt;resilience&gt; &amp; checks\""), "escaped: {junit}");
+    assert!(junit
+        .contains("<testcase classname=\"CI &lt;resilience&gt; &amp; checks\" name=\"step 2: carts gets very slow\""));
+    assert!(junit.contains("<failure message=\"hypothesis broken\""), "{junit}");
+    assert!(junit.contains("<error message=\"failed\""), "{junit}");
+
+    let report = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(report.contains("| Run-sheet | CI &lt;resilience&gt; &amp; checks |"), "{report}");
+    assert!(report.contains("| Participants | ci (operator) |"), "{report}");
+    assert!(report.contains("3 steps: 1 held, 1 broken, 1 failed, 0 not finished."), "{report}");
+    assert!(report.contains("| 2. carts gets very slow | #2 network-latency on sock-shop/carts | The front door p95 stays under 300 ms. (checks: front-end p95 &lt;= 300 ms) |"), "{report}");
+    assert!(report.contains("```mermaid\ngantt"), "{report}");
+    assert!(report.contains("    fault 2 network-latency sock-shop/carts :crit, "), "{report}");
+}
+
+#[test]
+fn a_malformed_plan_is_an_error_naming_file_and_line_and_nothing_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plan.toml"), "title = \"t\"\n[[step]]\nname = \"s\"\npreset = \"pod-delete\"\n")
+        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gameday"))
+        .args(["run", "plan.toml", "--demo"])
+        .current_dir(dir.path())
+        .env("GAMEDAY_DATA_DIR", dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("plan.toml:2:1: missing field `target`"), "{err}");
+    assert!(!dir.path().join("data/sessions").exists(), "no session was started");
+}
