@@ -84,6 +84,9 @@ enum Cmd {
         /// Output file (default: standard output).
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// markdown (the report) or json (the same data, for tools).
+        #[arg(long, default_value = "markdown", value_parser = ["markdown", "json"])]
+        format: String,
     },
     /// Walk a run-sheet without a screen (for CI): each step's fault in turn, its hypothesis
     /// checked and its stop conditions applied. Exits 1 if a step's hypothesis did not hold,
@@ -143,9 +146,12 @@ fn real_main() -> anyhow::Result<ExitCode> {
     let dirs = Dirs::from_env()?;
     let rt = || tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
     match cli.command {
-        Some(Cmd::Report { journal: path, output }) => {
+        Some(Cmd::Report { journal: path, output, format }) => {
             let entries = journal::read(&path)?;
-            let md = report::render(&entries);
+            let md = match format.as_str() {
+                "json" => format!("{:#}\n", gameday::timeline::json::render(&entries)),
+                _ => report::render(&entries),
+            };
             match output {
                 Some(out) => std::fs::write(&out, md).with_context(|| format!("cannot write {}", out.display()))?,
                 None => print!("{md}"),

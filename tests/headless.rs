@@ -78,6 +78,29 @@ fn a_headless_run_reports_the_broken_hypothesis_by_exit_code_junit_and_report() 
     assert!(report.contains("| 2. carts gets very slow | #2 network-latency on sock-shop/carts | The front door p95 stays under 300 ms. (checks: front-end p95 &lt;= 300 ms) |"), "{report}");
     assert!(report.contains("```mermaid\ngantt"), "{report}");
     assert!(report.contains("    fault 2 network-latency sock-shop/carts :crit, "), "{report}");
+
+    // The same data as JSON, from the journal.
+    let journal = std::fs::read_dir(dir.path().join("data/sessions"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .expect("the journal");
+    let out = Command::new(env!("CARGO_BIN_EXE_gameday"))
+        .arg("report")
+        .arg(&journal)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let data: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(data["plan"]["title"], "CI <resilience> & checks");
+    assert_eq!(data["summary"]["steps"], serde_json::json!({"total": 3, "held": 1, "broken": 1, "failed": 1}));
+    assert_eq!(data["steps"][1]["verdict"], "broken");
+    assert_eq!(data["steps"][1]["fault"], 2);
+    let f2 = &data["faults"][1];
+    assert_eq!(f2["steady_state"]["verdict"], "broken");
+    assert!(f2["steady_state"]["time_to_detect_ms"].as_u64().is_some(), "{f2}");
+    assert!(data["timeline"].as_array().unwrap().len() > 10);
 }
 
 #[test]

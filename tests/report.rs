@@ -37,6 +37,7 @@ fn session() -> Vec<Entry> {
     h.run_effects(fx);
     h.advance(30_000);
     h.command("note pager fired at +1:05\nsecond line");
+    h.command("note action: carts needs a timeout <300ms> | owner: team-cart");
     let fx = h.key(KeyCode::Char('q'));
     h.run_effects(fx);
     h.s.timeline.clone()

@@ -8,7 +8,7 @@ use gameday::app::fault::{FaultPhase, LOUD_AFTER_ATTEMPTS, QUIT_DEADLINE_MS};
 use gameday::app::keymap::Context;
 use gameday::app::state::{Level, Overlay};
 use gameday::app::{Effect, Event};
-use gameday::timeline::{EndReason, EntryKind};
+use gameday::timeline::{EndReason, EntryKind, NoteTag};
 use ratatui::crossterm::event::KeyCode;
 
 /// The fault-lifecycle effects, in order (cluster events, health changes and steady-state
@@ -209,7 +209,7 @@ fn space_is_typed_in_text_fields_and_the_chord_aborts_there() {
     h.key(KeyCode::Enter);
     assert_eq!(
         h.s.timeline.iter().rev().find_map(|e| match &e.kind {
-            EntryKind::Note { text } => Some(text.clone()),
+            EntryKind::Note { text, .. } => Some(text.clone()),
             _ => None,
         }),
         Some("q i : x".to_string())
@@ -449,9 +449,25 @@ fn notes_and_health_changes_land_in_the_timeline() {
     h.typed("for carts");
     let fx = h.key(KeyCode::Enter);
     assert_eq!(kinds(&fx), ["record:note"]);
-    assert_eq!(h.s.timeline.last().unwrap().kind, EntryKind::Note { text: "pager fired\nfor carts".into() });
-    h.command("note second note");
-    assert_eq!(h.s.timeline.last().unwrap().kind, EntryKind::Note { text: "second note".into() });
+    assert_eq!(
+        h.s.timeline.last().unwrap().kind,
+        EntryKind::Note { text: "pager fired\nfor carts".into(), tag: NoteTag::Observation }
+    );
+    h.command("note action: add a retry budget to carts");
+    assert_eq!(
+        h.s.timeline.last().unwrap().kind,
+        EntryKind::Note { text: "add a retry budget to carts".into(), tag: NoteTag::ActionItem }
+    );
+    // Tab tags a note in the editor: observation > action item > question.
+    h.key(KeyCode::Char('n'));
+    h.typed("who owns carts?");
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Enter);
+    assert_eq!(
+        h.s.timeline.last().unwrap().kind,
+        EntryKind::Note { text: "who owns carts?".into(), tag: NoteTag::Question }
+    );
 
     let fx = h.command("inject container-pause sock-shop/carts-db");
     h.run_effects(fx);

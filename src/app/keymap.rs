@@ -20,6 +20,8 @@ pub enum Action {
     Back,
     SwitchButton,
     NewLine,
+    /// The note's tag: observation, action item, question.
+    CycleTag,
 }
 
 /// Where the user is; decides which bindings apply.
@@ -177,6 +179,7 @@ pub const BINDINGS: &[Binding] = &[
     b(&[ENTER], Select, "save", "save the note to the timeline", Scope::Only(C::Note)),
     b(&[alt(KeyCode::Enter)], NewLine, "new line", "new line in the note", Scope::Only(C::Note)),
     b(&[ESC], Back, "discard", "discard the note", Scope::Only(C::Note)),
+    b(&[code(KeyCode::Tab)], CycleTag, "tag", "tag the note: observation, action item, question", Scope::Only(C::Note)),
     // Confirmation
     b(
         &[code(KeyCode::Tab), code(KeyCode::Left), code(KeyCode::Right), k('h'), k('l')],

@@ -81,6 +81,8 @@ pub struct Ui {
     pub cursor: usize,
     pub filter: String,
     pub status: Option<Status>,
+    /// The tag of the note being written.
+    pub note_tag: crate::timeline::NoteTag,
 }
 
 /// The backend's connection, as it last reported it.
@@ -145,7 +147,14 @@ impl AppState {
             timeline: Vec::new(),
             themes,
             theme,
-            ui: Ui { overlay: Overlay::None, input: None, cursor: 0, filter: String::new(), status: None },
+            ui: Ui {
+                overlay: Overlay::None,
+                input: None,
+                cursor: 0,
+                filter: String::new(),
+                status: None,
+                note_tag: Default::default(),
+            },
             quitting: None,
             exited: false,
             steady: Default::default(),

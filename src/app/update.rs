@@ -199,8 +199,9 @@ fn on_key(s: &mut AppState, key: KeyEvent, fx: &mut Vec<Effect>) {
                     if text.is_empty() {
                         s.say(Level::Info, "empty note discarded");
                     } else {
-                        s.record(EntryKind::Note { text }, fx);
-                        s.say(Level::Info, "note added to the timeline");
+                        let tag = s.ui.note_tag;
+                        s.record(EntryKind::Note { text, tag }, fx);
+                        s.say(Level::Info, format!("{tag} added to the timeline"));
                     }
                 }
             }
@@ -210,6 +211,7 @@ fn on_key(s: &mut AppState, key: KeyEvent, fx: &mut Vec<Effect>) {
                 }
             }
             Some(Action::Back) => s.ui.overlay = Overlay::None,
+            Some(Action::CycleTag) => s.ui.note_tag = s.ui.note_tag.next(),
             _ => {
                 if let Overlay::Note(t) = &mut s.ui.overlay {
                     t.input(key);
@@ -230,6 +232,7 @@ fn on_action(s: &mut AppState, ctx: Context, action: Option<Action>, fx: &mut Ve
             let mut t = TextArea::default();
             t.set_placeholder_text("What do you see? Enter saves, Alt-Enter adds a line, Esc discards.");
             s.ui.overlay = Overlay::Note(Box::new(t));
+            s.ui.note_tag = Default::default();
         }
         (Context::Help, Action::Back) => s.ui.overlay = Overlay::None,
         (Context::Leftovers, Action::SwitchButton) => {
@@ -366,7 +369,8 @@ fn run_command(s: &mut AppState, line: &str, fx: &mut Vec<Effect>) {
         }
         Command::Abort => fault::abort(s, ":abort", fx),
         Command::Note(text) => {
-            s.record(EntryKind::Note { text }, fx);
+            let (tag, text) = crate::timeline::NoteTag::from_prefix(&text);
+            s.record(EntryKind::Note { text, tag }, fx);
             s.say(Level::Info, "note added to the timeline");
         }
         Command::Export(path) => {

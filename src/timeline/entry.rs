@@ -62,6 +62,48 @@ impl std::fmt::Display for Health {
     }
 }
 
+/// What kind of note: action items gather in their own section of the report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoteTag {
+    #[default]
+    Observation,
+    ActionItem,
+    Question,
+}
+
+impl NoteTag {
+    pub fn next(self) -> NoteTag {
+        match self {
+            NoteTag::Observation => NoteTag::ActionItem,
+            NoteTag::ActionItem => NoteTag::Question,
+            NoteTag::Question => NoteTag::Observation,
+        }
+    }
+
+    /// A note typed as "action: ...", "todo: ...", "question: ...", "q: ...", "obs: ...".
+    pub fn from_prefix(text: &str) -> (NoteTag, String) {
+        let Some((head, rest)) = text.split_once(':') else { return (NoteTag::Observation, text.to_string()) };
+        let tag = match head.trim().to_lowercase().as_str() {
+            "action" | "action item" | "todo" | "ai" => NoteTag::ActionItem,
+            "question" | "q" => NoteTag::Question,
+            "observation" | "obs" => NoteTag::Observation,
+            _ => return (NoteTag::Observation, text.to_string()),
+        };
+        (tag, rest.trim().to_string())
+    }
+}
+
+impl std::fmt::Display for NoteTag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NoteTag::Observation => "observation",
+            NoteTag::ActionItem => "action item",
+            NoteTag::Question => "question",
+        })
+    }
+}
+
 /// Why a fault ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -151,6 +193,8 @@ pub enum EntryKind {
     },
     Note {
         text: String,
+        #[serde(default)]
+        tag: NoteTag,
     },
     ReportExported {
         path: String,
@@ -288,7 +332,8 @@ impl EntryKind {
             ),
             HealthChanged { service, from, to, reading } => format!("{service} {from} > {to} ({reading})"),
             Cluster { object, message, .. } => format!("{object}: {message}"),
-            Note { text } => format!("note: {text}"),
+            Note { text, tag: NoteTag::Observation } => format!("note: {text}"),
+            Note { text, tag } => format!("note ({tag}): {text}"),
             ReportExported { path } => format!("report exported to {path}"),
             LeftoverFound { session, fault, what, found_by } => {
                 format!("left behind by session {session}: fault #{fault} {what} (found in its {found_by})")

@@ -2,8 +2,9 @@
 
 pub mod entry;
 pub mod journal;
+pub mod json;
 pub mod junit;
 pub mod leftovers;
 pub mod report;
 
-pub use entry::{since, EndReason, Entry, EntryKind, Health, Stamp};
+pub use entry::{since, EndReason, Entry, EntryKind, Health, NoteTag, Stamp};

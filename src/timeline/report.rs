@@ -498,10 +498,27 @@ pub fn render(entries: &[Entry]) -> String {
     if notes.is_empty() {
         let _ = writeln!(md, "No notes were taken.\n");
     }
-    for e in notes {
-        if let EntryKind::Note { text } = &e.kind {
-            let _ = writeln!(md, "- {} ({}) {}", since(e.t_ms), e.wall.format("%H:%M:%S"), escape(text));
+    for e in &notes {
+        if let EntryKind::Note { text, tag } = &e.kind {
+            let _ = writeln!(md, "- {} ({}) *{tag}*: {}", since(e.t_ms), e.wall.format("%H:%M:%S"), escape(text));
         }
+    }
+    let actions: Vec<&str> = notes
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EntryKind::Note { text, tag: super::NoteTag::ActionItem } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    if !md.ends_with("\n\n") {
+        md.push('\n');
+    }
+    let _ = writeln!(md, "## Action items\n");
+    if actions.is_empty() {
+        let _ = writeln!(md, "None were noted.");
+    }
+    for a in actions {
+        let _ = writeln!(md, "- [ ] {}", escape(a));
     }
     if !md.ends_with("\n\n") {
         md.push('\n');

@@ -65,7 +65,7 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
         Overlay::Help => help::draw(frame, area, s, t),
         Overlay::Picker { cursor, target } => picker::draw_presets(frame, area, s, t, *cursor, target.as_ref()),
         Overlay::Targets { preset, cursor } => picker::draw_targets(frame, area, s, t, preset, *cursor),
-        Overlay::Note(text) => note::draw(frame, area, t, text),
+        Overlay::Note(text) => note::draw(frame, area, t, text, s.ui.note_tag),
         Overlay::Leftovers { revert } => leftovers::draw(frame, area, s, t, *revert),
         Overlay::None => {}
     }

@@ -8,13 +8,17 @@ use tui_textarea::TextArea;
 
 use super::popup;
 use crate::theme::Theme;
+use crate::timeline::NoteTag;
 
-pub fn draw(frame: &mut Frame, area: Rect, t: &Theme, text: &TextArea<'static>) {
+pub fn draw(frame: &mut Frame, area: Rect, t: &Theme, text: &TextArea<'static>, tag: NoteTag) {
     let r = popup(area, 80, 8);
     frame.render_widget(Clear, r);
     let block = Block::bordered()
-        .title(Span::styled(" Note for the timeline ", t.title()))
-        .title_bottom(Span::styled(" Enter save · Alt-Enter new line · Esc discard · Ctrl-G ABORT ", t.muted()))
+        .title(Span::styled(format!(" Note for the timeline · {tag} (Tab changes) "), t.title()))
+        .title_bottom(Span::styled(
+            " Enter save · Alt-Enter new line · Tab tag · Esc discard · Ctrl-G ABORT ",
+            t.muted(),
+        ))
         .border_style(t.border(true));
     let inner = block.inner(r);
     frame.render_widget(block, r);

@@ -1,0 +1,101 @@
+//! The report's data as JSON (`gameday report --format json`), for tools.
+
+use super::entry::{EndReason, Entry, EntryKind};
+use super::report::{faults, impact, steady_verdict};
+
+/// The same data as the Markdown report, as JSON (`gameday report --format json`): the session,
+/// the run-sheet's steps, each fault with its steady-state verdict and impact, notes and action
+/// items, and the whole timeline.
+pub fn render(entries: &[Entry]) -> serde_json::Value {
+    use serde_json::json;
+    let start = entries.iter().find_map(|e| match &e.kind {
+        EntryKind::SessionStart { session, backend, version } => Some(json!({
+            "id": session, "backend": backend.kind, "cluster": backend.cluster, "gameday": version,
+            "started": e.wall,
+        })),
+        _ => None,
+    });
+    let plan = entries.iter().find_map(|e| match &e.kind {
+        EntryKind::PlanLoaded { title, facilitator, environment, participants, steps } => Some(json!({
+            "title": title, "facilitator": facilitator, "environment": environment, "steps": steps,
+            "participants": participants.iter().map(|(n, r)| json!({"name": n, "role": r})).collect::<Vec<_>>(),
+        })),
+        _ => None,
+    });
+    let ended = entries.iter().rev().find_map(|e| match &e.kind {
+        EntryKind::SessionEnd { reason } => Some(json!({"at": e.wall, "reason": reason})),
+        _ => None,
+    });
+    let faults = faults(entries);
+    let fault_data: Vec<serde_json::Value> = faults
+        .iter()
+        .map(|f| {
+            let v = steady_verdict(entries, f.id);
+            let impacts: Vec<serde_json::Value> = impact(entries, f)
+                .iter()
+                .map(|i| {
+                    json!({"service": i.service, "worst": i.worst, "end_state": i.end_state,
+                        "changes": i.changes.iter().map(|(t, h)| json!({"t_ms": t, "health": h})).collect::<Vec<_>>()})
+                })
+                .collect();
+            json!({
+                "id": f.id, "preset": f.preset, "target": f.target, "params": f.params,
+                "blast_radius": f.blast_radius, "hypothesis": f.hypothesis,
+                "requested_ms": f.requested_ms, "injected_ms": f.injected_ms,
+                "ended_ms": f.reverted_ms.or(f.ending.as_ref().map(|e| e.0)), "outcome": f.outcome(),
+                "steady_state": {
+                    "before": v.before.as_ref().map(|b| json!({"verdict": b.0, "detail": b.1})),
+                    "time_to_detect_ms": v.detected_ms, "stop_condition": v.stop,
+                    "time_to_recover_ms": v.recovered_ms, "verdict": v.verdict(),
+                },
+                "impact": impacts,
+            })
+        })
+        .collect();
+    let mut steps: Vec<serde_json::Value> = Vec::new();
+    for e in entries {
+        match &e.kind {
+            EntryKind::StepStarted { step, name, preset, target, hypothesis, expected_alerts, checks } => {
+                steps.push(json!({
+                    "step": step, "name": name, "preset": preset, "target": target, "hypothesis": hypothesis,
+                    "expected_alerts": expected_alerts, "checks": checks, "started_ms": e.t_ms,
+                    "verdict": "not finished",
+                }))
+            }
+            EntryKind::StepOutcome { step, fault, verdict, detail, .. } => {
+                if let Some(s) = steps.iter_mut().rev().find(|s| s["step"] == *step) {
+                    s["fault"] = json!(fault);
+                    s["verdict"] = json!(verdict);
+                    s["detail"] = json!(detail);
+                    s["ended_ms"] = json!(e.t_ms);
+                }
+            }
+            _ => {}
+        }
+    }
+    let notes: Vec<serde_json::Value> = entries
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EntryKind::Note { text, tag } => Some(json!({"t_ms": e.t_ms, "at": e.wall, "tag": tag, "text": text})),
+            _ => None,
+        })
+        .collect();
+    let action_items: Vec<&serde_json::Value> = notes.iter().filter(|n| n["tag"] == "action_item").collect();
+    let count = |v: &str| steps.iter().filter(|s| s["verdict"] == v).count();
+    json!({
+        "session": start,
+        "plan": plan,
+        "ended": ended,
+        "summary": {
+            "faults": faults.len(),
+            "aborted": faults.iter().filter(|f| matches!(f.ending, Some((_, EndReason::Aborted { .. })))).count(),
+            "refused": entries.iter().filter(|e| matches!(e.kind, EntryKind::InjectRefused { .. })).count(),
+            "steps": {"total": steps.len(), "held": count("held"), "broken": count("broken"), "failed": count("failed")},
+        },
+        "steps": steps,
+        "faults": fault_data,
+        "notes": notes,
+        "action_items": action_items,
+        "timeline": entries,
+    })
+}
