@@ -101,6 +101,8 @@ enum Cmd {
         #[arg(long)]
         junit: Option<PathBuf>,
     },
+    /// List the sessions in the data directory, newest first.
+    Sessions,
     /// Find faults that earlier sessions left behind (their journals and the markers on what
     /// they changed) and revert them.
     Cleanup {
@@ -170,6 +172,19 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 runtime::cleanup::run(backend, &dirs.sessions(), which).await
             })?;
             return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(2) });
+        }
+        Some(Cmd::Sessions) => {
+            let all = gameday::timeline::sessions::list(&dirs.sessions())?;
+            if all.is_empty() {
+                println!("No sessions yet in {}.", dirs.sessions().display());
+            }
+            for s in all {
+                let about = s.title.as_deref().map(|t| format!(" \"{t}\"")).unwrap_or_default();
+                let steps = s.steps.as_deref().map(|t| format!(", steps: {t}")).unwrap_or_default();
+                println!("{}{about}  {}  on {}  {} fault(s){steps}  {}", s.id, s.started, s.target, s.faults, s.state);
+                println!("    {}", s.journal.display());
+            }
+            return Ok(ExitCode::SUCCESS);
         }
         Some(Cmd::Run { .. }) | None => {}
     }

@@ -101,6 +101,19 @@ fn a_headless_run_reports_the_broken_hypothesis_by_exit_code_junit_and_report() 
     assert_eq!(f2["steady_state"]["verdict"], "broken");
     assert!(f2["steady_state"]["time_to_detect_ms"].as_u64().is_some(), "{f2}");
     assert!(data["timeline"].as_array().unwrap().len() > 10);
+
+    // And it is listed among the sessions.
+    let out = Command::new(env!("CARGO_BIN_EXE_gameday"))
+        .arg("sessions")
+        .env("GAMEDAY_DATA_DIR", dir.path().join("data"))
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(listed.contains("\"CI <resilience> & checks\""), "{listed}");
+    assert!(
+        listed.contains("2 fault(s), steps: 1 held, 1 broken, 1 failed  ended: quit (run-sheet finished)"),
+        "{listed}"
+    );
 }
 
 #[test]

@@ -6,5 +6,6 @@ pub mod json;
 pub mod junit;
 pub mod leftovers;
 pub mod report;
+pub mod sessions;
 
 pub use entry::{since, EndReason, Entry, EntryKind, Health, NoteTag, Stamp};
