@@ -26,8 +26,11 @@ struct Cli {
     #[arg(long, default_value = "default")]
     theme: String,
     /// Probes, the steady-state hypothesis and stop conditions (TOML; see sessions/demo.toml).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "plan")]
     session_file: Option<PathBuf>,
+    /// A run-sheet to walk in the console, step by step (:next, :outcome, :skip; see plans/).
+    #[arg(long, value_name = "FILE")]
+    plan: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -192,7 +195,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
         Some(Cmd::Run { plan, report, junit }) => {
             (Some(gameday::plan::Plan::load(plan)?), true, report.clone(), junit.clone())
         }
-        _ => (None, false, None, None),
+        _ => (cli.plan.as_deref().map(gameday::plan::Plan::load).transpose()?, false, None, None),
     };
     let presets = preset::load_presets(Some(&dirs.config.join("presets")))?;
     let themes = theme::load_themes(Some(&dirs.config.join("themes")))?;

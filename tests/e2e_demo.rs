@@ -227,3 +227,70 @@ fn a_malformed_session_file_is_an_error_naming_file_and_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.toml:4:12: 'often' is not a duration"), "{err}");
 }
+
+#[test]
+fn a_facilitator_walks_a_run_sheet_step_by_step() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("plan.toml"),
+        r#"title = "Thursday Gameday"
+facilitator = "Ana"
+[[participant]]
+name = "Ben"
+role = "operator"
+[[probe]]
+name = "front"
+service = "sock-shop/front-end"
+[[step]]
+name = "carts loses a pod"
+preset = "pod-delete"
+target = "sock-shop/carts"
+duration = "3s"
+hypothesis = "Nobody notices."
+checks = ["front success >= 90%"]
+observe = "2s"
+[[step]]
+name = "payment goes away"
+preset = "scale-to-zero"
+target = "sock-shop/payment"
+"#,
+    )
+    .unwrap();
+    let mut c = Console::start_in(dir, &["--demo", "--plan", "plan.toml"], &[]);
+    c.wait_for("Run-sheet: Thursday Gameday", T);
+    c.wait_for(":next starts step 1", T);
+    c.command("next");
+    c.wait_for("Inject this fault?", T);
+    c.wait_for("Hypothesis    Nobody notices.", T);
+    c.send("\t");
+    c.send("\r");
+    c.wait_for("FAULT LIVE #1 pod-delete", T);
+    c.wait_for("step 1: record the outcome", Duration::from_secs(30));
+    c.command("outcome partial carts came back, orders logged errors");
+    c.wait_for("step 1 recorded as partially held; 1 step(s) left", T);
+    c.wait_for("✗ partially held  1. carts loses a pod", T);
+    c.command("skip payment team is on call elsewhere");
+    c.wait_for("- skipped         2. payment goes away", T);
+    c.wait_for("done: :export writes the report", T);
+    c.command("export report.md");
+    c.wait_for("report written to report.md", T);
+    let report = std::fs::read_to_string(c.dir.path().join("report.md")).unwrap();
+    assert!(
+        report.contains("| Facilitator | Ana |") && report.contains("| Participants | Ben (operator) |"),
+        "{report}"
+    );
+    assert!(
+        report.contains("2 steps: 0 held, 1 partially held, 0 broken, 0 failed, 1 skipped, 0 not run."),
+        "{report}"
+    );
+    assert!(
+        report.contains("| carts came back, orders logged errors; the checks said held | **partially held** |"),
+        "{report}"
+    );
+    assert!(
+        report.contains("| 2. payment goes away | - |  |  | payment team is on call elsewhere | **skipped** |"),
+        "{report}"
+    );
+    c.send("q");
+    assert_eq!(c.wait_exit(T), 0);
+}

@@ -74,7 +74,10 @@ fn a_headless_run_reports_the_broken_hypothesis_by_exit_code_junit_and_report() 
     let report = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(report.contains("| Run-sheet | CI &lt;resilience&gt; &amp; checks |"), "{report}");
     assert!(report.contains("| Participants | ci (operator) |"), "{report}");
-    assert!(report.contains("3 steps: 1 held, 1 broken, 1 failed, 0 not finished."), "{report}");
+    assert!(
+        report.contains("3 steps: 1 held, 0 partially held, 1 broken, 1 failed, 0 skipped, 0 not run."),
+        "{report}"
+    );
     assert!(report.contains("| 2. carts gets very slow | #2 network-latency on sock-shop/carts | The front door p95 stays under 300 ms. (checks: front-end p95 &lt;= 300 ms) |"), "{report}");
     assert!(report.contains("```mermaid\ngantt"), "{report}");
     assert!(report.contains("    fault 2 network-latency sock-shop/carts :crit, "), "{report}");

@@ -25,10 +25,20 @@ pub enum Command {
     Stop(Stop),
     /// `:expect <probe> <metric> <op> <threshold> [over <duration>]`: a check of the hypothesis
     Expect(Check),
+    /// `:next`: the run-sheet's next step
+    Next,
+    /// `:outcome held|broken|partial [note]`
+    Outcome {
+        verdict: String,
+        note: String,
+    },
+    /// `:skip <reason>`
+    Skip(String),
 }
 
 pub const USAGE: &str = ":inject <preset> <target> [name=value...] · :abort · :note <text> · :export [path] · \
-     :probe <name> <kind> <what> · :expect <probe> <check> · :stop <probe> <check> [for <d>] · :theme <name> · :quit";
+     :probe <name> <kind> <what> · :expect <probe> <check> · :stop <probe> <check> [for <d>] · :next · \
+     :outcome held|broken|partial [note] · :skip <reason> · :theme <name> · :quit";
 
 const PROBE_USAGE: &str =
     "usage: :probe <name> http <url> [status] | tcp <host:port> | promql <prometheus-url> <query> \
@@ -137,6 +147,16 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "probe" => probe(&args, rest),
         "stop" => stop(&args, 10_000, STOP_USAGE),
         "expect" => expect(&args),
+        "next" => Ok(Command::Next),
+        "outcome" => match args.first() {
+            Some(v) => Ok(Command::Outcome {
+                verdict: v.to_string(),
+                note: rest.split_once(char::is_whitespace).map(|(_, n)| n.trim().to_string()).unwrap_or_default(),
+            }),
+            None => Err("usage: :outcome held|broken|partial [note]".into()),
+        },
+        "skip" if rest.is_empty() => Err("usage: :skip <reason>".into()),
+        "skip" => Ok(Command::Skip(rest.to_string())),
         other => Err(format!("unknown command '{other}': {USAGE}")),
     }
 }

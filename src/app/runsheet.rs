@@ -35,6 +35,13 @@ pub enum Phase {
         fault: u64,
         until_ms: u64,
     },
+    /// Walked by a facilitator: the step is over, its outcome is theirs to record (`:outcome`);
+    /// `suggested` is what the checks say.
+    Outcome {
+        step: usize,
+        fault: u64,
+        suggested: &'static str,
+    },
     Done,
 }
 
@@ -76,6 +83,12 @@ pub fn on_tick(s: &mut AppState, fx: &mut Vec<Effect>) {
         }
         Phase::Ready { next } if next >= sheet.plan.steps.len() => finish(s, fx),
         Phase::Ready { next } => start(s, &sheet, next, fx),
+        Phase::Waiting { step, .. } if !sheet.auto => {
+            // The facilitator's confirmation of the step's fault was pressed.
+            if let Some(fault) = s.fault.live().map(|f| f.id) {
+                set_phase(s, Phase::Running { step, fault });
+            }
+        }
         Phase::Waiting { step, since_ms } => {
             let idle = matches!(s.fault, FaultPhase::Idle) && s.quitting.is_none();
             if idle && (steady::unsteady(s).is_none() || now - since_ms >= WAIT_STEADY_MS) {
@@ -90,11 +103,20 @@ pub fn on_tick(s: &mut AppState, fx: &mut Vec<Effect>) {
         }
         Phase::Observing { step, fault, until_ms } => {
             let recovered = s.steady.track.as_ref().is_some_and(|t| t.fault == fault && t.recovered_ms.is_some());
-            if now >= until_ms || recovered {
+            if (now >= until_ms || recovered) && sheet.auto {
                 conclude(s, &sheet, step, fault, fx);
+            } else if now >= until_ms || recovered {
+                let suggested =
+                    if report::steady_verdict(&s.timeline, fault).verdict() == "broken" { "broken" } else { "held" };
+                let n = step + 1;
+                s.say(
+                    Level::Warning,
+                    format!("step {n}: record the outcome: :outcome held|broken|partial [note] (the checks say {suggested})"),
+                );
+                set_phase(s, Phase::Outcome { step, fault, suggested });
             }
         }
-        Phase::Done => {}
+        Phase::Outcome { .. } | Phase::Done => {}
     }
 }
 
@@ -200,7 +222,86 @@ fn finish(s: &mut AppState, fx: &mut Vec<Effect>) {
     }
 }
 
+/// `:next`: the facilitator starts the next step; its fault waits in the confirmation.
+pub fn next(s: &mut AppState, fx: &mut Vec<Effect>) {
+    let Some(sheet) = s.runsheet.clone() else {
+        return s.say(Level::Error, "no run-sheet: start the console with --plan <file>");
+    };
+    let i = match sheet.phase {
+        Phase::Ready { next } if next < sheet.plan.steps.len() => next,
+        Phase::Ready { .. } | Phase::Done => {
+            return s.say(Level::Info, "every step is done: :export writes the report")
+        }
+        // The confirmation was cancelled: show it again.
+        Phase::Waiting { step, .. } if matches!(s.fault, FaultPhase::Idle) => return arm(s, &sheet, step, fx),
+        Phase::Outcome { step, .. } => {
+            return s.say(Level::Error, format!("step {} first: :outcome held|broken|partial [note]", step + 1))
+        }
+        _ => return s.say(Level::Error, "this step's fault is still on: one fault at a time"),
+    };
+    start(s, &sheet, i, fx);
+    arm(s, &sheet, i, fx);
+}
+
+fn arm(s: &mut AppState, sheet: &RunSheet, i: usize, fx: &mut Vec<Effect>) {
+    let step = &sheet.plan.steps[i];
+    match super::update::plan(s, &step.preset, &step.target, &step.params) {
+        Ok(mut p) => {
+            if !step.hypothesis.is_empty() {
+                p.hypothesis = step.hypothesis.clone();
+            }
+            fault::arm(s, p, fx);
+        }
+        Err(e) => outcome(s, i, step.name.clone(), None, "failed", e, fx),
+    }
+}
+
+/// `:outcome held|broken|partial [note]`: the facilitator's verdict on the step just run.
+pub fn record_outcome(s: &mut AppState, verdict: &str, note: &str, fx: &mut Vec<Effect>) {
+    let Some(sheet) = s.runsheet.clone() else {
+        return s.say(Level::Error, "no run-sheet: start the console with --plan <file>");
+    };
+    let Phase::Outcome { step, fault, suggested } = sheet.phase else {
+        return s.say(Level::Error, "no step is waiting for its outcome");
+    };
+    let verdict = match verdict {
+        "held" => "held",
+        "broken" => "broken",
+        "partial" | "partially" => "partially held",
+        other => return s.say(Level::Error, format!("'{other}' is not held, broken or partial")),
+    };
+    let mut detail = format!("the checks said {suggested}");
+    if !note.is_empty() {
+        detail = format!("{note}; {detail}");
+    }
+    outcome(s, step, sheet.plan.steps[step].name.clone(), Some(fault), verdict, detail, fx);
+    let left = sheet.plan.steps.len() - step - 1;
+    s.say(Level::Info, format!("step {} recorded as {verdict}; {left} step(s) left (:next)", step + 1));
+}
+
+/// `:skip <reason>`: the next step (or the one waiting for its confirmation) is not run.
+pub fn skip(s: &mut AppState, reason: &str, fx: &mut Vec<Effect>) {
+    let Some(sheet) = s.runsheet.clone() else {
+        return s.say(Level::Error, "no run-sheet: start the console with --plan <file>");
+    };
+    let i = match sheet.phase {
+        Phase::Ready { next } if next < sheet.plan.steps.len() => next,
+        Phase::Waiting { step, .. } if s.fault.live().is_none() => step,
+        _ => return s.say(Level::Error, "nothing to skip now (a step's fault is on, or the sheet is done)"),
+    };
+    if matches!(s.fault, FaultPhase::Armed { .. }) {
+        s.fault = FaultPhase::Idle;
+    }
+    outcome(s, i, sheet.plan.steps[i].name.clone(), None, "skipped", reason.to_string(), fx);
+    s.say(Level::Info, format!("step {} skipped", i + 1));
+}
+
 /// Steps whose hypothesis did not hold (broken or failed): a headless run exits non-zero.
 pub fn not_held(entries: &[crate::timeline::Entry]) -> usize {
-    entries.iter().filter(|e| matches!(&e.kind, EntryKind::StepOutcome { verdict, .. } if verdict != "held")).count()
+    entries
+        .iter()
+        .filter(
+            |e| matches!(&e.kind, EntryKind::StepOutcome { verdict, .. } if verdict != "held" && verdict != "skipped"),
+        )
+        .count()
 }

@@ -392,6 +392,9 @@ fn run_command(s: &mut AppState, line: &str, fx: &mut Vec<Effect>) {
         Command::Probe(spec) => steady::add_probe(s, spec, fx),
         Command::Stop(stop) => steady::add_stop(s, stop, fx),
         Command::Expect(check) => steady::add_check(s, check, fx),
+        Command::Next => super::runsheet::next(s, fx),
+        Command::Outcome { verdict, note } => super::runsheet::record_outcome(s, &verdict, &note, fx),
+        Command::Skip(reason) => super::runsheet::skip(s, &reason, fx),
     }
 }
 

@@ -285,53 +285,74 @@ fn steady_state(md: &mut String, entries: &[Entry], faults: &[FaultSummary]) {
 
 /// Per step of the run-sheet: the hypothesis written before the run against what happened.
 fn run_sheet(md: &mut String, entries: &[Entry]) {
-    let started: Vec<&Entry> = entries.iter().filter(|e| matches!(e.kind, EntryKind::StepStarted { .. })).collect();
-    if started.is_empty() {
-        return;
+    let planned = entries.iter().find_map(|e| match &e.kind {
+        EntryKind::PlanLoaded { steps, .. } => Some(*steps),
+        _ => None,
+    });
+    let Some(planned) = planned else { return };
+    // step -> (started, outcome)
+    let mut rows: BTreeMap<usize, (Option<&EntryKind>, Option<&EntryKind>)> = BTreeMap::new();
+    for e in entries {
+        match &e.kind {
+            EntryKind::StepStarted { step, .. } => rows.entry(*step).or_default().0 = Some(&e.kind),
+            EntryKind::StepOutcome { step, .. } => rows.entry(*step).or_default().1 = Some(&e.kind),
+            _ => {}
+        }
     }
-    let outcomes: BTreeMap<usize, (&str, &str, Option<u64>)> = entries
-        .iter()
-        .filter_map(|e| match &e.kind {
-            EntryKind::StepOutcome { step, verdict, detail, fault, .. } => {
-                Some((*step, (verdict.as_str(), detail.as_str(), *fault)))
-            }
+    let verdicts: Vec<&str> = rows
+        .values()
+        .filter_map(|(_, o)| match o {
+            Some(EntryKind::StepOutcome { verdict, .. }) => Some(verdict.as_str()),
             _ => None,
         })
         .collect();
-    let count = |v: &str| outcomes.values().filter(|o| o.0 == v).count();
+    let count = |v: &str| verdicts.iter().filter(|x| **x == v).count();
     let _ = writeln!(md, "## Run-sheet\n");
     let _ = writeln!(
         md,
-        "{} steps: {} held, {} broken, {} failed, {} not finished.\n",
-        started.len(),
+        "{planned} steps: {} held, {} partially held, {} broken, {} failed, {} skipped, {} not run.\n",
         count("held"),
+        count("partially held"),
         count("broken"),
-        count("failed") + count("skipped"),
-        started.len().saturating_sub(outcomes.len())
+        count("failed"),
+        count("skipped"),
+        planned.saturating_sub(verdicts.len())
     );
     let _ = writeln!(md, "| Step | Fault | Hypothesis (written before) | Expected alerts | What happened | Verdict |");
     let _ = writeln!(md, "|---|---|---|---|---|---|");
-    for e in started {
-        let EntryKind::StepStarted { step, name, preset, target, hypothesis, expected_alerts, checks } = &e.kind else {
-            continue;
-        };
-        let (verdict, detail, fault) = outcomes.get(step).copied().unwrap_or(("not finished", "", None));
-        let fault = fault.map(|f| format!("#{f} ")).unwrap_or_default();
-        let mut written = hypothesis.clone();
-        if !checks.is_empty() {
-            written.push_str(&format!(" (checks: {})", checks.join(", ")));
+    for (step, (started, outcome)) in rows {
+        let (mut name, mut what, mut written, mut alerts) =
+            (String::new(), "-".to_string(), String::new(), String::new());
+        if let Some(EntryKind::StepStarted { name: n, preset, target, hypothesis, expected_alerts, checks, .. }) =
+            started
+        {
+            name = n.clone();
+            what = format!("{preset} on {target}");
+            written = hypothesis.clone();
+            if !checks.is_empty() {
+                written.push_str(&format!(" (checks: {})", checks.join(", ")));
+            }
+            alerts = expected_alerts.join(", ");
         }
-        let verdict = if verdict == "held" { verdict.to_string() } else { format!("**{verdict}**") };
+        let (verdict, detail) = match outcome {
+            Some(EntryKind::StepOutcome { name: n, fault, verdict, detail, .. }) => {
+                name = n.clone();
+                if let Some(f) = fault {
+                    what = format!("#{f} {what}");
+                }
+                (verdict.clone(), detail.clone())
+            }
+            _ => ("not finished".to_string(), String::new()),
+        };
+        let verdict = if verdict == "held" { verdict } else { format!("**{verdict}**") };
         let _ = writeln!(
             md,
-            "| {step}. {} | {}{} on {} | {} | {} | {} | {verdict} |",
-            escape(name),
-            fault,
-            escape(preset),
-            escape(target),
+            "| {step}. {} | {} | {} | {} | {} | {verdict} |",
+            escape(&name),
+            escape(&what),
             escape(&written),
-            escape(&expected_alerts.join(", ")),
-            escape(detail),
+            escape(&alerts),
+            escape(&detail),
         );
     }
     let _ = writeln!(md);

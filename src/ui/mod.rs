@@ -9,6 +9,7 @@ mod leftovers;
 mod note;
 mod picker;
 mod probes;
+mod runsheet;
 mod timeline;
 mod topology;
 
@@ -40,16 +41,21 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
     let [left, right] = Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(body);
     topology::draw(frame, left, s, t);
     let probes_height = probes::height(s);
-    let share = if probes_height > 0 { 3 } else { 2 };
+    let share = if probes_height > 0 || runsheet::height(s) > 0 { 3 } else { 2 };
     let health_height = (s.health.len() as u16 + 3).min(right.height / share).max(5);
     let fault_height = if live { fault::height(s, right.width) } else { 0 };
-    let [health_area, probes_area, fault_area, timeline_area] = Layout::vertical([
+    let sheet_height = runsheet::height(s);
+    let [sheet_area, health_area, probes_area, fault_area, timeline_area] = Layout::vertical([
+        Constraint::Length(sheet_height),
         Constraint::Length(health_height),
         Constraint::Length(probes_height),
         Constraint::Length(fault_height),
         Constraint::Min(3),
     ])
     .areas(right);
+    if sheet_height > 0 {
+        runsheet::draw(frame, sheet_area, s, t);
+    }
     health::draw(frame, health_area, s, t);
     if probes_height > 0 {
         probes::draw(frame, probes_area, s, t);

@@ -1,0 +1,68 @@
+//! The run-sheet panel: every step with where it stands, and what to do next.
+
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+use ratatui::Frame;
+
+use crate::app::runsheet::Phase;
+use crate::app::state::AppState;
+use crate::theme::Theme;
+use crate::timeline::EntryKind;
+
+pub fn height(s: &AppState) -> u16 {
+    s.runsheet.as_ref().map(|r| (r.plan.steps.len() as u16 + 2).min(9)).unwrap_or(0)
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
+    let Some(sheet) = &s.runsheet else { return };
+    let hint = match &sheet.phase {
+        _ if sheet.auto => " running by itself ".to_string(),
+        Phase::Ready { next } if *next < sheet.plan.steps.len() => format!(" :next starts step {} ", next + 1),
+        Phase::Waiting { .. } => " confirm the step's fault ".into(),
+        Phase::Running { .. } | Phase::Observing { .. } => " observing ".into(),
+        Phase::Outcome { suggested, .. } => format!(" :outcome held|broken|partial (checks: {suggested}) "),
+        _ => " done: :export writes the report ".into(),
+    };
+    let block = Block::bordered()
+        .title(Span::styled(format!(" Run-sheet: {} ", sheet.plan.title), t.title()))
+        .title(Span::styled(hint, Style::new().fg(t.ui.warning).add_modifier(Modifier::BOLD)))
+        .border_style(t.border(false));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let outcome = |i: usize| {
+        s.timeline.iter().rev().find_map(|e| match &e.kind {
+            EntryKind::StepOutcome { step, verdict, .. } if *step == i + 1 => Some(verdict.clone()),
+            _ => None,
+        })
+    };
+    let current = match &sheet.phase {
+        Phase::Waiting { step, .. }
+        | Phase::Running { step, .. }
+        | Phase::Observing { step, .. }
+        | Phase::Outcome { step, .. } => Some(*step),
+        _ => None,
+    };
+    let lines: Vec<Line> = sheet
+        .plan
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            let (mark, color) = match (outcome(i).as_deref(), current == Some(i)) {
+                (_, true) => ("▶ now".to_string(), t.fault.active),
+                (Some("held"), _) => ("✓ held".into(), t.health.healthy),
+                (Some("skipped"), _) => ("- skipped".into(), t.ui.muted),
+                (Some(v), _) => (format!("✗ {v}"), t.health.down),
+                (None, _) => ("  to do".into(), t.ui.muted),
+            };
+            Line::from(vec![
+                Span::styled(format!("{:<18}", mark), Style::new().fg(color)),
+                Span::styled(format!("{}. {} ", i + 1, step.name), t.text()),
+                Span::styled(format!("{} on {}", step.preset, step.target), t.muted()),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
