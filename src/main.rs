@@ -31,6 +31,9 @@ struct Cli {
     /// A run-sheet to walk in the console, step by step (:next, :outcome, :skip; see plans/).
     #[arg(long, value_name = "FILE")]
     plan: Option<PathBuf>,
+    /// Resume a session (its ID, see `gameday sessions`): the timeline goes on in its journal.
+    #[arg(long, value_name = "ID")]
+    resume: Option<String>,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -216,6 +219,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
         steady,
         plan,
         headless,
+        resume: cli.resume.clone(),
         backend,
         presets,
         themes,

@@ -294,3 +294,59 @@ target = "sock-shop/payment"
     c.send("q");
     assert_eq!(c.wait_exit(T), 0);
 }
+
+#[test]
+fn a_session_is_resumed_and_its_timeline_goes_on_in_the_same_file() {
+    let mut c = Console::start(&["--demo"]);
+    c.wait_for("carts-db", T);
+    c.command("note first words");
+    c.command("inject pod-delete sock-shop/carts");
+    c.wait_for("FAULT LIVE #1", T);
+    c.send(" ");
+    c.wait_for("fault #1 reverted (confirmed)", T);
+    c.send("q");
+    assert_eq!(c.wait_exit(T), 0);
+    let journal = c.journal();
+    let id = journal.file_stem().unwrap().to_str().unwrap().to_string();
+
+    let dir = c.into_dir();
+    let listed = std::process::Command::new(env!("CARGO_BIN_EXE_gameday"))
+        .arg("sessions")
+        .env("GAMEDAY_DATA_DIR", dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&listed.stdout).contains(&format!("{id}  ")), "listed");
+
+    let mut again = Console::start_in(dir, &["--demo", "--resume", &id], &[]);
+    again.wait_for("session resumed", T);
+    again.wait_for("note: first words", T);
+    again.wait_for(&format!("session {id}"), T);
+    again.command("inject pod-delete sock-shop/carts");
+    again.wait_for("FAULT LIVE #2", T);
+    again.send(" ");
+    again.wait_for("fault #2 reverted (confirmed)", T);
+    again.send("q");
+    assert_eq!(again.wait_exit(T), 0);
+    assert_eq!(again.journal(), journal, "the same file");
+    let kinds = journal_kinds(&journal);
+    assert!(
+        in_order(
+            &kinds,
+            &[
+                "session_start",
+                "note",
+                "inject_requested",
+                "session_end",
+                "session_resumed",
+                "inject_requested",
+                "session_end"
+            ]
+        ),
+        "{kinds:?}"
+    );
+    let entries = journal_entries(&journal);
+    let seqs: Vec<u64> = entries.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "one sequence: {seqs:?}");
+    let times: Vec<u64> = entries.iter().map(|e| e["t_ms"].as_u64().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[1] >= w[0]), "one clock: {times:?}");
+}

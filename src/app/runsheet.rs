@@ -69,7 +69,17 @@ pub fn load(s: &mut AppState, plan: Plan, auto: bool) -> Vec<Effect> {
         &mut fx,
     );
     let base = (plan.steady.hypothesis.clone(), plan.steady.stops.clone());
-    s.runsheet = Some(RunSheet { plan, auto, phase: Phase::Ready { next: 0 }, base });
+    // A resumed session goes on after the last step it finished.
+    let next = s
+        .timeline
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EntryKind::StepOutcome { step, .. } => Some(*step),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    s.runsheet = Some(RunSheet { plan, auto, phase: Phase::Ready { next }, base });
     fx
 }
 

@@ -33,6 +33,8 @@ pub struct Options {
     pub steady: crate::probe::SessionConfig,
     /// A run-sheet to walk (its probes and checks replace `steady`).
     pub plan: Option<crate::plan::Plan>,
+    /// Resume this session (its ID): the timeline goes on in its journal.
+    pub resume: Option<String>,
     /// No screen: the run-sheet is walked by itself (`gameday run`), the timeline printed as it
     /// grows, and the session ends with the sheet.
     pub headless: bool,
@@ -50,15 +52,34 @@ pub struct Outcome {
     pub crash: Option<String>,
 }
 
+/// The journal and entries of a session that can be resumed (it exists and no console has it).
+fn resumable(dir: &std::path::Path, id: &str) -> anyhow::Result<(PathBuf, Vec<crate::timeline::Entry>)> {
+    let path = dir.join(format!("{id}.jsonl"));
+    if !path.exists() {
+        anyhow::bail!("no session {id} in {} (gameday sessions lists them)", dir.display());
+    }
+    if crate::timeline::journal::in_use(&path) {
+        anyhow::bail!("session {id} is open in another console");
+    }
+    let entries = crate::timeline::journal::read(&path)?;
+    Ok((path, entries))
+}
+
 pub fn session_id(now: DateTime<Utc>) -> String {
     format!("{}-{:04x}", now.format("%Y%m%d-%H%M%S"), std::process::id() & 0xffff)
 }
 
 pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
     let start = Instant::now();
-    let start_wall = Utc::now();
-    let stamp = move || Stamp::at(start_wall, start.elapsed().as_millis() as u64);
-    let id = session_id(start_wall);
+    // A resumed session keeps its id, its journal and its clock (times since its first start).
+    let earlier = match &opts.resume {
+        Some(id) => Some(resumable(&opts.sessions_dir, id)?),
+        None => None,
+    };
+    let start_wall = earlier.as_ref().and_then(|(_, e)| e.first().map(|e| e.wall)).unwrap_or_else(Utc::now);
+    let offset_ms = (Utc::now() - start_wall).num_milliseconds().max(0) as u64;
+    let stamp = move || Stamp::at(start_wall, offset_ms + start.elapsed().as_millis() as u64);
+    let id = opts.resume.clone().unwrap_or_else(|| session_id(start_wall));
     let journal_path = opts.sessions_dir.join(format!("{id}.jsonl"));
     let journal = Journal::open(&journal_path)
         .map_err(|e| anyhow::anyhow!("cannot open the session journal {}: {e}", journal_path.display()))?;
@@ -77,6 +98,14 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
         .map(|p| PresetEntry { support: opts.backend.supports(&p.action), preset: p })
         .collect();
     let (mut state, mut fx) = AppState::new(session, presets, opts.themes, opts.theme, stamp());
+    if let Some((_, entries)) = earlier {
+        // Not a new start: the earlier timeline, and faults numbered after its own.
+        fx.clear();
+        state.next_fault_id = entries.iter().filter_map(|e| e.kind.fault()).max().unwrap_or(0) + 1;
+        state.timeline = entries;
+        let version = env!("CARGO_PKG_VERSION").to_string();
+        state.record(crate::timeline::EntryKind::SessionResumed { version }, &mut fx);
+    }
     match opts.plan {
         Some(plan) => fx.extend(crate::app::runsheet::load(&mut state, plan, opts.headless)),
         None => fx.extend(crate::app::steady::configure(&mut state, opts.steady)),

@@ -127,6 +127,10 @@ pub enum EntryKind {
     SessionEnd {
         reason: String,
     },
+    /// The session was resumed by a new console: the timeline goes on in the same file.
+    SessionResumed {
+        version: String,
+    },
     InjectRequested {
         fault: u64,
         preset: String,
@@ -305,6 +309,7 @@ impl EntryKind {
                 format!("session {session} started on {} ({})", backend.cluster, backend.kind)
             }
             SessionEnd { reason } => format!("session ended: {reason}"),
+            SessionResumed { version } => format!("session resumed (gameday {version})"),
             InjectRequested { fault, preset, target, blast_radius, .. } => {
                 format!("fault #{fault} requested: {preset} on {target} ({blast_radius})")
             }

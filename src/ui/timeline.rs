@@ -14,7 +14,7 @@ use crate::timeline::{since, EntryKind};
 pub fn kind_color(t: &Theme, k: &EntryKind) -> Color {
     use EntryKind::*;
     match k {
-        SessionStart { .. } | SessionEnd { .. } | ReportExported { .. } => t.timeline.session,
+        SessionStart { .. } | SessionEnd { .. } | SessionResumed { .. } | ReportExported { .. } => t.timeline.session,
         InjectRequested { .. }
         | InjectStarted { .. }
         | InjectCancelled { .. }
