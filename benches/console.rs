@@ -3,6 +3,7 @@
 //! to the revert being confirmed on screen. Prints the figures; run with
 //! `cargo bench --bench console`.
 
+mod common;
 #[path = "../tests/common/pty.rs"]
 #[allow(dead_code)]
 mod pty;
@@ -28,11 +29,6 @@ fn rss_kib(pid: i32) -> u64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn main() {
@@ -69,8 +65,8 @@ fn main() {
         c.wait_exit(Duration::from_secs(10));
     }
     println!("gameday console, {runs} runs, median:");
-    println!("  first frame after start:         {:>7.1} ms (target < 150 ms)", median(first_frame));
-    println!("  CPU while idle on the demo:      {:>7.2} % of a core (target ~0)", median(idle_cpu));
-    println!("  resident memory on the demo:     {:>7.1} MiB", median(rss));
-    println!("  Space -> revert confirmed shown: {:>7.1} ms (pty round trip included)", median(abort_ms));
+    println!("  first frame after start:         {:>7.1} ms (target < 150 ms)", common::median(first_frame));
+    println!("  CPU while idle on the demo:      {:>7.2} % of a core (target ~0)", common::median(idle_cpu));
+    println!("  resident memory on the demo:     {:>7.1} MiB", common::median(rss));
+    println!("  Space -> revert confirmed shown: {:>7.1} ms (pty round trip included)", common::median(abort_ms));
 }

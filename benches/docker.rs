@@ -3,6 +3,7 @@
 //! Space to a confirmed unpause (at the backend, and through the real console in a pty).
 //! Run with `cargo bench --bench docker` (needs a Docker engine; builds its images locally).
 
+mod common;
 #[path = "../tests/common/pty.rs"]
 #[allow(dead_code)]
 mod pty;
@@ -21,22 +22,6 @@ const N: usize = 200;
 const PROJECT: &str = "gdbench";
 const IMAGE: &str = "gameday-test-web:latest";
 const NETEM: &str = "gameday-test-netem:latest";
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn rss_mib(pid: i32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
-}
 
 async fn remove_all(d: &Docker) {
     let filters = HashMap::from([("label", vec![format!("com.docker.compose.project={PROJECT}")])]);
@@ -133,7 +118,7 @@ fn main() {
             c.wait_for(&format!("Topology · {} containers", N), Duration::from_secs(20));
             on_screen.push(started.elapsed().as_secs_f64() * 1000.0);
             tokio::time::sleep(Duration::from_secs(2)).await;
-            rss.push(rss_mib(c.pid()));
+            rss.push(common::rss_mib(&c.pid().to_string()));
             c.command(&format!("inject container-pause container/{PROJECT}-svc01-1"));
             c.wait_for("FAULT LIVE #1", Duration::from_secs(20));
             let pressed = Instant::now();
@@ -148,10 +133,13 @@ fn main() {
         }
         remove_all(&d).await;
         println!("Docker backend, {N} containers, median:");
-        println!("  connect to full topology (backend):    {:>7.1} ms (target < 300 ms)", median(full));
-        println!("  start to all {N} on screen (console):  {:>7.1} ms", median(on_screen));
-        println!("  console resident memory:               {:>7.1} MiB", median(rss));
-        println!("  revert of a pause (unpause confirmed): {:>7.1} ms (target < 50 ms)", median(unpause));
-        println!("  Space to 'reverted (confirmed)' shown: {:>7.1} ms (pty round trip included)", median(space));
+        println!("  connect to full topology (backend):    {:>7.1} ms (target < 300 ms)", common::median(full));
+        println!("  start to all {N} on screen (console):  {:>7.1} ms", common::median(on_screen));
+        println!("  console resident memory:               {:>7.1} MiB", common::median(rss));
+        println!("  revert of a pause (unpause confirmed): {:>7.1} ms (target < 50 ms)", common::median(unpause));
+        println!(
+            "  Space to 'reverted (confirmed)' shown: {:>7.1} ms (pty round trip included)",
+            common::median(space)
+        );
     });
 }

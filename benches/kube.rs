@@ -7,19 +7,18 @@
 #[path = "../tests/common/apiserver/mod.rs"]
 #[allow(dead_code)]
 mod apiserver;
+mod common;
 #[path = "../tests/common/pty.rs"]
 #[allow(dead_code)]
 mod pty;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
-use gameday::app::state::{PresetEntry, Session};
-use gameday::app::{update, AppState, Event};
+use gameday::app::{update, Event};
 use gameday::backend::kube::cluster::{Change, Cluster, Obj, Policy, KINDS};
 use gameday::backend::kube::{KubeBackend, KubeOptions};
-use gameday::backend::{Backend, BackendInfo, Support, TopologyDelta};
+use gameday::backend::{Backend, TopologyDelta};
 use gameday::timeline::Stamp;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -30,22 +29,6 @@ const DEPLOYMENTS_PER_NS: usize = 50; // 2,500 deployments, each with a service
 const PODS_PER_DEPLOYMENT: usize = 4; // 10,000 pods
 const NODES: usize = 500;
 const PODS: usize = NAMESPACES * DEPLOYMENTS_PER_NS * PODS_PER_DEPLOYMENT;
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn rss_mib(pid: i32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
-}
 
 /// Every object of the cluster, as (plural, JSON), in an order the API server accepts.
 fn objects() -> Vec<(&'static str, Value)> {
@@ -135,24 +118,6 @@ fn at(ms: u64) -> Stamp {
     Stamp::at(Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap(), ms)
 }
 
-fn state() -> AppState {
-    let session = Session {
-        id: "bench".into(),
-        backend: BackendInfo { kind: "kubernetes".into(), cluster: "bench".into(), pod_word: "pod".into() },
-        journal: PathBuf::from("/dev/null"),
-        report: PathBuf::from("/dev/null"),
-        version: "bench".into(),
-    };
-    let presets = gameday::preset::load_presets(None)
-        .unwrap()
-        .into_iter()
-        .map(|p| PresetEntry { support: Support::Yes, preset: p })
-        .collect();
-    let themes = gameday::theme::load_themes(None).unwrap();
-    let theme = themes["default"].clone();
-    AppState::new(session, presets, themes, theme, at(0)).0
-}
-
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -198,7 +163,7 @@ fn main() {
         c.wait_for(&format!("Topology · {PODS} pods"), Duration::from_secs(60));
         on_screen.push(started.elapsed().as_secs_f64() * 1000.0);
         std::thread::sleep(Duration::from_secs(2));
-        rss.push(rss_mib(c.pid()));
+        rss.push(common::rss_mib(&c.pid().to_string()));
         c.send("q");
         c.wait_exit(Duration::from_secs(20));
     }
@@ -206,7 +171,7 @@ fn main() {
     // One watch event: a pod's readiness flips (its workload and service change with it),
     // through the picture and the core.
     let mut cluster = Cluster::new(Policy::default());
-    let mut s = state();
+    let mut s = common::state("kubernetes", "bench", at(0));
     for ch in changes(&objs) {
         for d in cluster.apply(ch) {
             update(&mut s, Event::Backend(d), at(0));
@@ -241,13 +206,16 @@ fn main() {
     }
 
     println!("Kubernetes backend, {PODS} pods, {} services, {NODES} nodes (median):", NAMESPACES * DEPLOYMENTS_PER_NS);
-    println!("  connect to the complete topology (backend)       {:>8.0} ms", median(full));
-    println!("  start to the complete topology on screen (pty)   {:>8.0} ms   (aim < 2000 ms)", median(on_screen));
-    println!("  console resident memory                          {:>8.1} MiB  (aim < 200 MB)", median(rss));
+    println!("  connect to the complete topology (backend)       {:>8.0} ms", common::median(full));
+    println!(
+        "  start to the complete topology on screen (pty)   {:>8.0} ms   (aim < 2000 ms)",
+        common::median(on_screen)
+    );
+    println!("  console resident memory                          {:>8.1} MiB  (aim < 200 MB)", common::median(rss));
     println!(
         "  one watch event (picture + update, {:.1} deltas)  {:>8.2} µs   (aim < 10 µs)",
         deltas as f64 / n as f64,
         per_event
     );
-    println!("  one frame (160x45)                               {:>8.2} ms   (aim < 5 ms)", median(frames));
+    println!("  one frame (160x45)                               {:>8.2} ms   (aim < 5 ms)", common::median(frames));
 }

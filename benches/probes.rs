@@ -4,16 +4,16 @@
 //! fail to the abort being dispatched by a stop condition (hold 2 s).
 //! Run with `cargo bench --bench probes`.
 
-use std::path::PathBuf;
+mod common;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use gameday::app::state::{PresetEntry, Session};
 use gameday::app::{steady, update, AppState, Effect, Event};
 use gameday::backend::sim::SimCluster;
-use gameday::backend::{BackendInfo, Support, TopologyDelta};
+use gameday::backend::TopologyDelta;
 use gameday::probe::SessionConfig;
 use gameday::timeline::Stamp;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -27,17 +27,6 @@ fn ticks() -> u64 {
     let f: Vec<&str> = after.split_whitespace().collect();
     f.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
         + f.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
-}
-
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
 }
 
 /// The child: a loopback HTTP service that answers 200 until /fail is requested.
@@ -74,21 +63,7 @@ fn serve(port_file: &str) {
 }
 
 fn state(start: chrono::DateTime<Utc>) -> (AppState, SimCluster) {
-    let session = Session {
-        id: "bench".into(),
-        backend: BackendInfo { kind: "demo".into(), cluster: "sock-shop".into(), pod_word: "pod".into() },
-        journal: PathBuf::from("/dev/null"),
-        report: PathBuf::from("/dev/null"),
-        version: "bench".into(),
-    };
-    let presets = gameday::preset::load_presets(None)
-        .unwrap()
-        .into_iter()
-        .map(|p| PresetEntry { support: Support::Yes, preset: p })
-        .collect();
-    let themes = gameday::theme::load_themes(None).unwrap();
-    let theme = themes["default"].clone();
-    let (mut s, _) = AppState::new(session, presets, themes, theme, Stamp::at(start, 0));
+    let mut s = common::state("demo", "sock-shop", Stamp::at(start, 0));
     let sim = SimCluster::new(42);
     update(&mut s, Event::Backend(TopologyDelta::Snapshot(sim.topology())), Stamp::at(start, 0));
     (s, sim)
@@ -132,7 +107,7 @@ fn main() {
     let start = Instant::now();
     let stamp = move || Stamp::at(start_wall, start.elapsed().as_millis() as u64);
     let (mut s, mut sim) = state(start_wall);
-    let rss_before = rss_mib();
+    let rss_before = common::rss_mib("self");
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let _guard = rt.enter();
     for e in steady::configure(&mut s, config) {
@@ -183,7 +158,7 @@ fn main() {
     let hz = 100.0; // USER_HZ
     let cpu = (ticks() - cpu0) as f64 / hz / t0.elapsed().as_secs_f64() * 100.0;
     let per_s = (readings.get() - n0) as f64 / t0.elapsed().as_secs_f64();
-    let rss = rss_mib() - rss_before;
+    let rss = common::rss_mib("self") - rss_before;
 
     // Breach to abort: the service starts failing now.
     let failed_at = Instant::now();

@@ -1,14 +1,13 @@
 //! Frame render and core costs on the demo (criterion): one full frame with a live fault,
 //! one watch event through `update`, and the Space key to its revert effect.
 
-use std::path::PathBuf;
+mod common;
 
 use chrono::{TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, Criterion};
-use gameday::app::state::{PresetEntry, Session};
 use gameday::app::{update, AppState, Effect, Event};
 use gameday::backend::sim::SimCluster;
-use gameday::backend::{BackendInfo, Support, TopologyDelta};
+use gameday::backend::TopologyDelta;
 use gameday::timeline::Stamp;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -20,21 +19,7 @@ fn at(ms: u64) -> Stamp {
 
 /// The demo after 30 s of traffic with a fault live, as the console would hold it.
 fn demo() -> (AppState, SimCluster) {
-    let session = Session {
-        id: "bench".into(),
-        backend: BackendInfo { kind: "demo".into(), cluster: "sock-shop".into(), pod_word: "pod".into() },
-        journal: PathBuf::from("/dev/null"),
-        report: PathBuf::from("/dev/null"),
-        version: "bench".into(),
-    };
-    let presets = gameday::preset::load_presets(None)
-        .unwrap()
-        .into_iter()
-        .map(|p| PresetEntry { support: Support::Yes, preset: p })
-        .collect();
-    let themes = gameday::theme::load_themes(None).unwrap();
-    let theme = themes["default"].clone();
-    let (mut s, _) = AppState::new(session, presets, themes, theme, at(0));
+    let mut s = common::state("demo", "sock-shop", at(0));
     let mut sim = SimCluster::new(42);
     update(&mut s, Event::Backend(TopologyDelta::Snapshot(sim.topology())), at(0));
     let mut t = 0;

@@ -27,6 +27,12 @@ pub fn position(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// A file's text and its name for error messages.
+pub fn read_text(path: &Path) -> Result<(String, String), ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io(format!("{}: {e}", path.display())))?;
+    Ok((path.display().to_string(), text))
+}
+
 /// Every `*.toml` in `dir` (sorted), or nothing if the directory does not exist.
 pub fn load_toml_dir(dir: &Path) -> Result<Vec<(PathBuf, String)>, ConfigError> {
     let entries = match std::fs::read_dir(dir) {

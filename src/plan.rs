@@ -181,8 +181,8 @@ impl Plan {
     }
 
     pub fn load(path: &std::path::Path) -> Result<Plan, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io(format!("{}: {e}", path.display())))?;
-        Plan::parse(&path.display().to_string(), &text)
+        let (file, text) = crate::config::read_text(path)?;
+        Plan::parse(&file, &text)
     }
 }
 

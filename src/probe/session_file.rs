@@ -176,8 +176,8 @@ impl SessionConfig {
     }
 
     pub fn load(path: &std::path::Path) -> Result<SessionConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io(format!("{}: {e}", path.display())))?;
-        SessionConfig::parse(&path.display().to_string(), &text)
+        let (file, text) = crate::config::read_text(path)?;
+        SessionConfig::parse(&file, &text)
     }
 }
 
