@@ -32,8 +32,15 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     plan: Option<PathBuf>,
     /// Resume a session (its ID, see `gameday sessions`): the timeline goes on in its journal.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", conflicts_with = "drill")]
     resume: Option<String>,
+    /// Join a live session (its ID) as a drill's responder: the topology and health, not the
+    /// faults; d marks detected, m mitigated. Run it in a second terminal on the same machine.
+    #[arg(long, value_name = "ID", conflicts_with = "plan")]
+    drill: Option<String>,
+    /// The responder's name in a drill (default: $USER).
+    #[arg(long, value_name = "NAME", requires = "drill")]
+    responder: Option<String>,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -131,6 +138,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// The responder's name: given, or the user's; it names their file, so letters, digits, - and _.
+fn responder_name(given: Option<&str>) -> anyhow::Result<String> {
+    let name = given.map(str::to_string).or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "responder".into());
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        anyhow::bail!("responder name '{name}': use letters, digits, - and _ (--responder NAME)");
+    }
+    Ok(name)
+}
+
 async fn connect(args: &BackendArgs) -> anyhow::Result<Arc<dyn Backend>> {
     if args.docker {
         return Ok(Arc::new(DockerBackend::connect(&args.netem_image).await?));
@@ -220,6 +236,10 @@ fn real_main() -> anyhow::Result<ExitCode> {
         plan,
         headless,
         resume: cli.resume.clone(),
+        drill: match &cli.drill {
+            Some(id) => Some((id.clone(), responder_name(cli.responder.as_deref())?)),
+            None => None,
+        },
         backend,
         presets,
         themes,

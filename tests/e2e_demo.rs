@@ -350,3 +350,75 @@ fn a_session_is_resumed_and_its_timeline_goes_on_in_the_same_file() {
     let times: Vec<u64> = entries.iter().map(|e| e["t_ms"].as_u64().unwrap()).collect();
     assert!(times.windows(2).all(|w| w[1] >= w[0]), "one clock: {times:?}");
 }
+
+#[test]
+fn a_drill_with_a_facilitator_and_a_responder_in_two_terminals_on_one_session() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("plan.toml"),
+        r#"title = "On-call drill"
+facilitator = "Ana"
+[[participant]]
+name = "Cy"
+role = "operator"
+[[step]]
+name = "carts gets slow"
+preset = "network-latency"
+target = "sock-shop/carts"
+params = { latency_ms = 800 }
+duration = "6s"
+hypothesis = "The responder sees the front door slow down."
+observe = "2s"
+"#,
+    )
+    .unwrap();
+    let mut f = Console::start_in(dir, &["--demo", "--plan", "plan.toml"], &[]);
+    f.wait_for(":next starts step 1", T);
+    let session = f.journal().file_stem().unwrap().to_str().unwrap().to_string();
+    let data = f.data_dir();
+    let data = data.to_str().unwrap();
+    let mut r = Console::start_in(
+        tempfile::tempdir().unwrap(),
+        &["--demo", "--drill", &session, "--responder", "cy"],
+        &[("GAMEDAY_DATA_DIR", data)],
+    );
+    r.wait_for("DRILL · responder cy", T);
+    r.wait_for("the faults are hidden until the facilitator reveals them", T);
+    f.wait_for("responder cy joined the drill", T);
+
+    f.command("next");
+    f.wait_for("Inject this fault?", T);
+    f.send("\t");
+    f.send("\r");
+    f.wait_for("FAULT LIVE #1 network-latency", T);
+    // The responder's console shows no fault: no bar, no preset, no target in the timeline.
+    std::thread::sleep(Duration::from_millis(1500));
+    let screen = r.screen();
+    assert!(!screen.contains("network-latency") && !screen.contains("FAULT LIVE"), "{screen}");
+    r.send("d");
+    r.wait_for("marked DETECTED", T);
+    f.wait_for("responder cy marked DETECTED", T);
+    r.command("mitigated bumped the carts timeout");
+    f.wait_for("responder cy marked MITIGATED", T);
+    f.wait_for("step 1: record the outcome", Duration::from_secs(30));
+    f.command("outcome held");
+    f.command("reveal");
+    r.wait_for("REVEALED: 1 fault(s) were injected", T);
+    let screen = r.wait_for("network-latency on sock-shop/carts", T);
+    assert!(screen.contains("detected after"), "{screen}");
+    r.send("q");
+    assert_eq!(r.wait_exit(T), 0);
+    f.command("export report.md");
+    f.wait_for("report written to report.md", T);
+    let report = std::fs::read_to_string(f.dir.path().join("report.md")).unwrap();
+    assert!(report.contains("## Drill"), "{report}");
+    assert!(report.contains("Responders: cy. Faults were revealed to them. 1 of 1 fault(s) detected"), "{report}");
+    assert!(report.contains("responder cy marked MITIGATED"), "{report}");
+    assert!(report.contains("bumped the carts timeout"), "{report}");
+    let marks: Vec<serde_json::Value> =
+        journal_entries(&f.journal()).into_iter().filter(|e| e["kind"] == "drill_mark").collect();
+    assert_eq!(marks.len(), 2, "{marks:?}");
+    assert!(marks.iter().all(|m| m["fault"] == 1 && m["after_ms"].as_u64().is_some()), "{marks:?}");
+    f.send("q");
+    assert_eq!(f.wait_exit(T), 0);
+}

@@ -253,3 +253,14 @@ fn probes_panel_with_the_hypothesis_broken_and_the_confirmation_asking_again() {
     row_of(&term, "NOT in steady state");
     row_of(&term, "[ Inject anyway ]");
 }
+
+#[test]
+fn a_drill_responder_sees_health_and_their_marks_but_no_fault() {
+    let mut h = Harness::demo();
+    let mut fx = Vec::new();
+    gameday::app::drill::join(&mut h.s, "20261122-100000-test", "cy", true, &mut fx);
+    h.advance(5_000);
+    h.key(KeyCode::Char('d'));
+    let term = draw(&h);
+    insta::assert_snapshot!(term.backend());
+}

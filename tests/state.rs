@@ -35,6 +35,8 @@ fn kinds(fx: &[Effect]) -> Vec<String> {
             Effect::WriteReport { .. } => "write-report".into(),
             Effect::Cleanup { index, .. } => format!("cleanup:{index}"),
             Effect::StartProbe(p) => format!("start-probe:{}", p.name),
+            Effect::Mirror(spec) => format!("mirror:{}", spec.fault_id),
+            Effect::Unmirror(id) => format!("unmirror:{id}"),
             Effect::Exit => "exit".into(),
         })
         .collect()

@@ -34,11 +34,16 @@ pub enum Command {
     },
     /// `:skip <reason>`
     Skip(String),
+    /// A drill responder's `:detected [note]`, `:mitigated [note]`.
+    Mark(crate::timeline::Mark, String),
+    /// `:reveal`: the facilitator shows the drill's responders the faults.
+    Reveal,
 }
 
 pub const USAGE: &str = ":inject <preset> <target> [name=value...] · :abort · :note <text> · :export [path] · \
      :probe <name> <kind> <what> · :expect <probe> <check> · :stop <probe> <check> [for <d>] · :next · \
-     :outcome held|broken|partial [note] · :skip <reason> · :theme <name> · :quit";
+     :outcome held|broken|partial [note] · :skip <reason> · :reveal · :detected [note] · :mitigated [note] · \
+     :theme <name> · :quit";
 
 const PROBE_USAGE: &str =
     "usage: :probe <name> http <url> [status] | tcp <host:port> | promql <prometheus-url> <query> \
@@ -157,6 +162,9 @@ pub fn parse(line: &str) -> Result<Command, String> {
         },
         "skip" if rest.is_empty() => Err("usage: :skip <reason>".into()),
         "skip" => Ok(Command::Skip(rest.to_string())),
+        "detected" => Ok(Command::Mark(crate::timeline::Mark::Detected, rest.to_string())),
+        "mitigated" => Ok(Command::Mark(crate::timeline::Mark::Mitigated, rest.to_string())),
+        "reveal" => Ok(Command::Reveal),
         other => Err(format!("unknown command '{other}': {USAGE}")),
     }
 }

@@ -44,6 +44,11 @@ pub enum Event {
     Signal(String),
     /// A probe's result (HTTP, TCP, PromQL).
     Probe(crate::probe::Outcome),
+    /// New entries in another console's journal (a drill): the facilitator's, or a responder's.
+    Peer {
+        from: String,
+        entries: Vec<Entry>,
+    },
 }
 
 /// Work for the runtime. Effects are carried out in order; `Record` is written and flushed
@@ -79,6 +84,11 @@ pub enum Effect {
     },
     /// Start running a probe (it reports `Event::Probe` at its interval until the end).
     StartProbe(crate::probe::ProbeSpec),
+    /// A drill responder on the demo: replay the facilitator's fault in this console's own
+    /// simulated cluster (nothing is journaled: it dies with the process).
+    Mirror(FaultSpec),
+    /// Undo a replayed fault.
+    Unmirror(u64),
     /// Leave the UI loop (the journal already holds the session end).
     Exit,
 }

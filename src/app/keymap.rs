@@ -22,6 +22,9 @@ pub enum Action {
     NewLine,
     /// The note's tag: observation, action item, question.
     CycleTag,
+    /// A drill responder's marks.
+    MarkDetected,
+    MarkMitigated,
 }
 
 /// Where the user is; decides which bindings apply.
@@ -38,6 +41,8 @@ pub enum Context {
     CommandLine,
     Filter,
     Note,
+    /// A drill's responder console: the topology and health, no faults.
+    Drill,
 }
 
 impl Context {
@@ -55,6 +60,7 @@ impl Context {
             Context::CommandLine => "Command line",
             Context::Filter => "Filter",
             Context::Note => "Note editor",
+            Context::Drill => "Drill responder",
         }
     }
 }
@@ -179,6 +185,9 @@ pub const BINDINGS: &[Binding] = &[
     b(&[ENTER], Select, "save", "save the note to the timeline", Scope::Only(C::Note)),
     b(&[alt(KeyCode::Enter)], NewLine, "new line", "new line in the note", Scope::Only(C::Note)),
     b(&[ESC], Back, "discard", "discard the note", Scope::Only(C::Note)),
+    // A drill's responder
+    b(&[k('d')], MarkDetected, "detected", "drill: mark that you detected a problem", Scope::Only(C::Drill)),
+    b(&[k('m')], MarkMitigated, "mitigated", "drill: mark that the impact is mitigated", Scope::Only(C::Drill)),
     b(&[code(KeyCode::Tab)], CycleTag, "tag", "tag the note: observation, action item, question", Scope::Only(C::Note)),
     // Confirmation
     b(

@@ -123,6 +123,8 @@ pub struct AppState {
     pub steady: super::steady::Steady,
     /// The run-sheet being walked, if any.
     pub runsheet: Option<super::runsheet::RunSheet>,
+    /// Set when this console is a drill's responder.
+    pub drill: Option<super::drill::Responder>,
 }
 
 impl AppState {
@@ -159,6 +161,7 @@ impl AppState {
             exited: false,
             steady: Default::default(),
             runsheet: None,
+            drill: None,
         };
         let mut fx = Vec::new();
         let kind = EntryKind::SessionStart {
@@ -191,6 +194,7 @@ impl AppState {
             _ if matches!(self.fault, FaultPhase::Armed { .. }) => Context::Confirm,
             (_, Overlay::Picker { .. }) => Context::Picker,
             (_, Overlay::Targets { .. }) => Context::Targets,
+            _ if self.drill.is_some() => Context::Drill,
             _ => Context::Main,
         }
     }

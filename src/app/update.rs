@@ -11,6 +11,7 @@ use tui_textarea::TextArea;
 use super::blast;
 use super::cleanup;
 use super::command::{self, Command};
+use super::drill;
 use super::event::{Effect, Event};
 use super::fault::{self, Button, FaultPhase, FaultPlan};
 use super::keymap::{self, Action, Context};
@@ -47,6 +48,7 @@ pub fn update(s: &mut AppState, event: Event, now: Stamp) -> Vec<Effect> {
         Event::Leftovers(found) => cleanup::on_found(s, found, &mut fx),
         Event::CleanedUp { index, attempt, result } => cleanup::on_cleaned(s, index, attempt, result, &mut fx),
         Event::Probe(outcome) => steady::on_outcome(s, outcome, &mut fx),
+        Event::Peer { from, entries } => drill::on_peer(s, &from, entries, &mut fx),
     }
     fx
 }
@@ -150,6 +152,10 @@ fn on_key(s: &mut AppState, key: KeyEvent, fx: &mut Vec<Effect>) {
             } else {
                 "Space".to_string()
             };
+            // A responder has no fault of their own: their stop goes to the facilitator's.
+            if s.drill.is_some() {
+                return drill::mark(s, crate::timeline::Mark::Stop, &format!("pressed {by}"), fx);
+            }
             return fault::abort(s, &by, fx);
         }
         Some(Action::Quit) => {
@@ -198,6 +204,8 @@ fn on_key(s: &mut AppState, key: KeyEvent, fx: &mut Vec<Effect>) {
                     let text = t.lines().join("\n").trim().to_string();
                     if text.is_empty() {
                         s.say(Level::Info, "empty note discarded");
+                    } else if s.drill.is_some() {
+                        drill::mark(s, crate::timeline::Mark::Note, &text, fx);
                     } else {
                         let tag = s.ui.note_tag;
                         s.record(EntryKind::Note { text, tag }, fx);
@@ -265,7 +273,9 @@ fn on_action(s: &mut AppState, ctx: Context, action: Option<Action>, fx: &mut Ve
             s.fault = FaultPhase::Idle;
             s.say(Level::Info, "cancelled; nothing was injected");
         }
-        (Context::Main, Action::Up | Action::Down | Action::PageUp | Action::PageDown) => {
+        (Context::Drill, Action::MarkDetected) => drill::mark(s, crate::timeline::Mark::Detected, "", fx),
+        (Context::Drill, Action::MarkMitigated) => drill::mark(s, crate::timeline::Mark::Mitigated, "", fx),
+        (Context::Main | Context::Drill, Action::Up | Action::Down | Action::PageUp | Action::PageDown) => {
             let n = s.rows().len();
             s.ui.cursor = step(s.ui.cursor.min(n.saturating_sub(1)), action, n);
         }
@@ -274,7 +284,7 @@ fn on_action(s: &mut AppState, ctx: Context, action: Option<Action>, fx: &mut Ve
             None => s.say(Level::Info, "select a workload, pod or node to pick a fault for it"),
         },
         (Context::Main, Action::OpenPicker) => s.ui.overlay = Overlay::Picker { cursor: 0, target: None },
-        (Context::Main, Action::Back) => {
+        (Context::Main | Context::Drill, Action::Back) => {
             s.ui.filter.clear();
             s.ui.status = None;
         }
@@ -351,7 +361,21 @@ fn run_command(s: &mut AppState, line: &str, fx: &mut Vec<Effect>) {
         Ok(c) => c,
         Err(e) => return s.say(Level::Error, e),
     };
+    let responder_cannot = match &cmd {
+        Command::Inject { .. } => Some(":inject"),
+        Command::Next | Command::Outcome { .. } | Command::Skip(_) => Some("the run-sheet"),
+        Command::Stop(_) => Some("stop conditions"),
+        Command::Reveal => Some(":reveal"),
+        _ => None,
+    };
+    if responder_cannot.is_some_and(|what| drill::refused(s, what)) {
+        return;
+    }
     match cmd {
+        Command::Abort if s.drill.is_some() => drill::mark(s, crate::timeline::Mark::Stop, "typed :abort", fx),
+        Command::Note(text) if s.drill.is_some() => drill::mark(s, crate::timeline::Mark::Note, &text, fx),
+        Command::Mark(mark, note) => drill::mark(s, mark, &note, fx),
+        Command::Reveal => drill::reveal(s, fx),
         Command::Inject { preset, target, params } => {
             // Refused before the plan is checked, so a busy console says so first.
             if fault::refused_while_busy(s, &preset, &target, fx) {

@@ -52,11 +52,13 @@ pub struct Runner {
     tx: UnboundedSender<Event>,
     ledger: Ledger,
     journal_error: Option<String>,
+    /// Faults replayed for a drill responder on the demo: each one's end signal.
+    mirrors: std::collections::HashMap<u64, tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Runner {
     pub fn new(backend: Arc<dyn Backend>, journal: Journal, tx: UnboundedSender<Event>, ledger: Ledger) -> Runner {
-        Runner { backend, journal, tx, ledger, journal_error: None }
+        Runner { backend, journal, tx, ledger, journal_error: None, mirrors: Default::default() }
     }
 
     /// Runs the effects in order; returns true when the core asked to exit.
@@ -135,6 +137,24 @@ impl Runner {
                     });
                 }
                 Effect::StartProbe(spec) => super::probes::spawn(spec, self.tx.clone()),
+                Effect::Mirror(spec) => {
+                    let (end, ended) = tokio::sync::oneshot::channel();
+                    self.mirrors.insert(spec.fault_id, end);
+                    let backend = self.backend.clone();
+                    tokio::spawn(async move {
+                        // A replay that fails is not the responder's business: they see what
+                        // the cluster shows.
+                        let Ok(prepared) = guarded(backend.prepare(&spec)).await else { return };
+                        let handle = guarded(backend.inject(&spec, &prepared)).await.unwrap_or(prepared);
+                        let _ = ended.await;
+                        let _ = revert_once(backend.as_ref(), &handle).await;
+                    });
+                }
+                Effect::Unmirror(fault) => {
+                    if let Some(end) = self.mirrors.remove(&fault) {
+                        let _ = end.send(());
+                    }
+                }
                 Effect::Exit => exit = true,
             }
         }

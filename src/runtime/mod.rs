@@ -4,6 +4,7 @@
 pub mod cleanup;
 pub mod effects;
 pub mod probes;
+pub mod tail;
 pub mod terminal;
 
 use std::collections::BTreeMap;
@@ -35,6 +36,8 @@ pub struct Options {
     pub plan: Option<crate::plan::Plan>,
     /// Resume this session (its ID): the timeline goes on in its journal.
     pub resume: Option<String>,
+    /// Join this session (its ID) as a drill's responder, under this name.
+    pub drill: Option<(String, String)>,
     /// No screen: the run-sheet is walked by itself (`gameday run`), the timeline printed as it
     /// grows, and the session ends with the sheet.
     pub headless: bool,
@@ -69,18 +72,36 @@ pub fn session_id(now: DateTime<Utc>) -> String {
     format!("{}-{:04x}", now.format("%Y%m%d-%H%M%S"), std::process::id() & 0xffff)
 }
 
+/// A drill responder's own journal, and what they marked before (they may rejoin).
+fn responder(dir: &std::path::Path, id: &str, name: &str) -> anyhow::Result<(PathBuf, Vec<crate::timeline::Entry>)> {
+    if !dir.join(format!("{id}.jsonl")).exists() {
+        anyhow::bail!("no session {id} in {} to join (gameday sessions lists them)", dir.display());
+    }
+    let path = tail::responder_file(dir, id, name);
+    if crate::timeline::journal::in_use(&path) {
+        anyhow::bail!("responder {name} is already in this drill in another console (--responder picks another name)");
+    }
+    let earlier = if path.exists() { crate::timeline::journal::read(&path)? } else { Vec::new() };
+    Ok((path, earlier))
+}
+
 pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
     let start = Instant::now();
-    // A resumed session keeps its id, its journal and its clock (times since its first start).
-    let earlier = match &opts.resume {
-        Some(id) => Some(resumable(&opts.sessions_dir, id)?),
-        None => None,
+    // A resumed session keeps its id, its journal and its clock (times since its first start);
+    // so does a responder who rejoins a drill.
+    let earlier = match (&opts.resume, &opts.drill) {
+        (Some(id), _) => Some(resumable(&opts.sessions_dir, id)?),
+        (None, Some((id, name))) => Some(responder(&opts.sessions_dir, id, name)?).filter(|(_, e)| !e.is_empty()),
+        (None, None) => None,
     };
     let start_wall = earlier.as_ref().and_then(|(_, e)| e.first().map(|e| e.wall)).unwrap_or_else(Utc::now);
     let offset_ms = (Utc::now() - start_wall).num_milliseconds().max(0) as u64;
     let stamp = move || Stamp::at(start_wall, offset_ms + start.elapsed().as_millis() as u64);
-    let id = opts.resume.clone().unwrap_or_else(|| session_id(start_wall));
-    let journal_path = opts.sessions_dir.join(format!("{id}.jsonl"));
+    let id = opts.resume.clone().or(opts.drill.as_ref().map(|d| d.0.clone())).unwrap_or_else(|| session_id(start_wall));
+    let journal_path = match &opts.drill {
+        Some((id, name)) => tail::responder_file(&opts.sessions_dir, id, name),
+        None => opts.sessions_dir.join(format!("{id}.jsonl")),
+    };
     let journal = Journal::open(&journal_path)
         .map_err(|e| anyhow::anyhow!("cannot open the session journal {}: {e}", journal_path.display()))?;
     let session = Session {
@@ -110,6 +131,11 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
         Some(plan) => fx.extend(crate::app::runsheet::load(&mut state, plan, opts.headless)),
         None => fx.extend(crate::app::steady::configure(&mut state, opts.steady)),
     }
+    if let Some((session, name)) = &opts.drill {
+        // A cluster in this process (the demo) is not the facilitator's: it replays their faults.
+        let mirror = !opts.backend.faults_outlive_process();
+        crate::app::drill::join(&mut state, session, name, mirror, &mut fx);
+    }
     let headless = opts.headless;
 
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
@@ -122,6 +148,8 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
     let backend = opts.backend.clone();
     let crash_after = opts.crash_after;
     let sessions_dir = opts.sessions_dir.clone();
+    let responder = opts.drill.is_some();
+    let session_id = state.session.id.clone();
     let result = {
         let tx = tx.clone();
         let ledger = ledger.clone();
@@ -142,7 +170,8 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
                 }
             });
             backend.watch(dtx);
-            if backend.faults_outlive_process() {
+            follow_peers(&sessions_dir, &session_id, responder, tx.clone());
+            if backend.faults_outlive_process() && !responder {
                 spawn_leftover_search(backend.clone(), sessions_dir, tx.clone());
             }
             if let Some(term) = term.as_mut() {
@@ -202,6 +231,23 @@ fn result_of(r: Result<(), tokio::task::JoinError>) -> Result<(), String> {
         Ok(()) => Ok(()),
         Err(e) if e.is_panic() => Err(format!("panic: {}", effects::panic_message(e.into_panic().as_ref()))),
         Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Drills: a responder follows the facilitator's journal; a facilitator follows the marks of
+/// any responder who joins its session.
+fn follow_peers(dir: &std::path::Path, session: &str, responder: bool, tx: mpsc::UnboundedSender<Event>) {
+    if responder {
+        let journal = dir.join(format!("{session}.jsonl"));
+        tail::spawn(dir.to_path_buf(), move |p| (p == journal).then(|| "facilitator".to_string()), tx);
+    } else {
+        let prefix = format!("{session}.");
+        let name_of = move |p: &std::path::Path| {
+            let file = p.file_name()?.to_str()?;
+            let name = file.strip_prefix(&prefix)?.strip_suffix(".jsonl")?;
+            (!name.is_empty()).then(|| name.to_string())
+        };
+        tail::spawn(dir.join("drills"), name_of, tx);
     }
 }
 

@@ -104,6 +104,42 @@ impl std::fmt::Display for NoteTag {
     }
 }
 
+/// A drill responder's mark.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mark {
+    /// They see that something is wrong.
+    Detected,
+    /// They believe the impact is over.
+    Mitigated,
+    /// A note for the facilitator's timeline.
+    Note,
+    /// They pulled the emergency stop: the facilitator's console aborts its fault.
+    Stop,
+}
+
+impl Mark {
+    pub fn shout(self) -> &'static str {
+        match self {
+            Mark::Detected => "DETECTED",
+            Mark::Mitigated => "MITIGATED",
+            Mark::Note => "a note",
+            Mark::Stop => "EMERGENCY STOP",
+        }
+    }
+}
+
+impl std::fmt::Display for Mark {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Mark::Detected => "detected",
+            Mark::Mitigated => "mitigated",
+            Mark::Note => "note",
+            Mark::Stop => "emergency stop",
+        })
+    }
+}
+
 /// Why a fault ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -298,6 +334,30 @@ pub enum EntryKind {
         verdict: String,
         detail: String,
     },
+    /// A responder joined a drill on the session (`gameday --drill <ID>`).
+    DrillJoined {
+        session: String,
+        responder: String,
+    },
+    /// A responder's mark. In the responder's own file it is bare; the facilitator's timeline
+    /// imports it once (`their_seq` is its number in the responder's file) and attributes it to the
+    /// fault it is about, timed from that fault's inject.
+    DrillMark {
+        responder: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        their_seq: Option<u64>,
+        mark: Mark,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        note: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fault: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after_ms: Option<u64>,
+    },
+    /// The facilitator showed the responders which faults were injected.
+    DrillRevealed {
+        faults: usize,
+    },
 }
 
 impl EntryKind {
@@ -376,6 +436,22 @@ impl EntryKind {
                 format!("step {step} \"{name}\": {preset} on {target}; hypothesis: {hypothesis}")
             }
             StepOutcome { step, name, verdict, detail, .. } => format!("step {step} \"{name}\": {verdict} ({detail})"),
+            DrillJoined { session, responder } => {
+                format!("responder {responder} joined the drill on session {session}")
+            }
+            DrillMark { responder, mark, note, fault, after_ms, .. } => {
+                let about = match (fault, after_ms) {
+                    (Some(f), Some(ms)) => format!(" {} after fault #{f}", seconds(*ms)),
+                    (None, None) => String::new(),
+                    _ => " before any fault".into(),
+                };
+                let note = if note.is_empty() { String::new() } else { format!(": {note}") };
+                match mark {
+                    Mark::Note => format!("responder {responder}{note}"),
+                    _ => format!("responder {responder} marked {}{about}{note}", mark.shout()),
+                }
+            }
+            DrillRevealed { faults } => format!("the facilitator revealed the drill's {faults} fault(s)"),
         }
     }
 

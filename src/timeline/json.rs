@@ -93,6 +93,7 @@ pub fn render(entries: &[Entry]) -> serde_json::Value {
             "steps": {"total": steps.len(), "held": count("held"), "broken": count("broken"), "failed": count("failed")},
         },
         "steps": steps,
+        "drill": Some(super::drill::read(entries)).filter(super::drill::Drill::is_drill),
         "faults": fault_data,
         "notes": notes,
         "action_items": action_items,

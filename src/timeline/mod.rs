@@ -1,5 +1,6 @@
 //! The session timeline: entries, the write-ahead JSONL journal, and the Markdown report.
 
+pub mod drill;
 pub mod entry;
 pub mod journal;
 pub mod json;
@@ -8,4 +9,4 @@ pub mod leftovers;
 pub mod report;
 pub mod sessions;
 
-pub use entry::{since, EndReason, Entry, EntryKind, Health, NoteTag, Stamp};
+pub use entry::{since, EndReason, Entry, EntryKind, Health, Mark, NoteTag, Stamp};

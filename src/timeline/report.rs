@@ -452,6 +452,7 @@ pub fn render(entries: &[Entry]) -> String {
     let _ = writeln!(md, "| Injects refused | {refused} (one fault at a time) |\n");
 
     run_sheet(&mut md, entries);
+    super::drill::markdown(&mut md, entries);
     gantt(&mut md, entries, &faults);
     let _ = writeln!(md, "## Faults\n");
     if faults.is_empty() {

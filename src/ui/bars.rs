@@ -31,19 +31,30 @@ pub fn header(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         frame.render_widget(Paragraph::new(line), area);
         return;
     }
-    let line = Line::from(vec![
-        Span::styled(" gameday ", t.title()),
-        Span::styled(format!("· {} · {} ", s.session.backend.kind, s.session.backend.cluster), t.text()),
+    let drill = s.drill.as_ref().map(|r| {
         Span::styled(
-            format!(
-                "· session {} · {} UTC · elapsed {} ",
-                s.session.id,
-                s.now.wall.format("%H:%M:%S"),
-                clock(s.now.t_ms)
-            ),
-            t.muted(),
-        ),
-    ]);
+            format!(" DRILL · responder {} ", r.name),
+            Style::new().fg(t.ui.warning).add_modifier(Modifier::BOLD),
+        )
+    });
+    let line = Line::from_iter(
+        [
+            Some(Span::styled(" gameday ", t.title())),
+            drill,
+            Some(Span::styled(format!("· {} · {} ", s.session.backend.kind, s.session.backend.cluster), t.text())),
+            Some(Span::styled(
+                format!(
+                    "· session {} · {} UTC · elapsed {} ",
+                    s.session.id,
+                    s.now.wall.format("%H:%M:%S"),
+                    clock(s.now.t_ms)
+                ),
+                t.muted(),
+            )),
+        ]
+        .into_iter()
+        .flatten(),
+    );
     frame.render_widget(Paragraph::new(line), area);
 }
 

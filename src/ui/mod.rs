@@ -2,6 +2,7 @@
 
 mod bars;
 mod confirm;
+mod drill;
 mod fault;
 mod health;
 mod help;
@@ -45,7 +46,9 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
     let health_height = (s.health.len() as u16 + 3).min(right.height / share).max(5);
     let fault_height = if live { fault::height(s, right.width) } else { 0 };
     let sheet_height = runsheet::height(s);
-    let [sheet_area, health_area, probes_area, fault_area, timeline_area] = Layout::vertical([
+    let drill_height = drill::height(s);
+    let [drill_area, sheet_area, health_area, probes_area, fault_area, timeline_area] = Layout::vertical([
+        Constraint::Length(drill_height),
         Constraint::Length(sheet_height),
         Constraint::Length(health_height),
         Constraint::Length(probes_height),
@@ -53,6 +56,9 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
         Constraint::Min(3),
     ])
     .areas(right);
+    if drill_height > 0 {
+        drill::draw(frame, drill_area, s, t);
+    }
     if sheet_height > 0 {
         runsheet::draw(frame, sheet_area, s, t);
     }

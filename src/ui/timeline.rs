@@ -34,6 +34,9 @@ pub fn kind_color(t: &Theme, k: &EntryKind) -> Color {
         }
         StopCondition { .. } => t.timeline.abort,
         PlanLoaded { .. } | StepStarted { .. } | StepOutcome { .. } => t.timeline.session,
+        DrillJoined { .. } | DrillRevealed { .. } => t.timeline.session,
+        DrillMark { mark: crate::timeline::Mark::Stop, .. } => t.timeline.abort,
+        DrillMark { .. } => t.timeline.note,
     }
 }
 

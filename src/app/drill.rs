@@ -1,0 +1,234 @@
+//! Drills: an on-call responder practises on faults they are not told about.
+//!
+//! The facilitator runs the session as usual. A responder joins it from a second terminal
+//! (`gameday --drill <ID>`): their console shows the topology and health but no fault, and
+//! writes their marks (detected, mitigated, notes, an emergency stop) to their own file next to
+//! the session. Each side reads the other's file as it grows (`Event::Peer`):
+//! - the facilitator imports each mark once, attributed to the fault it is about and timed from
+//!   that fault's inject (time to detect, time to mitigate); an emergency stop goes through the
+//!   same abort path as the abort key;
+//! - the responder keeps the facilitator's timeline hidden until `:reveal`, and, on a backend
+//!   that lives in its own process (the demo), replays the facilitator's faults in it so that
+//!   it shows what a shared cluster would.
+
+use std::collections::BTreeSet;
+
+use super::event::Effect;
+use super::fault;
+use super::state::{AppState, Level};
+use crate::backend::{FaultSpec, PodRef};
+use crate::timeline::{drill, Entry, EntryKind, Mark};
+
+/// A console that is a drill's responder.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Responder {
+    pub name: String,
+    /// The facilitator's session.
+    pub session: String,
+    /// Replay the facilitator's faults in this console's own backend (the demo cluster).
+    pub mirror: bool,
+    /// The facilitator's timeline as read so far; hidden until revealed.
+    pub seen: Vec<Entry>,
+    pub revealed: bool,
+    /// Faults replayed in this console's backend now.
+    pub mirrored: BTreeSet<u64>,
+    /// The facilitator's session has ended.
+    pub ended: bool,
+}
+
+/// This console joins `session` as responder `name`.
+pub fn join(s: &mut AppState, session: &str, name: &str, mirror: bool, fx: &mut Vec<Effect>) {
+    s.drill = Some(Responder {
+        name: name.to_string(),
+        session: session.to_string(),
+        mirror,
+        seen: Vec::new(),
+        revealed: false,
+        mirrored: BTreeSet::new(),
+        ended: false,
+    });
+    s.record(EntryKind::DrillJoined { session: session.to_string(), responder: name.to_string() }, fx);
+    s.say(Level::Info, "drill: watch the system; d when you detect a problem, m when it is mitigated");
+}
+
+/// The responder marks something (a key, a command, a note).
+pub fn mark(s: &mut AppState, mark: Mark, note: &str, fx: &mut Vec<Effect>) {
+    if s.drill.is_none() {
+        return s.say(Level::Error, "marks are for a drill's responder (gameday --drill <ID>)");
+    }
+    let responder = s.drill.as_ref().map(|r| r.name.clone()).unwrap_or_default();
+    let kind =
+        EntryKind::DrillMark { responder, their_seq: None, mark, note: note.to_string(), fault: None, after_ms: None };
+    s.record(kind, fx);
+    let said = match mark {
+        Mark::Detected => "marked DETECTED: the facilitator's console records the time",
+        Mark::Mitigated => "marked MITIGATED: the facilitator's console records the time",
+        Mark::Note => "note sent to the facilitator's timeline",
+        Mark::Stop => "EMERGENCY STOP sent: the facilitator's console reverts its fault",
+    };
+    s.say(if mark == Mark::Stop { Level::Warning } else { Level::Info }, said);
+}
+
+/// New entries from the other side of a drill: `from` is the facilitator (for a responder) or
+/// a responder's name (for the facilitator).
+pub fn on_peer(s: &mut AppState, from: &str, entries: Vec<Entry>, fx: &mut Vec<Effect>) {
+    if s.drill.is_some() {
+        on_facilitator(s, entries, fx);
+    } else {
+        for e in entries {
+            on_responder(s, from, e, fx);
+        }
+    }
+}
+
+fn on_responder(s: &mut AppState, name: &str, e: Entry, fx: &mut Vec<Effect>) {
+    match e.kind {
+        EntryKind::DrillJoined { session, .. } => {
+            let known = s
+                .timeline
+                .iter()
+                .any(|t| matches!(&t.kind, EntryKind::DrillJoined { responder, .. } if responder == name));
+            if !known && session == s.session.id {
+                s.record(EntryKind::DrillJoined { session, responder: name.to_string() }, fx);
+                s.say(
+                    Level::Info,
+                    format!("responder {name} joined the drill (:reveal shows them the faults at the end)"),
+                );
+            }
+        }
+        EntryKind::DrillMark { mark, note, .. } => {
+            let imported = s.timeline.iter().any(|t| {
+                matches!(&t.kind, EntryKind::DrillMark { responder, their_seq: Some(q), .. } if responder == name && *q == e.seq)
+            });
+            if imported {
+                return;
+            }
+            let about = drill::attribute(&s.timeline, e.wall);
+            let (fault, after_ms) = (about.map(|a| a.0), about.map(|a| a.1));
+            s.record(
+                EntryKind::DrillMark {
+                    responder: name.to_string(),
+                    their_seq: Some(e.seq),
+                    mark,
+                    note: note.clone(),
+                    fault,
+                    after_ms,
+                },
+                fx,
+            );
+            let when = match about {
+                Some((f, ms)) => format!("{} after fault #{f}", crate::timeline::entry::seconds(ms)),
+                None => "before any fault (a false alarm)".to_string(),
+            };
+            match mark {
+                Mark::Stop if s.fault.live().is_some() => {
+                    fault::abort(s, &format!("responder {name}"), fx);
+                    s.say(Level::Warning, format!("responder {name} pulled the EMERGENCY STOP"));
+                }
+                Mark::Stop => {
+                    s.say(Level::Info, format!("responder {name} asked for an emergency stop; no fault is live"))
+                }
+                Mark::Note => s.say(Level::Info, format!("responder {name}: {note}")),
+                Mark::Detected | Mark::Mitigated => {
+                    s.say(Level::Warning, format!("responder {name} marked {} {when}", mark.shout()))
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn on_facilitator(s: &mut AppState, entries: Vec<Entry>, fx: &mut Vec<Effect>) {
+    let Some(mut r) = s.drill.take() else { return };
+    let newly_revealed = !r.revealed && entries.iter().any(|e| matches!(e.kind, EntryKind::DrillRevealed { .. }));
+    let newly_ended = !r.ended && entries.iter().any(|e| matches!(e.kind, EntryKind::SessionEnd { .. }));
+    r.seen.extend(entries);
+    r.revealed |= newly_revealed;
+    r.ended |= newly_ended;
+    if r.mirror {
+        mirror(s, &mut r, fx);
+    }
+    s.drill = Some(r);
+    if newly_revealed {
+        s.say(Level::Warning, "the facilitator revealed the faults: see the drill panel");
+    } else if newly_ended {
+        s.say(Level::Info, "the facilitator's session has ended; q leaves");
+    }
+}
+
+/// Replays in this console's backend the faults the facilitator has in the system now.
+fn mirror(s: &AppState, r: &mut Responder, fx: &mut Vec<Effect>) {
+    let mut live: BTreeSet<u64> = BTreeSet::new();
+    for e in &r.seen {
+        match &e.kind {
+            EntryKind::InjectConfirmed { fault, .. } => {
+                live.insert(*fault);
+            }
+            EntryKind::FaultEnding { fault, .. } => {
+                live.remove(fault);
+            }
+            _ => {}
+        }
+    }
+    for id in r.mirrored.difference(&live) {
+        fx.push(Effect::Unmirror(*id));
+    }
+    for id in live.difference(&r.mirrored) {
+        if let Some(spec) = spec_of(s, &r.seen, *id) {
+            fx.push(Effect::Mirror(spec));
+        }
+    }
+    r.mirrored = live;
+}
+
+/// The facilitator's fault `id`, on the pods this console's own topology has for its target.
+fn spec_of(s: &AppState, seen: &[Entry], id: u64) -> Option<FaultSpec> {
+    seen.iter().find_map(|e| match &e.kind {
+        EntryKind::InjectRequested { fault, preset, action, target, params, mode, duration_ms, .. } if *fault == id => {
+            let pods = match mode {
+                Some(_) => s
+                    .topology
+                    .select(target)
+                    .into_iter()
+                    .filter(|p| !p.phase.is_down())
+                    .map(|p| PodRef { namespace: p.namespace.clone(), name: p.name.clone() })
+                    .collect(),
+                None => Vec::new(),
+            };
+            Some(FaultSpec {
+                fault_id: id,
+                session: s.session.id.clone(),
+                preset: preset.clone(),
+                action: action.clone(),
+                target: target.clone(),
+                params: params.clone(),
+                duration_ms: *duration_ms,
+                pods,
+                mode: *mode,
+            })
+        }
+        _ => None,
+    })
+}
+
+/// `:reveal`: the facilitator shows the responders what was injected (after the faults).
+pub fn reveal(s: &mut AppState, fx: &mut Vec<Effect>) {
+    let d = drill::read(&s.timeline);
+    if !d.is_drill() {
+        return s.say(Level::Error, "no responder has joined a drill on this session (gameday --drill <ID>)");
+    }
+    if s.fault.live().is_some() {
+        return s.say(Level::Error, "reveal after the fault is reverted");
+    }
+    s.record(EntryKind::DrillRevealed { faults: d.faults.len() }, fx);
+    s.say(Level::Info, format!("revealed {} fault(s) to {}", d.faults.len(), d.responders.join(", ")));
+}
+
+/// Refuses what a responder cannot do (inject, walk the run-sheet); true if refused.
+pub fn refused(s: &mut AppState, what: &str) -> bool {
+    if s.drill.is_some() {
+        s.say(Level::Error, format!("{what}: not in a drill's responder console (the facilitator runs the faults)"));
+        return true;
+    }
+    false
+}

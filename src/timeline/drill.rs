@@ -1,0 +1,194 @@
+//! A drill read back from a timeline: per fault, what it was, and when the responders marked
+//! it detected and mitigated. The report, the JSON export and the responder's reveal panel all
+//! read it from here.
+
+use serde::Serialize;
+
+use super::{EndReason, Entry, EntryKind, Mark};
+
+/// One fault of the session and the responders' first marks on it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FaultRow {
+    pub fault: u64,
+    /// The run-sheet step it belongs to.
+    pub step: Option<StepRef>,
+    pub preset: String,
+    pub target: String,
+    /// When it was confirmed in the system (ms since the session start).
+    pub injected_ms: u64,
+    /// How it ended: "expired", "aborted by Space", ...; `None` while live.
+    pub ended: Option<String>,
+    /// The first "detected" mark.
+    pub detected: Option<MarkAt>,
+    /// The first "mitigated" mark.
+    pub mitigated: Option<MarkAt>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StepRef {
+    pub step: usize,
+    pub name: String,
+}
+
+/// A responder's first mark of a kind on a fault: how long after its inject, and who.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MarkAt {
+    pub after_ms: u64,
+    pub responder: String,
+}
+
+/// A mark made when no fault had been injected yet: a false alarm.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FalseAlarm {
+    pub t_ms: u64,
+    pub responder: String,
+    pub mark: Mark,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Drill {
+    /// The responders who joined, in order.
+    pub responders: Vec<String>,
+    pub faults: Vec<FaultRow>,
+    pub false_alarms: Vec<FalseAlarm>,
+    pub revealed: bool,
+}
+
+impl Drill {
+    pub fn is_drill(&self) -> bool {
+        !self.responders.is_empty()
+    }
+}
+
+/// Reads the drill out of a (facilitator's) timeline.
+pub fn read(entries: &[Entry]) -> Drill {
+    let mut d = Drill::default();
+    let mut step: Option<StepRef> = None;
+    let mut requested: Option<(u64, String, String)> = None;
+    for e in entries {
+        match &e.kind {
+            EntryKind::DrillJoined { responder, .. } if !d.responders.contains(responder) => {
+                d.responders.push(responder.clone())
+            }
+            EntryKind::StepStarted { step: n, name, .. } => step = Some(StepRef { step: *n, name: name.clone() }),
+            EntryKind::StepOutcome { .. } => step = None,
+            EntryKind::InjectRequested { fault, preset, target, .. } => {
+                requested = Some((*fault, preset.clone(), target.to_string()))
+            }
+            EntryKind::InjectConfirmed { fault, .. } => {
+                let (preset, target) = match &requested {
+                    Some((f, p, t)) if f == fault => (p.clone(), t.clone()),
+                    _ => (String::new(), String::new()),
+                };
+                d.faults.push(FaultRow {
+                    fault: *fault,
+                    step: step.clone(),
+                    preset,
+                    target,
+                    injected_ms: e.t_ms,
+                    ended: None,
+                    detected: None,
+                    mitigated: None,
+                });
+            }
+            EntryKind::FaultEnding { fault, reason } => {
+                if let Some(row) = d.faults.iter_mut().find(|r| r.fault == *fault && r.ended.is_none()) {
+                    row.ended = Some(match reason {
+                        EndReason::Expired => "expired".into(),
+                        EndReason::Aborted { by } => format!("aborted by {by}"),
+                        EndReason::InjectFailed => "inject failed".into(),
+                    });
+                }
+            }
+            EntryKind::DrillMark { responder, mark, fault, after_ms, .. } => {
+                let row = fault.and_then(|f| d.faults.iter_mut().find(|r| r.fault == f));
+                match (row, after_ms) {
+                    (Some(row), Some(ms)) => {
+                        let slot = match mark {
+                            Mark::Detected => &mut row.detected,
+                            Mark::Mitigated => &mut row.mitigated,
+                            Mark::Stop | Mark::Note => continue,
+                        };
+                        if slot.is_none() {
+                            *slot = Some(MarkAt { after_ms: *ms, responder: responder.clone() });
+                        }
+                    }
+                    _ if matches!(mark, Mark::Detected | Mark::Mitigated) => {
+                        d.false_alarms.push(FalseAlarm { t_ms: e.t_ms, responder: responder.clone(), mark: *mark })
+                    }
+                    _ => {}
+                }
+            }
+            EntryKind::DrillRevealed { .. } => d.revealed = true,
+            _ => {}
+        }
+    }
+    d
+}
+
+/// The fault a mark made at `wall` is about: the last one confirmed in the system before it
+/// (a late mark still counts for the fault that caused it), with the ms since its inject.
+pub fn attribute(entries: &[Entry], wall: chrono::DateTime<chrono::Utc>) -> Option<(u64, u64)> {
+    entries.iter().rev().find_map(|e| match &e.kind {
+        EntryKind::InjectConfirmed { fault, .. } if e.wall <= wall => {
+            Some((*fault, (wall - e.wall).num_milliseconds().max(0) as u64))
+        }
+        _ => None,
+    })
+}
+
+/// The report's drill section: who responded, and per fault how long detection and mitigation
+/// took. Nothing when no responder joined.
+pub fn markdown(md: &mut String, entries: &[Entry]) {
+    use super::report::escape;
+    use super::since;
+    use std::fmt::Write as _;
+    let d = read(entries);
+    if !d.is_drill() {
+        return;
+    }
+    let median = |mut v: Vec<u64>| {
+        v.sort_unstable();
+        v.get(v.len().saturating_sub(1) / 2).map(|ms| super::entry::seconds(*ms)).unwrap_or_else(|| "-".into())
+    };
+    let detected: Vec<u64> = d.faults.iter().filter_map(|f| f.detected.as_ref().map(|m| m.after_ms)).collect();
+    let mitigated: Vec<u64> = d.faults.iter().filter_map(|f| f.mitigated.as_ref().map(|m| m.after_ms)).collect();
+    let _ = writeln!(md, "## Drill\n");
+    let _ = writeln!(
+        md,
+        "Responders: {}. Faults were {}revealed to them. {} of {} fault(s) detected (median time to detect {}), \
+         {} mitigated (median time to mitigate {}); {} mark(s) before any fault.\n",
+        escape(&d.responders.join(", ")),
+        if d.revealed { "" } else { "not " },
+        detected.len(),
+        d.faults.len(),
+        median(detected.clone()),
+        mitigated.len(),
+        median(mitigated.clone()),
+        d.false_alarms.len(),
+    );
+    if d.faults.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "| Fault | Step | Injected | Time to detect | Time to mitigate | Ended |");
+    let _ = writeln!(md, "|---|---|---|---|---|---|");
+    let mark = |m: &Option<MarkAt>| match m {
+        Some(m) => format!("{} ({})", super::entry::seconds(m.after_ms), escape(&m.responder)),
+        None => "**not marked**".into(),
+    };
+    for f in &d.faults {
+        let step = f.step.as_ref().map(|s| format!("{}. {}", s.step, escape(&s.name))).unwrap_or_else(|| "-".into());
+        let _ = writeln!(
+            md,
+            "| #{} {} on {} | {step} | {} | {} | {} | {} |",
+            f.fault,
+            escape(&f.preset),
+            escape(&f.target),
+            since(f.injected_ms),
+            mark(&f.detected),
+            mark(&f.mitigated),
+            escape(f.ended.as_deref().unwrap_or("live")),
+        );
+    }
+    let _ = writeln!(md);
+}

@@ -1,0 +1,179 @@
+//! Pure tests of drills: a facilitator's console and a responder's, each a harness on its own
+//! simulated cluster, exchanging their timelines as the runtime's tail would (`Event::Peer`).
+
+mod common;
+
+use common::Harness;
+use gameday::app::drill;
+use gameday::app::fault::FaultPhase;
+use gameday::app::keymap::Context;
+use gameday::app::{Effect, Event};
+use gameday::timeline::{drill as read_drill, EndReason, Entry, EntryKind, Mark};
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::KeyCode;
+use ratatui::Terminal;
+
+struct Drill {
+    f: Harness,
+    r: Harness,
+    /// How much of each timeline the other side has read.
+    f_read: usize,
+    r_read: usize,
+}
+
+impl Drill {
+    fn new() -> Drill {
+        let f = Harness::demo();
+        let mut r = Harness::demo();
+        let mut fx = Vec::new();
+        let session = f.s.session.id.clone();
+        drill::join(&mut r.s, &session, "alice", true, &mut fx);
+        let mut d = Drill { f, r, f_read: 0, r_read: 0 };
+        d.exchange();
+        d
+    }
+
+    /// Each side reads what the other wrote since last time; returns the effects of both.
+    fn exchange(&mut self) -> (Vec<Effect>, Vec<Effect>) {
+        let new: Vec<Entry> = self.r.s.timeline[self.r_read..].to_vec();
+        self.r_read = self.r.s.timeline.len();
+        let ffx = self.f.send(Event::Peer { from: "alice".into(), entries: new });
+        let ffx = self.f.run_effects(ffx);
+        let new: Vec<Entry> = self.f.s.timeline[self.f_read..].to_vec();
+        self.f_read = self.f.s.timeline.len();
+        let rfx = self.r.send(Event::Peer { from: "facilitator".into(), entries: new });
+        (ffx, rfx)
+    }
+
+    /// Both clocks move on together.
+    fn advance(&mut self, ms: u64) {
+        self.f.advance(ms);
+        self.r.advance(ms);
+    }
+}
+
+fn marks(entries: &[Entry]) -> Vec<(Mark, Option<u64>, Option<u64>)> {
+    entries
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EntryKind::DrillMark { mark, fault, after_ms, .. } => Some((*mark, *fault, *after_ms)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn screen(h: &Harness) -> String {
+    let mut term = Terminal::new(TestBackend::new(140, 42)).unwrap();
+    term.draw(|f| gameday::ui::draw(f, &h.s)).unwrap();
+    let buf = term.backend().buffer();
+    (0..42).map(|y| (0..140).map(|x| buf[(x, y)].symbol()).collect::<String>() + "\n").collect()
+}
+
+#[test]
+fn the_facilitator_hears_the_responder_join_once() {
+    let mut d = Drill::new();
+    assert_eq!(d.r.s.context(), Context::Drill);
+    d.exchange();
+    let joined: Vec<&EntryKind> =
+        d.f.s.timeline.iter().map(|e| &e.kind).filter(|k| matches!(k, EntryKind::DrillJoined { .. })).collect();
+    assert_eq!(joined.len(), 1, "{joined:?}");
+}
+
+#[test]
+fn marks_are_attributed_to_the_live_fault_and_timed_from_its_inject_once_each() {
+    let mut d = Drill::new();
+    d.advance(2_000);
+    let fx = d.f.command("inject pod-delete sock-shop/carts");
+    d.f.run_effects(fx);
+    let (_, rfx) = d.exchange();
+    // The responder's own (demo) cluster replays it, and their console shows nothing of it.
+    assert!(rfx.iter().any(|e| matches!(e, Effect::Mirror(spec) if spec.fault_id == 1 && spec.preset == "pod-delete")));
+    assert_eq!(d.r.s.fault, FaultPhase::Idle);
+    let shown = screen(&d.r);
+    assert!(!shown.contains("pod-delete") && !shown.contains("FAULT LIVE"), "{shown}");
+
+    d.advance(4_000);
+    d.r.key(KeyCode::Char('d'));
+    d.advance(3_000);
+    d.r.command("mitigated rolled carts");
+    d.exchange();
+    d.exchange();
+    assert_eq!(
+        marks(&d.f.s.timeline),
+        vec![(Mark::Detected, Some(1), Some(4_000)), (Mark::Mitigated, Some(1), Some(7_000))],
+        "imported once, however often the file is read"
+    );
+    let status = d.f.s.ui.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(status.contains("alice marked MITIGATED 7 s after fault #1"), "{status}");
+    let report = gameday::timeline::report::render(&d.f.s.timeline);
+    assert!(report.contains("## Drill"), "{report}");
+    assert!(report.contains("| 4 s (alice) | 7 s (alice) |"), "{report}");
+}
+
+#[test]
+fn a_mark_before_any_fault_is_a_false_alarm() {
+    let mut d = Drill::new();
+    d.r.key(KeyCode::Char('d'));
+    d.exchange();
+    assert_eq!(marks(&d.f.s.timeline), vec![(Mark::Detected, None, None)]);
+    let read = read_drill::read(&d.f.s.timeline);
+    assert_eq!(read.false_alarms.len(), 1);
+}
+
+#[test]
+fn the_responders_emergency_stop_aborts_the_facilitators_fault_through_the_abort_path() {
+    let mut d = Drill::new();
+    let fx = d.f.command("inject network-latency sock-shop/carts latency_ms=200");
+    d.f.run_effects(fx);
+    assert!(matches!(d.f.s.fault, FaultPhase::Active { .. }));
+    let (_, rfx) = d.exchange();
+    assert!(rfx.iter().any(|e| matches!(e, Effect::Mirror(spec) if spec.fault_id == 1)), "{rfx:?}");
+    let fx = d.r.key(KeyCode::Char(' '));
+    assert!(fx.iter().all(|e| matches!(e, Effect::Record(_))), "the responder reverts nothing itself: {fx:?}");
+    let (_, rfx) = d.exchange();
+    let ended = d.f.s.timeline.iter().find_map(|e| match &e.kind {
+        EntryKind::FaultEnding { reason: EndReason::Aborted { by }, .. } => Some(by.clone()),
+        _ => None,
+    });
+    assert_eq!(ended.as_deref(), Some("responder alice"));
+    assert_eq!(d.f.s.fault, FaultPhase::Idle, "reverted and confirmed");
+    // The responder's replay ends with it.
+    assert!(rfx.contains(&Effect::Unmirror(1)), "{rfx:?}");
+}
+
+#[test]
+fn a_responder_cannot_inject_or_walk_the_run_sheet() {
+    let mut d = Drill::new();
+    for cmd in ["inject pod-delete sock-shop/carts", "next", "reveal", "stop front p95 <= 1s"] {
+        let fx = d.r.command(cmd);
+        assert!(fx.is_empty(), "{cmd}: {fx:?}");
+        let status = d.r.s.ui.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+        assert!(status.contains("not in a drill's responder console"), "{cmd}: {status}");
+    }
+    d.r.key(KeyCode::Char('i'));
+    d.r.key(KeyCode::Enter);
+    assert!(matches!(d.r.s.ui.overlay, gameday::app::state::Overlay::None), "no picker for a responder");
+}
+
+#[test]
+fn the_faults_are_revealed_only_when_the_facilitator_says_so_and_not_while_one_is_live() {
+    let mut d = Drill::new();
+    let fx = d.f.command("inject pod-delete sock-shop/carts duration=5s");
+    d.f.run_effects(fx);
+    d.advance(2_000);
+    d.r.key(KeyCode::Char('d'));
+    d.exchange();
+    d.f.command("reveal");
+    assert!(!d.f.s.timeline.iter().any(|e| matches!(e.kind, EntryKind::DrillRevealed { .. })));
+    d.advance(6_000);
+    d.exchange();
+    assert!(!d.r.s.drill.as_ref().unwrap().revealed);
+    assert!(!screen(&d.r).contains("pod-delete"));
+    d.f.command("reveal");
+    d.exchange();
+    assert!(d.r.s.drill.as_ref().unwrap().revealed);
+    let shown = screen(&d.r);
+    assert!(shown.contains("REVEALED: 1 fault(s)"), "{shown}");
+    assert!(shown.contains("pod-delete on sock-shop/carts"), "{shown}");
+    assert!(shown.contains("detected after 2 s (alice)"), "{shown}");
+}
