@@ -177,3 +177,62 @@ fn the_faults_are_revealed_only_when_the_facilitator_says_so_and_not_while_one_i
     assert!(shown.contains("pod-delete on sock-shop/carts"), "{shown}");
     assert!(shown.contains("detected after 2 s (alice)"), "{shown}");
 }
+
+#[test]
+fn the_report_of_a_drill_walked_on_a_run_sheet() {
+    let mut d = Drill::new();
+    let plan = gameday::plan::Plan::parse(
+        "drill.toml",
+        r#"title = "On-call drill | <b>week 48</b>"
+facilitator = "Ana"
+[[participant]]
+name = "Cy"
+role = "responder"
+[[step]]
+name = "carts gets slow"
+preset = "network-latency"
+target = "sock-shop/carts"
+params = { latency_ms = 800 }
+duration = "10s"
+hypothesis = "Cy sees the front door slow down within 30 s."
+observe = "3s"
+[[step]]
+name = "orders loses a pod"
+preset = "pod-delete"
+target = "sock-shop/orders"
+duration = "5s"
+hypothesis = "Nobody notices."
+observe = "3s"
+"#,
+    )
+    .unwrap();
+    let fx = gameday::app::runsheet::load(&mut d.f.s, plan, false);
+    d.f.run_effects(fx);
+    d.r.command("detected | </td><script>x</script> front door? (a false alarm)");
+    d.exchange();
+    d.advance(2_000);
+    for step in 0..2 {
+        let fx = d.f.command("next");
+        d.f.run_effects(fx);
+        d.f.key(KeyCode::Tab);
+        let fx = d.f.key(KeyCode::Enter);
+        d.f.run_effects(fx);
+        d.exchange();
+        d.advance(3_000 + step * 4_000);
+        d.r.key(KeyCode::Char('d'));
+        d.exchange();
+        if step == 0 {
+            d.advance(4_000);
+            d.r.command("mitigated shed load at the front door");
+            d.exchange();
+        }
+        d.advance(12_000);
+        d.f.command("outcome held");
+        d.exchange();
+    }
+    d.f.command("reveal");
+    let md = gameday::timeline::report::render(&d.f.s.timeline);
+    let drill_section = &md[md.find("## Drill").unwrap()..md.find("## Faults and health").unwrap()];
+    insta::assert_snapshot!(drill_section);
+    assert!(!md.contains("<script>") && !md.contains("</td>") && !md.contains("<b>"), "{md}");
+}

@@ -149,7 +149,11 @@ pub fn markdown(md: &mut String, entries: &[Entry]) {
     }
     let median = |mut v: Vec<u64>| {
         v.sort_unstable();
-        v.get(v.len().saturating_sub(1) / 2).map(|ms| super::entry::seconds(*ms)).unwrap_or_else(|| "-".into())
+        match v.len() {
+            0 => "-".to_string(),
+            n if n % 2 == 1 => super::entry::seconds(v[n / 2]),
+            n => super::entry::seconds((v[n / 2 - 1] + v[n / 2]) / 2),
+        }
     };
     let detected: Vec<u64> = d.faults.iter().filter_map(|f| f.detected.as_ref().map(|m| m.after_ms)).collect();
     let mitigated: Vec<u64> = d.faults.iter().filter_map(|f| f.mitigated.as_ref().map(|m| m.after_ms)).collect();
