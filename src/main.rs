@@ -1,3 +1,4 @@
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -38,8 +39,12 @@ struct Cli {
     /// faults; d marks detected, m mitigated. Run it in a second terminal on the same machine.
     #[arg(long, value_name = "ID", conflicts_with = "plan")]
     drill: Option<String>,
+    /// Start a new session at once, without the start screen (which offers to resume earlier
+    /// sessions, walk a run-sheet or join a live one).
+    #[arg(long)]
+    new: bool,
     /// The responder's name in a drill (default: $USER).
-    #[arg(long, value_name = "NAME", requires = "drill")]
+    #[arg(long, value_name = "NAME")]
     responder: Option<String>,
     #[command(subcommand)]
     command: Option<Cmd>,
@@ -147,6 +152,44 @@ fn responder_name(given: Option<&str>) -> anyhow::Result<String> {
     Ok(name)
 }
 
+/// The start screen, when there is something to choose: earlier sessions, or run-sheets in the
+/// config directory's plans/ (those in ./plans/ are offered too). The choice fills in the flags;
+/// false if the user left without starting a session.
+fn start_screen(cli: &mut Cli, dirs: &Dirs, theme: &theme::Theme) -> anyhow::Result<bool> {
+    use gameday::app::start::{Choice, Decision, StartScreen};
+    let sessions = gameday::timeline::sessions::list(&dirs.sessions())?;
+    let mut plans = Vec::new();
+    for dir in [dirs.config.join("plans"), PathBuf::from("plans")] {
+        for (path, text) in gameday::config::load_toml_dir(&dir)? {
+            let title = match gameday::plan::Plan::parse(&path.display().to_string(), &text) {
+                Ok(p) => p.title,
+                Err(e) => format!("cannot be read: {e}"),
+            };
+            plans.push((path, title));
+        }
+    }
+    let in_config = plans.iter().any(|(p, _)| p.starts_with(&dirs.config));
+    if sessions.is_empty() && !in_config {
+        return Ok(true);
+    }
+    let b = &cli.backend;
+    let where_ = if b.demo {
+        "the demo cluster"
+    } else if b.docker {
+        "Docker"
+    } else {
+        "Kubernetes"
+    };
+    match gameday::runtime::start::choose(StartScreen::new(plans, &sessions), theme, where_)? {
+        Decision::Quit => return Ok(false),
+        Decision::Start(Choice::New) => {}
+        Decision::Start(Choice::Plan { path, .. }) => cli.plan = Some(path),
+        Decision::Start(Choice::Resume { id, .. }) => cli.resume = Some(id),
+        Decision::Start(Choice::Join { id, .. }) => cli.drill = Some(id),
+    }
+    Ok(true)
+}
+
 async fn connect(args: &BackendArgs) -> anyhow::Result<Arc<dyn Backend>> {
     if args.docker {
         return Ok(Arc::new(DockerBackend::connect(&args.netem_image).await?));
@@ -166,7 +209,7 @@ async fn connect(args: &BackendArgs) -> anyhow::Result<Arc<dyn Backend>> {
 }
 
 fn real_main() -> anyhow::Result<ExitCode> {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
     let dirs = Dirs::from_env()?;
     let rt = || tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
     match cli.command {
@@ -210,13 +253,6 @@ fn real_main() -> anyhow::Result<ExitCode> {
         }
         Some(Cmd::Run { .. }) | None => {}
     }
-    let (plan, headless, report_to, junit_to) = match &cli.command {
-        Some(Cmd::Run { plan, report, junit }) => {
-            (Some(gameday::plan::Plan::load(plan)?), true, report.clone(), junit.clone())
-        }
-        _ => (cli.plan.as_deref().map(gameday::plan::Plan::load).transpose()?, false, None, None),
-    };
-    let presets = preset::load_presets(Some(&dirs.config.join("presets")))?;
     let themes = theme::load_themes(Some(&dirs.config.join("themes")))?;
     let theme = themes.get(&cli.theme).cloned().ok_or_else(|| {
         anyhow::anyhow!(
@@ -225,6 +261,18 @@ fn real_main() -> anyhow::Result<ExitCode> {
             themes.keys().cloned().collect::<Vec<_>>().join(", ")
         )
     })?;
+    let chosen = cli.plan.is_some() || cli.resume.is_some() || cli.drill.is_some() || cli.session_file.is_some();
+    let ask = cli.command.is_none() && !cli.new && !chosen && std::io::stdin().is_terminal();
+    if ask && !start_screen(&mut cli, &dirs, &theme)? {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (plan, headless, report_to, junit_to) = match &cli.command {
+        Some(Cmd::Run { plan, report, junit }) => {
+            (Some(gameday::plan::Plan::load(plan)?), true, report.clone(), junit.clone())
+        }
+        _ => (cli.plan.as_deref().map(gameday::plan::Plan::load).transpose()?, false, None, None),
+    };
+    let presets = preset::load_presets(Some(&dirs.config.join("presets")))?;
     let steady = match &cli.session_file {
         Some(path) => gameday::probe::SessionConfig::load(path)?,
         None => Default::default(),

@@ -422,3 +422,47 @@ observe = "2s"
     f.send("q");
     assert_eq!(f.wait_exit(T), 0);
 }
+
+#[test]
+fn the_start_screen_creates_resumes_or_joins_a_session() {
+    // The first time there is nothing to choose: straight into a new session.
+    let mut first = Console::start(&["--demo"]);
+    first.wait_for("carts-db", T);
+    let old = first.journal().file_stem().unwrap().to_str().unwrap().to_string();
+    first.send("q");
+    assert_eq!(first.wait_exit(T), 0);
+    let data = first.data_dir();
+    let data = data.to_str().unwrap().to_string();
+    let env = [("GAMEDAY_DATA_DIR", data.as_str())];
+
+    // Then the start screen offers a new session (preselected) or the earlier one to resume.
+    let mut c = Console::start_in(tempfile::tempdir().unwrap(), &["--demo"], &env);
+    c.wait_for("New, resume or join", T);
+    c.wait_for(&format!("Resume {old}"), T);
+    c.send("j");
+    c.send("\r");
+    c.wait_for(&format!("session {old}"), T);
+    c.wait_for("session resumed", T);
+
+    // While it is open, the next console offers to join it as a drill responder.
+    let mut r = Console::start_in(tempfile::tempdir().unwrap(), &["--demo", "--responder", "eve"], &env);
+    let screen = r.wait_for(&format!("Join {old} as a drill responder"), T);
+    assert!(!screen.contains(&format!("Resume {old}")), "an open session is not offered to resume: {screen}");
+    r.send("j");
+    r.send("\r");
+    r.wait_for("DRILL · responder eve", T);
+    c.wait_for("responder eve joined the drill", T);
+    r.send("q");
+    assert_eq!(r.wait_exit(T), 0);
+    c.send("q");
+    assert_eq!(c.wait_exit(T), 0);
+
+    // q on the start screen leaves without a session.
+    let mut q = Console::start_in(tempfile::tempdir().unwrap(), &["--demo"], &env);
+    q.wait_for("New, resume or join", T);
+    q.send("q");
+    assert_eq!(q.wait_exit(T), 0);
+    let sessions = std::fs::read_dir(first.data_dir().join("sessions")).unwrap();
+    let journals = sessions.filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "jsonl")).count();
+    assert_eq!(journals, 1, "resuming and joining opened no new session");
+}

@@ -12,6 +12,10 @@ use common::pty::{journal_entries, Console};
 
 const T: Duration = Duration::from_secs(20);
 
+/// These tests run one at a time: some kill a console with a fault live, and any console finds
+/// the faults left behind by their markers on the engine, whichever test left them.
+static KILLED: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn console(dir: tempfile::TempDir) -> Console {
     Console::start_in(dir, &["--docker", "--netem-image", NETEM_IMAGE], &[])
 }
@@ -35,6 +39,7 @@ fn session_of(journal: &std::path::Path) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a Docker engine (.ci/run runs it)"]
 async fn pause_a_service_press_space_and_see_it_running() {
+    let _one_at_a_time = KILLED.lock().await;
     let shop = Shop::start("ep").await;
     let mut c = console(tempfile::tempdir().unwrap());
     c.wait_for(&format!("▾ {}", shop.name), T);
@@ -59,6 +64,7 @@ async fn pause_a_service_press_space_and_see_it_running() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a Docker engine (.ci/run runs it)"]
 async fn a_console_killed_during_a_pause_is_cleaned_up_by_gameday_cleanup() {
+    let _one_at_a_time = KILLED.lock().await;
     let shop = Shop::start("kp").await;
     let web1 = shop.container("web", 1);
     let mut c = console(tempfile::tempdir().unwrap());
@@ -96,6 +102,7 @@ async fn a_console_killed_during_a_pause_is_cleaned_up_by_gameday_cleanup() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a Docker engine (.ci/run runs it)"]
 async fn a_console_killed_during_a_rate_limit_leaves_a_fault_the_next_console_reverts() {
+    let _one_at_a_time = KILLED.lock().await;
     let shop = Shop::start("kn").await;
     let web2 = shop.container("web", 2);
     let mut c = console(tempfile::tempdir().unwrap());
@@ -108,8 +115,12 @@ async fn a_console_killed_during_a_rate_limit_leaves_a_fault_the_next_console_re
     let journal = c.journal();
     let session = session_of(&journal);
 
-    // The next console, on the same data directory, finds it and offers to revert it.
+    // The next console, on the same data directory, starts a new session from the start screen,
+    // finds the fault and offers to revert it.
     let mut next = console(c.into_dir());
+    next.wait_for(&format!("Resume {session}"), T);
+    next.wait_for("killed (no end recorded)", T);
+    next.send("\r"); // New session is preselected
     next.wait_for("Faults left behind by earlier gameday sessions", T);
     next.wait_for(&format!("#1 {session}"), T);
     next.wait_for("network-rate on", T);
@@ -124,5 +135,42 @@ async fn a_console_killed_during_a_rate_limit_leaves_a_fault_the_next_console_re
     assert_eq!(next.wait_exit(T), 0);
     let old = journal_entries(&journal);
     assert_eq!(old.last().unwrap()["kind"], "revert_confirmed");
+    shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Docker engine (.ci/run runs it)"]
+async fn a_killed_session_resumed_from_the_start_screen_offers_to_revert_its_own_fault() {
+    let _one_at_a_time = KILLED.lock().await;
+    let shop = Shop::start("rs").await;
+    let db = shop.container("db", 1);
+    let mut c = console(tempfile::tempdir().unwrap());
+    c.wait_for(&format!("▾ {}", shop.name), T);
+    c.command(&format!("inject container-pause container/{db}"));
+    c.wait_for("FAULT LIVE #1 container-pause", T);
+    c.signal("KILL");
+    c.wait_exit(T);
+    let journal = c.journal();
+    let session = session_of(&journal);
+    assert_eq!(shop.status(&db).await, "paused", "the fault outlived the console");
+
+    let mut again = console(c.into_dir());
+    again.wait_for(&format!("Resume {session}"), T);
+    again.send("\x1b[B"); // Down: the killed session
+    again.send("\r");
+    again.wait_for(&format!("session {session}"), T);
+    again.wait_for("Faults left behind", T);
+    again.wait_for(&format!("#1 {session}"), T);
+    again.send("\r"); // Revert all is preselected
+    again.wait_for(&format!("reverted fault #1 of session {session} (confirmed"), T);
+    assert_eq!(shop.status(&db).await, "running", "reverted by the resumed session");
+    again.send("q");
+    assert_eq!(again.wait_exit(T), 0);
+    let kinds: Vec<String> =
+        journal_entries(&journal).iter().map(|e| e["kind"].as_str().unwrap_or("?").to_string()).collect();
+    assert!(
+        kinds.contains(&"session_resumed".to_string()) && kinds.contains(&"leftover_reverted".to_string()),
+        "{kinds:?}"
+    );
     shop.stop().await;
 }

@@ -264,3 +264,28 @@ fn a_drill_responder_sees_health_and_their_marks_but_no_fault() {
     let term = draw(&h);
     insta::assert_snapshot!(term.backend());
 }
+
+#[test]
+fn the_start_screen() {
+    use gameday::app::start::StartScreen;
+    use gameday::timeline::sessions::Summary;
+    let earlier = |id: &str, state: &str| Summary {
+        id: id.into(),
+        journal: format!("{id}.jsonl").into(),
+        started: "2026-11-24 10:00 UTC".into(),
+        target: "sock-shop (simulated, 3 nodes) (demo)".into(),
+        title: Some("Thursday Gameday".into()),
+        faults: 2,
+        steps: Some("1 held, 1 broken, 0 failed".into()),
+        state: state.into(),
+    };
+    let mut screen = StartScreen::new(
+        vec![("plans/demo.toml".into(), "Sock Shop checkout resilience".into())],
+        &[earlier("20261124-101500-beef", "running"), earlier("20261124-100000-abcd", "ended: quit (q)")],
+    );
+    screen.on_key(&KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
+    let themes = gameday::theme::load_themes(None).unwrap();
+    let mut term = Terminal::new(TestBackend::new(120, 12)).unwrap();
+    term.draw(|f| gameday::ui::start::draw(f, &screen, &themes["default"], "the demo cluster")).unwrap();
+    insta::assert_snapshot!(term.backend());
+}

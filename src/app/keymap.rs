@@ -43,6 +43,8 @@ pub enum Context {
     Note,
     /// A drill's responder console: the topology and health, no faults.
     Drill,
+    /// The start screen, before a session opens: only its own keys apply.
+    Start,
 }
 
 impl Context {
@@ -61,6 +63,7 @@ impl Context {
             Context::Filter => "Filter",
             Context::Note => "Note editor",
             Context::Drill => "Drill responder",
+            Context::Start => "Start screen",
         }
     }
 }
@@ -145,8 +148,8 @@ impl Binding {
     }
     pub fn applies(&self, ctx: Context) -> bool {
         match self.scope {
-            Scope::Anywhere => true,
-            Scope::OutsideText => !ctx.is_text(),
+            Scope::Anywhere => ctx != Context::Start || self.action == Quit,
+            Scope::OutsideText => !ctx.is_text() && ctx != Context::Start,
             Scope::Only(c) => c == ctx,
         }
     }
@@ -185,6 +188,11 @@ pub const BINDINGS: &[Binding] = &[
     b(&[ENTER], Select, "save", "save the note to the timeline", Scope::Only(C::Note)),
     b(&[alt(KeyCode::Enter)], NewLine, "new line", "new line in the note", Scope::Only(C::Note)),
     b(&[ESC], Back, "discard", "discard the note", Scope::Only(C::Note)),
+    // The start screen
+    b(&[code(KeyCode::Up), k('k')], Up, "up", "move up", Scope::Only(C::Start)),
+    b(&[code(KeyCode::Down), k('j')], Down, "down", "move down", Scope::Only(C::Start)),
+    b(&[ENTER], Select, "start", "start the highlighted session", Scope::Only(C::Start)),
+    b(&[ESC, k('q')], Back, "quit", "leave without starting a session", Scope::Only(C::Start)),
     // A drill's responder
     b(&[k('d')], MarkDetected, "detected", "drill: mark that you detected a problem", Scope::Only(C::Drill)),
     b(&[k('m')], MarkMitigated, "mitigated", "drill: mark that the impact is mitigated", Scope::Only(C::Drill)),
@@ -255,10 +263,11 @@ pub fn footer(ctx: Context) -> Vec<(String, &'static str)> {
     out
 }
 
-/// The help overlay: every binding, grouped by where it applies.
+/// The help overlay: every binding of a session, grouped by where it applies (the start screen
+/// shows its own keys).
 pub fn help_sections() -> Vec<(String, Vec<(String, &'static str)>)> {
     let mut sections: Vec<(String, Vec<(String, &'static str)>)> = Vec::new();
-    for b in BINDINGS {
+    for b in BINDINGS.iter().filter(|b| b.scope != Scope::Only(C::Start)) {
         let title = match b.scope {
             Scope::Anywhere => "Anywhere, even while typing".to_string(),
             Scope::OutsideText => "Anywhere outside text fields".to_string(),

@@ -9,6 +9,7 @@ pub mod fault;
 pub mod health;
 pub mod keymap;
 pub mod runsheet;
+pub mod start;
 pub mod state;
 pub mod steady;
 pub mod tree;

@@ -4,6 +4,7 @@
 pub mod cleanup;
 pub mod effects;
 pub mod probes;
+pub mod start;
 pub mod tail;
 pub mod terminal;
 
@@ -94,6 +95,12 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
         (None, Some((id, name))) => Some(responder(&opts.sessions_dir, id, name)?).filter(|(_, e)| !e.is_empty()),
         (None, None) => None,
     };
+    // A resumed session's own faults that were never confirmed reverted (it was killed): its
+    // journal is this console's now, so the search of other sessions' journals skips it.
+    let own_leftovers = match (&opts.resume, &earlier) {
+        (Some(_), Some((_, entries))) => leftovers::unfinished(entries, None),
+        _ => Vec::new(),
+    };
     let start_wall = earlier.as_ref().and_then(|(_, e)| e.first().map(|e| e.wall)).unwrap_or_else(Utc::now);
     let offset_ms = (Utc::now() - start_wall).num_milliseconds().max(0) as u64;
     let stamp = move || Stamp::at(start_wall, offset_ms + start.elapsed().as_millis() as u64);
@@ -172,7 +179,7 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
             backend.watch(dtx);
             follow_peers(&sessions_dir, &session_id, responder, tx.clone());
             if backend.faults_outlive_process() && !responder {
-                spawn_leftover_search(backend.clone(), sessions_dir, tx.clone());
+                spawn_leftover_search(backend.clone(), sessions_dir, own_leftovers, tx.clone());
             }
             if let Some(term) = term.as_mut() {
                 let _ = term.draw(|f| crate::ui::draw(f, &state));
@@ -253,13 +260,18 @@ fn follow_peers(dir: &std::path::Path, session: &str, responder: bool, tx: mpsc:
 
 /// Looks for faults earlier sessions left (their journals, the backend's markers) in the
 /// background, and reports them as one event.
-fn spawn_leftover_search(backend: Arc<dyn Backend>, dir: PathBuf, tx: mpsc::UnboundedSender<Event>) {
+fn spawn_leftover_search(
+    backend: Arc<dyn Backend>,
+    dir: PathBuf,
+    own: Vec<crate::backend::Leftover>,
+    tx: mpsc::UnboundedSender<Event>,
+) {
     tokio::spawn(async move {
         let info = backend.info();
         let (in_journals, _unreadable) =
             tokio::task::spawn_blocking(move || leftovers::in_journals(&dir, &info)).await.unwrap_or_default();
         let markers = backend.leftovers().await.unwrap_or_default();
-        let all = leftovers::merge(in_journals, markers);
+        let all = leftovers::merge(own.into_iter().chain(in_journals).collect(), markers);
         if !all.is_empty() {
             let _ = tx.send(Event::Leftovers(all));
         }

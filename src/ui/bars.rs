@@ -151,13 +151,16 @@ pub fn footer(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             let rest = Rect { x: area.x + 1, width: area.width.saturating_sub(1), ..area };
             frame.render_widget(&**text, rest);
         }
-        None => {
-            let mut spans = Vec::new();
-            for (keys, what) in keymap::footer(s.context()) {
-                spans.push(Span::styled(format!(" {keys}"), t.title()));
-                spans.push(Span::styled(format!(" {what} "), t.muted()));
-            }
-            frame.render_widget(Paragraph::new(Line::from(spans)), area);
-        }
+        None => keys(frame, area, s.context(), t),
     }
+}
+
+/// The keys of a context, from the key table.
+pub fn keys(frame: &mut Frame, area: Rect, ctx: keymap::Context, t: &Theme) {
+    let mut spans = Vec::new();
+    for (keys, what) in keymap::footer(ctx) {
+        spans.push(Span::styled(format!(" {keys}"), t.title()));
+        spans.push(Span::styled(format!(" {what} "), t.muted()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

@@ -11,6 +11,7 @@ mod note;
 mod picker;
 mod probes;
 mod runsheet;
+pub mod start;
 mod timeline;
 mod topology;
 

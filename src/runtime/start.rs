@@ -1,0 +1,27 @@
+//! Shows the start screen until a choice is made. Nothing is live yet, so waiting on the
+//! keyboard here blocks nothing.
+
+use ratatui::crossterm::event::{self, Event};
+
+use crate::app::start::{Decision, StartScreen};
+use crate::theme::Theme;
+
+pub fn choose(mut screen: StartScreen, theme: &Theme, where_: &str) -> anyhow::Result<Decision> {
+    let mut term = ratatui::try_init()?;
+    let decision = loop {
+        if let Err(e) = term.draw(|f| crate::ui::start::draw(f, &screen, theme, where_)) {
+            break Err(e.into());
+        }
+        match event::read() {
+            Ok(Event::Key(key)) => {
+                if let Some(d) = screen.on_key(&key) {
+                    break Ok(d);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => break Err(e.into()),
+        }
+    };
+    ratatui::restore();
+    decision
+}
