@@ -232,7 +232,7 @@ observe = "3s"
     }
     d.f.command("reveal");
     let md = gameday::timeline::report::render(&d.f.s.timeline);
-    let drill_section = &md[md.find("## Drill").unwrap()..md.find("## Faults and health").unwrap()];
-    insta::assert_snapshot!(drill_section);
+    let summary_and_drill = &md[md.find("## Summary").unwrap()..md.find("## Faults and health").unwrap()];
+    insta::assert_snapshot!(summary_and_drill);
     assert!(!md.contains("<script>") && !md.contains("</td>") && !md.contains("<b>"), "{md}");
 }

@@ -147,14 +147,7 @@ pub fn markdown(md: &mut String, entries: &[Entry]) {
     if !d.is_drill() {
         return;
     }
-    let median = |mut v: Vec<u64>| {
-        v.sort_unstable();
-        match v.len() {
-            0 => "-".to_string(),
-            n if n % 2 == 1 => super::entry::seconds(v[n / 2]),
-            n => super::entry::seconds((v[n / 2 - 1] + v[n / 2]) / 2),
-        }
-    };
+    let median = super::summary::median;
     let detected: Vec<u64> = d.faults.iter().filter_map(|f| f.detected.as_ref().map(|m| m.after_ms)).collect();
     let mitigated: Vec<u64> = d.faults.iter().filter_map(|f| f.mitigated.as_ref().map(|m| m.after_ms)).collect();
     let _ = writeln!(md, "## Drill\n");

@@ -8,5 +8,6 @@ pub mod junit;
 pub mod leftovers;
 pub mod report;
 pub mod sessions;
+pub mod summary;
 
 pub use entry::{since, EndReason, Entry, EntryKind, Health, Mark, NoteTag, Stamp};

@@ -450,6 +450,7 @@ pub fn render(entries: &[Entry]) -> String {
     let refused = entries.iter().filter(|e| matches!(e.kind, EntryKind::InjectRefused { .. })).count();
     let _ = writeln!(md, "| Faults | {} ({aborted} aborted, {failed} revert failed) |", faults.len());
     let _ = writeln!(md, "| Injects refused | {refused} (one fault at a time) |\n");
+    super::summary::markdown(&mut md, entries, &faults);
 
     run_sheet(&mut md, entries);
     super::drill::markdown(&mut md, entries);
