@@ -69,4 +69,59 @@ fn main() {
     println!("  CPU while idle on the demo:      {:>7.2} % of a core (target ~0)", common::median(idle_cpu));
     println!("  resident memory on the demo:     {:>7.1} MiB", common::median(rss));
     println!("  Space -> revert confirmed shown: {:>7.1} ms (pty round trip included)", common::median(abort_ms));
+    drill(runs);
+}
+
+/// A drill: the facilitator's console and a responder's, on one session. How long a mark
+/// takes to reach the facilitator's screen, how long the responder's emergency stop takes to
+/// revert the facilitator's fault, and what following each other's journal costs at idle.
+fn drill(runs: usize) {
+    let (mut mark_ms, mut stop_ms, mut idle_f, mut idle_r) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let t = Duration::from_secs(10);
+    for _ in 0..runs {
+        let f = Console::start(&["--demo"]);
+        f.wait_for("carts-db", t);
+        let session = f.journal().file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+        let data = f.data_dir().to_string_lossy().to_string();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut r = Console::start_in(
+            dir,
+            &["--demo", "--drill", &session, "--responder", "bench"],
+            &[("GAMEDAY_DATA_DIR", &data)],
+        );
+        f.wait_for("responder bench joined", t);
+        let (f0, r0, w0) = (cpu_ticks(f.pid()), cpu_ticks(r.pid()), Instant::now());
+        std::thread::sleep(Duration::from_secs(10));
+        let secs = w0.elapsed().as_secs_f64();
+        idle_f.push((cpu_ticks(f.pid()) - f0) as f64 / 100.0 / secs * 100.0);
+        idle_r.push((cpu_ticks(r.pid()) - r0) as f64 / 100.0 / secs * 100.0);
+
+        let pressed = Instant::now();
+        r.send("d");
+        f.wait_for("responder bench marked DETECTED", t);
+        mark_ms.push(pressed.elapsed().as_secs_f64() * 1000.0);
+
+        let mut f = f;
+        f.command("inject container-pause sock-shop/carts-db");
+        f.wait_for("FAULT LIVE #1", t);
+        let pressed = Instant::now();
+        r.send(" ");
+        f.wait_for("fault #1 reverted (confirmed)", t);
+        stop_ms.push(pressed.elapsed().as_secs_f64() * 1000.0);
+        r.send("q");
+        r.wait_exit(t);
+        f.send("q");
+        f.wait_exit(t);
+    }
+    println!("drill (facilitator + responder on one session), {runs} runs, median:");
+    println!(
+        "  responder's mark -> facilitator's screen:   {:>7.1} ms (journal polled every 250 ms)",
+        common::median(mark_ms)
+    );
+    println!("  responder's Space -> fault reverted, shown: {:>7.1} ms", common::median(stop_ms));
+    println!(
+        "  CPU while idle, facilitator / responder:    {:>5.2} % / {:.2} % of a core",
+        common::median(idle_f),
+        common::median(idle_r)
+    );
 }
