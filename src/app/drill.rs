@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use super::event::Effect;
 use super::fault;
 use super::state::{AppState, Level};
-use crate::backend::{FaultSpec, PodRef};
+use crate::backend::FaultSpec;
 use crate::timeline::{drill, Entry, EntryKind, Mark};
 
 /// A console that is a drill's responder.
@@ -185,14 +185,9 @@ fn mirror(s: &AppState, r: &mut Responder, fx: &mut Vec<Effect>) {
 fn spec_of(s: &AppState, seen: &[Entry], id: u64) -> Option<FaultSpec> {
     seen.iter().find_map(|e| match &e.kind {
         EntryKind::InjectRequested { fault, preset, action, target, params, mode, duration_ms, .. } if *fault == id => {
+            // Its pods here: those of this console's own cluster.
             let pods = match mode {
-                Some(_) => s
-                    .topology
-                    .select(target)
-                    .into_iter()
-                    .filter(|p| !p.phase.is_down())
-                    .map(|p| PodRef { namespace: p.namespace.clone(), name: p.name.clone() })
-                    .collect(),
+                Some(_) => s.topology.live_pods(target),
                 None => Vec::new(),
             };
             Some(FaultSpec {

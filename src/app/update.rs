@@ -523,13 +523,7 @@ pub fn plan(s: &AppState, preset_id: &str, target: &str, overrides: &[(String, S
     }
     // Faults on pods act on the live pods the target selects now; the backend picks among them.
     let pods: Vec<PodRef> = match mode {
-        Some(_) => s
-            .topology
-            .select(&target)
-            .into_iter()
-            .filter(|p| !p.phase.is_down())
-            .map(|p| PodRef { namespace: p.namespace.clone(), name: p.name.clone() })
-            .collect(),
+        Some(_) => s.topology.live_pods(&target),
         None => Vec::new(),
     };
     if mode.is_some() && pods.is_empty() {

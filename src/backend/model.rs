@@ -368,6 +368,15 @@ impl Topology {
 
     /// The pods a target selects (a workload's pods, a pod, the pods on a node, the pods with a
     /// label or whose name matches), terminating ones included.
+    /// The pods a target selects that are not down: what a fault on pods can hit now.
+    pub fn live_pods(&self, target: &Target) -> Vec<super::PodRef> {
+        self.select(target)
+            .into_iter()
+            .filter(|p| !p.phase.is_down())
+            .map(|p| super::PodRef { namespace: p.namespace.clone(), name: p.name.clone() })
+            .collect()
+    }
+
     pub fn select(&self, target: &Target) -> Vec<&Pod> {
         match target {
             Target::Workload { namespace, name } => self.pods_of(namespace, name).collect(),
