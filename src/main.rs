@@ -157,7 +157,17 @@ fn responder_name(given: Option<&str>) -> anyhow::Result<String> {
 /// false if the user left without starting a session.
 fn start_screen(cli: &mut Cli, dirs: &Dirs, theme: &theme::Theme) -> anyhow::Result<bool> {
     use gameday::app::start::{Choice, Decision, StartScreen};
-    let sessions = gameday::timeline::sessions::list(&dirs.sessions())?;
+    let b = &cli.backend;
+    let kind = if b.demo {
+        "demo"
+    } else if b.docker {
+        "docker"
+    } else {
+        "kubernetes"
+    };
+    // Sessions go on on the kind of system they ran on.
+    let sessions: Vec<_> =
+        gameday::timeline::sessions::list(&dirs.sessions())?.into_iter().filter(|s| s.kind == kind).collect();
     let mut plans = Vec::new();
     for dir in [dirs.config.join("plans"), PathBuf::from("plans")] {
         for (path, text) in gameday::config::load_toml_dir(&dir)? {
@@ -172,13 +182,10 @@ fn start_screen(cli: &mut Cli, dirs: &Dirs, theme: &theme::Theme) -> anyhow::Res
     if sessions.is_empty() && !in_config {
         return Ok(true);
     }
-    let b = &cli.backend;
-    let where_ = if b.demo {
-        "the demo cluster"
-    } else if b.docker {
-        "Docker"
-    } else {
-        "Kubernetes"
+    let where_ = match kind {
+        "demo" => "the demo cluster",
+        "docker" => "Docker",
+        _ => "Kubernetes",
     };
     match gameday::runtime::start::choose(StartScreen::new(plans, &sessions), theme, where_)? {
         Decision::Quit => return Ok(false),

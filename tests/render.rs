@@ -274,6 +274,7 @@ fn the_start_screen() {
         journal: format!("{id}.jsonl").into(),
         started: "2026-11-24 10:00 UTC".into(),
         target: "sock-shop (simulated, 3 nodes) (demo)".into(),
+        kind: "demo".into(),
         title: Some("Thursday Gameday".into()),
         faults: 2,
         steps: Some("1 held, 1 broken, 0 failed".into()),

@@ -103,6 +103,7 @@ mod tests {
             journal: PathBuf::from(format!("{id}.jsonl")),
             started: "2026-11-24 10:00 UTC".into(),
             target: "sock-shop (demo)".into(),
+            kind: "demo".into(),
             title: Some("Thursday".into()),
             faults: 2,
             steps: None,

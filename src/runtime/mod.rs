@@ -57,7 +57,11 @@ pub struct Outcome {
 }
 
 /// The journal and entries of a session that can be resumed (it exists and no console has it).
-fn resumable(dir: &std::path::Path, id: &str) -> anyhow::Result<(PathBuf, Vec<crate::timeline::Entry>)> {
+fn resumable(
+    dir: &std::path::Path,
+    id: &str,
+    backend: &crate::backend::BackendInfo,
+) -> anyhow::Result<(PathBuf, Vec<crate::timeline::Entry>)> {
     let path = dir.join(format!("{id}.jsonl"));
     if !path.exists() {
         anyhow::bail!("no session {id} in {} (gameday sessions lists them)", dir.display());
@@ -66,7 +70,30 @@ fn resumable(dir: &std::path::Path, id: &str) -> anyhow::Result<(PathBuf, Vec<cr
         anyhow::bail!("session {id} is open in another console");
     }
     let entries = crate::timeline::journal::read(&path)?;
+    same_system(id, &entries, backend)?;
     Ok((path, entries))
+}
+
+/// A session goes on (or is joined) on the system it ran on, never on another one.
+fn same_system(
+    id: &str,
+    entries: &[crate::timeline::Entry],
+    backend: &crate::backend::BackendInfo,
+) -> anyhow::Result<()> {
+    let ran_on = entries.iter().find_map(|e| match &e.kind {
+        EntryKind::SessionStart { backend, .. } => Some(backend),
+        _ => None,
+    });
+    match ran_on {
+        Some(b) if b.kind != backend.kind || b.cluster != backend.cluster => anyhow::bail!(
+            "session {id} ran on {} ({}), not on {} ({}): use the backend flags it had",
+            b.cluster,
+            b.kind,
+            backend.cluster,
+            backend.kind
+        ),
+        _ => Ok(()),
+    }
 }
 
 pub fn session_id(now: DateTime<Utc>) -> String {
@@ -74,10 +101,17 @@ pub fn session_id(now: DateTime<Utc>) -> String {
 }
 
 /// A drill responder's own journal, and what they marked before (they may rejoin).
-fn responder(dir: &std::path::Path, id: &str, name: &str) -> anyhow::Result<(PathBuf, Vec<crate::timeline::Entry>)> {
-    if !dir.join(format!("{id}.jsonl")).exists() {
+fn responder(
+    dir: &std::path::Path,
+    id: &str,
+    name: &str,
+    backend: &crate::backend::BackendInfo,
+) -> anyhow::Result<(PathBuf, Vec<crate::timeline::Entry>)> {
+    let session = dir.join(format!("{id}.jsonl"));
+    if !session.exists() {
         anyhow::bail!("no session {id} in {} to join (gameday sessions lists them)", dir.display());
     }
+    same_system(id, &crate::timeline::journal::read(&session)?, backend)?;
     let path = tail::responder_file(dir, id, name);
     if crate::timeline::journal::in_use(&path) {
         anyhow::bail!("responder {name} is already in this drill in another console (--responder picks another name)");
@@ -91,8 +125,10 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
     // A resumed session keeps its id, its journal and its clock (times since its first start);
     // so does a responder who rejoins a drill.
     let earlier = match (&opts.resume, &opts.drill) {
-        (Some(id), _) => Some(resumable(&opts.sessions_dir, id)?),
-        (None, Some((id, name))) => Some(responder(&opts.sessions_dir, id, name)?).filter(|(_, e)| !e.is_empty()),
+        (Some(id), _) => Some(resumable(&opts.sessions_dir, id, &opts.backend.info())?),
+        (None, Some((id, name))) => {
+            Some(responder(&opts.sessions_dir, id, name, &opts.backend.info())?).filter(|(_, e)| !e.is_empty())
+        }
         (None, None) => None,
     };
     // A resumed session's own faults that were never confirmed reverted (it was killed): its
@@ -316,4 +352,35 @@ async fn emergency_revert(backend: &dyn Backend, ledger: &Ledger, path: &std::pa
         }
     }
     write(EntryKind::SessionEnd { reason: why.to_string() });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::BackendInfo;
+    use crate::timeline::Entry;
+
+    fn info(kind: &str, cluster: &str) -> BackendInfo {
+        BackendInfo { kind: kind.into(), cluster: cluster.into(), pod_word: "pod".into() }
+    }
+
+    #[test]
+    fn a_session_goes_on_only_on_the_system_it_ran_on() {
+        let start = Entry {
+            seq: 1,
+            wall: Utc::now(),
+            t_ms: 0,
+            kind: EntryKind::SessionStart {
+                session: "s".into(),
+                backend: info("docker", "docker on vm"),
+                version: "t".into(),
+            },
+        };
+        assert!(same_system("s", std::slice::from_ref(&start), &info("docker", "docker on vm")).is_ok());
+        let err = same_system("s", &[start], &info("demo", "sock-shop")).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "session s ran on docker on vm (docker), not on sock-shop (demo): use the backend flags it had"
+        );
+    }
 }

@@ -12,6 +12,8 @@ pub struct Summary {
     pub journal: PathBuf,
     pub started: String,
     pub target: String,
+    /// The backend's kind: "demo", "docker", "kubernetes".
+    pub kind: String,
     pub title: Option<String>,
     pub faults: usize,
     /// "2 held, 1 broken" for a run-sheet.
@@ -42,6 +44,7 @@ pub fn list(dir: &Path) -> anyhow::Result<Vec<Summary>> {
                     journal: path,
                     started: "?".into(),
                     target: "?".into(),
+                    kind: "?".into(),
                     title: None,
                     faults: 0,
                     steps: None,
@@ -51,12 +54,14 @@ pub fn list(dir: &Path) -> anyhow::Result<Vec<Summary>> {
             }
         };
         let (mut started, mut target, mut title, mut ended) = ("?".to_string(), "?".to_string(), None, None);
+        let mut kind = "?".to_string();
         let (mut faults, mut held, mut broken, mut failed, mut steps) = (0, 0, 0, 0, false);
         for e in &entries {
             match &e.kind {
                 EntryKind::SessionStart { backend, .. } if started == "?" => {
                     started = e.wall.format("%Y-%m-%d %H:%M UTC").to_string();
                     target = format!("{} ({})", backend.cluster, backend.kind);
+                    kind = backend.kind.clone();
                 }
                 EntryKind::PlanLoaded { title: t, .. } => title = Some(t.clone()),
                 EntryKind::InjectRequested { .. } => faults += 1,
@@ -76,7 +81,7 @@ pub fn list(dir: &Path) -> anyhow::Result<Vec<Summary>> {
             None => "killed (no end recorded)".to_string(),
         };
         let steps = steps.then(|| format!("{held} held, {broken} broken, {failed} failed"));
-        out.push(Summary { id, journal: path, started, target, title, faults, steps, state });
+        out.push(Summary { id, journal: path, started, target, kind, title, faults, steps, state });
     }
     Ok(out)
 }
