@@ -179,6 +179,15 @@ pub const ABORT_CHORD: Key = ctrl('g');
 pub const BINDINGS: &[Binding] = &[
     b(&[ABORT_CHORD], Abort, "abort (typing)", "ABORT the active fault (works while typing)", Scope::Anywhere),
     b(&[k(' ')], Abort, "ABORT", "ABORT the active fault", Scope::OutsideText),
+    // Listed after the general Space so that the footer, which shows abort keys last first,
+    // names it in a responder's console.
+    b(
+        &[k(' ')],
+        Abort,
+        "STOP",
+        "drill: emergency stop (the facilitator's console aborts its fault)",
+        Scope::Only(C::Drill),
+    ),
     b(&[ctrl('c')], Quit, "quit", "quit (reverts the active fault first)", Scope::Anywhere),
     // Text fields
     b(&[ENTER], Select, "run", "run the command", Scope::Only(C::CommandLine)),
