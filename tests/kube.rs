@@ -155,6 +155,18 @@ async fn the_picture_groups_pods_under_workloads_with_services_and_locks() {
     assert!(t.lock_reason("kube-system").unwrap().contains("--allow-namespace kube-system"));
     w.wait(5, "connected", |d| matches!(d, TopologyDelta::Connection { connected: true, .. })).await;
 
+    // A service with a load balancer's address makes what it selects probeable from here.
+    f.server.apply(
+        "services",
+        json!({"metadata": {"name": "front-lb", "namespace": "shop"},
+            "spec": {"type": "LoadBalancer", "selector": {"app": "front"}, "ports": [{"port": 8443, "targetPort": 8080}]},
+            "status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.10"}]}}}),
+    );
+    w.wait(5, "front reachable", |d| {
+        matches!(d, TopologyDelta::Reachable { service, addr } if service == "shop/front" && addr == "192.0.2.10:8443")
+    })
+    .await;
+
     // Changes arrive by watch: a pod goes, its replacement comes and becomes ready.
     let victim = t.pods_of("shop", "carts").next().unwrap().name.clone();
     f.server.delete_now("pods", "shop", &victim);

@@ -137,6 +137,11 @@ pub struct Cluster {
     namespaces: HashMap<String, BTreeMap<String, String>>,
     /// namespace -> service -> its selector
     services: HashMap<String, BTreeMap<String, BTreeMap<String, String>>>,
+    /// Services reachable from outside the cluster (a load balancer's or an external IP):
+    /// (ns, service) -> "host:port".
+    addresses: BTreeMap<Key, String>,
+    /// Workloads ("ns/name") already announced as reachable (a default probe each).
+    reachable: HashSet<String>,
     /// (ns, slice) -> (service, ready, total)
     slices: HashMap<Key, (String, u32, u32)>,
     /// (ns, service) -> (ready, total) endpoints over its slices
@@ -201,9 +206,11 @@ impl Cluster {
                 self.announced = true;
                 let mut first = vec![TopologyDelta::Snapshot(self.topo.clone())];
                 first.push(TopologyDelta::Connection { connected: true, detail: "watching the API server".into() });
+                first.extend(out.into_iter().filter(|d| matches!(d, TopologyDelta::Reachable { .. })));
                 return first;
             }
-            out.retain(|d| matches!(d, TopologyDelta::Connection { .. }));
+            // Until the first picture, changes are in it; what is reachable is said as found.
+            out.retain(|d| matches!(d, TopologyDelta::Connection { .. } | TopologyDelta::Reachable { .. }));
         }
         out
     }
@@ -388,6 +395,11 @@ impl Cluster {
                     ns.insert(k.1.clone(), sel);
                     self.refresh_service(&k.0, &k.1, out);
                 }
+                match external_address(&s) {
+                    Some(addr) => self.addresses.insert(k.clone(), addr),
+                    None => self.addresses.remove(&k),
+                };
+                self.announce(&k.0, out);
             }
             Obj::EndpointSlice(es) => {
                 let k = key(&es.metadata);
@@ -557,6 +569,7 @@ impl Cluster {
             Some(w) if self.topo.workload(ns, name) != Some(&w) => {
                 self.topo.upsert_workload(w.clone());
                 out.push(TopologyDelta::UpsertWorkload(w));
+                self.announce(ns, out);
             }
             Some(_) => {}
             None if self.topo.workload(ns, name).is_some() => {
@@ -581,7 +594,28 @@ impl Cluster {
         (!parts.is_empty()).then(|| parts.join(", "))
     }
 
+    /// The workloads of `ns` that a service reachable from outside selects can be probed from
+    /// here: each is said once (`Reachable`), and the console gives it a default probe.
+    fn announce(&mut self, ns: &str, out: &mut Vec<TopologyDelta>) {
+        for ((sns, svc), addr) in self.addresses.range((ns.to_string(), String::new())..) {
+            if sns != ns {
+                break;
+            }
+            let Some(sel) = self.services.get(ns).and_then(|m| m.get(svc)).filter(|s| !s.is_empty()) else { continue };
+            for ((wns, name), w) in &self.workloads {
+                let service = format!("{wns}/{name}");
+                if wns == ns
+                    && sel.iter().all(|(k, v)| w.template_labels.get(k) == Some(v))
+                    && self.reachable.insert(service.clone())
+                {
+                    out.push(TopologyDelta::Reachable { service, addr: addr.clone() });
+                }
+            }
+        }
+    }
+
     fn remove_service(&mut self, k: &Key, out: &mut Vec<TopologyDelta>) {
+        self.addresses.remove(k);
         let removed = self.services.get_mut(&k.0).and_then(|m| m.remove(&k.1));
         if let Some(sel) = removed {
             self.refresh_selected(&k.0, &sel, out);
@@ -708,6 +742,25 @@ fn node_of(n: &KNode) -> Node {
         unschedulable: n.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false),
         note: (!pressure.is_empty()).then(|| pressure.join(", ")),
     }
+}
+
+/// Where a service answers from outside the cluster: its load balancer's address, or its first
+/// external IP, on its first port.
+fn external_address(s: &Service) -> Option<String> {
+    let spec = s.spec.as_ref()?;
+    let port = spec.ports.as_ref()?.first()?.port;
+    let lb = match spec.type_.as_deref() {
+        Some("LoadBalancer") => s
+            .status
+            .as_ref()
+            .and_then(|st| st.load_balancer.as_ref())
+            .and_then(|lb| lb.ingress.as_ref())
+            .and_then(|i| i.first())
+            .and_then(|i| i.ip.clone().or_else(|| i.hostname.clone())),
+        _ => None,
+    };
+    let host = lb.or_else(|| spec.external_ips.as_ref().and_then(|ips| ips.first().cloned()))?;
+    Some(if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") })
 }
 
 #[cfg(test)]
