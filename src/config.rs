@@ -13,9 +13,14 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
+    /// An error at a byte offset of a file's text, said as `file:line:col: msg`.
+    pub fn at(file: &str, text: &str, offset: usize, msg: impl Into<String>) -> Self {
+        let (line, col) = position(text, offset);
+        ConfigError::At { file: file.to_string(), line, col, msg: msg.into() }
+    }
+
     pub fn from_toml(file: &str, text: &str, e: &toml::de::Error) -> Self {
-        let (line, col) = e.span().map(|s| position(text, s.start)).unwrap_or((1, 1));
-        ConfigError::At { file: file.to_string(), line, col, msg: e.message().trim().to_string() }
+        ConfigError::at(file, text, e.span().map(|s| s.start).unwrap_or(0), e.message().trim())
     }
 }
 

@@ -6,7 +6,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::config::{position, ConfigError};
+use crate::config::ConfigError;
 use crate::probe::{Check, SessionConfig, Stop};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -93,10 +93,7 @@ impl Plan {
         let steady = SessionConfig::parse(file, text)?;
         let raw: RawPlan = toml::from_str(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
         let _ = (&raw.probe, &raw.hypothesis, &raw.stop);
-        let at = |span: std::ops::Range<usize>, msg: String| {
-            let (line, col) = position(text, span.start);
-            ConfigError::At { file: file.to_string(), line, col, msg }
-        };
+        let at = |span: std::ops::Range<usize>, msg: String| ConfigError::at(file, text, span.start, msg);
         let ms = |s: &Spanned<String>| {
             humantime::parse_duration(s.get_ref())
                 .map(|d| d.as_millis() as u64)

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::backend::{Mode, TargetKind};
-use crate::config::{load_toml_dir, position, ConfigError};
+use crate::config::{load_toml_dir, ConfigError};
 
 static BUILTIN: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/presets");
 
@@ -159,10 +159,7 @@ impl Preset {
     /// Parses one preset file; errors carry `file:line:col`.
     pub fn parse(file: &str, text: &str) -> Result<Preset, ConfigError> {
         let raw: PresetFile = toml::from_str(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
-        let at = |span: std::ops::Range<usize>, msg: String| {
-            let (line, col) = position(text, span.start);
-            ConfigError::At { file: file.to_string(), line, col, msg }
-        };
+        let at = |span: std::ops::Range<usize>, msg: String| ConfigError::at(file, text, span.start, msg);
         let dur = |s: &Spanned<String>| {
             humantime::parse_duration(s.get_ref())
                 .map_err(|e| at(s.span(), format!("duration '{}' is not a duration like 30s or 2m: {e}", s.get_ref())))

@@ -10,7 +10,7 @@ use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::config::{load_toml_dir, position, ConfigError};
+use crate::config::{load_toml_dir, ConfigError};
 
 static BUILTIN: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/themes");
 
@@ -96,16 +96,9 @@ impl Theme {
         let raw: ThemeFile = toml::from_str(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
         let c = |s: &C| -> Result<Color, ConfigError> {
             Color::from_str(s.get_ref()).map_err(|_| {
-                let (line, col) = position(text, s.span().start);
-                ConfigError::At {
-                    file: file.to_string(),
-                    line,
-                    col,
-                    msg: format!(
-                        "'{}' is not a colour (use a name like red or light-blue, #rrggbb, or 0-255)",
-                        s.get_ref()
-                    ),
-                }
+                let msg =
+                    format!("'{}' is not a colour (use a name like red or light-blue, #rrggbb, or 0-255)", s.get_ref());
+                ConfigError::at(file, text, s.span().start, msg)
             })
         };
         let h = &raw.health;

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{Check, ProbeKind, ProbeSpec};
-use crate::config::{position, ConfigError};
+use crate::config::ConfigError;
 
 /// A stop condition: when `check` is broken for `hold_ms` while a fault is live, the fault is
 /// aborted through the same path as the abort key.
@@ -90,10 +90,7 @@ const STOP_WINDOW_MS: u64 = 10_000;
 impl SessionConfig {
     pub fn parse(file: &str, text: &str) -> Result<SessionConfig, ConfigError> {
         let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
-        let at = |span: std::ops::Range<usize>, msg: String| {
-            let (line, col) = position(text, span.start);
-            ConfigError::At { file: file.to_string(), line, col, msg }
-        };
+        let at = |span: std::ops::Range<usize>, msg: String| ConfigError::at(file, text, span.start, msg);
         let ms = |s: &Spanned<String>| {
             humantime::parse_duration(s.get_ref())
                 .map(|d| d.as_millis() as u64)
