@@ -366,8 +366,6 @@ impl Topology {
         self.on_node.get(node).into_iter().flatten().filter_map(move |(ns, n)| self.pod(ns, n))
     }
 
-    /// The pods a target selects (a workload's pods, a pod, the pods on a node, the pods with a
-    /// label or whose name matches), terminating ones included.
     /// The pods a target selects that are not down: what a fault on pods can hit now.
     pub fn live_pods(&self, target: &Target) -> Vec<super::PodRef> {
         self.select(target)
@@ -377,6 +375,8 @@ impl Topology {
             .collect()
     }
 
+    /// The pods a target selects (a workload's pods, a pod, the pods on a node, the pods with a
+    /// label or whose name matches), terminating ones included.
     pub fn select(&self, target: &Target) -> Vec<&Pod> {
         match target {
             Target::Workload { namespace, name } => self.pods_of(namespace, name).collect(),

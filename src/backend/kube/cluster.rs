@@ -585,7 +585,7 @@ impl Cluster {
         let services = self.services.get(ns)?;
         let parts: Vec<String> = services
             .iter()
-            .filter(|(_, sel)| !sel.is_empty() && sel.iter().all(|(k, v)| template.get(k) == Some(v)))
+            .filter(|(_, sel)| !sel.is_empty() && selects(sel, template))
             .map(|(svc, _)| {
                 let (ready, total) = self.endpoints.get(&(ns.to_string(), svc.clone())).copied().unwrap_or((0, 0));
                 format!("svc {svc} {ready}/{total} endpoints")
@@ -604,10 +604,7 @@ impl Cluster {
             let Some(sel) = self.services.get(ns).and_then(|m| m.get(svc)).filter(|s| !s.is_empty()) else { continue };
             for ((wns, name), w) in &self.workloads {
                 let service = format!("{wns}/{name}");
-                if wns == ns
-                    && sel.iter().all(|(k, v)| w.template_labels.get(k) == Some(v))
-                    && self.reachable.insert(service.clone())
-                {
+                if wns == ns && selects(sel, &w.template_labels) && self.reachable.insert(service.clone()) {
                     out.push(TopologyDelta::Reachable { service, addr: addr.clone() });
                 }
             }
@@ -656,7 +653,7 @@ impl Cluster {
         let targets: Vec<String> = self
             .workloads
             .iter()
-            .filter(|((wns, _), w)| wns == ns && sel.iter().all(|(k, v)| w.template_labels.get(k) == Some(v)))
+            .filter(|((wns, _), w)| wns == ns && selects(sel, &w.template_labels))
             .map(|((_, n), _)| n.clone())
             .collect();
         for name in targets {
@@ -742,6 +739,11 @@ fn node_of(n: &KNode) -> Node {
         unschedulable: n.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false),
         note: (!pressure.is_empty()).then(|| pressure.join(", ")),
     }
+}
+
+/// Whether a service's selector selects a pod template's labels.
+fn selects(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String>) -> bool {
+    selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
 /// Where a service answers from outside the cluster: its load balancer's address, or its first
