@@ -58,6 +58,16 @@ impl Drill {
     pub fn is_drill(&self) -> bool {
         !self.responders.is_empty()
     }
+
+    /// Each detected fault's time to detect, in ms.
+    pub fn detected_ms(&self) -> Vec<u64> {
+        self.faults.iter().filter_map(|f| f.detected.as_ref().map(|m| m.after_ms)).collect()
+    }
+
+    /// Each mitigated fault's time to mitigate, in ms.
+    pub fn mitigated_ms(&self) -> Vec<u64> {
+        self.faults.iter().filter_map(|f| f.mitigated.as_ref().map(|m| m.after_ms)).collect()
+    }
 }
 
 /// Reads the drill out of a (facilitator's) timeline.
@@ -139,17 +149,15 @@ pub fn attribute(entries: &[Entry], wall: chrono::DateTime<chrono::Utc>) -> Opti
 
 /// The report's drill section: who responded, and per fault how long detection and mitigation
 /// took. Nothing when no responder joined.
-pub fn markdown(md: &mut String, entries: &[Entry]) {
+pub fn markdown(md: &mut String, d: &Drill) {
     use super::report::escape;
     use super::since;
+    use super::summary::median;
     use std::fmt::Write as _;
-    let d = read(entries);
     if !d.is_drill() {
         return;
     }
-    let median = super::summary::median;
-    let detected: Vec<u64> = d.faults.iter().filter_map(|f| f.detected.as_ref().map(|m| m.after_ms)).collect();
-    let mitigated: Vec<u64> = d.faults.iter().filter_map(|f| f.mitigated.as_ref().map(|m| m.after_ms)).collect();
+    let (detected, mitigated) = (d.detected_ms(), d.mitigated_ms());
     let _ = writeln!(md, "## Drill\n");
     let _ = writeln!(
         md,
@@ -159,9 +167,9 @@ pub fn markdown(md: &mut String, entries: &[Entry]) {
         if d.revealed { "" } else { "not " },
         detected.len(),
         d.faults.len(),
-        median(detected.clone()),
+        median(detected),
         mitigated.len(),
-        median(mitigated.clone()),
+        median(mitigated),
         d.false_alarms.len(),
     );
     if d.faults.is_empty() {

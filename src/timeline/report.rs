@@ -284,6 +284,17 @@ fn steady_state(md: &mut String, entries: &[Entry], faults: &[FaultSummary]) {
 }
 
 /// Per step of the run-sheet: the hypothesis written before the run against what happened.
+/// Each run-sheet step's verdict (its last outcome), by step number.
+pub fn step_verdicts(entries: &[Entry]) -> BTreeMap<usize, &str> {
+    entries
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EntryKind::StepOutcome { step, verdict, .. } => Some((*step, verdict.as_str())),
+            _ => None,
+        })
+        .collect()
+}
+
 fn run_sheet(md: &mut String, entries: &[Entry]) {
     let planned = entries.iter().find_map(|e| match &e.kind {
         EntryKind::PlanLoaded { steps, .. } => Some(*steps),
@@ -299,13 +310,7 @@ fn run_sheet(md: &mut String, entries: &[Entry]) {
             _ => {}
         }
     }
-    let verdicts: Vec<&str> = rows
-        .values()
-        .filter_map(|(_, o)| match o {
-            Some(EntryKind::StepOutcome { verdict, .. }) => Some(verdict.as_str()),
-            _ => None,
-        })
-        .collect();
+    let verdicts: Vec<&str> = step_verdicts(entries).into_values().collect();
     let count = |v: &str| verdicts.iter().filter(|x| **x == v).count();
     let _ = writeln!(md, "## Run-sheet\n");
     let _ = writeln!(
@@ -450,10 +455,11 @@ pub fn render(entries: &[Entry]) -> String {
     let refused = entries.iter().filter(|e| matches!(e.kind, EntryKind::InjectRefused { .. })).count();
     let _ = writeln!(md, "| Faults | {} ({aborted} aborted, {failed} revert failed) |", faults.len());
     let _ = writeln!(md, "| Injects refused | {refused} (one fault at a time) |\n");
-    super::summary::markdown(&mut md, entries, &faults);
+    let drill = super::drill::read(entries);
+    super::summary::markdown(&mut md, entries, &faults, &drill);
 
     run_sheet(&mut md, entries);
-    super::drill::markdown(&mut md, entries);
+    super::drill::markdown(&mut md, &drill);
     gantt(&mut md, entries, &faults);
     let _ = writeln!(md, "## Faults\n");
     if faults.is_empty() {

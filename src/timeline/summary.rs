@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::entry::{seconds, EndReason, Entry, EntryKind, NoteTag};
-use super::report::{escape, steady_verdict, FaultSummary};
+use super::report::{escape, steady_verdict, step_verdicts, FaultSummary};
 
 /// The median of some durations, "-" for none.
 pub fn median(mut ms: Vec<u64>) -> String {
@@ -17,15 +17,9 @@ pub fn median(mut ms: Vec<u64>) -> String {
     }
 }
 
-pub fn markdown(md: &mut String, entries: &[Entry], faults: &[FaultSummary]) {
+pub fn markdown(md: &mut String, entries: &[Entry], faults: &[FaultSummary], drill: &super::drill::Drill) {
     let _ = writeln!(md, "## Summary\n");
-    let verdicts: Vec<&str> = entries
-        .iter()
-        .filter_map(|e| match &e.kind {
-            EntryKind::StepOutcome { verdict, .. } => Some(verdict.as_str()),
-            _ => None,
-        })
-        .collect();
+    let verdicts: Vec<&str> = step_verdicts(entries).into_values().collect();
     if let Some(planned) = entries.iter().find_map(|e| match &e.kind {
         EntryKind::PlanLoaded { steps, .. } => Some(*steps),
         _ => None,
@@ -70,20 +64,17 @@ pub fn markdown(md: &mut String, entries: &[Entry], faults: &[FaultSummary]) {
         recovered.len(),
         median(recovered),
     );
-    let drill = super::drill::read(entries);
     if drill.is_drill() {
-        let detected: Vec<u64> = drill.faults.iter().filter_map(|f| f.detected.as_ref().map(|m| m.after_ms)).collect();
-        let mitigated: Vec<u64> =
-            drill.faults.iter().filter_map(|f| f.mitigated.as_ref().map(|m| m.after_ms)).collect();
+        let (detected, mitigated) = (drill.detected_ms(), drill.mitigated_ms());
         let _ = writeln!(
             md,
             "- **Drill** ({}): {} of {} fault(s) detected (median time to detect {}), {} mitigated (median time to mitigate {}).",
             escape(&drill.responders.join(", ")),
             detected.len(),
             drill.faults.len(),
-            median(detected.clone()),
+            median(detected),
             mitigated.len(),
-            median(mitigated.clone()),
+            median(mitigated),
         );
     }
     let actions = entries.iter().filter(|e| matches!(e.kind, EntryKind::Note { tag: NoteTag::ActionItem, .. })).count();
