@@ -116,6 +116,9 @@ fn a_mark_before_any_fault_is_a_false_alarm() {
     d.r.key(KeyCode::Char('d'));
     d.exchange();
     assert_eq!(marks(&d.f.s.timeline), vec![(Mark::Detected, None, None)]);
+    let said = d.f.s.timeline.last().unwrap().kind.describe();
+    assert_eq!(said, "responder alice marked DETECTED before any fault");
+    assert_eq!(d.r.s.timeline.last().unwrap().kind.describe(), "responder alice marked DETECTED");
     let read = read_drill::read(&d.f.s.timeline);
     assert_eq!(read.false_alarms.len(), 1);
 }

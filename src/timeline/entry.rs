@@ -439,11 +439,12 @@ impl EntryKind {
             DrillJoined { session, responder } => {
                 format!("responder {responder} joined the drill on session {session}")
             }
-            DrillMark { responder, mark, note, fault, after_ms, .. } => {
-                let about = match (fault, after_ms) {
-                    (Some(f), Some(ms)) => format!(" {} after fault #{f}", seconds(*ms)),
-                    (None, None) => String::new(),
-                    _ => " before any fault".into(),
+            DrillMark { responder, their_seq, mark, note, fault, after_ms } => {
+                // Attributed when the facilitator's console imported it (`their_seq` is set).
+                let about = match (fault, after_ms, their_seq) {
+                    (Some(f), Some(ms), _) => format!(" {} after fault #{f}", seconds(*ms)),
+                    (_, _, Some(_)) => " before any fault".into(),
+                    _ => String::new(),
                 };
                 let note = if note.is_empty() { String::new() } else { format!(": {note}") };
                 match mark {
