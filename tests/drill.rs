@@ -170,11 +170,11 @@ fn the_faults_are_revealed_only_when_the_facilitator_says_so_and_not_while_one_i
     assert!(!d.f.s.timeline.iter().any(|e| matches!(e.kind, EntryKind::DrillRevealed { .. })));
     d.advance(6_000);
     d.exchange();
-    assert!(!d.r.s.drill.as_ref().unwrap().revealed);
+    assert!(!d.r.s.drill.as_ref().unwrap().revealed());
     assert!(!screen(&d.r).contains("pod-delete"));
     d.f.command("reveal");
     d.exchange();
-    assert!(d.r.s.drill.as_ref().unwrap().revealed);
+    assert!(d.r.s.drill.as_ref().unwrap().revealed());
     let shown = screen(&d.r);
     assert!(shown.contains("REVEALED: 1 fault(s)"), "{shown}");
     assert!(shown.contains("pod-delete on sock-shop/carts"), "{shown}");

@@ -29,11 +29,28 @@ pub struct Responder {
     pub mirror: bool,
     /// The facilitator's timeline as read so far; hidden until revealed.
     pub seen: Vec<Entry>,
-    pub revealed: bool,
     /// Faults replayed in this console's backend now.
     pub mirrored: BTreeSet<u64>,
-    /// The facilitator's session has ended.
-    pub ended: bool,
+}
+
+impl Responder {
+    /// The facilitator has revealed the faults.
+    pub fn revealed(&self) -> bool {
+        self.seen.iter().any(|e| matches!(e.kind, EntryKind::DrillRevealed { .. }))
+    }
+
+    /// The facilitator's session has ended (and was not resumed since).
+    pub fn ended(&self) -> bool {
+        self.seen
+            .iter()
+            .rev()
+            .find_map(|e| match e.kind {
+                EntryKind::SessionEnd { .. } => Some(true),
+                EntryKind::SessionResumed { .. } => Some(false),
+                _ => None,
+            })
+            .unwrap_or(false)
+    }
 }
 
 /// This console joins `session` as responder `name`.
@@ -43,9 +60,7 @@ pub fn join(s: &mut AppState, session: &str, name: &str, mirror: bool, fx: &mut 
         session: session.to_string(),
         mirror,
         seen: Vec::new(),
-        revealed: false,
         mirrored: BTreeSet::new(),
-        ended: false,
     });
     s.record(EntryKind::DrillJoined { session: session.to_string(), responder: name.to_string() }, fx);
     s.say(Level::Info, "drill: watch the system; d when you detect a problem, m when it is mitigated");
@@ -140,11 +155,9 @@ fn on_responder(s: &mut AppState, name: &str, e: Entry, fx: &mut Vec<Effect>) {
 
 fn on_facilitator(s: &mut AppState, entries: Vec<Entry>, fx: &mut Vec<Effect>) {
     let Some(mut r) = s.drill.take() else { return };
-    let newly_revealed = !r.revealed && entries.iter().any(|e| matches!(e.kind, EntryKind::DrillRevealed { .. }));
-    let newly_ended = !r.ended && entries.iter().any(|e| matches!(e.kind, EntryKind::SessionEnd { .. }));
+    let (was_revealed, was_ended) = (r.revealed(), r.ended());
     r.seen.extend(entries);
-    r.revealed |= newly_revealed;
-    r.ended |= newly_ended;
+    let (newly_revealed, newly_ended) = (!was_revealed && r.revealed(), !was_ended && r.ended());
     if r.mirror {
         mirror(s, &mut r, fx);
     }

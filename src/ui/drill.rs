@@ -16,7 +16,7 @@ use crate::timeline::{drill, EntryKind, Mark};
 
 pub fn height(s: &AppState) -> u16 {
     match &s.drill {
-        Some(r) if r.revealed => (drill::read(&r.seen).faults.len() as u16 * 2 + 4).min(14),
+        Some(r) if r.revealed() => (drill::read(&r.seen).faults.len() as u16 * 2 + 4).min(14),
         Some(_) => 5,
         None => 0,
     }
@@ -24,14 +24,14 @@ pub fn height(s: &AppState) -> u16 {
 
 pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let Some(r) = &s.drill else { return };
-    let state = if r.ended { " the facilitator's session has ended " } else { " session live " };
+    let state = if r.ended() { " the facilitator's session has ended " } else { " session live " };
     let block = Block::bordered()
         .title(Span::styled(format!(" Drill: {} responds to session {} ", r.name, r.session), t.title()))
         .title(Span::styled(state, t.muted()))
         .border_style(t.border(false));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let lines = if r.revealed { revealed(r, t) } else { hidden(s, t) };
+    let lines = if r.revealed() { revealed(r, t) } else { hidden(s, t) };
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
