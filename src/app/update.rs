@@ -138,6 +138,15 @@ fn text_area(initial: &str) -> Box<TextArea<'static>> {
     Box::new(t)
 }
 
+/// This console's abort, from a key or `:abort`. A drill's responder has no fault of their own:
+/// theirs is an emergency stop, which the facilitator's console carries out.
+fn abort(s: &mut AppState, by: &str, fx: &mut Vec<Effect>) {
+    match s.drill {
+        Some(_) => drill::mark(s, crate::timeline::Mark::Stop, &format!("by {by}"), fx),
+        None => fault::abort(s, by, fx),
+    }
+}
+
 fn on_key(s: &mut AppState, key: KeyEvent, fx: &mut Vec<Effect>) {
     if key.kind != KeyEventKind::Press {
         return;
@@ -152,11 +161,7 @@ fn on_key(s: &mut AppState, key: KeyEvent, fx: &mut Vec<Effect>) {
             } else {
                 "Space".to_string()
             };
-            // A responder has no fault of their own: their stop goes to the facilitator's.
-            if s.drill.is_some() {
-                return drill::mark(s, crate::timeline::Mark::Stop, &format!("pressed {by}"), fx);
-            }
-            return fault::abort(s, &by, fx);
+            return abort(s, &by, fx);
         }
         Some(Action::Quit) => {
             s.ui.input = None;
@@ -372,7 +377,6 @@ fn run_command(s: &mut AppState, line: &str, fx: &mut Vec<Effect>) {
         return;
     }
     match cmd {
-        Command::Abort if s.drill.is_some() => drill::mark(s, crate::timeline::Mark::Stop, "typed :abort", fx),
         Command::Note(text) if s.drill.is_some() => drill::mark(s, crate::timeline::Mark::Note, &text, fx),
         Command::Mark(mark, note) => drill::mark(s, mark, &note, fx),
         Command::Reveal => drill::reveal(s, fx),
@@ -391,7 +395,7 @@ fn run_command(s: &mut AppState, line: &str, fx: &mut Vec<Effect>) {
                 Err(e) => s.say(Level::Error, e),
             }
         }
-        Command::Abort => fault::abort(s, ":abort", fx),
+        Command::Abort => abort(s, ":abort", fx),
         Command::Note(text) => {
             let (tag, text) = crate::timeline::NoteTag::from_prefix(&text);
             s.record(EntryKind::Note { text, tag }, fx);
