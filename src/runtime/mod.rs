@@ -62,25 +62,31 @@ fn resumable(
     id: &str,
     backend: &crate::backend::BackendInfo,
 ) -> anyhow::Result<(PathBuf, Vec<crate::timeline::Entry>)> {
-    let path = dir.join(format!("{id}.jsonl"));
-    if !path.exists() {
-        anyhow::bail!("no session {id} in {} (gameday sessions lists them)", dir.display());
-    }
+    let path = existing(dir, id, backend)?;
     if crate::timeline::journal::in_use(&path) {
         anyhow::bail!("session {id} is open in another console");
     }
     let entries = crate::timeline::journal::read(&path)?;
-    same_system(id, &entries, backend)?;
     Ok((path, entries))
+}
+
+/// An existing session's journal, to resume or to join: it must have run on this system.
+fn existing(dir: &std::path::Path, id: &str, backend: &crate::backend::BackendInfo) -> anyhow::Result<PathBuf> {
+    let path = dir.join(format!("{id}.jsonl"));
+    if !path.exists() {
+        anyhow::bail!("no session {id} in {} (gameday sessions lists them)", dir.display());
+    }
+    same_system(id, crate::timeline::journal::first(&path)?.as_ref(), backend)?;
+    Ok(path)
 }
 
 /// A session goes on (or is joined) on the system it ran on, never on another one.
 fn same_system(
     id: &str,
-    entries: &[crate::timeline::Entry],
+    first: Option<&crate::timeline::Entry>,
     backend: &crate::backend::BackendInfo,
 ) -> anyhow::Result<()> {
-    let ran_on = entries.iter().find_map(|e| match &e.kind {
+    let ran_on = first.and_then(|e| match &e.kind {
         EntryKind::SessionStart { backend, .. } => Some(backend),
         _ => None,
     });
@@ -107,11 +113,7 @@ fn responder(
     name: &str,
     backend: &crate::backend::BackendInfo,
 ) -> anyhow::Result<(PathBuf, Vec<crate::timeline::Entry>)> {
-    let session = dir.join(format!("{id}.jsonl"));
-    if !session.exists() {
-        anyhow::bail!("no session {id} in {} to join (gameday sessions lists them)", dir.display());
-    }
-    same_system(id, &crate::timeline::journal::read(&session)?, backend)?;
+    existing(dir, id, backend)?;
     let path = tail::responder_file(dir, id, name);
     if crate::timeline::journal::in_use(&path) {
         anyhow::bail!("responder {name} is already in this drill in another console (--responder picks another name)");
@@ -376,8 +378,8 @@ mod tests {
                 version: "t".into(),
             },
         };
-        assert!(same_system("s", std::slice::from_ref(&start), &info("docker", "docker on vm")).is_ok());
-        let err = same_system("s", &[start], &info("demo", "sock-shop")).unwrap_err().to_string();
+        assert!(same_system("s", Some(&start), &info("docker", "docker on vm")).is_ok());
+        let err = same_system("s", Some(&start), &info("demo", "sock-shop")).unwrap_err().to_string();
         assert_eq!(
             err,
             "session s ran on docker on vm (docker), not on sock-shop (demo): use the backend flags it had"

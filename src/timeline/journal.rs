@@ -86,6 +86,20 @@ impl Reopened {
     }
 }
 
+/// A journal's first entry (its session start), without reading the rest; `None` if it has
+/// no complete line yet.
+pub fn first(path: &Path) -> anyhow::Result<Option<Entry>> {
+    let file = File::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut line = String::new();
+    BufReader::new(file).read_line(&mut line).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if !line.ends_with('\n') {
+        return Ok(None);
+    }
+    serde_json::from_str(&line)
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("{}:1: not a timeline entry: {e}", path.display()))
+}
+
 /// Reads a journal back. A line that is not an entry is an error naming file and line; a torn
 /// last line (the process died mid-write) is skipped.
 pub fn read(path: &Path) -> anyhow::Result<Vec<Entry>> {
