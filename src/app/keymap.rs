@@ -48,6 +48,10 @@ pub enum Context {
 }
 
 impl Context {
+    /// Inside a session: everywhere but the start screen, where only its own keys apply.
+    pub fn in_session(self) -> bool {
+        self != Context::Start
+    }
     pub fn is_text(self) -> bool {
         matches!(self, Context::CommandLine | Context::Filter | Context::Note)
     }
@@ -148,8 +152,8 @@ impl Binding {
     }
     pub fn applies(&self, ctx: Context) -> bool {
         match self.scope {
-            Scope::Anywhere => ctx != Context::Start || self.action == Quit,
-            Scope::OutsideText => !ctx.is_text() && ctx != Context::Start,
+            Scope::Anywhere => ctx.in_session(),
+            Scope::OutsideText => ctx.in_session() && !ctx.is_text(),
             Scope::Only(c) => c == ctx,
         }
     }
@@ -201,7 +205,7 @@ pub const BINDINGS: &[Binding] = &[
     b(&[code(KeyCode::Up), k('k')], Up, "up", "move up", Scope::Only(C::Start)),
     b(&[code(KeyCode::Down), k('j')], Down, "down", "move down", Scope::Only(C::Start)),
     b(&[ENTER], Select, "start", "start the highlighted session", Scope::Only(C::Start)),
-    b(&[ESC, k('q')], Back, "quit", "leave without starting a session", Scope::Only(C::Start)),
+    b(&[ESC, k('q'), ctrl('c')], Back, "quit", "leave without starting a session", Scope::Only(C::Start)),
     // A drill's responder
     b(&[k('d')], MarkDetected, "detected", "drill: mark that you detected a problem", Scope::Only(C::Drill)),
     b(&[k('m')], MarkMitigated, "mitigated", "drill: mark that the impact is mitigated", Scope::Only(C::Drill)),

@@ -132,6 +132,8 @@ mod tests {
         assert_eq!(s.on_key(&key(KeyCode::Char(' '))), None, "nothing to abort before a session");
         assert_eq!(s.on_key(&key(KeyCode::Char('q'))), Some(Decision::Quit));
         assert_eq!(s.on_key(&key(KeyCode::Esc)), Some(Decision::Quit));
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(s.on_key(&ctrl_c), Some(Decision::Quit));
         assert!(!StartScreen::new(Vec::new(), &[]).worth_showing());
     }
 }
