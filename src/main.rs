@@ -197,7 +197,9 @@ fn start_screen(cli: &mut Cli, dirs: &Dirs, theme: &theme::Theme) -> anyhow::Res
     Ok(true)
 }
 
-async fn connect(args: &BackendArgs) -> anyhow::Result<Arc<dyn Backend>> {
+/// The backend of the flags; `responder`: a drill's responder, whose demo cluster replays the
+/// facilitator's faults without saying what they do.
+async fn connect(args: &BackendArgs, responder: bool) -> anyhow::Result<Arc<dyn Backend>> {
     if args.docker {
         return Ok(Arc::new(DockerBackend::connect(&args.netem_image).await?));
     }
@@ -212,6 +214,9 @@ async fn connect(args: &BackendArgs) -> anyhow::Result<Arc<dyn Backend>> {
     }
     let sim = SimBackend::new(args.seed, Duration::from_millis(args.demo_tick_ms.max(10)));
     sim.fail_next_reverts(args.demo_fail_reverts);
+    if responder {
+        sim.hide_fault_events();
+    }
     Ok(Arc::new(sim))
 }
 
@@ -240,7 +245,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
             };
             let rt = rt()?;
             let ok = rt.block_on(async {
-                let backend = connect(&cli.backend).await?;
+                let backend = connect(&cli.backend, false).await?;
                 runtime::cleanup::run(backend, &dirs.sessions(), which).await
             })?;
             return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(2) });
@@ -285,7 +290,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
         None => Default::default(),
     };
     let rt = rt()?;
-    let backend = rt.block_on(connect(&cli.backend))?;
+    let backend = rt.block_on(connect(&cli.backend, cli.drill.is_some()))?;
     let outcome = rt.block_on(runtime::run(Options {
         steady,
         plan,

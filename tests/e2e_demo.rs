@@ -395,6 +395,7 @@ observe = "2s"
     std::thread::sleep(Duration::from_millis(1500));
     let screen = r.screen();
     assert!(!screen.contains("network-latency") && !screen.contains("FAULT LIVE"), "{screen}");
+    assert!(!screen.contains("ms latency"), "the replay says nothing of what it does to the pods: {screen}");
     r.send("d");
     r.wait_for("marked DETECTED", T);
     f.wait_for("responder cy marked DETECTED", T);

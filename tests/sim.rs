@@ -185,3 +185,27 @@ fn reverts_undo_every_kind_of_fault() {
         assert!(m["carts"].0 > 0.9, "{action}: {:?}", m["carts"]);
     }
 }
+
+#[test]
+fn a_drill_responders_replay_says_nothing_of_what_a_fault_does_to_a_pod() {
+    let fault_lines = |c: &mut SimCluster| {
+        c.drain()
+            .into_iter()
+            .filter(|d| matches!(d, TopologyDelta::ClusterEvent { message, .. } if message.contains("latency") || message == "fault removed"))
+            .count()
+    };
+    let mut told = SimCluster::new(42);
+    let h = inject(&mut told, "network-latency", "sock-shop/carts", &[("latency_ms", 400)]);
+    told.revert(&h).unwrap();
+    assert_eq!(fault_lines(&mut told), 6, "the facilitator's demo says it: 3 pods, on and off");
+
+    let mut quiet = SimCluster::new(42);
+    quiet.hide_fault_events();
+    let before = measure(&mut quiet, 5);
+    let h = inject(&mut quiet, "network-latency", "sock-shop/carts", &[("latency_ms", 400)]);
+    assert_eq!(fault_lines(&mut quiet), 0);
+    let during = measure(&mut quiet, 5);
+    assert!(during["carts"].1 - before["carts"].1 > 300.0, "the effect is there to be found");
+    quiet.revert(&h).unwrap();
+    assert_eq!(fault_lines(&mut quiet), 0);
+}

@@ -59,6 +59,9 @@ pub struct SimCluster {
     events: Vec<TopologyDelta>,
     samples: Option<Vec<ServiceSample>>,
     fail_reverts: u32,
+    /// Say on the timeline what a latency, loss, stress or pause fault does to each pod (no
+    /// real cluster does: a drill's responder must not read it there).
+    fault_events: bool,
 }
 
 const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
@@ -90,6 +93,7 @@ impl SimCluster {
             events: Vec::new(),
             samples: None,
             fail_reverts: 0,
+            fault_events: true,
         };
         for s in 0..c.services.len() {
             for _ in 0..c.services[s].desired {
@@ -111,6 +115,12 @@ impl SimCluster {
     }
 
     /// Makes the next `n` reverts fail, as an unreachable API would.
+    /// No timeline line for what a latency, loss, stress or pause fault does to a pod: for a
+    /// drill's responder, whose cluster replays faults they are to find by their effects.
+    pub fn hide_fault_events(&mut self) {
+        self.fault_events = false;
+    }
+
     pub fn fail_next_reverts(&mut self, n: u32) {
         self.fail_reverts = n;
     }
@@ -472,7 +482,9 @@ impl SimCluster {
                         }
                         _ => p.fault.paused = true,
                     }
-                    self.event(name, &what, true);
+                    if self.fault_events {
+                        self.event(name, &what, true);
+                    }
                 }
                 Ok(done(format!("{what} on {}", pods.join(", "))))
             }
@@ -544,7 +556,9 @@ impl SimCluster {
                     if let Some(p) = self.pods.get_mut(name) {
                         if p.fault.is_faulted() {
                             p.fault = PodView::default();
-                            self.event(name, "fault removed", false);
+                            if self.fault_events {
+                                self.event(name, "fault removed", false);
+                            }
                         }
                     }
                 }

@@ -29,6 +29,11 @@ impl SimBackend {
         SimBackend { cluster: Arc::new(Mutex::new(SimCluster::new(seed))), sinks: Arc::default(), tick }
     }
 
+    /// See `SimCluster::hide_fault_events` (a drill responder's replay).
+    pub fn hide_fault_events(&self) {
+        self.with(SimCluster::hide_fault_events);
+    }
+
     /// Makes the next `n` reverts fail (to rehearse an unreachable API).
     pub fn fail_next_reverts(&self, n: u32) {
         self.with(|c| c.fail_next_reverts(n));
