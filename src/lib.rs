@@ -7,6 +7,7 @@ pub mod plan;
 pub mod preset;
 pub mod probe;
 pub mod runtime;
+pub mod text;
 pub mod theme;
 pub mod timeline;
 pub mod ui;

@@ -137,7 +137,7 @@ fn main() -> ExitCode {
     match real_main() {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("gameday: {e:#}");
+            gameday::errln!("gameday: {e:#}");
             ExitCode::from(1)
         }
     }
@@ -226,14 +226,18 @@ fn real_main() -> anyhow::Result<ExitCode> {
     let rt = || tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
     match cli.command {
         Some(Cmd::Report { journal: path, output, format }) => {
-            let entries = journal::read(&path)?;
+            let read = journal::read_all(&path)?;
+            for w in &read.warnings {
+                gameday::errln!("warning: {w}");
+            }
+            let entries = read.entries;
             let md = match format.as_str() {
                 "json" => format!("{:#}\n", gameday::timeline::json::render(&entries)),
                 _ => report::render(&entries),
             };
             match output {
                 Some(out) => std::fs::write(&out, md).with_context(|| format!("cannot write {}", out.display()))?,
-                None => print!("{md}"),
+                None => gameday::runtime::out::document(&md),
             }
             return Ok(ExitCode::SUCCESS);
         }
@@ -253,13 +257,20 @@ fn real_main() -> anyhow::Result<ExitCode> {
         Some(Cmd::Sessions) => {
             let all = gameday::timeline::sessions::list(&dirs.sessions())?;
             if all.is_empty() {
-                println!("No sessions yet in {}.", dirs.sessions().display());
+                gameday::outln!("No sessions yet in {}.", dirs.sessions().display());
             }
             for s in all {
                 let about = s.title.as_deref().map(|t| format!(" \"{t}\"")).unwrap_or_default();
                 let steps = s.steps.as_deref().map(|t| format!(", steps: {t}")).unwrap_or_default();
-                println!("{}{about}  {}  on {}  {} fault(s){steps}  {}", s.id, s.started, s.target, s.faults, s.state);
-                println!("    {}", s.journal.display());
+                gameday::outln!(
+                    "{}{about}  {}  on {}  {} fault(s){steps}  {}",
+                    s.id,
+                    s.started,
+                    s.target,
+                    s.faults,
+                    s.state
+                );
+                gameday::outln!("    {}", s.journal.display());
             }
             return Ok(ExitCode::SUCCESS);
         }
@@ -273,8 +284,15 @@ fn real_main() -> anyhow::Result<ExitCode> {
             themes.keys().cloned().collect::<Vec<_>>().join(", ")
         )
     })?;
+    let presets = preset::load_presets(Some(&dirs.config.join("presets")))?;
+    // The console draws on a terminal and reads keys from one: without it, say so before any
+    // session is created (broken config files are said first: they are what to fix).
+    if cli.command.is_none() && (!std::io::stdin().is_terminal() || !std::io::stdout().is_terminal()) {
+        gameday::errln!("gameday needs a terminal (use `gameday run` for headless)");
+        return Ok(ExitCode::from(1));
+    }
     let chosen = cli.plan.is_some() || cli.resume.is_some() || cli.drill.is_some() || cli.session_file.is_some();
-    let ask = cli.command.is_none() && !cli.new && !chosen && std::io::stdin().is_terminal();
+    let ask = cli.command.is_none() && !cli.new && !chosen;
     if ask && !start_screen(&mut cli, &dirs, &theme)? {
         return Ok(ExitCode::SUCCESS);
     }
@@ -284,7 +302,6 @@ fn real_main() -> anyhow::Result<ExitCode> {
         }
         _ => (cli.plan.as_deref().map(gameday::plan::Plan::load).transpose()?, false, None, None),
     };
-    let presets = preset::load_presets(Some(&dirs.config.join("presets")))?;
     let steady = match &cli.session_file {
         Some(path) => gameday::probe::SessionConfig::load(path)?,
         None => Default::default(),
@@ -307,36 +324,42 @@ fn real_main() -> anyhow::Result<ExitCode> {
         sessions_dir: dirs.sessions(),
         crash_after: cli.backend.demo_crash_after,
     }))?;
-    println!("Session journal: {}", outcome.journal.display());
-    println!("Report:          gameday report {} -o report.md", outcome.journal.display());
+    gameday::outln!("Session journal: {}", outcome.journal.display());
+    gameday::outln!("Report:          gameday report {} -o report.md", outcome.journal.display());
     let mut code = ExitCode::SUCCESS;
     if headless {
         let entries = journal::read(&outcome.journal)?;
         if let Some(out) = &report_to {
             std::fs::write(out, report::render(&entries)).with_context(|| format!("cannot write {}", out.display()))?;
-            println!("Report written:  {}", out.display());
+            gameday::outln!("Report written:  {}", out.display());
         }
         if let Some(out) = &junit_to {
             std::fs::write(out, gameday::timeline::junit::render(&entries))
                 .with_context(|| format!("cannot write {}", out.display()))?;
-            println!("JUnit written:   {}", out.display());
+            gameday::outln!("JUnit written:   {}", out.display());
         }
         let not_held = gameday::app::runsheet::not_held(&entries);
         if not_held > 0 {
-            eprintln!("{not_held} step(s) did not hold their hypothesis");
+            gameday::errln!("{not_held} step(s) did not hold their hypothesis");
             code = ExitCode::from(1);
         }
     }
+    if let Some((n, error)) = &outcome.unsaved {
+        gameday::errln!(
+            "WARNING: {n} timeline entr{} could not be written to the journal ({error}); the journal ends before them",
+            if *n == 1 { "y" } else { "ies" }
+        );
+    }
     if !outcome.left_behind.is_empty() {
-        eprintln!("WARNING: these faults were NOT confirmed reverted and may still be active:");
+        gameday::errln!("WARNING: these faults were NOT confirmed reverted and may still be active:");
         for f in &outcome.left_behind {
-            eprintln!("  {f}");
+            gameday::errln!("  {f}");
         }
-        eprintln!("Revert them with `gameday cleanup --session <ID>` (same backend flags).");
+        gameday::errln!("Revert them with `gameday cleanup --session <ID>` (same backend flags).");
         return Ok(ExitCode::from(2));
     }
     if let Some(crash) = &outcome.crash {
-        eprintln!("gameday crashed ({crash}); every fault it had injected was reverted (see the journal)");
+        gameday::errln!("gameday crashed ({crash}); every fault it had injected was reverted (see the journal)");
         return Ok(ExitCode::from(3));
     }
     Ok(code)

@@ -37,6 +37,7 @@ fn kinds(fx: &[Effect]) -> Vec<String> {
             Effect::StartProbe(p) => format!("start-probe:{}", p.name),
             Effect::Mirror(spec) => format!("mirror:{}", spec.fault_id),
             Effect::Unmirror(id) => format!("unmirror:{id}"),
+            Effect::Suspend => "suspend".into(),
             Effect::Exit => "exit".into(),
         })
         .collect()

@@ -17,6 +17,7 @@ pub fn state(kind: &str, cluster: &str, start: Stamp) -> AppState {
         journal: PathBuf::from("/dev/null"),
         report: PathBuf::from("/dev/null"),
         version: "bench".into(),
+        home: None,
     };
     let presets = gameday::preset::load_presets(None)
         .expect("the built-in presets")

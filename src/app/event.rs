@@ -11,6 +11,8 @@ use crate::timeline::Entry;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     Key(KeyEvent),
+    /// Text pasted into the terminal (bracketed paste, or a burst of keys no person types).
+    Paste(String),
     /// The terminal was resized: redraw.
     Resize,
     /// Once a second: countdowns, expiry, retry deadlines.
@@ -40,8 +42,24 @@ pub enum Event {
         attempt: u32,
         result: Result<(), String>,
     },
-    /// SIGTERM, SIGHUP, SIGINT, or the terminal went away.
+    /// SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1/2, SIGALRM, SIGPIPE, or the terminal went away.
     Signal(String),
+    /// SIGTSTP: someone asks the console to suspend (Ctrl-Z comes as a key).
+    Suspend,
+    /// SIGCONT: the console runs again after being stopped.
+    Continued,
+    /// The journal writer's state changed: writes fail (`error`) or succeed again. Entries up to
+    /// `durable_seq` are on disk.
+    Journal {
+        durable_seq: u64,
+        error: Option<String>,
+    },
+    /// A prepared fault was not applied: the entry that says how to undo it could not be made
+    /// durable first.
+    NotApplied {
+        fault: u64,
+        why: String,
+    },
     /// A probe's result (HTTP, TCP, PromQL).
     Probe(crate::probe::Outcome),
     /// New entries in another console's journal (a drill): the facilitator's, or a responder's.
@@ -89,6 +107,8 @@ pub enum Effect {
     Mirror(FaultSpec),
     /// Undo a replayed fault.
     Unmirror(u64),
+    /// Give the terminal back and stop the process (Ctrl-Z), only when no fault is live.
+    Suspend,
     /// Leave the UI loop (the journal already holds the session end).
     Exit,
 }

@@ -85,12 +85,14 @@ pub enum FaultPhase {
     Active {
         fault: LiveFault,
     },
-    /// Reverting, attempt `attempt`; retried with backoff until confirmed.
+    /// Reverting, attempt `attempt`; retried with backoff until confirmed. While `last_error`
+    /// is `None` an attempt is in flight; `repeat_noted` once a repeated abort was recorded.
     Reverting {
         fault: LiveFault,
         reason: EndReason,
         attempt: u32,
         last_error: Option<String>,
+        repeat_noted: bool,
     },
 }
 
@@ -163,17 +165,20 @@ pub fn inject(s: &mut AppState, plan: FaultPlan, fx: &mut Vec<Effect>) {
 /// earlier process are unresolved), the inject of `preset` on `target` is refused, visibly and
 /// in the timeline, and this returns true.
 pub fn refused_while_busy(s: &mut AppState, preset: &str, target: &str, fx: &mut Vec<Effect>) -> bool {
-    let reason = match (s.fault.live(), &s.quitting, cleanup::unresolved(s)) {
-        (Some(f), _, _) => {
+    let reason = match (s.fault.live(), &s.quitting, cleanup::unresolved(s), &s.journal.error) {
+        (Some(f), _, _, _) => {
             format!("fault #{} ({} on {}) is still active; one fault at a time", f.id, f.plan.preset, f.plan.target)
         }
-        (None, Some(_), _) => "the console is quitting".to_string(),
-        (None, None, n) if n > 0 => {
+        (None, Some(_), _, _) => "the console is quitting".to_string(),
+        (None, None, n, _) if n > 0 => {
             format!(
                 "{n} fault(s) left by earlier sessions are not reverted yet; one fault at a time (Space reverts them)"
             )
         }
-        (None, None, _) => return false,
+        (None, None, _, Some(e)) => {
+            format!("the journal cannot be written ({e}); a fault is applied only once how to undo it is on disk")
+        }
+        (None, None, _, None) => return false,
     };
     s.say(Level::Warning, format!("refused: {reason}"));
     s.record(EntryKind::InjectRefused { preset: preset.to_string(), target: target.to_string(), reason }, fx);
@@ -214,12 +219,23 @@ pub fn abort(s: &mut AppState, by: &str, fx: &mut Vec<Effect>) {
             start_revert(s, fault, aborted, fx);
             s.say(Level::Warning, "ABORT: reverting now");
         }
-        FaultPhase::Reverting { fault, reason, attempt, .. } => {
-            // Already reverting: try again right now instead of waiting for the backoff.
+        FaultPhase::Reverting { fault, reason, attempt, last_error: None, repeat_noted } => {
+            // An attempt is in flight (a held key repeats): say so, record it once, send nothing.
+            if !repeat_noted {
+                s.record(EntryKind::AbortRepeated { fault: fault.id, by: by.into() }, fx);
+            }
+            s.say(
+                Level::Warning,
+                format!("ABORT under way: the revert of fault #{} is in flight (attempt {attempt})", fault.id),
+            );
+            s.fault = FaultPhase::Reverting { fault, reason, attempt, last_error: None, repeat_noted: true };
+        }
+        FaultPhase::Reverting { fault, reason, attempt, last_error: Some(_), .. } => {
+            // The last attempt failed: try again right now instead of waiting for the backoff.
             let next = attempt + 1;
             revert_attempt(s, &fault, next, 0, fx);
             s.say(Level::Warning, format!("ABORT: revert of fault #{} retried now (attempt {next})", fault.id));
-            s.fault = FaultPhase::Reverting { fault, reason, attempt: next, last_error: None };
+            s.fault = FaultPhase::Reverting { fault, reason, attempt: next, last_error: None, repeat_noted: false };
         }
     }
 }
@@ -234,7 +250,7 @@ fn revert_attempt(s: &mut AppState, fault: &LiveFault, attempt: u32, delay_ms: u
 fn start_revert(s: &mut AppState, fault: LiveFault, reason: EndReason, fx: &mut Vec<Effect>) {
     s.record(EntryKind::FaultEnding { fault: fault.id, reason: reason.clone() }, fx);
     revert_attempt(s, &fault, 1, 0, fx);
-    s.fault = FaultPhase::Reverting { fault, reason, attempt: 1, last_error: None };
+    s.fault = FaultPhase::Reverting { fault, reason, attempt: 1, last_error: None, repeat_noted: false };
 }
 
 /// The backend has read what the fault will touch: journal how to undo it, then apply.
@@ -285,7 +301,13 @@ pub fn on_injected(s: &mut AppState, id: u64, result: Result<RevertHandle, Strin
             s.record(EntryKind::InjectConfirmed { fault: id, handle: handle.clone() }, fx);
             fault.handle = Some(handle);
             revert_attempt(s, &fault, 1, 0, fx);
-            s.fault = FaultPhase::Reverting { fault, reason: EndReason::Aborted { by }, attempt: 1, last_error: None };
+            s.fault = FaultPhase::Reverting {
+                fault,
+                reason: EndReason::Aborted { by },
+                attempt: 1,
+                last_error: None,
+                repeat_noted: false,
+            };
         }
         (Ok(handle), None) => {
             s.record(EntryKind::InjectConfirmed { fault: id, handle: handle.clone() }, fx);
@@ -303,12 +325,24 @@ pub fn on_injected(s: &mut AppState, id: u64, result: Result<RevertHandle, Strin
                 Some(by) => {
                     revert_attempt(s, &fault, 1, 0, fx);
                     let reason = EndReason::Aborted { by };
-                    s.fault = FaultPhase::Reverting { fault, reason, attempt: 1, last_error: None };
+                    s.fault =
+                        FaultPhase::Reverting { fault, reason, attempt: 1, last_error: None, repeat_noted: false };
                 }
                 None => start_revert(s, fault, EndReason::InjectFailed, fx),
             }
         }
     }
+}
+
+/// The runtime did not apply a prepared fault (its undo could not be made durable first).
+pub fn on_not_applied(s: &mut AppState, id: u64, why: String, fx: &mut Vec<Effect>) {
+    if !matches!(&s.fault, FaultPhase::Applying { fault, .. } if fault.id == id) {
+        return;
+    }
+    s.record(EntryKind::InjectNotApplied { fault: id, reason: why.clone() }, fx);
+    s.say(Level::Error, format!("fault #{id} NOT applied: {why}"));
+    s.fault = FaultPhase::Idle;
+    finish_quit_if_asked(s, fx);
 }
 
 pub fn on_reverted(s: &mut AppState, id: u64, attempt: u32, result: Result<(), String>, fx: &mut Vec<Effect>) {
@@ -339,7 +373,8 @@ pub fn on_reverted(s: &mut AppState, id: u64, attempt: u32, result: Result<(), S
             revert_attempt(s, &fault, next, delay, fx);
             let level = if attempt >= LOUD_AFTER_ATTEMPTS { Level::Error } else { Level::Warning };
             s.say(level, format!("REVERT FAILED (attempt {attempt}): {error}; retrying in {delay} ms"));
-            s.fault = FaultPhase::Reverting { fault, reason, attempt: next, last_error: Some(error) };
+            s.fault =
+                FaultPhase::Reverting { fault, reason, attempt: next, last_error: Some(error), repeat_noted: false };
         }
     }
 }

@@ -25,6 +25,10 @@ pub enum Action {
     /// A drill responder's marks.
     MarkDetected,
     MarkMitigated,
+    /// Answer yes to a question (quit with a fault live).
+    Yes,
+    /// Give the terminal back and stop (refused while a fault is live).
+    Suspend,
 }
 
 /// Where the user is; decides which bindings apply.
@@ -45,6 +49,8 @@ pub enum Context {
     Drill,
     /// The start screen, before a session opens: only its own keys apply.
     Start,
+    /// "abort fault #1 and quit? y/N"
+    QuitConfirm,
 }
 
 impl Context {
@@ -68,6 +74,7 @@ impl Context {
             Context::Note => "Note editor",
             Context::Drill => "Drill responder",
             Context::Start => "Start screen",
+            Context::QuitConfirm => "Quit with a fault live",
         }
     }
 }
@@ -193,6 +200,10 @@ pub const BINDINGS: &[Binding] = &[
         Scope::Only(C::Drill),
     ),
     b(&[ctrl('c')], Quit, "quit", "quit (reverts the active fault first)", Scope::Anywhere),
+    b(&[ctrl('z')], Suspend, "suspend", "suspend the console (refused while a fault is live)", Scope::Anywhere),
+    // Quit with a fault live: only y quits; any other key stays.
+    b(&[k('y')], Yes, "yes", "abort the live fault and quit", Scope::Only(C::QuitConfirm)),
+    b(&[k('n'), ESC, k('q')], Back, "no", "stay (the fault stays live)", Scope::Only(C::QuitConfirm)),
     // Text fields
     b(&[ENTER], Select, "run", "run the command", Scope::Only(C::CommandLine)),
     b(&[ESC], Back, "close", "close the command line", Scope::Only(C::CommandLine)),
@@ -219,7 +230,10 @@ pub const BINDINGS: &[Binding] = &[
         Scope::Only(C::Confirm),
     ),
     b(&[ENTER], Select, "press", "press the highlighted button", Scope::Only(C::Confirm)),
-    b(&[ESC], Back, "cancel", "cancel", Scope::Only(C::Confirm)),
+    b(&[ESC, k('q')], Back, "cancel", "cancel", Scope::Only(C::Confirm)),
+    // Popups: q closes them like Esc, and never quits.
+    b(&[ESC, k('q')], Back, "back", "close the preset picker", Scope::Only(C::Picker)),
+    b(&[ESC, k('q')], Back, "back", "close the target list", Scope::Only(C::Targets)),
     // Help
     b(&[ESC, k('?'), k('q')], Back, "close", "close help", Scope::Only(C::Help)),
     // Faults left by earlier sessions
@@ -231,7 +245,7 @@ pub const BINDINGS: &[Binding] = &[
         Scope::Only(C::Leftovers),
     ),
     b(&[ENTER], Select, "press", "revert them all, or leave them in place (recorded)", Scope::Only(C::Leftovers)),
-    b(&[ESC], Back, "later", "decide later (new injects stay refused)", Scope::Only(C::Leftovers)),
+    b(&[ESC, k('q')], Back, "later", "decide later (new injects stay refused)", Scope::Only(C::Leftovers)),
     // Lists
     b(&[code(KeyCode::Up), k('k')], Up, "up", "move up", Scope::OutsideText),
     b(&[code(KeyCode::Down), k('j')], Down, "down", "move down", Scope::OutsideText),
@@ -247,7 +261,7 @@ pub const BINDINGS: &[Binding] = &[
     b(&[k('/')], OpenFilter, "filter", "filter", Scope::OutsideText),
     b(&[k(':')], OpenCommand, "command", "command line", Scope::OutsideText),
     b(&[k('n')], OpenNote, "note", "write a note for the timeline", Scope::OutsideText),
-    b(&[k('q')], Quit, "quit", "quit (reverts the active fault first)", Scope::OutsideText),
+    b(&[k('q')], Quit, "quit", "quit (asks first while a fault is live; reverts it)", Scope::OutsideText),
 ];
 
 /// The action a key triggers in a context, if any. Keys without a binding in a text field
@@ -259,7 +273,7 @@ pub fn lookup(ctx: Context, ev: &KeyEvent) -> Option<Action> {
 /// Bindings shown in the footer for a context: the abort keys first, then the context's own,
 /// then the general ones. A key shows once, with the binding that wins for it here.
 pub fn footer(ctx: Context) -> Vec<(String, &'static str)> {
-    let applies = |b: &&Binding| b.applies(ctx) && !matches!(b.action, PageUp | PageDown);
+    let applies = |b: &&Binding| b.applies(ctx) && !matches!(b.action, PageUp | PageDown | Suspend);
     let abort = BINDINGS.iter().filter(applies).filter(|b| b.action == Abort);
     let own = BINDINGS.iter().filter(applies).filter(|b| b.scope == Scope::Only(ctx) && b.action != Abort);
     let general = BINDINGS.iter().filter(applies).filter(|b| b.scope != Scope::Only(ctx) && b.action != Abort);
@@ -321,7 +335,7 @@ mod tests {
         let f = footer(C::Confirm);
         assert_eq!(f[0], ("Space".to_string(), "ABORT"));
         assert_eq!(f.iter().filter(|(k, _)| k.contains("Esc")).count(), 1, "{f:?}");
-        assert!(f.contains(&("Esc".to_string(), "cancel")), "{f:?}");
+        assert!(f.contains(&("Esc/q".to_string(), "cancel")), "{f:?}");
         let f = footer(C::CommandLine);
         assert!(!f.iter().any(|(k, _)| k == "Space"), "Space is typed in a text field: {f:?}");
         assert_eq!(f[0], ("Ctrl-G".to_string(), "abort (typing)"));

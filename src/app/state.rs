@@ -31,6 +31,8 @@ pub struct Session {
     /// Where `:export` writes when no path is given.
     pub report: PathBuf,
     pub version: String,
+    /// The user's home, for `~` in paths typed into the console.
+    pub home: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,6 +67,10 @@ pub enum Overlay {
     Leftovers {
         revert: bool,
     },
+    /// A bare `q` while a fault is live (or a leftover unresolved): quit only on `y`.
+    QuitConfirm {
+        question: String,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -92,6 +98,23 @@ pub struct Connection {
     pub detail: String,
     /// Since when (ms since start) it has been in this state.
     pub since_ms: u64,
+}
+
+/// The journal writer, as it last reported: while `error` is set, entries after `durable_seq`
+/// are held in memory only (shown as not saved) and new faults are refused.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JournalHealth {
+    pub durable_seq: u64,
+    pub error: Option<String>,
+    /// Since when (ms since start) writes fail.
+    pub since_ms: u64,
+}
+
+impl JournalHealth {
+    /// Whether this entry is known not to be on disk.
+    pub fn unsaved(&self, seq: u64) -> bool {
+        self.error.is_some() && seq > self.durable_seq
+    }
 }
 
 /// Set when the user or a signal asked to leave: the active fault is reverted first.
@@ -125,6 +148,7 @@ pub struct AppState {
     pub runsheet: Option<super::runsheet::RunSheet>,
     /// Set when this console is a drill's responder.
     pub drill: Option<super::drill::Responder>,
+    pub journal: JournalHealth,
 }
 
 impl AppState {
@@ -162,6 +186,7 @@ impl AppState {
             steady: Default::default(),
             runsheet: None,
             drill: None,
+            journal: JournalHealth::default(),
         };
         let mut fx = Vec::new();
         let kind = EntryKind::SessionStart {
@@ -174,14 +199,19 @@ impl AppState {
     }
 
     /// Appends to the timeline and asks the runtime to journal it before any later effect.
+    /// Text in it that came from outside (names, messages, notes) is cleaned of escape sequences
+    /// and control characters first, so the screen, the journal and every report agree.
     pub fn record(&mut self, kind: EntryKind, fx: &mut Vec<Effect>) {
+        let kind = kind.cleaned();
         let entry = Entry { seq: self.timeline.len() as u64 + 1, wall: self.now.wall, t_ms: self.now.t_ms, kind };
         self.timeline.push(entry.clone());
         fx.push(Effect::Record(entry));
     }
 
     pub fn say(&mut self, level: Level, text: impl Into<String>) {
-        self.ui.status = Some(Status { text: text.into(), level });
+        let text = text.into();
+        let text = crate::text::one_line(&text).into_owned();
+        self.ui.status = Some(Status { text, level });
     }
 
     pub fn context(&self) -> Context {
@@ -191,6 +221,7 @@ impl AppState {
             (_, Overlay::Note(_)) => Context::Note,
             (_, Overlay::Help) => Context::Help,
             (_, Overlay::Leftovers { .. }) => Context::Leftovers,
+            (_, Overlay::QuitConfirm { .. }) => Context::QuitConfirm,
             _ if matches!(self.fault, FaultPhase::Armed { .. }) => Context::Confirm,
             (_, Overlay::Picker { .. }) => Context::Picker,
             (_, Overlay::Targets { .. }) => Context::Targets,

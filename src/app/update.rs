@@ -29,6 +29,7 @@ pub fn update(s: &mut AppState, event: Event, now: Stamp) -> Vec<Effect> {
     }
     match event {
         Event::Key(key) => on_key(s, key, &mut fx),
+        Event::Paste(text) => on_paste(s, &text),
         Event::Resize => {}
         Event::Tick => {
             fault::on_tick(s, &mut fx);
@@ -41,10 +42,27 @@ pub fn update(s: &mut AppState, event: Event, now: Stamp) -> Vec<Effect> {
         Event::Injected { fault: id, result } => fault::on_injected(s, id, result, &mut fx),
         Event::Reverted { fault: id, attempt, result } => fault::on_reverted(s, id, attempt, result, &mut fx),
         Event::Exported { path, result } => match result {
-            Ok(()) => s.say(Level::Info, format!("report written to {}", path.display())),
-            Err(e) => s.say(Level::Error, format!("could not write the report to {}: {e}", path.display())),
+            Ok(()) => {
+                s.record(EntryKind::ReportExported { path: path.display().to_string() }, &mut fx);
+                s.say(Level::Info, format!("report written to {}", path.display()));
+            }
+            Err(e) => s.say(Level::Error, format!("report NOT written to {}: {e}", path.display())),
         },
         Event::Signal(name) => fault::quit(s, &name, &mut fx),
+        Event::Suspend => suspend(s, "SIGTSTP", &mut fx),
+        Event::Continued => {
+            // Stopped (Ctrl-Z, SIGSTOP) and running again: whatever came due meanwhile is due now.
+            s.record(
+                EntryKind::Console { message: "stopped, and running again (SIGCONT)".into(), warning: true },
+                &mut fx,
+            );
+            fault::on_tick(s, &mut fx);
+            fault::on_quit_deadline(s, &mut fx);
+            steady::on_tick(s, &mut fx);
+            super::runsheet::on_tick(s, &mut fx);
+        }
+        Event::Journal { durable_seq, error } => on_journal(s, durable_seq, error, &mut fx),
+        Event::NotApplied { fault: id, why } => fault::on_not_applied(s, id, why, &mut fx),
         Event::Leftovers(found) => cleanup::on_found(s, found, &mut fx),
         Event::CleanedUp { index, attempt, result } => cleanup::on_cleaned(s, index, attempt, result, &mut fx),
         Event::Probe(outcome) => steady::on_outcome(s, outcome, &mut fx),
@@ -163,10 +181,27 @@ fn on_key(s: &mut AppState, key: KeyEvent, fx: &mut Vec<Effect>) {
             };
             return abort(s, &by, fx);
         }
+        Some(Action::Quit) if key.modifiers.is_empty() => {
+            // A bare q can be a stray key: with something live, ask first.
+            match quit_question(s) {
+                Some(question) => s.ui.overlay = Overlay::QuitConfirm { question },
+                None => fault::quit(s, "q", fx),
+            }
+            return;
+        }
         Some(Action::Quit) => {
             s.ui.input = None;
-            let by = if key.modifiers.is_empty() { "q" } else { "Ctrl-C" };
-            return fault::quit(s, by, fx);
+            return fault::quit(s, "Ctrl-C", fx);
+        }
+        Some(Action::Suspend) => return suspend(s, "Ctrl-Z", fx),
+        // "…and quit? y/N": anything but y stays.
+        Some(a) if ctx == Context::QuitConfirm && a != Action::Yes => {
+            s.ui.overlay = Overlay::None;
+            return s.say(Level::Info, "not quitting");
+        }
+        None if ctx == Context::QuitConfirm => {
+            s.ui.overlay = Overlay::None;
+            return s.say(Level::Info, "not quitting");
         }
         _ => {}
     }
@@ -214,7 +249,7 @@ fn on_key(s: &mut AppState, key: KeyEvent, fx: &mut Vec<Effect>) {
                     } else {
                         let tag = s.ui.note_tag;
                         s.record(EntryKind::Note { text, tag }, fx);
-                        s.say(Level::Info, format!("{tag} added to the timeline"));
+                        note_saved(s, &tag.to_string());
                     }
                 }
             }
@@ -248,6 +283,11 @@ fn on_action(s: &mut AppState, ctx: Context, action: Option<Action>, fx: &mut Ve
             s.ui.note_tag = Default::default();
         }
         (Context::Help, Action::Back) => s.ui.overlay = Overlay::None,
+        (Context::QuitConfirm, Action::Yes) => {
+            s.ui.overlay = Overlay::None;
+            fault::quit(s, "q", fx);
+        }
+
         (Context::Leftovers, Action::SwitchButton) => {
             if let Overlay::Leftovers { revert } = &mut s.ui.overlay {
                 *revert = !*revert;
@@ -350,6 +390,124 @@ fn on_action(s: &mut AppState, ctx: Context, action: Option<Action>, fx: &mut Ve
     }
 }
 
+/// What a bare `q` asks before quitting, if anything is live: a fault of this console's, or
+/// faults left by earlier sessions that are not resolved.
+fn quit_question(s: &AppState) -> Option<String> {
+    if s.drill.is_some() {
+        return None;
+    }
+    if let Some(f) = s.fault.live() {
+        return Some(format!("abort fault #{} ({} → {}) and quit? y/N", f.id, f.plan.preset, f.plan.target));
+    }
+    match cleanup::unresolved(s) {
+        0 => None,
+        n => Some(format!("{n} fault(s) left by earlier sessions are not reverted: quit and leave them? y/N")),
+    }
+}
+
+/// Ctrl-Z or SIGTSTP: suspending with a fault live would leave it running with nobody able to
+/// abort it, so that is refused; otherwise the terminal is given back and the process stops.
+fn suspend(s: &mut AppState, by: &str, fx: &mut Vec<Effect>) {
+    let live =
+        s.fault.live().map(|f| format!("fault #{} is live", f.id)).or_else(|| {
+            (cleanup::live(s) > 0).then(|| "faults left by earlier sessions may still be live".to_string())
+        });
+    match live {
+        Some(why) => {
+            let message =
+                format!("not suspended ({by}): {why}, and a stopped console cannot abort it; abort it first, or quit");
+            s.say(Level::Warning, message.clone());
+            s.record(EntryKind::Console { message, warning: true }, fx);
+        }
+        None => {
+            s.record(EntryKind::Console { message: format!("suspended ({by})"), warning: false }, fx);
+            fx.push(Effect::Suspend);
+        }
+    }
+}
+
+/// The largest paste taken into a text field.
+pub const PASTE_LIMIT: usize = 64 * 1024;
+
+/// A paste goes, whole and literal (cleaned of escape sequences and control characters), into
+/// the text field that has focus; it never presses a key. The command line and the filter are
+/// one line: a paste's lines are joined, never run. Outside a text field a paste does nothing.
+fn on_paste(s: &mut AppState, raw: &str) {
+    // Terminals send a pasted line break as CR (or CR LF).
+    let raw = raw.replace("\r\n", "\n").replace('\r', "\n");
+    let mut text = crate::text::clean(&raw).into_owned();
+    let mut cut = false;
+    if text.len() > PASTE_LIMIT {
+        let end = (0..=PASTE_LIMIT).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+        text.truncate(end);
+        cut = true;
+    }
+    let lines = text.lines().count();
+    let joined = || text.split(['\n', '\t']).map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
+    let ctx = s.context();
+    match (ctx, &mut s.ui.input, &mut s.ui.overlay) {
+        (Context::CommandLine, Some(TextInput::Command(t)), _) => {
+            t.insert_str(joined());
+        }
+        (Context::Filter, Some(TextInput::Filter(t)), _) => {
+            t.insert_str(joined());
+            s.ui.filter = t.lines().join("");
+            s.ui.cursor = 0;
+            if let Overlay::Targets { cursor, .. } = &mut s.ui.overlay {
+                *cursor = 0;
+            }
+        }
+        (Context::Note, _, Overlay::Note(t)) => {
+            t.insert_str(text.replace('\t', "    "));
+        }
+        _ => {
+            return s.say(
+                Level::Info,
+                "paste ignored: no text field has focus (n opens a note, : the command line, / the filter)",
+            )
+        }
+    }
+    let mut said = Vec::new();
+    if lines > 1 && ctx != Context::Note {
+        said.push(format!("the paste's {lines} lines were joined into one (a paste never presses Enter)"));
+    } else if lines > 1 {
+        said.push(format!("pasted {lines} lines into the note (Enter saves it)"));
+    }
+    if cut {
+        said.push(format!("the paste was cut to {} KiB", PASTE_LIMIT / 1024));
+    }
+    if !said.is_empty() {
+        s.say(Level::Info, said.join("; "));
+    }
+}
+
+/// The journal writer's news: writes fail (say so for good, refuse new faults) or work again.
+fn on_journal(s: &mut AppState, durable_seq: u64, error: Option<String>, fx: &mut Vec<Effect>) {
+    let was = s.journal.error.clone();
+    s.journal.durable_seq = durable_seq;
+    match (was, error) {
+        (None, Some(e)) => {
+            s.journal.since_ms = s.now.t_ms;
+            s.journal.error = Some(e.clone());
+            s.say(Level::Error, format!("JOURNAL NOT WRITABLE: {e}"));
+            // Held in memory and written once the journal takes entries again.
+            s.record(
+                EntryKind::Console { message: format!("the journal could not be written: {e}"), warning: true },
+                fx,
+            );
+        }
+        (Some(_), Some(e)) => s.journal.error = Some(e),
+        (Some(_), None) => {
+            s.journal.error = None;
+            let held = crate::timeline::entry::seconds(s.now.t_ms.saturating_sub(s.journal.since_ms));
+            let message = format!("the journal is written again; what happened in the {held} it failed is on disk now");
+            s.say(Level::Info, message.clone());
+            s.record(EntryKind::Console { message, warning: false }, fx);
+        }
+        (None, None) => {}
+    }
+}
+
 fn step(cursor: usize, action: Action, n: usize) -> usize {
     let last = n.saturating_sub(1);
     match action {
@@ -399,10 +557,13 @@ fn run_command(s: &mut AppState, line: &str, fx: &mut Vec<Effect>) {
         Command::Note(text) => {
             let (tag, text) = crate::timeline::NoteTag::from_prefix(&text);
             s.record(EntryKind::Note { text, tag }, fx);
-            s.say(Level::Info, "note added to the timeline");
+            note_saved(s, "note");
         }
         Command::Export(path) => {
-            let path = path.unwrap_or_else(|| s.session.report.clone());
+            let path = match path {
+                Some(p) => expand_home(p, s.session.home.as_deref()),
+                None => s.session.report.clone(),
+            };
             export(s, path, fx);
         }
         Command::Theme(name) => match s.themes.get(&name) {
@@ -426,8 +587,28 @@ fn run_command(s: &mut AppState, line: &str, fx: &mut Vec<Effect>) {
     }
 }
 
+/// A note is acknowledged as saved only when the journal takes entries.
+fn note_saved(s: &mut AppState, what: &str) {
+    match &s.journal.error {
+        None => s.say(Level::Info, format!("{what} added to the timeline")),
+        Some(_) => s.say(
+            Level::Error,
+            format!("{what} NOT saved yet: the journal cannot be written (kept in memory, retrying)"),
+        ),
+    }
+}
+
+/// `~/reports/x.md` is in the user's home, as a shell would have it.
+fn expand_home(path: PathBuf, home: Option<&std::path::Path>) -> PathBuf {
+    match (path.strip_prefix("~"), home) {
+        (Ok(rest), Some(home)) => home.join(rest),
+        _ => path,
+    }
+}
+
+/// Writes the report (the runtime refuses to write over anything but an earlier report); the
+/// timeline records it once it is written.
 fn export(s: &mut AppState, path: PathBuf, fx: &mut Vec<Effect>) {
-    s.record(EntryKind::ReportExported { path: path.display().to_string() }, fx);
     let markdown = report::render(&s.timeline);
     s.say(Level::Info, format!("writing report to {}…", path.display()));
     fx.push(Effect::WriteReport { path, markdown });

@@ -38,12 +38,12 @@ pub async fn find(backend: &dyn Backend, dir: &Path) -> anyhow::Result<(Vec<Left
 /// reverted.
 pub async fn run(backend: Arc<dyn Backend>, dir: &Path, which: Which) -> anyhow::Result<bool> {
     if !backend.faults_outlive_process() {
-        println!("{} lives inside the console: nothing can be left behind.", backend.info().cluster);
+        crate::outln!("{} lives inside the console: nothing can be left behind.", backend.info().cluster);
         return Ok(true);
     }
     let (found, problems) = find(backend.as_ref(), dir).await?;
     for p in &problems {
-        eprintln!("warning: skipped an unreadable journal: {p}");
+        crate::errln!("warning: skipped an unreadable journal: {p}");
     }
     let selected: Vec<&Leftover> = found
         .iter()
@@ -54,17 +54,17 @@ pub async fn run(backend: Arc<dyn Backend>, dir: &Path, which: Which) -> anyhow:
         .collect();
     if selected.is_empty() {
         match &which {
-            Which::Session(id) => println!("Session {id} left no fault behind on {}.", backend.info().cluster),
-            _ => println!("No fault was left behind on {}.", backend.info().cluster),
+            Which::Session(id) => crate::outln!("Session {id} left no fault behind on {}.", backend.info().cluster),
+            _ => crate::outln!("No fault was left behind on {}.", backend.info().cluster),
         }
         return Ok(true);
     }
-    println!("Faults left behind on {}:", backend.info().cluster);
+    crate::outln!("Faults left behind on {}:", backend.info().cluster);
     for l in &selected {
-        println!("  session {} fault #{}: {} (found in its {})", l.session, l.fault_id, l.what, l.found_by);
+        crate::outln!("  session {} fault #{}: {} (found in its {})", l.session, l.fault_id, l.what, l.found_by);
     }
     if which == Which::List {
-        println!("Revert them with `gameday cleanup --all`, or one session's with `--session <ID>`.");
+        crate::outln!("Revert them with `gameday cleanup --all`, or one session's with `--session <ID>`.");
         return Ok(true);
     }
     let mut all_ok = true;
@@ -74,16 +74,20 @@ pub async fn run(backend: Arc<dyn Backend>, dir: &Path, which: Which) -> anyhow:
         loop {
             match leftovers::revert_and_record(backend.as_ref(), l, attempt, "gameday cleanup").await {
                 Ok(()) => {
-                    println!("  reverted session {} fault #{} (confirmed, attempt {attempt})", l.session, l.fault_id);
+                    crate::outln!(
+                        "  reverted session {} fault #{} (confirmed, attempt {attempt})",
+                        l.session,
+                        l.fault_id
+                    );
                     break;
                 }
                 Err(e) if started.elapsed() < PER_FAULT => {
-                    eprintln!("  attempt {attempt} failed: {e}; retrying");
+                    crate::errln!("  attempt {attempt} failed: {e}; retrying");
                     tokio::time::sleep(Duration::from_millis(backoff_ms(attempt + 1))).await;
                     attempt += 1;
                 }
                 Err(e) => {
-                    eprintln!("  NOT reverted: session {} fault #{}: {e}", l.session, l.fault_id);
+                    crate::errln!("  NOT reverted: session {} fault #{}: {e}", l.session, l.fault_id);
                     all_ok = false;
                     break;
                 }

@@ -1,6 +1,8 @@
-//! The effect runner: carries out the core's effects in order. Journal records are written and
-//! flushed before the next effect starts; backend calls run as tokio tasks that report back
-//! as events. The ledger holds every fault confirmed injected and not yet confirmed reverted.
+//! The effect runner: carries out the core's effects in order, and never waits on the disk or
+//! the network itself. Journal records go to the journal writer's queue; an inject is applied
+//! only once every record before it is on disk (write-ahead: the journal says how to undo it);
+//! a revert is always safe to start, so it starts at once. Backend calls run as tokio tasks that
+//! report back as events. The ledger holds every fault that may be in the system.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -13,8 +15,9 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::app::{Effect, Event};
 use crate::backend::{Backend, BackendError, RevertHandle};
-use crate::timeline::journal::Journal;
 use crate::timeline::leftovers;
+
+use super::writer::JournalWriter;
 
 /// A backend call that takes longer than this counts as failed (and a revert is retried).
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -48,29 +51,42 @@ impl Ledger {
 
 pub struct Runner {
     backend: Arc<dyn Backend>,
-    journal: Journal,
+    journal: Arc<JournalWriter>,
+    /// The number of the last entry queued: an inject waits until it is on disk.
+    last_seq: u64,
     tx: UnboundedSender<Event>,
     ledger: Ledger,
-    journal_error: Option<String>,
     /// Faults replayed for a drill responder on the demo: each one's end signal.
     mirrors: std::collections::HashMap<u64, tokio::sync::oneshot::Sender<()>>,
 }
 
+/// What the UI loop itself must do after a batch of effects.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Control {
+    /// Leave the loop (the journal already holds the session end).
+    pub exit: bool,
+    /// Give the terminal back and stop the process (Ctrl-Z).
+    pub suspend: bool,
+}
+
 impl Runner {
-    pub fn new(backend: Arc<dyn Backend>, journal: Journal, tx: UnboundedSender<Event>, ledger: Ledger) -> Runner {
-        Runner { backend, journal, tx, ledger, journal_error: None, mirrors: Default::default() }
+    pub fn new(
+        backend: Arc<dyn Backend>,
+        journal: Arc<JournalWriter>,
+        tx: UnboundedSender<Event>,
+        ledger: Ledger,
+    ) -> Runner {
+        Runner { backend, journal, last_seq: 0, tx, ledger, mirrors: Default::default() }
     }
 
-    /// Runs the effects in order; returns true when the core asked to exit.
-    pub fn run(&mut self, effects: Vec<Effect>) -> bool {
-        let mut exit = false;
+    /// Runs the effects in order, none of them waiting.
+    pub fn run(&mut self, effects: Vec<Effect>) -> Control {
+        let mut control = Control::default();
         for effect in effects {
             match effect {
                 Effect::Record(entry) => {
-                    if let Err(e) = self.journal.append(&entry) {
-                        self.journal_error =
-                            Some(format!("journal {} not writable: {e}", self.journal.path().display()));
-                    }
+                    self.last_seq = entry.seq;
+                    self.journal.append(entry);
                 }
                 Effect::Prepare(spec) => {
                     let (backend, tx) = (self.backend.clone(), self.tx.clone());
@@ -80,18 +96,30 @@ impl Runner {
                     });
                 }
                 Effect::Inject { spec, handle } => {
-                    if let Some(e) = &self.journal_error {
-                        // Write-ahead failed: never apply a fault we could not record.
-                        let _ = self.tx.send(Event::Injected { fault: spec.fault_id, result: Err(e.clone()) });
-                        continue;
-                    }
                     let (backend, tx, ledger) = (self.backend.clone(), self.tx.clone(), self.ledger.clone());
-                    // From here on the fault may be in the system: a crash reverts this handle.
-                    ledger.with(|l| {
-                        l.in_flight += 1;
-                        l.injected.insert(handle.fault_id, handle.clone());
-                    });
+                    let (mut durable, needed) = (self.journal.durable(), self.last_seq);
+                    ledger.with(|l| l.in_flight += 1);
                     tokio::spawn(async move {
+                        // Write-ahead: the entry that says how to undo it must be on disk first.
+                        let on_disk =
+                            durable.wait_for(|d| d.seq >= needed || d.error.is_some()).await.map(|d| d.clone());
+                        match on_disk {
+                            Ok(d) if d.seq >= needed => {}
+                            other => {
+                                let why = match other {
+                                    Ok(d) => d.error.unwrap_or_default(),
+                                    Err(_) => "the journal writer stopped".into(),
+                                };
+                                ledger.with(|l| l.in_flight -= 1);
+                                let why = format!("the journal could not record how to undo it first ({why})");
+                                let _ = tx.send(Event::NotApplied { fault: spec.fault_id, why });
+                                return;
+                            }
+                        }
+                        // From here on the fault may be in the system: a crash reverts this handle.
+                        ledger.with(|l| {
+                            l.injected.insert(handle.fault_id, handle.clone());
+                        });
                         let result = guarded(backend.inject(&spec, &handle)).await;
                         ledger.with(|l| {
                             l.in_flight -= 1;
@@ -118,10 +146,10 @@ impl Runner {
                 Effect::WriteReport { path, markdown } => {
                     let tx = self.tx.clone();
                     tokio::spawn(async move {
-                        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                            let _ = tokio::fs::create_dir_all(dir).await;
-                        }
-                        let result = tokio::fs::write(&path, markdown).await.map_err(|e| e.to_string());
+                        let p = path.clone();
+                        let result = tokio::task::spawn_blocking(move || write_report(&p, &markdown))
+                            .await
+                            .unwrap_or_else(|e| Err(e.to_string()));
                         let _ = tx.send(Event::Exported { path, result });
                     });
                 }
@@ -155,11 +183,47 @@ impl Runner {
                         let _ = end.send(());
                     }
                 }
-                Effect::Exit => exit = true,
+                Effect::Suspend => control.suspend = true,
+                Effect::Exit => control.exit = true,
             }
         }
-        exit
+        control
     }
+}
+
+/// The first line of every report gameday writes: a file that starts with it may be replaced.
+pub const REPORT_HEADING: &str = "# Gameday report";
+
+/// Writes a report, never over a file that is not an earlier report (a journal, notes, a FIFO):
+/// written beside it and renamed into place, so a reader never sees half a report.
+pub fn write_report(path: &std::path::Path, markdown: &str) -> Result<(), String> {
+    use std::io::Read as _;
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => return Err("it exists and is not a regular file; choose another path".into()),
+        Ok(_) => {
+            let mut head = [0u8; REPORT_HEADING.len()];
+            let is_report = std::fs::File::open(path)
+                .and_then(|mut f| f.read_exact(&mut head))
+                .is_ok_and(|()| head == REPORT_HEADING.as_bytes());
+            if !is_report {
+                return Err("it exists and is not a gameday report (a journal or someone's file); \
+                     refusing to overwrite it, choose another path"
+                    .into());
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e.to_string()),
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("report");
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, markdown).map_err(|e| e.to_string())?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        e.to_string()
+    })
 }
 
 pub async fn revert_once(backend: &dyn Backend, handle: &RevertHandle) -> Result<(), String> {

@@ -3,12 +3,15 @@
 
 pub mod cleanup;
 pub mod effects;
+pub mod out;
 pub mod probes;
 pub mod start;
 pub mod tail;
 pub mod terminal;
+pub mod writer;
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,9 +24,10 @@ use crate::app::{update, AppState, Event};
 use crate::backend::Backend;
 use crate::preset::Preset;
 use crate::theme::Theme;
-use crate::timeline::journal::{Journal, Reopened};
+use crate::timeline::journal::Journal;
 use crate::timeline::{leftovers, EndReason, EntryKind, Stamp};
 use effects::{Ledger, Runner};
+use writer::JournalWriter;
 
 pub struct Options {
     pub backend: Arc<dyn Backend>,
@@ -54,6 +58,8 @@ pub struct Outcome {
     pub left_behind: Vec<String>,
     /// Set when the console crashed (its active fault was reverted by the emergency path).
     pub crash: Option<String>,
+    /// Entries that never reached the disk (a full disk at the end), with the last error.
+    pub unsaved: Option<(usize, String)>,
 }
 
 /// The journal and entries of a session that can be resumed (it exists and no console has it).
@@ -157,6 +163,7 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
             .sessions_dir
             .join(format!("{}.md", journal_path.file_stem().and_then(|s| s.to_str()).unwrap_or("report"))),
         version: env!("CARGO_PKG_VERSION").to_string(),
+        home: std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from),
     };
     let presets: Vec<PresetEntry> = opts
         .presets
@@ -164,6 +171,7 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
         .map(|p| PresetEntry { support: opts.backend.supports(&p.action), preset: p })
         .collect();
     let (mut state, mut fx) = AppState::new(session, presets, opts.themes, opts.theme, stamp());
+    let last_seq = earlier.as_ref().and_then(|(_, e)| e.last().map(|e| e.seq)).unwrap_or(0);
     if let Some((_, entries)) = earlier {
         // Not a new start: the earlier timeline, and faults numbered after its own.
         fx.clear();
@@ -184,12 +192,18 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
     let headless = opts.headless;
 
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+    let writer = {
+        let tx = tx.clone();
+        Arc::new(JournalWriter::spawn(journal, start_wall, last_seq, move |d| {
+            let _ = tx.send(Event::Journal { durable_seq: d.seq, error: d.error.clone() });
+        }))
+    };
     let ledger = Ledger::default();
-    let mut runner = Runner::new(opts.backend.clone(), journal, tx.clone(), ledger.clone());
+    let mut runner = Runner::new(opts.backend.clone(), writer.clone(), tx.clone(), ledger.clone());
     runner.run(fx);
 
     terminal::spawn_signals(tx.clone())?;
-    let mut term = if headless { None } else { Some(ratatui::try_init()?) };
+    let mut term = if headless { None } else { Some(terminal::enter()?) };
     let backend = opts.backend.clone();
     let crash_after = opts.crash_after;
     let sessions_dir = opts.sessions_dir.clone();
@@ -227,18 +241,31 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
             'outer: while let Some(first) = rx.recv().await {
                 let mut next = Some(first);
                 let mut handled = 0;
+                let mut redraw_all = false;
                 while let Some(ev) = next.take() {
+                    if ev == Event::Continued {
+                        // Running again after a stop: the shell may have changed the terminal.
+                        if term.is_some() {
+                            let _ = terminal::reenter();
+                            redraw_all = true;
+                        }
+                    }
                     let fx = update(&mut state, ev, stamp());
-                    let exit = runner.run(fx);
+                    let control = runner.run(fx);
                     if headless {
-                        // No screen: the timeline as it grows, for the CI log.
+                        // No screen: the timeline as it grows, for the CI log. A closed stdout
+                        // (SIGPIPE, a CI runner gone) must not end the run.
+                        let mut out = std::io::stdout().lock();
                         for e in &state.timeline[printed..] {
-                            println!("{} {}", crate::timeline::since(e.t_ms), e.kind.describe());
+                            let _ = writeln!(out, "{} {}", crate::timeline::since(e.t_ms), e.kind.describe());
                         }
                         printed = state.timeline.len();
                     }
-                    if exit {
+                    if control.exit {
                         break 'outer;
+                    }
+                    if control.suspend && term.is_some() {
+                        terminal::stop_self();
                     }
                     if crash_after.is_some_and(|d| start.elapsed() >= d) {
                         panic!("rehearsed crash (--demo-crash-after)");
@@ -249,10 +276,13 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
                     }
                 }
                 let Some(term) = term.as_mut() else { continue };
+                if redraw_all {
+                    let _ = term.clear();
+                }
                 if term.draw(|f| crate::ui::draw(f, &state)).is_err() && !terminal_lost {
                     terminal_lost = true;
                     let fx = update(&mut state, Event::Signal("terminal lost".into()), stamp());
-                    if runner.run(fx) {
+                    if runner.run(fx).exit {
                         break;
                     }
                 }
@@ -262,14 +292,22 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
         result_of(ui.await)
     };
     if !headless {
-        ratatui::restore();
+        terminal::leave();
     }
     if let Err(panic) = &result {
-        emergency_revert(opts.backend.as_ref(), &ledger, &journal_path, panic).await;
+        emergency_revert(opts.backend.as_ref(), &ledger, &writer, panic).await;
     }
     let left_behind = ledger.injected().iter().map(|h| format!("fault #{}: {}", h.fault_id, h.summary)).collect();
-    Ok(Outcome { journal: journal_path, left_behind, crash: result.err() })
+    // Everything recorded reaches the disk before the process ends (a full disk: said on exit).
+    let unsaved = match Arc::try_unwrap(writer) {
+        Ok(w) => w.close(JOURNAL_CLOSE_LIMIT).await.err(),
+        Err(_) => Some((0, "the journal writer is still in use".to_string())),
+    };
+    Ok(Outcome { journal: journal_path, left_behind, crash: result.err(), unsaved })
 }
+
+/// How long the end of a session waits for its journal to reach the disk.
+pub const JOURNAL_CLOSE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn result_of(r: Result<(), tokio::task::JoinError>) -> Result<(), String> {
     match r {
@@ -317,17 +355,12 @@ fn spawn_leftover_search(
 }
 
 /// After a panic: revert whatever the ledger holds, and journal it. Retries for up to 30 s.
-async fn emergency_revert(backend: &dyn Backend, ledger: &Ledger, path: &std::path::Path, why: &str) {
+async fn emergency_revert(backend: &dyn Backend, ledger: &Ledger, journal: &JournalWriter, why: &str) {
     let deadline = Instant::now() + std::time::Duration::from_secs(30);
     while ledger.in_flight() > 0 && Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let mut journal = Reopened::open(path).ok().flatten();
-    let mut write = |kind: EntryKind| {
-        if let Some(j) = journal.as_mut() {
-            let _ = j.record(kind, Utc::now());
-        }
-    };
+    let write = |kind: EntryKind| journal.record(kind, Utc::now());
     for handle in ledger.injected() {
         let id = handle.fault_id;
         write(EntryKind::FaultEnding { fault: id, reason: EndReason::Aborted { by: why.to_string() } });

@@ -7,7 +7,7 @@ use crate::app::start::{Decision, StartScreen};
 use crate::theme::Theme;
 
 pub fn choose(mut screen: StartScreen, theme: &Theme, where_: &str) -> anyhow::Result<Decision> {
-    let mut term = ratatui::try_init()?;
+    let mut term = super::terminal::enter()?;
     let decision = loop {
         if let Err(e) = term.draw(|f| crate::ui::start::draw(f, &screen, theme, where_)) {
             break Err(e.into());
@@ -18,10 +18,11 @@ pub fn choose(mut screen: StartScreen, theme: &Theme, where_: &str) -> anyhow::R
                     break Ok(d);
                 }
             }
+            // A paste chooses nothing.
             Ok(_) => {}
             Err(e) => break Err(e.into()),
         }
     };
-    ratatui::restore();
+    super::terminal::leave();
     decision
 }

@@ -1,47 +1,167 @@
 //! Terminal set-up and restore, input and signals as events on the one channel.
 
-use futures::StreamExt;
-use ratatui::crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use std::io::Write as _;
+
+use ratatui::crossterm::event::{
+    DisableBracketedPaste, EnableBracketedPaste, Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers,
+};
+use ratatui::crossterm::terminal::{disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen};
+use ratatui::crossterm::{cursor, execute};
+use ratatui::prelude::CrosstermBackend;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::app::Event;
 
-/// Reads keys (presses only) and resizes; when the terminal goes away, says so.
-pub fn spawn_input(tx: UnboundedSender<Event>) {
-    tokio::spawn(async move {
-        let mut stream = EventStream::new();
-        loop {
-            let ev = match stream.next().await {
-                Some(Ok(TermEvent::Key(k))) if k.kind == KeyEventKind::Press => Event::Key(k),
-                Some(Ok(TermEvent::Resize(..))) => Event::Resize,
-                Some(Ok(_)) => continue,
-                Some(Err(_)) | None => Event::Signal("terminal closed".into()),
-            };
-            let closed = matches!(ev, Event::Signal(_));
-            if tx.send(ev).is_err() || closed {
-                break;
-            }
-        }
+pub type Term = ratatui::Terminal<CrosstermBackend<std::io::Stdout>>;
+
+/// Raw mode, the alternate screen and bracketed paste (so a paste arrives as one text, never
+/// as keys); a panic restores the terminal before its message is printed.
+pub fn enter() -> std::io::Result<Term> {
+    install_panic_hook();
+    reenter()?;
+    ratatui::Terminal::new(CrosstermBackend::new(std::io::stdout()))
+}
+
+/// Sets the terminal up again (after SIGCONT: the shell may have changed its modes).
+pub fn reenter() -> std::io::Result<()> {
+    enable_raw_mode()?;
+    execute!(std::io::stdout(), EnterAlternateScreen, EnableBracketedPaste, cursor::Hide)
+}
+
+/// Gives the terminal back as it was. Errors are ignored: the terminal may be gone already
+/// (SIGHUP), and nothing here may panic.
+pub fn leave() {
+    let mut out = std::io::stdout();
+    let _ = execute!(out, DisableBracketedPaste, LeaveAlternateScreen, cursor::Show);
+    let _ = disable_raw_mode();
+    let _ = out.flush();
+}
+
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            leave();
+            hook(info);
+        }));
     });
 }
 
-/// SIGTERM, SIGHUP (terminal closed) and SIGINT become events: the core reverts, then exits.
+/// Reads keys (presses only), pastes and resizes on a thread of its own; when the terminal
+/// goes away, says so.
+///
+/// A terminal without bracketed paste (or a paste while the mode is off) sends a paste as keys,
+/// a newline as Enter. Such a paste arrives as a burst: keys that are all there at once, which
+/// no person types. A burst of two or more text keys that are not one key repeated is taken as
+/// a paste, so that a pasted newline never presses Enter and a pasted `q` or space never acts.
+pub fn spawn_input(tx: UnboundedSender<Event>) {
+    use ratatui::crossterm::event::{poll, read};
+    let run = move || loop {
+        let mut burst = Vec::new();
+        let mut others = Vec::new();
+        let mut closed = false;
+        let mut next = read();
+        loop {
+            match next {
+                Ok(TermEvent::Key(k)) if k.kind == KeyEventKind::Press => burst.push(k),
+                Ok(TermEvent::Key(_)) => {}
+                Ok(TermEvent::Paste(text)) => others.push(Event::Paste(text)),
+                Ok(TermEvent::Resize(..)) => others.push(Event::Resize),
+                Ok(_) => {}
+                Err(_) => {
+                    closed = true;
+                    break;
+                }
+            }
+            // Whatever else is already there, without waiting.
+            match poll(std::time::Duration::ZERO) {
+                Ok(true) => next = read(),
+                Ok(false) => break,
+                Err(_) => {
+                    closed = true;
+                    break;
+                }
+            }
+        }
+        let mut events = burst_events(burst);
+        events.extend(others);
+        if closed {
+            events.push(Event::Signal("terminal closed".into()));
+        }
+        for ev in events {
+            if tx.send(ev).is_err() {
+                return;
+            }
+        }
+        if closed {
+            return;
+        }
+    };
+    let _ = std::thread::Builder::new().name("input".into()).spawn(run);
+}
+
+/// The keys of one burst, as keys or as one paste.
+pub fn burst_events(burst: Vec<KeyEvent>) -> Vec<Event> {
+    let text_key = |k: &KeyEvent| {
+        !k.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+            && matches!(k.code, KeyCode::Char(_) | KeyCode::Enter | KeyCode::Tab)
+    };
+    let repeated = burst.windows(2).all(|w| w[0] == w[1]);
+    if burst.len() < 2 || repeated || !burst.iter().all(text_key) {
+        return burst.into_iter().map(Event::Key).collect();
+    }
+    let text = burst
+        .iter()
+        .map(|k| match k.code {
+            KeyCode::Char(c) => c,
+            KeyCode::Tab => '\t',
+            _ => '\n',
+        })
+        .collect();
+    vec![Event::Paste(text)]
+}
+
+/// The signals that end a session (the core reverts, then exits): SIGTERM, SIGHUP (terminal
+/// closed), SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM and SIGPIPE. SIGTSTP asks to suspend
+/// (refused while a fault is live); SIGCONT says the process runs again.
 pub fn spawn_signals(tx: UnboundedSender<Event>) -> std::io::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
-    for (kind, name) in
-        [(SignalKind::terminate(), "SIGTERM"), (SignalKind::hangup(), "SIGHUP"), (SignalKind::interrupt(), "SIGINT")]
-    {
+    let quit = |name: &str| Event::Signal(name.to_string());
+    let kinds: [(SignalKind, Event); 10] = [
+        (SignalKind::terminate(), quit("SIGTERM")),
+        (SignalKind::hangup(), quit("SIGHUP")),
+        (SignalKind::interrupt(), quit("SIGINT")),
+        (SignalKind::quit(), quit("SIGQUIT")),
+        (SignalKind::user_defined1(), quit("SIGUSR1")),
+        (SignalKind::user_defined2(), quit("SIGUSR2")),
+        (SignalKind::alarm(), quit("SIGALRM")),
+        (SignalKind::pipe(), quit("SIGPIPE")),
+        (SignalKind::from_raw(libc::SIGTSTP), Event::Suspend),
+        (SignalKind::from_raw(libc::SIGCONT), Event::Continued),
+    ];
+    for (kind, event) in kinds {
         let mut s = signal(kind)?;
         let tx = tx.clone();
         tokio::spawn(async move {
             while s.recv().await.is_some() {
-                if tx.send(Event::Signal(name.into())).is_err() {
+                if tx.send(event.clone()).is_err() {
                     break;
                 }
             }
         });
     }
     Ok(())
+}
+
+/// Stops this process (Ctrl-Z, once the core agreed): the terminal is given back first and
+/// set up again by the SIGCONT that continues it.
+pub fn stop_self() {
+    leave();
+    // SIGSTOP cannot be caught: the process stops here until SIGCONT.
+    unsafe {
+        libc::raise(libc::SIGSTOP);
+    }
 }
 
 /// One tick a second, for countdowns, expiry and deadlines.

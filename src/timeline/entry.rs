@@ -358,9 +358,48 @@ pub enum EntryKind {
     DrillRevealed {
         faults: usize,
     },
+    /// The abort key was pressed again while the revert it started was in flight: recorded once,
+    /// and nothing more is sent.
+    AbortRepeated {
+        fault: u64,
+        by: String,
+    },
+    /// Prepared but never applied (the journal could not record how to undo it, or the console
+    /// died before applying it): nothing of it is in the system.
+    InjectNotApplied {
+        fault: u64,
+        reason: String,
+    },
+    /// A fault that ended without a revert of this console's: how it ended ("the console was
+    /// killed; the simulated cluster died with it, so nothing is left").
+    FaultClosed {
+        fault: u64,
+        how: String,
+    },
+    /// Something about the console itself: stopped and continued, the journal unwritable then
+    /// written again, a config file passed over.
+    Console {
+        message: String,
+        warning: bool,
+    },
+    /// An entry of a kind (or shape) this version does not know, kept as it was read.
+    Unknown {
+        name: String,
+        fields: serde_json::Value,
+    },
 }
 
 impl EntryKind {
+    /// The same entry with every string cleaned of escape sequences and control characters
+    /// (line breaks and tabs stay).
+    pub fn cleaned(self) -> EntryKind {
+        let Ok(mut v) = serde_json::to_value(&self) else { return self };
+        if !crate::text::clean_json(&mut v) {
+            return self;
+        }
+        serde_json::from_value(v).unwrap_or(self)
+    }
+
     /// A short one-line description for the timeline pane and the report.
     pub fn describe(&self) -> String {
         use EntryKind::*;
@@ -453,6 +492,13 @@ impl EntryKind {
                 }
             }
             DrillRevealed { faults } => format!("the facilitator revealed the drill's {faults} fault(s)"),
+            AbortRepeated { fault, by } => {
+                format!("abort pressed again ({by}) while the revert of fault #{fault} is in flight; not sent again")
+            }
+            InjectNotApplied { fault, reason } => format!("fault #{fault} NOT applied: {reason}"),
+            FaultClosed { fault, how } => format!("fault #{fault} ended: {how}"),
+            Console { message, .. } => format!("console: {message}"),
+            Unknown { name, .. } => format!("({name}: an entry this version of gameday does not know)"),
         }
     }
 
@@ -472,7 +518,10 @@ impl EntryKind {
             | SteadyStateBefore { fault, .. }
             | HypothesisBroken { fault, .. }
             | StopCondition { fault, .. }
-            | SteadyStateRecovered { fault, .. } => Some(*fault),
+            | SteadyStateRecovered { fault, .. }
+            | AbortRepeated { fault, .. }
+            | InjectNotApplied { fault, .. }
+            | FaultClosed { fault, .. } => Some(*fault),
             _ => None,
         }
     }

@@ -23,9 +23,12 @@ impl Journal {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let mut file = OpenOptions::new().create(true).append(true).read(true).open(path)?;
         match file.try_lock() {
-            Ok(()) => Ok(Journal { path: path.to_path_buf(), file }),
+            Ok(()) => {
+                terminate_torn_line(&mut file)?;
+                Ok(Journal { path: path.to_path_buf(), file })
+            }
             Err(TryLockError::WouldBlock) => Err(std::io::Error::new(
                 std::io::ErrorKind::WouldBlock,
                 format!("{} is in use by another gameday process", path.display()),
@@ -40,12 +43,43 @@ impl Journal {
 
     /// Appends one entry as a line and makes it durable (flush + fdatasync).
     pub fn append(&mut self, entry: &Entry) -> std::io::Result<()> {
-        let mut line = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
-        line.push(b'\n');
-        self.file.write_all(&line)?;
-        self.file.flush()?;
-        self.file.sync_data()
+        self.append_all(std::slice::from_ref(entry))
     }
+
+    /// Appends entries as lines and makes them durable with one sync. If anything fails (a full
+    /// disk), the file is cut back to where it was, so no torn line is left in its middle and the
+    /// same entries can be written again later.
+    pub fn append_all(&mut self, entries: &[Entry]) -> std::io::Result<()> {
+        let mut lines = Vec::new();
+        for e in entries {
+            serde_json::to_writer(&mut lines, e).map_err(std::io::Error::other)?;
+            lines.push(b'\n');
+        }
+        let before = self.file.metadata()?.len();
+        let written = self.file.write_all(&lines).and_then(|()| self.file.flush()).and_then(|()| self.file.sync_data());
+        if written.is_err() {
+            let _ = self.file.set_len(before);
+        }
+        written
+    }
+}
+
+/// A file whose last line was torn (the process died mid-write) gets its newline first, so
+/// what is appended starts a line of its own.
+fn terminate_torn_line(file: &mut File) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    let mut last = [0u8; 1];
+    file.seek(SeekFrom::Start(len - 1))?;
+    file.read_exact(&mut last)?;
+    if last[0] != b'\n' {
+        file.write_all(b"\n")?;
+        file.sync_data()?;
+    }
+    Ok(())
 }
 
 /// Whether a live process holds this session's journal.
@@ -90,34 +124,80 @@ impl Reopened {
 /// no complete line yet.
 pub fn first(path: &Path) -> anyhow::Result<Option<Entry>> {
     let file = File::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let mut line = String::new();
-    BufReader::new(file).read_line(&mut line).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    if !line.ends_with('\n') {
+    let mut line = Vec::new();
+    BufReader::new(file).read_until(b'\n', &mut line).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if !line.ends_with(b"\n") {
         return Ok(None);
     }
-    serde_json::from_str(&line)
-        .map(Some)
-        .map_err(|e| anyhow::anyhow!("{}:1: not a timeline entry: {e}", path.display()))
+    parse_line(&line).map(Some).map_err(|e| anyhow::anyhow!("{}:1: {e}", path.display()))
 }
 
-/// Reads a journal back. A line that is not an entry is an error naming file and line; a torn
-/// last line (the process died mid-write) is skipped.
-pub fn read(path: &Path) -> anyhow::Result<Vec<Entry>> {
-    let file = File::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let lines: Vec<String> = BufReader::new(file)
-        .lines()
-        .collect::<Result<_, _>>()
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let mut out = Vec::with_capacity(lines.len());
-    for (i, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() {
+/// One line of a journal. Text in it is cleaned of escape sequences and control characters (it
+/// may come from another console, another version or a hand edit). A line that is an entry of
+/// a kind or shape this version does not know is kept as `Unknown`; only a line that is not an
+/// entry at all is an error.
+pub fn parse_line(line: &[u8]) -> Result<Entry, String> {
+    let mut v: serde_json::Value = serde_json::from_slice(line).map_err(|e| format!("not a timeline entry: {e}"))?;
+    crate::text::clean_json(&mut v);
+    match serde_json::from_value::<Entry>(v.clone()) {
+        Ok(e) => Ok(e),
+        Err(e) => {
+            let (Some(seq), Some(t_ms)) = (v["seq"].as_u64(), v["t_ms"].as_u64()) else {
+                return Err(format!("not a timeline entry: {e}"));
+            };
+            let wall = serde_json::from_value(v["wall"].clone()).map_err(|_| format!("not a timeline entry: {e}"))?;
+            let name = v["kind"].as_str().unwrap_or("?").to_string();
+            let mut fields = v;
+            if let Some(map) = fields.as_object_mut() {
+                for k in ["seq", "wall", "t_ms", "kind"] {
+                    map.remove(k);
+                }
+            }
+            Ok(Entry { seq, wall, t_ms, kind: EntryKind::Unknown { name, fields } })
+        }
+    }
+}
+
+/// A journal read back: its entries, and what had to be passed over (each naming file:line).
+#[derive(Debug, Default)]
+pub struct Read {
+    pub entries: Vec<Entry>,
+    pub warnings: Vec<String>,
+}
+
+/// Reads a journal back, tolerating what crashes and upgrades leave: a torn last line (the
+/// process died mid-write) and a line that is not an entry are passed over with a warning that
+/// names file and line; entries of unknown kinds are kept as such. A file whose first line is
+/// not an entry is not a journal: that is an error.
+pub fn read_all(path: &Path) -> anyhow::Result<Read> {
+    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut out = Read::default();
+    let mut lines = bytes.split_inclusive(|b| *b == b'\n').enumerate().peekable();
+    while let Some((i, line)) = lines.next() {
+        let at = format!("{}:{}", path.display(), i + 1);
+        if !line.ends_with(b"\n") && lines.peek().is_none() {
+            out.warnings.push(format!("{at}: a torn last line (the console died while writing it) was skipped"));
+            break;
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match serde_json::from_str::<Entry>(line) {
-            Ok(e) => out.push(e),
-            Err(_) if i + 1 == lines.len() && !line.ends_with('}') => break,
-            Err(e) => anyhow::bail!("{}:{}: not a timeline entry: {e}", path.display(), i + 1),
+        match parse_line(line) {
+            Ok(e) => {
+                if let EntryKind::Unknown { name, .. } = &e.kind {
+                    out.warnings
+                        .push(format!("{at}: an entry of a kind this version does not know ({name}) is kept as it is"));
+                }
+                out.entries.push(e)
+            }
+            Err(e) if out.entries.is_empty() => anyhow::bail!("{at}: {e}"),
+            Err(e) => out.warnings.push(format!("{at}: skipped: {e}")),
         }
     }
     Ok(out)
+}
+
+/// The entries of a journal (see `read_all`; its warnings are dropped).
+pub fn read(path: &Path) -> anyhow::Result<Vec<Entry>> {
+    read_all(path).map(|r| r.entries)
 }

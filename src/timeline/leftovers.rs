@@ -37,7 +37,10 @@ pub fn unfinished(entries: &[Entry], journal: Option<&Path>) -> Vec<Leftover> {
                     },
                 );
             }
-            EntryKind::RevertConfirmed { fault, .. } => {
+            // Reverted, never applied, or ended some other way (its cluster died with it).
+            EntryKind::RevertConfirmed { fault, .. }
+            | EntryKind::InjectNotApplied { fault, .. }
+            | EntryKind::FaultClosed { fault, .. } => {
                 open.remove(fault);
             }
             _ => {}

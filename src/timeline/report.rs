@@ -24,12 +24,22 @@ pub struct FaultSummary {
     pub inject_error: Option<String>,
     /// Aborted while being prepared: nothing was applied.
     pub cancelled: bool,
+    /// Prepared but never applied, and why.
+    pub not_applied: Option<String>,
+    /// Ended without a revert of its console's, and how ("the console was killed; ...").
+    pub closed: Option<String>,
     /// Where this fault's observation window ends (next fault or session end).
     pub window_end_ms: u64,
 }
 
 impl FaultSummary {
     pub fn outcome(&self) -> String {
+        if let Some(why) = &self.not_applied {
+            return format!("not applied: {why}");
+        }
+        if let Some(how) = &self.closed {
+            return how.clone();
+        }
         match (&self.ending, &self.inject_error, self.cancelled) {
             (Some((_, EndReason::Aborted { by })), _, true) => {
                 return format!("aborted ({by}) before anything was applied")
@@ -88,6 +98,8 @@ pub fn faults(entries: &[Entry]) -> Vec<FaultSummary> {
             EntryKind::InjectConfirmed { .. } => f.injected_ms = Some(e.t_ms),
             EntryKind::InjectFailed { error, .. } => f.inject_error = Some(error.clone()),
             EntryKind::InjectCancelled { .. } => f.cancelled = true,
+            EntryKind::InjectNotApplied { reason, .. } => f.not_applied = Some(reason.clone()),
+            EntryKind::FaultClosed { how, .. } => f.closed = Some(how.clone()),
             EntryKind::FaultEnding { reason, .. } if f.ending.is_none() => f.ending = Some((e.t_ms, reason.clone())),
             EntryKind::RevertConfirmed { .. } => f.reverted_ms = Some(e.t_ms),
             EntryKind::RevertFailed { retrying, .. } => {

@@ -131,6 +131,18 @@ pub fn abort_bar(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     frame.render_widget(Paragraph::new(lines).style(style), area);
 }
 
+/// The journal cannot be written: a red line that stays until it can, saying what that means.
+pub fn journal_bar(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
+    let Some(error) = &s.journal.error else { return };
+    let unsaved = s.timeline.iter().filter(|e| s.journal.unsaved(e.seq)).count();
+    let line = format!(
+        " ✖ JOURNAL NOT WRITABLE for {}: {error} · {unsaved} entr{} NOT SAVED (kept in memory) · new faults refused · abort still works · retrying",
+        clock(s.now.t_ms.saturating_sub(s.journal.since_ms)),
+        if unsaved == 1 { "y" } else { "ies" },
+    );
+    frame.render_widget(Paragraph::new(line).style(t.abort_bar().add_modifier(Modifier::BOLD)), area);
+}
+
 pub fn status(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let Some(st) = &s.ui.status else { return };
     let color = match st.level {

@@ -65,3 +65,19 @@ pub fn draw(frame: &mut Frame, area: Rect, t: &Theme, plan: &FaultPlan, button: 
     .centered();
     frame.render_widget(Paragraph::new(line), buttons);
 }
+
+/// "abort fault #1 and quit? y/N": a stray `q` never ends a Gameday.
+pub fn quit(frame: &mut Frame, area: Rect, t: &Theme, question: &str) {
+    let r = popup(area, (question.chars().count() as u16 + 6).max(40), 5);
+    frame.render_widget(Clear, r);
+    let danger = Style::new().fg(t.fault.active);
+    let block =
+        Block::bordered().title(Span::styled(" Quit? ", danger.add_modifier(Modifier::BOLD))).border_style(danger);
+    let inner = block.inner(r);
+    frame.render_widget(block, r);
+    let lines = vec![
+        Line::from(Span::styled(question.to_string(), t.text().add_modifier(Modifier::BOLD))),
+        Line::from(Span::styled("y quits (reverting first) · any other key stays · Space aborts", t.muted())),
+    ];
+    frame.render_widget(Paragraph::new(lines).centered(), inner);
+}

@@ -28,9 +28,11 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
     let area = frame.area();
     let live = s.fault.live().is_some();
     let bar = live || crate::app::cleanup::live(s) > 0;
-    let [header, abort_bar, body, status, footer] = Layout::vertical([
+    let journal = s.journal.error.is_some();
+    let [header, abort_bar, journal_bar, body, status, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(if bar { bars::abort_bar_height(s) } else { 0 }),
+        Constraint::Length(u16::from(journal)),
         Constraint::Min(5),
         Constraint::Length(1),
         Constraint::Length(1),
@@ -39,6 +41,9 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
     bars::header(frame, header, s, t);
     if bar {
         bars::abort_bar(frame, abort_bar, s, t);
+    }
+    if journal {
+        bars::journal_bar(frame, journal_bar, s, t);
     }
     let [left, right] = Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(body);
     topology::draw(frame, left, s, t);
@@ -80,6 +85,7 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
         Overlay::Targets { preset, cursor } => picker::draw_targets(frame, area, s, t, preset, *cursor),
         Overlay::Note(text) => note::draw(frame, area, t, text, s.ui.note_tag),
         Overlay::Leftovers { revert } => leftovers::draw(frame, area, s, t, *revert),
+        Overlay::QuitConfirm { question } => confirm::quit(frame, area, t, question),
         Overlay::None => {}
     }
     if let FaultPhase::Armed { plan, button } = &s.fault {

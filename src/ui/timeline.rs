@@ -37,6 +37,11 @@ pub fn kind_color(t: &Theme, k: &EntryKind) -> Color {
         DrillJoined { .. } | DrillRevealed { .. } => t.timeline.session,
         DrillMark { mark: crate::timeline::Mark::Stop, .. } => t.timeline.abort,
         DrillMark { .. } => t.timeline.note,
+        AbortRepeated { .. } => t.timeline.abort,
+        InjectNotApplied { .. } => t.timeline.fault,
+        FaultClosed { .. } => t.timeline.revert,
+        Console { warning: true, .. } => t.ui.warning,
+        Console { .. } | Unknown { .. } => t.timeline.session,
     }
 }
 
@@ -53,7 +58,12 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             break;
         }
         let style = Style::new().fg(kind_color(t, &e.kind));
-        let mut entry = labelled(&since(e.t_ms), 7, &e.kind.describe(), inner.width, t.muted(), style);
+        // Held in memory while the journal cannot be written: said on the entry itself.
+        let text = match s.journal.unsaved(e.seq) {
+            true => format!("{} [NOT SAVED]", e.kind.describe()),
+            false => e.kind.describe(),
+        };
+        let mut entry = labelled(&since(e.t_ms), 7, &text, inner.width, t.muted(), style);
         entry.reverse();
         lines.extend(entry);
     }

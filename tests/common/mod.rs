@@ -45,6 +45,7 @@ pub fn session() -> Session {
         journal: PathBuf::from("/tmp/gameday-test/session.jsonl"),
         report: PathBuf::from("/tmp/gameday-test/session.md"),
         version: "test".into(),
+        home: None,
     }
 }
 

@@ -1,0 +1,307 @@
+//! Ordinary accidents, in the pure core: a paste, a stray `q`, a held Space, a journal that
+//! cannot be written, Ctrl-Z, hostile text. None of them may end or change a Gameday.
+
+mod common;
+
+use common::Harness;
+use gameday::app::fault::FaultPhase;
+use gameday::app::state::{Level, Overlay, TextInput};
+use gameday::app::{Effect, Event};
+use gameday::timeline::EntryKind;
+use ratatui::crossterm::event::KeyCode;
+
+fn live(h: &mut Harness) {
+    let fx = h.command("inject network-latency sock-shop/carts");
+    h.run_effects(fx);
+    assert!(matches!(h.s.fault, FaultPhase::Active { .. }), "{:?}", h.s.fault);
+}
+
+fn records(fx: &[Effect]) -> Vec<&EntryKind> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Record(r) => Some(&r.kind),
+            _ => None,
+        })
+        .collect()
+}
+
+fn status(h: &Harness) -> String {
+    h.s.ui.status.as_ref().map(|s| s.text.clone()).unwrap_or_default()
+}
+
+const PASTE: &str = "queue depth 42\r\nthen orders timed out\rq";
+
+#[test]
+fn a_paste_goes_whole_into_the_note_and_never_presses_a_key() {
+    let mut h = Harness::demo();
+    live(&mut h);
+    h.key(KeyCode::Char('n'));
+    let fx = h.send(Event::Paste(PASTE.into()));
+    assert!(fx.is_empty(), "a paste only edits the note: {fx:?}");
+    let Overlay::Note(t) = &h.s.ui.overlay else { panic!("the note is still open: {:?}", h.s.ui.overlay) };
+    assert_eq!(t.lines(), ["queue depth 42", "then orders timed out", "q"]);
+    assert!(matches!(h.s.fault, FaultPhase::Active { .. }), "the fault is untouched");
+    assert!(status(&h).contains("pasted 3 lines into the note"), "{}", status(&h));
+    // Enter saves it, as one note with its lines.
+    let fx = h.key(KeyCode::Enter);
+    assert!(
+        matches!(records(&fx)[..], [EntryKind::Note { text, .. }] if text == "queue depth 42\nthen orders timed out\nq"),
+        "{fx:?}"
+    );
+}
+
+#[test]
+fn a_paste_into_the_command_line_or_filter_is_joined_and_never_run() {
+    let mut h = Harness::demo();
+    h.key(KeyCode::Char(':'));
+    let fx = h.send(Event::Paste("inject pod-delete sock-shop/carts\nquit\n".into()));
+    assert!(fx.is_empty(), "nothing runs: {fx:?}");
+    let Some(TextInput::Command(t)) = &h.s.ui.input else { panic!("the command line is open") };
+    assert_eq!(t.lines(), ["inject pod-delete sock-shop/carts quit"]);
+    assert!(status(&h).contains("joined into one (a paste never presses Enter)"), "{}", status(&h));
+    assert_eq!(h.s.fault, FaultPhase::Idle);
+    h.key(KeyCode::Esc);
+    h.key(KeyCode::Char('/'));
+    h.send(Event::Paste("carts\ndb".into()));
+    assert_eq!(h.s.ui.filter, "carts db");
+    assert!(matches!(h.s.ui.input, Some(TextInput::Filter(_))), "the filter stays open");
+}
+
+#[test]
+fn a_paste_outside_a_text_field_does_nothing_but_say_so() {
+    let mut h = Harness::demo();
+    live(&mut h);
+    for opened in [None, Some('i'), Some('?')] {
+        if let Some(c) = opened {
+            h.key(KeyCode::Char(c));
+        }
+        let overlay = format!("{:?}", h.s.ui.overlay);
+        let fx = h.send(Event::Paste(format!(" {PASTE} ")));
+        assert!(fx.is_empty(), "{fx:?}");
+        assert!(status(&h).starts_with("paste ignored: no text field has focus"), "{}", status(&h));
+        assert!(matches!(h.s.fault, FaultPhase::Active { .. }), "the fault is untouched");
+        assert_eq!(format!("{:?}", h.s.ui.overlay), overlay, "nothing opened or closed");
+        assert!(h.s.quitting.is_none());
+        h.key(KeyCode::Esc);
+    }
+}
+
+#[test]
+fn pasted_escape_sequences_and_control_characters_never_reach_the_note() {
+    let mut h = Harness::demo();
+    h.key(KeyCode::Char('n'));
+    h.send(Event::Paste("ok\u{1b}]52;c;cGF3bmVk\u{7} \u{1b}[2Jdone\u{0}\u{9b}1m".into()));
+    let fx = h.key(KeyCode::Enter);
+    assert!(matches!(records(&fx)[..], [EntryKind::Note { text, .. }] if text == "ok done1m"), "{fx:?}");
+}
+
+#[test]
+fn a_bare_q_with_a_fault_live_asks_first_and_only_y_quits() {
+    let mut h = Harness::demo();
+    live(&mut h);
+    let fx = h.key(KeyCode::Char('q'));
+    assert!(fx.is_empty(), "{fx:?}");
+    let Overlay::QuitConfirm { question } = &h.s.ui.overlay else { panic!("{:?}", h.s.ui.overlay) };
+    assert_eq!(question, "abort fault #1 (network-latency → sock-shop/carts) and quit? y/N");
+    // Anything but y stays; q again too.
+    for k in ['n', 'q', 'x'] {
+        let fx = h.key(KeyCode::Char(k));
+        assert!(fx.is_empty(), "{k}: {fx:?}");
+        assert!(matches!(h.s.ui.overlay, Overlay::None), "{k}");
+        assert!(matches!(h.s.fault, FaultPhase::Active { .. }) && h.s.quitting.is_none(), "{k}");
+        h.key(KeyCode::Char('q'));
+    }
+    let fx = h.key(KeyCode::Char('y'));
+    let kinds: Vec<_> = records(&fx).into_iter().cloned().collect();
+    assert!(matches!(&kinds[0], EntryKind::FaultEnding { .. }), "{kinds:?}");
+    assert_eq!(h.s.quitting.as_ref().map(|q| q.by.as_str()), Some("q"));
+    h.run_effects(fx);
+    assert!(h.s.exited);
+}
+
+#[test]
+fn q_closes_popups_like_esc_and_never_quits() {
+    let mut h = Harness::demo();
+    live(&mut h);
+    h.key(KeyCode::Char('i'));
+    assert!(matches!(h.s.ui.overlay, Overlay::Picker { .. }));
+    assert!(h.key(KeyCode::Char('q')).is_empty());
+    assert!(matches!(h.s.ui.overlay, Overlay::None));
+    h.key(KeyCode::Char('i'));
+    h.pick("config-corrupt"); // its target list
+    assert!(matches!(h.s.ui.overlay, Overlay::Targets { .. }));
+    h.key(KeyCode::Char('q'));
+    assert!(matches!(h.s.ui.overlay, Overlay::None));
+    h.key(KeyCode::Char('?'));
+    h.key(KeyCode::Char('q'));
+    assert!(matches!(h.s.ui.overlay, Overlay::None));
+    assert!(h.s.quitting.is_none() && matches!(h.s.fault, FaultPhase::Active { .. }));
+
+    // The confirmation of a second fault (after this one ends): q cancels it.
+    let fx = h.key(KeyCode::Char(' '));
+    h.run_effects(fx);
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Enter);
+    h.key(KeyCode::Enter);
+    assert!(matches!(h.s.fault, FaultPhase::Armed { .. }), "{:?}", h.s.fault);
+    assert!(h.key(KeyCode::Char('q')).is_empty());
+    assert_eq!(h.s.fault, FaultPhase::Idle);
+    assert!(h.s.quitting.is_none());
+    // With nothing live, a bare q quits at once.
+    let fx = h.key(KeyCode::Char('q'));
+    assert!(matches!(fx.last(), Some(Effect::Exit)), "{fx:?}");
+}
+
+#[test]
+fn ctrl_c_and_colon_quit_do_not_ask() {
+    for how in ["ctrl-c", ":quit"] {
+        let mut h = Harness::demo();
+        live(&mut h);
+        let fx = if how == "ctrl-c" { h.ctrl('c') } else { h.command("quit") };
+        assert!(h.s.quitting.is_some(), "{how}");
+        assert!(matches!(h.s.ui.overlay, Overlay::None), "{how}");
+        assert!(fx.iter().any(|e| matches!(e, Effect::Revert { delay_ms: 0, .. })), "{how}: reverts first");
+    }
+}
+
+#[test]
+fn holding_space_sends_one_revert_and_records_the_repeat_once() {
+    let mut h = Harness::demo();
+    live(&mut h);
+    let first = h.key(KeyCode::Char(' '));
+    assert_eq!(first.iter().filter(|e| matches!(e, Effect::Revert { .. })).count(), 1);
+    // The key repeats while that revert is in flight.
+    let mut repeats = Vec::new();
+    for _ in 0..200 {
+        repeats.extend(h.key(KeyCode::Char(' ')));
+    }
+    assert!(!repeats.iter().any(|e| matches!(e, Effect::Revert { .. })), "no second revert");
+    let noted: Vec<_> = records(&repeats).into_iter().collect();
+    assert!(matches!(noted[..], [EntryKind::AbortRepeated { fault: 1, .. }]), "{noted:?}");
+    assert!(status(&h).contains("in flight"), "{}", status(&h));
+    // The revert answers: confirmed.
+    h.run_effects(first);
+    assert_eq!(h.s.fault, FaultPhase::Idle);
+}
+
+#[test]
+fn a_press_after_a_failed_revert_retries_at_once() {
+    let mut h = Harness::demo();
+    h.sim.fail_next_reverts(1);
+    live(&mut h);
+    let fx = h.key(KeyCode::Char(' '));
+    let fx = h.run_effects(fx);
+    // The failure scheduled a retry with backoff; pressing again retries now.
+    assert!(fx.iter().any(|e| matches!(e, Effect::Revert { delay_ms, .. } if *delay_ms > 0)), "{fx:?}");
+    let fx = h.key(KeyCode::Char(' '));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Revert { delay_ms: 0, attempt: 3, .. })), "{fx:?}");
+    h.run_effects(fx);
+    assert_eq!(h.s.fault, FaultPhase::Idle);
+}
+
+#[test]
+fn an_unwritable_journal_refuses_new_faults_keeps_abort_and_says_what_is_not_saved() {
+    let mut h = Harness::demo();
+    live(&mut h);
+    let durable = h.s.timeline.last().unwrap().seq;
+    let error = "/data/sessions/s.jsonl: No space left on device (os error 28)".to_string();
+    h.send(Event::Journal { durable_seq: durable, error: Some(error.clone()) });
+    assert_eq!(h.s.ui.status.as_ref().map(|s| s.level), Some(Level::Error));
+    // A note is taken, but not acknowledged as saved.
+    h.command("note carts-db is slow");
+    assert!(status(&h).contains("NOT saved yet"), "{}", status(&h));
+    let note = h.s.timeline.iter().rev().find(|e| matches!(e.kind, EntryKind::Note { .. })).unwrap().seq;
+    assert!(h.s.journal.unsaved(note));
+    // Abort still works.
+    let fx = h.key(KeyCode::Char(' '));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Revert { delay_ms: 0, .. })));
+    h.run_effects(fx);
+    assert_eq!(h.s.fault, FaultPhase::Idle);
+    // A new fault is refused while the journal cannot say how to undo it.
+    let fx = h.command("inject pod-delete sock-shop/carts");
+    assert!(
+        matches!(records(&fx)[..], [EntryKind::InjectRefused { reason, .. }] if reason.contains("journal cannot be written")),
+        "{fx:?}"
+    );
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Prepare(_))));
+    // The journal takes entries again: the refusal is lifted, and that is recorded.
+    let last = h.s.timeline.last().unwrap().seq;
+    let fx = h.send(Event::Journal { durable_seq: last, error: None });
+    assert!(matches!(records(&fx)[..], [EntryKind::Console { warning: false, .. }]), "{fx:?}");
+    assert!(!h.s.journal.unsaved(note));
+    let fx = h.command("inject pod-delete sock-shop/carts");
+    assert!(fx.iter().any(|e| matches!(e, Effect::Prepare(_))), "{fx:?}");
+}
+
+#[test]
+fn a_fault_whose_undo_could_not_be_journaled_is_recorded_as_never_applied() {
+    let mut h = Harness::demo();
+    let fx = h.command("inject container-pause sock-shop/carts");
+    let Some(Effect::Prepare(spec)) = fx.last().cloned() else { panic!() };
+    let handle = h.sim.prepare(&spec).unwrap();
+    h.send(Event::Prepared { fault: spec.fault_id, result: Ok(handle) });
+    assert!(matches!(h.s.fault, FaultPhase::Applying { .. }));
+    let fx = h.send(Event::NotApplied { fault: spec.fault_id, why: "disk full".into() });
+    assert!(matches!(records(&fx)[..], [EntryKind::InjectNotApplied { fault: 1, .. }]), "{fx:?}");
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Revert { .. })), "nothing to revert: {fx:?}");
+    assert_eq!(h.s.fault, FaultPhase::Idle);
+    let md = gameday::timeline::report::render(&h.s.timeline);
+    assert!(!md.contains("still active"), "{md}");
+    let left = gameday::timeline::leftovers::unfinished(&h.s.timeline, None);
+    assert!(left.is_empty(), "never applied, so nothing is left behind: {left:?}");
+}
+
+#[test]
+fn ctrl_z_is_refused_while_a_fault_is_live_and_suspends_otherwise() {
+    let mut h = Harness::demo();
+    live(&mut h);
+    for fx in [h.ctrl('z'), h.send(Event::Suspend)] {
+        assert!(!fx.contains(&Effect::Suspend), "{fx:?}");
+        assert!(status(&h).contains("not suspended"), "{}", status(&h));
+    }
+    let fx = h.key(KeyCode::Char(' '));
+    h.run_effects(fx);
+    let fx = h.ctrl('z');
+    assert!(fx.contains(&Effect::Suspend), "{fx:?}");
+}
+
+#[test]
+fn a_fault_whose_deadline_passed_while_the_console_was_stopped_is_reverted_at_once() {
+    let mut h = Harness::demo();
+    live(&mut h);
+    // Stopped (SIGSTOP) for longer than the fault's duration, then continued: no tick came.
+    h.t += 10 * 60_000;
+    let fx = h.send(Event::Continued);
+    assert!(fx.iter().any(|e| matches!(e, Effect::Revert { delay_ms: 0, .. })), "{fx:?}");
+    assert!(records(&fx).iter().any(|k| matches!(k, EntryKind::Console { .. })));
+}
+
+#[test]
+fn export_expands_the_home_and_is_recorded_once_written() {
+    let mut h = Harness::demo();
+    h.s.session.home = Some("/home/alice".into());
+    let fx = h.command("export ~/reports/gameday.md");
+    let Some(Effect::WriteReport { path, .. }) = fx.iter().find(|e| matches!(e, Effect::WriteReport { .. })) else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(path, &std::path::PathBuf::from("/home/alice/reports/gameday.md"));
+    assert!(records(&fx).is_empty(), "not recorded before it is written: {fx:?}");
+    let fx =
+        h.send(Event::Exported { path: path.clone(), result: Err("it exists and is not a gameday report".into()) });
+    assert!(records(&fx).is_empty());
+    assert!(status(&h).contains("report NOT written"), "{}", status(&h));
+    let fx = h.send(Event::Exported { path: path.clone(), result: Ok(()) });
+    assert!(matches!(records(&fx)[..], [EntryKind::ReportExported { .. }]));
+}
+
+#[test]
+fn hostile_text_from_the_cluster_is_cleaned_before_it_is_recorded() {
+    let mut h = Harness::demo();
+    let fx = h.send(Event::Backend(gameday::backend::TopologyDelta::ClusterEvent {
+        object: "pod/x\u{1b}]0;owned\u{7}".into(),
+        message: "Back-off \u{1b}[2J\u{1b}]52;c;cGF3bmVk\u{7}restarting".into(),
+        warning: true,
+    }));
+    let [EntryKind::Cluster { object, message, .. }] = records(&fx)[..] else { panic!("{fx:?}") };
+    assert_eq!((object.as_str(), message.as_str()), ("pod/x", "Back-off restarting"));
+}
