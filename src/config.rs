@@ -32,17 +32,35 @@ pub fn position(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// A file's text and its name for error messages.
+/// A file's text and its name for error messages. Only a regular file is read (a FIFO or a
+/// device would block or never end); text that is not UTF-8 is an error naming its line.
 pub fn read_text(path: &Path) -> Result<(String, String), ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io(format!("{}: {e}", path.display())))?;
-    Ok((path.display().to_string(), text))
+    let name = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| ConfigError::Io(format!("{name}: {e}")))?;
+    if !meta.is_file() {
+        return Err(ConfigError::Io(format!("{name}: not a regular file")));
+    }
+    let bytes = std::fs::read(path).map_err(|e| ConfigError::Io(format!("{name}: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+        let col =
+            good.rsplit(|b| *b == b'\n').next().map(|l| String::from_utf8_lossy(l).chars().count()).unwrap_or(0) + 1;
+        ConfigError::At { file: name.clone(), line, col, msg: "not UTF-8 text".into() }
+    })?;
+    Ok((name, text))
 }
 
-/// Every `*.toml` in `dir` (sorted), or nothing if the directory does not exist.
-pub fn load_toml_dir(dir: &Path) -> Result<Vec<(PathBuf, String)>, ConfigError> {
+/// What loading passed over, one line each, naming the file.
+pub type Warnings = Vec<String>;
+
+/// Every `*.toml` in `dir` (sorted), or nothing if the directory does not exist. A name that
+/// is not a regular file (a FIFO, a device, a directory) is passed over, with a warning in the
+/// second list, and never opened.
+pub fn load_toml_dir(dir: &Path) -> Result<(Vec<(PathBuf, String)>, Warnings), ConfigError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
         Err(e) => return Err(ConfigError::Io(format!("{}: {e}", dir.display()))),
     };
     let mut paths: Vec<PathBuf> = entries
@@ -50,14 +68,30 @@ pub fn load_toml_dir(dir: &Path) -> Result<Vec<(PathBuf, String)>, ConfigError> 
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     paths.sort();
-    paths
-        .into_iter()
-        .map(|p| {
-            std::fs::read_to_string(&p)
-                .map(|t| (p.clone(), t))
-                .map_err(|e| ConfigError::Io(format!("{}: {e}", p.display())))
-        })
-        .collect()
+    let mut files = Vec::new();
+    let mut warnings = Vec::new();
+    for p in paths {
+        if !std::fs::metadata(&p).is_ok_and(|m| m.is_file()) {
+            warnings.push(format!("{}: not a regular file, passed over", p.display()));
+            continue;
+        }
+        let (_, text) = read_text(&p)?;
+        files.push((p, text));
+    }
+    Ok((files, warnings))
+}
+
+/// An id or name from a config file (a preset id, a parameter, a theme): letters, digits, `-`,
+/// `_` and `.`, so that it can be typed on the command line and never carries control
+/// characters or escape sequences. The message says what is wrong (`what` names it).
+pub fn check_name(what: &str, name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err(format!("{what} is empty"));
+    }
+    match name.chars().find(|c| !(c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))) {
+        Some(c) => Err(format!("{what} {name:?} has {c:?} in it: use letters, digits, '-', '_' and '.'")),
+        None => Ok(()),
+    }
 }
 
 /// The directories gameday reads and writes.
@@ -93,6 +127,25 @@ impl Dirs {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn names_are_words_without_control_characters() {
+        assert!(super::check_name("preset id", "pod-delete_2.v1").is_ok());
+        assert_eq!(super::check_name("preset id", "").unwrap_err(), "preset id is empty");
+        assert_eq!(
+            super::check_name("preset id", "x\u{1b}]52").unwrap_err(),
+            "preset id \"x\\u{1b}]52\" has '\\u{1b}' in it: use letters, digits, '-', '_' and '.'"
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_error_naming_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.toml");
+        std::fs::write(&p, b"a = 1\nb = \"\xff\"\n").unwrap();
+        let e = super::read_text(&p).unwrap_err().to_string();
+        assert!(e.ends_with("x.toml:2:6: not UTF-8 text"), "{e}");
+    }
+
     #[test]
     fn positions_are_one_based() {
         assert_eq!(super::position("ab\ncd", 0), (1, 1));

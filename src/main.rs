@@ -170,7 +170,7 @@ fn start_screen(cli: &mut Cli, dirs: &Dirs, theme: &theme::Theme) -> anyhow::Res
         gameday::timeline::sessions::list(&dirs.sessions())?.into_iter().filter(|s| s.kind == kind).collect();
     let mut plans = Vec::new();
     for dir in [dirs.config.join("plans"), PathBuf::from("plans")] {
-        for (path, text) in gameday::config::load_toml_dir(&dir)? {
+        for (path, text) in gameday::config::load_toml_dir(&dir)?.0 {
             let title = match gameday::plan::Plan::parse(&path.display().to_string(), &text) {
                 Ok(p) => p.title,
                 Err(e) => format!("cannot be read: {e}"),
@@ -276,7 +276,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
         }
         Some(Cmd::Run { .. }) | None => {}
     }
-    let themes = theme::load_themes(Some(&dirs.config.join("themes")))?;
+    let (themes, mut warnings) = theme::load_themes_warning(Some(&dirs.config.join("themes")))?;
     let theme = themes.get(&cli.theme).cloned().ok_or_else(|| {
         anyhow::anyhow!(
             "unknown theme '{}' (available: {})",
@@ -284,7 +284,8 @@ fn real_main() -> anyhow::Result<ExitCode> {
             themes.keys().cloned().collect::<Vec<_>>().join(", ")
         )
     })?;
-    let presets = preset::load_presets(Some(&dirs.config.join("presets")))?;
+    let (presets, passed_over) = preset::load_presets_warning(Some(&dirs.config.join("presets")))?;
+    warnings.extend(passed_over);
     // The console draws on a terminal and reads keys from one: without it, say so before any
     // session is created (broken config files are said first: they are what to fix).
     if cli.command.is_none() && (!std::io::stdin().is_terminal() || !std::io::stdout().is_terminal()) {
@@ -298,9 +299,9 @@ fn real_main() -> anyhow::Result<ExitCode> {
     }
     let (plan, headless, report_to, junit_to) = match &cli.command {
         Some(Cmd::Run { plan, report, junit }) => {
-            (Some(gameday::plan::Plan::load(plan)?), true, report.clone(), junit.clone())
+            (Some(gameday::plan::Plan::load(plan, &presets)?), true, report.clone(), junit.clone())
         }
-        _ => (cli.plan.as_deref().map(gameday::plan::Plan::load).transpose()?, false, None, None),
+        _ => (cli.plan.as_deref().map(|p| gameday::plan::Plan::load(p, &presets)).transpose()?, false, None, None),
     };
     let steady = match &cli.session_file {
         Some(path) => gameday::probe::SessionConfig::load(path)?,
@@ -323,6 +324,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
         theme,
         sessions_dir: dirs.sessions(),
         crash_after: cli.backend.demo_crash_after,
+        warnings,
     }))?;
     gameday::outln!("Session journal: {}", outcome.journal.display());
     gameday::outln!("Report:          gameday report {} -o report.md", outcome.journal.display());

@@ -70,10 +70,9 @@ struct RawParticipant {
 #[serde(deny_unknown_fields)]
 struct RawStep {
     name: String,
-    preset: String,
-    target: String,
-    #[serde(default)]
-    params: toml::Table,
+    preset: Spanned<String>,
+    target: Spanned<String>,
+    params: Option<Spanned<toml::Table>>,
     duration: Option<Spanned<String>>,
     #[serde(default)]
     hypothesis: String,
@@ -89,7 +88,19 @@ struct RawStep {
 pub const ROLES: &[&str] = &["facilitator", "operator", "observer", "scribe", "responder"];
 
 impl Plan {
+    /// Parses a run-sheet on its own (its steps' presets are not checked: see `parse_for`).
     pub fn parse(file: &str, text: &str) -> Result<Plan, ConfigError> {
+        Plan::parse_inner(file, text, None)
+    }
+
+    /// Parses a run-sheet and checks every step against the presets at load, not at `:next`:
+    /// the preset exists, each parameter is one of its own and its value is valid (a finite
+    /// number within bounds), and the target is written as a target.
+    pub fn parse_for(file: &str, text: &str, presets: &[crate::preset::Preset]) -> Result<Plan, ConfigError> {
+        Plan::parse_inner(file, text, Some(presets))
+    }
+
+    fn parse_inner(file: &str, text: &str, presets: Option<&[crate::preset::Preset]>) -> Result<Plan, ConfigError> {
         let steady = SessionConfig::parse(file, text)?;
         let raw: RawPlan = toml::from_str(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
         let _ = (&raw.probe, &raw.hypothesis, &raw.stop);
@@ -134,15 +145,23 @@ impl Plan {
                     format!("role '{}' is not one of {}", p.role.get_ref(), ROLES.join(", ")),
                 ));
             }
-            participants.push(Participant { name: p.name, role: p.role.into_inner() });
+            participants.push(Participant { name: one_line(&p.name), role: p.role.into_inner() });
         }
         let mut steps = Vec::new();
         for s in raw.step {
             let mut params: Vec<(String, String)> = s
                 .params
                 .iter()
+                .flat_map(|t| t.get_ref().iter())
                 .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
                 .collect();
+            s.target
+                .get_ref()
+                .parse::<crate::backend::Target>()
+                .map_err(|e| at(s.target.span(), format!("step '{}': {e}", one_line(&s.name))))?;
+            if let Some(presets) = presets {
+                check_step(&s, &params, presets).map_err(|(span, m)| at(span, m))?;
+            }
             let mut window = 30_000;
             if let Some(d) = &s.duration {
                 window = ms(d)?;
@@ -156,36 +175,106 @@ impl Plan {
                 .collect::<Result<Vec<_>, _>>()?;
             let observe_ms = s.observe.as_ref().map(ms).transpose()?.unwrap_or(30_000);
             steps.push(Step {
-                name: s.name,
-                preset: s.preset,
-                target: s.target,
+                name: one_line(&s.name),
+                preset: s.preset.into_inner(),
+                target: s.target.into_inner(),
                 params,
-                hypothesis: s.hypothesis,
-                expected_alerts: s.expected_alerts,
+                hypothesis: clean(&s.hypothesis),
+                expected_alerts: s.expected_alerts.iter().map(|a| one_line(a)).collect(),
                 checks,
                 stops,
                 observe_ms,
             });
         }
         Ok(Plan {
-            title: raw.title,
-            facilitator: raw.facilitator,
-            environment: raw.environment,
+            title: one_line(&raw.title),
+            facilitator: one_line(&raw.facilitator),
+            environment: one_line(&raw.environment),
             participants,
             steps,
             steady,
         })
     }
 
-    pub fn load(path: &std::path::Path) -> Result<Plan, ConfigError> {
+    /// Reads a run-sheet and checks its steps against the presets (`parse_for`).
+    pub fn load(path: &std::path::Path, presets: &[crate::preset::Preset]) -> Result<Plan, ConfigError> {
         let (file, text) = crate::config::read_text(path)?;
-        Plan::parse(&file, &text)
+        Plan::parse_for(&file, &text, presets)
     }
+}
+
+fn one_line(s: &str) -> String {
+    crate::text::one_line(s).into_owned()
+}
+
+fn clean(s: &str) -> String {
+    crate::text::clean(s).into_owned()
+}
+
+/// A step's preset and parameters against the presets; the error's span and message.
+fn check_step(
+    s: &RawStep,
+    params: &[(String, String)],
+    presets: &[crate::preset::Preset],
+) -> Result<(), (std::ops::Range<usize>, String)> {
+    let step = one_line(&s.name);
+    let id = s.preset.get_ref();
+    let Some(p) = presets.iter().find(|p| p.id == *id) else {
+        let known: Vec<&str> = presets.iter().map(|p| p.id.as_str()).collect();
+        let hint = known
+            .iter()
+            .map(|k| (strsim::jaro_winkler(id, k), *k))
+            .filter(|(score, _)| *score > 0.85)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, k)| format!(" (did you mean {k}?)"))
+            .unwrap_or_default();
+        return Err((s.preset.span(), format!("step '{step}': unknown preset {id:?}{hint}")));
+    };
+    for (name, raw) in params {
+        let checked = match name.as_str() {
+            "mode" if p.mode.is_some() => raw.parse::<crate::backend::Mode>().map(|_| ()),
+            "mode" => Err(format!("{} acts on a whole {}, it has no mode", p.id, p.targets_text())),
+            _ => match p.params.get(name) {
+                Some(def) => def.parse(name, raw).map(|_| ()),
+                None => {
+                    let names: Vec<&str> = p.params.keys().map(String::as_str).collect();
+                    Err(format!("{} has no parameter '{name}' (it has: {})", p.id, names.join(", ")))
+                }
+            },
+        };
+        let span = s.params.as_ref().map(|t| t.span()).unwrap_or(s.preset.span());
+        checked.map_err(|m| (span, format!("step '{step}': {m}")))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn steps_are_checked_against_the_presets_at_load() {
+        let presets = crate::preset::load_presets(None).unwrap();
+        let err = |step: &str| {
+            let t = format!("title = \"t\"\n[[step]]\nname = \"s\"\n{step}");
+            Plan::parse_for("p.toml", &t, &presets).unwrap_err().to_string()
+        };
+        assert_eq!(
+            err("preset = \"pod-delet\"\ntarget = \"a/b\"\n"),
+            "p.toml:4:10: step 's': unknown preset \"pod-delet\" (did you mean pod-delete?)"
+        );
+        assert_eq!(
+            err("preset = \"network-latency\"\ntarget = \"a/b\"\nparams = { latency_ms = nan }\n"),
+            "p.toml:6:10: step 's': latency_ms takes a whole number, not 'nan'"
+        );
+        assert_eq!(
+            err("preset = \"network-latency\"\ntarget = \"a/b\"\nparams = { colour = 1 }\n"),
+            "p.toml:6:10: step 's': network-latency has no parameter 'colour' (it has: jitter_ms, latency_ms)"
+        );
+        assert!(err("preset = \"pod-delete\"\ntarget = \"\"\n").starts_with("p.toml:5:10: step 's': "));
+        let ok = "title = \"t\"\n[[step]]\nname = \"s\"\npreset = \"pod-delete\"\ntarget = \"a/b\"\n";
+        assert!(Plan::parse_for("p.toml", ok, &presets).is_ok());
+    }
 
     #[test]
     fn the_example_plan_parses() {

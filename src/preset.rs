@@ -97,9 +97,10 @@ impl ParamDef {
             ParamValue::Int(_) => {
                 ParamValue::Int(raw.parse().map_err(|_| format!("{name} takes a whole number, not '{raw}'"))?)
             }
-            ParamValue::Float(_) => {
-                ParamValue::Float(raw.parse().map_err(|_| format!("{name} takes a number, not '{raw}'"))?)
-            }
+            ParamValue::Float(_) => match raw.parse::<f64>() {
+                Ok(x) if x.is_finite() => ParamValue::Float(x),
+                _ => return Err(format!("{name} takes a finite number, not '{raw}'")),
+            },
         };
         self.check(name, &v)?;
         Ok(v)
@@ -109,7 +110,7 @@ impl ParamDef {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PresetFile {
-    id: String,
+    id: Spanned<String>,
     name: String,
     description: String,
     action: String,
@@ -160,6 +161,7 @@ impl Preset {
     pub fn parse(file: &str, text: &str) -> Result<Preset, ConfigError> {
         let raw: PresetFile = toml::from_str(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
         let at = |span: std::ops::Range<usize>, msg: String| ConfigError::at(file, text, span.start, msg);
+        crate::config::check_name("preset id", raw.id.get_ref()).map_err(|m| at(raw.id.span(), m))?;
         let dur = |s: &Spanned<String>| {
             humantime::parse_duration(s.get_ref())
                 .map_err(|e| at(s.span(), format!("duration '{}' is not a duration like 30s or 2m: {e}", s.get_ref())))
@@ -198,7 +200,19 @@ impl Preset {
         let mut params = BTreeMap::new();
         for (name, def) in raw.params {
             let span = def.span();
-            let def = def.into_inner();
+            let mut def = def.into_inner();
+            let name_err = |m: String| at(span.clone(), m);
+            crate::config::check_name("parameter", &name).map_err(name_err)?;
+            // The journal holds every value, and JSON has no NaN or infinity: refused here.
+            let finite = |x: Option<f64>| x.is_none_or(f64::is_finite);
+            if !finite(def.min) || !finite(def.max) || !finite(def.default.as_f64()) {
+                return Err(at(span, format!("parameter {name}: default, min and max must be finite numbers")));
+            }
+            def.unit = crate::text::one_line(&def.unit).into_owned();
+            def.help = crate::text::clean(&def.help).into_owned();
+            for c in &mut def.choices {
+                *c = crate::text::one_line(c).into_owned();
+            }
             if let (Some(min), Some(max)) = (def.min, def.max) {
                 if min > max {
                     return Err(at(span, format!("parameter {name}: min {min} is above max {max}")));
@@ -208,15 +222,16 @@ impl Preset {
             params.insert(name, def);
         }
         Ok(Preset {
-            id: raw.id,
-            name: raw.name,
-            description: raw.description,
+            id: raw.id.into_inner(),
+            // Free text from the file: no escape sequence reaches a terminal or a report.
+            name: crate::text::one_line(&raw.name).into_owned(),
+            description: crate::text::clean(&raw.description).into_owned(),
             action: raw.action,
             targets: raw.targets.into_inner(),
             mode,
             duration,
             max_duration,
-            hypothesis: raw.hypothesis,
+            hypothesis: crate::text::clean(&raw.hypothesis).into_owned(),
             params,
             source: file.to_string(),
         })
@@ -225,6 +240,13 @@ impl Preset {
 
 /// The built-in presets, then the user's (same id replaces, new id adds), sorted by id.
 pub fn load_presets(user_dir: Option<&Path>) -> Result<Vec<Preset>, ConfigError> {
+    load_presets_warning(user_dir).map(|(p, _)| p)
+}
+
+/// `load_presets`, with the files of the user's directory that were passed over (not regular
+/// files) as warnings.
+pub fn load_presets_warning(user_dir: Option<&Path>) -> Result<(Vec<Preset>, Vec<String>), ConfigError> {
+    let mut warnings = Vec::new();
     let mut by_id: BTreeMap<String, Preset> = BTreeMap::new();
     let mut files: Vec<_> = BUILTIN.files().collect();
     files.sort_by_key(|f| f.path());
@@ -236,7 +258,9 @@ pub fn load_presets(user_dir: Option<&Path>) -> Result<Vec<Preset>, ConfigError>
     }
     if let Some(dir) = user_dir {
         let mut user: BTreeMap<String, String> = BTreeMap::new();
-        for (path, text) in load_toml_dir(dir)? {
+        let (files, passed_over) = load_toml_dir(dir)?;
+        warnings.extend(passed_over);
+        for (path, text) in files {
             let file = path.display().to_string();
             let p = Preset::parse(&file, &text)?;
             if let Some(first) = user.insert(p.id.clone(), file.clone()) {
@@ -245,7 +269,7 @@ pub fn load_presets(user_dir: Option<&Path>) -> Result<Vec<Preset>, ConfigError>
             by_id.insert(p.id.clone(), p);
         }
     }
-    Ok(by_id.into_values().collect())
+    Ok((by_id.into_values().collect(), warnings))
 }
 
 #[cfg(test)]

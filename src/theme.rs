@@ -19,7 +19,7 @@ type C = Spanned<String>;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ThemeFile {
-    name: String,
+    name: Spanned<String>,
     health: HealthSlots<C>,
     fault: FaultSlots<C>,
     abort_bar: BarSlots<C>,
@@ -101,12 +101,23 @@ impl Theme {
                 ConfigError::at(file, text, s.span().start, msg)
             })
         };
+        crate::config::check_name("theme name", raw.name.get_ref())
+            .map_err(|m| ConfigError::at(file, text, raw.name.span().start, m))?;
+        // The abort bar is what people look for in a hurry: it must be readable.
+        let (fg, bg) = (c(&raw.abort_bar.fg)?, c(&raw.abort_bar.bg)?);
+        if fg == bg {
+            let msg = format!(
+                "abort_bar: fg and bg are both '{}': the abort bar would be unreadable",
+                raw.abort_bar.bg.get_ref()
+            );
+            return Err(ConfigError::at(file, text, raw.abort_bar.bg.span().start, msg));
+        }
         let h = &raw.health;
         let f = &raw.fault;
         let u = &raw.ui;
         let t = &raw.timeline;
         Ok(Theme {
-            name: raw.name,
+            name: raw.name.into_inner(),
             health: HealthSlots {
                 healthy: c(&h.healthy)?,
                 degraded: c(&h.degraded)?,
@@ -114,7 +125,7 @@ impl Theme {
                 unknown: c(&h.unknown)?,
             },
             fault: FaultSlots { armed: c(&f.armed)?, active: c(&f.active)?, reverting: c(&f.reverting)? },
-            abort_bar: BarSlots { fg: c(&raw.abort_bar.fg)?, bg: c(&raw.abort_bar.bg)? },
+            abort_bar: BarSlots { fg, bg },
             ui: UiSlots {
                 text: c(&u.text)?,
                 muted: c(&u.muted)?,
@@ -163,7 +174,14 @@ impl Theme {
 
 /// Built-in themes plus the user's, by name.
 pub fn load_themes(user_dir: Option<&Path>) -> Result<BTreeMap<String, Theme>, ConfigError> {
+    load_themes_warning(user_dir).map(|(t, _)| t)
+}
+
+/// `load_themes`, with the files of the user's directory that were passed over (not regular
+/// files) as warnings. Two user files with one theme name are an error.
+pub fn load_themes_warning(user_dir: Option<&Path>) -> Result<(BTreeMap<String, Theme>, Vec<String>), ConfigError> {
     let mut out = BTreeMap::new();
+    let mut warnings = Vec::new();
     let mut files: Vec<_> = BUILTIN.files().collect();
     files.sort_by_key(|f| f.path());
     for f in files {
@@ -173,12 +191,19 @@ pub fn load_themes(user_dir: Option<&Path>) -> Result<BTreeMap<String, Theme>, C
         out.insert(t.name.clone(), t);
     }
     if let Some(dir) = user_dir {
-        for (path, text) in load_toml_dir(dir)? {
-            let t = Theme::parse(&path.display().to_string(), &text)?;
+        let (files, passed_over) = load_toml_dir(dir)?;
+        warnings.extend(passed_over);
+        let mut user: BTreeMap<String, String> = BTreeMap::new();
+        for (path, text) in files {
+            let file = path.display().to_string();
+            let t = Theme::parse(&file, &text)?;
+            if let Some(first) = user.insert(t.name.clone(), file.clone()) {
+                return Err(ConfigError::Io(format!("{first} and {file} both define theme '{}'", t.name)));
+            }
             out.insert(t.name.clone(), t);
         }
     }
-    Ok(out)
+    Ok((out, warnings))
 }
 
 /// The built-in default theme (used by tests and as the fallback).

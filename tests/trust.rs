@@ -305,3 +305,20 @@ fn hostile_text_from_the_cluster_is_cleaned_before_it_is_recorded() {
     let [EntryKind::Cluster { object, message, .. }] = records(&fx)[..] else { panic!("{fx:?}") };
     assert_eq!((object.as_str(), message.as_str()), ("pod/x", "Back-off restarting"));
 }
+
+#[test]
+fn an_inject_whose_stop_conditions_cannot_be_read_asks_first() {
+    let mut h = Harness::demo();
+    let config = gameday::probe::SessionConfig::parse(
+        "s.toml",
+        "[[probe]]\nname = \"front\"\nhttp = \"http://127.0.0.1:9/\"\n[[stop]]\nprobe = \"front\"\ncheck = \"success >= 90%\"\n",
+    )
+    .unwrap();
+    let fx = gameday::app::steady::configure(&mut h.s, config);
+    h.run_effects(fx);
+    assert_eq!(gameday::app::steady::blind_stops(&h.s), ["front success >= 90.0% (front: no reading yet)"]);
+    let fx = h.command("inject pod-delete sock-shop/carts");
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Prepare(_))), "not injected: {fx:?}");
+    assert!(matches!(h.s.fault, FaultPhase::Armed { .. }), "{:?}", h.s.fault);
+    assert!(status(&h).starts_with("stop conditions cannot be evaluated: front success"), "{}", status(&h));
+}

@@ -53,7 +53,8 @@ const STOP_USAGE: &str = "usage: :stop <probe> <metric> <op> <threshold> [for <d
 
 fn probe(args: &[&str], rest: &str) -> Result<Command, String> {
     let kind = match args {
-        [_, "http", url] | [_, "http", url, _] if url.starts_with("http://") || url.starts_with("https://") => {
+        [_, "http", url] | [_, "http", url, _] => {
+            super::super::probe::check_url(url).map_err(|e| format!("'{url}' {e}"))?;
             let expect_status = match args.get(3) {
                 Some(s) => s.parse().map_err(|_| format!("'{s}' is not an HTTP status"))?,
                 None => 200,
@@ -63,7 +64,8 @@ fn probe(args: &[&str], rest: &str) -> Result<Command, String> {
         [_, "tcp", addr] if addr.rsplit_once(':').is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok()) => {
             ProbeKind::Tcp { addr: addr.to_string() }
         }
-        [_, "promql", url, _, ..] if url.starts_with("http") => {
+        [_, "promql", url, _, ..] => {
+            super::super::probe::check_url(url).map_err(|e| format!("'{url}' {e}"))?;
             let query = rest.splitn(4, char::is_whitespace).nth(3).unwrap_or_default().trim().to_string();
             ProbeKind::Promql { prometheus: url.to_string(), query }
         }
@@ -197,7 +199,10 @@ mod tests {
         assert!(parse("inject a b c").unwrap_err().contains("'c' is not name=value"));
         assert!(parse("frobnicate").unwrap_err().contains("unknown command 'frobnicate'"));
         assert!(parse("note").unwrap_err().contains("usage: :note"));
-        assert!(parse("probe x http ftp://a").unwrap_err().contains("usage: :probe"));
+        assert_eq!(parse("probe x http ftp://a").unwrap_err(), "'ftp://a' is not an http(s):// URL");
+        assert!(parse("probe x http http://host:99999/").unwrap_err().contains("invalid port number"));
+        assert!(parse("probe x http notaurl").unwrap_err().contains("is not a URL"));
+        assert!(parse("probe x tcp host").unwrap_err().contains("usage: :probe"));
         assert!(parse("stop front p95 <= fast").unwrap_err().contains("not a latency"));
         assert!(parse("stop front").unwrap_err().contains("usage: :stop"));
     }

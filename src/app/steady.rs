@@ -308,6 +308,20 @@ pub fn unsteady(s: &AppState) -> Option<String> {
     }
 }
 
+/// The stop conditions that cannot be evaluated now (their probe has no reading): they would
+/// protect nobody, so an inject asks first. Each as "<check> (<why>)".
+pub fn blind_stops(s: &AppState) -> Vec<String> {
+    s.steady
+        .config
+        .stops
+        .iter()
+        .filter_map(|stop| match check_verdict(s, &stop.check, 0) {
+            Verdict::Unknown { why } => Some(format!("{} ({why})", stop.check)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// A fault was requested: the hypothesis is checked and recorded, and this fault followed.
 pub fn before_inject(s: &mut AppState, fault: u64, fx: &mut Vec<Effect>) {
     let (verdict, detail) = match hypothesis(s) {

@@ -549,6 +549,15 @@ fn run_command(s: &mut AppState, line: &str, fx: &mut Vec<Effect>) {
                     fault::arm(s, p, fx);
                     s.say(Level::Warning, "NOT in steady state: confirm to inject anyway");
                 }
+                // A stop condition that cannot be read protects nobody: the same.
+                Ok(p) if !steady::blind_stops(s).is_empty() => {
+                    let blind = steady::blind_stops(s).join("; ");
+                    fault::arm(s, p, fx);
+                    s.say(
+                        Level::Warning,
+                        format!("stop conditions cannot be evaluated: {blind}; confirm to inject anyway"),
+                    );
+                }
                 Ok(p) => fault::inject(s, p, fx),
                 Err(e) => s.say(Level::Error, e),
             }

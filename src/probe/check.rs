@@ -138,18 +138,29 @@ impl Check {
             "<" => Op::Lt,
             other => return Err(format!("unknown comparison '{other}' (>=, <=, > or <)")),
         };
+        // A threshold no reading can meet (or always meets) protects nobody: refused, as are
+        // NaN and infinity (the journal could not hold them).
+        let finite = |x: f64| x.is_finite().then_some(x);
         let threshold = match metric {
             Metric::Success => match number.strip_suffix('%') {
-                Some(p) => p.parse::<f64>().map(|p| p / 100.0).ok(),
-                None => number.parse::<f64>().ok().filter(|f| *f <= 1.0),
+                Some(p) => p.parse::<f64>().ok().and_then(finite).map(|p| p / 100.0),
+                None => number.parse::<f64>().ok().and_then(finite),
             }
-            .ok_or_else(|| format!("'{number}' is not a success rate (e.g. 99% or 0.99)"))?,
+            .filter(|f| (0.0..=1.0).contains(f))
+            .ok_or_else(|| format!("'{number}' is not a success rate between 0% and 100% (e.g. 99% or 0.99)"))?,
             Metric::P95 | Metric::Latency => {
                 let ms = number.strip_suffix("ms").and_then(|n| n.parse::<f64>().ok());
                 let s = || number.strip_suffix('s').and_then(|n| n.parse::<f64>().ok()).map(|s| s * 1000.0);
-                ms.or_else(s).ok_or_else(|| format!("'{number}' is not a latency (e.g. 300ms or 1.5s)"))?
+                ms.or_else(s)
+                    .and_then(finite)
+                    .filter(|ms| *ms >= 0.0)
+                    .ok_or_else(|| format!("'{number}' is not a latency (e.g. 300ms or 1.5s)"))?
             }
-            Metric::Value => number.parse::<f64>().map_err(|_| format!("'{number}' is not a number"))?,
+            Metric::Value => number
+                .parse::<f64>()
+                .ok()
+                .and_then(finite)
+                .ok_or_else(|| format!("'{number}' is not a finite number"))?,
         };
         Ok(Check { probe: probe.into(), metric, op, threshold, window_ms })
     }

@@ -9,6 +9,19 @@ use serde::{Deserialize, Serialize};
 pub use check::{Check, Metric, Op, Verdict};
 pub use session_file::{SessionConfig, Stop};
 
+/// An http(s) URL a probe can reach: its scheme, a host and a port that exists; else what is
+/// wrong with it.
+pub fn check_url(url: &str) -> Result<(), String> {
+    let u = reqwest::Url::parse(url).map_err(|e| format!("is not a URL: {e}"))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err("is not an http(s):// URL".into());
+    }
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err("has no host".into());
+    }
+    Ok(())
+}
+
 /// What a probe looks at.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -100,17 +100,13 @@ impl SessionConfig {
         let mut names = BTreeSet::new();
         for p in &raw.probe {
             let name = p.name.get_ref().trim().to_string();
-            if name.is_empty() || name.contains(char::is_whitespace) {
-                return Err(at(p.name.span(), format!("probe name '{name}' must be one word")));
-            }
+            crate::config::check_name("probe name", &name).map_err(|m| at(p.name.span(), m))?;
             if !names.insert(name.clone()) {
                 return Err(at(p.name.span(), format!("probe '{name}' is declared twice")));
             }
             let mut kinds = Vec::new();
             if let Some(url) = &p.http {
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err(at(p.name.span(), format!("probe '{name}': http = '{url}' is not an http(s):// URL")));
-                }
+                super::check_url(url).map_err(|e| at(p.name.span(), format!("probe '{name}': http = '{url}' {e}")))?;
                 kinds.push(ProbeKind::Http { url: url.clone(), expect_status: p.expect_status.unwrap_or(200) });
             }
             if let Some(addr) = &p.tcp {
@@ -126,6 +122,8 @@ impl SessionConfig {
                         format!("probe '{name}': a promql probe needs prometheus = \"http://host:9090\""),
                     ));
                 };
+                super::check_url(&prometheus)
+                    .map_err(|e| at(p.name.span(), format!("probe '{name}': prometheus = '{prometheus}' {e}")))?;
                 kinds.push(ProbeKind::Promql { prometheus, query: query.clone() });
             }
             if let Some(service) = &p.service {

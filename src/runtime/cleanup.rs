@@ -37,8 +37,15 @@ pub async fn find(backend: &dyn Backend, dir: &Path) -> anyhow::Result<(Vec<Left
 /// Runs the command, printing as it goes; returns whether everything selected was confirmed
 /// reverted.
 pub async fn run(backend: Arc<dyn Backend>, dir: &Path, which: Which) -> anyhow::Result<bool> {
-    if !backend.faults_outlive_process() {
-        crate::outln!("{} lives inside the console: nothing can be left behind.", backend.info().cluster);
+    // Sessions whose console was killed get their end recorded (a fault still being prepared
+    // was never applied; on the demo, what was applied died with the console).
+    let info = backend.info();
+    let died = !backend.faults_outlive_process();
+    for said in leftovers::close_dead_sessions(dir, &info, died, "recorded by gameday cleanup") {
+        crate::outln!("Recorded in the journal of {said}");
+    }
+    if died {
+        crate::outln!("{} lives inside the console: nothing can be left behind.", info.cluster);
         return Ok(true);
     }
     let (found, problems) = find(backend.as_ref(), dir).await?;

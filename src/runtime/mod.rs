@@ -49,6 +49,8 @@ pub struct Options {
     /// Rehearsal: the UI loop panics after this long (`--demo-crash-after`), to show that a
     /// crash still reverts the active fault.
     pub crash_after: Option<std::time::Duration>,
+    /// What loading the config passed over (a FIFO named like a preset): said and recorded.
+    pub warnings: Vec<String>,
 }
 
 /// What the session left behind, for the message after the terminal is restored.
@@ -139,12 +141,6 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
         }
         (None, None) => None,
     };
-    // A resumed session's own faults that were never confirmed reverted (it was killed): its
-    // journal is this console's now, so the search of other sessions' journals skips it.
-    let own_leftovers = match (&opts.resume, &earlier) {
-        (Some(_), Some((_, entries))) => leftovers::unfinished(entries, None),
-        _ => Vec::new(),
-    };
     let start_wall = earlier.as_ref().and_then(|(_, e)| e.first().map(|e| e.wall)).unwrap_or_else(Utc::now);
     let offset_ms = (Utc::now() - start_wall).num_milliseconds().max(0) as u64;
     let stamp = move || Stamp::at(start_wall, offset_ms + start.elapsed().as_millis() as u64);
@@ -180,6 +176,20 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
         let version = env!("CARGO_PKG_VERSION").to_string();
         state.record(crate::timeline::EntryKind::SessionResumed { version }, &mut fx);
     }
+    // A resumed session's own faults that its killed console never finished: what was never
+    // applied, or died with the cluster, is recorded so; what may still be in the system is
+    // offered for revert (its journal is this console's now, so the search of other sessions'
+    // journals skips it).
+    let mut own_leftovers = Vec::new();
+    if opts.resume.is_some() {
+        let died = !opts.backend.faults_outlive_process();
+        for kind in leftovers::closing_entries(&state.timeline, died, "found when the session was resumed") {
+            if !matches!(kind, EntryKind::SessionEnd { .. }) {
+                state.record(kind, &mut fx);
+            }
+        }
+        own_leftovers = leftovers::unfinished(&state.timeline, None);
+    }
     match opts.plan {
         Some(plan) => fx.extend(crate::app::runsheet::load(&mut state, plan, opts.headless)),
         None => fx.extend(crate::app::steady::configure(&mut state, opts.steady)),
@@ -190,6 +200,10 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
         crate::app::drill::join(&mut state, session, name, mirror, &mut fx);
     }
     let headless = opts.headless;
+    for w in &opts.warnings {
+        state.record(EntryKind::Console { message: w.clone(), warning: true }, &mut fx);
+        state.say(crate::app::state::Level::Warning, w.clone());
+    }
 
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
     let writer = {
@@ -230,8 +244,8 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
             });
             backend.watch(dtx);
             follow_peers(&sessions_dir, &session_id, responder, tx.clone());
-            if backend.faults_outlive_process() && !responder {
-                spawn_leftover_search(backend.clone(), sessions_dir, own_leftovers, tx.clone());
+            if !responder {
+                spawn_leftover_search(backend.clone(), sessions_dir, own_leftovers, session_id.clone(), tx.clone());
             }
             if let Some(term) = term.as_mut() {
                 let _ = term.draw(|f| crate::ui::draw(f, &state));
@@ -340,12 +354,26 @@ fn spawn_leftover_search(
     backend: Arc<dyn Backend>,
     dir: PathBuf,
     own: Vec<crate::backend::Leftover>,
+    session: String,
     tx: mpsc::UnboundedSender<Event>,
 ) {
     tokio::spawn(async move {
         let info = backend.info();
-        let (in_journals, _unreadable) =
-            tokio::task::spawn_blocking(move || leftovers::in_journals(&dir, &info)).await.unwrap_or_default();
+        let died = !backend.faults_outlive_process();
+        let (in_journals, _unreadable) = tokio::task::spawn_blocking(move || {
+            // Earlier consoles that were killed: their journals get the end they never wrote.
+            let why = format!("found by session {session}");
+            let closed = leftovers::close_dead_sessions(&dir, &info, died, &why);
+            if died {
+                return (Vec::new(), closed);
+            }
+            leftovers::in_journals(&dir, &info)
+        })
+        .await
+        .unwrap_or_default();
+        if died {
+            return;
+        }
         let markers = backend.leftovers().await.unwrap_or_default();
         let all = leftovers::merge(own.into_iter().chain(in_journals).collect(), markers);
         if !all.is_empty() {

@@ -49,21 +49,108 @@ pub fn unfinished(entries: &[Entry], journal: Option<&Path>) -> Vec<Leftover> {
     open.into_values().collect()
 }
 
+/// What a session whose console died never recorded about its own end, as entries to append:
+/// a fault it was still preparing was never applied (on every backend); where the cluster died
+/// with the console (the demo), a fault it had applied is gone with it; and once no fault of it
+/// can be in the system any more, the session ended. `why` says how that was found.
+pub fn closing_entries(entries: &[Entry], cluster_died: bool, why: &str) -> Vec<EntryKind> {
+    let mut requested: BTreeMap<u64, bool> = BTreeMap::new(); // fault -> a revert handle was journaled
+    let mut closed: Vec<u64> = Vec::new();
+    let mut ended = false;
+    for e in entries {
+        match &e.kind {
+            EntryKind::InjectRequested { fault, .. } => {
+                requested.insert(*fault, false);
+            }
+            EntryKind::InjectStarted { fault, .. } | EntryKind::InjectConfirmed { fault, .. } => {
+                requested.insert(*fault, true);
+            }
+            EntryKind::InjectCancelled { fault }
+            | EntryKind::InjectNotApplied { fault, .. }
+            | EntryKind::FaultClosed { fault, .. }
+            | EntryKind::RevertConfirmed { fault, .. } => closed.push(*fault),
+            // Failed before anything was applied (no handle was ever journaled).
+            EntryKind::InjectFailed { fault, .. } if requested.get(fault) == Some(&false) => closed.push(*fault),
+            EntryKind::SessionEnd { .. } => ended = true,
+            EntryKind::SessionResumed { .. } => ended = false,
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    let mut open = 0;
+    for (fault, applied) in requested.into_iter().filter(|(f, _)| !closed.contains(f)) {
+        match applied {
+            false => out.push(EntryKind::InjectNotApplied {
+                fault,
+                reason: format!("the console died while preparing it, so nothing was applied ({why})"),
+            }),
+            true if cluster_died => out.push(EntryKind::FaultClosed {
+                fault,
+                how: format!("the console was killed; the simulated cluster died with it, so nothing is left ({why})"),
+            }),
+            true => open += 1,
+        }
+    }
+    if !ended && open == 0 {
+        out.push(EntryKind::SessionEnd { reason: format!("the console was killed ({why})") });
+    }
+    out
+}
+
+/// The sessions in `dir` of this backend and cluster whose console died without recording its
+/// end: what `closing_entries` finds is appended to each one's journal. Returns one line per
+/// session closed, saying what was recorded.
+pub fn close_dead_sessions(dir: &Path, backend: &BackendInfo, cluster_died: bool, why: &str) -> Vec<String> {
+    let mut said = Vec::new();
+    for path in journals(dir) {
+        let Ok(entries) = journal::read(&path) else { continue };
+        if !same_system(&entries, backend) {
+            continue;
+        }
+        let closing = closing_entries(&entries, cluster_died, why);
+        if closing.is_empty() {
+            continue;
+        }
+        let Ok(Some(mut log)) = Reopened::open(&path) else { continue };
+        let session = path.file_stem().and_then(|s| s.to_str()).unwrap_or("?").to_string();
+        let mut what = Vec::new();
+        for kind in closing {
+            if log.record(kind.clone(), chrono::Utc::now()).is_err() {
+                break;
+            }
+            what.push(kind.describe());
+        }
+        if !what.is_empty() {
+            said.push(format!("session {session}: {}", what.join("; ")));
+        }
+    }
+    said
+}
+
+/// The session journals in `dir` that no live process writes, sorted.
+fn journals(dir: &Path) -> Vec<PathBuf> {
+    let Ok(read_dir) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut paths: Vec<PathBuf> = read_dir
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl") && p.is_file())
+        .filter(|p| !journal::in_use(p))
+        .collect();
+    paths.sort();
+    paths
+}
+
+fn same_system(entries: &[Entry], backend: &BackendInfo) -> bool {
+    entries.iter().any(|e| {
+        matches!(&e.kind, EntryKind::SessionStart { backend: b, .. } if b.kind == backend.kind && b.cluster == backend.cluster)
+    })
+}
+
 /// The sessions in `dir` of this backend and cluster whose process is gone, and the faults
 /// they left. Unreadable journals are skipped with a reason in the second list.
 pub fn in_journals(dir: &Path, backend: &BackendInfo) -> (Vec<Leftover>, Vec<String>) {
     let mut found = Vec::new();
     let mut problems = Vec::new();
-    let Ok(read_dir) = std::fs::read_dir(dir) else { return (found, problems) };
-    let mut paths: Vec<PathBuf> = read_dir
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .collect();
-    paths.sort();
-    for path in paths {
-        if journal::in_use(&path) {
-            continue;
-        }
+    for path in journals(dir) {
         let entries = match journal::read(&path) {
             Ok(e) => e,
             Err(e) => {
@@ -71,10 +158,7 @@ pub fn in_journals(dir: &Path, backend: &BackendInfo) -> (Vec<Leftover>, Vec<Str
                 continue;
             }
         };
-        let same = entries.iter().any(|e| {
-            matches!(&e.kind, EntryKind::SessionStart { backend: b, .. } if b.kind == backend.kind && b.cluster == backend.cluster)
-        });
-        if same {
+        if same_system(&entries, backend) {
             found.extend(unfinished(&entries, Some(&path)));
         }
     }

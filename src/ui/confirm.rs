@@ -11,8 +11,16 @@ use crate::app::fault::{Button, FaultPlan};
 use crate::probe::Verdict;
 use crate::theme::Theme;
 
-pub fn draw(frame: &mut Frame, area: Rect, t: &Theme, plan: &FaultPlan, button: Button, steady: &Verdict) {
-    let r = popup(area, 84, 18);
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    t: &Theme,
+    plan: &FaultPlan,
+    button: Button,
+    steady: &Verdict,
+    blind_stops: &[String],
+) {
+    let r = popup(area, 84, 18 + 2 * blind_stops.len().min(3) as u16);
     frame.render_widget(Clear, r);
     let armed = Style::new().fg(t.fault.armed);
     let block = Block::bordered()
@@ -26,7 +34,7 @@ pub fn draw(frame: &mut Frame, area: Rect, t: &Theme, plan: &FaultPlan, button: 
         humantime::format_duration(std::time::Duration::from_millis(plan.duration_ms))
     );
     let bold = t.text().add_modifier(Modifier::BOLD);
-    let rows = [
+    let mut rows = vec![
         ("Preset", plan.preset.clone(), bold),
         ("Target", plan.target.to_string(), bold),
         ("Blast radius", plan.blast_radius.clone(), armed),
@@ -45,6 +53,14 @@ pub fn draw(frame: &mut Frame, area: Rect, t: &Theme, plan: &FaultPlan, button: 
             Verdict::Unknown { why } => ("Steady state", format!("unknown: {why}"), Style::new().fg(t.health.unknown)),
         },
     ];
+    if !blind_stops.is_empty() {
+        rows.push((
+            "Stop cond.",
+            format!("CANNOT BE EVALUATED (they would not stop this fault): {}. Inject anyway?", blind_stops.join("; ")),
+            Style::new().fg(t.ui.error).add_modifier(Modifier::BOLD),
+        ));
+    }
+    let ask = steady.broken() || !blind_stops.is_empty();
     let lines: Vec<Line> =
         rows.iter().flat_map(|(k, v, style)| labelled(k, 14, v, inner.width, t.muted(), *style)).collect();
     let [body, buttons] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
@@ -59,7 +75,7 @@ pub fn draw(frame: &mut Frame, area: Rect, t: &Theme, plan: &FaultPlan, button: 
     let line = Line::from(vec![
         Span::styled("[ Cancel ]", style(Button::Cancel)),
         Span::raw("   "),
-        Span::styled(if steady.broken() { "[ Inject anyway ]" } else { "[ Inject ]" }, style(Button::Inject)),
+        Span::styled(if ask { "[ Inject anyway ]" } else { "[ Inject ]" }, style(Button::Inject)),
         Span::styled("   Tab switches · Enter presses · Esc cancels", t.muted()),
     ])
     .centered();

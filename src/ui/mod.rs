@@ -89,7 +89,8 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
         Overlay::None => {}
     }
     if let FaultPhase::Armed { plan, button } = &s.fault {
-        confirm::draw(frame, area, t, plan, *button, &crate::app::steady::hypothesis(s));
+        let blind = crate::app::steady::blind_stops(s);
+        confirm::draw(frame, area, t, plan, *button, &crate::app::steady::hypothesis(s), &blind);
     }
 }
 
