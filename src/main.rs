@@ -87,6 +87,13 @@ struct BackendArgs {
     /// Simulated cluster: make the first N reverts fail, to rehearse an API outage.
     #[arg(long, default_value_t = 0, hide = true, global = true)]
     demo_fail_reverts: u32,
+    /// Simulated cluster: every API call (prepare, inject, revert) takes this long, e.g. 1s, to
+    /// rehearse a slow API.
+    #[arg(long, value_parser = humantime::parse_duration, hide = true, global = true)]
+    demo_api_latency: Option<Duration>,
+    /// Simulated cluster: log every API call as it arrives to this file (for benchmarks).
+    #[arg(long, hide = true, global = true)]
+    demo_call_log: Option<PathBuf>,
     /// Make the console itself crash (panic) after this long, e.g. 30s, to rehearse a crash:
     /// the active fault is still reverted and the terminal restored.
     #[arg(long, value_parser = humantime::parse_duration, hide = true, requires = "demo")]
@@ -212,7 +219,9 @@ async fn connect(args: &BackendArgs, responder: bool) -> anyhow::Result<Arc<dyn 
         };
         return Ok(Arc::new(KubeBackend::connect(&opts).await?));
     }
-    let sim = SimBackend::new(args.seed, Duration::from_millis(args.demo_tick_ms.max(10)));
+    let sim = SimBackend::new(args.seed, Duration::from_millis(args.demo_tick_ms.max(10)))
+        .with_api_latency(args.demo_api_latency.unwrap_or_default())
+        .with_call_log(args.demo_call_log.clone());
     sim.fail_next_reverts(args.demo_fail_reverts);
     if responder {
         sim.hide_fault_events();
@@ -286,6 +295,15 @@ fn real_main() -> anyhow::Result<ExitCode> {
     })?;
     let (presets, passed_over) = preset::load_presets_warning(Some(&dirs.config.join("presets")))?;
     warnings.extend(passed_over);
+    let steady = match &cli.session_file {
+        Some(path) => gameday::probe::SessionConfig::load(path)?,
+        None => Default::default(),
+    };
+    let load_plan = |p: &std::path::Path| gameday::plan::Plan::load(p, &presets);
+    let (mut plan, headless, report_to, junit_to) = match &cli.command {
+        Some(Cmd::Run { plan, report, junit }) => (Some(load_plan(plan)?), true, report.clone(), junit.clone()),
+        _ => (cli.plan.as_deref().map(load_plan).transpose()?, false, None, None),
+    };
     // The console draws on a terminal and reads keys from one: without it, say so before any
     // session is created (broken config files are said first: they are what to fix).
     if cli.command.is_none() && (!std::io::stdin().is_terminal() || !std::io::stdout().is_terminal()) {
@@ -294,19 +312,13 @@ fn real_main() -> anyhow::Result<ExitCode> {
     }
     let chosen = cli.plan.is_some() || cli.resume.is_some() || cli.drill.is_some() || cli.session_file.is_some();
     let ask = cli.command.is_none() && !cli.new && !chosen;
-    if ask && !start_screen(&mut cli, &dirs, &theme)? {
-        return Ok(ExitCode::SUCCESS);
-    }
-    let (plan, headless, report_to, junit_to) = match &cli.command {
-        Some(Cmd::Run { plan, report, junit }) => {
-            (Some(gameday::plan::Plan::load(plan, &presets)?), true, report.clone(), junit.clone())
+    if ask {
+        if !start_screen(&mut cli, &dirs, &theme)? {
+            return Ok(ExitCode::SUCCESS);
         }
-        _ => (cli.plan.as_deref().map(|p| gameday::plan::Plan::load(p, &presets)).transpose()?, false, None, None),
-    };
-    let steady = match &cli.session_file {
-        Some(path) => gameday::probe::SessionConfig::load(path)?,
-        None => Default::default(),
-    };
+        // The start screen may have picked a run-sheet.
+        plan = cli.plan.as_deref().map(load_plan).transpose()?;
+    }
     let rt = rt()?;
     let backend = rt.block_on(connect(&cli.backend, cli.drill.is_some()))?;
     let outcome = rt.block_on(runtime::run(Options {

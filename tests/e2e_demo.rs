@@ -134,7 +134,8 @@ fn one_fault_at_a_time_and_the_chord_aborts_while_typing() {
     c.command("inject pod-kill sock-shop/catalogue");
     c.wait_for("refused: fault #1 (cpu-stress on sock-shop/orders) is still active; one fault at a time", T);
     // Space typed into the command line is text, not an abort; Ctrl-G aborts from there.
-    c.send(":note a b");
+    c.press(":");
+    c.send("note a b");
     std::thread::sleep(Duration::from_millis(300));
     assert!(c.screen().contains("FAULT LIVE #1"));
     c.send("\x07"); // Ctrl-G
@@ -162,12 +163,12 @@ fn notes_help_and_the_picker_work_from_the_keyboard() {
     c.send("n");
     c.wait_for("Note for the timeline", T);
     c.send("pager fired | <b>loud</b>");
-    c.send("\r");
+    c.press("\r");
     c.wait_for("note: pager fired | <b>loud</b>", T);
 
     // Pick carts in the tree, then node-drain is disabled for it with the reason.
-    c.send("j");
-    c.send("\r");
+    c.press("j");
+    c.press("\r");
     c.wait_for("Pick a fault for sock-shop/carts", T);
     c.wait_for("unavailable: targets nodes, not a workload", T);
     c.send("\x1b");
@@ -262,8 +263,8 @@ target = "sock-shop/payment"
     c.command("next");
     c.wait_for("Inject this fault?", T);
     c.wait_for("Hypothesis    Nobody notices.", T);
-    c.send("\t");
-    c.send("\r");
+    c.press("\t");
+    c.press("\r");
     c.wait_for("FAULT LIVE #1 pod-delete", T);
     c.wait_for("step 1: record the outcome", Duration::from_secs(30));
     c.command("outcome partial carts came back, orders logged errors");
@@ -388,8 +389,8 @@ observe = "2s"
 
     f.command("next");
     f.wait_for("Inject this fault?", T);
-    f.send("\t");
-    f.send("\r");
+    f.press("\t");
+    f.press("\r");
     f.wait_for("FAULT LIVE #1 network-latency", T);
     // The responder's console shows no fault: no bar, no preset, no target in the timeline.
     std::thread::sleep(Duration::from_millis(1500));
@@ -440,8 +441,8 @@ fn the_start_screen_creates_resumes_or_joins_a_session() {
     let mut c = Console::start_in(tempfile::tempdir().unwrap(), &["--demo"], &env);
     c.wait_for("New, resume or join", T);
     c.wait_for(&format!("Resume {old}"), T);
-    c.send("j");
-    c.send("\r");
+    c.press("j");
+    c.press("\r");
     c.wait_for(&format!("session {old}"), T);
     c.wait_for("session resumed", T);
 

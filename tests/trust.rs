@@ -322,3 +322,12 @@ fn an_inject_whose_stop_conditions_cannot_be_read_asks_first() {
     assert!(matches!(h.s.fault, FaultPhase::Armed { .. }), "{:?}", h.s.fault);
     assert!(status(&h).starts_with("stop conditions cannot be evaluated: front success"), "{}", status(&h));
 }
+
+#[test]
+fn a_long_paste_into_the_command_line_runs_on_enter() {
+    let mut h = Harness::demo();
+    h.key(KeyCode::Char(':'));
+    h.send(Event::Paste(format!("note {}", "y".repeat(1500))));
+    let fx = h.key(KeyCode::Enter);
+    assert!(matches!(records(&fx)[..], [EntryKind::Note { .. }]), "{fx:?}");
+}

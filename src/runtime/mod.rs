@@ -302,6 +302,9 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
                 }
             }
             drop(ledger);
+            // ratatui's Terminal shows the cursor when dropped and panics (eprintln!) if the
+            // terminal is gone (SIGHUP); `terminal::leave` restores the cursor instead.
+            std::mem::forget(term);
         });
         result_of(ui.await)
     };

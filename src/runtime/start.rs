@@ -24,5 +24,7 @@ pub fn choose(mut screen: StartScreen, theme: &Theme, where_: &str) -> anyhow::R
         }
     };
     super::terminal::leave();
+    // Its drop would show the cursor and panic if the terminal is gone; `leave` did that.
+    std::mem::forget(term);
     decision
 }

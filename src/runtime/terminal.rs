@@ -53,8 +53,9 @@ fn install_panic_hook() {
 ///
 /// A terminal without bracketed paste (or a paste while the mode is off) sends a paste as keys,
 /// a newline as Enter. Such a paste arrives as a burst: keys that are all there at once, which
-/// no person types. A burst of two or more text keys that are not one key repeated is taken as
-/// a paste, so that a pasted newline never presses Enter and a pasted `q` or space never acts.
+/// no person types. A burst of two or more text keys (characters, Tab, Enter; one character at
+/// least) that are not one key repeated is taken as a paste, so that a pasted newline never
+/// presses Enter and a pasted `q` or space never acts.
 pub fn spawn_input(tx: UnboundedSender<Event>) {
     use ratatui::crossterm::event::{poll, read};
     let run = move || loop {
@@ -108,7 +109,8 @@ pub fn burst_events(burst: Vec<KeyEvent>) -> Vec<Event> {
             && matches!(k.code, KeyCode::Char(_) | KeyCode::Enter | KeyCode::Tab)
     };
     let repeated = burst.windows(2).all(|w| w[0] == w[1]);
-    if burst.len() < 2 || repeated || !burst.iter().all(text_key) {
+    let printable = burst.iter().any(|k| matches!(k.code, KeyCode::Char(_)));
+    if burst.len() < 2 || repeated || !printable || !burst.iter().all(text_key) {
         return burst.into_iter().map(Event::Key).collect();
     }
     let text = burst
@@ -176,4 +178,35 @@ pub fn spawn_ticker(tx: UnboundedSender<Event>) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(text: &str) -> Vec<KeyEvent> {
+        text.chars()
+            .map(|c| match c {
+                '\r' => KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE),
+                '\t' => KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE),
+                c => KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_burst_of_text_is_a_paste_and_keys_a_person_presses_stay_keys() {
+        assert_eq!(burst_events(keys("ab c\rq")), [Event::Paste("ab c\nq".into())]);
+        assert_eq!(burst_events(keys("x\r")), [Event::Paste("x\n".into())]);
+        // One key; a held key's repeats; Tab then Enter (no text at all).
+        for k in ["q", " ", "   ", "jjjj", "\t\r", "\r\r"] {
+            let got = burst_events(keys(k));
+            assert!(got.iter().all(|e| matches!(e, Event::Key(_))), "{k:?}: {got:?}");
+            assert_eq!(got.len(), k.chars().count());
+        }
+        // A chord is never part of a paste: Ctrl-G aborts even inside a burst.
+        let mut burst = keys("ab");
+        burst.push(KeyEvent::new(KeyCode::Char('g'), KeyModifiers::CONTROL));
+        assert_eq!(burst_events(burst).len(), 3);
+    }
 }

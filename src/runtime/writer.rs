@@ -165,7 +165,7 @@ fn write_loop(
                 }
             }
             Err(e) => {
-                let message = format!("{}: {e}", journal.path().display());
+                let message = e.to_string();
                 let changed = error.as_ref() != Some(&message);
                 error = Some(message.clone());
                 state.send_modify(|d| {

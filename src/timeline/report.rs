@@ -26,8 +26,9 @@ pub struct FaultSummary {
     pub cancelled: bool,
     /// Prepared but never applied, and why.
     pub not_applied: Option<String>,
-    /// Ended without a revert of its console's, and how ("the console was killed; ...").
-    pub closed: Option<String>,
+    /// Ended without a revert of its console's: when it was found, and how ("the console was
+    /// killed; ...").
+    pub closed: Option<(u64, String)>,
     /// Where this fault's observation window ends (next fault or session end).
     pub window_end_ms: u64,
 }
@@ -37,7 +38,7 @@ impl FaultSummary {
         if let Some(why) = &self.not_applied {
             return format!("not applied: {why}");
         }
-        if let Some(how) = &self.closed {
+        if let Some((_, how)) = &self.closed {
             return how.clone();
         }
         match (&self.ending, &self.inject_error, self.cancelled) {
@@ -99,7 +100,7 @@ pub fn faults(entries: &[Entry]) -> Vec<FaultSummary> {
             EntryKind::InjectFailed { error, .. } => f.inject_error = Some(error.clone()),
             EntryKind::InjectCancelled { .. } => f.cancelled = true,
             EntryKind::InjectNotApplied { reason, .. } => f.not_applied = Some(reason.clone()),
-            EntryKind::FaultClosed { how, .. } => f.closed = Some(how.clone()),
+            EntryKind::FaultClosed { how, .. } => f.closed = Some((e.t_ms, how.clone())),
             EntryKind::FaultEnding { reason, .. } if f.ending.is_none() => f.ending = Some((e.t_ms, reason.clone())),
             EntryKind::RevertConfirmed { .. } => f.reverted_ms = Some(e.t_ms),
             EntryKind::RevertFailed { retrying, .. } => {
@@ -150,9 +151,14 @@ pub enum Recovery {
     NotRecovered { by_ms: u64 },
     /// The revert was never confirmed.
     NotReverted,
+    /// Nothing was applied, or it ended without anyone watching (its console and cluster died).
+    Unobserved,
 }
 
 pub fn recovery(f: &FaultSummary, impacts: &[Impact]) -> Recovery {
+    if f.not_applied.is_some() || f.closed.is_some() {
+        return Recovery::Unobserved;
+    }
     let Some(reverted) = f.reverted_ms else {
         return Recovery::NotReverted;
     };
@@ -487,7 +493,11 @@ pub fn render(entries: &[Entry]) -> String {
                 escape(&f.preset),
                 escape(&f.target),
                 f.injected_ms.map(since).unwrap_or_else(|| "-".into()),
-                f.reverted_ms.or(f.ending.as_ref().map(|e| e.0)).map(since).unwrap_or_else(|| "-".into()),
+                f.reverted_ms
+                    .or(f.closed.as_ref().map(|c| c.0))
+                    .or(f.ending.as_ref().map(|e| e.0))
+                    .map(since)
+                    .unwrap_or_else(|| "-".into()),
                 escape(&f.outcome()),
                 escape(&f.blast_radius),
             );
@@ -514,6 +524,7 @@ pub fn render(entries: &[Entry]) -> String {
                 Recovery::AfterRevert { ms } => format!("Time to recover after the revert: {}", secs(ms)),
                 Recovery::NotRecovered { by_ms } => format!("**Not recovered** by {}", since(by_ms)),
                 Recovery::NotReverted => "**Revert not confirmed**: check the cluster by hand".to_string(),
+                Recovery::Unobserved => "No recovery to observe: see the outcome.".to_string(),
             };
             let _ = writeln!(md, "- {line}");
             if !impacts.is_empty() {

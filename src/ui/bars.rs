@@ -136,7 +136,7 @@ pub fn journal_bar(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let Some(error) = &s.journal.error else { return };
     let unsaved = s.timeline.iter().filter(|e| s.journal.unsaved(e.seq)).count();
     let line = format!(
-        " ✖ JOURNAL NOT WRITABLE for {}: {error} · {unsaved} entr{} NOT SAVED (kept in memory) · new faults refused · abort still works · retrying",
+        " ✖ JOURNAL NOT WRITABLE for {}: {error} · {unsaved} entr{} NOT SAVED · new faults refused · abort works · retrying",
         clock(s.now.t_ms.saturating_sub(s.journal.since_ms)),
         if unsaved == 1 { "y" } else { "ies" },
     );

@@ -13,9 +13,13 @@ pub const ROWS: u16 = 45;
 
 pub struct Console {
     child: Box<dyn Child + Send + Sync>,
-    writer: Box<dyn Write + Send>,
+    writer: Option<Box<dyn Write + Send>>,
     parser: Arc<Mutex<vt100::Parser>>,
-    _master: Box<dyn MasterPty + Send>,
+    /// Every byte the program wrote to its terminal.
+    raw: Arc<Mutex<Vec<u8>>>,
+    master: Option<Box<dyn MasterPty + Send>>,
+    /// Set when the terminal is closed: the reader lets go of its end.
+    closed: Arc<std::sync::atomic::AtomicBool>,
     pub dir: tempfile::TempDir,
 }
 
@@ -44,17 +48,29 @@ impl Console {
         let mut reader = pair.master.try_clone_reader().expect("pty reader");
         let writer = pair.master.take_writer().expect("pty writer");
         let parser = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
-        let p = parser.clone();
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let (p, r) = (parser.clone(), raw.clone());
+        let closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = closed.clone();
+        let fd = pair.master.as_raw_fd().expect("the pty's fd");
         std::thread::spawn(move || {
             let mut buf = [0u8; 65536];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
+            // Polled, so that closing the terminal can end this thread and close its end too.
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+                if unsafe { libc::poll(&mut pfd, 1, 50) } <= 0 {
+                    continue;
                 }
-                p.lock().unwrap().process(&buf[..n]);
+                match reader.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        p.lock().unwrap().process(&buf[..n]);
+                        r.lock().unwrap().extend_from_slice(&buf[..n]);
+                    }
+                }
             }
         });
-        Console { child, writer, parser, _master: pair.master, dir }
+        Console { child, writer: Some(writer), parser, raw, master: Some(pair.master), closed, dir }
     }
 
     /// The console's home, kept for the next console (after this one exited).
@@ -83,8 +99,28 @@ impl Console {
     }
 
     pub fn send(&mut self, text: &str) {
-        self.writer.write_all(text.as_bytes()).expect("write to pty");
-        self.writer.flush().expect("flush pty");
+        let w = self.writer.as_mut().expect("the terminal is open");
+        w.write_all(text.as_bytes()).expect("write to pty");
+        w.flush().expect("flush pty");
+    }
+
+    /// Pastes `text` as a terminal with bracketed paste does (the program turned mode 2004 on).
+    pub fn paste(&mut self, text: &str) {
+        self.send(&format!("\x1b[200~{text}\x1b[201~"));
+    }
+
+    /// Every byte the program wrote to its terminal so far.
+    pub fn raw(&self) -> Vec<u8> {
+        self.raw.lock().unwrap().clone()
+    }
+
+    /// Closes the terminal, as closing a terminal window does (SIGHUP, then reads and writes
+    /// fail).
+    pub fn close_terminal(&mut self) {
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(150));
+        self.writer = None;
+        self.master = None;
     }
 
     /// Types a `:` command and presses Enter, as a person would.
@@ -92,8 +128,18 @@ impl Console {
         self.send(":");
         std::thread::sleep(Duration::from_millis(50));
         self.send(cmd);
-        std::thread::sleep(Duration::from_millis(50));
-        self.send("\r");
+        // Enter on its own, as a person presses it: in the same read as the text it would be
+        // part of a burst, which the console takes as a paste (and a paste never presses Enter).
+        std::thread::sleep(Duration::from_millis(50 + cmd.len() as u64 / 10));
+        self.press("\r");
+    }
+
+    /// One key, pressed as a person does: on its own, with a pause before and after it. Keys
+    /// written back to back reach the console in one read, a burst it takes for a paste.
+    pub fn press(&mut self, key: &str) {
+        std::thread::sleep(Duration::from_millis(60));
+        self.send(key);
+        std::thread::sleep(Duration::from_millis(60));
     }
 
     pub fn screen(&self) -> String {

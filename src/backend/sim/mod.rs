@@ -22,11 +22,47 @@ pub struct SimBackend {
     cluster: Arc<Mutex<SimCluster>>,
     sinks: Sinks,
     tick: Duration,
+    /// How long each API call (prepare, inject, revert) takes: a slow API, rehearsed.
+    latency: Duration,
+    /// Where each API call is logged as it arrives (`<unix ms> <call> <fault>`), for benchmarks.
+    call_log: Option<std::path::PathBuf>,
 }
 
 impl SimBackend {
     pub fn new(seed: u64, tick: Duration) -> SimBackend {
-        SimBackend { cluster: Arc::new(Mutex::new(SimCluster::new(seed))), sinks: Arc::default(), tick }
+        SimBackend {
+            cluster: Arc::new(Mutex::new(SimCluster::new(seed))),
+            sinks: Arc::default(),
+            tick,
+            latency: Duration::ZERO,
+            call_log: None,
+        }
+    }
+
+    /// Every API call takes this long (`--demo-api-latency`).
+    pub fn with_api_latency(mut self, latency: Duration) -> SimBackend {
+        self.latency = latency;
+        self
+    }
+
+    /// Logs each API call as it arrives (`--demo-call-log`).
+    pub fn with_call_log(mut self, path: Option<std::path::PathBuf>) -> SimBackend {
+        self.call_log = path;
+        self
+    }
+
+    /// A call arrives: logged, then it takes the API's time.
+    async fn arrive(&self, call: &str, fault: u64) {
+        if let Some(path) = &self.call_log {
+            use std::io::Write as _;
+            let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis();
+            if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+                let _ = writeln!(f, "{ms} {call} {fault}");
+            }
+        }
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
     }
 
     /// See `SimCluster::hide_fault_events` (a drill responder's replay).
@@ -105,10 +141,12 @@ impl Backend for SimBackend {
     }
 
     async fn prepare(&self, spec: &FaultSpec) -> Result<RevertHandle, BackendError> {
+        self.arrive("prepare", spec.fault_id).await;
         self.with(|c| c.prepare(spec))
     }
 
     async fn inject(&self, spec: &FaultSpec, prepared: &RevertHandle) -> Result<RevertHandle, BackendError> {
+        self.arrive("inject", spec.fault_id).await;
         let (result, deltas) = self.with(|c| {
             let r = c.inject(spec, prepared);
             (r, c.drain())
@@ -118,6 +156,7 @@ impl Backend for SimBackend {
     }
 
     async fn revert(&self, handle: &RevertHandle) -> Result<(), BackendError> {
+        self.arrive("revert", handle.fault_id).await;
         let (result, deltas) = self.with(|c| {
             let r = c.revert(handle);
             (r, c.drain())
