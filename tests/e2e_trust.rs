@@ -258,8 +258,7 @@ fn a_demo_killed_with_a_fault_live_gets_a_truthful_end_from_cleanup_and_from_the
     let second = std::fs::read_dir(&sessions)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl") && *p != journal)
-        .next()
+        .find(|p| p.extension().is_some_and(|x| x == "jsonl") && *p != journal)
         .unwrap();
     let c = Console::start_in(dir, &["--demo", "--new"], &[]);
     c.wait_for("carts-db", T);
