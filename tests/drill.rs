@@ -133,6 +133,13 @@ fn the_responders_emergency_stop_aborts_the_facilitators_fault_through_the_abort
     assert!(rfx.iter().any(|e| matches!(e, Effect::Mirror(spec) if spec.fault_id == 1)), "{rfx:?}");
     let fx = d.r.key(KeyCode::Char(' '));
     assert!(fx.iter().all(|e| matches!(e, Effect::Record(_))), "the responder reverts nothing itself: {fx:?}");
+    // A held Space repeats: one stop is sent, not one per repeat.
+    for _ in 0..50 {
+        assert!(d.r.key(KeyCode::Char(' ')).is_empty());
+    }
+    let stops =
+        d.r.s.timeline.iter().filter(|e| matches!(e.kind, EntryKind::DrillMark { mark: Mark::Stop, .. })).count();
+    assert_eq!(stops, 1);
     let (_, rfx) = d.exchange();
     let ended = d.f.s.timeline.iter().find_map(|e| match &e.kind {
         EntryKind::FaultEnding { reason: EndReason::Aborted { by }, .. } => Some(by.clone()),

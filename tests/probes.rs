@@ -90,9 +90,12 @@ async fn a_stop_condition_on_a_real_service_aborts_the_fault_when_the_service_fa
             _ => None,
         })
         .expect("the probe is started");
+    // A first reading: a stop condition that cannot be read yet would make the inject ask first.
+    let first = run_once(&spec).await;
+    h.send(Event::Probe(first));
     let fx = h.command("inject network-latency sock-shop/carts");
     h.run_effects(fx);
-    assert!(matches!(h.s.fault, FaultPhase::Active { .. }));
+    assert!(matches!(h.s.fault, FaultPhase::Active { .. }), "{:?}", h.s.fault);
     let mut records = Vec::new();
     for second in 0..10 {
         if second == 3 {

@@ -72,15 +72,23 @@ fn gameday_report_writes_the_same_document_from_the_journal() {
     assert!(status.success());
     assert_eq!(std::fs::read_to_string(&out).unwrap(), report::render(&entries));
 
-    // A torn last line (the process died mid-write) is skipped; a bad line elsewhere is named.
+    // A torn last line (the process died mid-write) is skipped with a warning; so is a line
+    // that is not an entry elsewhere (named); the report is written all the same.
     std::fs::write(&journal, format!("{text}{{\"seq\":99,\"wa")).unwrap();
     let ok = Command::new(env!("CARGO_BIN_EXE_gameday")).args(["report", journal.to_str().unwrap()]).output().unwrap();
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let err = String::from_utf8_lossy(&ok.stderr);
+    assert!(err.contains("a torn last line (the console died while writing it) was skipped"), "{err}");
     let mut lines: Vec<&str> = text.lines().collect();
     lines[2] = "not json";
     std::fs::write(&journal, lines.join("\n")).unwrap();
     let bad = Command::new(env!("CARGO_BIN_EXE_gameday")).args(["report", journal.to_str().unwrap()]).output().unwrap();
-    assert_eq!(bad.status.code(), Some(1));
+    assert!(bad.status.success());
     let err = String::from_utf8_lossy(&bad.stderr);
-    assert!(err.contains("s.jsonl:3: not a timeline entry"), "{err}");
+    assert!(err.contains("s.jsonl:3: skipped: not a timeline entry"), "{err}");
+    // A file that is not a journal at all is an error naming it.
+    std::fs::write(&journal, "# notes\n").unwrap();
+    let bad = Command::new(env!("CARGO_BIN_EXE_gameday")).args(["report", journal.to_str().unwrap()]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("s.jsonl:1: not a timeline entry"));
 }

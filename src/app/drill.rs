@@ -67,11 +67,24 @@ pub fn join(s: &mut AppState, session: &str, name: &str, mirror: bool, fx: &mut 
 }
 
 /// The responder marks something (a key, a command, a note).
+/// A responder's emergency stop is sent again only after this long (a held key repeats).
+pub const STOP_REPEAT_MS: u64 = 2_000;
+
 pub fn mark(s: &mut AppState, mark: Mark, note: &str, fx: &mut Vec<Effect>) {
     if s.drill.is_none() {
         return s.say(Level::Error, "marks are for a drill's responder (gameday --drill <ID>)");
     }
     let responder = s.drill.as_ref().map(|r| r.name.clone()).unwrap_or_default();
+    // A held Space repeats: one emergency stop is enough while the last is fresh.
+    if mark == Mark::Stop {
+        let last_stop = s.timeline.iter().rev().find_map(|e| match &e.kind {
+            EntryKind::DrillMark { mark: Mark::Stop, their_seq: None, .. } => Some(e.t_ms),
+            _ => None,
+        });
+        if last_stop.is_some_and(|t| s.now.t_ms.saturating_sub(t) < STOP_REPEAT_MS) {
+            return s.say(Level::Warning, "EMERGENCY STOP already sent: the facilitator's console is reverting");
+        }
+    }
     let kind =
         EntryKind::DrillMark { responder, their_seq: None, mark, note: note.to_string(), fault: None, after_ms: None };
     s.record(kind, fx);

@@ -3,7 +3,11 @@
 
 use std::fmt::Write;
 
-use quick_xml::escape::escape;
+/// Text for XML: control characters (which XML 1.0 cannot hold at all) and escape sequences
+/// removed, then the markup characters escaped, so the file is well-formed whatever the text.
+fn escape(text: &str) -> String {
+    quick_xml::escape::escape(crate::text::clean(text).as_ref()).into_owned()
+}
 
 use super::entry::{Entry, EntryKind};
 
