@@ -74,10 +74,7 @@ fn main() {
             c.wait_exit(t);
         }
         println!("abort with every sync delayed by {delay_ms} ms, {runs} runs, median:");
-        println!(
-            "  Space -> revert request at the backend: {:>7.1} ms (target < 50 ms)",
-            common::median(to_backend)
-        );
+        println!("  Space -> revert request at the backend: {:>7.1} ms (target < 50 ms)", common::median(to_backend));
         println!(
             "  Space -> \"reverted (confirmed)\" shown: {:>7.1} ms (target < 1100 ms; pty round trip included)",
             common::median(to_screen)

@@ -191,9 +191,6 @@ impl Runner {
     }
 }
 
-/// The first line of every report gameday writes: a file that starts with it may be replaced.
-pub const REPORT_HEADING: &str = "# Gameday report";
-
 /// Writes a report, never over a file that is not an earlier report (a journal, notes, a FIFO):
 /// written beside it and renamed into place, so a reader never sees half a report.
 pub fn write_report(path: &std::path::Path, markdown: &str) -> Result<(), String> {
@@ -201,10 +198,12 @@ pub fn write_report(path: &std::path::Path, markdown: &str) -> Result<(), String
     match std::fs::metadata(path) {
         Ok(m) if !m.is_file() => return Err("it exists and is not a regular file; choose another path".into()),
         Ok(_) => {
-            let mut head = [0u8; REPORT_HEADING.len()];
+            // Every report gameday writes starts with its heading: only such a file is replaced.
+            let heading = crate::timeline::report::HEADING;
+            let mut head = vec![0u8; heading.len()];
             let is_report = std::fs::File::open(path)
                 .and_then(|mut f| f.read_exact(&mut head))
-                .is_ok_and(|()| head == REPORT_HEADING.as_bytes());
+                .is_ok_and(|()| head == heading.as_bytes());
             if !is_report {
                 return Err("it exists and is not a gameday report (a journal or someone's file); \
                      refusing to overwrite it, choose another path"
@@ -245,4 +244,40 @@ pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
         .map(|s| s.to_string())
         .or_else(|| p.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_is_never_written_over_anything_but_an_earlier_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = "# Gameday report: demo\n\nnew\n";
+        // New file, then over an earlier report: fine.
+        let path = dir.path().join("reports/r.md");
+        write_report(&path, "# Gameday report: old\n").unwrap();
+        write_report(&path, report).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), report);
+        // A journal, someone's notes, a directory, a FIFO: refused, and left as they were.
+        let journal = dir.path().join("s.jsonl");
+        std::fs::write(&journal, "{\"seq\":1}\n").unwrap();
+        let err = write_report(&journal, report).unwrap_err();
+        assert!(err.contains("is not a gameday report"), "{err}");
+        assert_eq!(std::fs::read_to_string(&journal).unwrap(), "{\"seq\":1}\n");
+        let notes = dir.path().join("notes.md");
+        std::fs::write(&notes, "my notes\n").unwrap();
+        assert!(write_report(&notes, report).is_err());
+        assert!(write_report(dir.path(), report).unwrap_err().contains("not a regular file"));
+        let fifo = dir.path().join("fifo.md");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        assert!(write_report(&fifo, report).unwrap_err().contains("not a regular file"));
+        // Nothing half-written is left beside them.
+        let stray: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(stray.is_empty(), "{stray:?}");
+    }
 }

@@ -6,6 +6,10 @@ use std::fmt::Write;
 
 use super::entry::{since, EndReason, Entry, EntryKind, Health};
 
+/// The first words of every report: a file that starts with them is an earlier report (which
+/// `:export` may replace).
+pub const HEADING: &str = "# Gameday report";
+
 /// One fault as the journal tells it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FaultSummary {
@@ -464,7 +468,7 @@ pub fn render(entries: &[Entry]) -> String {
         None => ("unknown cluster".to_string(), "unknown".to_string()),
     };
     let faults = faults(entries);
-    let _ = writeln!(md, "# Gameday report: {}\n", escape(&title));
+    let _ = writeln!(md, "{HEADING}: {}\n", escape(&title));
     let _ = writeln!(md, "| | |\n|---|---|");
     let _ = writeln!(md, "| Date | {date} |");
     if let Some((_, session, b, version)) = &start {
