@@ -357,6 +357,16 @@ fn real_main() -> anyhow::Result<ExitCode> {
             gameday::errln!("{not_held} step(s) did not hold their hypothesis");
             code = ExitCode::from(1);
         }
+        let not_run = gameday::app::runsheet::not_run(&entries);
+        if not_run > 0 {
+            for e in &entries {
+                if let gameday::timeline::EntryKind::Console { message, warning: true } = &e.kind {
+                    gameday::errln!("{message}");
+                }
+            }
+            gameday::errln!("{not_run} step(s) did not run");
+            code = ExitCode::from(1);
+        }
     }
     if let Some((n, error)) = &outcome.unsaved {
         gameday::errln!(

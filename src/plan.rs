@@ -30,6 +30,8 @@ pub struct Step {
     pub stops: Vec<Stop>,
     /// How long to watch after the revert for recovery.
     pub observe_ms: u64,
+    /// Where its target is written (`plans/x.toml:14:10`), for messages about it.
+    pub at: String,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -174,7 +176,9 @@ impl Plan {
                 .map(|c| check(c, 10_000).map(|(check, hold_ms)| Stop { check, hold_ms }))
                 .collect::<Result<Vec<_>, _>>()?;
             let observe_ms = s.observe.as_ref().map(ms).transpose()?.unwrap_or(30_000);
+            let (line, col) = crate::config::position(text, s.target.span().start);
             steps.push(Step {
+                at: format!("{file}:{line}:{col}"),
                 name: one_line(&s.name),
                 preset: s.preset.into_inner(),
                 target: s.target.into_inner(),

@@ -71,7 +71,7 @@ async fn scale_a_deployment_to_zero_press_space_and_see_it_back() {
     c.wait_for("report written to report.md", T);
     let report = std::fs::read_to_string(c.dir.path().join("report.md")).unwrap();
     assert!(report.contains("| 1 | scale-to-zero | shop/carts |"), "{report}");
-    assert!(report.contains("shop/carts healthy &gt; down"), "{report}");
+    assert!(report.contains("shop/carts healthy > down"), "{report}");
     c.send("q");
     assert_eq!(c.wait_exit(T), 0);
     let kinds = journal_kinds(&c.journal());

@@ -172,7 +172,7 @@ fn ctrl_z_is_refused_while_a_fault_is_live_and_the_console_comes_back_whole_afte
     wait_state(c.pid(), 'T');
     assert!(!c.alternate_screen(), "the terminal is given back while stopped");
     c.signal("CONT");
-    c.wait_for("stopped, and running again (SIGCONT)", T);
+    c.wait_for("running again (SIGCONT)", T);
     assert!(c.alternate_screen(), "and taken again, whole");
     c.wait_for("Service health", T);
     c.send("q");
@@ -191,11 +191,7 @@ fn a_fault_whose_deadline_passed_while_the_console_was_stopped_is_reverted_on_si
     let entries = journal_entries(&c.journal());
     let ending = entries.iter().find(|e| e["kind"] == "fault_ending").unwrap();
     assert_eq!(ending["reason"], "expired");
-    let cont = entries.iter().position(|e| e["kind"] == "console").unwrap();
-    let end = entries.iter().position(|e| e["kind"] == "fault_ending").unwrap();
-    let _ = cont;
-    assert!(entries[end]["t_ms"].as_u64().unwrap() >= 4000, "the deadline passed while it was stopped");
-    assert!(cont > 0 && end > 0);
+    assert!(ending["t_ms"].as_u64().unwrap() >= 4000, "the deadline passed while it was stopped");
 }
 
 #[test]

@@ -37,10 +37,36 @@ checks = ["front-end p95 <= 300ms"]
 observe = "5s"
 
 [[step]]
-name = "a target that is not there"
-preset = "pod-delete"
-target = "sock-shop/nope"
+name = "a fault the demo cannot simulate"
+preset = "litmus-experiment"
+target = "sock-shop/carts"
 "#;
+
+#[test]
+fn a_run_sheet_naming_a_target_that_is_not_there_stops_before_anything_is_injected() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = "title = \"t\"\n[[step]]\nname = \"fine\"\npreset = \"pod-delete\"\ntarget = \"sock-shop/carts\"\n\
+                [[step]]\nname = \"typo\"\npreset = \"pod-delete\"\ntarget = \"sock-shop/cartz\"\n";
+    std::fs::write(dir.path().join("plan.toml"), plan).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gameday"))
+        .args(["run", "plan.toml", "--demo"])
+        .current_dir(dir.path())
+        .env("GAMEDAY_DATA_DIR", dir.path().join("data"))
+        .env("GAMEDAY_CONFIG_DIR", dir.path().join("config"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "plan.toml:9:10: step 'typo': no workload sock-shop/cartz in the cluster (did you mean sock-shop/carts?)"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2 step(s) did not run"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("requested"), "nothing was injected: {stdout}");
+}
 
 #[test]
 fn a_headless_run_reports_the_broken_hypothesis_by_exit_code_junit_and_report() {
@@ -60,7 +86,7 @@ fn a_headless_run_reports_the_broken_hypothesis_by_exit_code_junit_and_report() 
     // The log shows the run as it goes.
     assert!(stdout.contains("step 1 \"catalogue loses a pod\": held"), "{stdout}");
     assert!(stdout.contains("step 2 \"carts gets very slow\": broken"), "{stdout}");
-    assert!(stdout.contains("step 3 \"a target that is not there\": failed"), "{stdout}");
+    assert!(stdout.contains("step 3 \"a fault the demo cannot simulate\": failed"), "{stdout}");
     assert!(stdout.contains("session ended"), "{stdout}");
 
     let junit = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
@@ -72,13 +98,13 @@ fn a_headless_run_reports_the_broken_hypothesis_by_exit_code_junit_and_report() 
     assert!(junit.contains("<error message=\"failed\""), "{junit}");
 
     let report = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
-    assert!(report.contains("| Run-sheet | CI &lt;resilience&gt; &amp; checks |"), "{report}");
+    assert!(report.contains("| Run-sheet | CI &lt;resilience> & checks |"), "{report}");
     assert!(report.contains("| Participants | ci (operator) |"), "{report}");
     assert!(
         report.contains("3 steps: 1 held, 0 partially held, 1 broken, 1 failed, 0 skipped, 0 not run."),
         "{report}"
     );
-    assert!(report.contains("| 2. carts gets very slow | #2 network-latency on sock-shop/carts | The front door p95 stays under 300 ms. (checks: front-end p95 &lt;= 300 ms) |"), "{report}");
+    assert!(report.contains("| 2. carts gets very slow | #2 network-latency on sock-shop/carts | The front door p95 stays under 300 ms. (checks: front-end p95 <= 300 ms) |"), "{report}");
     assert!(report.contains("```mermaid\ngantt"), "{report}");
     assert!(report.contains("    fault 2 network-latency sock-shop/carts :crit, "), "{report}");
 

@@ -89,7 +89,17 @@ async fn a_promql_stop_condition_aborts_the_fault_when_the_exporter_dies() {
         prom.url
     );
     let mut h = Harness::demo();
-    steady::configure(&mut h.s, SessionConfig::parse("t.toml", &file).unwrap());
+    let fx = steady::configure(&mut h.s, SessionConfig::parse("t.toml", &file).unwrap());
+    // A first reading: a stop condition that cannot be read yet would make the inject ask first.
+    let spec = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::StartProbe(p) => Some(p.clone()),
+            _ => None,
+        })
+        .expect("the probe is started");
+    let first = run_once(&spec).await;
+    h.send(Event::Probe(first));
     let fx = h.command("inject network-latency sock-shop/carts");
     h.run_effects(fx);
     assert!(matches!(h.s.fault, FaultPhase::Active { .. }));

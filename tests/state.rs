@@ -180,10 +180,11 @@ fn abort_is_accepted_in_every_state() {
     assert_eq!(kinds(&fx), ["record:fault_ending", "record:revert_started", "revert+0ms"]);
     assert!(matches!(&h.s.fault, FaultPhase::Reverting { reason: EndReason::Aborted { by }, .. } if by == "Space"));
 
-    // Reverting: Space retries right away.
+    // Reverting, with the revert in flight: the press is recorded once and nothing more is sent
+    // (a held key repeats); the revert in flight answers.
     let again = h.key(KeyCode::Char(' '));
-    assert_eq!(kinds(&again), ["record:revert_started", "revert+0ms"]);
-    h.run_effects(again);
+    assert_eq!(kinds(&again), ["record:abort_repeated"]);
+    h.run_effects(fx);
     assert_eq!(h.s.fault, FaultPhase::Idle);
 }
 
@@ -246,7 +247,9 @@ fn a_fault_with_a_duration_reverts_itself_when_it_ends() {
 fn quitting_with_a_live_fault_reverts_before_exit() {
     let mut h = Harness::demo();
     live(&mut h);
-    let fx = h.key(KeyCode::Char('q'));
+    // A bare q asks first (a stray key never ends a Gameday); y quits.
+    assert!(h.key(KeyCode::Char('q')).is_empty());
+    let fx = h.key(KeyCode::Char('y'));
     assert!(!kinds(&fx).contains(&"exit".to_string()), "no exit before the revert is confirmed");
     assert!(kinds(&fx).contains(&"revert+0ms".to_string()));
     let all = h.run_effects(fx);
@@ -288,7 +291,7 @@ fn quitting_gives_up_after_its_deadline_and_says_the_fault_may_remain() {
     let mut h = Harness::demo();
     live(&mut h);
     h.sim.fail_next_reverts(u32::MAX);
-    let fx = h.key(KeyCode::Char('q'));
+    let fx = h.ctrl('c');
     h.run_effects(fx);
     assert!(matches!(h.s.fault, FaultPhase::Reverting { .. }));
     assert!(!h.s.exited);
@@ -488,10 +491,11 @@ fn notes_and_health_changes_land_in_the_timeline() {
 }
 
 #[test]
-fn export_records_then_writes_the_report() {
+fn export_writes_the_report_then_records_it() {
     let mut h = Harness::demo();
     let fx = h.command("export /tmp/x/report.md");
-    assert_eq!(kinds(&fx), ["record:report_exported", "write-report"]);
+    // Recorded once it is written (the runtime may refuse the path).
+    assert_eq!(kinds(&fx), ["write-report"]);
     let Some(Effect::WriteReport { path, markdown }) = fx.last() else { panic!() };
     assert_eq!(path.to_str(), Some("/tmp/x/report.md"));
     assert!(markdown.starts_with("# Gameday report: sock-shop (simulated, 3 nodes) (demo)"));

@@ -157,8 +157,13 @@ fn a_probe_that_never_answered_is_unknown_and_never_healthy_nor_a_breach() {
     }
     assert_eq!(probe_state(h.s.steady.readings.get("api")), "unknown");
     assert!(matches!(steady::hypothesis(&h.s), Verdict::Unknown { ref why } if why == "api: Connection refused"));
-    // Unknown is not broken: the inject goes ahead, recorded as unknown; no stop condition.
+    // Unknown is not broken, but a stop condition that cannot be read protects nobody: the
+    // inject asks first. Confirmed, it goes ahead, recorded as unknown; no stop condition fires.
     let fx = h.command("inject network-latency sock-shop/carts");
+    assert!(fx.is_empty(), "{fx:?}");
+    assert!(matches!(h.s.fault, FaultPhase::Armed { .. }), "{:?}", h.s.fault);
+    h.key(KeyCode::Tab);
+    let fx = h.key(KeyCode::Enter);
     let rec = records(&h.run_effects(fx));
     assert!(rec.iter().any(|k| matches!(k, EntryKind::SteadyStateBefore { verdict, .. } if verdict == "unknown")));
     for _ in 0..5 {

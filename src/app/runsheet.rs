@@ -50,6 +50,8 @@ pub struct RunSheet {
     pub plan: Plan,
     pub auto: bool,
     pub phase: Phase,
+    /// Set once the steps' targets were checked against the first picture of the cluster.
+    pub targets_checked: bool,
     /// The session's own hypothesis and stop conditions, which every step adds to.
     base: (Option<Hypothesis>, Vec<Stop>),
 }
@@ -79,13 +81,48 @@ pub fn load(s: &mut AppState, plan: Plan, auto: bool) -> Vec<Effect> {
         })
         .max()
         .unwrap_or(0);
-    s.runsheet = Some(RunSheet { plan, auto, phase: Phase::Ready { next }, base });
+    s.runsheet = Some(RunSheet { plan, auto, phase: Phase::Ready { next }, base, targets_checked: false });
     fx
+}
+
+/// The first picture of the cluster is in: every step still to run must name a target that is
+/// there. A target that is not is a mistake in the file, said with its place (file:line); a
+/// run without a screen stops before anything is injected.
+pub fn check_targets(s: &mut AppState, fx: &mut Vec<Effect>) {
+    let Some(sheet) = s.runsheet.as_ref().filter(|r| !r.targets_checked) else { return };
+    let from = match sheet.phase {
+        Phase::Ready { next } => next,
+        _ => 0,
+    };
+    let problems: Vec<String> = sheet.plan.steps[from.min(sheet.plan.steps.len())..]
+        .iter()
+        .filter_map(|step| {
+            super::update::target_problem(s, &step.target).map(|p| format!("{}: step '{}': {p}", step.at, step.name))
+        })
+        .collect();
+    let auto = sheet.auto;
+    if let Some(r) = s.runsheet.as_mut() {
+        r.targets_checked = true;
+    }
+    if problems.is_empty() {
+        return;
+    }
+    for p in &problems {
+        s.record(EntryKind::Console { message: format!("run-sheet: {p}"), warning: true }, fx);
+    }
+    s.say(Level::Error, format!("run-sheet: {}", problems.join("; ")));
+    if auto {
+        set_phase(s, Phase::Done);
+        fault::quit(s, "the run-sheet names targets that are not in the cluster; nothing was injected", fx);
+    }
 }
 
 /// Once a second: moves the sheet on.
 pub fn on_tick(s: &mut AppState, fx: &mut Vec<Effect>) {
     let Some(sheet) = s.runsheet.clone() else { return };
+    if !sheet.targets_checked {
+        return; // the cluster's picture is not in yet
+    }
     let now = s.now.t_ms;
     match sheet.phase {
         Phase::Ready { next } if !sheet.auto => {
@@ -307,6 +344,20 @@ pub fn skip(s: &mut AppState, reason: &str, fx: &mut Vec<Effect>) {
 }
 
 /// Steps whose hypothesis did not hold (broken or failed): a headless run exits non-zero.
+/// How many of the run-sheet's steps never got an outcome (the run stopped before them).
+pub fn not_run(entries: &[crate::timeline::Entry]) -> usize {
+    let steps = entries
+        .iter()
+        .rev()
+        .find_map(|e| match &e.kind {
+            EntryKind::PlanLoaded { steps, .. } => Some(*steps),
+            _ => None,
+        })
+        .unwrap_or(0);
+    let done = entries.iter().filter(|e| matches!(e.kind, EntryKind::StepOutcome { .. })).count();
+    steps.saturating_sub(done)
+}
+
 pub fn not_held(entries: &[crate::timeline::Entry]) -> usize {
     entries
         .iter()

@@ -89,6 +89,8 @@ pub struct Ui {
     pub status: Option<Status>,
     /// The tag of the note being written.
     pub note_tag: crate::timeline::NoteTag,
+    /// The console stopped itself (Ctrl-Z) and waits for SIGCONT.
+    pub suspended: bool,
 }
 
 /// The backend's connection, as it last reported it.
@@ -180,6 +182,7 @@ impl AppState {
                 filter: String::new(),
                 status: None,
                 note_tag: Default::default(),
+                suspended: false,
             },
             quitting: None,
             exited: false,

@@ -51,11 +51,11 @@ pub fn update(s: &mut AppState, event: Event, now: Stamp) -> Vec<Effect> {
         Event::Signal(name) => fault::quit(s, &name, &mut fx),
         Event::Suspend => suspend(s, "SIGTSTP", &mut fx),
         Event::Continued => {
-            // Stopped (Ctrl-Z, SIGSTOP) and running again: whatever came due meanwhile is due now.
-            s.record(
-                EntryKind::Console { message: "stopped, and running again (SIGCONT)".into(), warning: true },
-                &mut fx,
-            );
+            // Running again after a stop (Ctrl-Z, SIGSTOP; a closed terminal sends it too):
+            // whatever came due meanwhile is due now.
+            if std::mem::take(&mut s.ui.suspended) {
+                s.record(EntryKind::Console { message: "running again (SIGCONT)".into(), warning: false }, &mut fx);
+            }
             fault::on_tick(s, &mut fx);
             fault::on_quit_deadline(s, &mut fx);
             steady::on_tick(s, &mut fx);
@@ -122,6 +122,7 @@ fn on_delta(s: &mut AppState, delta: TopologyDelta, fx: &mut Vec<Effect>) {
             for (key, ready, desired) in workloads {
                 readiness(s, key, ready, desired, fx);
             }
+            super::runsheet::check_targets(s, fx);
         }
         TopologyDelta::UpsertWorkload(w) => {
             let (key, ready, desired) = (service_key(&w), w.ready, w.desired);
@@ -421,6 +422,7 @@ fn suspend(s: &mut AppState, by: &str, fx: &mut Vec<Effect>) {
         }
         None => {
             s.record(EntryKind::Console { message: format!("suspended ({by})"), warning: false }, fx);
+            s.ui.suspended = true;
             fx.push(Effect::Suspend);
         }
     }
@@ -659,6 +661,30 @@ fn resolve(s: &AppState, target: Target) -> Result<Target, String> {
     }
 }
 
+/// Whether a written target is in the cluster's picture now; if not, what to say ("no workload
+/// sock-shop/cartz in the cluster (did you mean sock-shop/carts?)").
+pub fn target_problem(s: &AppState, target: &str) -> Option<String> {
+    match target.parse::<Target>().and_then(|t| resolve(s, t)) {
+        Ok(t) => absent(s, &t),
+        Err(e) => Some(e),
+    }
+}
+
+fn absent(s: &AppState, target: &Target) -> Option<String> {
+    if s.topology.contains(target) {
+        return None;
+    }
+    let word = s.session.backend.pod_word.as_str();
+    if target.kind() == crate::backend::TargetKind::Selector {
+        return Some(format!("{target} selects no {word}"));
+    }
+    let candidates: Vec<String> = s.topology.targets(target.kind()).iter().map(|t| t.to_string()).collect();
+    let hint = suggest(&target.to_string(), candidates.iter().map(String::as_str))
+        .map(|h| format!(" (did you mean {h}?)"))
+        .unwrap_or_default();
+    Some(format!("no {} {target} in the cluster{hint}", target.kind()))
+}
+
 /// Builds a fault plan from a preset id, a written target and `name=value` overrides, with
 /// a clear message for anything unknown or out of bounds.
 pub fn plan(s: &AppState, preset_id: &str, target: &str, overrides: &[(String, String)]) -> Result<FaultPlan, String> {
@@ -676,15 +702,8 @@ pub fn plan(s: &AppState, preset_id: &str, target: &str, overrides: &[(String, S
             return Err(format!("{target} is off-limits: {why}"));
         }
     }
-    if !s.topology.contains(&target) {
-        if target.kind() == crate::backend::TargetKind::Selector {
-            return Err(format!("{target} selects no {word}"));
-        }
-        let candidates: Vec<String> = s.topology.targets(target.kind()).iter().map(|t| t.to_string()).collect();
-        let hint = suggest(&target.to_string(), candidates.iter().map(String::as_str))
-            .map(|h| format!(" (did you mean {h}?)"))
-            .unwrap_or_default();
-        return Err(format!("no {} {target} in the cluster{hint}", target.kind()));
+    if let Some(missing) = absent(s, &target) {
+        return Err(missing);
     }
     let mut params: BTreeMap<_, _> = p.default_params();
     let mut duration = p.duration;
