@@ -82,6 +82,10 @@ pub fn load(s: &mut AppState, plan: Plan, auto: bool) -> Vec<Effect> {
         .max()
         .unwrap_or(0);
     s.runsheet = Some(RunSheet { plan, auto, phase: Phase::Ready { next }, base, targets_checked: false });
+    // Checked now if the cluster's picture is in, else when it comes.
+    if s.pictured {
+        check_targets(s, &mut fx);
+    }
     fx
 }
 

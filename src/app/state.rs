@@ -132,6 +132,8 @@ pub struct AppState {
     pub session: Session,
     pub presets: Vec<PresetEntry>,
     pub topology: Topology,
+    /// Set once the backend's first full picture (a snapshot) is in.
+    pub pictured: bool,
     /// `None` until the backend says (the demo never does: it cannot lose its connection).
     pub connection: Option<Connection>,
     pub health: BTreeMap<String, ServiceHealth>,
@@ -167,6 +169,7 @@ impl AppState {
             session,
             presets,
             topology: Topology::default(),
+            pictured: false,
             connection: None,
             health: BTreeMap::new(),
             fault: FaultPhase::Idle,

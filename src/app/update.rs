@@ -119,6 +119,7 @@ fn on_delta(s: &mut AppState, delta: TopologyDelta, fx: &mut Vec<Effect>) {
             let workloads: Vec<(String, u32, u32)> =
                 t.workloads().map(|w| (service_key(w), w.ready, w.desired)).collect();
             s.topology = t;
+            s.pictured = true;
             for (key, ready, desired) in workloads {
                 readiness(s, key, ready, desired, fx);
             }
