@@ -6,21 +6,23 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use bollard::errors::Error as DockerError;
-use bollard::models::{ContainerCreateBody, ContainerUpdateBody, EndpointSettings, HostConfig};
+use bollard::models::{ContainerUpdateBody, EndpointSettings};
 use bollard::models::{NetworkConnectRequest, NetworkDisconnectRequest};
 use bollard::query_parameters::{
-    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, KillContainerOptionsBuilder, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder, RestartContainerOptionsBuilder, StopContainerOptionsBuilder,
+    KillContainerOptionsBuilder, RemoveContainerOptionsBuilder, RestartContainerOptionsBuilder,
+    StopContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures::StreamExt;
 use rand::seq::SliceRandom;
-use serde::{Deserialize, Serialize};
 
+pub use super::helper::{probe_netem, sweep_oneshots};
+use super::helper::{run_once, start_helper, wait_applied, DEADLINE, FAULT, QDISC, SESSION, TARGET, TARGET_NAME};
 use super::netem;
+pub use super::plan::{Endpoint, Limits, Plan, Target};
 use super::topology::{Ctr, HELPER};
 use crate::backend::model::PodPhase;
-use crate::backend::{BackendError, FaultSpec, Mode, RevertHandle};
+use crate::backend::{BackendError, FaultSpec, Mode};
 
 /// The faults this backend runs.
 pub const ACTIONS: &[&str] = &[
@@ -38,124 +40,6 @@ pub const ACTIONS: &[&str] = &[
     "network-rate",
 ];
 
-/// Labels on helper containers: the markers that let any process find and undo them.
-pub const SESSION: &str = "gameday.session";
-pub const FAULT: &str = "gameday.fault";
-pub const TARGET: &str = "gameday.target";
-pub const TARGET_NAME: &str = "gameday.target-name";
-pub const QDISC: &str = "gameday.qdisc";
-pub const DEADLINE: &str = "gameday.deadline";
-/// The `gameday.helper` value of short-lived helpers (the netem probe, a qdisc cleaner).
-pub const ONESHOT: &str = "oneshot";
-
-/// How long an injected helper may take to say its qdisc is on.
-const HELPER_READY: Duration = Duration::from_secs(10);
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Target {
-    pub id: String,
-    pub name: String,
-}
-
-/// A network the container was on, and its aliases there (compose puts the service name).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Endpoint {
-    pub network: String,
-    pub aliases: Vec<String>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Limits {
-    pub nano_cpus: i64,
-    pub cpu_quota: i64,
-    pub cpu_period: i64,
-    pub memory: i64,
-    pub memory_swap: i64,
-}
-
-/// What a fault does and how to undo it: the revert handle's data.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "kebab-case")]
-pub enum Plan {
-    ContainerKill { targets: Vec<Target>, signal: String },
-    ContainerStop { targets: Vec<Target>, grace_s: i64 },
-    ContainerRestart { targets: Vec<Target>, grace_s: i64 },
-    ContainerPause { targets: Vec<Target> },
-    NetworkDisconnect { targets: Vec<Target>, endpoints: Vec<Vec<Endpoint>> },
-    CpuThrottle { targets: Vec<Target>, saved: Vec<Limits>, cpus: f64 },
-    MemoryThrottle { targets: Vec<Target>, saved: Vec<Limits>, memory_mb: i64 },
-    Netem { targets: Vec<Target>, helpers: Vec<String>, qdisc: String, image: String, seconds: u64 },
-}
-
-impl Plan {
-    pub fn targets(&self) -> &[Target] {
-        match self {
-            Plan::ContainerKill { targets, .. }
-            | Plan::ContainerStop { targets, .. }
-            | Plan::ContainerRestart { targets, .. }
-            | Plan::ContainerPause { targets }
-            | Plan::NetworkDisconnect { targets, .. }
-            | Plan::CpuThrottle { targets, .. }
-            | Plan::MemoryThrottle { targets, .. }
-            | Plan::Netem { targets, .. } => targets,
-        }
-    }
-
-    fn names(&self) -> String {
-        self.targets().iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
-    }
-
-    /// In words, before (`done` false) or after it was applied.
-    pub fn summary(&self, done: bool) -> String {
-        let n = self.names();
-        let (will, did) = match self {
-            Plan::ContainerKill { signal, .. } => (format!("kill {n} ({signal})"), format!("killed {n} ({signal})")),
-            Plan::ContainerStop { .. } => (format!("stop {n}"), format!("stopped {n}")),
-            Plan::ContainerRestart { .. } => (format!("restart {n}"), format!("restarted {n}")),
-            Plan::ContainerPause { .. } => (format!("pause {n}"), format!("paused {n}")),
-            Plan::NetworkDisconnect { endpoints, .. } => {
-                let nets: Vec<String> = endpoints
-                    .iter()
-                    .flatten()
-                    .map(|e| e.network.clone())
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .into_iter()
-                    .collect();
-                (
-                    format!("disconnect {n} from {}", nets.join(", ")),
-                    format!("disconnected {n} from {}", nets.join(", ")),
-                )
-            }
-            Plan::CpuThrottle { cpus, .. } => {
-                (format!("throttle {n} to {cpus} CPUs"), format!("throttled {n} to {cpus} CPUs"))
-            }
-            Plan::MemoryThrottle { memory_mb, .. } => {
-                (format!("limit {n} to {memory_mb} MiB"), format!("limited {n} to {memory_mb} MiB"))
-            }
-            Plan::Netem { qdisc, .. } => (format!("{qdisc} on {n}"), format!("{qdisc} on {n} (by a helper)")),
-        };
-        if done {
-            did
-        } else {
-            will
-        }
-    }
-
-    pub fn handle(&self, fault_id: u64, done: bool) -> RevertHandle {
-        RevertHandle {
-            fault_id,
-            summary: self.summary(done),
-            data: serde_json::to_value(self).unwrap_or(serde_json::Value::Null),
-        }
-    }
-
-    pub fn from_handle(h: &RevertHandle) -> Result<Plan, BackendError> {
-        serde_json::from_value(h.data.clone()).map_err(|e| {
-            BackendError::Failed(format!("revert handle of fault #{} is not a Docker one: {e}", h.fault_id))
-        })
-    }
-}
-
 /// What the fault code needs of the backend.
 pub struct Ctx {
     pub docker: Docker,
@@ -164,14 +48,14 @@ pub struct Ctx {
     pub netem_image: String,
 }
 
-fn status(e: &DockerError) -> Option<u16> {
+pub(super) fn status(e: &DockerError) -> Option<u16> {
     match e {
         DockerError::DockerResponseServerError { status_code, .. } => Some(*status_code),
         _ => None,
     }
 }
 
-fn failed(what: &str, e: DockerError) -> BackendError {
+pub(super) fn failed(what: &str, e: DockerError) -> BackendError {
     match e {
         DockerError::DockerResponseServerError { status_code: 404, message } => {
             BackendError::TargetGone(format!("{what}: {message}"))
@@ -396,133 +280,6 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<(), Back
         }
     }
     Ok(())
-}
-
-/// Creates and starts a helper in the target's network namespace, with NET_ADMIN.
-async fn start_helper(
-    d: &Docker,
-    name: &str,
-    image: &str,
-    target_id: &str,
-    script: String,
-    labels: HashMap<String, String>,
-    auto_remove: bool,
-) -> Result<(), BackendError> {
-    let body = ContainerCreateBody {
-        image: Some(image.to_string()),
-        cmd: Some(vec!["sh".into(), "-c".into(), script]),
-        labels: Some(labels),
-        host_config: Some(HostConfig {
-            network_mode: Some(format!("container:{target_id}")),
-            cap_add: Some(vec!["NET_ADMIN".into()]),
-            auto_remove: Some(auto_remove),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let opts = CreateContainerOptionsBuilder::default().name(name).build();
-    d.create_container(Some(opts), body).await.map_err(|e| failed(&format!("create helper {name}"), e))?;
-    d.start_container(name, None::<bollard::query_parameters::StartContainerOptions>)
-        .await
-        .map_err(|e| failed(&format!("start helper {name}"), e))
-}
-
-/// Follows a helper's output until it says its qdisc is on, or it exits with tc's complaint.
-async fn wait_applied(d: &Docker, helper: &str, image: &str) -> Result<(), BackendError> {
-    let opts = LogsOptionsBuilder::default().stdout(true).stderr(true).follow(true).build();
-    let mut logs = d.logs(helper, Some(opts));
-    let mut seen = String::new();
-    let follow = async {
-        while let Some(chunk) = logs.next().await {
-            match chunk {
-                Ok(out) => {
-                    seen.push_str(&String::from_utf8_lossy(&out.into_bytes()));
-                    if seen.contains(netem::APPLIED) {
-                        return true;
-                    }
-                }
-                Err(_) => break,
-            }
-        }
-        false
-    };
-    match tokio::time::timeout(HELPER_READY, follow).await {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(BackendError::Failed(netem::explain(&seen, image))),
-        Err(_) => {
-            Err(BackendError::Failed(format!("the helper {helper} did not apply its qdisc within {HELPER_READY:?}")))
-        }
-    }
-}
-
-/// Runs a one-shot helper to completion and returns its output. It removes itself when it
-/// exits (even if this process dies meanwhile); its output is read by attaching before start.
-async fn run_once(
-    d: &Docker,
-    name: &str,
-    image: &str,
-    network_mode: &str,
-    script: String,
-) -> Result<String, BackendError> {
-    let body = ContainerCreateBody {
-        image: Some(image.to_string()),
-        cmd: Some(vec!["sh".into(), "-c".into(), script]),
-        labels: Some(HashMap::from([(HELPER.to_string(), ONESHOT.to_string())])),
-        host_config: Some(HostConfig {
-            network_mode: Some(network_mode.to_string()),
-            cap_add: Some(vec!["NET_ADMIN".into()]),
-            auto_remove: Some(true),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let _ = d.remove_container(name, Some(RemoveContainerOptionsBuilder::default().force(true).build())).await;
-    let opts = CreateContainerOptionsBuilder::default().name(name).build();
-    d.create_container(Some(opts), body).await.map_err(|e| failed(&format!("create helper {name}"), e))?;
-    let attach = AttachContainerOptionsBuilder::default().stdout(true).stderr(true).stream(true).build();
-    let mut attached = match d.attach_container(name, Some(attach)).await {
-        Ok(a) => a,
-        Err(e) => {
-            let _ = d.remove_container(name, Some(RemoveContainerOptionsBuilder::default().force(true).build())).await;
-            return Err(failed(&format!("attach to helper {name}"), e));
-        }
-    };
-    if let Err(e) = d.start_container(name, None::<bollard::query_parameters::StartContainerOptions>).await {
-        let _ = d.remove_container(name, Some(RemoveContainerOptionsBuilder::default().force(true).build())).await;
-        return Err(failed(&format!("start helper {name}"), e));
-    }
-    let mut out = String::new();
-    let read = async {
-        while let Some(Ok(chunk)) = attached.output.next().await {
-            out.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
-        }
-    };
-    if tokio::time::timeout(HELPER_READY, read).await.is_err() {
-        let _ = d.remove_container(name, Some(RemoveContainerOptionsBuilder::default().force(true).build())).await;
-        return Err(BackendError::Failed(format!("the helper {name} did not finish within {HELPER_READY:?}")));
-    }
-    Ok(out)
-}
-
-/// Removes one-shot helpers an earlier process left (it died before they finished).
-pub async fn sweep_oneshots(d: &Docker) {
-    let filters = HashMap::from([("label", vec![format!("{HELPER}={ONESHOT}")])]);
-    let opts = bollard::query_parameters::ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
-    for c in d.list_containers(Some(opts)).await.unwrap_or_default() {
-        if let Some(id) = c.id {
-            let _ = d.remove_container(&id, Some(RemoveContainerOptionsBuilder::default().force(true).build())).await;
-        }
-    }
-}
-
-/// Whether this host's kernel has netem, asked of a one-shot helper with no network.
-pub async fn probe_netem(d: &Docker, image: &str) -> Result<(), String> {
-    let name = format!("gameday-probe-{}", std::process::id());
-    match run_once(d, &name, image, "none", netem::PROBE.to_string()).await {
-        Ok(out) if out.contains("netem: ok") => Ok(()),
-        Ok(out) => Err(netem::explain(&out, image)),
-        Err(e) => Err(e.to_string()),
-    }
 }
 
 async fn is_running(d: &Docker, id: &str) -> Result<Option<PodPhase>, BackendError> {

@@ -4,7 +4,9 @@
 //! removes its qdisc by itself when the fault's time is up.
 
 pub mod faults;
+pub mod helper;
 pub mod netem;
+pub mod plan;
 pub mod topology;
 pub mod watch;
 
@@ -159,24 +161,24 @@ impl Backend for DockerBackend {
         let mut out = Vec::new();
         for h in helpers {
             let labels = h.labels.unwrap_or_default();
-            if labels.get(topology::HELPER).is_some_and(|v| v == faults::ONESHOT) {
+            if labels.get(topology::HELPER).is_some_and(|v| v == helper::ONESHOT) {
                 continue;
             }
             let get = |k: &str| labels.get(k).cloned().unwrap_or_default();
             let (Some(name), Ok(fault_id)) =
-                (h.names.and_then(|n| n.first().cloned()), get(faults::FAULT).parse::<u64>())
+                (h.names.and_then(|n| n.first().cloned()), get(helper::FAULT).parse::<u64>())
             else {
                 continue;
             };
             let plan = Plan::Netem {
-                targets: vec![Target { id: get(faults::TARGET), name: get(faults::TARGET_NAME) }],
+                targets: vec![Target { id: get(helper::TARGET), name: get(helper::TARGET_NAME) }],
                 helpers: vec![name.trim_start_matches('/').to_string()],
-                qdisc: get(faults::QDISC),
+                qdisc: get(helper::QDISC),
                 image: h.image.unwrap_or_else(|| self.ctx.netem_image.clone()),
                 seconds: 0,
             };
             out.push(Leftover {
-                session: get(faults::SESSION),
+                session: get(helper::SESSION),
                 fault_id,
                 what: format!("{} (helper {})", plan.summary(true), name.trim_start_matches('/')),
                 handle: plan.handle(fault_id, true),
