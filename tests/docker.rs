@@ -108,8 +108,69 @@ async fn a_disconnected_container_comes_back_with_its_aliases() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a Docker engine (.ci/run runs it)"]
+async fn a_disconnected_container_comes_back_with_its_static_address_aliases_and_links() {
+    let mut shop = Shop::start("ns").await;
+    let b = shop.backend().await;
+    let (net, prefix) = shop.subnet("static").await;
+    let db = shop.container("db", 1);
+    let ip = format!("{prefix}.100");
+    let endpoint = bollard::models::EndpointSettings {
+        ipam_config: Some(bollard::models::EndpointIpamConfig { ipv4_address: Some(ip.clone()), ..Default::default() }),
+        aliases: Some(vec!["api".into(), "api-primary".into()]),
+        links: Some(vec![format!("{db}:database")]),
+        ..Default::default()
+    };
+    // On the static network only first (a link needs the linked container on the same network).
+    shop.docker
+        .connect_network(&net, bollard::models::NetworkConnectRequest { container: db.clone(), endpoint_config: None })
+        .await
+        .unwrap();
+    let api = shop
+        .extra(
+            "api-1",
+            bollard::models::ContainerCreateBody {
+                host_config: Some(bollard::models::HostConfig {
+                    network_mode: Some(net.clone()),
+                    ..Default::default()
+                }),
+                networking_config: Some(bollard::models::NetworkingConfig {
+                    endpoints_config: Some(std::collections::HashMap::from([(net.clone(), endpoint)])),
+                }),
+                ..Default::default()
+            },
+        )
+        .await;
+    let ep = |i: bollard::models::ContainerInspectResponse| {
+        i.network_settings.and_then(|n| n.networks).unwrap_or_default().get(&net).cloned().expect("on the network")
+    };
+    let before = ep(shop.inspect(&api).await);
+    assert_eq!(before.ip_address.as_deref(), Some(ip.as_str()));
+    let spec = shop.spec(
+        "network-disconnect",
+        &format!("container/{api}"),
+        &[&api],
+        &[("network", ParamValue::Text(String::new()))],
+        Mode::All,
+    );
+    let h = apply(&b, &spec).await;
+    assert!(shop.inspect(&api).await.network_settings.and_then(|n| n.networks).unwrap_or_default().is_empty());
+    // A reconnect without the IPAMConfig gets the next free address (.2), not .100.
+    b.revert(&h).await.unwrap();
+    let after = ep(shop.inspect(&api).await);
+    assert_eq!(after.ip_address.as_deref(), Some(ip.as_str()), "the static address");
+    assert_eq!(after.ipam_config.and_then(|c| c.ipv4_address), Some(ip.clone()));
+    let mut aliases = after.aliases.unwrap_or_default();
+    aliases.sort();
+    assert!(aliases.contains(&"api".to_string()) && aliases.contains(&"api-primary".to_string()), "{aliases:?}");
+    assert_eq!(after.links, before.links, "the same links");
+    assert!(after.links.unwrap_or_default().iter().any(|l| l.contains("database")));
+    shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Docker engine (.ci/run runs it)"]
 async fn cpu_and_memory_throttles_restore_the_original_limits() {
-    let shop = Shop::start("th").await;
+    let mut shop = Shop::start("th").await;
     let b = shop.backend().await;
     let web1 = shop.container("web", 1);
     let db = shop.container("db", 1);
@@ -124,10 +185,50 @@ async fn cpu_and_memory_throttles_restore_the_original_limits() {
     );
     let h = apply(&b, &spec).await;
     let c = hc(shop.inspect(&web1).await);
-    assert_eq!((c.cpu_quota, c.cpu_period), (Some(20_000), Some(100_000)));
+    // Only the quota changes; the period stays unset (the kernel's 100 ms).
+    assert_eq!((c.cpu_quota, c.cpu_period), (Some(20_000), Some(0)));
+    assert_eq!(shop.exec(&web1, &["cat", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us"]).await.1.trim(), "20000");
     b.revert(&h).await.unwrap();
     let c = hc(shop.inspect(&web1).await);
-    assert!(matches!(c.cpu_quota, Some(-1) | Some(0)), "unlimited again: {:?}", c.cpu_quota);
+    // The Engine API takes a quota of 0 as "unchanged" and cannot write it back: -1 is its "no
+    // limit", and the period is exactly as it was.
+    assert_eq!((c.cpu_quota, c.cpu_period, c.nano_cpus), (Some(-1), Some(0), Some(0)), "no limit again");
+    assert_eq!(shop.exec(&web1, &["cat", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us"]).await.1.trim(), "-1");
+
+    // Limits of its own come back exactly: a quota and period, or --cpus (NanoCpus).
+    for (quota, period, nano) in [(50_000, 200_000, 0), (0, 0, 1_500_000_000)] {
+        let body = bollard::models::ContainerUpdateBody {
+            cpu_quota: (quota > 0).then_some(quota),
+            cpu_period: (period > 0).then_some(period),
+            nano_cpus: (nano > 0).then_some(nano),
+            ..Default::default()
+        };
+        shop.docker.update_container(&web1, body).await.unwrap();
+        let before = hc(shop.inspect(&web1).await);
+        let h = apply(&b, &spec).await;
+        let during = hc(shop.inspect(&web1).await);
+        assert_ne!(
+            (during.cpu_quota, during.nano_cpus),
+            (before.cpu_quota, before.nano_cpus),
+            "throttled from {quota}/{period}/{nano}"
+        );
+        b.revert(&h).await.unwrap();
+        let after = hc(shop.inspect(&web1).await);
+        assert_eq!(
+            (after.cpu_quota, after.cpu_period, after.nano_cpus),
+            (before.cpu_quota, before.cpu_period, before.nano_cpus),
+            "exactly as before"
+        );
+        if nano == 0 {
+            // The next round sets NanoCpus, which the engine refuses beside a quota.
+            shop.docker.stop_container(&web1, None::<bollard::query_parameters::StopContainerOptions>).await.unwrap();
+            shop.docker
+                .remove_container(&web1, None::<bollard::query_parameters::RemoveContainerOptions>)
+                .await
+                .unwrap();
+            shop.respawn("web", 1).await;
+        }
+    }
 
     let spec = shop.spec("memory-throttle", &format!("container/{db}"), &[&db], &[("memory_mb", int(64))], Mode::All);
     let h = apply(&b, &spec).await;

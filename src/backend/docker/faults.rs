@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use bollard::errors::Error as DockerError;
-use bollard::models::{ContainerUpdateBody, EndpointSettings};
+use bollard::models::{ContainerUpdateBody, EndpointIpamConfig, EndpointSettings};
 use bollard::models::{NetworkConnectRequest, NetworkDisconnectRequest};
 use bollard::query_parameters::{
     KillContainerOptionsBuilder, RemoveContainerOptionsBuilder, RestartContainerOptionsBuilder,
@@ -39,6 +39,9 @@ pub const ACTIONS: &[&str] = &[
     "network-corrupt",
     "network-rate",
 ];
+
+/// The CFS period the kernel uses when a container sets none (100 ms, in µs).
+const DEFAULT_CPU_PERIOD: i64 = 100_000;
 
 /// What the fault code needs of the backend.
 pub struct Ctx {
@@ -112,6 +115,38 @@ fn limits(i: &bollard::models::ContainerInspectResponse) -> Limits {
     }
 }
 
+/// What a reconnect needs to put a container back on `network` exactly as it was.
+fn endpoint(network: String, s: EndpointSettings) -> Endpoint {
+    let ipam = s.ipam_config.unwrap_or_default();
+    let some = |v: Option<String>| v.filter(|a| !a.is_empty());
+    Endpoint {
+        network,
+        aliases: s.aliases.unwrap_or_default(),
+        ipv4: some(ipam.ipv4_address),
+        ipv6: some(ipam.ipv6_address),
+        link_local: ipam.link_local_ips.unwrap_or_default(),
+        links: s.links.unwrap_or_default(),
+        driver_opts: s.driver_opts.unwrap_or_default().into_iter().collect(),
+    }
+}
+
+/// The endpoint settings of a reconnect: the same aliases, static addresses, links and options.
+fn reconnect(ep: &Endpoint) -> EndpointSettings {
+    let nonempty = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
+    let static_ip = ep.ipv4.is_some() || ep.ipv6.is_some() || !ep.link_local.is_empty();
+    EndpointSettings {
+        aliases: nonempty(&ep.aliases),
+        links: nonempty(&ep.links),
+        ipam_config: static_ip.then(|| EndpointIpamConfig {
+            ipv4_address: ep.ipv4.clone(),
+            ipv6_address: ep.ipv6.clone(),
+            link_local_ips: nonempty(&ep.link_local),
+        }),
+        driver_opts: (!ep.driver_opts.is_empty()).then(|| ep.driver_opts.clone().into_iter().collect()),
+        ..Default::default()
+    }
+}
+
 /// A helper's container name: findable, unique per fault and target.
 fn helper_name(spec: &FaultSpec, target: &Target) -> String {
     let clean =
@@ -140,7 +175,7 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<Plan, BackendError> 
                     let mut eps: Vec<Endpoint> = nets
                         .into_iter()
                         .filter(|(name, _)| only.as_ref().is_none_or(|o| o == name))
-                        .map(|(network, s)| Endpoint { network, aliases: s.aliases.unwrap_or_default() })
+                        .map(|(network, s)| endpoint(network, s))
                         .collect();
                     eps.sort_by(|a, b| a.network.cmp(&b.network));
                     eps
@@ -245,9 +280,11 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<(), Back
                 let body = if l.nano_cpus > 0 {
                     ContainerUpdateBody { nano_cpus: Some((cpus * 1e9) as i64), ..Default::default() }
                 } else {
+                    // Only the quota: the period stays as it was (0 is the kernel's 100 ms), so
+                    // the revert has it back exactly.
+                    let period = if l.cpu_period > 0 { l.cpu_period } else { DEFAULT_CPU_PERIOD };
                     ContainerUpdateBody {
-                        cpu_period: Some(100_000),
-                        cpu_quota: Some(((cpus * 100_000.0) as i64).max(1000)),
+                        cpu_quota: Some(((cpus * period as f64) as i64).max(1000)),
                         ..Default::default()
                     }
                 };
@@ -334,11 +371,7 @@ pub async fn revert(ctx: &Ctx, plan: &Plan) -> Result<(), BackendError> {
                     Err(e) => return Err(failed(&format!("inspect {}", t.name), e)),
                 };
                 for ep in eps.iter().filter(|ep| !current.contains_key(&ep.network)) {
-                    let aliases = (!ep.aliases.is_empty()).then(|| ep.aliases.clone());
-                    let req = NetworkConnectRequest {
-                        container: t.id.clone(),
-                        endpoint_config: Some(EndpointSettings { aliases, ..Default::default() }),
-                    };
+                    let req = NetworkConnectRequest { container: t.id.clone(), endpoint_config: Some(reconnect(ep)) };
                     d.connect_network(&ep.network, req)
                         .await
                         .map_err(|e| failed(&format!("reconnect {} to {}", t.name, ep.network), e))?;
@@ -352,10 +385,10 @@ pub async fn revert(ctx: &Ctx, plan: &Plan) -> Result<(), BackendError> {
                     Plan::CpuThrottle { .. } if l.nano_cpus > 0 => {
                         ContainerUpdateBody { nano_cpus: Some(l.nano_cpus), ..Default::default() }
                     }
-                    // A quota of 0 means "unchanged" to the API: -1 is "no limit".
+                    // The throttle changed only the quota. A quota of 0 means "unchanged" to
+                    // the Engine API, which cannot write 0 back: -1 is its "no limit".
                     Plan::CpuThrottle { .. } => ContainerUpdateBody {
                         cpu_quota: Some(if l.cpu_quota == 0 { -1 } else { l.cpu_quota }),
-                        cpu_period: (l.cpu_period > 0).then_some(l.cpu_period),
                         ..Default::default()
                     },
                     _ => ContainerUpdateBody {

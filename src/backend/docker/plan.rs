@@ -10,11 +10,24 @@ pub struct Target {
     pub name: String,
 }
 
-/// A network the container was on, and its aliases there (compose puts the service name).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A network the container was on, and everything a reconnect needs to put it back as it was:
+/// its aliases (compose puts the service name), a static address (`--ip`, `ipv4_address`), its
+/// legacy links and its driver options.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Endpoint {
     pub network: String,
     pub aliases: Vec<String>,
+    /// The addresses it asked for (IPAMConfig); empty when the network chose them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv4: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub link_local: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub driver_opts: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
