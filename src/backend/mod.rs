@@ -5,6 +5,7 @@ pub mod docker;
 pub mod kube;
 pub mod model;
 pub mod sim;
+pub mod target;
 
 use std::collections::BTreeMap;
 
