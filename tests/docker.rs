@@ -471,3 +471,58 @@ async fn a_lost_engine_is_reported_and_the_watch_reconnects_by_itself() {
     shop.docker.unpause_container(&web2).await.unwrap();
     shop.stop().await;
 }
+
+/// A container that sleeps (no server: on the host's network it must not bind a host port).
+fn sleeper(network_mode: &str) -> bollard::models::ContainerCreateBody {
+    bollard::models::ContainerCreateBody {
+        cmd: Some(vec!["/bin/sh".into(), "-c".into(), "trap 'exit 0' TERM INT; sleep 600 & wait".into()]),
+        host_config: Some(bollard::models::HostConfig {
+            network_mode: Some(network_mode.into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Docker engine (.ci/run runs it)"]
+async fn network_faults_refuse_the_host_network_and_know_a_shared_namespace() {
+    let mut shop = Shop::start("hn").await;
+    let b = shop.backend().await;
+    let web1 = shop.container("web", 1);
+    let on_host = shop.extra("hostnet-1", sleeper("host")).await;
+    let guest = shop.extra("guest-1", sleeper(&format!("container:{web1}"))).await;
+
+    // The host's network: every interface of this machine. Refused, with the reason.
+    for action in ["network-rate", "network-latency", "network-disconnect"] {
+        let spec =
+            shop.spec(action, &format!("container/{on_host}"), &[&on_host], &[("rate_kbit", int(800))], Mode::All);
+        let err = b.prepare(&spec).await.expect_err(action).to_string();
+        assert!(err.contains(&format!("{on_host} uses the host's network (--network host)")), "{action}: {err}");
+    }
+    // A guest in web-1's namespace has no network of its own to disconnect.
+    let spec = shop.spec("network-disconnect", &format!("container/{guest}"), &[&guest], &[], Mode::All);
+    let err = b.prepare(&spec).await.unwrap_err().to_string();
+    assert!(err.contains("shares the network namespace of container"), "{err}");
+
+    // The picture says who shares what, for the preview.
+    let mut rx = watch(&b);
+    let TopologyDelta::Snapshot(t) =
+        rx.wait(10, "the first picture", |d| matches!(d, TopologyDelta::Snapshot(_))).await
+    else {
+        unreachable!()
+    };
+    let pod = |n: &str| t.pods().find(|p| p.name == n).cloned().unwrap_or_else(|| panic!("{n} in the picture"));
+    assert_eq!(pod(&on_host).caveats.netns.as_deref(), Some("host"));
+    assert_eq!(pod(&guest).caveats.netns.as_deref(), Some(web1.as_str()), "named, not an id");
+    assert!(pod(&guest).note.unwrap_or_default().ends_with(&format!("net of {web1}")), "its note says so");
+    assert_eq!(pod(&web1).caveats.netns, None);
+
+    // And it is true: shaping web-1 shapes its guest.
+    let spec = shop.spec("network-rate", &format!("container/{web1}"), &[&web1], &[("rate_kbit", int(800))], Mode::All);
+    let h = apply(&b, &spec).await;
+    assert!(shop.qdiscs(&guest).await.contains("qdisc tbf"), "{}", shop.qdiscs(&guest).await);
+    b.revert(&h).await.unwrap();
+    assert!(!shop.qdiscs(&guest).await.contains("tbf"));
+    shop.stop().await;
+}

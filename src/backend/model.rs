@@ -64,6 +64,30 @@ pub struct Pod {
     /// Something a person should notice: "paused", "CPU stressed", "+300ms latency".
     pub note: Option<String>,
     pub labels: BTreeMap<String, String>,
+    /// What a fault's preview must say about it, when the backend knows.
+    #[serde(default)]
+    pub caveats: Caveats,
+}
+
+/// What a fault's preview must say about a pod (a container) beyond its state: what else a
+/// fault on it hits, what brings it back by itself, what no fault may touch.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caveats {
+    /// The network namespace it shares, when it shares one: `host` (the host's own network:
+    /// every interface of the machine), or the name of the pod whose namespace it joined
+    /// (Docker's `--network container:X`). A network fault hits everything in that namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netns: Option<String>,
+    /// Its restart policy, when it has one that restarts it ("always", "unless-stopped",
+    /// "on-failure").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<String>,
+    /// The signal its stop sends, when it sets one (Docker's STOPSIGNAL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    /// Why no fault may touch it ("the console's own container").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protected: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -181,11 +205,12 @@ impl Topology {
         self.on_node.get(node).into_iter().flatten().filter_map(move |(ns, n)| self.pod(ns, n))
     }
 
-    /// The pods a target selects that are not down: what a fault on pods can hit now.
+    /// The pods a target selects that are not down and not protected: what a fault on pods can
+    /// hit now.
     pub fn live_pods(&self, target: &Target) -> Vec<super::PodRef> {
         self.select(target)
             .into_iter()
-            .filter(|p| !p.phase.is_down())
+            .filter(|p| !p.phase.is_down() && p.caveats.protected.is_none())
             .map(|p| super::PodRef { namespace: p.namespace.clone(), name: p.name.clone() })
             .collect()
     }
@@ -392,6 +417,7 @@ mod tests {
             restarts: 0,
             note: None,
             labels: BTreeMap::from([("app".to_string(), wl.to_string())]),
+            caveats: Caveats::default(),
         }
     }
 

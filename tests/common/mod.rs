@@ -233,6 +233,7 @@ pub fn compose_topology() -> gameday::backend::Topology {
                 restarts: 0,
                 note: None,
                 labels: [("com.docker.compose.service".to_string(), svc.to_string())].into_iter().collect(),
+                caveats: Default::default(),
             });
         }
     }

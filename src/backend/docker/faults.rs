@@ -89,6 +89,9 @@ async fn running_candidates(
         if c.is_helper() || c.phase != PodPhase::Running {
             continue;
         }
+        if spec.action.starts_with("network-") {
+            network_refusal(&spec.action, &c).map_err(BackendError::Unsupported)?;
+        }
         out.push((Target { id: c.id.clone(), name: c.name.clone() }, i));
     }
     if out.is_empty() {
@@ -102,6 +105,28 @@ async fn running_candidates(
     out.truncate(spec.mode.unwrap_or(Mode::All).count(out.len()));
     out.sort_by(|a, b| a.0.name.cmp(&b.0.name));
     Ok(out)
+}
+
+/// Why a network fault may not run on this container, if it may not: on the host's network it
+/// would change every interface of the machine; a container that joined another's network
+/// namespace has no network of its own to disconnect.
+fn network_refusal(action: &str, c: &Ctr) -> Result<(), String> {
+    if c.host_network() {
+        return Err(format!(
+            "{} uses the host's network (--network host): a network fault on it would change every interface \
+             of this host, not one container; refused",
+            c.name
+        ));
+    }
+    match c.joined() {
+        Some(owner) if action == "network-disconnect" => Err(format!(
+            "{} shares the network namespace of container {} (--network container:...) and has no network of \
+             its own: disconnect that container instead (which cuts off both)",
+            c.name,
+            &owner[..owner.len().min(12)]
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn limits(i: &bollard::models::ContainerInspectResponse) -> Limits {

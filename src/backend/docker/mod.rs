@@ -132,7 +132,7 @@ impl Backend for DockerBackend {
     }
 
     fn watch(&self, tx: UnboundedSender<TopologyDelta>) {
-        watch::spawn(self.ctx.docker.clone(), self.host.clone(), tx.clone());
+        watch::spawn(self.ctx.docker.clone(), self.host.clone(), self.ctx.own.clone(), tx.clone());
         self.probe_capabilities(tx);
     }
 

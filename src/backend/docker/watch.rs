@@ -21,6 +21,8 @@ const INSPECT_AT_ONCE: usize = 16;
 struct Watcher {
     docker: Docker,
     host: String,
+    /// The console's own container, if it runs in one: shown, never a target.
+    own: Option<String>,
     tx: UnboundedSender<TopologyDelta>,
     topo: Topology,
     /// container id -> (namespace, name) of its pod
@@ -29,8 +31,16 @@ struct Watcher {
     reachable: std::collections::HashSet<String>,
 }
 
-pub fn spawn(docker: Docker, host: String, tx: UnboundedSender<TopologyDelta>) {
-    let w = Watcher { docker, host, tx, topo: Topology::default(), ids: HashMap::new(), reachable: Default::default() };
+pub fn spawn(docker: Docker, host: String, own: Option<String>, tx: UnboundedSender<TopologyDelta>) {
+    let w = Watcher {
+        docker,
+        host,
+        own,
+        tx,
+        topo: Topology::default(),
+        ids: HashMap::new(),
+        reachable: Default::default(),
+    };
     tokio::spawn(w.run());
 }
 
@@ -99,11 +109,11 @@ impl Watcher {
         let opts = ListContainersOptionsBuilder::default().all(true).build();
         let list = self.docker.list_containers(Some(opts)).await.map_err(|e| format!("listing containers: {e}"))?;
         let mut topo = Topology::default();
-        self.ids.clear();
-        for c in list.iter().filter_map(Ctr::from_summary).filter(|c| !c.is_helper()) {
-            let pod = c.pod(&self.host);
-            self.ids.insert(c.id.clone(), (pod.namespace.clone(), pod.name.clone()));
-            topo.upsert_pod(pod);
+        let ctrs: Vec<Ctr> = list.iter().filter_map(Ctr::from_summary).filter(|c| !c.is_helper()).collect();
+        // Every id first: a container that joined another's network namespace names it.
+        self.ids = ctrs.iter().map(|c| (c.id.clone(), (c.namespace().to_string(), c.name.clone()))).collect();
+        for c in &ctrs {
+            topo.upsert_pod(self.pod_of(c));
         }
         let keys: Vec<(String, String)> =
             topo.pods().filter_map(|p| p.workload.clone().map(|w| (p.namespace.clone(), w))).collect();
@@ -142,6 +152,16 @@ impl Watcher {
         }
     }
 
+    /// A container as the console shows it: the namespace it joined named, the console's own
+    /// container marked.
+    fn pod_of(&self, c: &Ctr) -> crate::backend::model::Pod {
+        let owner = c.joined().and_then(|id| {
+            self.ids.iter().find(|(k, _)| k.starts_with(id) || id.starts_with(k.as_str())).map(|(_, (_, n))| n.as_str())
+        });
+        let own = self.own.as_deref().is_some_and(|o| c.id.starts_with(o) || o.starts_with(&c.id));
+        c.pod(&self.host, owner, own)
+    }
+
     /// A workload with a published port can be probed from here: said once per workload.
     fn announce(&mut self, c: &Ctr) {
         let Some(addr) = &c.published else { return };
@@ -157,7 +177,7 @@ impl Watcher {
             return;
         }
         self.announce(&c);
-        let pod = c.pod(&self.host);
+        let pod = self.pod_of(&c);
         let old = self.ids.insert(c.id.clone(), (pod.namespace.clone(), pod.name.clone()));
         let old_workload = old
             .as_ref()
