@@ -24,6 +24,11 @@ pub enum Event {
         fault: u64,
         result: Result<RevertHandle, String>,
     },
+    /// The inject failed having changed nothing (the backend is sure): nothing to revert.
+    NotApplied {
+        fault: u64,
+        error: String,
+    },
     Reverted {
         fault: u64,
         attempt: u32,
@@ -82,7 +87,8 @@ pub enum Effect {
         delay_ms: u64,
         by: String,
     },
-    /// Start running a probe (it reports `Event::Probe` at its interval until the end).
+    /// Start running a probe (it reports `Event::Probe` at its interval until the end); one of
+    /// the same name that runs already is replaced.
     StartProbe(crate::probe::ProbeSpec),
     /// A drill responder on the demo: replay the facilitator's fault in this console's own
     /// simulated cluster (nothing is journaled: it dies with the process).

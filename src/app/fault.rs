@@ -311,6 +311,38 @@ pub fn on_injected(s: &mut AppState, id: u64, result: Result<RevertHandle, Strin
     }
 }
 
+/// The inject failed and the backend is sure it changed nothing: recorded as never applied, and
+/// nothing is reverted (a revert of what was never there could only fail, e.g. with the same
+/// broken helper image, and keep the fault "live" forever).
+pub fn on_not_applied(s: &mut AppState, id: u64, error: String, fx: &mut Vec<Effect>) {
+    if !matches!(&s.fault, FaultPhase::Applying { fault, .. } if fault.id == id) {
+        return;
+    }
+    s.say(Level::Error, format!("fault #{id} was never applied: {error}"));
+    s.record(EntryKind::InjectFailed { fault: id, error }, fx);
+    s.record(EntryKind::NeverApplied { fault: id }, fx);
+    s.fault = FaultPhase::Idle;
+    finish_quit_if_asked(s, fx);
+}
+
+/// The backend says the active fault is no longer in effect (its target restarted and took
+/// the qdisc with it): recorded, and what is left of it (a helper, a marker) is cleaned up
+/// through the ordinary revert, so the bar stops saying it is live.
+pub fn on_lapsed(s: &mut AppState, session: &str, id: u64, why: String, fx: &mut Vec<Effect>) {
+    if session != s.session.id {
+        return;
+    }
+    let FaultPhase::Active { fault } = &s.fault else { return };
+    if fault.id != id {
+        return;
+    }
+    let FaultPhase::Active { fault } = std::mem::replace(&mut s.fault, FaultPhase::Idle) else {
+        return;
+    };
+    s.say(Level::Warning, format!("fault #{id} is no longer in effect: {why}"));
+    start_revert(s, fault, EndReason::Lapsed { why }, fx);
+}
+
 pub fn on_reverted(s: &mut AppState, id: u64, attempt: u32, result: Result<(), String>, fx: &mut Vec<Effect>) {
     let FaultPhase::Reverting { fault, reason, attempt: current, .. } = &s.fault else {
         return;

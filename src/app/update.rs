@@ -39,6 +39,7 @@ pub fn update(s: &mut AppState, event: Event, now: Stamp) -> Vec<Effect> {
         Event::Backend(delta) => on_delta(s, delta, &mut fx),
         Event::Prepared { fault: id, result } => fault::on_prepared(s, id, result, &mut fx),
         Event::Injected { fault: id, result } => fault::on_injected(s, id, result, &mut fx),
+        Event::NotApplied { fault: id, error } => fault::on_not_applied(s, id, error, &mut fx),
         Event::Reverted { fault: id, attempt, result } => fault::on_reverted(s, id, attempt, result, &mut fx),
         Event::Exported { path, result } => match result {
             Ok(()) => s.say(Level::Info, format!("report written to {}", path.display())),
@@ -83,6 +84,7 @@ fn on_delta(s: &mut AppState, delta: TopologyDelta, fx: &mut Vec<Effect>) {
             s.connection = Some(Connection { connected, detail, since_ms });
         }
         TopologyDelta::Reachable { service, addr } => steady::on_reachable(s, service, addr, fx),
+        TopologyDelta::FaultLapsed { session, fault, why } => fault::on_lapsed(s, &session, fault, why, fx),
         TopologyDelta::Capability { action, support } => {
             for p in s.presets.iter_mut().filter(|p| p.preset.action == action) {
                 p.support = support.clone();

@@ -348,7 +348,8 @@ impl Topology {
             | TopologyDelta::ClusterEvent { .. }
             | TopologyDelta::Connection { .. }
             | TopologyDelta::Capability { .. }
-            | TopologyDelta::Reachable { .. } => {}
+            | TopologyDelta::Reachable { .. }
+            | TopologyDelta::FaultLapsed { .. } => {}
         }
     }
 }
@@ -395,10 +396,17 @@ pub enum TopologyDelta {
         support: crate::backend::Support,
     },
     /// A workload (`ns/name`) answers on an address the console can reach (a port published on
-    /// the host): it gets a probe by default.
+    /// the host): it gets a probe by default (which follows the address when it changes).
     Reachable {
         service: String,
         addr: String,
+    },
+    /// A fault is no longer in effect although nobody reverted it: its target restarted, and the
+    /// helper's qdisc went away with the old network namespace.
+    FaultLapsed {
+        session: String,
+        fault: u64,
+        why: String,
     },
 }
 

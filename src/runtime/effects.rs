@@ -54,11 +54,21 @@ pub struct Runner {
     journal_error: Option<String>,
     /// Faults replayed for a drill responder on the demo: each one's end signal.
     mirrors: std::collections::HashMap<u64, tokio::sync::oneshot::Sender<()>>,
+    /// The running probes by name (a probe started again replaces its old task).
+    probes: std::collections::HashMap<String, tokio::task::AbortHandle>,
 }
 
 impl Runner {
     pub fn new(backend: Arc<dyn Backend>, journal: Journal, tx: UnboundedSender<Event>, ledger: Ledger) -> Runner {
-        Runner { backend, journal, tx, ledger, journal_error: None, mirrors: Default::default() }
+        Runner {
+            backend,
+            journal,
+            tx,
+            ledger,
+            journal_error: None,
+            mirrors: Default::default(),
+            probes: Default::default(),
+        }
     }
 
     /// Runs the effects in order; returns true when the core asked to exit.
@@ -92,14 +102,25 @@ impl Runner {
                         l.injected.insert(handle.fault_id, handle.clone());
                     });
                     tokio::spawn(async move {
-                        let result = guarded(backend.inject(&spec, &handle)).await;
+                        let result = guarded_call(backend.inject(&spec, &handle)).await;
                         ledger.with(|l| {
                             l.in_flight -= 1;
-                            if let Ok(h) = &result {
-                                l.injected.insert(h.fault_id, h.clone());
+                            match &result {
+                                Ok(h) => {
+                                    l.injected.insert(h.fault_id, h.clone());
+                                }
+                                // Nothing of it is in the system: nothing for a crash to revert.
+                                Err(BackendError::NotApplied(_)) => {
+                                    l.injected.remove(&spec.fault_id);
+                                }
+                                Err(_) => {}
                             }
                         });
-                        let _ = tx.send(Event::Injected { fault: spec.fault_id, result });
+                        let fault = spec.fault_id;
+                        let _ = tx.send(match result {
+                            Err(BackendError::NotApplied(error)) => Event::NotApplied { fault, error },
+                            result => Event::Injected { fault, result: result.map_err(|e| e.to_string()) },
+                        });
                     });
                 }
                 Effect::Revert { handle, attempt, delay_ms } => {
@@ -136,7 +157,12 @@ impl Runner {
                         let _ = tx.send(Event::CleanedUp { index, attempt, result });
                     });
                 }
-                Effect::StartProbe(spec) => super::probes::spawn(spec, self.tx.clone()),
+                Effect::StartProbe(spec) => {
+                    let name = spec.name.clone();
+                    if let Some(old) = self.probes.insert(name, super::probes::spawn(spec, self.tx.clone())) {
+                        old.abort();
+                    }
+                }
                 Effect::Mirror(spec) => {
                     let (end, ended) = tokio::sync::oneshot::channel();
                     self.mirrors.insert(spec.fault_id, end);
@@ -169,10 +195,17 @@ pub async fn revert_once(backend: &dyn Backend, handle: &RevertHandle) -> Result
 /// A backend call with a time limit, whose panic becomes an error: whatever happens, the
 /// core hears back, so a revert is always retried and never silently lost.
 async fn guarded<T>(call: impl Future<Output = Result<T, BackendError>>) -> Result<T, String> {
+    guarded_call(call).await.map_err(|e| e.to_string())
+}
+
+/// `guarded`, keeping the backend's kind of error.
+async fn guarded_call<T>(call: impl Future<Output = Result<T, BackendError>>) -> Result<T, BackendError> {
     match tokio::time::timeout(CALL_TIMEOUT, AssertUnwindSafe(call).catch_unwind()).await {
-        Ok(Ok(r)) => r.map_err(|e| e.to_string()),
-        Ok(Err(panic)) => Err(format!("backend call panicked: {}", panic_message(panic.as_ref()))),
-        Err(_) => Err(format!("no answer within {} s", CALL_TIMEOUT.as_secs())),
+        Ok(Ok(r)) => r,
+        Ok(Err(panic)) => {
+            Err(BackendError::Failed(format!("backend call panicked: {}", panic_message(panic.as_ref()))))
+        }
+        Err(_) => Err(BackendError::Failed(format!("no answer within {} s", CALL_TIMEOUT.as_secs()))),
     }
 }
 

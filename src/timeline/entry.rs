@@ -150,6 +150,9 @@ pub enum EndReason {
     Aborted { by: String },
     /// Applying it failed; whatever part was applied is reverted.
     InjectFailed,
+    /// It stopped being in effect by itself before its time (the target restarted and took the
+    /// qdisc with it): what is left of it (a helper, a marker) is cleaned up.
+    Lapsed { why: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -195,6 +198,10 @@ pub enum EntryKind {
     InjectFailed {
         fault: u64,
         error: String,
+    },
+    /// The backend says the failed inject changed nothing: there is nothing to revert.
+    NeverApplied {
+        fault: u64,
     },
     InjectRefused {
         preset: String,
@@ -261,6 +268,14 @@ pub enum EntryKind {
     LeftoverKept {
         session: String,
         fault: u64,
+    },
+    /// A fault an earlier session left, that ended by itself while no console ran (its helper's
+    /// time ran out): recorded, nothing to revert.
+    LeftoverExpired {
+        session: String,
+        fault: u64,
+        what: String,
+        how: String,
     },
     /// What steady state means in this session: the hypothesis' checks and the stop
     /// conditions, as written ("front-end success >= 99.0% over 30s").
@@ -379,11 +394,15 @@ impl EntryKind {
                 format!("fault #{fault} injected: {}", handle.summary)
             }
             InjectFailed { fault, error } => format!("fault #{fault} inject failed: {error}"),
+            NeverApplied { fault } => format!("fault #{fault} was never applied: nothing to revert"),
             InjectRefused { preset, target, reason } => format!("inject {preset} on {target} refused: {reason}"),
             FaultEnding { fault, reason: EndReason::Expired } => format!("fault #{fault} duration over, reverting"),
             FaultEnding { fault, reason: EndReason::Aborted { by } } => format!("ABORT fault #{fault} ({by})"),
             FaultEnding { fault, reason: EndReason::InjectFailed } => {
                 format!("fault #{fault} inject failed, reverting whatever was applied")
+            }
+            FaultEnding { fault, reason: EndReason::Lapsed { why } } => {
+                format!("fault #{fault} NO LONGER IN EFFECT: {why}; cleaning up what is left of it")
             }
             RevertStarted { fault, attempt } => {
                 format!("fault #{fault} revert started (attempt {attempt})")
@@ -410,6 +429,9 @@ impl EntryKind {
                 format!("revert of fault #{fault} of session {session} FAILED (attempt {attempt}): {error}; retrying")
             }
             LeftoverKept { session, fault } => format!("fault #{fault} of session {session} left in place by choice"),
+            LeftoverExpired { session, fault, what, how } => {
+                format!("fault #{fault} of session {session} ({what}) ended by itself while no console ran: {how}")
+            }
             SteadyStateDeclared { hypothesis, checks, stops } => {
                 let stops = if stops.is_empty() { "none".to_string() } else { stops.join("; ") };
                 format!("hypothesis \"{hypothesis}\": {}; stop conditions: {stops}", checks.join(", "))
@@ -465,6 +487,7 @@ impl EntryKind {
             | InjectCancelled { fault }
             | InjectConfirmed { fault, .. }
             | InjectFailed { fault, .. }
+            | NeverApplied { fault }
             | FaultEnding { fault, .. }
             | RevertStarted { fault, .. }
             | RevertConfirmed { fault, .. }

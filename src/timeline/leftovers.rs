@@ -34,10 +34,11 @@ pub fn unfinished(entries: &[Entry], journal: Option<&Path>) -> Vec<Leftover> {
                         handle: handle.clone(),
                         journal: journal.map(Path::to_path_buf),
                         found_by: "journal".into(),
+                        ended: None,
                     },
                 );
             }
-            EntryKind::RevertConfirmed { fault, .. } => {
+            EntryKind::RevertConfirmed { fault, .. } | EntryKind::NeverApplied { fault } => {
                 open.remove(fault);
             }
             _ => {}
@@ -83,8 +84,10 @@ pub fn in_journals(dir: &Path, backend: &BackendInfo) -> (Vec<Leftover>, Vec<Str
 pub fn merge(journal: Vec<Leftover>, markers: Vec<Leftover>) -> Vec<Leftover> {
     let mut out = journal;
     for m in markers {
-        if !out.iter().any(|l| l.session == m.session && l.fault_id == m.fault_id) {
-            out.push(m);
+        match out.iter_mut().find(|l| l.session == m.session && l.fault_id == m.fault_id) {
+            // The markers know whether it ended by itself meanwhile; the journal cannot.
+            Some(l) => l.ended = l.ended.take().or(m.ended),
+            None => out.push(m),
         }
     }
     out
@@ -107,8 +110,12 @@ pub async fn revert_and_record(
     if let Some(log) = log.as_mut() {
         let now = chrono::Utc::now();
         if attempt == 1 {
-            let _ = log
-                .record(EntryKind::FaultEnding { fault: id, reason: EndReason::Aborted { by: by.to_string() } }, now);
+            // A fault that ended by itself expired; it is not aborted by whoever tidies up.
+            let reason = match &leftover.ended {
+                Some(_) => EndReason::Expired,
+                None => EndReason::Aborted { by: by.to_string() },
+            };
+            let _ = log.record(EntryKind::FaultEnding { fault: id, reason }, now);
         }
         let _ = log.record(EntryKind::RevertStarted { fault: id, attempt }, now);
     }

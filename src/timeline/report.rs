@@ -24,12 +24,17 @@ pub struct FaultSummary {
     pub inject_error: Option<String>,
     /// Aborted while being prepared: nothing was applied.
     pub cancelled: bool,
+    /// Its inject failed having changed nothing: nothing to revert.
+    pub never_applied: bool,
     /// Where this fault's observation window ends (next fault or session end).
     pub window_end_ms: u64,
 }
 
 impl FaultSummary {
     pub fn outcome(&self) -> String {
+        if let (true, Some(e)) = (self.never_applied, &self.inject_error) {
+            return format!("never applied: {e}");
+        }
         match (&self.ending, &self.inject_error, self.cancelled) {
             (Some((_, EndReason::Aborted { by })), _, true) => {
                 return format!("aborted ({by}) before anything was applied")
@@ -48,6 +53,9 @@ impl FaultSummary {
             (Some((_, EndReason::Expired)), Some(_)) => format!("expired{retried}"),
             (Some((_, EndReason::Aborted { by })), Some(_)) => format!("aborted ({by}){retried}"),
             (Some((_, EndReason::InjectFailed)), Some(_)) => format!("inject failed, reverted{retried}"),
+            (Some((_, EndReason::Lapsed { why })), Some(_)) => {
+                format!("no longer in effect before its end ({why}){retried}")
+            }
             (None, _) => "still active at session end".into(),
             (Some(_), None) => "revert not confirmed".into(),
         }
@@ -88,6 +96,7 @@ pub fn faults(entries: &[Entry]) -> Vec<FaultSummary> {
             EntryKind::InjectConfirmed { .. } => f.injected_ms = Some(e.t_ms),
             EntryKind::InjectFailed { error, .. } => f.inject_error = Some(error.clone()),
             EntryKind::InjectCancelled { .. } => f.cancelled = true,
+            EntryKind::NeverApplied { .. } => f.never_applied = true,
             EntryKind::FaultEnding { reason, .. } if f.ending.is_none() => f.ending = Some((e.t_ms, reason.clone())),
             EntryKind::RevertConfirmed { .. } => f.reverted_ms = Some(e.t_ms),
             EntryKind::RevertFailed { retrying, .. } => {

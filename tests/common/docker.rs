@@ -17,6 +17,8 @@ use gameday::preset::ParamValue;
 
 pub const WEB_IMAGE: &str = "gameday-test-web:latest";
 pub const NETEM_IMAGE: &str = "gameday-test-netem:latest";
+/// A helper image with a shell and no working tc (busybox's applet only shows qdiscs).
+pub const NOTC_IMAGE: &str = "gameday-test-notc:latest";
 
 /// The engine, or a failure that says why: a test that needs it must not pass without it.
 pub async fn engine() -> Docker {
@@ -40,7 +42,9 @@ pub fn ensure_images() {
                 .output()
                 .is_ok_and(|o| o.status.success())
         };
-        if !(have(WEB_IMAGE) && have(NETEM_IMAGE)) || std::env::var_os("GAMEDAY_REBUILD_TEST_IMAGES").is_some() {
+        if !(have(WEB_IMAGE) && have(NETEM_IMAGE) && have(NOTC_IMAGE))
+            || std::env::var_os("GAMEDAY_REBUILD_TEST_IMAGES").is_some()
+        {
             let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/docker/build-images.sh");
             let out = std::process::Command::new(&script).output().expect("run build-images.sh");
             assert!(out.status.success(), "building the test images failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -278,6 +282,11 @@ impl Shop {
         DockerBackend::connect(NETEM_IMAGE).await.expect("connect to the engine")
     }
 
+    /// The backend with another helper image.
+    pub async fn backend_with(&self, netem_image: &str) -> DockerBackend {
+        DockerBackend::connect(netem_image).await.expect("connect to the engine")
+    }
+
     /// The backend through a proxy socket (which can cut it off).
     pub async fn backend_via(&self, proxy: &EngineProxy) -> DockerBackend {
         let path = proxy.path.to_str().unwrap();
@@ -325,6 +334,27 @@ impl Drop for Shop {
             .output();
         if let Ok(out) = helpers {
             let ids: Vec<String> = String::from_utf8_lossy(&out.stdout).split_whitespace().map(String::from).collect();
+            if !ids.is_empty() {
+                let _ = std::process::Command::new("docker").arg("rm").arg("-f").args(&ids).output();
+            }
+        }
+        // Helpers and markers of a console's session (not named after the test): by their target.
+        let ours = std::process::Command::new("docker")
+            .args([
+                "ps",
+                "-a",
+                "--filter",
+                "label=gameday.helper",
+                "--format",
+                "{{.ID}} {{.Label \"gameday.target-name\"}}",
+            ])
+            .output();
+        if let Ok(out) = ours {
+            let prefix = format!("{}-", self.name);
+            let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter_map(|l| l.split_once(' ').filter(|(_, t)| t.starts_with(&prefix)).map(|(id, _)| id.to_string()))
+                .collect();
             if !ids.is_empty() {
                 let _ = std::process::Command::new("docker").arg("rm").arg("-f").args(&ids).output();
             }

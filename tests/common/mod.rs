@@ -255,6 +255,7 @@ pub fn two_leftovers() -> Vec<gameday::backend::Leftover> {
             },
             journal: None,
             found_by: "journal".into(),
+            ended: None,
         })
         .collect()
 }

@@ -16,8 +16,9 @@ use bollard::Docker;
 use futures::StreamExt;
 use rand::seq::SliceRandom;
 
-pub use super::helper::{probe_netem, sweep_oneshots};
+pub use super::helper::{probe_netem, sweep_oneshots, HelperCheck};
 use super::helper::{run_once, start_helper, wait_applied, DEADLINE, FAULT, QDISC, SESSION, TARGET, TARGET_NAME};
+use super::markers;
 use super::netem;
 pub use super::plan::{Endpoint, Limits, Plan, Target};
 use super::topology::{Ctr, HELPER};
@@ -48,7 +49,31 @@ pub struct Ctx {
     pub docker: Docker,
     /// The console's own container, never a target.
     pub own: Option<String>,
+    /// The helper image this process was given (`--netem-image`).
     pub netem_image: String,
+    /// What that image can do here: checked once, on first need.
+    pub helper: tokio::sync::OnceCell<HelperCheck>,
+}
+
+impl Ctx {
+    pub fn new(docker: Docker, own: Option<String>, netem_image: &str) -> Ctx {
+        Ctx { docker, own, netem_image: netem_image.to_string(), helper: Default::default() }
+    }
+
+    /// The helper image's check, run once.
+    pub async fn helper(&self) -> &HelperCheck {
+        self.helper.get_or_init(|| super::helper::check(&self.docker, &self.netem_image)).await
+    }
+}
+
+/// Whether a network action can run with this process's helper image, and if not, why.
+async fn helper_usable(ctx: &Ctx, action: &str) -> Result<(), String> {
+    let c = ctx.helper().await;
+    c.tc.clone()?;
+    if netem::needs_netem(action) {
+        c.netem.clone()?;
+    }
+    Ok(())
 }
 
 pub(super) fn status(e: &DockerError) -> Option<u16> {
@@ -240,16 +265,7 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<Plan, BackendError> 
         }
         action if netem::ACTIONS.iter().any(|(a, _)| *a == action) => {
             let qdisc = netem::qdisc(spec).map_err(BackendError::Unsupported)?;
-            if let Err(e) = ctx.docker.inspect_image(&ctx.netem_image).await {
-                return Err(BackendError::Unsupported(match status(&e) {
-                    Some(404) => format!(
-                        "the network helper image {} is not on this Docker host: pull or build one with iproute2's \
-                         tc and a shell (see README), or pass --netem-image",
-                        ctx.netem_image
-                    ),
-                    _ => format!("cannot inspect the helper image {}: {e}", ctx.netem_image),
-                }));
-            }
+            helper_usable(ctx, action).await.map_err(BackendError::Unsupported)?;
             let helpers = targets.iter().map(|t| helper_name(spec, t)).collect();
             Plan::Netem {
                 targets,
@@ -263,31 +279,56 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<Plan, BackendError> 
     })
 }
 
-/// Applies a prepared fault. Stops at the first error (the console then reverts the plan).
+/// Applies a prepared fault: its marker first, then the changes. Stops at the first error;
+/// an error before anything changed is `NotApplied` (its marker is removed, there is nothing
+/// to revert), any later one leaves the plan for the console to revert.
 pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<(), BackendError> {
+    let d = &ctx.docker;
+    if let Plan::Netem { .. } = plan {
+        helper_usable(ctx, &spec.action).await.map_err(BackendError::NotApplied)?;
+    }
+    markers::create(d, spec, plan).await.map_err(|e| BackendError::NotApplied(e.to_string()))?;
+    let mut changed = 0;
+    match apply(ctx, spec, plan, &mut changed).await {
+        Ok(()) => Ok(()),
+        Err(e) if changed == 0 => {
+            markers::remove(d, &spec.session, spec.fault_id).await?;
+            Err(BackendError::NotApplied(e.to_string()))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The changes of a plan, one by one; `changed` counts those made (and a helper that may still
+/// make its own).
+async fn apply(ctx: &Ctx, spec: &FaultSpec, plan: &Plan, changed: &mut usize) -> Result<(), BackendError> {
     let d = &ctx.docker;
     match plan {
         Plan::ContainerKill { targets, signal } => {
             for t in targets {
                 let opts = KillContainerOptionsBuilder::default().signal(signal).build();
                 d.kill_container(&t.id, Some(opts)).await.map_err(|e| failed(&format!("kill {}", t.name), e))?;
+                *changed += 1;
             }
         }
         Plan::ContainerStop { targets, grace_s } => {
             for t in targets {
                 let opts = StopContainerOptionsBuilder::default().t(*grace_s as i32).build();
                 d.stop_container(&t.id, Some(opts)).await.map_err(|e| failed(&format!("stop {}", t.name), e))?;
+                *changed += 1;
             }
         }
         Plan::ContainerRestart { targets, grace_s } => {
             for t in targets {
                 let opts = RestartContainerOptionsBuilder::default().t(*grace_s as i32).build();
                 d.restart_container(&t.id, Some(opts)).await.map_err(|e| failed(&format!("restart {}", t.name), e))?;
+                *changed += 1;
             }
         }
         Plan::ContainerPause { targets } => {
             for t in targets {
                 d.pause_container(&t.id).await.map_err(|e| failed(&format!("pause {}", t.name), e))?;
+                *changed += 1;
             }
         }
         Plan::NetworkDisconnect { targets, endpoints } => {
@@ -297,6 +338,7 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<(), Back
                     d.disconnect_network(&ep.network, req)
                         .await
                         .map_err(|e| failed(&format!("disconnect {} from {}", t.name, ep.network), e))?;
+                    *changed += 1;
                 }
             }
         }
@@ -314,6 +356,7 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<(), Back
                     }
                 };
                 d.update_container(&t.id, body).await.map_err(|e| failed(&format!("throttle {}", t.name), e))?;
+                *changed += 1;
             }
         }
         Plan::MemoryThrottle { targets, memory_mb, .. } => {
@@ -321,6 +364,7 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<(), Back
                 let bytes = memory_mb * 1024 * 1024;
                 let body = ContainerUpdateBody { memory: Some(bytes), memory_swap: Some(bytes), ..Default::default() };
                 d.update_container(&t.id, body).await.map_err(|e| failed(&format!("limit {}", t.name), e))?;
+                *changed += 1;
             }
         }
         Plan::Netem { targets, helpers, qdisc, image, seconds } => {
@@ -336,8 +380,18 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<(), Back
                     (DEADLINE.to_string(), deadline.to_string()),
                 ]);
                 let script = netem::script(qdisc, *seconds);
-                start_helper(d, helper, image, &t.id, script, labels, true).await?;
-                wait_applied(d, helper, image).await?;
+                // Not removed when it exits: how it exited tells whether its qdisc is gone.
+                start_helper(d, helper, image, &t.id, script, labels, false).await?;
+                *changed += 1;
+                if let Err(e) = wait_applied(d, helper, image).await {
+                    if e.exited {
+                        // It undid what it had installed, or installed nothing, and said why.
+                        *changed -= 1;
+                        let opts = RemoveContainerOptionsBuilder::default().force(true).build();
+                        let _ = d.remove_container(helper, Some(opts)).await;
+                    }
+                    return Err(BackendError::Failed(e.message));
+                }
             }
         }
     }
@@ -367,7 +421,17 @@ async fn start_stopped(d: &Docker, targets: &[Target]) -> Result<(), BackendErro
     Ok(())
 }
 
-pub async fn revert(ctx: &Ctx, plan: &Plan) -> Result<(), BackendError> {
+/// Undoes a fault, then removes its marker (`session`: whose it is; handles journaled before
+/// markers existed have none).
+pub async fn revert(ctx: &Ctx, plan: &Plan, session: Option<&str>, fault: u64) -> Result<(), BackendError> {
+    undo(ctx, plan).await?;
+    match session {
+        Some(s) => markers::remove(&ctx.docker, s, fault).await,
+        None => Ok(()),
+    }
+}
+
+async fn undo(ctx: &Ctx, plan: &Plan) -> Result<(), BackendError> {
     let d = &ctx.docker;
     match plan {
         Plan::ContainerKill { targets, .. }
@@ -430,7 +494,10 @@ pub async fn revert(ctx: &Ctx, plan: &Plan) -> Result<(), BackendError> {
             }
             Ok(())
         }
-        Plan::Netem { targets, helpers, image, .. } => {
+        Plan::Netem { targets, helpers, image: saved, .. } => {
+            // The image this process was given, when it works here (`cleanup --netem-image`
+            // fixes a broken one); the one the fault was injected with otherwise.
+            let image = if ctx.helper().await.tc.is_ok() { &ctx.netem_image } else { saved };
             for (t, helper) in targets.iter().zip(helpers) {
                 // The helper removes its qdisc when told to stop; then make sure, from a fresh one.
                 let opts = KillContainerOptionsBuilder::default().signal("SIGTERM").build();

@@ -59,8 +59,15 @@ pub(super) async fn start_helper(
         .map_err(|e| failed(&format!("start helper {name}"), e))
 }
 
+/// Why a helper did not say its qdisc is on: `exited` when it ended by itself (tc refused, no
+/// tc), having undone whatever it installed; otherwise it may still be at work.
+pub struct NotReady {
+    pub message: String,
+    pub exited: bool,
+}
+
 /// Follows a helper's output until it says its qdisc is on, or it exits with tc's complaint.
-pub(super) async fn wait_applied(d: &Docker, helper: &str, image: &str) -> Result<(), BackendError> {
+pub(super) async fn wait_applied(d: &Docker, helper: &str, image: &str) -> Result<(), NotReady> {
     let opts = LogsOptionsBuilder::default().stdout(true).stderr(true).follow(true).build();
     let mut logs = d.logs(helper, Some(opts));
     let mut seen = String::new();
@@ -80,10 +87,11 @@ pub(super) async fn wait_applied(d: &Docker, helper: &str, image: &str) -> Resul
     };
     match tokio::time::timeout(HELPER_READY, follow).await {
         Ok(true) => Ok(()),
-        Ok(false) => Err(BackendError::Failed(netem::explain(&seen, image))),
-        Err(_) => {
-            Err(BackendError::Failed(format!("the helper {helper} did not apply its qdisc within {HELPER_READY:?}")))
-        }
+        Ok(false) => Err(NotReady { message: netem::explain(&seen, image), exited: true }),
+        Err(_) => Err(NotReady {
+            message: format!("the helper {helper} did not apply its qdisc within {HELPER_READY:?}"),
+            exited: false,
+        }),
     }
 }
 
@@ -147,12 +155,46 @@ pub async fn sweep_oneshots(d: &Docker) {
     }
 }
 
-/// Whether this host's kernel has netem, asked of a one-shot helper with no network.
-pub async fn probe_netem(d: &Docker, image: &str) -> Result<(), String> {
-    let name = format!("gameday-probe-{}", std::process::id());
-    match run_once(d, &name, image, "none", netem::PROBE.to_string()).await {
-        Ok(out) if out.contains("netem: ok") => Ok(()),
-        Ok(out) => Err(netem::explain(&out, image)),
-        Err(e) => Err(e.to_string()),
+/// What the helper image can do here, found once by a one-shot helper with no network.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HelperCheck {
+    /// The image is on this engine, runs `sh`, and its iproute2 `tc` works: every network
+    /// fault depends on it.
+    pub tc: Result<(), String>,
+    /// This kernel has the netem qdisc (latency, loss, duplicate, corrupt need it; tbf does not).
+    pub netem: Result<(), String>,
+}
+
+/// Runs the helper image once: is it here, does it run a shell, does its `tc` work, and does
+/// this kernel have netem. Each answer carries the reason a person can act on.
+pub async fn check(d: &Docker, image: &str) -> HelperCheck {
+    let no = |why: String| HelperCheck { tc: Err(why.clone()), netem: Err(why) };
+    if let Err(e) = d.inspect_image(image).await {
+        return no(match super::faults::status(&e) {
+            Some(404) => format!(
+                "the network helper image {image} is not on this Docker host: pull or build one with a shell and \
+                 iproute2's tc (see README), or pass --netem-image"
+            ),
+            _ => format!("cannot inspect the network helper image {image}: {e}"),
+        });
     }
+    // Unique per check: two checks at once (two backends in one process) must not collide.
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("gameday-probe-{}-{n}", std::process::id());
+    let out = match run_once(d, &name, image, "none", netem::PROBE.to_string()).await {
+        Ok(out) => out,
+        Err(e) => return no(format!("the network helper image {image} cannot run `sh -c` here: {e}")),
+    };
+    if !out.contains(netem::TC_OK) {
+        return no(netem::explain(&out, image));
+    }
+    let netem = if out.contains("netem: ok") { Ok(()) } else { Err(netem::explain(&out, image)) };
+    HelperCheck { tc: Ok(()), netem }
+}
+
+/// Whether this host's kernel has netem (and the image a working tc), asked of a one-shot helper.
+pub async fn probe_netem(d: &Docker, image: &str) -> Result<(), String> {
+    let c = check(d, image).await;
+    c.tc.and(c.netem)
 }

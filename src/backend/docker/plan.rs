@@ -107,12 +107,18 @@ impl Plan {
         }
     }
 
-    pub fn handle(&self, fault_id: u64, done: bool) -> RevertHandle {
-        RevertHandle {
-            fault_id,
-            summary: self.summary(done),
-            data: serde_json::to_value(self).unwrap_or(serde_json::Value::Null),
+    /// The revert handle; its data is the plan and the session (which names the fault's marker).
+    pub fn handle(&self, session: &str, fault_id: u64, done: bool) -> RevertHandle {
+        let mut data = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        if let Some(map) = data.as_object_mut() {
+            map.insert("session".into(), session.into());
         }
+        RevertHandle { fault_id, summary: self.summary(done), data }
+    }
+
+    /// The session a handle's fault belongs to (none in handles from before markers).
+    pub fn session_of(h: &RevertHandle) -> Option<&str> {
+        h.data.get("session").and_then(|s| s.as_str())
     }
 
     pub fn from_handle(h: &RevertHandle) -> Result<Plan, BackendError> {
