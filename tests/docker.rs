@@ -783,7 +783,7 @@ async fn a_removed_target_is_named_and_a_default_probe_follows_a_moved_port() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a Docker engine (.ci/run runs it)"]
-async fn a_restart_policy_is_known_and_really_ignores_an_api_kill() {
+async fn a_restart_policy_ignores_an_api_kill_as_the_preview_says_and_acts_on_a_crash() {
     let mut shop = Shop::start("rp").await;
     let b = shop.backend().await;
     let body = bollard::models::ContainerCreateBody {
@@ -814,5 +814,34 @@ async fn a_restart_policy_is_known_and_really_ignores_an_api_kill() {
     );
     b.revert(&h).await.unwrap();
     assert_eq!(shop.status(&always).await, "running", "the revert did");
+
+    // how=crash: the signal comes from outside Docker, which sees a crash and restarts it.
+    let before = shop.inspect(&always).await.restart_count.unwrap_or(0);
+    let pid = shop.inspect(&always).await.state.and_then(|s| s.pid);
+    let spec = shop.spec(
+        "container-kill",
+        &format!("container/{always}"),
+        &[&always],
+        &[("how", ParamValue::Text("crash".into()))],
+        Mode::All,
+    );
+    let h = apply(&b, &spec).await;
+    assert!(h.summary.starts_with(&format!("crashed {always} (SIGKILL from outside Docker)")), "{}", h.summary);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let i = shop.inspect(&always).await;
+        if i.restart_count.unwrap_or(0) > before && shop.status(&always).await == "running" {
+            assert_ne!(i.state.and_then(|s| s.pid), pid, "a new process");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the policy never restarted it: {:?}", i.state);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    b.revert(&h).await.unwrap();
+    assert_eq!(shop.status(&always).await, "running");
+    assert!(markers_of(&shop).await.is_empty());
+    // Only a container's own main process: a process that is not it is refused.
+    assert!(gameday::backend::docker::helper::crash_script(1, "abc", "SIGKILL")
+        .starts_with("grep -q \"abc\" /proc/1/cgroup"));
     shop.stop().await;
 }

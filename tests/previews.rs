@@ -78,6 +78,16 @@ fn a_kill_says_the_restart_policy_will_not_restart_the_container() {
     assert!(!p.blast_radius.contains("manual stop"), "{}", p.blast_radius);
     let p = plan(&h.s, "container-kill", "container/shop-web-1", &[("signal".into(), "SIGQUIT".into())]).unwrap();
     assert!(p.blast_radius.contains("shop-web-1 (on-failure) will NOT restart"), "{}", p.blast_radius);
+    // A crash, which the policy acts on, says so instead.
+    let p = plan(&h.s, "container-kill", "shop/db", &[("how".into(), "crash".into())]).unwrap();
+    assert!(p.blast_radius.starts_with("crashes (a signal from outside Docker"), "{}", p.blast_radius);
+    assert!(
+        p.blast_radius.contains("Docker sees a crash: the restart policy of shop-db-1 (always) restarts it")
+            && !p.blast_radius.contains("manual stop"),
+        "{}",
+        p.blast_radius
+    );
+    assert!(plan(&h.s, "container-kill", "shop/db", &[("how".into(), "later".into())]).is_err());
     // Without a restart policy there is nothing to warn about.
     let p = plan(&h.s, "container-kill", "container/shop-web-2", &[]).unwrap();
     assert!(!p.blast_radius.contains("restart policy"), "{}", p.blast_radius);

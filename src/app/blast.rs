@@ -45,6 +45,9 @@ pub fn describe(topo: &Topology, p: &Plan) -> String {
             let verb = match p.preset.action.as_str() {
                 "pod-delete" if int("grace_seconds") == 0 => "kills".to_string(),
                 "pod-delete" => "deletes".to_string(),
+                "container-kill" if p.params.get("how").is_some_and(|h| h.to_string() == "crash") => {
+                    "crashes (a signal from outside Docker, as a crash would send it)".to_string()
+                }
                 "container-kill" => "kills".to_string(),
                 "container-stop" => "stops".to_string(),
                 "container-restart" => "restarts".to_string(),
@@ -197,6 +200,15 @@ fn restart_policy(topo: &Topology, p: &Plan) -> Option<String> {
     if p.preset.action != "container-kill" {
         return None;
     }
+    if p.params.get("how").is_some_and(|h| h.to_string() == "crash") {
+        let mut policies: Vec<String> = pods(topo, p.pods)
+            .into_iter()
+            .filter_map(|pod| pod.caveats.restart.as_ref().map(|r| format!("{} ({r})", pod.name)))
+            .collect();
+        policies.sort();
+        return (!policies.is_empty())
+            .then(|| format!("Docker sees a crash: the restart policy of {} restarts it", policies.join(", ")));
+    }
     let signal = p.params.get("signal").map(|v| v.to_string()).unwrap_or_else(|| "SIGKILL".into());
     let norm = |s: &str| s.trim().trim_start_matches("SIG").to_uppercase();
     let mut held: Vec<String> = pods(topo, p.pods)
@@ -214,7 +226,7 @@ fn restart_policy(topo: &Topology, p: &Plan) -> Option<String> {
     held.sort();
     Some(format!(
         "Docker takes a kill through its API as a manual stop: the restart policy of {} will NOT restart it \
-         (the revert starts it)",
+         (the revert starts it; how=crash kills it the way a crash would, which the policy acts on)",
         held.join(", ")
     ))
 }

@@ -16,8 +16,11 @@ use bollard::Docker;
 use futures::StreamExt;
 use rand::seq::SliceRandom;
 
+use super::helper::{
+    crash_script, net_admin, run_once, start_helper, wait_applied, CRASHED, DEADLINE, FAULT, QDISC, SESSION, TARGET,
+    TARGET_NAME,
+};
 pub use super::helper::{probe_netem, sweep_oneshots, HelperCheck};
-use super::helper::{run_once, start_helper, wait_applied, DEADLINE, FAULT, QDISC, SESSION, TARGET, TARGET_NAME};
 use super::markers;
 use super::netem;
 pub use super::plan::{Endpoint, Limits, Plan, Target};
@@ -210,7 +213,17 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<Plan, BackendError> 
     let targets: Vec<Target> = chosen.iter().map(|(t, _)| t.clone()).collect();
     Ok(match spec.action.as_str() {
         "container-kill" => {
-            Plan::ContainerKill { targets, signal: spec.text("signal").unwrap_or_else(|| "SIGKILL".into()) }
+            let crash = match spec.text("how").as_deref() {
+                None | Some("") | Some("api") => false,
+                Some("crash") => true,
+                Some(other) => {
+                    return Err(BackendError::Unsupported(format!(
+                        "container-kill how={other}: api (through the Engine API) or crash (from outside Docker)"
+                    )))
+                }
+            };
+            let signal = spec.text("signal").unwrap_or_else(|| "SIGKILL".into());
+            Plan::ContainerKill { targets, signal, crash }
         }
         "container-stop" => Plan::ContainerStop { targets, grace_s: int("grace_seconds", 10) },
         "container-restart" => Plan::ContainerRestart { targets, grace_s: int("grace_seconds", 10) },
@@ -304,10 +317,16 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<(), Back
 async fn apply(ctx: &Ctx, spec: &FaultSpec, plan: &Plan, changed: &mut usize) -> Result<(), BackendError> {
     let d = &ctx.docker;
     match plan {
-        Plan::ContainerKill { targets, signal } => {
+        Plan::ContainerKill { targets, signal, crash: false } => {
             for t in targets {
                 let opts = KillContainerOptionsBuilder::default().signal(signal).build();
                 d.kill_container(&t.id, Some(opts)).await.map_err(|e| failed(&format!("kill {}", t.name), e))?;
+                *changed += 1;
+            }
+        }
+        Plan::ContainerKill { targets, signal, crash: true } => {
+            for t in targets {
+                crash(ctx, spec, t, signal).await?;
                 *changed += 1;
             }
         }
@@ -396,6 +415,39 @@ async fn apply(ctx: &Ctx, spec: &FaultSpec, plan: &Plan, changed: &mut usize) ->
         }
     }
     Ok(())
+}
+
+/// Kills a container's main process from outside Docker (a helper in the host's PID namespace):
+/// Docker sees a crash, not a manual stop, so the container's restart policy acts on it.
+async fn crash(ctx: &Ctx, spec: &FaultSpec, t: &Target, signal: &str) -> Result<(), BackendError> {
+    let d = &ctx.docker;
+    let i = d
+        .inspect_container(&t.id, None::<bollard::query_parameters::InspectContainerOptions>)
+        .await
+        .map_err(|e| failed(&format!("inspect {}", t.name), e))?;
+    let pid = i
+        .state
+        .and_then(|s| s.pid)
+        .filter(|p| *p > 0)
+        .ok_or_else(|| BackendError::TargetGone(format!("{} has no running process to crash", t.name)))?;
+    let host = bollard::models::HostConfig {
+        pid_mode: Some("host".into()),
+        network_mode: Some("none".into()),
+        ..Default::default()
+    };
+    let name =
+        format!("gameday-{}-f{}-crash-{}", markers::clean(&spec.session), spec.fault_id, markers::clean(&t.name));
+    let out = run_once(d, &name, &ctx.netem_image, host, crash_script(pid, &t.id, signal)).await?;
+    if out.contains(CRASHED) {
+        Ok(())
+    } else {
+        Err(BackendError::Failed(format!(
+            "crash {} with the helper image {}: {}",
+            t.name,
+            ctx.netem_image,
+            out.trim().lines().last().unwrap_or("the helper exited without a word")
+        )))
+    }
 }
 
 async fn is_running(d: &Docker, id: &str) -> Result<Option<PodPhase>, BackendError> {
@@ -517,7 +569,7 @@ async fn undo(ctx: &Ctx, plan: &Plan) -> Result<(), BackendError> {
                     d,
                     &format!("{helper}-clean"),
                     image,
-                    &format!("container:{}", t.id),
+                    net_admin(&format!("container:{}", t.id)),
                     netem::clean_script(),
                 )
                 .await?;

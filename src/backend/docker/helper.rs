@@ -101,19 +101,14 @@ pub(super) async fn run_once(
     d: &Docker,
     name: &str,
     image: &str,
-    network_mode: &str,
+    host: HostConfig,
     script: String,
 ) -> Result<String, BackendError> {
     let body = ContainerCreateBody {
         image: Some(image.to_string()),
         cmd: Some(vec!["sh".into(), "-c".into(), script]),
         labels: Some(HashMap::from([(HELPER.to_string(), ONESHOT.to_string())])),
-        host_config: Some(HostConfig {
-            network_mode: Some(network_mode.to_string()),
-            cap_add: Some(vec!["NET_ADMIN".into()]),
-            auto_remove: Some(true),
-            ..Default::default()
-        }),
+        host_config: Some(HostConfig { auto_remove: Some(true), ..host }),
         ..Default::default()
     };
     let _ = d.remove_container(name, Some(RemoveContainerOptionsBuilder::default().force(true).build())).await;
@@ -142,6 +137,31 @@ pub(super) async fn run_once(
         return Err(BackendError::Failed(format!("the helper {name} did not finish within {HELPER_READY:?}")));
     }
     Ok(out)
+}
+
+/// A one-shot helper's host config: in this network namespace, allowed to change it.
+pub(super) fn net_admin(network_mode: &str) -> HostConfig {
+    HostConfig {
+        network_mode: Some(network_mode.to_string()),
+        cap_add: Some(vec!["NET_ADMIN".into()]),
+        ..Default::default()
+    }
+}
+
+/// What the crash helper prints once the signal went out.
+pub const CRASHED: &str = "gameday-crash: sent";
+
+/// The crash helper's script: in the host's PID namespace, check that `pid` is the main process
+/// of container `id` (its cgroup names the container), then send it `signal` from outside
+/// Docker, the way the kernel's OOM killer or a crash would.
+pub fn crash_script(pid: i64, id: &str, signal: &str) -> String {
+    let sig = signal.trim().trim_start_matches("SIG");
+    format!(
+        r#"grep -q "{id}" /proc/{pid}/cgroup 2>/dev/null || {{ echo "gameday-crash: process {pid} is not the main process of container {short}"; exit 3; }}
+kill -s {sig} {pid} && echo "{CRASHED}"
+"#,
+        short = &id[..id.len().min(12)]
+    )
 }
 
 /// Removes one-shot helpers an earlier process left (it died before they finished).
@@ -182,7 +202,7 @@ pub async fn check(d: &Docker, image: &str) -> HelperCheck {
     static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let name = format!("gameday-probe-{}-{n}", std::process::id());
-    let out = match run_once(d, &name, image, "none", netem::PROBE.to_string()).await {
+    let out = match run_once(d, &name, image, net_admin("none"), netem::PROBE.to_string()).await {
         Ok(out) => out,
         Err(e) => return no(format!("the network helper image {image} cannot run `sh -c` here: {e}")),
     };

@@ -43,14 +43,47 @@ pub struct Limits {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "kebab-case")]
 pub enum Plan {
-    ContainerKill { targets: Vec<Target>, signal: String },
-    ContainerStop { targets: Vec<Target>, grace_s: i64 },
-    ContainerRestart { targets: Vec<Target>, grace_s: i64 },
-    ContainerPause { targets: Vec<Target> },
-    NetworkDisconnect { targets: Vec<Target>, endpoints: Vec<Vec<Endpoint>> },
-    CpuThrottle { targets: Vec<Target>, saved: Vec<Limits>, cpus: f64 },
-    MemoryThrottle { targets: Vec<Target>, saved: Vec<Limits>, memory_mb: i64 },
-    Netem { targets: Vec<Target>, helpers: Vec<String>, qdisc: String, image: String, seconds: u64 },
+    /// `crash`: the signal comes from outside Docker (a helper in the host's PID namespace), so
+    /// Docker sees a crash and the restart policy acts; otherwise through the Engine API, which
+    /// Docker takes as a manual stop.
+    ContainerKill {
+        targets: Vec<Target>,
+        signal: String,
+        #[serde(default)]
+        crash: bool,
+    },
+    ContainerStop {
+        targets: Vec<Target>,
+        grace_s: i64,
+    },
+    ContainerRestart {
+        targets: Vec<Target>,
+        grace_s: i64,
+    },
+    ContainerPause {
+        targets: Vec<Target>,
+    },
+    NetworkDisconnect {
+        targets: Vec<Target>,
+        endpoints: Vec<Vec<Endpoint>>,
+    },
+    CpuThrottle {
+        targets: Vec<Target>,
+        saved: Vec<Limits>,
+        cpus: f64,
+    },
+    MemoryThrottle {
+        targets: Vec<Target>,
+        saved: Vec<Limits>,
+        memory_mb: i64,
+    },
+    Netem {
+        targets: Vec<Target>,
+        helpers: Vec<String>,
+        qdisc: String,
+        image: String,
+        seconds: u64,
+    },
 }
 
 impl Plan {
@@ -75,7 +108,13 @@ impl Plan {
     pub fn summary(&self, done: bool) -> String {
         let n = self.names();
         let (will, did) = match self {
-            Plan::ContainerKill { signal, .. } => (format!("kill {n} ({signal})"), format!("killed {n} ({signal})")),
+            Plan::ContainerKill { signal, crash: false, .. } => {
+                (format!("kill {n} ({signal})"), format!("killed {n} ({signal})"))
+            }
+            Plan::ContainerKill { signal, crash: true, .. } => (
+                format!("crash {n} ({signal} from outside Docker)"),
+                format!("crashed {n} ({signal} from outside Docker)"),
+            ),
             Plan::ContainerStop { .. } => (format!("stop {n}"), format!("stopped {n}")),
             Plan::ContainerRestart { .. } => (format!("restart {n}"), format!("restarted {n}")),
             Plan::ContainerPause { .. } => (format!("pause {n}"), format!("paused {n}")),
