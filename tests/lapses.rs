@@ -188,3 +188,15 @@ fn a_default_probe_follows_the_published_port_and_a_declared_one_stays() {
     let fx = reach(&mut h, "shop/db", "127.0.0.1:40000");
     assert!(started(&fx).is_empty(), "{fx:?}");
 }
+
+#[test]
+fn a_marker_of_a_session_open_in_a_console_here_is_a_live_fault_not_a_leftover() {
+    let dir = tempfile::tempdir().unwrap();
+    let _open = gameday::timeline::journal::Journal::open(&dir.path().join("20261122-100000-live.jsonl")).unwrap();
+    let marker = |session: &str| Leftover { session: session.into(), ended: None, ..expired_leftover() };
+    let kept = gameday::timeline::leftovers::not_open_here(
+        dir.path(),
+        vec![marker("20261122-100000-live"), marker("20261120-090000-dead")],
+    );
+    assert_eq!(kept.iter().map(|l| l.session.as_str()).collect::<Vec<_>>(), ["20261120-090000-dead"]);
+}

@@ -31,6 +31,7 @@ pub async fn find(backend: &dyn Backend, dir: &Path) -> anyhow::Result<(Vec<Left
     let info = backend.info();
     let (journal, problems) = leftovers::in_journals(dir, &info);
     let markers = backend.leftovers().await.map_err(|e| anyhow::anyhow!("cannot look for markers: {e}"))?;
+    let markers = leftovers::not_open_here(dir, markers);
     Ok((leftovers::merge(journal, markers), problems))
 }
 

@@ -306,9 +306,13 @@ fn spawn_leftover_search(
 ) {
     tokio::spawn(async move {
         let info = backend.info();
-        let (in_journals, _unreadable) =
-            tokio::task::spawn_blocking(move || leftovers::in_journals(&dir, &info)).await.unwrap_or_default();
         let markers = backend.leftovers().await.unwrap_or_default();
+        let (in_journals, markers) = tokio::task::spawn_blocking(move || {
+            let (found, _unreadable) = leftovers::in_journals(&dir, &info);
+            (found, leftovers::not_open_here(&dir, markers))
+        })
+        .await
+        .unwrap_or_default();
         let all = leftovers::merge(own.into_iter().chain(in_journals).collect(), markers);
         if !all.is_empty() {
             let _ = tx.send(Event::Leftovers(all));

@@ -79,6 +79,12 @@ pub fn in_journals(dir: &Path, backend: &BackendInfo) -> (Vec<Leftover>, Vec<Str
     (found, problems)
 }
 
+/// Marker findings, less the faults of sessions a console on this machine has open (their
+/// journal in `dir` is locked): those are live faults, not leftovers.
+pub fn not_open_here(dir: &Path, markers: Vec<Leftover>) -> Vec<Leftover> {
+    markers.into_iter().filter(|m| !journal::in_use(&dir.join(format!("{}.jsonl", m.session)))).collect()
+}
+
 /// Journal and marker findings together, one per (session, fault): the journal's, which knows
 /// where to record the cleanup, wins.
 pub fn merge(journal: Vec<Leftover>, markers: Vec<Leftover>) -> Vec<Leftover> {

@@ -101,10 +101,18 @@ pub struct Found {
 
 impl Found {
     pub fn leftover(&self) -> Leftover {
+        // Before its time is up it may be the live fault of a console on another machine.
+        let now = chrono::Utc::now().timestamp();
+        let until = match self.deadline.and_then(|d| chrono::DateTime::from_timestamp(d, 0)) {
+            Some(t) if t.timestamp() > now => {
+                format!("; its time is up at {}: a console elsewhere may still be running it", t.format("%H:%M:%S UTC"))
+            }
+            _ => String::new(),
+        };
         Leftover {
             session: self.session.clone(),
             fault_id: self.fault,
-            what: format!("{} ({})", self.what, self.plan.summary(true)),
+            what: format!("{} ({}{until})", self.what, self.plan.summary(true)),
             handle: self.plan.handle(&self.session, self.fault, true),
             journal: None,
             found_by: format!("marker container {} on the engine", self.container),
