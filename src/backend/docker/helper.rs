@@ -160,7 +160,7 @@ pub fn crash_script(pid: i64, id: &str, signal: &str) -> String {
         r#"grep -q "{id}" /proc/{pid}/cgroup 2>/dev/null || {{ echo "gameday-crash: process {pid} is not the main process of container {short}"; exit 3; }}
 kill -s {sig} {pid} && echo "{CRASHED}"
 "#,
-        short = &id[..id.len().min(12)]
+        short = id.chars().take(12).collect::<String>()
     )
 }
 

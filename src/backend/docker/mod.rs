@@ -8,6 +8,7 @@ pub mod helper;
 pub mod markers;
 pub mod netem;
 pub mod plan;
+pub mod revert;
 pub mod topology;
 pub mod watch;
 
@@ -144,7 +145,7 @@ impl Backend for DockerBackend {
 
     async fn revert(&self, handle: &RevertHandle) -> Result<(), BackendError> {
         let plan = Plan::from_handle(handle)?;
-        faults::revert(&self.ctx, &plan, Plan::session_of(handle), handle.fault_id).await
+        revert::revert(&self.ctx, &plan, Plan::session_of(handle), handle.fault_id).await
     }
 
     /// Every fault leaves a marker on the engine (and a network fault a helper): any process
