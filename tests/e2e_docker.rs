@@ -174,3 +174,124 @@ async fn a_killed_session_resumed_from_the_start_screen_offers_to_revert_its_own
     );
     shop.stop().await;
 }
+
+/// `gameday cleanup --docker` with a data directory of its own (another laptop, say).
+fn cleanup_elsewhere(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
+    std::fs::create_dir_all(dir).unwrap();
+    cleanup(dir, args)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Docker engine (.ci/run runs it)"]
+async fn a_pause_left_by_a_killed_console_is_found_and_reverted_from_another_data_directory() {
+    let _one_at_a_time = KILLED.lock().await;
+    let shop = Shop::start("kx").await;
+    let web1 = shop.container("web", 1);
+    let mut c = console(tempfile::tempdir().unwrap());
+    c.wait_for(&format!("▾ {}", shop.name), T);
+    c.command(&format!("inject container-pause container/{web1}"));
+    c.wait_for("FAULT LIVE #1", T);
+    c.signal("KILL");
+    c.wait_exit(T);
+    let session = session_of(&c.journal());
+    assert_eq!(shop.status(&web1).await, "paused");
+
+    // No journal here: only the engine knows, through the fault's marker.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let (code, listed) = cleanup_elsewhere(elsewhere.path(), &[]);
+    assert_eq!(code, 0, "{listed}");
+    let marker = format!("gameday-{session}-f1-marker");
+    assert!(
+        listed.contains(&format!("session {session} fault #1: container-pause on {}/pod/{web1}", shop.name))
+            && listed.contains(&format!("(found in its marker container {marker} on the engine)")),
+        "{listed}"
+    );
+    assert_eq!(shop.status(&web1).await, "paused", "listing changes nothing");
+    let (code, done) = cleanup_elsewhere(elsewhere.path(), &["--session", &session]);
+    assert_eq!(code, 0, "{done}");
+    assert!(done.contains(&format!("reverted session {session} fault #1 (confirmed")), "{done}");
+    assert_eq!(shop.status(&web1).await, "running");
+    let markers = Command::new("docker").args(["ps", "-aq", "--filter", &format!("name={marker}")]).output().unwrap();
+    assert!(markers.stdout.is_empty(), "the marker is gone with the fault");
+    let (_, again) = cleanup_elsewhere(elsewhere.path(), &["--session", &session]);
+    assert!(again.contains(&format!("Session {session} left no fault behind")), "{again}");
+    shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Docker engine (.ci/run runs it)"]
+async fn a_helper_image_without_tc_disables_the_network_presets_and_quits_at_once() {
+    let _one_at_a_time = KILLED.lock().await;
+    let shop = Shop::start("nt").await;
+    let web1 = shop.container("web", 1);
+    let mut c = Console::start_in(
+        tempfile::tempdir().unwrap(),
+        &["--docker", "--netem-image", common::docker::NOTC_IMAGE],
+        &[],
+    );
+    c.wait_for(&format!("▾ {}", shop.name), T);
+    // The check is once, in the background: wait until the presets say so.
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        c.command(&format!("inject network-rate container/{web1}"));
+        let screen = c.wait_for("network-rate", T);
+        if screen.contains("has no iproute2 tc") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never disabled: {screen}");
+        std::thread::sleep(Duration::from_millis(300));
+        c.send(" "); // abort whatever went in meanwhile
+        c.wait_gone("FAULT LIVE", T);
+    }
+    assert!(!shop.qdiscs(&web1).await.contains("tbf"));
+    let started = std::time::Instant::now();
+    c.send("q");
+    assert_eq!(c.wait_exit(T), 0, "nothing to revert: a clean exit");
+    assert!(started.elapsed() < Duration::from_secs(5), "quit took {:?}", started.elapsed());
+    let kinds = common::pty::journal_kinds(&c.journal());
+    assert!(!kinds.iter().any(|k| k == "revert_failed"), "{kinds:?}");
+    shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Docker engine (.ci/run runs it)"]
+async fn a_rate_limit_that_expired_after_its_console_died_is_recorded_as_expired() {
+    let _one_at_a_time = KILLED.lock().await;
+    let shop = Shop::start("ke").await;
+    let web2 = shop.container("web", 2);
+    let mut c = console(tempfile::tempdir().unwrap());
+    c.wait_for(&format!("▾ {}", shop.name), T);
+    c.command(&format!("inject network-rate container/{web2} rate_kbit=200 duration=3s"));
+    c.wait_for("FAULT LIVE #1 network-rate", T);
+    c.signal("KILL");
+    c.wait_exit(T);
+    let journal = c.journal();
+    let session = session_of(&journal);
+    tokio::time::sleep(Duration::from_secs(5)).await; // its helper's time runs out; no console runs
+    assert!(!shop.qdiscs(&web2).await.contains("tbf"));
+
+    let (code, listed) = cleanup(c.dir.path(), &[]);
+    assert_eq!(code, 0, "{listed}");
+    assert!(
+        listed.contains(&format!("Session {session} fault #1 (")) && listed.contains("ended by itself"),
+        "{listed}"
+    );
+    assert!(!listed.contains(&format!("session {session} fault #1: ")), "not listed as a leftover: {listed}");
+    // The next console records it as expired, not as a leftover it aborted.
+    let mut next = console(c.into_dir());
+    next.wait_for(&format!("Resume {session}"), T);
+    next.send("\r");
+    next.wait_for(&format!("fault #1 of session {session}"), T);
+    next.wait_for("ended by itself while no console ran", T);
+    assert!(!next.screen().contains("LEFT BY EARLIER SESSIONS"), "{}", next.screen());
+    next.wait_for("cleaned up after a fault that ended by itself", T);
+    next.send("q");
+    assert_eq!(next.wait_exit(T), 0);
+    let entries = journal_entries(&journal);
+    let ending = entries.iter().rev().find(|e| e["kind"] == "fault_ending").expect("an ending");
+    assert_eq!(ending["reason"], "expired", "{ending}");
+    assert_eq!(entries.last().unwrap()["kind"], "revert_confirmed");
+    let (_, again) = cleanup(next.dir.path(), &["--session", &session]);
+    assert!(again.contains(&format!("Session {session} left no fault behind")), "{again}");
+    shop.stop().await;
+}

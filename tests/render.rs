@@ -189,6 +189,7 @@ fn a_huge_cluster_draws_only_the_visible_page() {
                 restarts: 0,
                 note: None,
                 labels: Default::default(),
+                caveats: Default::default(),
             });
         }
     }

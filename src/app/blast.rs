@@ -45,6 +45,9 @@ pub fn describe(topo: &Topology, p: &Plan) -> String {
             let verb = match p.preset.action.as_str() {
                 "pod-delete" if int("grace_seconds") == 0 => "kills".to_string(),
                 "pod-delete" => "deletes".to_string(),
+                "container-kill" if p.params.get("how").is_some_and(|h| h.to_string() == "crash") => {
+                    "crashes (a signal from outside Docker, as a crash would send it)".to_string()
+                }
                 "container-kill" => "kills".to_string(),
                 "container-stop" => "stops".to_string(),
                 "container-restart" => "restarts".to_string(),
@@ -130,10 +133,107 @@ pub fn describe(topo: &Topology, p: &Plan) -> String {
         touched.iter().flat_map(|s| topo.upstream_of(s)).filter(|c| !touched.contains(c)).collect();
     callers.sort();
     callers.dedup();
+    let mut out = what;
+    for caveat in [shared_netns(topo, p), restart_policy(topo, p), own_container(topo, p)].into_iter().flatten() {
+        out = format!("{out}; {caveat}");
+    }
     if callers.is_empty() {
-        what
+        out
     } else {
         let short: Vec<&str> = callers.iter().map(|c| c.rsplit('/').next().unwrap_or(c)).collect();
-        format!("{what}; callers that may feel it: {}", short.join(", "))
+        format!("{out}; callers that may feel it: {}", short.join(", "))
     }
+}
+
+fn is_network(action: &str) -> bool {
+    action.starts_with("network-")
+}
+
+fn pods<'a>(topo: &'a Topology, refs: &[PodRef]) -> Vec<&'a crate::backend::model::Pod> {
+    refs.iter().filter_map(|r| topo.pod(&r.namespace, &r.name)).collect()
+}
+
+/// Why a fault may not run on these pods at all: a network fault on a pod that uses the host's
+/// network would change every interface of the machine, whatever the preview says.
+pub fn refusal(topo: &Topology, action: &str, refs: &[PodRef]) -> Option<String> {
+    if !is_network(action) {
+        return None;
+    }
+    let host = pods(topo, refs).into_iter().find(|p| p.caveats.netns.as_deref() == Some("host"))?;
+    Some(format!(
+        "{} uses the host's network (--network host): a network fault on it would change every interface of \
+         the host, not one {}",
+        host.name,
+        if host.workload.is_some() { "container" } else { "pod" }
+    ))
+}
+
+/// A network fault hits everything in the network namespaces it changes: the pods that joined
+/// a chosen one's namespace, or the one whose namespace a chosen pod joined, and its other guests.
+fn shared_netns(topo: &Topology, p: &Plan) -> Option<String> {
+    if !is_network(&p.preset.action) {
+        return None;
+    }
+    let chosen: Vec<&str> = p.pods.iter().map(|r| r.name.as_str()).collect();
+    let owners: std::collections::BTreeSet<&str> = pods(topo, p.pods)
+        .into_iter()
+        .map(|pod| pod.caveats.netns.as_deref().filter(|n| *n != "host").unwrap_or(pod.name.as_str()))
+        .collect();
+    let mut others: Vec<&str> = topo
+        .pods()
+        .filter(|q| !q.phase.is_down() && !chosen.contains(&q.name.as_str()))
+        .filter(|q| owners.contains(q.name.as_str()) || q.caveats.netns.as_deref().is_some_and(|n| owners.contains(n)))
+        .map(|q| q.name.as_str())
+        .collect();
+    others.sort();
+    others.dedup();
+    if others.is_empty() {
+        return None;
+    }
+    let verb = if p.mode.is_some_and(|m| m.count(p.pods.len()) < p.pods.len()) { "may also hit" } else { "also hits" };
+    Some(format!("{verb} {} (they share a network namespace: --network container:...)", others.join(", ")))
+}
+
+/// Docker takes a kill through its API as a manual stop (SIGKILL, the container's stop signal,
+/// or any signal when it sets none): its restart policy will not restart it.
+fn restart_policy(topo: &Topology, p: &Plan) -> Option<String> {
+    if p.preset.action != "container-kill" {
+        return None;
+    }
+    if p.params.get("how").is_some_and(|h| h.to_string() == "crash") {
+        let mut policies: Vec<String> = pods(topo, p.pods)
+            .into_iter()
+            .filter_map(|pod| pod.caveats.restart.as_ref().map(|r| format!("{} ({r})", pod.name)))
+            .collect();
+        policies.sort();
+        return (!policies.is_empty())
+            .then(|| format!("Docker sees a crash: the restart policy of {} restarts it", policies.join(", ")));
+    }
+    let signal = p.params.get("signal").map(|v| v.to_string()).unwrap_or_else(|| "SIGKILL".into());
+    let norm = |s: &str| s.trim().trim_start_matches("SIG").to_uppercase();
+    let mut held: Vec<String> = pods(topo, p.pods)
+        .into_iter()
+        .filter_map(|pod| {
+            let policy = pod.caveats.restart.as_ref()?;
+            let manual =
+                norm(&signal) == "KILL" || pod.caveats.stop_signal.as_deref().is_none_or(|s| norm(s) == norm(&signal));
+            manual.then(|| format!("{} ({policy})", pod.name))
+        })
+        .collect();
+    if held.is_empty() {
+        return None;
+    }
+    held.sort();
+    Some(format!(
+        "Docker takes a kill through its API as a manual stop: the restart policy of {} will NOT restart it \
+         (the revert starts it; how=crash kills it the way a crash would, which the policy acts on)",
+        held.join(", ")
+    ))
+}
+
+/// The console never acts on its own container: said when the target selects it.
+fn own_container(topo: &Topology, p: &Plan) -> Option<String> {
+    p.mode?;
+    let own = topo.select(p.target).into_iter().find(|pod| pod.caveats.protected.is_some())?;
+    Some(format!("{} is left alone ({})", own.name, own.caveats.protected.as_deref().unwrap_or("protected")))
 }

@@ -49,11 +49,28 @@ pub fn live(s: &AppState) -> usize {
     s.leftovers.iter().filter(|l| l.live()).count()
 }
 
-/// New findings: recorded, and shown with "Revert all" preselected.
+/// No leftover: the index of a tidy-up whose result nobody waits for.
+pub const TIDY_UP: usize = usize::MAX;
+
+/// New findings: recorded, and shown with "Revert all" preselected. A fault that ended by
+/// itself while no console ran is recorded as expired (in its own journal too) and tidied up;
+/// it is not a leftover.
 pub fn on_found(s: &mut AppState, found: Vec<Leftover>, fx: &mut Vec<Effect>) {
     let mut new = 0;
     for l in found {
         if s.leftovers.iter().any(|i| i.leftover.session == l.session && i.leftover.fault_id == l.fault_id) {
+            continue;
+        }
+        if let Some(how) = l.ended.clone() {
+            let known = s.timeline.iter().any(|e| {
+                matches!(&e.kind, EntryKind::LeftoverExpired { session, fault, .. } if *session == l.session && *fault == l.fault_id)
+            });
+            if !known {
+                let (session, fault, what) = (l.session.clone(), l.fault_id, l.what.clone());
+                s.record(EntryKind::LeftoverExpired { session, fault, what, how }, fx);
+                let by = s.session.id.clone();
+                fx.push(Effect::Cleanup { index: TIDY_UP, leftover: l, attempt: 1, delay_ms: 0, by });
+            }
             continue;
         }
         s.record(
@@ -112,6 +129,12 @@ pub fn keep_all(s: &mut AppState, fx: &mut Vec<Effect>) {
 
 pub fn on_cleaned(s: &mut AppState, index: usize, attempt: u32, result: Result<(), String>, fx: &mut Vec<Effect>) {
     let by = s.session.id.clone();
+    if index == TIDY_UP {
+        return match result {
+            Ok(()) => s.say(Level::Info, "cleaned up after a fault that ended by itself (its helper and marker)"),
+            Err(e) => s.say(Level::Warning, format!("could not clean up after a fault that ended by itself: {e}")),
+        };
+    }
     let Some(item) = s.leftovers.get_mut(index) else { return };
     if item.status != (CleanupStatus::Reverting { attempt }) {
         return; // an older attempt

@@ -55,7 +55,7 @@ pub enum Event {
         error: Option<String>,
     },
     /// A prepared fault was not applied: the entry that says how to undo it could not be made
-    /// durable first.
+    /// durable first, or the inject failed having changed nothing (the backend is sure).
     NotApplied {
         fault: u64,
         why: String,
@@ -100,7 +100,8 @@ pub enum Effect {
         delay_ms: u64,
         by: String,
     },
-    /// Start running a probe (it reports `Event::Probe` at its interval until the end).
+    /// Start running a probe (it reports `Event::Probe` at its interval until the end); one of
+    /// the same name that runs already is replaced.
     StartProbe(crate::probe::ProbeSpec),
     /// A drill responder on the demo: replay the facilitator's fault in this console's own
     /// simulated cluster (nothing is journaled: it dies with the process).

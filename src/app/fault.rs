@@ -334,15 +334,36 @@ pub fn on_injected(s: &mut AppState, id: u64, result: Result<RevertHandle, Strin
     }
 }
 
-/// The runtime did not apply a prepared fault (its undo could not be made durable first).
+/// A prepared fault was not applied: the runtime could not make the entry that says how to undo
+/// it durable first, or the backend failed having changed nothing (it is sure). Recorded as
+/// never applied, and nothing is reverted (a revert of what was never there could only fail,
+/// e.g. with the same broken helper image, and keep the fault "live" for ever).
 pub fn on_not_applied(s: &mut AppState, id: u64, why: String, fx: &mut Vec<Effect>) {
     if !matches!(&s.fault, FaultPhase::Applying { fault, .. } if fault.id == id) {
         return;
     }
     s.record(EntryKind::InjectNotApplied { fault: id, reason: why.clone() }, fx);
-    s.say(Level::Error, format!("fault #{id} NOT applied: {why}"));
+    s.say(Level::Error, format!("fault #{id} was never applied: {why}"));
     s.fault = FaultPhase::Idle;
     finish_quit_if_asked(s, fx);
+}
+
+/// The backend says the active fault is no longer in effect (its target restarted and took
+/// the qdisc with it): recorded, and what is left of it (a helper, a marker) is cleaned up
+/// through the ordinary revert, so the bar stops saying it is live.
+pub fn on_lapsed(s: &mut AppState, session: &str, id: u64, why: String, fx: &mut Vec<Effect>) {
+    if session != s.session.id {
+        return;
+    }
+    let FaultPhase::Active { fault } = &s.fault else { return };
+    if fault.id != id {
+        return;
+    }
+    let FaultPhase::Active { fault } = std::mem::replace(&mut s.fault, FaultPhase::Idle) else {
+        return;
+    };
+    s.say(Level::Warning, format!("fault #{id} is no longer in effect: {why}"));
+    start_revert(s, fault, EndReason::Lapsed { why }, fx);
 }
 
 pub fn on_reverted(s: &mut AppState, id: u64, attempt: u32, result: Result<(), String>, fx: &mut Vec<Effect>) {

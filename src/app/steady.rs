@@ -35,6 +35,8 @@ pub struct Steady {
     answered: BTreeSet<String>,
     /// Per stop condition: since when it has been breached.
     breached_since: Vec<Option<u64>>,
+    /// Probes the console added by itself for a published port (they follow it when it moves).
+    defaults: BTreeSet<String>,
     pub track: Option<Track>,
 }
 
@@ -101,12 +103,26 @@ pub fn set_checks(s: &mut AppState, hypothesis: Option<Hypothesis>, stops: Vec<S
 
 /// A service the console can reach gets a TCP probe by default, unless a probe of that name
 /// exists (declared probes win).
+///
+/// A default probe follows its service's published port when it moves (a restart publishes a
+/// new host port): the probe is started again on the new address, which the runtime takes as
+/// replacing the old one.
 pub fn on_reachable(s: &mut AppState, service: String, addr: String, fx: &mut Vec<Effect>) {
-    if s.steady.config.probes.iter().any(|p| p.name == service) {
+    let kind = ProbeKind::Tcp { addr };
+    if let Some(p) = s.steady.config.probes.iter_mut().find(|p| p.name == service) {
+        if !s.steady.defaults.contains(&service) || p.kind == kind {
+            return;
+        }
+        p.kind = kind;
+        let spec = p.clone();
+        let what = format!("{} (its published port moved, the default probe follows it)", spec.kind.describe());
+        s.record(EntryKind::ProbeAdded { probe: service, what }, fx);
+        fx.push(Effect::StartProbe(spec));
         return;
     }
-    let spec = ProbeSpec { name: service.clone(), kind: ProbeKind::Tcp { addr }, interval_ms: 1000, timeout_ms: 2000 };
+    let spec = ProbeSpec { name: service.clone(), kind, interval_ms: 1000, timeout_ms: 2000 };
     let what = format!("{} (a published port, probed by default)", spec.kind.describe());
+    s.steady.defaults.insert(service.clone());
     s.record(EntryKind::ProbeAdded { probe: service, what }, fx);
     fx.push(Effect::StartProbe(spec.clone()));
     s.steady.config.probes.push(spec);

@@ -101,6 +101,7 @@ fn on_delta(s: &mut AppState, delta: TopologyDelta, fx: &mut Vec<Effect>) {
             s.connection = Some(Connection { connected, detail, since_ms });
         }
         TopologyDelta::Reachable { service, addr } => steady::on_reachable(s, service, addr, fx),
+        TopologyDelta::FaultLapsed { session, fault, why } => fault::on_lapsed(s, &session, fault, why, fx),
         TopologyDelta::Capability { action, support } => {
             for p in s.presets.iter_mut().filter(|p| p.preset.action == action) {
                 p.support = support.clone();
@@ -741,7 +742,13 @@ pub fn plan(s: &AppState, preset_id: &str, target: &str, overrides: &[(String, S
         None => Vec::new(),
     };
     if mode.is_some() && pods.is_empty() {
+        if let Some(own) = s.topology.select(&target).into_iter().find_map(|p| p.caveats.protected.as_deref()) {
+            return Err(format!("{target} selects only {own}, which no fault may touch"));
+        }
         return Err(format!("{target} has no running {word}"));
+    }
+    if let Some(why) = blast::refusal(&s.topology, &p.action, &pods) {
+        return Err(format!("{} cannot run on {target}: {why}", p.id));
     }
     // A selector or a node may reach into namespaces faults may not touch.
     if let Some(why) = pods.iter().find_map(|p| s.topology.lock_reason(&p.namespace).map(|w| (p, w))) {

@@ -5,6 +5,7 @@ pub mod docker;
 pub mod kube;
 pub mod model;
 pub mod sim;
+pub mod target;
 
 use std::collections::BTreeMap;
 
@@ -87,6 +88,10 @@ pub struct Leftover {
     pub journal: Option<std::path::PathBuf>,
     /// "journal", "label gameday.session on container x", ...
     pub found_by: String,
+    /// Set when it ended by itself meanwhile (a helper's time ran out while no console ran):
+    /// nothing to revert, only to record and tidy up ("expired at 10:42:07 UTC").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,6 +124,9 @@ pub enum BackendError {
     Unsupported(String),
     #[error("{0}")]
     Failed(String),
+    /// The inject failed and changed nothing: there is nothing to revert.
+    #[error("{0} (nothing was applied)")]
+    NotApplied(String),
 }
 
 #[async_trait]

@@ -31,6 +31,7 @@ pub async fn find(backend: &dyn Backend, dir: &Path) -> anyhow::Result<(Vec<Left
     let info = backend.info();
     let (journal, problems) = leftovers::in_journals(dir, &info);
     let markers = backend.leftovers().await.map_err(|e| anyhow::anyhow!("cannot look for markers: {e}"))?;
+    let markers = leftovers::not_open_here(dir, markers);
     Ok((leftovers::merge(journal, markers), problems))
 }
 
@@ -52,13 +53,24 @@ pub async fn run(backend: Arc<dyn Backend>, dir: &Path, which: Which) -> anyhow:
     for p in &problems {
         crate::errln!("warning: skipped an unreadable journal: {p}");
     }
-    let selected: Vec<&Leftover> = found
+    let (ended, selected): (Vec<&Leftover>, Vec<&Leftover>) = found
         .iter()
         .filter(|l| match &which {
             Which::List | Which::All => true,
             Which::Session(id) => l.session == *id,
         })
-        .collect();
+        .partition(|l| l.ended.is_some());
+    // Ended by themselves while no console ran: recorded as expired, not reverted.
+    for l in &ended {
+        let how = l.ended.as_deref().unwrap_or_default();
+        println!("Session {} fault #{} ({}) ended by itself: {how}.", l.session, l.fault_id, l.what);
+        if which != Which::List {
+            match leftovers::revert_and_record(backend.as_ref(), l, 1, "gameday cleanup").await {
+                Ok(()) => println!("  recorded as expired; its helper and marker are removed"),
+                Err(e) => eprintln!("  could not remove its helper and marker: {e}"),
+            }
+        }
+    }
     if selected.is_empty() {
         match &which {
             Which::Session(id) => crate::outln!("Session {id} left no fault behind on {}.", backend.info().cluster),

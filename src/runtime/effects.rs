@@ -58,6 +58,8 @@ pub struct Runner {
     ledger: Ledger,
     /// Faults replayed for a drill responder on the demo: each one's end signal.
     mirrors: std::collections::HashMap<u64, tokio::sync::oneshot::Sender<()>>,
+    /// The running probes by name (a probe started again replaces its old task).
+    probes: std::collections::HashMap<String, tokio::task::AbortHandle>,
 }
 
 /// What the UI loop itself must do after a batch of effects.
@@ -76,7 +78,7 @@ impl Runner {
         tx: UnboundedSender<Event>,
         ledger: Ledger,
     ) -> Runner {
-        Runner { backend, journal, last_seq: 0, tx, ledger, mirrors: Default::default() }
+        Runner { backend, journal, last_seq: 0, tx, ledger, mirrors: Default::default(), probes: Default::default() }
     }
 
     /// Runs the effects in order, none of them waiting.
@@ -120,14 +122,25 @@ impl Runner {
                         ledger.with(|l| {
                             l.injected.insert(handle.fault_id, handle.clone());
                         });
-                        let result = guarded(backend.inject(&spec, &handle)).await;
+                        let result = guarded_call(backend.inject(&spec, &handle)).await;
                         ledger.with(|l| {
                             l.in_flight -= 1;
-                            if let Ok(h) = &result {
-                                l.injected.insert(h.fault_id, h.clone());
+                            match &result {
+                                Ok(h) => {
+                                    l.injected.insert(h.fault_id, h.clone());
+                                }
+                                // Nothing of it is in the system: nothing for a crash to revert.
+                                Err(BackendError::NotApplied(_)) => {
+                                    l.injected.remove(&spec.fault_id);
+                                }
+                                Err(_) => {}
                             }
                         });
-                        let _ = tx.send(Event::Injected { fault: spec.fault_id, result });
+                        let fault = spec.fault_id;
+                        let _ = tx.send(match result {
+                            Err(BackendError::NotApplied(why)) => Event::NotApplied { fault, why },
+                            result => Event::Injected { fault, result: result.map_err(|e| e.to_string()) },
+                        });
                     });
                 }
                 Effect::Revert { handle, attempt, delay_ms } => {
@@ -164,7 +177,12 @@ impl Runner {
                         let _ = tx.send(Event::CleanedUp { index, attempt, result });
                     });
                 }
-                Effect::StartProbe(spec) => super::probes::spawn(spec, self.tx.clone()),
+                Effect::StartProbe(spec) => {
+                    let name = spec.name.clone();
+                    if let Some(old) = self.probes.insert(name, super::probes::spawn(spec, self.tx.clone())) {
+                        old.abort();
+                    }
+                }
                 Effect::Mirror(spec) => {
                     let (end, ended) = tokio::sync::oneshot::channel();
                     self.mirrors.insert(spec.fault_id, end);
@@ -232,10 +250,17 @@ pub async fn revert_once(backend: &dyn Backend, handle: &RevertHandle) -> Result
 /// A backend call with a time limit, whose panic becomes an error: whatever happens, the
 /// core hears back, so a revert is always retried and never silently lost.
 async fn guarded<T>(call: impl Future<Output = Result<T, BackendError>>) -> Result<T, String> {
+    guarded_call(call).await.map_err(|e| e.to_string())
+}
+
+/// `guarded`, keeping the backend's kind of error.
+async fn guarded_call<T>(call: impl Future<Output = Result<T, BackendError>>) -> Result<T, BackendError> {
     match tokio::time::timeout(CALL_TIMEOUT, AssertUnwindSafe(call).catch_unwind()).await {
-        Ok(Ok(r)) => r.map_err(|e| e.to_string()),
-        Ok(Err(panic)) => Err(format!("backend call panicked: {}", panic_message(panic.as_ref()))),
-        Err(_) => Err(format!("no answer within {} s", CALL_TIMEOUT.as_secs())),
+        Ok(Ok(r)) => r,
+        Ok(Err(panic)) => {
+            Err(BackendError::Failed(format!("backend call panicked: {}", panic_message(panic.as_ref()))))
+        }
+        Err(_) => Err(BackendError::Failed(format!("no answer within {} s", CALL_TIMEOUT.as_secs()))),
     }
 }
 

@@ -363,21 +363,23 @@ fn spawn_leftover_search(
     tokio::spawn(async move {
         let info = backend.info();
         let died = !backend.faults_outlive_process();
-        let (in_journals, _unreadable) = tokio::task::spawn_blocking(move || {
-            // Earlier consoles that were killed: their journals get the end they never wrote.
+        // Earlier consoles that were killed: their journals get the end they never wrote.
+        let closing = {
+            let (dir, info) = (dir.clone(), info.clone());
             let why = format!("found by session {session}");
-            let closed = leftovers::close_dead_sessions(&dir, &info, died, &why);
-            if died {
-                return (Vec::new(), closed);
-            }
-            leftovers::in_journals(&dir, &info)
-        })
-        .await
-        .unwrap_or_default();
+            tokio::task::spawn_blocking(move || leftovers::close_dead_sessions(&dir, &info, died, &why))
+        };
+        let _ = closing.await;
         if died {
             return;
         }
         let markers = backend.leftovers().await.unwrap_or_default();
+        let (in_journals, markers) = tokio::task::spawn_blocking(move || {
+            let (found, _unreadable) = leftovers::in_journals(&dir, &info);
+            (found, leftovers::not_open_here(&dir, markers))
+        })
+        .await
+        .unwrap_or_default();
         let all = leftovers::merge(own.into_iter().chain(in_journals).collect(), markers);
         if !all.is_empty() {
             let _ = tx.send(Event::Leftovers(all));

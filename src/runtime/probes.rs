@@ -24,9 +24,9 @@ fn client() -> Result<&'static reqwest::Client, String> {
         .map_err(Clone::clone)
 }
 
-/// Runs `spec` every interval until the console goes away.
-pub fn spawn(spec: ProbeSpec, tx: UnboundedSender<Event>) {
-    tokio::spawn(async move {
+/// Runs `spec` every interval until the console goes away (or the task is aborted).
+pub fn spawn(spec: ProbeSpec, tx: UnboundedSender<Event>) -> tokio::task::AbortHandle {
+    let task = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(spec.interval_ms.max(100)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -37,6 +37,7 @@ pub fn spawn(spec: ProbeSpec, tx: UnboundedSender<Event>) {
             }
         }
     });
+    task.abort_handle()
 }
 
 /// The innermost cause: "Connection refused (os error 111)" rather than "error sending request".

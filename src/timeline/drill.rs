@@ -107,6 +107,7 @@ pub fn read(entries: &[Entry]) -> Drill {
                         EndReason::Expired => "expired".into(),
                         EndReason::Aborted { by } => format!("aborted by {by}"),
                         EndReason::InjectFailed => "inject failed".into(),
+                        EndReason::Lapsed { why } => format!("no longer in effect ({why})"),
                     });
                 }
             }

@@ -150,6 +150,9 @@ pub enum EndReason {
     Aborted { by: String },
     /// Applying it failed; whatever part was applied is reverted.
     InjectFailed,
+    /// It stopped being in effect by itself before its time (the target restarted and took the
+    /// qdisc with it): what is left of it (a helper, a marker) is cleaned up.
+    Lapsed { why: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -261,6 +264,14 @@ pub enum EntryKind {
     LeftoverKept {
         session: String,
         fault: u64,
+    },
+    /// A fault an earlier session left, that ended by itself while no console ran (its helper's
+    /// time ran out): recorded, nothing to revert.
+    LeftoverExpired {
+        session: String,
+        fault: u64,
+        what: String,
+        how: String,
     },
     /// What steady state means in this session: the hypothesis' checks and the stop
     /// conditions, as written ("front-end success >= 99.0% over 30s").
@@ -424,6 +435,9 @@ impl EntryKind {
             FaultEnding { fault, reason: EndReason::InjectFailed } => {
                 format!("fault #{fault} inject failed, reverting whatever was applied")
             }
+            FaultEnding { fault, reason: EndReason::Lapsed { why } } => {
+                format!("fault #{fault} NO LONGER IN EFFECT: {why}; cleaning up what is left of it")
+            }
             RevertStarted { fault, attempt } => {
                 format!("fault #{fault} revert started (attempt {attempt})")
             }
@@ -449,6 +463,9 @@ impl EntryKind {
                 format!("revert of fault #{fault} of session {session} FAILED (attempt {attempt}): {error}; retrying")
             }
             LeftoverKept { session, fault } => format!("fault #{fault} of session {session} left in place by choice"),
+            LeftoverExpired { session, fault, what, how } => {
+                format!("fault #{fault} of session {session} ({what}) ended by itself while no console ran: {how}")
+            }
             SteadyStateDeclared { hypothesis, checks, stops } => {
                 let stops = if stops.is_empty() { "none".to_string() } else { stops.join("; ") };
                 format!("hypothesis \"{hypothesis}\": {}; stop conditions: {stops}", checks.join(", "))
@@ -495,7 +512,7 @@ impl EntryKind {
             AbortRepeated { fault, by } => {
                 format!("abort pressed again ({by}) while the revert of fault #{fault} is in flight; not sent again")
             }
-            InjectNotApplied { fault, reason } => format!("fault #{fault} NOT applied: {reason}"),
+            InjectNotApplied { fault, reason } => format!("fault #{fault} was never applied: {reason}"),
             FaultClosed { fault, how } => format!("fault #{fault} ended: {how}"),
             Console { message, .. } => format!("console: {message}"),
             Unknown { name, .. } => format!("({name}: an entry this version of gameday does not know)"),

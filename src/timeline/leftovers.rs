@@ -34,6 +34,7 @@ pub fn unfinished(entries: &[Entry], journal: Option<&Path>) -> Vec<Leftover> {
                         handle: handle.clone(),
                         journal: journal.map(Path::to_path_buf),
                         found_by: "journal".into(),
+                        ended: None,
                     },
                 );
             }
@@ -165,13 +166,21 @@ pub fn in_journals(dir: &Path, backend: &BackendInfo) -> (Vec<Leftover>, Vec<Str
     (found, problems)
 }
 
+/// Marker findings, less the faults of sessions a console on this machine has open (their
+/// journal in `dir` is locked): those are live faults, not leftovers.
+pub fn not_open_here(dir: &Path, markers: Vec<Leftover>) -> Vec<Leftover> {
+    markers.into_iter().filter(|m| !journal::in_use(&dir.join(format!("{}.jsonl", m.session)))).collect()
+}
+
 /// Journal and marker findings together, one per (session, fault): the journal's, which knows
 /// where to record the cleanup, wins.
 pub fn merge(journal: Vec<Leftover>, markers: Vec<Leftover>) -> Vec<Leftover> {
     let mut out = journal;
     for m in markers {
-        if !out.iter().any(|l| l.session == m.session && l.fault_id == m.fault_id) {
-            out.push(m);
+        match out.iter_mut().find(|l| l.session == m.session && l.fault_id == m.fault_id) {
+            // The markers know whether it ended by itself meanwhile; the journal cannot.
+            Some(l) => l.ended = l.ended.take().or(m.ended),
+            None => out.push(m),
         }
     }
     out
@@ -194,8 +203,12 @@ pub async fn revert_and_record(
     if let Some(log) = log.as_mut() {
         let now = chrono::Utc::now();
         if attempt == 1 {
-            let _ = log
-                .record(EntryKind::FaultEnding { fault: id, reason: EndReason::Aborted { by: by.to_string() } }, now);
+            // A fault that ended by itself expired; it is not aborted by whoever tidies up.
+            let reason = match &leftover.ended {
+                Some(_) => EndReason::Expired,
+                None => EndReason::Aborted { by: by.to_string() },
+            };
+            let _ = log.record(EntryKind::FaultEnding { fault: id, reason }, now);
         }
         let _ = log.record(EntryKind::RevertStarted { fault: id, attempt }, now);
     }

@@ -40,7 +40,7 @@ pub struct FaultSummary {
 impl FaultSummary {
     pub fn outcome(&self) -> String {
         if let Some(why) = &self.not_applied {
-            return format!("not applied: {why}");
+            return format!("never applied: {why}");
         }
         if let Some((_, how)) = &self.closed {
             return how.clone();
@@ -63,6 +63,9 @@ impl FaultSummary {
             (Some((_, EndReason::Expired)), Some(_)) => format!("expired{retried}"),
             (Some((_, EndReason::Aborted { by })), Some(_)) => format!("aborted ({by}){retried}"),
             (Some((_, EndReason::InjectFailed)), Some(_)) => format!("inject failed, reverted{retried}"),
+            (Some((_, EndReason::Lapsed { why })), Some(_)) => {
+                format!("no longer in effect before its end ({why}){retried}")
+            }
             (None, _) => "still active at session end".into(),
             (Some(_), None) => "revert not confirmed".into(),
         }

@@ -27,7 +27,7 @@ pub fn kind_color(t: &Theme, k: &EntryKind) -> Color {
         Cluster { .. } => t.timeline.cluster,
         Note { .. } => t.timeline.note,
         LeftoverFound { .. } | LeftoverKept { .. } => t.timeline.fault,
-        LeftoverReverted { .. } | LeftoverRevertFailed { .. } => t.timeline.revert,
+        LeftoverReverted { .. } | LeftoverRevertFailed { .. } | LeftoverExpired { .. } => t.timeline.revert,
         SteadyStateDeclared { .. } | ProbeAdded { .. } => t.timeline.session,
         ProbeChanged { .. } | SteadyStateBefore { .. } | HypothesisBroken { .. } | SteadyStateRecovered { .. } => {
             t.timeline.health

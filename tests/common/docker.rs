@@ -17,6 +17,8 @@ use gameday::preset::ParamValue;
 
 pub const WEB_IMAGE: &str = "gameday-test-web:latest";
 pub const NETEM_IMAGE: &str = "gameday-test-netem:latest";
+/// A helper image with a shell and no working tc (busybox's applet only shows qdiscs).
+pub const NOTC_IMAGE: &str = "gameday-test-notc:latest";
 
 /// The engine, or a failure that says why: a test that needs it must not pass without it.
 pub async fn engine() -> Docker {
@@ -40,7 +42,9 @@ pub fn ensure_images() {
                 .output()
                 .is_ok_and(|o| o.status.success())
         };
-        if !(have(WEB_IMAGE) && have(NETEM_IMAGE)) || std::env::var_os("GAMEDAY_REBUILD_TEST_IMAGES").is_some() {
+        if !(have(WEB_IMAGE) && have(NETEM_IMAGE) && have(NOTC_IMAGE))
+            || std::env::var_os("GAMEDAY_REBUILD_TEST_IMAGES").is_some()
+        {
             let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/docker/build-images.sh");
             let out = std::process::Command::new(&script).output().expect("run build-images.sh");
             assert!(out.status.success(), "building the test images failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -54,6 +58,8 @@ pub struct Shop {
     pub name: String,
     pub docker: Docker,
     pub containers: Vec<String>,
+    /// Networks a test made besides `<name>_default` (removed with the shop).
+    pub networks: Vec<String>,
 }
 
 impl Shop {
@@ -61,7 +67,8 @@ impl Shop {
         ensure_images();
         let docker = engine().await;
         let name = format!("gdt{tag}{}", std::process::id() % 100_000);
-        let mut shop = Shop { name: name.clone(), docker: docker.clone(), containers: Vec::new() };
+        let mut shop =
+            Shop { name: name.clone(), docker: docker.clone(), containers: Vec::new(), networks: Vec::new() };
         shop.cleanup().await;
         docker
             .create_network(NetworkCreateRequest { name: format!("{name}_default"), ..Default::default() })
@@ -76,6 +83,15 @@ impl Shop {
 
     pub fn container(&self, svc: &str, i: u32) -> String {
         format!("{}-{svc}-{i}", self.name)
+    }
+
+    /// Creates `<name>-<svc>-<i>` again (after a test removed it), healthy.
+    pub async fn respawn(&mut self, svc: &str, i: u32) {
+        let memory = (svc == "db").then_some(128 * 1024 * 1024);
+        let name = self.container(svc, i);
+        self.containers.retain(|c| *c != name);
+        self.run(svc, i, memory).await;
+        self.wait_healthy(Duration::from_secs(20)).await;
     }
 
     async fn run(&mut self, svc: &str, i: u32, memory: Option<i64>) {
@@ -118,6 +134,49 @@ impl Shop {
             .await
             .expect("start");
         self.containers.push(cname);
+    }
+
+    /// Starts one more container, `<shop>-<suffix>`, from `body` (the web image unless it names
+    /// another); it is removed with the shop. Returns its name.
+    pub async fn extra(&mut self, suffix: &str, mut body: ContainerCreateBody) -> String {
+        let cname = format!("{}-{suffix}", self.name);
+        body.image.get_or_insert_with(|| WEB_IMAGE.to_string());
+        let opts = CreateContainerOptionsBuilder::default().name(&cname).build();
+        self.docker.create_container(Some(opts), body).await.expect("create container");
+        self.containers.push(cname.clone());
+        self.docker
+            .start_container(&cname, None::<bollard::query_parameters::StartContainerOptions>)
+            .await
+            .expect("start");
+        cname
+    }
+
+    /// A network `<shop>_<suffix>` with a subnet of its own (static addresses need one), in
+    /// 10.213.0.0/16; the first free /24 from a per-process start. Returns (name, subnet prefix
+    /// like "10.213.7").
+    pub async fn subnet(&mut self, suffix: &str) -> (String, String) {
+        let name = format!("{}_{suffix}", self.name);
+        let start = std::process::id() % 200;
+        for i in 0..50 {
+            let prefix = format!("10.213.{}", (start + i) % 250 + 1);
+            let ipam = bollard::models::Ipam {
+                config: Some(vec![bollard::models::IpamConfig {
+                    subnet: Some(format!("{prefix}.0/24")),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            };
+            let req = NetworkCreateRequest { name: name.clone(), ipam: Some(ipam), ..Default::default() };
+            match self.docker.create_network(req).await {
+                Ok(_) => {
+                    self.networks.push(name.clone());
+                    return (name, prefix);
+                }
+                Err(e) if e.to_string().contains("overlap") => continue,
+                Err(e) => panic!("create network {name}: {e}"),
+            }
+        }
+        panic!("no free /24 in 10.213.0.0/16 for {name}");
     }
 
     pub async fn inspect(&self, name: &str) -> bollard::models::ContainerInspectResponse {
@@ -223,6 +282,11 @@ impl Shop {
         DockerBackend::connect(NETEM_IMAGE).await.expect("connect to the engine")
     }
 
+    /// The backend with another helper image.
+    pub async fn backend_with(&self, netem_image: &str) -> DockerBackend {
+        DockerBackend::connect(netem_image).await.expect("connect to the engine")
+    }
+
     /// The backend through a proxy socket (which can cut it off).
     pub async fn backend_via(&self, proxy: &EngineProxy) -> DockerBackend {
         let path = proxy.path.to_str().unwrap();
@@ -243,6 +307,9 @@ impl Shop {
             }
         }
         let _ = self.docker.remove_network(&format!("{}_default", self.name)).await;
+        for n in &self.networks {
+            let _ = self.docker.remove_network(n).await;
+        }
     }
 
     pub async fn stop(self) {
@@ -271,8 +338,32 @@ impl Drop for Shop {
                 let _ = std::process::Command::new("docker").arg("rm").arg("-f").args(&ids).output();
             }
         }
+        // Helpers and markers of a console's session (not named after the test): by their target.
+        let ours = std::process::Command::new("docker")
+            .args([
+                "ps",
+                "-a",
+                "--filter",
+                "label=gameday.helper",
+                "--format",
+                "{{.ID}} {{.Label \"gameday.target-name\"}}",
+            ])
+            .output();
+        if let Ok(out) = ours {
+            let prefix = format!("{}-", self.name);
+            let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter_map(|l| l.split_once(' ').filter(|(_, t)| t.starts_with(&prefix)).map(|(id, _)| id.to_string()))
+                .collect();
+            if !ids.is_empty() {
+                let _ = std::process::Command::new("docker").arg("rm").arg("-f").args(&ids).output();
+            }
+        }
         let _ =
             std::process::Command::new("docker").args(["network", "rm", &format!("{}_default", self.name)]).output();
+        for n in &self.networks {
+            let _ = std::process::Command::new("docker").args(["network", "rm", n]).output();
+        }
     }
 }
 

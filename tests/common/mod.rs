@@ -234,6 +234,7 @@ pub fn compose_topology() -> gameday::backend::Topology {
                 restarts: 0,
                 note: None,
                 labels: [("com.docker.compose.service".to_string(), svc.to_string())].into_iter().collect(),
+                caveats: Default::default(),
             });
         }
     }
@@ -255,6 +256,7 @@ pub fn two_leftovers() -> Vec<gameday::backend::Leftover> {
             },
             journal: None,
             found_by: "journal".into(),
+            ended: None,
         })
         .collect()
 }

@@ -3,6 +3,8 @@
 #   gameday-test-web    busybox httpd on :8080 with a HEALTHCHECK, FROM scratch
 #   gameday-test-netem  busybox (sh, sleep) and iproute2's tc with its libraries, FROM scratch:
 #                       the helper gameday runs in a target's network namespace
+#   gameday-test-notc   busybox alone (its tc applet can only show qdiscs): a helper image that
+#                       cannot work, for the tests of what gameday does with one
 # Needs Debian's busybox-static (/bin/busybox) and iproute2 (/sbin/tc).
 set -euo pipefail
 busybox=/bin/busybox
@@ -53,4 +55,13 @@ CMD ["/bin/sh"]
 DOCKERFILE
 rm -f "$ctx/netem/Dockerfile.bak"
 DOCKER_BUILDKIT=0 docker build -q -t gameday-test-netem:latest "$ctx/netem" >/dev/null
-echo "built gameday-test-web:latest gameday-test-netem:latest"
+mkdir -p "$ctx/notc/bin"
+cp "$busybox" "$ctx/notc/bin/busybox"
+cat > "$ctx/notc/Dockerfile" <<'DOCKERFILE'
+FROM scratch
+COPY bin/busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+CMD ["/bin/sh"]
+DOCKERFILE
+DOCKER_BUILDKIT=0 docker build -q -t gameday-test-notc:latest "$ctx/notc" >/dev/null
+echo "built gameday-test-web:latest gameday-test-netem:latest gameday-test-notc:latest"

@@ -1,26 +1,28 @@
-//! Docker faults: prepare (choose running containers, save what the revert needs), inject,
-//! revert. What `prepare` saves is the revert handle's data, so it is in the journal before
-//! anything changes; every revert is idempotent and harmless on a fault never applied.
+//! Docker faults: prepare (choose running containers, save what the revert needs) and inject
+//! (the marker first, then the changes); revert.rs undoes them. What `prepare` saves is the
+//! revert handle's data, so it is in the journal before anything changes.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use bollard::errors::Error as DockerError;
-use bollard::models::{ContainerCreateBody, ContainerUpdateBody, EndpointSettings, HostConfig};
-use bollard::models::{NetworkConnectRequest, NetworkDisconnectRequest};
+use bollard::models::{ContainerUpdateBody, EndpointSettings, NetworkDisconnectRequest};
 use bollard::query_parameters::{
-    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, KillContainerOptionsBuilder, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder, RestartContainerOptionsBuilder, StopContainerOptionsBuilder,
+    KillContainerOptionsBuilder, RemoveContainerOptionsBuilder, RestartContainerOptionsBuilder,
+    StopContainerOptionsBuilder,
 };
 use bollard::Docker;
-use futures::StreamExt;
 use rand::seq::SliceRandom;
-use serde::{Deserialize, Serialize};
 
+use super::helper::{
+    crash_script, run_once, start_helper, wait_applied, CRASHED, DEADLINE, FAULT, QDISC, SESSION, TARGET, TARGET_NAME,
+};
+pub use super::helper::{probe_netem, sweep_oneshots, HelperCheck};
+use super::markers;
 use super::netem;
+pub use super::plan::{Endpoint, Limits, Plan, Target};
 use super::topology::{Ctr, HELPER};
 use crate::backend::model::PodPhase;
-use crate::backend::{BackendError, FaultSpec, Mode, RevertHandle};
+use crate::backend::{BackendError, FaultSpec, Mode};
 
 /// The faults this backend runs.
 pub const ACTIONS: &[&str] = &[
@@ -38,140 +40,49 @@ pub const ACTIONS: &[&str] = &[
     "network-rate",
 ];
 
-/// Labels on helper containers: the markers that let any process find and undo them.
-pub const SESSION: &str = "gameday.session";
-pub const FAULT: &str = "gameday.fault";
-pub const TARGET: &str = "gameday.target";
-pub const TARGET_NAME: &str = "gameday.target-name";
-pub const QDISC: &str = "gameday.qdisc";
-pub const DEADLINE: &str = "gameday.deadline";
-/// The `gameday.helper` value of short-lived helpers (the netem probe, a qdisc cleaner).
-pub const ONESHOT: &str = "oneshot";
-
-/// How long an injected helper may take to say its qdisc is on.
-const HELPER_READY: Duration = Duration::from_secs(10);
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Target {
-    pub id: String,
-    pub name: String,
-}
-
-/// A network the container was on, and its aliases there (compose puts the service name).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Endpoint {
-    pub network: String,
-    pub aliases: Vec<String>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Limits {
-    pub nano_cpus: i64,
-    pub cpu_quota: i64,
-    pub cpu_period: i64,
-    pub memory: i64,
-    pub memory_swap: i64,
-}
-
-/// What a fault does and how to undo it: the revert handle's data.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "kebab-case")]
-pub enum Plan {
-    ContainerKill { targets: Vec<Target>, signal: String },
-    ContainerStop { targets: Vec<Target>, grace_s: i64 },
-    ContainerRestart { targets: Vec<Target>, grace_s: i64 },
-    ContainerPause { targets: Vec<Target> },
-    NetworkDisconnect { targets: Vec<Target>, endpoints: Vec<Vec<Endpoint>> },
-    CpuThrottle { targets: Vec<Target>, saved: Vec<Limits>, cpus: f64 },
-    MemoryThrottle { targets: Vec<Target>, saved: Vec<Limits>, memory_mb: i64 },
-    Netem { targets: Vec<Target>, helpers: Vec<String>, qdisc: String, image: String, seconds: u64 },
-}
-
-impl Plan {
-    pub fn targets(&self) -> &[Target] {
-        match self {
-            Plan::ContainerKill { targets, .. }
-            | Plan::ContainerStop { targets, .. }
-            | Plan::ContainerRestart { targets, .. }
-            | Plan::ContainerPause { targets }
-            | Plan::NetworkDisconnect { targets, .. }
-            | Plan::CpuThrottle { targets, .. }
-            | Plan::MemoryThrottle { targets, .. }
-            | Plan::Netem { targets, .. } => targets,
-        }
-    }
-
-    fn names(&self) -> String {
-        self.targets().iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
-    }
-
-    /// In words, before (`done` false) or after it was applied.
-    pub fn summary(&self, done: bool) -> String {
-        let n = self.names();
-        let (will, did) = match self {
-            Plan::ContainerKill { signal, .. } => (format!("kill {n} ({signal})"), format!("killed {n} ({signal})")),
-            Plan::ContainerStop { .. } => (format!("stop {n}"), format!("stopped {n}")),
-            Plan::ContainerRestart { .. } => (format!("restart {n}"), format!("restarted {n}")),
-            Plan::ContainerPause { .. } => (format!("pause {n}"), format!("paused {n}")),
-            Plan::NetworkDisconnect { endpoints, .. } => {
-                let nets: Vec<String> = endpoints
-                    .iter()
-                    .flatten()
-                    .map(|e| e.network.clone())
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .into_iter()
-                    .collect();
-                (
-                    format!("disconnect {n} from {}", nets.join(", ")),
-                    format!("disconnected {n} from {}", nets.join(", ")),
-                )
-            }
-            Plan::CpuThrottle { cpus, .. } => {
-                (format!("throttle {n} to {cpus} CPUs"), format!("throttled {n} to {cpus} CPUs"))
-            }
-            Plan::MemoryThrottle { memory_mb, .. } => {
-                (format!("limit {n} to {memory_mb} MiB"), format!("limited {n} to {memory_mb} MiB"))
-            }
-            Plan::Netem { qdisc, .. } => (format!("{qdisc} on {n}"), format!("{qdisc} on {n} (by a helper)")),
-        };
-        if done {
-            did
-        } else {
-            will
-        }
-    }
-
-    pub fn handle(&self, fault_id: u64, done: bool) -> RevertHandle {
-        RevertHandle {
-            fault_id,
-            summary: self.summary(done),
-            data: serde_json::to_value(self).unwrap_or(serde_json::Value::Null),
-        }
-    }
-
-    pub fn from_handle(h: &RevertHandle) -> Result<Plan, BackendError> {
-        serde_json::from_value(h.data.clone()).map_err(|e| {
-            BackendError::Failed(format!("revert handle of fault #{} is not a Docker one: {e}", h.fault_id))
-        })
-    }
-}
+/// The CFS period the kernel uses when a container sets none (100 ms, in µs).
+const DEFAULT_CPU_PERIOD: i64 = 100_000;
 
 /// What the fault code needs of the backend.
 pub struct Ctx {
     pub docker: Docker,
     /// The console's own container, never a target.
     pub own: Option<String>,
+    /// The helper image this process was given (`--netem-image`).
     pub netem_image: String,
+    /// What that image can do here: checked once, on first need.
+    pub helper: tokio::sync::OnceCell<HelperCheck>,
 }
 
-fn status(e: &DockerError) -> Option<u16> {
+impl Ctx {
+    pub fn new(docker: Docker, own: Option<String>, netem_image: &str) -> Ctx {
+        Ctx { docker, own, netem_image: netem_image.to_string(), helper: Default::default() }
+    }
+
+    /// The helper image's check, run once.
+    pub async fn helper(&self) -> &HelperCheck {
+        self.helper.get_or_init(|| super::helper::check(&self.docker, &self.netem_image)).await
+    }
+}
+
+/// Whether a network action can run with this process's helper image, and if not, why.
+async fn helper_usable(ctx: &Ctx, action: &str) -> Result<(), String> {
+    let c = ctx.helper().await;
+    c.tc.clone()?;
+    if netem::needs_netem(action) {
+        c.netem.clone()?;
+    }
+    Ok(())
+}
+
+pub(super) fn status(e: &DockerError) -> Option<u16> {
     match e {
         DockerError::DockerResponseServerError { status_code, .. } => Some(*status_code),
         _ => None,
     }
 }
 
-fn failed(what: &str, e: DockerError) -> BackendError {
+pub(super) fn failed(what: &str, e: DockerError) -> BackendError {
     match e {
         DockerError::DockerResponseServerError { status_code: 404, message } => {
             BackendError::TargetGone(format!("{what}: {message}"))
@@ -202,6 +113,9 @@ async fn running_candidates(
         if c.is_helper() || c.phase != PodPhase::Running {
             continue;
         }
+        if spec.action.starts_with("network-") {
+            network_refusal(&spec.action, &c).map_err(BackendError::Unsupported)?;
+        }
         out.push((Target { id: c.id.clone(), name: c.name.clone() }, i));
     }
     if out.is_empty() {
@@ -217,6 +131,28 @@ async fn running_candidates(
     Ok(out)
 }
 
+/// Why a network fault may not run on this container, if it may not: on the host's network it
+/// would change every interface of the machine; a container that joined another's network
+/// namespace has no network of its own to disconnect.
+fn network_refusal(action: &str, c: &Ctr) -> Result<(), String> {
+    if c.host_network() {
+        return Err(format!(
+            "{} uses the host's network (--network host): a network fault on it would change every interface \
+             of this host, not one container; refused",
+            c.name
+        ));
+    }
+    match c.joined() {
+        Some(owner) if action == "network-disconnect" => Err(format!(
+            "{} shares the network namespace of container {} (--network container:...) and has no network of \
+             its own: disconnect that container instead (which cuts off both)",
+            c.name,
+            owner.chars().take(12).collect::<String>()
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn limits(i: &bollard::models::ContainerInspectResponse) -> Limits {
     let h = i.host_config.clone().unwrap_or_default();
     Limits {
@@ -225,6 +161,21 @@ fn limits(i: &bollard::models::ContainerInspectResponse) -> Limits {
         cpu_period: h.cpu_period.unwrap_or(0),
         memory: h.memory.unwrap_or(0),
         memory_swap: h.memory_swap.unwrap_or(0),
+    }
+}
+
+/// What a reconnect needs to put a container back on `network` exactly as it was.
+fn endpoint(network: String, s: EndpointSettings) -> Endpoint {
+    let ipam = s.ipam_config.unwrap_or_default();
+    let some = |v: Option<String>| v.filter(|a| !a.is_empty());
+    Endpoint {
+        network,
+        aliases: s.aliases.unwrap_or_default(),
+        ipv4: some(ipam.ipv4_address),
+        ipv6: some(ipam.ipv6_address),
+        link_local: ipam.link_local_ips.unwrap_or_default(),
+        links: s.links.unwrap_or_default(),
+        driver_opts: s.driver_opts.unwrap_or_default().into_iter().collect(),
     }
 }
 
@@ -241,7 +192,17 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<Plan, BackendError> 
     let targets: Vec<Target> = chosen.iter().map(|(t, _)| t.clone()).collect();
     Ok(match spec.action.as_str() {
         "container-kill" => {
-            Plan::ContainerKill { targets, signal: spec.text("signal").unwrap_or_else(|| "SIGKILL".into()) }
+            let crash = match spec.text("how").as_deref() {
+                None | Some("") | Some("api") => false,
+                Some("crash") => true,
+                Some(other) => {
+                    return Err(BackendError::Unsupported(format!(
+                        "container-kill how={other}: api (through the Engine API) or crash (from outside Docker)"
+                    )))
+                }
+            };
+            let signal = spec.text("signal").unwrap_or_else(|| "SIGKILL".into());
+            Plan::ContainerKill { targets, signal, crash }
         }
         "container-stop" => Plan::ContainerStop { targets, grace_s: int("grace_seconds", 10) },
         "container-restart" => Plan::ContainerRestart { targets, grace_s: int("grace_seconds", 10) },
@@ -256,7 +217,7 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<Plan, BackendError> 
                     let mut eps: Vec<Endpoint> = nets
                         .into_iter()
                         .filter(|(name, _)| only.as_ref().is_none_or(|o| o == name))
-                        .map(|(network, s)| Endpoint { network, aliases: s.aliases.unwrap_or_default() })
+                        .map(|(network, s)| endpoint(network, s))
                         .collect();
                     eps.sort_by(|a, b| a.network.cmp(&b.network));
                     eps
@@ -296,16 +257,7 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<Plan, BackendError> 
         }
         action if netem::ACTIONS.iter().any(|(a, _)| *a == action) => {
             let qdisc = netem::qdisc(spec).map_err(BackendError::Unsupported)?;
-            if let Err(e) = ctx.docker.inspect_image(&ctx.netem_image).await {
-                return Err(BackendError::Unsupported(match status(&e) {
-                    Some(404) => format!(
-                        "the network helper image {} is not on this Docker host: pull or build one with iproute2's \
-                         tc and a shell (see README), or pass --netem-image",
-                        ctx.netem_image
-                    ),
-                    _ => format!("cannot inspect the helper image {}: {e}", ctx.netem_image),
-                }));
-            }
+            helper_usable(ctx, action).await.map_err(BackendError::Unsupported)?;
             let helpers = targets.iter().map(|t| helper_name(spec, t)).collect();
             Plan::Netem {
                 targets,
@@ -319,31 +271,62 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<Plan, BackendError> 
     })
 }
 
-/// Applies a prepared fault. Stops at the first error (the console then reverts the plan).
+/// Applies a prepared fault: its marker first, then the changes. Stops at the first error;
+/// an error before anything changed is `NotApplied` (its marker is removed, there is nothing
+/// to revert), any later one leaves the plan for the console to revert.
 pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<(), BackendError> {
     let d = &ctx.docker;
+    if let Plan::Netem { .. } = plan {
+        helper_usable(ctx, &spec.action).await.map_err(BackendError::NotApplied)?;
+    }
+    markers::create(d, spec, plan).await.map_err(|e| BackendError::NotApplied(e.to_string()))?;
+    let mut changed = 0;
+    match apply(ctx, spec, plan, &mut changed).await {
+        Ok(()) => Ok(()),
+        Err(e) if changed == 0 => {
+            markers::remove(d, &spec.session, spec.fault_id).await?;
+            Err(BackendError::NotApplied(e.to_string()))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The changes of a plan, one by one; `changed` counts those made (and a helper that may still
+/// make its own).
+async fn apply(ctx: &Ctx, spec: &FaultSpec, plan: &Plan, changed: &mut usize) -> Result<(), BackendError> {
+    let d = &ctx.docker;
     match plan {
-        Plan::ContainerKill { targets, signal } => {
+        Plan::ContainerKill { targets, signal, crash: false } => {
             for t in targets {
                 let opts = KillContainerOptionsBuilder::default().signal(signal).build();
                 d.kill_container(&t.id, Some(opts)).await.map_err(|e| failed(&format!("kill {}", t.name), e))?;
+                *changed += 1;
+            }
+        }
+        Plan::ContainerKill { targets, signal, crash: true } => {
+            for t in targets {
+                crash(ctx, spec, t, signal).await?;
+                *changed += 1;
             }
         }
         Plan::ContainerStop { targets, grace_s } => {
             for t in targets {
                 let opts = StopContainerOptionsBuilder::default().t(*grace_s as i32).build();
                 d.stop_container(&t.id, Some(opts)).await.map_err(|e| failed(&format!("stop {}", t.name), e))?;
+                *changed += 1;
             }
         }
         Plan::ContainerRestart { targets, grace_s } => {
             for t in targets {
                 let opts = RestartContainerOptionsBuilder::default().t(*grace_s as i32).build();
                 d.restart_container(&t.id, Some(opts)).await.map_err(|e| failed(&format!("restart {}", t.name), e))?;
+                *changed += 1;
             }
         }
         Plan::ContainerPause { targets } => {
             for t in targets {
                 d.pause_container(&t.id).await.map_err(|e| failed(&format!("pause {}", t.name), e))?;
+                *changed += 1;
             }
         }
         Plan::NetworkDisconnect { targets, endpoints } => {
@@ -353,6 +336,7 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<(), Back
                     d.disconnect_network(&ep.network, req)
                         .await
                         .map_err(|e| failed(&format!("disconnect {} from {}", t.name, ep.network), e))?;
+                    *changed += 1;
                 }
             }
         }
@@ -361,13 +345,16 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<(), Back
                 let body = if l.nano_cpus > 0 {
                     ContainerUpdateBody { nano_cpus: Some((cpus * 1e9) as i64), ..Default::default() }
                 } else {
+                    // Only the quota: the period stays as it was (0 is the kernel's 100 ms), so
+                    // the revert has it back exactly.
+                    let period = if l.cpu_period > 0 { l.cpu_period } else { DEFAULT_CPU_PERIOD };
                     ContainerUpdateBody {
-                        cpu_period: Some(100_000),
-                        cpu_quota: Some(((cpus * 100_000.0) as i64).max(1000)),
+                        cpu_quota: Some(((cpus * period as f64) as i64).max(1000)),
                         ..Default::default()
                     }
                 };
                 d.update_container(&t.id, body).await.map_err(|e| failed(&format!("throttle {}", t.name), e))?;
+                *changed += 1;
             }
         }
         Plan::MemoryThrottle { targets, memory_mb, .. } => {
@@ -375,6 +362,7 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<(), Back
                 let bytes = memory_mb * 1024 * 1024;
                 let body = ContainerUpdateBody { memory: Some(bytes), memory_swap: Some(bytes), ..Default::default() };
                 d.update_container(&t.id, body).await.map_err(|e| failed(&format!("limit {}", t.name), e))?;
+                *changed += 1;
             }
         }
         Plan::Netem { targets, helpers, qdisc, image, seconds } => {
@@ -390,264 +378,53 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<(), Back
                     (DEADLINE.to_string(), deadline.to_string()),
                 ]);
                 let script = netem::script(qdisc, *seconds);
-                start_helper(d, helper, image, &t.id, script, labels, true).await?;
-                wait_applied(d, helper, image).await?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Creates and starts a helper in the target's network namespace, with NET_ADMIN.
-async fn start_helper(
-    d: &Docker,
-    name: &str,
-    image: &str,
-    target_id: &str,
-    script: String,
-    labels: HashMap<String, String>,
-    auto_remove: bool,
-) -> Result<(), BackendError> {
-    let body = ContainerCreateBody {
-        image: Some(image.to_string()),
-        cmd: Some(vec!["sh".into(), "-c".into(), script]),
-        labels: Some(labels),
-        host_config: Some(HostConfig {
-            network_mode: Some(format!("container:{target_id}")),
-            cap_add: Some(vec!["NET_ADMIN".into()]),
-            auto_remove: Some(auto_remove),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let opts = CreateContainerOptionsBuilder::default().name(name).build();
-    d.create_container(Some(opts), body).await.map_err(|e| failed(&format!("create helper {name}"), e))?;
-    d.start_container(name, None::<bollard::query_parameters::StartContainerOptions>)
-        .await
-        .map_err(|e| failed(&format!("start helper {name}"), e))
-}
-
-/// Follows a helper's output until it says its qdisc is on, or it exits with tc's complaint.
-async fn wait_applied(d: &Docker, helper: &str, image: &str) -> Result<(), BackendError> {
-    let opts = LogsOptionsBuilder::default().stdout(true).stderr(true).follow(true).build();
-    let mut logs = d.logs(helper, Some(opts));
-    let mut seen = String::new();
-    let follow = async {
-        while let Some(chunk) = logs.next().await {
-            match chunk {
-                Ok(out) => {
-                    seen.push_str(&String::from_utf8_lossy(&out.into_bytes()));
-                    if seen.contains(netem::APPLIED) {
-                        return true;
+                // Not removed when it exits: how it exited tells whether its qdisc is gone.
+                start_helper(d, helper, image, &t.id, script, labels, false).await?;
+                *changed += 1;
+                if let Err(e) = wait_applied(d, helper, image).await {
+                    if e.exited {
+                        // It undid what it had installed, or installed nothing, and said why.
+                        *changed -= 1;
+                        let opts = RemoveContainerOptionsBuilder::default().force(true).build();
+                        let _ = d.remove_container(helper, Some(opts)).await;
                     }
+                    return Err(BackendError::Failed(e.message));
                 }
-                Err(_) => break,
-            }
-        }
-        false
-    };
-    match tokio::time::timeout(HELPER_READY, follow).await {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(BackendError::Failed(netem::explain(&seen, image))),
-        Err(_) => {
-            Err(BackendError::Failed(format!("the helper {helper} did not apply its qdisc within {HELPER_READY:?}")))
-        }
-    }
-}
-
-/// Runs a one-shot helper to completion and returns its output. It removes itself when it
-/// exits (even if this process dies meanwhile); its output is read by attaching before start.
-async fn run_once(
-    d: &Docker,
-    name: &str,
-    image: &str,
-    network_mode: &str,
-    script: String,
-) -> Result<String, BackendError> {
-    let body = ContainerCreateBody {
-        image: Some(image.to_string()),
-        cmd: Some(vec!["sh".into(), "-c".into(), script]),
-        labels: Some(HashMap::from([(HELPER.to_string(), ONESHOT.to_string())])),
-        host_config: Some(HostConfig {
-            network_mode: Some(network_mode.to_string()),
-            cap_add: Some(vec!["NET_ADMIN".into()]),
-            auto_remove: Some(true),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let _ = d.remove_container(name, Some(RemoveContainerOptionsBuilder::default().force(true).build())).await;
-    let opts = CreateContainerOptionsBuilder::default().name(name).build();
-    d.create_container(Some(opts), body).await.map_err(|e| failed(&format!("create helper {name}"), e))?;
-    let attach = AttachContainerOptionsBuilder::default().stdout(true).stderr(true).stream(true).build();
-    let mut attached = match d.attach_container(name, Some(attach)).await {
-        Ok(a) => a,
-        Err(e) => {
-            let _ = d.remove_container(name, Some(RemoveContainerOptionsBuilder::default().force(true).build())).await;
-            return Err(failed(&format!("attach to helper {name}"), e));
-        }
-    };
-    if let Err(e) = d.start_container(name, None::<bollard::query_parameters::StartContainerOptions>).await {
-        let _ = d.remove_container(name, Some(RemoveContainerOptionsBuilder::default().force(true).build())).await;
-        return Err(failed(&format!("start helper {name}"), e));
-    }
-    let mut out = String::new();
-    let read = async {
-        while let Some(Ok(chunk)) = attached.output.next().await {
-            out.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
-        }
-    };
-    if tokio::time::timeout(HELPER_READY, read).await.is_err() {
-        let _ = d.remove_container(name, Some(RemoveContainerOptionsBuilder::default().force(true).build())).await;
-        return Err(BackendError::Failed(format!("the helper {name} did not finish within {HELPER_READY:?}")));
-    }
-    Ok(out)
-}
-
-/// Removes one-shot helpers an earlier process left (it died before they finished).
-pub async fn sweep_oneshots(d: &Docker) {
-    let filters = HashMap::from([("label", vec![format!("{HELPER}={ONESHOT}")])]);
-    let opts = bollard::query_parameters::ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
-    for c in d.list_containers(Some(opts)).await.unwrap_or_default() {
-        if let Some(id) = c.id {
-            let _ = d.remove_container(&id, Some(RemoveContainerOptionsBuilder::default().force(true).build())).await;
-        }
-    }
-}
-
-/// Whether this host's kernel has netem, asked of a one-shot helper with no network.
-pub async fn probe_netem(d: &Docker, image: &str) -> Result<(), String> {
-    let name = format!("gameday-probe-{}", std::process::id());
-    match run_once(d, &name, image, "none", netem::PROBE.to_string()).await {
-        Ok(out) if out.contains("netem: ok") => Ok(()),
-        Ok(out) => Err(netem::explain(&out, image)),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-async fn is_running(d: &Docker, id: &str) -> Result<Option<PodPhase>, BackendError> {
-    match d.inspect_container(id, None::<bollard::query_parameters::InspectContainerOptions>).await {
-        Ok(i) => Ok(Ctr::from_inspect(&i).map(|c| c.phase)),
-        Err(e) if status(&e) == Some(404) => Ok(None),
-        Err(e) => Err(failed(&format!("inspect {id}"), e)),
-    }
-}
-
-/// Starts the targets that are not running (they were when the fault began).
-async fn start_stopped(d: &Docker, targets: &[Target]) -> Result<(), BackendError> {
-    for t in targets {
-        // Running, restarting, paused by someone else, or removed: nothing of ours to undo.
-        if let Some(PodPhase::Exited(_) | PodPhase::Pending) = is_running(d, &t.id).await? {
-            match d.start_container(&t.id, None::<bollard::query_parameters::StartContainerOptions>).await {
-                Ok(()) => {}
-                Err(e) if status(&e) == Some(304) => {}
-                Err(e) => return Err(failed(&format!("start {}", t.name), e)),
             }
         }
     }
     Ok(())
 }
 
-pub async fn revert(ctx: &Ctx, plan: &Plan) -> Result<(), BackendError> {
+/// Kills a container's main process from outside Docker (a helper in the host's PID namespace):
+/// Docker sees a crash, not a manual stop, so the container's restart policy acts on it.
+async fn crash(ctx: &Ctx, spec: &FaultSpec, t: &Target, signal: &str) -> Result<(), BackendError> {
     let d = &ctx.docker;
-    match plan {
-        Plan::ContainerKill { targets, .. }
-        | Plan::ContainerStop { targets, .. }
-        | Plan::ContainerRestart { targets, .. } => start_stopped(d, targets).await,
-        Plan::ContainerPause { targets } => {
-            for t in targets {
-                match d.unpause_container(&t.id).await {
-                    Ok(()) => {}
-                    // Not paused (never applied, or already undone), or gone: nothing to undo.
-                    // Older engines say "is not paused" with a 500.
-                    Err(e) if matches!(status(&e), Some(404 | 409)) || e.to_string().contains("is not paused") => {}
-                    Err(e) => return Err(failed(&format!("unpause {}", t.name), e)),
-                }
-            }
-            Ok(())
-        }
-        Plan::NetworkDisconnect { targets, endpoints } => {
-            for (t, eps) in targets.iter().zip(endpoints) {
-                let current = match d
-                    .inspect_container(&t.id, None::<bollard::query_parameters::InspectContainerOptions>)
-                    .await
-                {
-                    Ok(i) => i.network_settings.and_then(|n| n.networks).unwrap_or_default(),
-                    Err(e) if status(&e) == Some(404) => continue,
-                    Err(e) => return Err(failed(&format!("inspect {}", t.name), e)),
-                };
-                for ep in eps.iter().filter(|ep| !current.contains_key(&ep.network)) {
-                    let aliases = (!ep.aliases.is_empty()).then(|| ep.aliases.clone());
-                    let req = NetworkConnectRequest {
-                        container: t.id.clone(),
-                        endpoint_config: Some(EndpointSettings { aliases, ..Default::default() }),
-                    };
-                    d.connect_network(&ep.network, req)
-                        .await
-                        .map_err(|e| failed(&format!("reconnect {} to {}", t.name, ep.network), e))?;
-                }
-            }
-            Ok(())
-        }
-        Plan::CpuThrottle { targets, saved, .. } | Plan::MemoryThrottle { targets, saved, .. } => {
-            for (t, l) in targets.iter().zip(saved) {
-                let body = match plan {
-                    Plan::CpuThrottle { .. } if l.nano_cpus > 0 => {
-                        ContainerUpdateBody { nano_cpus: Some(l.nano_cpus), ..Default::default() }
-                    }
-                    // A quota of 0 means "unchanged" to the API: -1 is "no limit".
-                    Plan::CpuThrottle { .. } => ContainerUpdateBody {
-                        cpu_quota: Some(if l.cpu_quota == 0 { -1 } else { l.cpu_quota }),
-                        cpu_period: (l.cpu_period > 0).then_some(l.cpu_period),
-                        ..Default::default()
-                    },
-                    _ => ContainerUpdateBody {
-                        memory: Some(l.memory),
-                        memory_swap: Some(l.memory_swap),
-                        ..Default::default()
-                    },
-                };
-                match d.update_container(&t.id, body).await {
-                    Ok(()) => {}
-                    Err(e) if status(&e) == Some(404) => {}
-                    Err(e) => return Err(failed(&format!("restore the limits of {}", t.name), e)),
-                }
-            }
-            Ok(())
-        }
-        Plan::Netem { targets, helpers, image, .. } => {
-            for (t, helper) in targets.iter().zip(helpers) {
-                // The helper removes its qdisc when told to stop; then make sure, from a fresh one.
-                let opts = KillContainerOptionsBuilder::default().signal("SIGTERM").build();
-                let _ = d.kill_container(helper, Some(opts)).await;
-                let mut wait = d.wait_container(helper, None::<bollard::query_parameters::WaitContainerOptions>);
-                let _ =
-                    tokio::time::timeout(Duration::from_secs(5), async { while wait.next().await.is_some() {} }).await;
-                let _ = d
-                    .remove_container(helper, Some(RemoveContainerOptionsBuilder::default().force(true).build()))
-                    .await;
-                if is_running(d, &t.id).await? != Some(PodPhase::Running)
-                    && is_running(d, &t.id).await? != Some(PodPhase::Paused)
-                {
-                    continue; // stopped or gone: its network namespace, and the qdisc, are gone too
-                }
-                let out = run_once(
-                    d,
-                    &format!("{helper}-clean"),
-                    image,
-                    &format!("container:{}", t.id),
-                    netem::clean_script(),
-                )
-                .await?;
-                if !out.contains("gameday-netem: removed") {
-                    return Err(BackendError::Failed(format!(
-                        "removing the qdisc of {}: {}",
-                        t.name,
-                        netem::explain(&out, image)
-                    )));
-                }
-            }
-            Ok(())
-        }
+    let i = d
+        .inspect_container(&t.id, None::<bollard::query_parameters::InspectContainerOptions>)
+        .await
+        .map_err(|e| failed(&format!("inspect {}", t.name), e))?;
+    let pid = i
+        .state
+        .and_then(|s| s.pid)
+        .filter(|p| *p > 0)
+        .ok_or_else(|| BackendError::TargetGone(format!("{} has no running process to crash", t.name)))?;
+    let host = bollard::models::HostConfig {
+        pid_mode: Some("host".into()),
+        network_mode: Some("none".into()),
+        ..Default::default()
+    };
+    let name =
+        format!("gameday-{}-f{}-crash-{}", markers::clean(&spec.session), spec.fault_id, markers::clean(&t.name));
+    let out = run_once(d, &name, &ctx.netem_image, host, crash_script(pid, &t.id, signal)).await?;
+    if out.contains(CRASHED) {
+        Ok(())
+    } else {
+        Err(BackendError::Failed(format!(
+            "crash {} with the helper image {}: {}",
+            t.name,
+            ctx.netem_image,
+            out.trim().lines().last().unwrap_or("the helper exited without a word")
+        )))
     }
 }

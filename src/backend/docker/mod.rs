@@ -4,7 +4,11 @@
 //! removes its qdisc by itself when the fault's time is up.
 
 pub mod faults;
+pub mod helper;
+pub mod markers;
 pub mod netem;
+pub mod plan;
+pub mod revert;
 pub mod topology;
 pub mod watch;
 
@@ -66,7 +70,7 @@ impl DockerBackend {
         let info = docker.info().await.map_err(|e| unreachable(&e))?;
         let host = info.name.unwrap_or_else(|| "docker".into());
         let version = info.server_version.unwrap_or_default();
-        let ctx = Ctx { docker, own: own_container_id(), netem_image: netem_image.to_string() };
+        let ctx = Ctx::new(docker, own_container_id(), netem_image);
         Ok(DockerBackend { ctx: Arc::new(ctx), host, version })
     }
 }
@@ -84,28 +88,22 @@ impl DockerBackend {
         &self.ctx.docker
     }
 
-    /// In the background: is the helper image here, and does this kernel have netem? The
-    /// answers disable the presets that cannot work, with the reason.
+    /// In the background: is the helper image here, does its tc work, and does this kernel
+    /// have netem? Checked once; the answers disable the presets that cannot work, with the
+    /// reason.
     fn probe_capabilities(&self, tx: UnboundedSender<TopologyDelta>) {
         let ctx = self.ctx.clone();
         tokio::spawn(async move {
-            faults::sweep_oneshots(&ctx.docker).await;
-            let all: Vec<&str> = netem::ACTIONS.iter().map(|(a, _)| *a).collect();
-            let say = |actions: &[&str], support: Support| {
-                for a in actions {
-                    let _ = tx.send(TopologyDelta::Capability { action: a.to_string(), support: support.clone() });
-                }
-            };
-            if ctx.docker.inspect_image(&ctx.netem_image).await.is_err() {
-                let why = format!(
-                    "the network helper image {} is not on this Docker host (pull or build one, or pass --netem-image)",
-                    ctx.netem_image
-                );
-                return say(&all, Support::No(why));
-            }
-            if let Err(why) = faults::probe_netem(&ctx.docker, &ctx.netem_image).await {
-                let netem: Vec<&str> = all.iter().copied().filter(|a| netem::needs_netem(a)).collect();
-                say(&netem, Support::No(why));
+            helper::sweep_oneshots(&ctx.docker).await;
+            let check = ctx.helper().await;
+            for (action, needs_netem) in netem::ACTIONS {
+                let why = match (&check.tc, &check.netem) {
+                    (Err(why), _) => why,
+                    (Ok(()), Err(why)) if *needs_netem => why,
+                    _ => continue,
+                };
+                let support = Support::No(why.clone());
+                let _ = tx.send(TopologyDelta::Capability { action: action.to_string(), support });
             }
         });
     }
@@ -130,62 +128,100 @@ impl Backend for DockerBackend {
     }
 
     fn watch(&self, tx: UnboundedSender<TopologyDelta>) {
-        watch::spawn(self.ctx.docker.clone(), self.host.clone(), tx.clone());
+        watch::spawn(self.ctx.docker.clone(), self.host.clone(), self.ctx.own.clone(), tx.clone());
         self.probe_capabilities(tx);
     }
 
     async fn prepare(&self, spec: &FaultSpec) -> Result<RevertHandle, BackendError> {
         let plan = faults::prepare(&self.ctx, spec).await?;
-        Ok(plan.handle(spec.fault_id, false))
+        Ok(plan.handle(&spec.session, spec.fault_id, false))
     }
 
     async fn inject(&self, spec: &FaultSpec, prepared: &RevertHandle) -> Result<RevertHandle, BackendError> {
         let plan = Plan::from_handle(prepared)?;
         faults::inject(&self.ctx, spec, &plan).await?;
-        Ok(plan.handle(spec.fault_id, true))
+        Ok(plan.handle(&spec.session, spec.fault_id, true))
     }
 
     async fn revert(&self, handle: &RevertHandle) -> Result<(), BackendError> {
-        faults::revert(&self.ctx, &Plan::from_handle(handle)?).await
+        let plan = Plan::from_handle(handle)?;
+        revert::revert(&self.ctx, &plan, Plan::session_of(handle), handle.fault_id).await
     }
 
-    /// Running helpers carry their session, fault and target in labels: any process can find
-    /// them and undo their qdisc.
+    /// Every fault leaves a marker on the engine (and a network fault a helper): any process
+    /// finds them, whatever its data directory, and knows how to undo them. A network fault
+    /// whose helpers all removed their qdisc when its time was up ended by itself.
     async fn leftovers(&self) -> Result<Vec<Leftover>, BackendError> {
+        let d = &self.ctx.docker;
+        let mut out = Vec::new();
+        for m in markers::find(d).await? {
+            let mut l = m.leftover();
+            if let Plan::Netem { helpers, .. } = &m.plan {
+                l.ended = expired(d, helpers, m.deadline).await;
+            }
+            out.push(l);
+        }
+        // A helper whose marker is gone (removed by hand, or a console from before markers).
         let filters = std::collections::HashMap::from([("label", vec![topology::HELPER])]);
         let opts = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
-        let helpers =
-            self.ctx.docker.list_containers(Some(opts)).await.map_err(|e| BackendError::Failed(e.to_string()))?;
-        let mut out = Vec::new();
+        let helpers = d.list_containers(Some(opts)).await.map_err(|e| BackendError::Failed(e.to_string()))?;
         for h in helpers {
             let labels = h.labels.unwrap_or_default();
-            if labels.get(topology::HELPER).is_some_and(|v| v == faults::ONESHOT) {
+            if labels.get(topology::HELPER).is_none_or(|v| v != "netem") {
                 continue;
             }
             let get = |k: &str| labels.get(k).cloned().unwrap_or_default();
             let (Some(name), Ok(fault_id)) =
-                (h.names.and_then(|n| n.first().cloned()), get(faults::FAULT).parse::<u64>())
+                (h.names.and_then(|n| n.first().cloned()), get(helper::FAULT).parse::<u64>())
             else {
                 continue;
             };
+            let session = get(helper::SESSION);
+            if out.iter().any(|l| l.session == session && l.fault_id == fault_id) {
+                continue;
+            }
+            let name = name.trim_start_matches('/').to_string();
             let plan = Plan::Netem {
-                targets: vec![Target { id: get(faults::TARGET), name: get(faults::TARGET_NAME) }],
-                helpers: vec![name.trim_start_matches('/').to_string()],
-                qdisc: get(faults::QDISC),
+                targets: vec![Target { id: get(helper::TARGET), name: get(helper::TARGET_NAME) }],
+                helpers: vec![name.clone()],
+                qdisc: get(helper::QDISC),
                 image: h.image.unwrap_or_else(|| self.ctx.netem_image.clone()),
                 seconds: 0,
             };
+            let ended = expired(d, std::slice::from_ref(&name), get(helper::DEADLINE).parse().ok()).await;
             out.push(Leftover {
-                session: get(faults::SESSION),
+                what: format!("{} (helper {name})", plan.summary(true)),
+                handle: plan.handle(&session, fault_id, true),
+                session,
                 fault_id,
-                what: format!("{} (helper {})", plan.summary(true), name.trim_start_matches('/')),
-                handle: plan.handle(fault_id, true),
                 journal: None,
                 found_by: "helper container's labels".into(),
+                ended,
             });
         }
         Ok(out)
     }
+}
+
+/// Whether a network fault ended by itself: every helper exited 0 (its script removes the qdisc
+/// before it exits, on expiry or when told to stop). A helper that is running, was killed, or
+/// is gone proves nothing: the fault may still be in effect.
+async fn expired(d: &bollard::Docker, helpers: &[String], deadline: Option<i64>) -> Option<String> {
+    if helpers.is_empty() {
+        return None;
+    }
+    for h in helpers {
+        let i = d.inspect_container(h, None::<bollard::query_parameters::InspectContainerOptions>).await.ok()?;
+        let state = i.state?;
+        if state.running == Some(true) || state.exit_code != Some(0) {
+            return None;
+        }
+    }
+    let at = deadline
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .map(|t| format!(" at {}", t.format("%Y-%m-%d %H:%M:%S UTC")))
+        .unwrap_or_default();
+    Some(format!("its time was up{at} and its helper removed the qdisc"))
 }
 
 #[cfg(test)]

@@ -79,12 +79,18 @@ pub fn clean_script() -> String {
     format!("{PRELUDE}clean\necho \"gameday-netem: removed\"\n")
 }
 
-/// A one-shot script that tells whether this kernel has the netem qdisc (run with no network).
+/// What the probe prints once the image's tc has answered.
+pub const TC_OK: &str = "tc: ok";
+
+/// A one-shot script (run with no network) that tells whether the image has an iproute2 `tc`
+/// that runs, and whether this kernel has the netem qdisc.
 pub const PROBE: &str = r#"TC=
 for t in /sbin/tc /usr/sbin/tc /bin/tc /usr/bin/tc; do
   [ -x "$t" ] && "$t" -V 2>/dev/null | grep -q iproute2 && TC=$t && break
 done
-[ -n "$TC" ] || { echo "no iproute2 tc in this image"; exit 3; }
+[ -n "$TC" ] || { echo "gameday-netem: no iproute2 tc in this image"; exit 3; }
+"$TC" qdisc show dev lo >/dev/null 2>&1 || { "$TC" qdisc show dev lo 2>&1; exit 4; }
+echo "tc: ok"
 "$TC" qdisc add dev lo root netem delay 1ms 2>&1 && "$TC" qdisc del dev lo root && echo "netem: ok"
 "#;
 

@@ -9,7 +9,7 @@ use bollard::models::{
     PortSummaryTypeEnum,
 };
 
-use crate::backend::model::{Pod, PodPhase, Topology, Workload};
+use crate::backend::model::{Caveats, Pod, PodPhase, Topology, Workload};
 
 pub const STANDALONE: &str = "standalone";
 pub const PROJECT: &str = "com.docker.compose.project";
@@ -31,6 +31,13 @@ pub struct Ctr {
     pub networks: Vec<String>,
     /// A TCP port published on the host, as an address the console can reach ("127.0.0.1:8080").
     pub published: Option<String>,
+    /// `default`, `bridge`, `host`, `none`, a network's name, or `container:<id>`.
+    pub network_mode: Option<String>,
+    /// A restart policy that restarts it ("always", "unless-stopped", "on-failure"); known only
+    /// from an inspect.
+    pub restart: Option<String>,
+    /// Its STOPSIGNAL, if it sets one; known only from an inspect.
+    pub stop_signal: Option<String>,
 }
 
 /// A published host address as the console reaches it: a wildcard bind is reached on loopback.
@@ -106,6 +113,9 @@ impl Ctr {
                 ports.sort();
                 ports.into_iter().next().map(|(_, addr)| addr)
             },
+            network_mode: s.host_config.as_ref().and_then(|h| h.network_mode.clone()),
+            restart: None,
+            stop_signal: None,
         })
     }
 
@@ -157,7 +167,25 @@ impl Ctr {
             restarts: i.restart_count.map(|r| r.max(0) as u32),
             networks,
             published: published.into_iter().next().map(|(_, addr)| addr),
+            network_mode: i.host_config.as_ref().and_then(|h| h.network_mode.clone()),
+            restart: i
+                .host_config
+                .as_ref()
+                .and_then(|h| h.restart_policy.as_ref())
+                .and_then(|r| r.name)
+                .map(|n| n.to_string())
+                .filter(|n| !n.is_empty() && n != "no"),
+            stop_signal: i.config.as_ref().and_then(|c| c.stop_signal.clone()).filter(|s| !s.is_empty()),
         })
+    }
+
+    /// The container whose network namespace this one joined (`--network container:<id>`).
+    pub fn joined(&self) -> Option<&str> {
+        self.network_mode.as_deref().and_then(|m| m.strip_prefix("container:"))
+    }
+
+    pub fn host_network(&self) -> bool {
+        self.network_mode.as_deref() == Some("host")
     }
 
     pub fn namespace(&self) -> &str {
@@ -177,12 +205,19 @@ impl Ctr {
         self.phase == PodPhase::Running && self.health.as_deref().is_none_or(|h| h == "healthy")
     }
 
-    pub fn pod(&self, host: &str) -> Pod {
+    /// The container as a pod. `owner` names the container whose network namespace it joined
+    /// (the id in its network mode, resolved); `own`: it is the console's own container.
+    pub fn pod(&self, host: &str, owner: Option<&str>, own: bool) -> Pod {
         let mut note = Vec::new();
         if let Some(h) = &self.health {
             note.push(h.clone());
         }
-        if !self.networks.is_empty() {
+        let joined = self.joined().map(|id| owner.unwrap_or(id).to_string());
+        if self.host_network() {
+            note.push("net host".into());
+        } else if let Some(o) = &joined {
+            note.push(format!("net of {o}"));
+        } else if !self.networks.is_empty() {
             note.push(format!("net {}", self.networks.join(",")));
         } else if self.phase == PodPhase::Running {
             note.push("no network".into());
@@ -197,6 +232,12 @@ impl Ctr {
             restarts: self.restarts.unwrap_or(0),
             note: (!note.is_empty()).then(|| note.join(", ")),
             labels: self.labels.clone(),
+            caveats: Caveats {
+                netns: if self.host_network() { Some("host".into()) } else { joined },
+                restart: self.restart.clone(),
+                stop_signal: self.stop_signal.clone(),
+                protected: own.then(|| "the console's own container".to_string()),
+            },
         }
     }
 }
@@ -279,7 +320,7 @@ mod tests {
                 &[(PROJECT, "shop"), (SERVICE, "web")],
             ))
             .unwrap();
-            t.upsert_pod(c.pod("host"));
+            t.upsert_pod(c.pod("host", None, false));
         }
         let w = workload_of(&t, "shop", "web").unwrap();
         assert_eq!((w.ready, w.desired, w.kind.as_str()), (1, 2, "compose service"));

@@ -12,6 +12,7 @@ use bollard::Docker;
 use futures::StreamExt;
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::helper;
 use super::topology::{workload_of, Ctr, HELPER};
 use crate::backend::model::{Node, Topology, TopologyDelta};
 
@@ -21,16 +22,27 @@ const INSPECT_AT_ONCE: usize = 16;
 struct Watcher {
     docker: Docker,
     host: String,
+    /// The console's own container, if it runs in one: shown, never a target.
+    own: Option<String>,
     tx: UnboundedSender<TopologyDelta>,
     topo: Topology,
     /// container id -> (namespace, name) of its pod
     ids: HashMap<String, (String, String)>,
-    /// Workloads whose published port was announced (a default probe for each).
-    reachable: std::collections::HashSet<String>,
+    /// Workloads whose published port was announced (a default probe for each): the container
+    /// whose port it is, and the address.
+    reachable: HashMap<String, (String, String)>,
 }
 
-pub fn spawn(docker: Docker, host: String, tx: UnboundedSender<TopologyDelta>) {
-    let w = Watcher { docker, host, tx, topo: Topology::default(), ids: HashMap::new(), reachable: Default::default() };
+pub fn spawn(docker: Docker, host: String, own: Option<String>, tx: UnboundedSender<TopologyDelta>) {
+    let w = Watcher {
+        docker,
+        host,
+        own,
+        tx,
+        topo: Topology::default(),
+        ids: HashMap::new(),
+        reachable: Default::default(),
+    };
     tokio::spawn(w.run());
 }
 
@@ -99,11 +111,11 @@ impl Watcher {
         let opts = ListContainersOptionsBuilder::default().all(true).build();
         let list = self.docker.list_containers(Some(opts)).await.map_err(|e| format!("listing containers: {e}"))?;
         let mut topo = Topology::default();
-        self.ids.clear();
-        for c in list.iter().filter_map(Ctr::from_summary).filter(|c| !c.is_helper()) {
-            let pod = c.pod(&self.host);
-            self.ids.insert(c.id.clone(), (pod.namespace.clone(), pod.name.clone()));
-            topo.upsert_pod(pod);
+        let ctrs: Vec<Ctr> = list.iter().filter_map(Ctr::from_summary).filter(|c| !c.is_helper()).collect();
+        // Every id first: a container that joined another's network namespace names it.
+        self.ids = ctrs.iter().map(|c| (c.id.clone(), (c.namespace().to_string(), c.name.clone()))).collect();
+        for c in &ctrs {
+            topo.upsert_pod(self.pod_of(c));
         }
         let keys: Vec<(String, String)> =
             topo.pods().filter_map(|p| p.workload.clone().map(|w| (p.namespace.clone(), w))).collect();
@@ -142,11 +154,27 @@ impl Watcher {
         }
     }
 
-    /// A workload with a published port can be probed from here: said once per workload.
+    /// A container as the console shows it: the namespace it joined named, the console's own
+    /// container marked.
+    fn pod_of(&self, c: &Ctr) -> crate::backend::model::Pod {
+        let owner = c.joined().and_then(|id| {
+            self.ids.iter().find(|(k, _)| k.starts_with(id) || id.starts_with(k.as_str())).map(|(_, (_, n))| n.as_str())
+        });
+        let own = self.own.as_deref().is_some_and(|o| c.id.starts_with(o) || o.starts_with(&c.id));
+        c.pod(&self.host, owner, own)
+    }
+
+    /// A workload with a published port can be probed from here: said once per workload, and
+    /// again when that container's port moves (a restart publishes a new host port).
     fn announce(&mut self, c: &Ctr) {
         let Some(addr) = &c.published else { return };
         let service = format!("{}/{}", c.namespace(), c.workload());
-        if self.reachable.insert(service.clone()) {
+        let news = match self.reachable.get(&service) {
+            None => true,
+            Some((id, old)) => *id == c.id && old != addr,
+        };
+        if news {
+            self.reachable.insert(service.clone(), (c.id.clone(), addr.clone()));
             self.send(TopologyDelta::Reachable { service, addr: addr.clone() });
         }
     }
@@ -157,7 +185,7 @@ impl Watcher {
             return;
         }
         self.announce(&c);
-        let pod = c.pod(&self.host);
+        let pod = self.pod_of(&c);
         let old = self.ids.insert(c.id.clone(), (pod.namespace.clone(), pod.name.clone()));
         let old_workload = old
             .as_ref()
@@ -219,7 +247,11 @@ impl Watcher {
             }
             _ => return !self.tx.is_closed(),
         };
+        let mut what = what;
         if action == "destroy" {
+            if let Some(faults) = self.faults_on(&id).await {
+                what = Some((format!("removed while {faults} was on it"), true));
+            }
             self.remove(&id);
         } else {
             match self.docker.inspect_container(&id, None::<InspectContainerOptions>).await {
@@ -234,6 +266,13 @@ impl Watcher {
                 Err(_) => self.remove(&id),
             }
         }
+        if action == "die" {
+            for d in self.lapsed(&id).await {
+                if !self.send(d) {
+                    return false;
+                }
+            }
+        }
         if let (Some((message, warning)), Some((ns, name))) =
             (what, self.ids.get(&id).cloned().or_else(|| attrs.get("name").map(|n| ("?".to_string(), n.clone()))))
         {
@@ -243,6 +282,90 @@ impl Watcher {
             }
         }
         !self.tx.is_closed()
+    }
+}
+
+impl Watcher {
+    /// The faults whose marker names this container as a target ("fault #3 (container-pause on
+    /// shop/web)"), if any.
+    async fn faults_on(&self, id: &str) -> Option<String> {
+        let found = super::markers::find(&self.docker).await.ok()?;
+        let on: Vec<String> = found
+            .iter()
+            .filter(|m| m.plan.targets().iter().any(|t| t.id == id))
+            .map(|m| format!("fault #{} ({}) of session {}", m.fault, m.what, m.session))
+            .collect();
+        (!on.is_empty()).then(|| on.join(", "))
+    }
+
+    /// A container died: the network faults on it lost their qdisc with its network namespace
+    /// (a restart gets a new one). A fault whose every target did is no longer in effect.
+    async fn lapsed(&self, id: &str) -> Vec<TopologyDelta> {
+        let running = |labels: Vec<String>| {
+            let docker = self.docker.clone();
+            async move {
+                let filters = HashMap::from([("label", labels), ("status", vec!["running".to_string()])]);
+                let opts = ListContainersOptionsBuilder::default().filters(&filters).build();
+                docker.list_containers(Some(opts)).await.unwrap_or_default()
+            }
+        };
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for h in running(vec![format!("{HELPER}=netem"), format!("{}={id}", helper::TARGET)]).await {
+            let labels = h.labels.unwrap_or_default();
+            let get = |k: &str| labels.get(k).cloned().unwrap_or_default();
+            let (session, fault) = (get(helper::SESSION), get(helper::FAULT));
+            if !seen.insert((session.clone(), fault.clone())) {
+                continue;
+            }
+            let Ok(fault_id) = fault.parse::<u64>() else { continue };
+            // Every target of that fault: is any still in the namespace its helper shapes?
+            let siblings = running(vec![
+                format!("{HELPER}=netem"),
+                format!("{}={session}", helper::SESSION),
+                format!("{}={fault}", helper::FAULT),
+            ])
+            .await;
+            let mut gone = Vec::new();
+            let mut still = Vec::new();
+            for s in siblings {
+                let l = s.labels.unwrap_or_default();
+                let target = l.get(helper::TARGET).cloned().unwrap_or_default();
+                let name = l.get(helper::TARGET_NAME).cloned().unwrap_or_default();
+                let created = s.created.unwrap_or(0);
+                let alive = match self.docker.inspect_container(&target, None::<InspectContainerOptions>).await {
+                    Ok(i) => {
+                        let state = i.state.unwrap_or_default();
+                        let started = state
+                            .started_at
+                            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+                            .map(|t| t.timestamp())
+                            .unwrap_or(0);
+                        target != id && state.running == Some(true) && started <= created
+                    }
+                    Err(_) => false,
+                };
+                if alive {
+                    still.push(name);
+                } else {
+                    gone.push(name);
+                }
+            }
+            let why = format!(
+                "{} stopped or restarted, and its qdisc went with its network namespace",
+                if gone.is_empty() { "its target".to_string() } else { gone.join(", ") }
+            );
+            if still.is_empty() {
+                out.push(TopologyDelta::FaultLapsed { session, fault: fault_id, why });
+            } else {
+                out.push(TopologyDelta::ClusterEvent {
+                    object: format!("fault #{fault_id}"),
+                    message: format!("no longer on {} ({why}); still on {}", gone.join(", "), still.join(", ")),
+                    warning: true,
+                });
+            }
+        }
+        out
     }
 }
 

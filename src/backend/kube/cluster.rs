@@ -724,6 +724,7 @@ fn pod_info(p: &KPod) -> PodInfo {
             restarts: restarts.max(0) as u32,
             note,
             labels: p.metadata.labels.clone().unwrap_or_default(),
+            caveats: Default::default(),
         },
     }
 }

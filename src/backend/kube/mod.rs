@@ -241,6 +241,7 @@ impl Backend for KubeBackend {
                 None => format!("{kind} {}", m.name.clone().unwrap_or_default()),
             };
             out.push(Leftover {
+                ended: None,
                 session: session.clone(),
                 fault_id,
                 what: plan.summary(true),

@@ -180,6 +180,7 @@ impl SimCluster {
                     .into_iter()
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect(),
+                caveats: Default::default(),
             });
         }
         for (name, unschedulable) in &self.nodes {
