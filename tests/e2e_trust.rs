@@ -433,3 +433,22 @@ fn a_full_disk_is_said_for_good_refuses_new_faults_keeps_abort_and_loses_nothing
     drop(c);
     drop(disk);
 }
+
+#[test]
+fn resuming_a_killed_demo_session_records_that_its_fault_died_with_the_console() {
+    let mut c = Console::start(&["--demo"]);
+    live(&mut c, "inject network-latency sock-shop/carts");
+    c.signal("KILL");
+    c.wait_exit(T);
+    let journal = c.journal();
+    let id = journal.file_stem().unwrap().to_str().unwrap().to_string();
+    let mut again = Console::start_in(c.into_dir(), &["--demo", "--resume", &id], &[]);
+    again.wait_for("session resumed", T);
+    again.wait_for("the simulated cluster died with it", T);
+    assert!(!again.screen().contains("FAULT LIVE"), "nothing is live: {}", again.screen());
+    again.send("q");
+    assert_eq!(again.wait_exit(T), 0);
+    let kinds = journal_kinds(&journal);
+    let resumed = kinds.iter().position(|k| k == "session_resumed").unwrap();
+    assert_eq!(kinds[resumed + 1], "fault_closed", "{kinds:?}");
+}
