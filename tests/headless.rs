@@ -126,9 +126,14 @@ fn a_headless_run_reports_the_broken_hypothesis_by_exit_code_junit_and_report() 
     assert_eq!(data["summary"]["steps"], serde_json::json!({"total": 3, "held": 1, "broken": 1, "failed": 1}));
     assert_eq!(data["steps"][1]["verdict"], "broken");
     assert_eq!(data["steps"][1]["fault"], 2);
+    // What step 2 expected broke; the session's steady state (every service answers) held: a
+    // slower front door still answers.
     let f2 = &data["faults"][1];
-    assert_eq!(f2["steady_state"]["verdict"], "broken");
-    assert!(f2["steady_state"]["time_to_detect_ms"].as_u64().is_some(), "{f2}");
+    assert_eq!(f2["expectation"]["verdict"], "broken", "{f2}");
+    assert_eq!(f2["expectation"]["written_before"], "The front door p95 stays under 300 ms.");
+    assert!(f2["expectation"]["broken_after_ms"].as_u64().is_some(), "{f2}");
+    assert_eq!(f2["steady_state"]["verdict"], "held", "{f2}");
+    assert!(f2["revert_ms"].as_u64().is_some(), "{f2}");
     assert!(data["timeline"].as_array().unwrap().len() > 10);
 
     // And it is listed among the sessions.

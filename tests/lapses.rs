@@ -57,7 +57,7 @@ fn an_inject_that_changed_nothing_is_recorded_as_never_applied_and_not_reverted(
     assert_eq!(h.s.fault, FaultPhase::Idle);
     // Not a leftover for the next console, and the report says what happened.
     assert!(gameday::timeline::leftovers::unfinished(&h.s.timeline, None).is_empty());
-    let f = &gameday::timeline::report::faults(&h.s.timeline)[0];
+    let f = &gameday::timeline::faults::faults(&h.s.timeline)[0];
     assert_eq!(f.outcome(), "never applied: the helper image x has no iproute2 tc");
     // A new fault may go in at once.
     let fx = h.command("inject network-latency sock-shop/carts");
@@ -102,7 +102,7 @@ fn a_fault_that_is_no_longer_in_effect_ends_and_the_bar_stops_saying_it_is_live(
     assert!(!screen(&h).contains("FAULT LIVE"), "{}", screen(&h));
     h.run_effects(fx);
     assert_eq!(h.s.fault, FaultPhase::Idle);
-    let f = &gameday::timeline::report::faults(&h.s.timeline)[0];
+    let f = &gameday::timeline::faults::faults(&h.s.timeline)[0];
     assert_eq!(f.outcome(), format!("no longer in effect before its end ({why})"));
     // Said once: a late second notice changes nothing.
     let again = h.send(Event::Backend(TopologyDelta::FaultLapsed {

@@ -92,3 +92,70 @@ fn gameday_report_writes_the_same_document_from_the_journal() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("s.jsonl:1: not a timeline entry"));
 }
+
+/// The report's chart block.
+fn chart(md: &str) -> String {
+    md.lines().skip_while(|l| *l != "```mermaid").skip(1).take_while(|l| *l != "```").collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn the_chart_means_what_the_journal_says() {
+    let entries = session();
+    let md = report::render(&entries);
+    let chart = chart(&md);
+    assert!(chart.contains("dateFormat x"), "both ends of a bar read as milliseconds: {chart}");
+    let bars = gameday::timeline::gantt::parse(&chart);
+    let origin = entries[0].wall.timestamp_millis() - entries[0].t_ms as i64;
+    for f in gameday::timeline::faults::faults(&entries) {
+        let label = format!("fault {} {} {}", f.id, f.preset, f.target);
+        let (_, start, end) = bars.iter().find(|b| b.0 == label).unwrap_or_else(|| panic!("no bar {label}: {chart}"));
+        assert_eq!(*start, origin + f.injected_ms.unwrap() as i64, "{label} starts at its inject");
+        assert_eq!(*end, origin + f.reverted_ms.unwrap() as i64, "{label} ends at its confirmed revert");
+    }
+    for (label, start, end) in &bars {
+        assert!(start < end, "{label}: {start} < {end}");
+        assert!(*start >= origin && *end <= origin + entries.last().unwrap().t_ms as i64 + 1000, "{label}");
+    }
+}
+
+#[test]
+#[ignore = "needs PyPI's mermaidx (a real Mermaid engine in QuickJS): .ci/run installs it"]
+fn a_real_mermaid_engine_draws_each_bar_where_its_times_say() {
+    let md = report::render(&session());
+    let chart = chart(&md);
+    let times = gameday::timeline::gantt::parse(&chart);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mermaid/gantt_bars.py");
+    let mut child = Command::new(std::env::var("GAMEDAY_PYTHON").unwrap_or_else(|_| "python3".into()))
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    use std::io::Write as _;
+    child.stdin.take().unwrap().write_all(chart.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "mermaidx (pip install mermaidx): {}", String::from_utf8_lossy(&out.stderr));
+    let drawn: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(drawn.len(), times.len(), "{drawn:?}");
+    // One time axis for every bar: x = a + b * time, at both ends of each bar (bars in the order
+    // the chart defines them).
+    let bar = |i: usize| {
+        let d = &drawn[i];
+        assert_eq!(d["label"], times[i].0.as_str(), "{drawn:?}");
+        (d["x"].as_f64().unwrap(), d["x"].as_f64().unwrap() + d["width"].as_f64().unwrap())
+    };
+    let last = (0..times.len()).max_by_key(|i| times[*i].2).unwrap();
+    let (x0, _) = bar(0);
+    let (_, x1) = bar(last);
+    let b = (x1 - x0) / (times[last].2 - times[0].1) as f64;
+    let a = x0 - b * times[0].1 as f64;
+    for (i, (label, start, end)) in times.iter().enumerate() {
+        let (xs, xe) = bar(i);
+        let (want_s, want_e) = (a + b * *start as f64, a + b * *end as f64);
+        assert!(
+            (xs - want_s).abs() < 2.0 && (xe - want_e).abs() < 2.0,
+            "{label}: drawn {xs}..{xe}, its times say {want_s}..{want_e}"
+        );
+    }
+}

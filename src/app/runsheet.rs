@@ -11,7 +11,7 @@ use super::state::{AppState, Level};
 use super::steady::{self, Hypothesis};
 use crate::plan::Plan;
 use crate::probe::Stop;
-use crate::timeline::{report, EntryKind};
+use crate::timeline::{faults, EntryKind};
 
 /// How long a step waits for steady state before it injects anyway (recorded as not steady).
 pub const WAIT_STEADY_MS: u64 = 30_000;
@@ -52,8 +52,8 @@ pub struct RunSheet {
     pub phase: Phase,
     /// Set once the steps' targets were checked against the first picture of the cluster.
     pub targets_checked: bool,
-    /// The session's own hypothesis and stop conditions, which every step adds to.
-    base: (Option<Hypothesis>, Vec<Stop>),
+    /// The session's own stop conditions, which every step adds to.
+    base: Vec<Stop>,
 }
 
 /// Takes the run-sheet: its probes start, and the session records who, where and how many steps.
@@ -70,7 +70,7 @@ pub fn load(s: &mut AppState, plan: Plan, auto: bool) -> Vec<Effect> {
         },
         &mut fx,
     );
-    let base = (plan.steady.hypothesis.clone(), plan.steady.stops.clone());
+    let base = plan.steady.stops.clone();
     // A resumed session goes on after the last step it finished.
     let next = s
         .timeline
@@ -157,8 +157,7 @@ pub fn on_tick(s: &mut AppState, fx: &mut Vec<Effect>) {
             if (now >= until_ms || recovered) && sheet.auto {
                 conclude(s, &sheet, step, fault, fx);
             } else if now >= until_ms || recovered {
-                let suggested =
-                    if report::steady_verdict(&s.timeline, fault).verdict() == "broken" { "broken" } else { "held" };
+                let suggested = checks_say(s, &sheet.plan.steps[step], fault);
                 let n = step + 1;
                 s.say(
                     Level::Warning,
@@ -179,12 +178,10 @@ fn set_phase(s: &mut AppState, phase: Phase) {
 
 fn start(s: &mut AppState, sheet: &RunSheet, i: usize, fx: &mut Vec<Effect>) {
     let step = &sheet.plan.steps[i];
-    let hypothesis = if step.checks.is_empty() {
-        sheet.base.0.clone()
-    } else {
-        Some(Hypothesis { name: step.name.clone(), checks: step.checks.clone() })
-    };
-    let stops = sheet.base.1.iter().chain(&step.stops).cloned().collect();
+    // The step's checks are its fault's expectation, judged apart from the session's steady
+    // state; its stop conditions add to the session's.
+    let expectation = Hypothesis { name: step.name.clone(), checks: step.checks.clone() };
+    let stops = sheet.base.iter().chain(&step.stops).cloned().collect();
     s.record(
         EntryKind::StepStarted {
             step: i + 1,
@@ -197,14 +194,15 @@ fn start(s: &mut AppState, sheet: &RunSheet, i: usize, fx: &mut Vec<Effect>) {
         },
         fx,
     );
-    steady::set_checks(s, hypothesis, stops, fx);
+    steady::set_expectation(s, Some(expectation));
+    steady::set_stops(s, stops, fx);
     s.say(Level::Info, format!("step {}: {}", i + 1, step.name));
     set_phase(s, Phase::Waiting { step: i, since_ms: s.now.t_ms });
 }
 
 fn inject(s: &mut AppState, sheet: &RunSheet, i: usize, fx: &mut Vec<Effect>) {
     let step = &sheet.plan.steps[i];
-    match super::update::plan(s, &step.preset, &step.target, &step.params) {
+    match step_plan(s, step) {
         Ok(p) => {
             fault::inject(s, p, fx);
             match s.fault.live().map(|f| f.id) {
@@ -217,31 +215,39 @@ fn inject(s: &mut AppState, sheet: &RunSheet, i: usize, fx: &mut Vec<Effect>) {
 }
 
 fn conclude(s: &mut AppState, sheet: &RunSheet, i: usize, fault: u64, fx: &mut Vec<Effect>) {
-    let v = report::steady_verdict(&s.timeline, fault);
+    let v = faults::steady_verdict(&s.timeline, fault);
     let failed = s.timeline.iter().any(|e| matches!(&e.kind, EntryKind::InjectFailed { fault: f, .. } if *f == fault));
+    let seconds = crate::timeline::entry::seconds;
     let mut detail = Vec::new();
+    if !sheet.plan.steps[i].checks.is_empty() {
+        let broke = s.timeline.iter().find_map(|e| match &e.kind {
+            EntryKind::ExpectationBroken { fault: f, after_ms, .. } if *f == fault => Some(*after_ms),
+            _ => None,
+        });
+        detail.push(match broke {
+            Some(ms) => format!("expectation broken {} after the inject", seconds(ms)),
+            None => "expectation held".into(),
+        });
+    }
+    let mut steady = Vec::new();
     if let Some((word, _)) = &v.before {
-        detail.push(format!("steady state before: {word}"));
+        steady.push(format!("before: {word}"));
     }
     match v.detected_ms {
-        Some(ms) => detail.push(format!("broken {} after the inject", crate::timeline::entry::seconds(ms))),
-        None => detail.push("never broken".into()),
+        Some(ms) => steady.push(format!("broken {} after the inject", seconds(ms))),
+        None => steady.push("never broken".into()),
     }
     if let Some(stop) = &v.stop {
-        detail.push(format!("stop condition: {stop}"));
+        steady.push(format!("stop condition: {stop}"));
     }
-    match v.recovered_ms {
-        Some(ms) => detail.push(format!("recovered {} after the revert", crate::timeline::entry::seconds(ms))),
-        None if v.detected_ms.is_some() => detail.push("not recovered".into()),
-        None => {}
+    match (v.held_again_ms, v.recovered_ms) {
+        (Some(ms), _) => steady.push(format!("held again {} after the inject, before the revert", seconds(ms))),
+        (None, Some(ms)) if v.broken() => steady.push(format!("recovered {} after the revert", seconds(ms))),
+        (None, None) if v.broken() => steady.push("not recovered".into()),
+        _ => {}
     }
-    let verdict = if failed {
-        "failed"
-    } else if v.verdict() == "broken" {
-        "broken"
-    } else {
-        "held"
-    };
+    detail.push(format!("steady state {}", steady.join(", ")));
+    let verdict = if failed { "failed" } else { checks_say(s, &sheet.plan.steps[i], fault) };
     outcome(s, i, sheet.plan.steps[i].name.clone(), Some(fault), verdict, detail.join("; "), fx);
 }
 
@@ -256,7 +262,8 @@ fn outcome(
 ) {
     s.record(EntryKind::StepOutcome { step: i + 1, name, fault, verdict: verdict.into(), detail }, fx);
     let base = s.runsheet.as_ref().map(|r| r.base.clone()).unwrap_or_default();
-    steady::set_checks(s, base.0, base.1, fx);
+    steady::set_expectation(s, None);
+    steady::set_stops(s, base, fx);
     set_phase(s, Phase::Ready { next: i + 1 });
 }
 
@@ -296,14 +303,33 @@ pub fn next(s: &mut AppState, fx: &mut Vec<Effect>) {
 
 fn arm(s: &mut AppState, sheet: &RunSheet, i: usize, fx: &mut Vec<Effect>) {
     let step = &sheet.plan.steps[i];
-    match super::update::plan(s, &step.preset, &step.target, &step.params) {
-        Ok(mut p) => {
-            if !step.hypothesis.is_empty() {
-                p.hypothesis = step.hypothesis.clone();
-            }
-            fault::arm(s, p, fx);
-        }
+    match step_plan(s, step) {
+        Ok(p) => fault::arm(s, p, fx),
         Err(e) => outcome(s, i, step.name.clone(), None, "failed", e, fx),
+    }
+}
+
+/// A step's fault, with the expectation the step wrote (not the preset's default).
+fn step_plan(s: &AppState, step: &crate::plan::Step) -> Result<super::fault::FaultPlan, String> {
+    let mut p = super::update::plan(s, &step.preset, &step.target, &step.params)?;
+    if !step.hypothesis.is_empty() {
+        p.hypothesis = step.hypothesis.clone();
+    }
+    Ok(p)
+}
+
+/// How a step's fault went by the checks: its expectation's when the step wrote checks, else
+/// the session's steady state.
+fn checks_say(s: &AppState, step: &crate::plan::Step, fault: u64) -> &'static str {
+    let broken = if step.checks.is_empty() {
+        faults::steady_verdict(&s.timeline, fault).verdict() == "broken"
+    } else {
+        s.timeline.iter().any(|e| matches!(&e.kind, EntryKind::ExpectationBroken { fault: f, .. } if *f == fault))
+    };
+    if broken {
+        "broken"
+    } else {
+        "held"
     }
 }
 

@@ -2,8 +2,10 @@
 //! and the stop conditions that abort a fault by themselves (through `fault::abort`, the same
 //! path as the abort key). Pure: readings come in as events, time as `s.now`.
 //!
-//! Without a session file the hypothesis is "every service is healthy", from the backend's own
-//! view of health; with one, it is the file's checks over its probes.
+//! Two things are judged, apart: the session's **steady state** (what must hold overall: without
+//! a session file "every service answers", from the backend's own view; with one, the file's
+//! checks over its probes) and a fault's **expectation** (what the run-sheet step said the fault
+//! would do, as checks; a fault without checks has an expectation in words only).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -23,8 +25,12 @@ pub struct Track {
     pub fault: u64,
     pub active_ms: Option<u64>,
     pub detected_ms: Option<u64>,
+    /// Steady state held again while the fault was still live (a drain whose pods moved).
+    pub held_again_ms: Option<u64>,
     pub reverted_ms: Option<u64>,
     pub recovered_ms: Option<u64>,
+    /// When the fault's expectation (its checks) broke.
+    pub expectation_broken_ms: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -38,6 +44,9 @@ pub struct Steady {
     /// Probes the console added by itself for a published port (they follow it when it moves).
     defaults: BTreeSet<String>,
     pub track: Option<Track>,
+    /// The expectation of the fault to come (a run-sheet step's checks), judged apart from the
+    /// steady state.
+    pub expectation: Option<Hypothesis>,
 }
 
 /// A probe's state as shown: ok, failing or unknown.
@@ -54,21 +63,20 @@ pub fn probe_state(readings: Option<&VecDeque<Reading>>) -> &'static str {
 pub fn configure(s: &mut AppState, config: SessionConfig) -> Vec<Effect> {
     let mut fx = Vec::new();
     s.steady.breached_since = vec![None; config.stops.len()];
-    let hypothesis = config.hypothesis.as_ref().map(|h| h.name.clone()).unwrap_or_else(|| DEFAULT.into());
-    let checks = match &config.hypothesis {
-        Some(h) => h.checks.iter().map(describe_check).collect(),
-        None => vec!["every service healthy (the backend's view)".into()],
-    };
-    let stops = config.stops.iter().map(describe_stop).collect();
     for p in config.probes.iter().filter(|p| p.kind.runs_io()) {
         fx.push(Effect::StartProbe(p.clone()));
     }
     s.steady.config = config;
+    let (hypothesis, checks, stops) = declared(s);
     s.record(EntryKind::SteadyStateDeclared { hypothesis, checks, stops }, &mut fx);
     fx
 }
 
-const DEFAULT: &str = "every service is healthy";
+/// The steady state without a session file, and what it judges.
+pub const DEFAULT: &str = "every service answers";
+pub const DEFAULT_JUDGES: &str =
+    "no service is down, and where traffic is measured (the demo) at least 99% of requests succeed; \
+     slower answers and a replica being replaced do not break it";
 
 fn describe_check(c: &Check) -> String {
     format!("{c} over {}", crate::timeline::entry::seconds(c.window_ms))
@@ -92,13 +100,20 @@ pub fn add_probe(s: &mut AppState, spec: ProbeSpec, fx: &mut Vec<Effect>) {
     s.steady.config.probes.push(spec);
 }
 
-/// A run-sheet step's own hypothesis and stop conditions (on top of the session's).
-pub fn set_checks(s: &mut AppState, hypothesis: Option<Hypothesis>, stops: Vec<Stop>, fx: &mut Vec<Effect>) {
-    s.steady.config.hypothesis = hypothesis;
+/// A run-sheet step's stop conditions (on top of the session's), recorded when they change.
+pub fn set_stops(s: &mut AppState, stops: Vec<Stop>, fx: &mut Vec<Effect>) {
+    if s.steady.config.stops == stops {
+        return;
+    }
     s.steady.breached_since = vec![None; stops.len()];
     s.steady.config.stops = stops;
     let (hypothesis, checks, stops) = declared(s);
     s.record(EntryKind::SteadyStateDeclared { hypothesis, checks, stops }, fx);
+}
+
+/// What the next fault is expected to do, as checks (a run-sheet step's); `None` for none.
+pub fn set_expectation(s: &mut AppState, expectation: Option<Hypothesis>) {
+    s.steady.expectation = expectation.filter(|e| !e.checks.is_empty());
 }
 
 /// A service the console can reach gets a TCP probe by default, unless a probe of that name
@@ -163,7 +178,7 @@ fn declared(s: &AppState) -> (String, Vec<String>, Vec<String>) {
     let hypothesis = c.hypothesis.as_ref().map(|h| h.name.clone()).unwrap_or_else(|| DEFAULT.into());
     let checks = match &c.hypothesis {
         Some(h) => h.checks.iter().map(describe_check).collect(),
-        None => vec!["every service healthy (the backend's view)".into()],
+        None => vec![DEFAULT_JUDGES.into()],
     };
     (hypothesis, checks, c.stops.iter().map(describe_stop).collect())
 }
@@ -270,13 +285,23 @@ pub fn hypothesis(s: &AppState) -> Verdict {
 /// The hypothesis over readings from `floor` on: after a revert, recovery is judged on what
 /// came after it, not on a window still holding the fault's readings.
 fn hypothesis_from(s: &AppState, floor: u64) -> Verdict {
-    let verdicts: Vec<Verdict> = match &s.steady.config.hypothesis {
-        Some(h) => h.checks.iter().map(|c| check_verdict(s, c, floor)).collect(),
-        None => return default_hypothesis(s),
-    };
+    match &s.steady.config.hypothesis {
+        Some(h) => checks_verdict(s, &h.checks, floor),
+        None => default_hypothesis(s),
+    }
+}
+
+/// The expectation of the live fault now, if it has checks.
+pub fn expectation(s: &AppState) -> Option<Verdict> {
+    s.steady.expectation.as_ref().map(|e| checks_verdict(s, &e.checks, 0))
+}
+
+/// Broken if any check is, unknown if any cannot be judged, else holds.
+fn checks_verdict(s: &AppState, checks: &[Check], floor: u64) -> Verdict {
+    let verdicts: Vec<Verdict> = checks.iter().map(|c| check_verdict(s, c, floor)).collect();
     let broken: Vec<String> = verdicts
         .iter()
-        .zip(s.steady.config.hypothesis.iter().flat_map(|h| h.checks.iter()))
+        .zip(checks)
         .filter_map(|(v, c)| match v {
             Verdict::Broken { reading } => Some(format!("{reading}, wanted {}", c.threshold_text())),
             _ => None,
@@ -298,21 +323,32 @@ fn hypothesis_from(s: &AppState, floor: u64) -> Verdict {
     Verdict::Holds { reading: readings.join(", ") }
 }
 
-/// "Every service is healthy", from the backend's own health states.
+/// "Every service answers", from the backend's own view: no service is down, and where traffic
+/// is measured its requests succeed. A slower service, or one with a replica being replaced
+/// while every request succeeds, still answers.
 fn default_hypothesis(s: &AppState) -> Verdict {
     if s.health.is_empty() {
         return Verdict::Unknown { why: "no service health known yet".into() };
     }
-    let unwell: Vec<String> = s
+    let failing: Vec<String> = s
         .health
         .iter()
-        .filter(|(_, h)| matches!(h.state(), Health::Degraded | Health::Down))
-        .map(|(name, h)| format!("{name} {}", h.state()))
+        .filter_map(|(name, h)| {
+            let failing = h.last.as_ref().is_some_and(|x| x.success < super::health::DEGRADED_SUCCESS);
+            match h.state() {
+                Health::Down => Some(format!("{name} down")),
+                Health::Degraded if failing => {
+                    let x = h.last.as_ref().map(|x| x.success * 100.0).unwrap_or(0.0);
+                    Some(format!("{name} {x:.1}% of requests succeed"))
+                }
+                _ => None,
+            }
+        })
         .collect();
-    if unwell.is_empty() {
-        Verdict::Holds { reading: format!("{} services healthy", s.health.len()) }
+    if failing.is_empty() {
+        Verdict::Holds { reading: format!("{} services answer", s.health.len()) }
     } else {
-        Verdict::Broken { reading: unwell.join(", ") }
+        Verdict::Broken { reading: failing.join(", ") }
     }
 }
 
@@ -385,15 +421,37 @@ fn evaluate(s: &mut AppState, fx: &mut Vec<Effect>) {
     };
     let verdict = hypothesis_from(s, floor);
     if live == Some(track.fault) {
-        if let (Some(active), None, Verdict::Broken { reading }) = (track.active_ms, track.detected_ms, &verdict) {
-            let detail = reading.clone();
-            s.record(EntryKind::HypothesisBroken { fault: track.fault, after_ms: now - active, detail }, fx);
+        let since = |t: u64| now - track.active_ms.unwrap_or(t);
+        match (&verdict, track.detected_ms, track.held_again_ms) {
+            (Verdict::Broken { reading }, None, _) if track.active_ms.is_some() => {
+                let detail = reading.clone();
+                s.record(EntryKind::HypothesisBroken { fault: track.fault, after_ms: since(now), detail }, fx);
+                if let Some(t) = s.steady.track.as_mut() {
+                    t.detected_ms = Some(now);
+                }
+            }
+            // Broken, then whole again with the fault still on (a drained node's pods moved).
+            (Verdict::Holds { .. }, Some(_), None) => {
+                s.record(EntryKind::SteadyStateHeldAgain { fault: track.fault, after_ms: since(now) }, fx);
+                if let Some(t) = s.steady.track.as_mut() {
+                    t.held_again_ms = Some(now);
+                }
+            }
+            _ => {}
+        }
+        if let (Some(Verdict::Broken { reading }), None, Some(active)) =
+            (expectation(s), track.expectation_broken_ms, track.active_ms)
+        {
+            s.record(EntryKind::ExpectationBroken { fault: track.fault, after_ms: now - active, detail: reading }, fx);
             if let Some(t) = s.steady.track.as_mut() {
-                t.detected_ms = Some(now);
+                t.expectation_broken_ms = Some(now);
             }
         }
         stop_conditions(s, track.fault, fx);
-    } else if let (Some(reverted), None, true) = (track.reverted_ms, track.recovered_ms, verdict.holds()) {
+    } else if let (Some(reverted), None, Some(_), true) =
+        (track.reverted_ms, track.recovered_ms, track.detected_ms, verdict.holds())
+    {
+        // Recovered: only from something broken.
         s.record(EntryKind::SteadyStateRecovered { fault: track.fault, after_ms: now - reverted }, fx);
         if let Some(t) = s.steady.track.as_mut() {
             t.recovered_ms = Some(now);

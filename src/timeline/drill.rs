@@ -151,7 +151,7 @@ pub fn attribute(entries: &[Entry], wall: chrono::DateTime<chrono::Utc>) -> Opti
 /// The report's drill section: who responded, and per fault how long detection and mitigation
 /// took. Nothing when no responder joined.
 pub fn markdown(md: &mut String, d: &Drill) {
-    use super::report::escape;
+    use super::markdown::escape;
     use super::since;
     use super::summary::median;
     use std::fmt::Write as _;

@@ -317,6 +317,18 @@ pub enum EntryKind {
         fault: u64,
         after_ms: u64,
     },
+    /// Steady state broke and held again while the fault was still live (`after_ms` since the
+    /// inject): the system recovered before the revert.
+    SteadyStateHeldAgain {
+        fault: u64,
+        after_ms: u64,
+    },
+    /// The fault's expectation (its run-sheet step's checks) broke while it was live.
+    ExpectationBroken {
+        fault: u64,
+        after_ms: u64,
+        detail: String,
+    },
     /// A run-sheet was loaded: who, where, how many steps.
     PlanLoaded {
         title: String,
@@ -487,6 +499,13 @@ impl EntryKind {
             SteadyStateRecovered { fault, after_ms } => {
                 format!("fault #{fault}: steady state recovered {} after the revert", seconds(*after_ms))
             }
+            SteadyStateHeldAgain { fault, after_ms } => format!(
+                "fault #{fault}: steady state holds again {} after the inject, before the revert",
+                seconds(*after_ms)
+            ),
+            ExpectationBroken { fault, after_ms, detail } => {
+                format!("fault #{fault}: expectation broken {} after the inject ({detail})", seconds(*after_ms))
+            }
             PlanLoaded { title, steps, .. } => format!("run-sheet \"{title}\" loaded: {steps} steps"),
             StepStarted { step, name, preset, target, hypothesis, .. } => {
                 format!("step {step} \"{name}\": {preset} on {target}; hypothesis: {hypothesis}")
@@ -536,6 +555,8 @@ impl EntryKind {
             | HypothesisBroken { fault, .. }
             | StopCondition { fault, .. }
             | SteadyStateRecovered { fault, .. }
+            | SteadyStateHeldAgain { fault, .. }
+            | ExpectationBroken { fault, .. }
             | AbortRepeated { fault, .. }
             | InjectNotApplied { fault, .. }
             | FaultClosed { fault, .. } => Some(*fault),
@@ -544,12 +565,17 @@ impl EntryKind {
     }
 }
 
-/// "12.5 s", "3 s".
+/// A duration, said the same way everywhere (the timeline, the report, the console): to the
+/// hundredth of a second under a minute ("1.84 s", "12.5 s", "3 s"), then minutes and whole
+/// seconds ("2 min 05 s").
 pub fn seconds(ms: u64) -> String {
-    if ms.is_multiple_of(1000) {
-        format!("{} s", ms / 1000)
+    if ms < 60_000 {
+        let centis = (ms + 5) / 10;
+        let text = format!("{}.{:02}", centis / 100, centis % 100);
+        format!("{} s", text.trim_end_matches('0').trim_end_matches('.'))
     } else {
-        format!("{:.1} s", ms as f64 / 1000.0)
+        let s = (ms + 500) / 1000;
+        format!("{} min {:02} s", s / 60, s % 60)
     }
 }
 

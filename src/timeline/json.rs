@@ -1,7 +1,7 @@
 //! The report's data as JSON (`gameday report --format json`), for tools.
 
 use super::entry::{EndReason, Entry, EntryKind};
-use super::report::{faults, impact, steady_verdict};
+use super::faults::{faults, impact, observed, steady_verdict, Expectation};
 
 /// The same data as the Markdown report, as JSON (`gameday report --format json`): the session,
 /// the run-sheet's steps, each fault with its steady-state verdict and impact, notes and action
@@ -31,7 +31,12 @@ pub fn render(entries: &[Entry]) -> serde_json::Value {
         .iter()
         .map(|f| {
             let v = steady_verdict(entries, f.id);
-            let impacts: Vec<serde_json::Value> = impact(entries, f)
+            let impact = impact(entries, f);
+            let (broken_after_ms, reading) = match f.expectation() {
+                Expectation::Broken { after_ms, reading } => (Some(after_ms), Some(reading)),
+                _ => (None, None),
+            };
+            let impacts: Vec<serde_json::Value> = impact
                 .iter()
                 .map(|i| {
                     json!({"service": i.service, "worst": i.worst, "end_state": i.end_state,
@@ -43,10 +48,18 @@ pub fn render(entries: &[Entry]) -> serde_json::Value {
                 "blast_radius": f.blast_radius, "hypothesis": f.hypothesis,
                 "requested_ms": f.requested_ms, "injected_ms": f.injected_ms,
                 "ended_ms": f.reverted_ms.or(f.ending.as_ref().map(|e| e.0)), "outcome": f.outcome(),
+                "revert_ms": f.revert_ms(),
+                "step": f.step.as_ref().map(|(n, name)| json!({"step": n, "name": name})),
+                "expectation": {
+                    "written_before": f.hypothesis, "checks": f.checks, "verdict": f.expectation().word(),
+                    "broken_after_ms": broken_after_ms, "reading": reading,
+                },
+                "observed": observed(&impact, f.window_end_ms),
                 "steady_state": {
                     "before": v.before.as_ref().map(|b| json!({"verdict": b.0, "detail": b.1})),
                     "time_to_detect_ms": v.detected_ms, "stop_condition": v.stop,
-                    "time_to_recover_ms": v.recovered_ms, "verdict": v.verdict(),
+                    "held_again_after_ms": v.held_again_ms,
+                    "time_to_recover_ms": v.recovered_ms.filter(|_| v.broken()), "verdict": v.verdict(),
                 },
                 "impact": impacts,
             })

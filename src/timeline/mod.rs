@@ -2,10 +2,13 @@
 
 pub mod drill;
 pub mod entry;
+pub mod faults;
+pub mod gantt;
 pub mod journal;
 pub mod json;
 pub mod junit;
 pub mod leftovers;
+pub mod markdown;
 pub mod report;
 pub mod sessions;
 pub mod summary;

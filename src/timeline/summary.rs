@@ -5,7 +5,8 @@
 use std::fmt::Write as _;
 
 use super::entry::{seconds, EndReason, Entry, EntryKind, NoteTag};
-use super::report::{escape, steady_verdict, step_verdicts, FaultSummary};
+use super::faults::{steady_verdict, step_verdicts, FaultSummary};
+use super::markdown::escape;
 
 /// The median of some durations, "-" for none.
 pub fn median(mut ms: Vec<u64>) -> String {
@@ -52,18 +53,40 @@ pub fn markdown(md: &mut String, entries: &[Entry], faults: &[FaultSummary], dri
         aborts.len(),
         if aborts.is_empty() { String::new() } else { format!(" ({})", aborts.join(", ")) },
     );
-    let verdicts: Vec<_> = faults.iter().map(|f| steady_verdict(entries, f.id)).collect();
-    let detected: Vec<u64> = verdicts.iter().filter_map(|v| v.detected_ms).collect();
-    let recovered: Vec<u64> = verdicts.iter().filter_map(|v| v.recovered_ms).collect();
-    let _ = writeln!(
-        md,
-        "- **Steady state**: broken during {} of {} fault(s) (median time to detect {}); {} recovered after the revert (median time to recover {}).",
-        verdicts.iter().filter(|v| v.verdict() == "broken").count(),
-        faults.len(),
-        median(detected),
-        recovered.len(),
-        median(recovered),
-    );
+    let expectations: Vec<_> = faults.iter().filter(|f| f.applied()).map(|f| f.expectation()).collect();
+    if !expectations.is_empty() {
+        let count = |w: &str| expectations.iter().filter(|e| e.word() == w).count();
+        let _ = writeln!(
+            md,
+            "- **Expectations** (what each fault was expected to do): {} held, {} broken, {} not judged by a check.",
+            count("held"),
+            count("broken"),
+            count("not judged"),
+        );
+    }
+    let applied: Vec<&FaultSummary> = faults.iter().filter(|f| f.applied()).collect();
+    let verdicts: Vec<_> = applied.iter().map(|f| steady_verdict(entries, f.id)).collect();
+    let broken: Vec<_> = verdicts.iter().filter(|v| v.broken()).collect();
+    let detected: Vec<u64> = broken.iter().filter_map(|v| v.detected_ms).collect();
+    // A time to recover only for a fault that broke steady state.
+    let recovered: Vec<u64> =
+        broken.iter().filter(|v| v.held_again_ms.is_none()).filter_map(|v| v.recovered_ms).collect();
+    let held_again = broken.iter().filter(|v| v.held_again_ms.is_some()).count();
+    let mut line = format!("- **Steady state**: broken during {} of {} fault(s)", broken.len(), applied.len());
+    if !broken.is_empty() {
+        line.push_str(&format!(" (median time to detect {})", median(detected)));
+        if held_again > 0 {
+            line.push_str(&format!("; {held_again} recovered before the revert"));
+        }
+        if !recovered.is_empty() {
+            line.push_str(&format!(
+                "; {} recovered after the revert (median time to recover {})",
+                recovered.len(),
+                median(recovered)
+            ));
+        }
+    }
+    let _ = writeln!(md, "{line}.");
     if drill.is_drill() {
         let (detected, mitigated) = (drill.detected_ms(), drill.mitigated_ms());
         let _ = writeln!(

@@ -33,6 +33,8 @@ pub fn kind_color(t: &Theme, k: &EntryKind) -> Color {
             t.timeline.health
         }
         StopCondition { .. } => t.timeline.abort,
+        SteadyStateHeldAgain { .. } => t.timeline.health,
+        ExpectationBroken { .. } => t.timeline.health,
         PlanLoaded { .. } | StepStarted { .. } | StepOutcome { .. } => t.timeline.session,
         DrillJoined { .. } | DrillRevealed { .. } => t.timeline.session,
         DrillMark { mark: crate::timeline::Mark::Stop, .. } => t.timeline.abort,

@@ -93,7 +93,9 @@ impl Harness {
         let end = self.t + ms;
         while self.t < end {
             let next_due = self.pending.iter().map(|(due, _)| *due).filter(|d| *d > self.t).min();
-            let step_to = (self.t + 1000).min(end).min(next_due.unwrap_or(u64::MAX));
+            // To the next whole second (a tick), or sooner to an effect due or the end: ticks stay
+            // on whole seconds even after an effect at an odd time.
+            let step_to = ((self.t / 1000 + 1) * 1000).min(end).min(next_due.unwrap_or(u64::MAX));
             let dt = step_to - self.t;
             self.t = step_to;
             self.sim.step(dt);

@@ -1,0 +1,24 @@
+"""Renders a Mermaid gantt chart (stdin) with a real Mermaid engine (PyPI's mermaidx: Mermaid
+11 in QuickJS) and prints each task bar as JSON: its label, x and width in the SVG."""
+import json
+import re
+import sys
+
+import mermaidx
+
+svg = mermaidx.render(sys.stdin.read()).svg()
+def attr(tag, name):
+    return float(re.search(r'\s%s="([-\d.]+)"' % name, tag).group(1))
+
+
+rects = {
+    m.group(1): (attr(m.group(0), "x"), attr(m.group(0), "width"))
+    for m in re.finditer(r'<rect id="[^"]*-(task\d+)"[^>]*>', svg)
+}
+texts = {
+    m.group(1): m.group(2).strip()
+    for m in re.finditer(r'<text id="[^"]*-(task\d+)-text"[^>]*>([^<]*)</text>', svg)
+}
+# In the order the chart defines them (Mermaid numbers its tasks so).
+order = sorted(rects, key=lambda k: int(k[len("task"):]))
+print(json.dumps([{"label": texts.get(k, ""), "x": rects[k][0], "width": rects[k][1]} for k in order]))
