@@ -1,5 +1,5 @@
-//! The active-fault panel: what is injected, where, the blast radius, the hypothesis, and a
-//! countdown.
+//! The active-fault panel: what is injected, where, the blast radius, what it is expected to do
+//! and how that goes (apart from the session's steady state), and a countdown.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -10,11 +10,13 @@ use ratatui::Frame;
 use super::{clock, labelled};
 use crate::app::fault::{FaultPhase, LiveFault};
 use crate::app::state::AppState;
+use crate::app::steady;
+use crate::probe::Verdict;
 use crate::theme::Theme;
 
 const LABEL: usize = 13;
 
-fn lines(f: &LiveFault, t: &Theme, width: u16) -> Vec<Line<'static>> {
+fn lines(s: &AppState, f: &LiveFault, t: &Theme, width: u16) -> Vec<Line<'static>> {
     let params: Vec<String> = f.plan.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let mut out = labelled(
         "fault",
@@ -25,14 +27,39 @@ fn lines(f: &LiveFault, t: &Theme, width: u16) -> Vec<Line<'static>> {
         t.text().add_modifier(Modifier::BOLD),
     );
     out.extend(labelled("blast radius", LABEL, &f.plan.blast_radius, width, t.muted(), t.text()));
-    out.extend(labelled("hypothesis", LABEL, &f.plan.hypothesis, width, t.muted(), t.text()));
+    out.extend(labelled("expected", LABEL, &f.plan.hypothesis, width, t.muted(), t.text()));
+    // Its expectation, judged by its checks (a run-sheet step's), apart from steady state.
+    let broke = s.timeline.iter().rev().find_map(|e| match &e.kind {
+        crate::timeline::EntryKind::ExpectationBroken { fault, after_ms, detail } if *fault == f.id => {
+            Some((*after_ms, detail.clone()))
+        }
+        _ => None,
+    });
+    let (verdict, style) = match (broke, steady::expectation(s)) {
+        (Some((ms, detail)), _) => (
+            format!("BROKEN {} after the inject: {detail}", crate::timeline::entry::seconds(ms)),
+            Style::new().fg(t.health.down).add_modifier(Modifier::BOLD),
+        ),
+        (None, Some(Verdict::Unknown { why })) => (format!("unknown: {why}"), Style::new().fg(t.health.unknown)),
+        (None, Some(_)) => ("held so far (its checks hold)".to_string(), Style::new().fg(t.health.healthy)),
+        (None, None) => ("not judged: no check was written for it".to_string(), t.muted()),
+    };
+    out.extend(labelled("expectation", LABEL, &verdict, width, t.muted(), style));
+    let (verdict, style) = match steady::hypothesis(s) {
+        Verdict::Holds { .. } => ("holds".to_string(), Style::new().fg(t.health.healthy)),
+        Verdict::Broken { reading } => {
+            (format!("BROKEN: {reading}"), Style::new().fg(t.health.down).add_modifier(Modifier::BOLD))
+        }
+        Verdict::Unknown { why } => (format!("unknown: {why}"), Style::new().fg(t.health.unknown)),
+    };
+    out.extend(labelled("steady state", LABEL, &verdict, width, t.muted(), style));
     out
 }
 
 /// Rows the panel needs at this width (borders and countdown included).
 pub fn height(s: &AppState, width: u16) -> u16 {
     let theme = &s.theme;
-    s.fault.live().map(|f| lines(f, theme, width.saturating_sub(2)).len() as u16 + 3).unwrap_or(0)
+    s.fault.live().map(|f| lines(s, f, theme, width.saturating_sub(2)).len() as u16 + 3).unwrap_or(0)
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
@@ -52,7 +79,7 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [body, gauge] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
-    frame.render_widget(Paragraph::new(lines(f, t, body.width)), body);
+    frame.render_widget(Paragraph::new(lines(s, f, t, body.width)), body);
     if let (FaultPhase::Active { .. }, Some(deadline)) = (&s.fault, f.deadline_ms) {
         let total = f.plan.duration_ms.max(1);
         let left = deadline.saturating_sub(s.now.t_ms);

@@ -23,7 +23,7 @@ pub fn height(s: &AppState) -> u16 {
 
 /// "hypothesis HOLDS", coloured, for panel titles.
 pub fn verdict_span(s: &AppState, t: &Theme) -> Span<'static> {
-    let name = s.steady.config.hypothesis.as_ref().map(|h| h.name.as_str()).unwrap_or("every service is healthy");
+    let name = s.steady.config.hypothesis.as_ref().map(|h| h.name.as_str()).unwrap_or(steady::DEFAULT);
     let (word, color) = match steady::hypothesis(s) {
         Verdict::Holds { .. } => ("HOLDS", t.health.healthy),
         Verdict::Broken { .. } => ("BROKEN", t.health.down),
