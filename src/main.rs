@@ -4,7 +4,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
 use gameday::backend::docker::DockerBackend;
@@ -245,7 +244,9 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 _ => report::render(&entries),
             };
             match output {
-                Some(out) => std::fs::write(&out, md).with_context(|| format!("cannot write {}", out.display()))?,
+                Some(out) => {
+                    report::write(&out, &md).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?
+                }
                 None => gameday::runtime::out::document(&md),
             }
             return Ok(ExitCode::SUCCESS);
@@ -339,17 +340,23 @@ fn real_main() -> anyhow::Result<ExitCode> {
         warnings,
     }))?;
     gameday::outln!("Session journal: {}", outcome.journal.display());
-    gameday::outln!("Report:          gameday report {} -o report.md", outcome.journal.display());
+    match &outcome.report {
+        Some(Ok(path)) => gameday::outln!("Report:          {}", path.display()),
+        Some(Err(e)) => gameday::errln!("The report could not be written: {e}"),
+        None => {}
+    }
+    let session = outcome.journal.file_stem().and_then(|s| s.to_str()).unwrap_or("?").to_string();
     let mut code = ExitCode::SUCCESS;
     if headless {
         let entries = journal::read(&outcome.journal)?;
         if let Some(out) = &report_to {
-            std::fs::write(out, report::render(&entries)).with_context(|| format!("cannot write {}", out.display()))?;
+            report::write(out, &report::render(&entries))
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
             gameday::outln!("Report written:  {}", out.display());
         }
         if let Some(out) = &junit_to {
-            std::fs::write(out, gameday::timeline::junit::render(&entries))
-                .with_context(|| format!("cannot write {}", out.display()))?;
+            report::write(out, &gameday::timeline::junit::render(&entries))
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
             gameday::outln!("JUnit written:   {}", out.display());
         }
         let not_held = gameday::app::runsheet::not_held(&entries);
@@ -379,7 +386,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
         for f in &outcome.left_behind {
             gameday::errln!("  {f}");
         }
-        gameday::errln!("Revert them with `gameday cleanup --session <ID>` (same backend flags).");
+        gameday::errln!("Revert them with `gameday cleanup --session {session}` (same backend flags).");
         return Ok(ExitCode::from(2));
     }
     if let Some(crash) = &outcome.crash {

@@ -622,7 +622,8 @@ fn expand_home(path: PathBuf, home: Option<&std::path::Path>) -> PathBuf {
 /// Writes the report (the runtime refuses to write over anything but an earlier report); the
 /// timeline records it once it is written.
 fn export(s: &mut AppState, path: PathBuf, fx: &mut Vec<Effect>) {
-    let markdown = report::render(&s.timeline);
+    // The session goes on: the report says so.
+    let markdown = report::render_as(&s.timeline, report::Status::InProgress);
     s.say(Level::Info, format!("writing report to {}…", path.display()));
     fx.push(Effect::WriteReport { path, markdown });
 }

@@ -160,7 +160,7 @@ impl Runner {
                     let tx = self.tx.clone();
                     tokio::spawn(async move {
                         let p = path.clone();
-                        let result = tokio::task::spawn_blocking(move || write_report(&p, &markdown))
+                        let result = tokio::task::spawn_blocking(move || crate::timeline::report::write(&p, &markdown))
                             .await
                             .unwrap_or_else(|e| Err(e.to_string()));
                         let _ = tx.send(Event::Exported { path, result });
@@ -209,40 +209,6 @@ impl Runner {
     }
 }
 
-/// Writes a report, never over a file that is not an earlier report (a journal, notes, a FIFO):
-/// written beside it and renamed into place, so a reader never sees half a report.
-pub fn write_report(path: &std::path::Path, markdown: &str) -> Result<(), String> {
-    use std::io::Read as _;
-    match std::fs::metadata(path) {
-        Ok(m) if !m.is_file() => return Err("it exists and is not a regular file; choose another path".into()),
-        Ok(_) => {
-            // Every report gameday writes starts with its heading: only such a file is replaced.
-            let heading = crate::timeline::report::HEADING;
-            let mut head = vec![0u8; heading.len()];
-            let is_report = std::fs::File::open(path)
-                .and_then(|mut f| f.read_exact(&mut head))
-                .is_ok_and(|()| head == heading.as_bytes());
-            if !is_report {
-                return Err("it exists and is not a gameday report (a journal or someone's file); \
-                     refusing to overwrite it, choose another path"
-                    .into());
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e.to_string()),
-    }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    }
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("report");
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, markdown).map_err(|e| e.to_string())?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        e.to_string()
-    })
-}
-
 pub async fn revert_once(backend: &dyn Backend, handle: &RevertHandle) -> Result<(), String> {
     guarded(backend.revert(handle)).await
 }
@@ -269,40 +235,4 @@ pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
         .map(|s| s.to_string())
         .or_else(|| p.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".into())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_report_is_never_written_over_anything_but_an_earlier_report() {
-        let dir = tempfile::tempdir().unwrap();
-        let report = "# Gameday report: demo\n\nnew\n";
-        // New file, then over an earlier report: fine.
-        let path = dir.path().join("reports/r.md");
-        write_report(&path, "# Gameday report: old\n").unwrap();
-        write_report(&path, report).unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), report);
-        // A journal, someone's notes, a directory, a FIFO: refused, and left as they were.
-        let journal = dir.path().join("s.jsonl");
-        std::fs::write(&journal, "{\"seq\":1}\n").unwrap();
-        let err = write_report(&journal, report).unwrap_err();
-        assert!(err.contains("is not a gameday report"), "{err}");
-        assert_eq!(std::fs::read_to_string(&journal).unwrap(), "{\"seq\":1}\n");
-        let notes = dir.path().join("notes.md");
-        std::fs::write(&notes, "my notes\n").unwrap();
-        assert!(write_report(&notes, report).is_err());
-        assert!(write_report(dir.path(), report).unwrap_err().contains("not a regular file"));
-        let fifo = dir.path().join("fifo.md");
-        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-        assert!(write_report(&fifo, report).unwrap_err().contains("not a regular file"));
-        // Nothing half-written is left beside them.
-        let stray: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
-            .collect();
-        assert!(stray.is_empty(), "{stray:?}");
-    }
 }

@@ -62,6 +62,9 @@ pub struct Outcome {
     pub crash: Option<String>,
     /// Entries that never reached the disk (a full disk at the end), with the last error.
     pub unsaved: Option<(usize, String)>,
+    /// The session's final report, written next to its journal (or why it could not be);
+    /// `None` for a drill responder (the session is the facilitator's).
+    pub report: Option<Result<PathBuf, String>>,
 }
 
 /// The journal and entries of a session that can be resumed (it exists and no console has it).
@@ -320,7 +323,9 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
         Ok(w) => w.close(JOURNAL_CLOSE_LIMIT).await.err(),
         Err(_) => Some((0, "the journal writer is still in use".to_string())),
     };
-    Ok(Outcome { journal: journal_path, left_behind, crash: result.err(), unsaved })
+    // However the session ended, its report is written next to its journal.
+    let report = (!responder).then(|| crate::timeline::report::write_beside(&journal_path));
+    Ok(Outcome { journal: journal_path, left_behind, crash: result.err(), unsaved, report })
 }
 
 /// How long the end of a session waits for its journal to reach the disk.

@@ -11,6 +11,9 @@ fn escape(text: &str) -> String {
 
 use super::entry::{Entry, EntryKind};
 
+/// How every JUnit file of gameday's begins.
+pub const PROLOGUE: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"gameday\"";
+
 pub fn render(entries: &[Entry]) -> String {
     let title = entries
         .iter()

@@ -114,12 +114,21 @@ pub fn close_dead_sessions(dir: &Path, backend: &BackendInfo, cluster_died: bool
         }
         let Ok(Some(mut log)) = Reopened::open(&path) else { continue };
         let session = path.file_stem().and_then(|s| s.to_str()).unwrap_or("?").to_string();
+        let ends = closing.iter().any(|k| matches!(k, EntryKind::SessionEnd { .. }));
         let mut what = Vec::new();
         for kind in closing {
             if log.record(kind.clone(), chrono::Utc::now()).is_err() {
                 break;
             }
             what.push(kind.describe());
+        }
+        drop(log);
+        // Its end is on record now: so is its final report, next to its journal.
+        if ends {
+            match super::report::write_beside(&path) {
+                Ok(report) => what.push(format!("report written to {}", report.display())),
+                Err(e) => what.push(format!("the report could not be written: {e}")),
+            }
         }
         if !what.is_empty() {
             said.push(format!("session {session}: {}", what.join("; ")));
