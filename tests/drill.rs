@@ -246,3 +246,35 @@ observe = "3s"
     insta::assert_snapshot!(summary_and_drill);
     assert!(!md.contains("<script>") && !md.contains("</td>") && !md.contains("<b>"), "{md}");
 }
+
+#[test]
+fn reveals_come_in_rounds_and_a_later_fault_stays_hidden_until_the_next() {
+    let mut d = Drill::new();
+    let fx = d.f.command("inject pod-delete sock-shop/carts duration=5s");
+    d.f.run_effects(fx);
+    d.advance(6_000);
+    assert_eq!(d.f.s.fault, FaultPhase::Idle, "fault #1 is over");
+    d.f.command("reveal");
+    assert!(d.f.s.timeline.iter().any(|e| matches!(e.kind, EntryKind::DrillRevealed { faults: 1 })));
+    // A second fault, live: the responder sees the first one only.
+    let fx = d.f.command("inject container-pause sock-shop/carts-db duration=30s");
+    d.f.run_effects(fx);
+    d.exchange();
+    let r = d.r.s.drill.clone().unwrap();
+    assert_eq!(r.revealed_faults().into_iter().collect::<Vec<_>>(), [1]);
+    let shown = screen(&d.r);
+    assert!(shown.contains("#1 pod-delete on sock-shop/carts"), "{shown}");
+    assert!(!shown.contains("container-pause") && !shown.contains("#2"), "fault #2 is live and hidden: {shown}");
+    // No second reveal while it is live, nor with nothing new.
+    d.f.command("reveal");
+    assert!(d.f.s.ui.status.as_ref().unwrap().text.contains("after the fault is reverted"));
+    let fx = d.f.key(KeyCode::Char(' '));
+    d.f.run_effects(fx);
+    d.f.command("reveal");
+    d.f.command("reveal");
+    assert!(d.f.s.ui.status.as_ref().unwrap().text.starts_with("nothing new to reveal"));
+    d.exchange();
+    let r = d.r.s.drill.clone().unwrap();
+    assert_eq!(r.revealed_faults().into_iter().collect::<Vec<_>>(), [1, 2]);
+    assert!(screen(&d.r).contains("#2 container-pause on sock-shop/carts-db"));
+}

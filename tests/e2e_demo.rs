@@ -398,6 +398,7 @@ observe = "2s"
     let screen = r.screen();
     assert!(!screen.contains("network-latency") && !screen.contains("FAULT LIVE"), "{screen}");
     assert!(!screen.contains("ms latency"), "the replay says nothing of what it does to the pods: {screen}");
+    assert!(!screen.contains("[+") && !screen.contains("◀ FAULT"), "no pod or workload carries the fault: {screen}");
     r.send("d");
     r.wait_for("marked DETECTED", T);
     f.wait_for("responder cy marked DETECTED", T);
@@ -406,7 +407,7 @@ observe = "2s"
     f.wait_for("step 1: record the outcome", Duration::from_secs(30));
     f.command("outcome held");
     f.command("reveal");
-    r.wait_for("REVEALED: 1 fault(s) were injected", T);
+    r.wait_for("REVEALED: 1 fault(s) were injected so far", T);
     let screen = r.wait_for("network-latency on sock-shop/carts", T);
     assert!(screen.contains("detected after"), "{screen}");
     r.send("q");

@@ -34,9 +34,18 @@ pub struct Responder {
 }
 
 impl Responder {
-    /// The facilitator has revealed the faults.
+    /// The facilitator has revealed faults (at least once).
     pub fn revealed(&self) -> bool {
         self.seen.iter().any(|e| matches!(e.kind, EntryKind::DrillRevealed { .. }))
+    }
+
+    /// The faults revealed so far: those that had ended when the facilitator last revealed.
+    /// Faults after that stay hidden until the next reveal.
+    pub fn revealed_faults(&self) -> BTreeSet<u64> {
+        let Some(last) = self.seen.iter().rposition(|e| matches!(e.kind, EntryKind::DrillRevealed { .. })) else {
+            return BTreeSet::new();
+        };
+        ended_faults(&self.seen[..last])
     }
 
     /// The facilitator's session has ended (and was not resumed since).
@@ -168,9 +177,9 @@ fn on_responder(s: &mut AppState, name: &str, e: Entry, fx: &mut Vec<Effect>) {
 
 fn on_facilitator(s: &mut AppState, entries: Vec<Entry>, fx: &mut Vec<Effect>) {
     let Some(mut r) = s.drill.take() else { return };
-    let (was_revealed, was_ended) = (r.revealed(), r.ended());
+    let (was_revealed, was_ended) = (r.revealed_faults(), r.ended());
     r.seen.extend(entries);
-    let (newly_revealed, newly_ended) = (!was_revealed && r.revealed(), !was_ended && r.ended());
+    let (newly_revealed, newly_ended) = (r.revealed_faults() != was_revealed, !was_ended && r.ended());
     if r.mirror {
         mirror(s, &mut r, fx);
     }
@@ -232,7 +241,22 @@ fn spec_of(s: &AppState, seen: &[Entry], id: u64) -> Option<FaultSpec> {
     })
 }
 
-/// `:reveal`: the facilitator shows the responders what was injected (after the faults).
+/// The faults that have ended (reverted, closed, never applied) in these entries.
+fn ended_faults(entries: &[Entry]) -> BTreeSet<u64> {
+    entries
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EntryKind::RevertConfirmed { fault, .. }
+            | EntryKind::FaultClosed { fault, .. }
+            | EntryKind::InjectNotApplied { fault, .. }
+            | EntryKind::InjectCancelled { fault } => Some(*fault),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `:reveal`: the facilitator shows the responders the faults that have ended so far, in
+/// rounds: each reveal adds those ended since the last one; a fault still live stays hidden.
 pub fn reveal(s: &mut AppState, fx: &mut Vec<Effect>) {
     let d = drill::read(&s.timeline);
     if !d.is_drill() {
@@ -241,8 +265,15 @@ pub fn reveal(s: &mut AppState, fx: &mut Vec<Effect>) {
     if s.fault.live().is_some() {
         return s.say(Level::Error, "reveal after the fault is reverted");
     }
-    s.record(EntryKind::DrillRevealed { faults: d.faults.len() }, fx);
-    s.say(Level::Info, format!("revealed {} fault(s) to {}", d.faults.len(), d.responders.join(", ")));
+    let ended = ended_faults(&s.timeline);
+    let last = s.timeline.iter().rposition(|e| matches!(e.kind, EntryKind::DrillRevealed { .. }));
+    let before = last.map(|i| ended_faults(&s.timeline[..i])).unwrap_or_default();
+    let new = ended.difference(&before).count();
+    if new == 0 {
+        return s.say(Level::Error, "nothing new to reveal: no fault has ended since the last :reveal");
+    }
+    s.record(EntryKind::DrillRevealed { faults: ended.len() }, fx);
+    s.say(Level::Info, format!("revealed {new} more fault(s) ({} in all) to {}", ended.len(), d.responders.join(", ")));
 }
 
 /// Refuses what a responder cannot do (inject, walk the run-sheet); true if refused.

@@ -16,7 +16,7 @@ use crate::timeline::{drill, EntryKind, Mark};
 
 pub fn height(s: &AppState) -> u16 {
     match &s.drill {
-        Some(r) if r.revealed() => (drill::read(&r.seen).faults.len() as u16 * 2 + 4).min(14),
+        Some(r) if r.revealed() => (r.revealed_faults().len() as u16 * 2 + 4).min(14),
         Some(_) => 5,
         None => 0,
     }
@@ -68,8 +68,15 @@ fn hidden(s: &AppState, t: &Theme) -> Vec<Line<'static>> {
 
 fn revealed(r: &Responder, t: &Theme) -> Vec<Line<'static>> {
     let d = drill::read(&r.seen);
-    let mut lines = vec![Line::styled(format!("REVEALED: {} fault(s) were injected", d.faults.len()), t.title())];
-    for f in &d.faults {
+    let shown = r.revealed_faults();
+    let mut lines = vec![Line::styled(
+        format!(
+            "REVEALED: {} fault(s) were injected so far (a later one stays hidden until the next reveal)",
+            shown.len()
+        ),
+        t.title(),
+    )];
+    for f in d.faults.iter().filter(|f| shown.contains(&f.fault)) {
         let step = f.step.as_ref().map(|s| format!("step {} \"{}\": ", s.step, s.name)).unwrap_or_default();
         lines.push(Line::from(vec![
             Span::styled(format!("#{} ", f.fault), t.title()),

@@ -167,6 +167,10 @@ impl SimCluster {
             if let Some(key) = &svc.config_broken {
                 notes.push(format!("config {key} corrupted"));
             }
+            // A responder's replay shows a fault by its effects only, never by name on a pod.
+            if !self.fault_events {
+                notes.clear();
+            }
             t.upsert_pod(Pod {
                 namespace: NAMESPACE.into(),
                 name: name.clone(),
