@@ -94,6 +94,31 @@ pub fn check_name(what: &str, name: &str) -> Result<(), String> {
     }
 }
 
+/// `<config>/config.toml`: settings of the person at this console.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Settings {
+    user: Option<String>,
+}
+
+/// Who is at this console, for the notes they write: `--user`, else the config file's `user`,
+/// else the login name ($USER, $LOGNAME); a word without control characters.
+pub fn user(given: Option<&str>, config_dir: &Path) -> Result<String, ConfigError> {
+    let path = config_dir.join("config.toml");
+    let from_file = match std::fs::metadata(&path) {
+        Ok(_) => {
+            let (file, text) = read_text(&path)?;
+            let settings: Settings = toml::from_str(&text).map_err(|e| ConfigError::from_toml(&file, &text, &e))?;
+            settings.user
+        }
+        Err(_) => None,
+    };
+    let login = || std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok();
+    let name = given.map(str::to_string).or(from_file).or_else(login).unwrap_or_default();
+    let name = crate::text::one_line(&name).trim().to_string();
+    Ok(name)
+}
+
 /// The directories gameday reads and writes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dirs {

@@ -45,53 +45,57 @@ struct Cli {
     /// The responder's name in a drill (default: $USER).
     #[arg(long, value_name = "NAME")]
     responder: Option<String>,
+    /// Who is at this console: the notes they write carry it (default: `user` in the config
+    /// dir's config.toml, else the login name).
+    #[arg(long, value_name = "NAME")]
+    user: Option<String>,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
 
 /// Which system to hold the Gameday on.
-#[derive(Args)]
+#[derive(Args, Clone)]
 struct BackendArgs {
     /// Run against the embedded simulated cluster (Sock Shop on 3 nodes), instead of the
     /// Kubernetes cluster of the kubeconfig.
-    #[arg(long, global = true, conflicts_with = "docker")]
+    #[arg(long, conflicts_with = "docker")]
     demo: bool,
     /// Run against a Docker engine (DOCKER_HOST, or the default socket), like the docker CLI.
-    #[arg(long, global = true)]
+    #[arg(long)]
     docker: bool,
     /// Docker: the image of the helper that runs tc in a target's network namespace (it needs
     /// a shell and iproute2's tc).
-    #[arg(long, global = true, default_value = gameday::backend::docker::DEFAULT_NETEM_IMAGE)]
+    #[arg(long, default_value = gameday::backend::docker::DEFAULT_NETEM_IMAGE)]
     netem_image: String,
     /// Kubernetes (the default backend): the kubeconfig file (default: KUBECONFIG, then
     /// ~/.kube/config, then the in-cluster service account).
-    #[arg(long, global = true)]
+    #[arg(long)]
     kubeconfig: Option<PathBuf>,
     /// Kubernetes: the kubeconfig context (default: its current context).
-    #[arg(long, global = true)]
+    #[arg(long)]
     context: Option<String>,
     /// Kubernetes: watch and act in this namespace only (default: all namespaces).
-    #[arg(short = 'n', long, global = true)]
+    #[arg(short = 'n', long)]
     namespace: Option<String>,
     /// Kubernetes: open this namespace to faults without its gameday.dev/allow=true label (the
     /// only way to open kube-system). Repeatable.
-    #[arg(long = "allow-namespace", global = true)]
+    #[arg(long = "allow-namespace")]
     allow_namespace: Vec<String>,
     /// Seed of the simulated cluster.
-    #[arg(long, default_value_t = 42, global = true)]
+    #[arg(long, default_value_t = 42)]
     seed: u64,
     /// Simulated cluster: milliseconds between clock steps (each step is that much cluster time).
-    #[arg(long, default_value_t = 1000, hide = true, global = true)]
+    #[arg(long, default_value_t = 1000, hide = true)]
     demo_tick_ms: u64,
     /// Simulated cluster: make the first N reverts fail, to rehearse an API outage.
-    #[arg(long, default_value_t = 0, hide = true, global = true)]
+    #[arg(long, default_value_t = 0, hide = true)]
     demo_fail_reverts: u32,
     /// Simulated cluster: every API call (prepare, inject, revert) takes this long, e.g. 1s, to
     /// rehearse a slow API.
-    #[arg(long, value_parser = humantime::parse_duration, hide = true, global = true)]
+    #[arg(long, value_parser = humantime::parse_duration, hide = true)]
     demo_api_latency: Option<Duration>,
     /// Simulated cluster: log every API call as it arrives to this file (for benchmarks).
-    #[arg(long, hide = true, global = true)]
+    #[arg(long, hide = true)]
     demo_call_log: Option<PathBuf>,
     /// Make the console itself crash (panic) after this long, e.g. 30s, to rehearse a crash:
     /// the active fault is still reverted and the terminal restored.
@@ -124,6 +128,8 @@ enum Cmd {
         /// Write a JUnit XML file here (one test case per step).
         #[arg(long)]
         junit: Option<PathBuf>,
+        #[command(flatten)]
+        backend: BackendArgs,
     },
     /// List the sessions in the data directory, newest first.
     Sessions,
@@ -136,6 +142,8 @@ enum Cmd {
         /// Revert the faults of one session (its ID, as in its journal's name).
         #[arg(long)]
         session: Option<String>,
+        #[command(flatten)]
+        backend: BackendArgs,
     },
 }
 
@@ -251,7 +259,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
             }
             return Ok(ExitCode::SUCCESS);
         }
-        Some(Cmd::Cleanup { all, session }) => {
+        Some(Cmd::Cleanup { all, session, backend }) => {
             let which = match (all, session) {
                 (true, _) => Which::All,
                 (false, Some(id)) => Which::Session(id),
@@ -259,7 +267,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
             };
             let rt = rt()?;
             let ok = rt.block_on(async {
-                let backend = connect(&cli.backend, false).await?;
+                let backend = connect(&backend, false).await?;
                 runtime::cleanup::run(backend, &dirs.sessions(), which).await
             })?;
             return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(2) });
@@ -302,7 +310,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
     };
     let load_plan = |p: &std::path::Path| gameday::plan::Plan::load(p, &presets);
     let (mut plan, headless, report_to, junit_to) = match &cli.command {
-        Some(Cmd::Run { plan, report, junit }) => (Some(load_plan(plan)?), true, report.clone(), junit.clone()),
+        Some(Cmd::Run { plan, report, junit, .. }) => (Some(load_plan(plan)?), true, report.clone(), junit.clone()),
         _ => (cli.plan.as_deref().map(load_plan).transpose()?, false, None, None),
     };
     // The console draws on a terminal and reads keys from one: without it, say so before any
@@ -320,8 +328,14 @@ fn real_main() -> anyhow::Result<ExitCode> {
         // The start screen may have picked a run-sheet.
         plan = cli.plan.as_deref().map(load_plan).transpose()?;
     }
+    let user = gameday::config::user(cli.user.as_deref(), &dirs.config)?;
     let rt = rt()?;
-    let backend = rt.block_on(connect(&cli.backend, cli.drill.is_some()))?;
+    // `gameday run` takes its own backend flags (after its plan); the console takes them at the top.
+    let backend_args = match &cli.command {
+        Some(Cmd::Run { backend, .. }) => backend.clone(),
+        _ => cli.backend.clone(),
+    };
+    let backend = rt.block_on(connect(&backend_args, cli.drill.is_some()))?;
     let outcome = rt.block_on(runtime::run(Options {
         steady,
         plan,
@@ -336,8 +350,9 @@ fn real_main() -> anyhow::Result<ExitCode> {
         themes,
         theme,
         sessions_dir: dirs.sessions(),
-        crash_after: cli.backend.demo_crash_after,
+        crash_after: backend_args.demo_crash_after,
         warnings,
+        user,
     }))?;
     gameday::outln!("Session journal: {}", outcome.journal.display());
     match &outcome.report {

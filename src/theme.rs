@@ -66,6 +66,14 @@ pub struct UiSlots<T> {
     pub info: T,
     pub warning: T,
     pub error: T,
+    /// Painted behind everything (a theme made for one kind of terminal stays readable on the
+    /// other); none leaves the terminal's own.
+    #[serde(default = "none")]
+    pub background: Option<T>,
+}
+
+fn none<T>() -> Option<T> {
+    None
 }
 
 #[derive(Deserialize, Clone, Debug, PartialEq)]
@@ -138,6 +146,7 @@ impl Theme {
                 info: c(&u.info)?,
                 warning: c(&u.warning)?,
                 error: c(&u.error)?,
+                background: u.background.as_ref().map(c).transpose()?,
             },
             timeline: TimelineSlots {
                 session: c(&t.session)?,
@@ -166,6 +175,13 @@ impl Theme {
     }
     pub fn selected(&self) -> Style {
         Style::new().fg(self.ui.selected_fg).bg(self.ui.selected_bg)
+    }
+    /// The background the theme paints, if any.
+    pub fn background(&self) -> Style {
+        match self.ui.background {
+            Some(bg) => Style::new().bg(bg),
+            None => Style::new(),
+        }
     }
     pub fn abort_bar(&self) -> Style {
         Style::new().fg(self.abort_bar.fg).bg(self.abort_bar.bg).add_modifier(Modifier::BOLD)

@@ -57,7 +57,11 @@ fn a_torn_last_line_is_skipped_with_a_warning_and_a_resumed_journal_ends_it_firs
     assert!(read.warnings[0].ends_with("s.jsonl:3: a torn last line (the console died while writing it) was skipped"));
     // Appending to it starts a line of its own.
     let mut j = Journal::open(&path).unwrap();
-    j.append(&entry(3, EntryKind::Note { text: "after the crash".into(), tag: Default::default() })).unwrap();
+    j.append(&entry(
+        3,
+        EntryKind::Note { text: "after the crash".into(), tag: Default::default(), author: String::new(), fault: None },
+    ))
+    .unwrap();
     drop(j);
     let read = journal::read_all(&path).unwrap();
     assert_eq!(read.entries.len(), 3, "{:?}", read.warnings);
@@ -103,8 +107,12 @@ fn a_file_that_is_not_a_journal_is_an_error_naming_its_first_line() {
 fn hostile_text_in_a_journal_is_cleaned_when_it_is_read_back() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.jsonl");
-    let note =
-        EntryKind::Note { text: "fine\u{1b}]52;c;cHduZWQ=\u{7} \u{1b}[2Jreally".into(), tag: Default::default() };
+    let note = EntryKind::Note {
+        text: "fine\u{1b}]52;c;cHduZWQ=\u{7} \u{1b}[2Jreally".into(),
+        tag: Default::default(),
+        author: String::new(),
+        fault: None,
+    };
     std::fs::write(&path, lines(&[entry(1, start("s")), entry(2, note)])).unwrap();
     let read = journal::read(&path).unwrap();
     assert!(matches!(&read[1].kind, EntryKind::Note { text, .. } if text == "fine really"), "{:?}", read[1]);

@@ -457,12 +457,22 @@ fn notes_and_health_changes_land_in_the_timeline() {
     assert_eq!(kinds(&fx), ["record:note"]);
     assert_eq!(
         h.s.timeline.last().unwrap().kind,
-        EntryKind::Note { text: "pager fired\nfor carts".into(), tag: NoteTag::Observation }
+        EntryKind::Note {
+            text: "pager fired\nfor carts".into(),
+            tag: NoteTag::Observation,
+            author: "ana".into(),
+            fault: None
+        }
     );
     h.command("note action: add a retry budget to carts");
     assert_eq!(
         h.s.timeline.last().unwrap().kind,
-        EntryKind::Note { text: "add a retry budget to carts".into(), tag: NoteTag::ActionItem }
+        EntryKind::Note {
+            text: "add a retry budget to carts".into(),
+            tag: NoteTag::ActionItem,
+            author: "ana".into(),
+            fault: None
+        }
     );
     // Tab tags a note in the editor: observation > action item > question.
     h.key(KeyCode::Char('n'));
@@ -472,7 +482,7 @@ fn notes_and_health_changes_land_in_the_timeline() {
     h.key(KeyCode::Enter);
     assert_eq!(
         h.s.timeline.last().unwrap().kind,
-        EntryKind::Note { text: "who owns carts?".into(), tag: NoteTag::Question }
+        EntryKind::Note { text: "who owns carts?".into(), tag: NoteTag::Question, author: "ana".into(), fault: None }
     );
 
     let fx = h.command("inject container-pause sock-shop/carts-db");

@@ -330,3 +330,23 @@ fn a_long_paste_into_the_command_line_runs_on_enter() {
     let fx = h.key(KeyCode::Enter);
     assert!(matches!(records(&fx)[..], [EntryKind::Note { .. }]), "{fx:?}");
 }
+
+#[test]
+fn a_note_carries_its_author_and_the_fault_live_when_it_was_written() {
+    let mut h = Harness::demo();
+    live(&mut h);
+    let fx = h.command("note the pager fired");
+    assert!(
+        matches!(records(&fx)[..], [EntryKind::Note { author, fault: Some(1), .. }] if author == "ana"),
+        "{fx:?}"
+    );
+    let md = gameday::timeline::report::render(&h.s.timeline);
+    assert!(md.contains("*observation* by ana during fault #1: the pager fired"), "{md}");
+    // A plain session gets a title and who takes part, for the report's header.
+    h.command("title Thursday carts drill");
+    h.command("who Ana Lima facilitator, Ben operator");
+    let md = gameday::timeline::report::render(&h.s.timeline);
+    assert!(md.contains("| Title | Thursday carts drill |"), "{md}");
+    assert!(md.contains("| Facilitator | Ana Lima |"), "{md}");
+    assert!(md.contains("| Participants | Ana Lima (facilitator), Ben (operator) |"), "{md}");
+}

@@ -18,6 +18,7 @@ pub fn state(kind: &str, cluster: &str, start: Stamp) -> AppState {
         report: PathBuf::from("/dev/null"),
         version: "bench".into(),
         home: None,
+        user: "ana".into(),
     };
     let presets = gameday::preset::load_presets(None)
         .expect("the built-in presets")

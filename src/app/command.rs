@@ -38,12 +38,16 @@ pub enum Command {
     Mark(crate::timeline::Mark, String),
     /// `:reveal`: the facilitator shows the drill's responders the faults.
     Reveal,
+    /// `:title <text>`: the session's title (a plain session; a run-sheet has its own).
+    Title(String),
+    /// `:who <name> [role], ...`: who takes part, e.g. `:who Ana facilitator, Ben operator`.
+    Who(Vec<(String, String)>),
 }
 
 pub const USAGE: &str = ":inject <preset> <target> [name=value...] · :abort · :note <text> · :export [path] · \
      :probe <name> <kind> <what> · :expect <probe> <check> · :stop <probe> <check> [for <d>] · :next · \
      :outcome held|broken|partial [note] · :skip <reason> · :reveal · :detected [note] · :mitigated [note] · \
-     :theme <name> · :quit";
+     :title <text> · :who <name> [role], ... · :theme <name> · :quit";
 
 const PROBE_USAGE: &str =
     "usage: :probe <name> http <url> [status] | tcp <host:port> | promql <prometheus-url> <query> \
@@ -116,6 +120,24 @@ fn stop(args: &[&str], default_window_ms: u64, usage: &str) -> Result<Command, S
     Ok(Command::Stop(Stop { check, hold_ms }))
 }
 
+const WHO_USAGE: &str = "usage: :who <name> [role], ..., e.g. :who Ana facilitator, Ben operator, Cy";
+
+/// `Ana facilitator, Ben operator, Cy`: names, each with a role (a participant by default).
+fn who(rest: &str) -> Result<Command, String> {
+    let mut people = Vec::new();
+    for part in rest.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, role) = match part.rsplit_once(char::is_whitespace) {
+            Some((name, role)) if crate::plan::ROLES.contains(&role) => (name.trim(), role),
+            _ => (part, "participant"),
+        };
+        people.push((name.to_string(), role.to_string()));
+    }
+    if people.is_empty() {
+        return Err(WHO_USAGE.into());
+    }
+    Ok(Command::Who(people))
+}
+
 pub fn parse(line: &str) -> Result<Command, String> {
     let line = line.trim().trim_start_matches(':').trim_start();
     let (word, rest) = match line.split_once(char::is_whitespace) {
@@ -167,6 +189,9 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "detected" => Ok(Command::Mark(crate::timeline::Mark::Detected, rest.to_string())),
         "mitigated" => Ok(Command::Mark(crate::timeline::Mark::Mitigated, rest.to_string())),
         "reveal" => Ok(Command::Reveal),
+        "title" if rest.is_empty() => Err("usage: :title <text>".into()),
+        "title" => Ok(Command::Title(rest.to_string())),
+        "who" => who(rest),
         other => Err(format!("unknown command '{other}': {USAGE}")),
     }
 }
@@ -191,6 +216,16 @@ mod tests {
         assert_eq!(parse("export /tmp/r.md").unwrap(), Command::Export(Some("/tmp/r.md".into())));
         assert_eq!(parse("theme light").unwrap(), Command::Theme("light".into()));
         assert_eq!(parse("quit").unwrap(), Command::Quit);
+        assert_eq!(parse("title Thursday: carts").unwrap(), Command::Title("Thursday: carts".into()));
+        assert_eq!(
+            parse("who Ana Lima facilitator, Ben operator, Cy").unwrap(),
+            Command::Who(vec![
+                ("Ana Lima".into(), "facilitator".into()),
+                ("Ben".into(), "operator".into()),
+                ("Cy".into(), "participant".into())
+            ])
+        );
+        assert!(parse("who").unwrap_err().starts_with("usage: :who"));
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct Session {
     pub version: String,
     /// The user's home, for `~` in paths typed into the console.
     pub home: Option<PathBuf>,
+    /// Who is at this console (`--user`, the config's `user`, or the login name): notes carry it.
+    pub user: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -251,7 +251,7 @@ fn on_key(s: &mut AppState, key: KeyEvent, fx: &mut Vec<Effect>) {
                         drill::mark(s, crate::timeline::Mark::Note, &text, fx);
                     } else {
                         let tag = s.ui.note_tag;
-                        s.record(EntryKind::Note { text, tag }, fx);
+                        record_note(s, text, tag, fx);
                         note_saved(s, &tag.to_string());
                     }
                 }
@@ -533,6 +533,7 @@ fn run_command(s: &mut AppState, line: &str, fx: &mut Vec<Effect>) {
         Command::Next | Command::Outcome { .. } | Command::Skip(_) => Some("the run-sheet"),
         Command::Stop(_) => Some("stop conditions"),
         Command::Reveal => Some(":reveal"),
+        Command::Title(_) | Command::Who(_) => Some("the session's details"),
         _ => None,
     };
     if responder_cannot.is_some_and(|what| drill::refused(s, what)) {
@@ -569,7 +570,7 @@ fn run_command(s: &mut AppState, line: &str, fx: &mut Vec<Effect>) {
         Command::Abort => abort(s, ":abort", fx),
         Command::Note(text) => {
             let (tag, text) = crate::timeline::NoteTag::from_prefix(&text);
-            s.record(EntryKind::Note { text, tag }, fx);
+            record_note(s, text, tag, fx);
             note_saved(s, "note");
         }
         Command::Export(path) => {
@@ -594,10 +595,25 @@ fn run_command(s: &mut AppState, line: &str, fx: &mut Vec<Effect>) {
         Command::Probe(spec) => steady::add_probe(s, spec, fx),
         Command::Stop(stop) => steady::add_stop(s, stop, fx),
         Command::Expect(check) => steady::add_check(s, check, fx),
+        Command::Title(title) => {
+            s.record(EntryKind::SessionDetails { title: Some(title), facilitator: None, participants: vec![] }, fx);
+            s.say(Level::Info, "the session's title is in the timeline (and the report)");
+        }
+        Command::Who(participants) => {
+            let facilitator = participants.iter().find(|(_, r)| r == "facilitator").map(|(n, _)| n.clone());
+            s.record(EntryKind::SessionDetails { title: None, facilitator, participants }, fx);
+            s.say(Level::Info, "who takes part is in the timeline (and the report)");
+        }
         Command::Next => super::runsheet::next(s, fx),
         Command::Outcome { verdict, note } => super::runsheet::record_outcome(s, &verdict, &note, fx),
         Command::Skip(reason) => super::runsheet::skip(s, &reason, fx),
     }
+}
+
+/// A note, with who wrote it and the fault that was live when they did.
+fn record_note(s: &mut AppState, text: String, tag: crate::timeline::NoteTag, fx: &mut Vec<Effect>) {
+    let (author, fault) = (s.session.user.clone(), s.fault.live().map(|f| f.id));
+    s.record(EntryKind::Note { text, tag, author, fault }, fx);
 }
 
 /// A note is acknowledged as saved only when the journal takes entries.

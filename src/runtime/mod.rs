@@ -51,6 +51,8 @@ pub struct Options {
     pub crash_after: Option<std::time::Duration>,
     /// What loading the config passed over (a FIFO named like a preset): said and recorded.
     pub warnings: Vec<String>,
+    /// Who is at this console: their notes carry it.
+    pub user: String,
 }
 
 /// What the session left behind, for the message after the terminal is restored.
@@ -163,6 +165,7 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
             .join(format!("{}.md", journal_path.file_stem().and_then(|s| s.to_str()).unwrap_or("report"))),
         version: env!("CARGO_PKG_VERSION").to_string(),
         home: std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from),
+        user: opts.user.clone(),
     };
     let presets: Vec<PresetEntry> = opts
         .presets

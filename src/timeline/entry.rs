@@ -238,6 +238,23 @@ pub enum EntryKind {
         text: String,
         #[serde(default)]
         tag: NoteTag,
+        /// Who wrote it (`--user`, the config's `user`, or the login name).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        author: String,
+        /// The fault that was live when it was written.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fault: Option<u64>,
+    },
+    /// A plain session (no run-sheet) is given a title, a facilitator or participants
+    /// (`:title`, `:who`); the report's header says them.
+    SessionDetails {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        facilitator: Option<String>,
+        /// (name, role)
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        participants: Vec<(String, String)>,
     },
     ReportExported {
         path: String,
@@ -462,8 +479,36 @@ impl EntryKind {
             ),
             HealthChanged { service, from, to, reading } => format!("{service} {from} > {to} ({reading})"),
             Cluster { object, message, .. } => format!("{object}: {message}"),
-            Note { text, tag: NoteTag::Observation } => format!("note: {text}"),
-            Note { text, tag } => format!("note ({tag}): {text}"),
+            Note { text, tag, author, fault } => {
+                let mut about = Vec::new();
+                if *tag != NoteTag::Observation {
+                    about.push(tag.to_string());
+                }
+                if !author.is_empty() {
+                    about.push(author.clone());
+                }
+                if let Some(f) = fault {
+                    about.push(format!("during fault #{f}"));
+                }
+                match about.is_empty() {
+                    true => format!("note: {text}"),
+                    false => format!("note ({}): {text}", about.join(", ")),
+                }
+            }
+            SessionDetails { title, facilitator, participants } => {
+                let mut said = Vec::new();
+                if let Some(t) = title {
+                    said.push(format!("title \"{t}\""));
+                }
+                if let Some(f) = facilitator {
+                    said.push(format!("facilitator {f}"));
+                }
+                if !participants.is_empty() {
+                    let who: Vec<String> = participants.iter().map(|(n, r)| format!("{n} ({r})")).collect();
+                    said.push(format!("participants {}", who.join(", ")));
+                }
+                format!("session: {}", said.join("; "))
+            }
             ReportExported { path } => format!("report exported to {path}"),
             LeftoverFound { session, fault, what, found_by } => {
                 format!("left behind by session {session}: fault #{fault} {what} (found in its {found_by})")

@@ -89,7 +89,9 @@ pub fn render(entries: &[Entry]) -> serde_json::Value {
     let notes: Vec<serde_json::Value> = entries
         .iter()
         .filter_map(|e| match &e.kind {
-            EntryKind::Note { text, tag } => Some(json!({"t_ms": e.t_ms, "at": e.wall, "tag": tag, "text": text})),
+            EntryKind::Note { text, tag, author, fault } => {
+                Some(json!({"t_ms": e.t_ms, "at": e.wall, "tag": tag, "text": text, "author": author, "fault": fault}))
+            }
             _ => None,
         })
         .collect();

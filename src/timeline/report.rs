@@ -71,20 +71,22 @@ fn header(md: &mut String, entries: &[Entry], faults: &[FaultSummary], status: S
         let _ = writeln!(md, "| Cluster | {} |", escape(&b.cluster));
         let _ = writeln!(md, "| gameday | {} |", escape(version));
     }
-    if let Some(EntryKind::PlanLoaded { title, facilitator, environment, participants, .. }) =
-        entries.iter().map(|e| &e.kind).find(|k| matches!(k, EntryKind::PlanLoaded { .. }))
-    {
-        let who: Vec<String> = participants.iter().map(|(n, r)| format!("{n} ({r})")).collect();
+    let d = details(entries);
+    if let Some(title) = &d.run_sheet {
         let _ = writeln!(md, "| Run-sheet | {} |", escape(title));
-        if !facilitator.is_empty() {
-            let _ = writeln!(md, "| Facilitator | {} |", escape(facilitator));
-        }
-        if !environment.is_empty() {
-            let _ = writeln!(md, "| Environment | {} |", escape(environment));
-        }
-        if !who.is_empty() {
-            let _ = writeln!(md, "| Participants | {} |", escape(&who.join(", ")));
-        }
+    }
+    if let Some(title) = &d.title {
+        let _ = writeln!(md, "| Title | {} |", escape(title));
+    }
+    if !d.facilitator.is_empty() {
+        let _ = writeln!(md, "| Facilitator | {} |", escape(&d.facilitator));
+    }
+    if !d.environment.is_empty() {
+        let _ = writeln!(md, "| Environment | {} |", escape(&d.environment));
+    }
+    if !d.participants.is_empty() {
+        let who: Vec<String> = d.participants.iter().map(|(n, r)| format!("{n} ({r})")).collect();
+        let _ = writeln!(md, "| Participants | {} |", escape(&who.join(", ")));
     }
     let _ = writeln!(md, "| Duration | {} |", seconds(end_ms));
     // The last end recorded, unless the session was resumed after it.
@@ -107,6 +109,44 @@ fn header(md: &mut String, entries: &[Entry], faults: &[FaultSummary], status: S
     let refused = entries.iter().filter(|e| matches!(e.kind, EntryKind::InjectRefused { .. })).count();
     let _ = writeln!(md, "| Faults | {} ({aborted} aborted, {failed} revert failed) |", faults.len());
     let _ = writeln!(md, "| Injects refused | {refused} (one fault at a time) |\n");
+}
+
+/// Who and what the session was, from its run-sheet and what was said in the console
+/// (`:title`, `:who`); the latest word wins.
+#[derive(Default)]
+struct Details {
+    run_sheet: Option<String>,
+    title: Option<String>,
+    facilitator: String,
+    environment: String,
+    participants: Vec<(String, String)>,
+}
+
+fn details(entries: &[Entry]) -> Details {
+    let mut d = Details::default();
+    for e in entries {
+        match &e.kind {
+            EntryKind::PlanLoaded { title, facilitator, environment, participants, .. } => {
+                d.run_sheet = Some(title.clone());
+                d.facilitator = facilitator.clone();
+                d.environment = environment.clone();
+                d.participants = participants.clone();
+            }
+            EntryKind::SessionDetails { title, facilitator, participants } => {
+                if title.is_some() {
+                    d.title = title.clone();
+                }
+                if let Some(f) = facilitator {
+                    d.facilitator = f.clone();
+                }
+                if !participants.is_empty() {
+                    d.participants = participants.clone();
+                }
+            }
+            _ => {}
+        }
+    }
+    d
 }
 
 /// Per step of the run-sheet: the expectation written before the run against what happened.
@@ -344,15 +384,23 @@ fn notes(md: &mut String, entries: &[Entry]) {
     }
     let _ = writeln!(md, "## Notes\n");
     for e in &notes {
-        if let EntryKind::Note { text, tag } = &e.kind {
-            let _ = writeln!(md, "- {} ({}) *{tag}*: {}", since(e.t_ms), e.wall.format("%H:%M:%S"), escape(text));
+        if let EntryKind::Note { text, tag, author, fault } = &e.kind {
+            let mut by = String::new();
+            if !author.is_empty() {
+                by.push_str(&format!(" by {}", escape(author)));
+            }
+            if let Some(f) = fault {
+                by.push_str(&format!(" during fault #{f}"));
+            }
+            let at = e.wall.format("%H:%M:%S");
+            let _ = writeln!(md, "- {} ({at}) *{tag}*{by}: {}", since(e.t_ms), escape(text));
         }
     }
     let _ = writeln!(md);
     let actions: Vec<&str> = notes
         .iter()
         .filter_map(|e| match &e.kind {
-            EntryKind::Note { text, tag: super::NoteTag::ActionItem } => Some(text.as_str()),
+            EntryKind::Note { text, tag: super::NoteTag::ActionItem, .. } => Some(text.as_str()),
             _ => None,
         })
         .collect();

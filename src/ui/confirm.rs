@@ -3,7 +3,7 @@
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
 use super::{labelled, popup};
@@ -21,7 +21,7 @@ pub fn draw(
     blind_stops: &[String],
 ) {
     let r = popup(area, 84, 18 + 2 * blind_stops.len().min(3) as u16);
-    frame.render_widget(Clear, r);
+    super::clear(frame, r, t);
     let armed = Style::new().fg(t.fault.armed);
     let block = Block::bordered()
         .title(Span::styled(" Inject this fault? ", armed.add_modifier(Modifier::BOLD)))
@@ -85,7 +85,7 @@ pub fn draw(
 /// "abort fault #1 and quit? y/N": a stray `q` never ends a Gameday.
 pub fn quit(frame: &mut Frame, area: Rect, t: &Theme, question: &str) {
     let r = popup(area, (question.chars().count() as u16 + 6).max(40), 5);
-    frame.render_widget(Clear, r);
+    super::clear(frame, r, t);
     let danger = Style::new().fg(t.fault.active);
     let block =
         Block::bordered().title(Span::styled(" Quit? ", danger.add_modifier(Modifier::BOLD))).border_style(danger);

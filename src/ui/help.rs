@@ -2,7 +2,7 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
 use super::popup;
@@ -54,7 +54,7 @@ pub fn draw(frame: &mut Frame, area: Rect, _s: &AppState, t: &Theme) {
     }
     let h = left.len().max(right.len()) as u16 + 2;
     let r = popup(area, if two { 136 } else { 76 }, h);
-    frame.render_widget(Clear, r);
+    super::clear(frame, r, t);
     let block = Block::bordered().title(Span::styled(" Help · Esc closes ", t.title())).border_style(t.border(true));
     let inner = block.inner(r);
     frame.render_widget(block, r);

@@ -3,7 +3,7 @@
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
 use super::{labelled, popup};
@@ -13,7 +13,7 @@ use crate::theme::Theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme, revert: bool) {
     let r = popup(area, 110, s.leftovers.len() as u16 * 3 + 8);
-    frame.render_widget(Clear, r);
+    super::clear(frame, r, t);
     let danger = Style::new().fg(t.fault.active);
     let block = Block::bordered()
         .title(Span::styled(" Faults left behind by earlier gameday sessions ", danger.add_modifier(Modifier::BOLD)))

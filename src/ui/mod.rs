@@ -26,6 +26,7 @@ use crate::app::state::{AppState, Overlay};
 pub fn draw(frame: &mut Frame, s: &AppState) {
     let t = &s.theme;
     let area = frame.area();
+    frame.render_widget(ratatui::widgets::Block::new().style(t.background()), area);
     let live = s.fault.live().is_some();
     let bar = live || crate::app::cleanup::live(s) > 0;
     let journal = s.journal.error.is_some();
@@ -92,6 +93,12 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
         let blind = crate::app::steady::blind_stops(s);
         confirm::draw(frame, area, t, plan, *button, &crate::app::steady::hypothesis(s), &blind);
     }
+}
+
+/// Clears a popup's area, painting the theme's background.
+pub(crate) fn clear(frame: &mut Frame, r: Rect, t: &crate::theme::Theme) {
+    frame.render_widget(ratatui::widgets::Clear, r);
+    frame.render_widget(ratatui::widgets::Block::new().style(t.background()), r);
 }
 
 /// A centred rectangle of at most `w` x `h` cells inside `area`.

@@ -4,7 +4,7 @@
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, List, ListItem, ListState, Paragraph, Wrap};
+use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::popup;
@@ -32,7 +32,7 @@ fn details<'a>(p: &Preset, t: &Theme) -> Vec<Line<'a>> {
 
 pub fn draw_presets(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme, cursor: usize, target: Option<&Target>) {
     let r = popup(area, 96, s.presets.len() as u16 + 7);
-    frame.render_widget(Clear, r);
+    super::clear(frame, r, t);
     let title = match target {
         Some(tg) => format!(" Pick a fault for {tg} "),
         None => " Pick a fault preset ".to_string(),
@@ -73,7 +73,7 @@ pub fn draw_targets(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme, pres
     };
     let choices = s.target_choices(preset);
     let r = popup(area, 96, 24);
-    frame.render_widget(Clear, r);
+    super::clear(frame, r, t);
     let filter = if s.ui.filter.is_empty() { String::new() } else { format!(" · filter \"{}\"", s.ui.filter) };
     let block = Block::bordered()
         .title(Span::styled(format!(" Target for {} ({}){filter} ", preset, entry.preset.targets_text()), t.title()))

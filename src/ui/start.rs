@@ -10,6 +10,7 @@ use crate::app::start::{Choice, StartScreen};
 use crate::theme::Theme;
 
 pub fn draw(frame: &mut Frame, s: &StartScreen, t: &Theme, where_: &str) {
+    frame.render_widget(ratatui::widgets::Block::new().style(t.background()), frame.area());
     let [header, body, footer] =
         Layout::vertical([Constraint::Length(2), Constraint::Min(3), Constraint::Length(1)]).areas(frame.area());
     let title = Line::from(vec![

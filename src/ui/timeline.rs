@@ -26,6 +26,7 @@ pub fn kind_color(t: &Theme, k: &EntryKind) -> Color {
         HealthChanged { .. } => t.timeline.health,
         Cluster { .. } => t.timeline.cluster,
         Note { .. } => t.timeline.note,
+        SessionDetails { .. } => t.timeline.session,
         LeftoverFound { .. } | LeftoverKept { .. } => t.timeline.fault,
         LeftoverReverted { .. } | LeftoverRevertFailed { .. } | LeftoverExpired { .. } => t.timeline.revert,
         SteadyStateDeclared { .. } | ProbeAdded { .. } => t.timeline.session,

@@ -46,6 +46,7 @@ pub fn session() -> Session {
         report: PathBuf::from("/tmp/gameday-test/session.md"),
         version: "test".into(),
         home: None,
+        user: "ana".into(),
     }
 }
 
