@@ -291,3 +291,84 @@ fn the_start_screen() {
     term.draw(|f| gameday::ui::start::draw(f, &screen, &themes["default"], "the demo cluster")).unwrap();
     insta::assert_snapshot!(term.backend());
 }
+
+fn draw_at(h: &Harness, w: u16, hgt: u16) -> Terminal<TestBackend> {
+    let mut term = Terminal::new(TestBackend::new(w, hgt)).unwrap();
+    term.draw(|f| gameday::ui::draw(f, &h.s)).unwrap();
+    term
+}
+
+fn text(term: &Terminal<TestBackend>) -> String {
+    let buf = term.backend().buffer();
+    let area = buf.area;
+    (0..area.height).map(|y| (0..area.width).map(|x| buf[(x, y)].symbol()).collect::<String>() + "\n").collect()
+}
+
+/// A session walking a run-sheet, with a fault live.
+fn live_on_a_run_sheet() -> Harness {
+    let mut h = warm();
+    let plan = gameday::plan::Plan::parse_for(
+        "plans/demo.toml",
+        include_str!("../plans/demo.toml"),
+        &gameday::preset::load_presets(None).unwrap(),
+    )
+    .unwrap();
+    let fx = gameday::app::runsheet::load(&mut h.s, plan, false);
+    h.run_effects(fx);
+    // Its probes' first readings (a stop condition without one would make the inject ask).
+    h.advance(2_000);
+    let fx = h.command("inject network-latency sock-shop/carts latency_ms=90");
+    h.run_effects(fx);
+    h.advance(8_000);
+    h
+}
+
+#[test]
+fn at_80x24_with_a_fault_live_the_bar_names_the_abort_key_first() {
+    let h = live_on_a_run_sheet();
+    let term = draw_at(&h, 80, 24);
+    insta::assert_snapshot!(term.backend());
+    let screen = text(&term);
+    let bar = screen.lines().nth(1).unwrap();
+    assert!(bar.starts_with(" ■ SPACE aborts · FAULT LIVE #1 network-latency"), "{bar}");
+}
+
+#[test]
+fn at_160x48_with_a_run_sheet_and_a_fault_live_no_service_is_dropped() {
+    let h = live_on_a_run_sheet();
+    let term = draw_at(&h, 160, 48);
+    insta::assert_snapshot!(term.backend());
+    let screen = text(&term);
+    for service in h.s.health.keys() {
+        let short = service.rsplit('/').next().unwrap();
+        assert!(screen.contains(&format!("● {short} ")) || screen.contains("more:"), "{short} is not shown: {screen}");
+    }
+    assert!(screen.contains("● user-db "), "{screen}");
+}
+
+#[test]
+fn a_panel_too_small_for_its_rows_says_how_many_more() {
+    let h = live_on_a_run_sheet();
+    let screen = text(&draw_at(&h, 100, 30));
+    assert!(screen.contains(" more: "), "the health panel counts what it cannot show: {screen}");
+}
+
+#[test]
+fn the_help_scrolls_on_a_small_screen() {
+    let mut h = warm();
+    h.send(Event::Resize { width: 80, height: 24 });
+    h.key(KeyCode::Char('?'));
+    let first = text(&draw_at(&h, 80, 24));
+    assert!(first.contains("Help · rows 1-20 of"), "{first}");
+    for _ in 0..200 {
+        h.key(KeyCode::Down);
+    }
+    let last = text(&draw_at(&h, 80, 24));
+    assert!(last.contains("Targets"), "scrolled to its end: {last}");
+    // Up from the end moves at once (the scroll stops at the last row).
+    h.key(KeyCode::Up);
+    let up = text(&draw_at(&h, 80, 24));
+    assert_ne!(up, last);
+    h.key(KeyCode::Char('q'));
+    assert!(matches!(h.s.ui.overlay, gameday::app::state::Overlay::None));
+}

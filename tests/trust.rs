@@ -336,10 +336,7 @@ fn a_note_carries_its_author_and_the_fault_live_when_it_was_written() {
     let mut h = Harness::demo();
     live(&mut h);
     let fx = h.command("note the pager fired");
-    assert!(
-        matches!(records(&fx)[..], [EntryKind::Note { author, fault: Some(1), .. }] if author == "ana"),
-        "{fx:?}"
-    );
+    assert!(matches!(records(&fx)[..], [EntryKind::Note { author, fault: Some(1), .. }] if author == "ana"), "{fx:?}");
     let md = gameday::timeline::report::render(&h.s.timeline);
     assert!(md.contains("*observation* by ana during fault #1: the pager fired"), "{md}");
     // A plain session gets a title and who takes part, for the report's header.

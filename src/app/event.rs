@@ -13,8 +13,11 @@ pub enum Event {
     Key(KeyEvent),
     /// Text pasted into the terminal (bracketed paste, or a burst of keys no person types).
     Paste(String),
-    /// The terminal was resized: redraw.
-    Resize,
+    /// The terminal's size (at start, and whenever it is resized): redraw.
+    Resize {
+        width: u16,
+        height: u16,
+    },
     /// Once a second: countdowns, expiry, retry deadlines.
     Tick,
     Backend(TopologyDelta),

@@ -308,6 +308,68 @@ pub fn help_sections() -> Vec<(String, Vec<(String, &'static str)>)> {
     sections
 }
 
+/// A section of the help: its title and rows (keys or a form, and what they do).
+pub struct HelpSection {
+    pub title: String,
+    pub rows: Vec<(String, String)>,
+}
+
+/// The whole help: every binding by where it applies, then the commands and how targets are
+/// written.
+pub fn help_document() -> Vec<HelpSection> {
+    let mut out: Vec<HelpSection> = help_sections()
+        .into_iter()
+        .map(|(title, rows)| HelpSection {
+            title,
+            rows: rows.into_iter().map(|(k, what)| (k, what.to_string())).collect(),
+        })
+        .collect();
+    out.push(HelpSection {
+        title: "Commands (after :)".into(),
+        rows: super::command::USAGE.split(" · ").map(|c| (c.to_string(), String::new())).collect(),
+    });
+    out.push(HelpSection {
+        title: "Targets".into(),
+        rows: [
+            ("<namespace>/<workload>", "sock-shop/carts"),
+            ("<namespace>/pod/<name>", "sock-shop/pod/carts-7d4f-x2k4p"),
+            ("node/<name>", "node/worker-1"),
+        ]
+        .into_iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect(),
+    });
+    out
+}
+
+/// The help in one column, or two when the screen is wide enough, sections kept whole.
+pub fn help_columns(width: u16) -> (Vec<HelpSection>, Vec<HelpSection>) {
+    let sections = help_document();
+    let total: usize = sections.iter().map(|s| s.rows.len() + 1).sum();
+    let two = width >= 124;
+    let (mut left, mut right) = (Vec::new(), Vec::new());
+    let mut left_rows = 0;
+    for sec in sections {
+        if two && left_rows >= total.div_ceil(2) {
+            right.push(sec);
+        } else {
+            left_rows += sec.rows.len() + 1;
+            left.push(sec);
+        }
+    }
+    (left, right)
+}
+
+/// How far the help scrolls on a screen of this size: its rows less those that show.
+pub fn help_max_scroll(width: u16, height: u16) -> usize {
+    let (left, right) = help_columns(width);
+    let rows = |c: &[HelpSection]| c.iter().map(|s| s.rows.len() + 1).sum::<usize>();
+    let rows = rows(&left).max(rows(&right));
+    // The popup keeps a row above and below, and has its borders.
+    let visible = (height as usize).saturating_sub(4);
+    rows.saturating_sub(visible)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -53,7 +53,10 @@ pub struct Status {
 #[derive(Clone, Debug)]
 pub enum Overlay {
     None,
-    Help,
+    /// The help, scrolled down this many rows.
+    Help {
+        scroll: usize,
+    },
     /// Choosing a preset, for a target already chosen in the tree or not.
     Picker {
         cursor: usize,
@@ -93,6 +96,8 @@ pub struct Ui {
     pub note_tag: crate::timeline::NoteTag,
     /// The console stopped itself (Ctrl-Z) and waits for SIGCONT.
     pub suspended: bool,
+    /// The terminal's size (columns, rows), as last told.
+    pub size: (u16, u16),
 }
 
 /// The backend's connection, as it last reported it.
@@ -188,6 +193,7 @@ impl AppState {
                 status: None,
                 note_tag: Default::default(),
                 suspended: false,
+                size: (160, 45),
             },
             quitting: None,
             exited: false,
@@ -227,7 +233,7 @@ impl AppState {
             (Some(TextInput::Command(_)), _) => Context::CommandLine,
             (Some(TextInput::Filter(_)), _) => Context::Filter,
             (_, Overlay::Note(_)) => Context::Note,
-            (_, Overlay::Help) => Context::Help,
+            (_, Overlay::Help { .. }) => Context::Help,
             (_, Overlay::Leftovers { .. }) => Context::Leftovers,
             (_, Overlay::QuitConfirm { .. }) => Context::QuitConfirm,
             _ if matches!(self.fault, FaultPhase::Armed { .. }) => Context::Confirm,

@@ -30,7 +30,7 @@ pub fn update(s: &mut AppState, event: Event, now: Stamp) -> Vec<Effect> {
     match event {
         Event::Key(key) => on_key(s, key, &mut fx),
         Event::Paste(text) => on_paste(s, &text),
-        Event::Resize => {}
+        Event::Resize { width, height } => s.ui.size = (width, height),
         Event::Tick => {
             fault::on_tick(s, &mut fx);
             fault::on_quit_deadline(s, &mut fx);
@@ -276,7 +276,13 @@ fn on_key(s: &mut AppState, key: KeyEvent, fx: &mut Vec<Effect>) {
 fn on_action(s: &mut AppState, ctx: Context, action: Option<Action>, fx: &mut Vec<Effect>) {
     let Some(action) = action else { return };
     match (ctx, action) {
-        (_, Action::Help) => s.ui.overlay = Overlay::Help,
+        (_, Action::Help) => s.ui.overlay = Overlay::Help { scroll: 0 },
+        (Context::Help, Action::Up | Action::Down | Action::PageUp | Action::PageDown) => {
+            let max = keymap::help_max_scroll(s.ui.size.0, s.ui.size.1);
+            if let Overlay::Help { scroll } = &mut s.ui.overlay {
+                *scroll = step(*scroll, action, max + 1);
+            }
+        }
         (_, Action::OpenCommand) => s.ui.input = Some(TextInput::Command(text_area(""))),
         (_, Action::OpenFilter) => s.ui.input = Some(TextInput::Filter(text_area(&s.ui.filter.clone()))),
         (_, Action::OpenNote) => {
@@ -591,7 +597,7 @@ fn run_command(s: &mut AppState, line: &str, fx: &mut Vec<Effect>) {
             }
         },
         Command::Quit => fault::quit(s, ":quit", fx),
-        Command::Help => s.ui.overlay = Overlay::Help,
+        Command::Help => s.ui.overlay = Overlay::Help { scroll: 0 },
         Command::Probe(spec) => steady::add_probe(s, spec, fx),
         Command::Stop(stop) => steady::add_stop(s, stop, fx),
         Command::Expect(check) => steady::add_check(s, check, fx),

@@ -254,6 +254,9 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
                 spawn_leftover_search(backend.clone(), sessions_dir, own_leftovers, session_id.clone(), tx.clone());
             }
             if let Some(term) = term.as_mut() {
+                if let Ok(size) = term.size() {
+                    let _ = tx.send(Event::Resize { width: size.width, height: size.height });
+                }
                 let _ = term.draw(|f| crate::ui::draw(f, &state));
             }
             let mut printed = 0;

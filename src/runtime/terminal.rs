@@ -68,7 +68,7 @@ pub fn spawn_input(tx: UnboundedSender<Event>) {
                 Ok(TermEvent::Key(k)) if k.kind == KeyEventKind::Press => burst.push(k),
                 Ok(TermEvent::Key(_)) => {}
                 Ok(TermEvent::Paste(text)) => others.push(Event::Paste(text)),
-                Ok(TermEvent::Resize(..)) => others.push(Event::Resize),
+                Ok(TermEvent::Resize(width, height)) => others.push(Event::Resize { width, height }),
                 Ok(_) => {}
                 Err(_) => {
                     closed = true;

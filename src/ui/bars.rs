@@ -68,41 +68,43 @@ pub fn abort_bar_height(s: &AppState) -> u16 {
 }
 
 pub fn abort_bar(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
-    let keys = format!("press SPACE to ABORT ({} while typing)", ABORT_CHORD.label());
+    // The abort key comes first: on a narrow terminal the end of the line is what is cut.
+    let typing = format!("{} while typing", ABORT_CHORD.label());
     let lines: Vec<Line> = match &s.fault {
-        FaultPhase::Preparing { fault, abort } => vec![Line::from(format!(
-            " ■ PREPARING #{} {} → {} … {}",
-            fault.id,
-            fault.plan.preset,
-            fault.plan.target,
-            if abort.is_some() { "ABORTED: nothing will be applied".to_string() } else { keys }
+        FaultPhase::Preparing { fault, abort: None } => vec![Line::from(format!(
+            " ■ SPACE aborts · PREPARING #{} {} → {} … · {typing}",
+            fault.id, fault.plan.preset, fault.plan.target
         ))],
-        FaultPhase::Applying { fault, abort } => vec![Line::from(format!(
-            " ■ INJECTING #{} {} → {} … {}",
-            fault.id,
-            fault.plan.preset,
-            fault.plan.target,
-            if abort.is_some() { "ABORT PENDING: reverting as soon as the inject returns".to_string() } else { keys }
+        FaultPhase::Preparing { fault, abort: Some(_) } => vec![Line::from(format!(
+            " ■ ABORTED: nothing will be applied · PREPARING #{} {} → {}",
+            fault.id, fault.plan.preset, fault.plan.target
+        ))],
+        FaultPhase::Applying { fault, abort: None } => vec![Line::from(format!(
+            " ■ SPACE aborts · INJECTING #{} {} → {} … · {typing}",
+            fault.id, fault.plan.preset, fault.plan.target
+        ))],
+        FaultPhase::Applying { fault, abort: Some(_) } => vec![Line::from(format!(
+            " ■ ABORT PENDING: reverting as soon as the inject returns · INJECTING #{} {} → {}",
+            fault.id, fault.plan.preset, fault.plan.target
         ))],
         FaultPhase::Active { fault } => {
             let left = fault.deadline_ms.map(|d| d.saturating_sub(s.now.t_ms)).unwrap_or(0);
             vec![Line::from(format!(
-                " ■ FAULT LIVE #{} {} → {} · {} left of {} · {}",
+                " ■ SPACE aborts · FAULT LIVE #{} {} → {} · {} left of {} · {typing}",
                 fault.id,
                 fault.plan.preset,
                 fault.plan.target,
                 clock(left + 999),
                 clock(fault.plan.duration_ms),
-                keys
             ))]
         }
         FaultPhase::Reverting { fault, attempt, last_error, .. } if *attempt > LOUD_AFTER_ATTEMPTS => vec![
             Line::from(format!(
-                " ✖ REVERT FAILING #{} {} → {} · attempt {attempt} · STILL RETRYING",
+                " ✖ SPACE retries now · REVERT FAILING #{} {} → {} · attempt {attempt} · STILL RETRYING",
                 fault.id, fault.plan.preset, fault.plan.target
             )),
             Line::from(format!("   last error: {}", last_error.as_deref().unwrap_or("-"))),
-            Line::from("   the fault may still be in the cluster · SPACE retries now · check the cluster by hand"),
+            Line::from("   the fault may still be in the cluster · check the cluster by hand"),
         ],
         FaultPhase::Reverting { fault, attempt, .. } => vec![Line::from(format!(
             " ⟳ REVERTING #{} {} → {} · attempt {attempt} · waiting for confirmation",
@@ -115,7 +117,7 @@ pub fn abort_bar(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         let mut l = lines;
         let pending = cleanup::unresolved(s);
         l.push(Line::from(format!(
-            " ■ {left} FAULT(S) LEFT BY EARLIER SESSIONS{} · press SPACE to revert them",
+            " ■ SPACE reverts them · {left} FAULT(S) LEFT BY EARLIER SESSIONS{}",
             if pending < left { " (left in place by choice)" } else { "" }
         )));
         l

@@ -24,6 +24,10 @@ pub fn height(s: &AppState) -> u16 {
 
 pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let Some(r) = &s.drill else { return };
+    let summary = format!("Drill: {} · d detected · m mitigated · Space stop", r.name);
+    if super::summary_only(frame, area, t, summary) {
+        return;
+    }
     let state = if r.ended() { " the facilitator's session has ended " } else { " session live " };
     let block = Block::bordered()
         .title(Span::styled(format!(" Drill: {} responds to session {} ", r.name, r.session), t.title()))

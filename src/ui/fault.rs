@@ -64,6 +64,11 @@ pub fn height(s: &AppState, width: u16) -> u16 {
 
 pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let Some(f) = s.fault.live() else { return };
+    let summary =
+        format!("Fault #{} {} → {} (more rows show what it was expected to do)", f.id, f.plan.preset, f.plan.target);
+    if super::summary_only(frame, area, t, summary) {
+        return;
+    }
     let (phase, color) = match &s.fault {
         FaultPhase::Preparing { .. } => ("PREPARING", t.fault.armed),
         FaultPhase::Applying { .. } => ("INJECTING", t.fault.active),
@@ -79,7 +84,13 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [body, gauge] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
-    frame.render_widget(Paragraph::new(lines(s, f, t, body.width)), body);
+    let mut lines = lines(s, f, t, body.width);
+    let (shown, more) = super::fit(lines.len(), body.height as usize);
+    if more > 0 {
+        lines.truncate(shown);
+        lines.push(Line::styled(format!("+{more} more row(s): a taller terminal shows them"), t.muted()));
+    }
+    frame.render_widget(Paragraph::new(lines), body);
     if let (FaultPhase::Active { .. }, Some(deadline)) = (&s.fault, f.deadline_ms) {
         let total = f.plan.duration_ms.max(1);
         let left = deadline.saturating_sub(s.now.t_ms);

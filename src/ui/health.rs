@@ -15,6 +15,16 @@ use crate::theme::Theme;
 const MIN_SCALE_MS: u64 = 10;
 
 pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
+    let unwell: Vec<String> = s
+        .health
+        .iter()
+        .filter(|(_, h)| h.state() != crate::timeline::Health::Healthy)
+        .map(|(n, h)| format!("{} {}", n.rsplit('/').next().unwrap_or(n), h.state()))
+        .collect();
+    let summary = format!("Health: {} services, {} not healthy {}", s.health.len(), unwell.len(), unwell.join(", "));
+    if super::summary_only(frame, area, t, summary) {
+        return;
+    }
     let mut block = Block::bordered()
         .title(Span::styled(" Service health ", t.title()))
         .title_bottom(Span::styled(" trend: p95, last 2 min ", t.muted()))
@@ -50,7 +60,14 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     for name in s.health.keys() {
         *seen.entry(short_of(name)).or_insert(0usize) += 1;
     }
-    for (i, (name, h)) in services.into_iter().take(rows).enumerate() {
+    let (shown, more) = super::fit(services.len(), rows);
+    if more > 0 {
+        let hidden: Vec<String> =
+            services[shown..].iter().map(|(n, h)| format!("{} {}", short_of(n), h.state())).collect();
+        let line = Span::styled(format!("+{more} more: {}", hidden.join(", ")), t.muted());
+        frame.render_widget(Paragraph::new(line), Rect { y: inner.y + 1 + shown as u16, height: 1, ..inner });
+    }
+    for (i, (name, h)) in services.into_iter().take(shown).enumerate() {
         let y = inner.y + 1 + i as u16;
         let color = health_color(t, h.state());
         let short = short_of(name);

@@ -18,6 +18,7 @@ mod topology;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use crate::app::fault::FaultPhase;
@@ -46,31 +47,41 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
     if journal {
         bars::journal_bar(frame, journal_bar, s, t);
     }
-    let [left, right] = Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(body);
+    // A narrow terminal gives the tree less of its width.
+    let tree = if body.width < 120 { 36 } else { 42 };
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(tree), Constraint::Percentage(100 - tree)]).areas(body);
     topology::draw(frame, left, s, t);
-    let probes_height = probes::height(s);
-    let share = if probes_height > 0 || runsheet::height(s) > 0 { 3 } else { 2 };
-    let health_height = (s.health.len() as u16 + 3).min(right.height / share).max(5);
-    let fault_height = if live { fault::height(s, right.width) } else { 0 };
-    let sheet_height = runsheet::height(s);
-    let drill_height = drill::height(s);
+    // The right column, by priority: the live fault, health, the run-sheet, probes, the drill,
+    // then the timeline. Each gets what it needs while there is room; a panel with too little
+    // room counts what it cannot show ("+2 more"), and one with none is a one-line summary.
+    let fault_need = if live { fault::height(s, right.width) } else { 0 };
+    let needs = [
+        // The live fault's panel is what matters most: all of it, up to half the column.
+        (fault_need, fault_need.min(right.height / 2)),
+        (s.health.len() as u16 + 3, 5),
+        (runsheet::height(s), 3),
+        (probes::height(s), 3),
+        (drill::height(s), 3),
+    ];
+    let [fault_h, health_h, sheet_h, probes_h, drill_h] = allot(right.height, &needs, 3);
     let [drill_area, sheet_area, health_area, probes_area, fault_area, timeline_area] = Layout::vertical([
-        Constraint::Length(drill_height),
-        Constraint::Length(sheet_height),
-        Constraint::Length(health_height),
-        Constraint::Length(probes_height),
-        Constraint::Length(fault_height),
-        Constraint::Min(3),
+        Constraint::Length(drill_h),
+        Constraint::Length(sheet_h),
+        Constraint::Length(health_h),
+        Constraint::Length(probes_h),
+        Constraint::Length(fault_h),
+        Constraint::Min(1),
     ])
     .areas(right);
-    if drill_height > 0 {
+    if drill_h > 0 {
         drill::draw(frame, drill_area, s, t);
     }
-    if sheet_height > 0 {
+    if sheet_h > 0 {
         runsheet::draw(frame, sheet_area, s, t);
     }
     health::draw(frame, health_area, s, t);
-    if probes_height > 0 {
+    if probes_h > 0 {
         probes::draw(frame, probes_area, s, t);
     }
     if live {
@@ -81,7 +92,7 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
     bars::footer(frame, footer, s, t);
 
     match &s.ui.overlay {
-        Overlay::Help => help::draw(frame, area, s, t),
+        Overlay::Help { scroll } => help::draw(frame, area, t, *scroll),
         Overlay::Picker { cursor, target } => picker::draw_presets(frame, area, s, t, *cursor, target.as_ref()),
         Overlay::Targets { preset, cursor } => picker::draw_targets(frame, area, s, t, preset, *cursor),
         Overlay::Note(text) => note::draw(frame, area, t, text, s.ui.note_tag),
@@ -99,6 +110,57 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
 pub(crate) fn clear(frame: &mut Frame, r: Rect, t: &crate::theme::Theme) {
     frame.render_widget(ratatui::widgets::Clear, r);
     frame.render_widget(ratatui::widgets::Block::new().style(t.background()), r);
+}
+
+/// Rows for panels in priority order, each `(need, least)`, with `keep` rows left for the
+/// timeline: first each gets its least while there is room (a panel that needs nothing gets
+/// nothing), then each left out gets one row for its summary, then the rest goes to their needs
+/// in order.
+fn allot<const N: usize>(height: u16, needs: &[(u16, u16); N], keep: u16) -> [u16; N] {
+    let mut out = [0u16; N];
+    let mut room = height.saturating_sub(keep);
+    for (i, (need, least)) in needs.iter().enumerate() {
+        let least = (*least).min(*need);
+        if least > 0 && room >= least {
+            out[i] = least;
+            room -= least;
+        }
+    }
+    for (i, (need, _)) in needs.iter().enumerate() {
+        if out[i] == 0 && *need > 0 && room > 0 {
+            out[i] = 1;
+            room -= 1;
+        }
+    }
+    for (i, (need, _)) in needs.iter().enumerate() {
+        if out[i] > 1 {
+            let more = need.saturating_sub(out[i]).min(room);
+            out[i] += more;
+            room -= more;
+        }
+    }
+    out
+}
+
+/// A panel with no room for its borders says what it holds on one line; true if it did.
+pub(crate) fn summary_only(frame: &mut Frame, area: Rect, t: &crate::theme::Theme, text: String) -> bool {
+    if area.height >= 3 {
+        return false;
+    }
+    let line = Line::from(vec![Span::styled(format!(" {text}"), t.muted())]);
+    frame.render_widget(Paragraph::new(line), Rect { height: area.height.min(1), ..area });
+    true
+}
+
+/// What fits in `rows` rows of a list of `n`: how many to show, and how many are left over
+/// (then the last row says "+N more").
+pub(crate) fn fit(n: usize, rows: usize) -> (usize, usize) {
+    if n <= rows {
+        (n, 0)
+    } else {
+        let shown = rows.saturating_sub(1);
+        (shown, n - shown)
+    }
 }
 
 /// A centred rectangle of at most `w` x `h` cells inside `area`.

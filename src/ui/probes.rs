@@ -33,6 +33,18 @@ pub fn verdict_span(s: &AppState, t: &Theme) -> Span<'static> {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
+    let failing = s
+        .steady
+        .config
+        .probes
+        .iter()
+        .filter(|p| steady::probe_state(s.steady.readings.get(&p.name)) == "failing")
+        .count();
+    let summary =
+        format!("Probes: {} ({failing} failing) ·{}", s.steady.config.probes.len(), verdict_span(s, t).content);
+    if super::summary_only(frame, area, t, summary) {
+        return;
+    }
     let block = Block::bordered()
         .title(Span::styled(" Probes ", t.title()))
         .title(verdict_span(s, t))
@@ -42,7 +54,12 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     frame.render_widget(block, area);
     const NAME: usize = 14;
     const TEXT: u16 = 2 + NAME as u16 + 9 + 30;
-    for (i, p) in s.steady.config.probes.iter().take(inner.height as usize).enumerate() {
+    let (shown, more) = super::fit(s.steady.config.probes.len(), inner.height as usize);
+    if more > 0 {
+        let line = Span::styled(format!("+{more} more probe(s)"), t.muted());
+        frame.render_widget(Paragraph::new(line), Rect { y: inner.y + shown as u16, height: 1, ..inner });
+    }
+    for (i, p) in s.steady.config.probes.iter().take(shown).enumerate() {
         let y = inner.y + i as u16;
         let readings = s.steady.readings.get(&p.name);
         let state = steady::probe_state(readings);

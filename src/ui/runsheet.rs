@@ -17,6 +17,11 @@ pub fn height(s: &AppState) -> u16 {
 
 pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let Some(sheet) = &s.runsheet else { return };
+    let done = s.timeline.iter().filter(|e| matches!(e.kind, EntryKind::StepOutcome { .. })).count();
+    let summary = format!("Run-sheet {}: {done} of {} steps done", sheet.plan.title, sheet.plan.steps.len());
+    if super::summary_only(frame, area, t, summary) {
+        return;
+    }
     let hint = match &sheet.phase {
         _ if sheet.auto => " running by itself ".to_string(),
         Phase::Ready { next } if *next < sheet.plan.steps.len() => format!(" :next starts step {} ", next + 1),
@@ -44,25 +49,40 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         | Phase::Outcome { step, .. } => Some(*step),
         _ => None,
     };
-    let lines: Vec<Line> = sheet
-        .plan
-        .steps
-        .iter()
-        .enumerate()
-        .map(|(i, step)| {
-            let (mark, color) = match (outcome(i).as_deref(), current == Some(i)) {
-                (_, true) => ("▶ now".to_string(), t.fault.active),
-                (Some("held"), _) => ("✓ held".into(), t.health.healthy),
-                (Some("skipped"), _) => ("- skipped".into(), t.ui.muted),
-                (Some(v), _) => (format!("✗ {v}"), t.health.down),
-                (None, _) => ("  to do".into(), t.ui.muted),
-            };
-            Line::from(vec![
-                Span::styled(format!("{:<18}", mark), Style::new().fg(color)),
-                Span::styled(format!("{}. {} ", i + 1, step.name), t.text()),
-                Span::styled(format!("{} on {}", step.preset, step.target), t.muted()),
-            ])
-        })
-        .collect();
+    // The steps around the one under way (or the next), and how many above and below.
+    let n = sheet.plan.steps.len();
+    let rows = inner.height as usize;
+    let focus = current.unwrap_or(match sheet.phase {
+        Phase::Ready { next } => next.min(n.saturating_sub(1)),
+        _ => 0,
+    });
+    let (first, last) = if n <= rows {
+        (0, n)
+    } else {
+        let room = rows.saturating_sub(2).max(1);
+        let first = focus.saturating_sub(room / 2).min(n - room);
+        (first, first + room)
+    };
+    let mut lines: Vec<Line> = Vec::new();
+    if first > 0 {
+        lines.push(Line::styled(format!("+{first} step(s) above"), t.muted()));
+    }
+    lines.extend(sheet.plan.steps.iter().enumerate().skip(first).take(last - first).map(|(i, step)| {
+        let (mark, color) = match (outcome(i).as_deref(), current == Some(i)) {
+            (_, true) => ("▶ now".to_string(), t.fault.active),
+            (Some("held"), _) => ("✓ held".into(), t.health.healthy),
+            (Some("skipped"), _) => ("- skipped".into(), t.ui.muted),
+            (Some(v), _) => (format!("✗ {v}"), t.health.down),
+            (None, _) => ("  to do".into(), t.ui.muted),
+        };
+        Line::from(vec![
+            Span::styled(format!("{:<18}", mark), Style::new().fg(color)),
+            Span::styled(format!("{}. {} ", i + 1, step.name), t.text()),
+            Span::styled(format!("{} on {}", step.preset, step.target), t.muted()),
+        ])
+    }));
+    if last < n {
+        lines.push(Line::styled(format!("+{} more step(s)", n - last), t.muted()));
+    }
     frame.render_widget(Paragraph::new(lines), inner);
 }
