@@ -347,3 +347,32 @@ fn a_note_carries_its_author_and_the_fault_live_when_it_was_written() {
     assert!(md.contains("| Facilitator | Ana Lima |"), "{md}");
     assert!(md.contains("| Participants | Ana Lima (facilitator), Ben (operator) |"), "{md}");
 }
+
+#[test]
+fn the_timeline_scrolls_back_stays_put_as_entries_come_and_is_filtered() {
+    let mut h = Harness::demo();
+    for i in 0..30 {
+        h.command(&format!("note n{i}"));
+    }
+    assert_eq!(h.s.ui.timeline_at, None, "follows the newest");
+    h.key(KeyCode::Tab);
+    for _ in 0..5 {
+        h.key(KeyCode::Up);
+    }
+    let at = h.s.ui.timeline_at.expect("scrolled back");
+    let shown: Vec<u64> = h.s.timeline_shown().iter().map(|e| e.seq).collect();
+    assert_eq!(at, shown[shown.len() - 6]);
+    // New entries do not move what is on screen.
+    h.command("note later");
+    assert_eq!(h.s.ui.timeline_at, Some(at));
+    // The arrows moved the timeline, not the tree.
+    assert_eq!(h.s.ui.cursor, 0);
+    h.key(KeyCode::End);
+    assert_eq!(h.s.ui.timeline_at, None);
+    // The same / filter searches it.
+    h.key(KeyCode::Char('/'));
+    h.typed("n1");
+    h.key(KeyCode::Enter);
+    let texts: Vec<String> = h.s.timeline_shown().iter().map(|e| e.kind.describe()).collect();
+    assert!(!texts.is_empty() && texts.iter().all(|t| t.contains("n1")), "{texts:?}");
+}

@@ -29,6 +29,10 @@ pub enum Action {
     Yes,
     /// Give the terminal back and stop (refused while a fault is live).
     Suspend,
+    /// The arrows move the tree's cursor, or scroll the timeline.
+    SwitchFocus,
+    /// The timeline follows the newest entry again.
+    Newest,
 }
 
 /// Where the user is; decides which bindings apply.
@@ -257,6 +261,14 @@ pub const BINDINGS: &[Binding] = &[
     b(&[ESC], Back, "back", "back", Scope::OutsideText),
     // Everywhere outside text fields
     b(&[k('i')], OpenPicker, "inject", "inject: pick a fault preset", Scope::Only(C::Main)),
+    b(
+        &[code(KeyCode::Tab)],
+        SwitchFocus,
+        "tree/timeline",
+        "the arrows move in the tree, or scroll the timeline",
+        Scope::Only(C::Main),
+    ),
+    b(&[code(KeyCode::End)], Newest, "newest", "the timeline follows the newest entry again", Scope::Only(C::Main)),
     b(&[k('?')], Help, "help", "help", Scope::OutsideText),
     b(&[k('/')], OpenFilter, "filter", "filter", Scope::OutsideText),
     b(&[k(':')], OpenCommand, "command", "command line", Scope::OutsideText),

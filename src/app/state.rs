@@ -98,6 +98,18 @@ pub struct Ui {
     pub suspended: bool,
     /// The terminal's size (columns, rows), as last told.
     pub size: (u16, u16),
+    /// Where the arrows go on the main screen: the tree, or the timeline.
+    pub focus: Focus,
+    /// The timeline scrolled back: the entry (its seq) shown at the bottom; `None` follows the
+    /// newest.
+    pub timeline_at: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Focus {
+    #[default]
+    Tree,
+    Timeline,
 }
 
 /// The backend's connection, as it last reported it.
@@ -194,6 +206,8 @@ impl AppState {
                 note_tag: Default::default(),
                 suspended: false,
                 size: (160, 45),
+                focus: Focus::Tree,
+                timeline_at: None,
             },
             quitting: None,
             exited: false,
@@ -242,6 +256,12 @@ impl AppState {
             _ if self.drill.is_some() => Context::Drill,
             _ => Context::Main,
         }
+    }
+
+    /// The timeline's entries the filter lets through (all of them without one), oldest first.
+    pub fn timeline_shown(&self) -> Vec<&Entry> {
+        let f = self.ui.filter.to_lowercase();
+        self.timeline.iter().filter(|e| f.is_empty() || e.kind.describe().to_lowercase().contains(&f)).collect()
     }
 
     pub fn rows(&self) -> Vec<Row<'_>> {

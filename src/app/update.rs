@@ -15,7 +15,7 @@ use super::drill;
 use super::event::{Effect, Event};
 use super::fault::{self, Button, FaultPhase, FaultPlan};
 use super::keymap::{self, Action, Context};
-use super::state::{AppState, Connection, Level, Overlay, TextInput};
+use super::state::{AppState, Connection, Focus, Level, Overlay, TextInput};
 use super::steady;
 use crate::backend::model::Workload;
 use crate::backend::{PodRef, Target, TopologyDelta};
@@ -329,6 +329,18 @@ fn on_action(s: &mut AppState, ctx: Context, action: Option<Action>, fx: &mut Ve
         }
         (Context::Drill, Action::MarkDetected) => drill::mark(s, crate::timeline::Mark::Detected, "", fx),
         (Context::Drill, Action::MarkMitigated) => drill::mark(s, crate::timeline::Mark::Mitigated, "", fx),
+        (Context::Main, Action::SwitchFocus) => {
+            s.ui.focus = match s.ui.focus {
+                Focus::Tree => Focus::Timeline,
+                Focus::Timeline => Focus::Tree,
+            };
+        }
+        (Context::Main, Action::Newest) => s.ui.timeline_at = None,
+        (Context::Main, Action::Up | Action::Down | Action::PageUp | Action::PageDown)
+            if s.ui.focus == Focus::Timeline =>
+        {
+            scroll_timeline(s, action)
+        }
         (Context::Main | Context::Drill, Action::Up | Action::Down | Action::PageUp | Action::PageDown) => {
             let n = s.rows().len();
             s.ui.cursor = step(s.ui.cursor.min(n.saturating_sub(1)), action, n);
@@ -515,6 +527,26 @@ fn on_journal(s: &mut AppState, durable_seq: u64, error: Option<String>, fx: &mu
             s.record(EntryKind::Console { message, warning: false }, fx);
         }
         (None, None) => {}
+    }
+}
+
+/// Up shows older entries, Down newer; at the newest the timeline follows it again.
+fn scroll_timeline(s: &mut AppState, action: Action) {
+    let shown: Vec<u64> = s.timeline_shown().iter().map(|e| e.seq).collect();
+    let Some(last) = shown.len().checked_sub(1) else { return };
+    let at = s.ui.timeline_at.and_then(|seq| shown.iter().rposition(|x| *x <= seq)).unwrap_or(last);
+    // `step` moves a cursor down a list; the timeline's newest is at its bottom.
+    let from_newest = step(last - at, swap_direction(action), shown.len());
+    s.ui.timeline_at = (from_newest > 0).then(|| shown[last - from_newest]);
+}
+
+fn swap_direction(action: Action) -> Action {
+    match action {
+        Action::Up => Action::Down,
+        Action::Down => Action::Up,
+        Action::PageUp => Action::PageDown,
+        Action::PageDown => Action::PageUp,
+        other => other,
     }
 }
 

@@ -49,14 +49,28 @@ pub fn kind_color(t: &Theme, k: &EntryKind) -> Color {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
-    let block = Block::bordered()
-        .title(Span::styled(format!(" Timeline · {} entries ", s.timeline.len()), t.title()))
-        .border_style(t.border(false));
+    let shown = s.timeline_shown();
+    // Scrolled back: up to the entry kept at the bottom; else the newest.
+    let end = match s.ui.timeline_at {
+        Some(seq) => shown.iter().rposition(|e| e.seq <= seq).map(|i| i + 1).unwrap_or(shown.len()),
+        None => shown.len(),
+    };
+    let focused = s.ui.focus == crate::app::state::Focus::Timeline;
+    let mut title = format!(" Timeline · {} entries ", s.timeline.len());
+    if !s.ui.filter.is_empty() {
+        title.push_str(&format!("· {} match /{} ", shown.len(), s.ui.filter));
+    }
+    if end < shown.len() {
+        title.push_str(&format!("· {} newer below (End follows) ", shown.len() - end));
+    } else if focused {
+        title.push_str("· ↑ older ");
+    }
+    let block = Block::bordered().title(Span::styled(title, t.title())).border_style(t.border(focused));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     // The newest entries that fit, each wrapped under its timestamp.
     let mut lines: Vec<Line> = Vec::new();
-    for e in s.timeline.iter().rev() {
+    for e in shown[..end].iter().rev() {
         if lines.len() >= inner.height as usize {
             break;
         }
