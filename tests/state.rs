@@ -38,6 +38,7 @@ fn kinds(fx: &[Effect]) -> Vec<String> {
             Effect::Mirror(spec) => format!("mirror:{}", spec.fault_id),
             Effect::Unmirror(id) => format!("unmirror:{id}"),
             Effect::Suspend => "suspend".into(),
+            Effect::RememberCommand(_) => "remember".into(),
             Effect::Exit => "exit".into(),
         })
         .collect()

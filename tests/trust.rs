@@ -376,3 +376,58 @@ fn the_timeline_scrolls_back_stays_put_as_entries_come_and_is_filtered() {
     let texts: Vec<String> = h.s.timeline_shown().iter().map(|e| e.kind.describe()).collect();
     assert!(!texts.is_empty() && texts.iter().all(|t| t.contains("n1")), "{texts:?}");
 }
+
+#[test]
+fn tab_completes_commands_presets_targets_and_parameter_names() {
+    let mut h = Harness::demo();
+    let line = |h: &Harness| match &h.s.ui.input {
+        Some(TextInput::Command(t)) => t.lines().join(""),
+        _ => panic!("the command line is open"),
+    };
+    h.key(KeyCode::Char(':'));
+    h.typed("inj");
+    h.key(KeyCode::Tab);
+    assert_eq!(line(&h), "inject ");
+    h.typed("network-l");
+    h.key(KeyCode::Tab);
+    assert_eq!(line(&h), "inject network-l", "two presets start so: {:?}", h.s.ui.status);
+    assert!(status(&h).contains("network-latency") && status(&h).contains("network-loss"), "{}", status(&h));
+    h.typed("a");
+    h.key(KeyCode::Tab);
+    assert_eq!(line(&h), "inject network-latency ");
+    h.typed("sock-shop/cart");
+    h.key(KeyCode::Tab);
+    assert_eq!(line(&h), "inject network-latency sock-shop/carts", "carts and carts-db: {}", status(&h));
+    h.typed(" lat");
+    h.key(KeyCode::Tab);
+    assert_eq!(line(&h), "inject network-latency sock-shop/carts latency_ms=");
+    h.typed("90 dur");
+    h.key(KeyCode::Tab);
+    assert_eq!(line(&h), "inject network-latency sock-shop/carts latency_ms=90 duration=");
+}
+
+#[test]
+fn up_and_down_browse_the_commands_run_before_and_they_are_kept() {
+    let mut h = Harness::demo();
+    h.s.ui.history = vec!["note from yesterday".into()];
+    let fx = h.command("note one");
+    assert!(fx.contains(&Effect::RememberCommand("note one".into())), "{fx:?}");
+    h.command("note two");
+    h.key(KeyCode::Char(':'));
+    h.typed("half");
+    let line = |h: &Harness| match &h.s.ui.input {
+        Some(TextInput::Command(t)) => t.lines().join(""),
+        _ => panic!("the command line is open"),
+    };
+    h.key(KeyCode::Up);
+    assert_eq!(line(&h), "note two");
+    h.key(KeyCode::Up);
+    h.key(KeyCode::Up);
+    assert_eq!(line(&h), "note from yesterday");
+    h.key(KeyCode::Up);
+    assert_eq!(line(&h), "note from yesterday", "the oldest stays");
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Down);
+    assert_eq!(line(&h), "half", "past the newest, what was being typed");
+}

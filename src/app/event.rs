@@ -113,6 +113,8 @@ pub enum Effect {
     Unmirror(u64),
     /// Give the terminal back and stop the process (Ctrl-Z), only when no fault is live.
     Suspend,
+    /// Keep a command in the user's history (across sessions).
+    RememberCommand(String),
     /// Leave the UI loop (the journal already holds the session end).
     Exit,
 }

@@ -33,6 +33,8 @@ pub enum Action {
     SwitchFocus,
     /// The timeline follows the newest entry again.
     Newest,
+    /// Complete the word being typed on the command line.
+    Complete,
 }
 
 /// Where the user is; decides which bindings apply.
@@ -210,6 +212,21 @@ pub const BINDINGS: &[Binding] = &[
     b(&[k('n'), ESC, k('q')], Back, "no", "stay (the fault stays live)", Scope::Only(C::QuitConfirm)),
     // Text fields
     b(&[ENTER], Select, "run", "run the command", Scope::Only(C::CommandLine)),
+    b(
+        &[code(KeyCode::Tab)],
+        Complete,
+        "complete",
+        "complete the word: a command, preset, target or parameter",
+        Scope::Only(C::CommandLine),
+    ),
+    b(
+        &[code(KeyCode::Up)],
+        Up,
+        "older",
+        "an older command (history kept across sessions)",
+        Scope::Only(C::CommandLine),
+    ),
+    b(&[code(KeyCode::Down)], Down, "newer", "a newer command", Scope::Only(C::CommandLine)),
     b(&[ESC], Back, "close", "close the command line", Scope::Only(C::CommandLine)),
     b(&[ENTER], Select, "keep", "keep the filter", Scope::Only(C::Filter)),
     b(&[ESC], Back, "clear", "clear the filter", Scope::Only(C::Filter)),

@@ -3,6 +3,7 @@
 pub mod blast;
 pub mod cleanup;
 pub mod command;
+pub mod complete;
 pub mod drill;
 pub mod event;
 pub mod fault;

@@ -103,6 +103,10 @@ pub struct Ui {
     /// The timeline scrolled back: the entry (its seq) shown at the bottom; `None` follows the
     /// newest.
     pub timeline_at: Option<u64>,
+    /// Commands run before (this user's, across sessions), oldest first.
+    pub history: Vec<String>,
+    /// Browsing the history: the position shown, and the line typed before browsing.
+    pub history_at: Option<(usize, String)>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -208,6 +212,8 @@ impl AppState {
                 size: (160, 45),
                 focus: Focus::Tree,
                 timeline_at: None,
+                history: Vec::new(),
+                history_at: None,
             },
             quitting: None,
             exited: false,

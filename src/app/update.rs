@@ -215,9 +215,24 @@ fn on_key(s: &mut AppState, key: KeyEvent, fx: &mut Vec<Effect>) {
                     Some(TextInput::Command(t)) => t.lines().join(" "),
                     _ => String::new(),
                 };
+                s.ui.history_at = None;
+                remember(s, &line, fx);
                 run_command(s, &line, fx);
             }
-            Some(Action::Back) => s.ui.input = None,
+            Some(Action::Back) => {
+                s.ui.input = None;
+                s.ui.history_at = None;
+            }
+            Some(Action::Complete) => {
+                let line = command_line(s);
+                let done = super::complete::complete(s, &line);
+                if done.candidates.len() > 1 {
+                    s.say(Level::Info, done.candidates.join("  "));
+                }
+                s.ui.input = Some(TextInput::Command(text_area(&done.line)));
+            }
+            Some(Action::Up) => browse_history(s, true),
+            Some(Action::Down) => browse_history(s, false),
             _ => {
                 if let Some(TextInput::Command(t)) = &mut s.ui.input {
                     t.input(key);
@@ -528,6 +543,53 @@ fn on_journal(s: &mut AppState, durable_seq: u64, error: Option<String>, fx: &mu
         }
         (None, None) => {}
     }
+}
+
+/// The line on the command line now.
+fn command_line(s: &AppState) -> String {
+    match &s.ui.input {
+        Some(TextInput::Command(t)) => t.lines().join(" "),
+        _ => String::new(),
+    }
+}
+
+/// The most commands kept in the history.
+pub const HISTORY: usize = 500;
+
+/// A command run is kept (once in a row) for Up on the command line, here and in later sessions.
+fn remember(s: &mut AppState, line: &str, fx: &mut Vec<Effect>) {
+    let line = crate::text::one_line(line.trim()).into_owned();
+    if line.is_empty() || s.ui.history.last() == Some(&line) {
+        return;
+    }
+    s.ui.history.push(line.clone());
+    if s.ui.history.len() > HISTORY {
+        s.ui.history.remove(0);
+    }
+    fx.push(Effect::RememberCommand(line));
+}
+
+/// Up shows the command before the one shown (the newest first); Down the one after, and past
+/// the newest the line that was being typed.
+fn browse_history(s: &mut AppState, older: bool) {
+    let n = s.ui.history.len();
+    let (at, draft) = match s.ui.history_at.take() {
+        Some((at, draft)) => (Some(at), draft),
+        None => (None, command_line(s)),
+    };
+    let next = match (at, older) {
+        (None, true) if n > 0 => Some(n - 1),
+        (None, _) => None,
+        (Some(i), true) => Some(i.saturating_sub(1)),
+        (Some(i), false) if i + 1 < n => Some(i + 1),
+        (Some(_), false) => None,
+    };
+    let line = match next {
+        Some(i) => s.ui.history[i].clone(),
+        None => draft.clone(),
+    };
+    s.ui.history_at = next.map(|i| (i, draft));
+    s.ui.input = Some(TextInput::Command(text_area(&line)));
 }
 
 /// Up shows older entries, Down newer; at the newest the timeline follows it again.

@@ -51,6 +51,8 @@ impl Ledger {
 
 pub struct Runner {
     backend: Arc<dyn Backend>,
+    /// Where the commands run are kept for later sessions (`<data>/history`).
+    pub history: Option<std::path::PathBuf>,
     journal: Arc<JournalWriter>,
     /// The number of the last entry queued: an inject waits until it is on disk.
     last_seq: u64,
@@ -78,7 +80,16 @@ impl Runner {
         tx: UnboundedSender<Event>,
         ledger: Ledger,
     ) -> Runner {
-        Runner { backend, journal, last_seq: 0, tx, ledger, mirrors: Default::default(), probes: Default::default() }
+        Runner {
+            backend,
+            history: None,
+            journal,
+            last_seq: 0,
+            tx,
+            ledger,
+            mirrors: Default::default(),
+            probes: Default::default(),
+        }
     }
 
     /// Runs the effects in order, none of them waiting.
@@ -202,6 +213,12 @@ impl Runner {
                     }
                 }
                 Effect::Suspend => control.suspend = true,
+                Effect::RememberCommand(line) => {
+                    if let Some(path) = self.history.clone() {
+                        // Off the UI task; a history that cannot be written is no one's loss.
+                        tokio::task::spawn_blocking(move || super::history::append(&path, &line));
+                    }
+                }
                 Effect::Exit => control.exit = true,
             }
         }

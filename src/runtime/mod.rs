@@ -3,6 +3,7 @@
 
 pub mod cleanup;
 pub mod effects;
+pub mod history;
 pub mod out;
 pub mod probes;
 pub mod start;
@@ -220,6 +221,12 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
     };
     let ledger = Ledger::default();
     let mut runner = Runner::new(opts.backend.clone(), writer.clone(), tx.clone(), ledger.clone());
+    // The command-line history is this user's (the data directory's), across sessions.
+    let history = opts.sessions_dir.parent().map(|d| d.join("history"));
+    if let Some(path) = &history {
+        state.ui.history = history::load(path);
+    }
+    runner.history = history;
     runner.run(fx);
 
     terminal::spawn_signals(tx.clone())?;
