@@ -27,6 +27,11 @@ fn warm() -> Harness {
     h
 }
 
+fn screen(term: &Terminal<TestBackend>) -> String {
+    let buf = term.backend().buffer();
+    (0..H).map(|y| (0..W).map(|x| buf[(x, y)].symbol()).collect::<String>() + "\n").collect()
+}
+
 fn row_of(term: &Terminal<TestBackend>, text: &str) -> u16 {
     let buf = term.backend().buffer();
     (0..H)
@@ -90,12 +95,28 @@ fn confirmation_with_cancel_preselected() {
     h.key(KeyCode::Down);
     h.key(KeyCode::Enter);
     h.pick("pod-kill");
+    h.key(KeyCode::Enter); // the form, with its defaults
     let term = draw(&h);
     insta::assert_snapshot!(term.backend());
     let y = row_of(&term, "[ Cancel ]");
     let line: String = (0..W).map(|x| term.backend().buffer()[(x, y)].symbol().to_string()).collect();
     let x = line.find("[ Cancel ]").unwrap() as u16;
     assert_eq!(term.backend().buffer()[(x + 2, y)].bg, h.s.theme.ui.selected_bg, "Cancel is highlighted");
+}
+
+#[test]
+fn parameter_form_with_a_value_refused_in_place() {
+    let mut h = warm();
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Enter);
+    h.pick("network-latency");
+    h.key(KeyCode::Tab);
+    h.typed("99999");
+    let term = draw(&h);
+    insta::assert_snapshot!(term.backend());
+    let text = screen(&term);
+    assert!(text.contains("latency_ms") && text.contains("default 300"), "{text}");
+    assert!(text.contains("✖"), "the refusal is shown on its field: {text}");
 }
 
 #[test]

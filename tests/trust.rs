@@ -141,7 +141,8 @@ fn q_closes_popups_like_esc_and_never_quits() {
     let fx = h.key(KeyCode::Char(' '));
     h.run_effects(fx);
     h.key(KeyCode::Down);
-    h.key(KeyCode::Enter);
+    h.key(KeyCode::Enter); // the picker
+    h.key(KeyCode::Enter); // the form: a text field, where q is a letter (tests/form.rs)
     h.key(KeyCode::Enter);
     assert!(matches!(h.s.fault, FaultPhase::Armed { .. }), "{:?}", h.s.fault);
     assert!(h.key(KeyCode::Char('q')).is_empty());

@@ -57,6 +57,8 @@ pub enum Context {
     Start,
     /// "abort fault #1 and quit? y/N"
     QuitConfirm,
+    /// The parameter form (a text field: typing goes into the focused value).
+    Form,
 }
 
 impl Context {
@@ -65,7 +67,7 @@ impl Context {
         self != Context::Start
     }
     pub fn is_text(self) -> bool {
-        matches!(self, Context::CommandLine | Context::Filter | Context::Note)
+        matches!(self, Context::CommandLine | Context::Filter | Context::Note | Context::Form)
     }
     pub fn title(self) -> &'static str {
         match self {
@@ -81,6 +83,7 @@ impl Context {
             Context::Drill => "Drill responder",
             Context::Start => "Start screen",
             Context::QuitConfirm => "Quit with a fault live",
+            Context::Form => "Parameter form",
         }
     }
 }
@@ -136,6 +139,7 @@ impl Key {
             KeyCode::Left => "←".into(),
             KeyCode::Right => "→".into(),
             KeyCode::Tab => "Tab".into(),
+            KeyCode::BackTab => "Shift-Tab".into(),
             KeyCode::PageUp => "PgUp".into(),
             KeyCode::PageDown => "PgDn".into(),
             other => format!("{other:?}"),
@@ -233,6 +237,11 @@ pub const BINDINGS: &[Binding] = &[
     b(&[ENTER], Select, "save", "save the note to the timeline", Scope::Only(C::Note)),
     b(&[alt(KeyCode::Enter)], NewLine, "new line", "new line in the note", Scope::Only(C::Note)),
     b(&[ESC], Back, "discard", "discard the note", Scope::Only(C::Note)),
+    // The parameter form
+    b(&[ENTER], Select, "review", "on to the confirmation (when every value is valid)", Scope::Only(C::Form)),
+    b(&[code(KeyCode::Tab), code(KeyCode::Down)], Down, "next", "the next value", Scope::Only(C::Form)),
+    b(&[code(KeyCode::BackTab), code(KeyCode::Up)], Up, "previous", "the previous value", Scope::Only(C::Form)),
+    b(&[ESC], Back, "cancel", "cancel: nothing is injected", Scope::Only(C::Form)),
     // The start screen
     b(&[code(KeyCode::Up), k('k')], Up, "up", "move up", Scope::Only(C::Start)),
     b(&[code(KeyCode::Down), k('j')], Down, "down", "move down", Scope::Only(C::Start)),

@@ -7,6 +7,7 @@ pub mod complete;
 pub mod drill;
 pub mod event;
 pub mod fault;
+pub mod form;
 pub mod health;
 pub mod keymap;
 pub mod runsheet;

@@ -72,6 +72,8 @@ pub enum Overlay {
     Leftovers {
         revert: bool,
     },
+    /// The chosen preset's parameters and duration, to change before the confirmation.
+    Form(Box<super::form::ParamForm>),
     /// A bare `q` while a fault is live (or a leftover unresolved): quit only on `y`.
     QuitConfirm {
         question: String,
@@ -253,6 +255,7 @@ impl AppState {
             (Some(TextInput::Command(_)), _) => Context::CommandLine,
             (Some(TextInput::Filter(_)), _) => Context::Filter,
             (_, Overlay::Note(_)) => Context::Note,
+            (_, Overlay::Form(_)) => Context::Form,
             (_, Overlay::Help { .. }) => Context::Help,
             (_, Overlay::Leftovers { .. }) => Context::Leftovers,
             (_, Overlay::QuitConfirm { .. }) => Context::QuitConfirm,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ratatui::crossterm::event::{KeyEvent, KeyEventKind};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use tui_textarea::TextArea;
 
 use super::blast;
@@ -256,6 +256,22 @@ fn on_key(s: &mut AppState, key: KeyEvent, fx: &mut Vec<Effect>) {
                 }
             }
         },
+        Context::Form => match action {
+            Some(Action::Select) => super::form::submit(s, fx),
+            Some(Action::Back) => {
+                s.ui.overlay = Overlay::None;
+                s.say(Level::Info, "cancelled; nothing was injected");
+            }
+            Some(Action::Down) => super::form::edit(s, super::form::Edit::Next),
+            Some(Action::Up) => super::form::edit(s, super::form::Edit::Previous),
+            _ => match key.code {
+                KeyCode::Char(c) if !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
+                    super::form::edit(s, super::form::Edit::Type(c))
+                }
+                KeyCode::Backspace => super::form::edit(s, super::form::Edit::Erase),
+                _ => {}
+            },
+        },
         Context::Note => match action {
             Some(Action::Select) => {
                 if let Overlay::Note(t) = std::mem::replace(&mut s.ui.overlay, Overlay::None) {
@@ -386,10 +402,7 @@ fn on_action(s: &mut AppState, ctx: Context, action: Option<Action>, fx: &mut Ve
                 return s.say(Level::Warning, format!("{} is not available: {why}", entry.preset.id));
             }
             match target {
-                Some(t) => match plan(s, &entry.preset.id, &t.to_string(), &[]) {
-                    Ok(p) => fault::arm(s, p, fx),
-                    Err(e) => s.say(Level::Error, e),
-                },
+                Some(t) => open_form(s, &entry.preset.id, &t.to_string(), fx),
                 None => {
                     s.ui.filter.clear();
                     s.ui.overlay = Overlay::Targets { preset: entry.preset.id.clone(), cursor: 0 };
@@ -413,10 +426,7 @@ fn on_action(s: &mut AppState, ctx: Context, action: Option<Action>, fx: &mut Ve
                 return;
             };
             s.ui.filter.clear();
-            match plan(s, &preset, &t.to_string(), &[]) {
-                Ok(p) => fault::arm(s, p, fx),
-                Err(e) => s.say(Level::Error, e),
-            }
+            open_form(s, &preset, &t.to_string(), fx);
         }
         (Context::Picker | Context::Targets, Action::Back) => {
             s.ui.overlay = Overlay::None;
@@ -497,6 +507,7 @@ fn on_paste(s: &mut AppState, raw: &str) {
         (Context::Note, _, Overlay::Note(t)) => {
             t.insert_str(text.replace('\t', "    "));
         }
+        (Context::Form, _, Overlay::Form(_)) => super::form::edit(s, super::form::Edit::Paste(joined())),
         _ => {
             return s.say(
                 Level::Info,
@@ -609,6 +620,19 @@ fn swap_direction(action: Action) -> Action {
         Action::PageUp => Action::PageDown,
         Action::PageDown => Action::PageUp,
         other => other,
+    }
+}
+
+/// A preset and a target are chosen: the form of its parameters, if a plan can be made.
+fn open_form(s: &mut AppState, preset: &str, target: &str, fx: &mut Vec<Effect>) {
+    // Refused while busy before anything else, as the confirmation would be.
+    if fault::refused_while_busy(s, preset, target, fx) {
+        s.ui.overlay = Overlay::None;
+        return;
+    }
+    match plan(s, preset, target, &[]) {
+        Ok(_) => super::form::open(s, preset, target),
+        Err(e) => s.say(Level::Error, e),
     }
 }
 

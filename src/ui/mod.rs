@@ -4,6 +4,7 @@ mod bars;
 mod confirm;
 mod drill;
 mod fault;
+mod form;
 mod health;
 mod help;
 mod leftovers;
@@ -98,6 +99,7 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
         Overlay::Note(text) => note::draw(frame, area, t, text, s.ui.note_tag),
         Overlay::Leftovers { revert } => leftovers::draw(frame, area, s, t, *revert),
         Overlay::QuitConfirm { question } => confirm::quit(frame, area, t, question),
+        Overlay::Form(form) => form::draw(frame, area, t, form),
         Overlay::None => {}
     }
     if let FaultPhase::Armed { plan, button } = &s.fault {
