@@ -103,6 +103,33 @@ struct BackendArgs {
     demo_crash_after: Option<Duration>,
 }
 
+impl BackendArgs {
+    /// The flags that chose this backend, to repeat in a command the user is told to run.
+    fn flags(&self) -> String {
+        let quote = |s: &str| shlex::try_quote(s).map(|q| q.into_owned()).unwrap_or_else(|_| s.to_string());
+        let mut out = Vec::new();
+        if self.demo {
+            out.push("--demo".to_string());
+        }
+        if self.docker {
+            out.push("--docker".to_string());
+            if self.netem_image != gameday::backend::docker::DEFAULT_NETEM_IMAGE {
+                out.push(format!("--netem-image {}", quote(&self.netem_image)));
+            }
+        }
+        if let Some(k) = &self.kubeconfig {
+            out.push(format!("--kubeconfig {}", quote(&k.to_string_lossy())));
+        }
+        if let Some(c) = &self.context {
+            out.push(format!("--context {}", quote(c)));
+        }
+        if let Some(n) = &self.namespace {
+            out.push(format!("-n {}", quote(n)));
+        }
+        out.join(" ")
+    }
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Write the Markdown report of a session journal.
@@ -266,9 +293,10 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 (false, None) => Which::List,
             };
             let rt = rt()?;
+            let again = format!("gameday cleanup {}", backend.flags());
             let ok = rt.block_on(async {
                 let backend = connect(&backend, false).await?;
-                runtime::cleanup::run(backend, &dirs.sessions(), which).await
+                runtime::cleanup::run(backend, &dirs.sessions(), which, again.trim_end()).await
             })?;
             return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(2) });
         }

@@ -85,6 +85,13 @@ async fn a_console_killed_during_a_pause_is_cleaned_up_by_gameday_cleanup() {
         "{listed}"
     );
     assert_eq!(shop.status(&web1).await, "paused", "listing changes nothing");
+    // The hint is a command to copy: this session's ID and the backend flags given.
+    assert!(
+        listed.contains(&format!(
+            "Revert them with `gameday cleanup --docker --netem-image {NETEM_IMAGE} --session {session}`."
+        )),
+        "{listed}"
+    );
 
     let (code, done) = cleanup(c.dir.path(), &["--session", &session]);
     assert_eq!(code, 0, "{done}");

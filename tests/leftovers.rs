@@ -132,13 +132,13 @@ async fn gameday_cleanup_lists_then_reverts_by_session() {
     write(&dir.path().join("a.jsonl"), &session("a", "c", &[(1, true, false)]));
     write(&dir.path().join("b.jsonl"), &session("b", "c", &[(1, true, false), (2, true, false)]));
     let backend = Arc::new(FakeBackend::new("c"));
-    assert!(cleanup::run(backend.clone(), dir.path(), Which::List).await.unwrap());
+    assert!(cleanup::run(backend.clone(), dir.path(), Which::List, "gameday cleanup").await.unwrap());
     assert!(backend.reverted_ids().is_empty(), "listing changes nothing");
-    assert!(cleanup::run(backend.clone(), dir.path(), Which::Session("b".into())).await.unwrap());
+    assert!(cleanup::run(backend.clone(), dir.path(), Which::Session("b".into()), "gameday cleanup").await.unwrap());
     assert_eq!(backend.reverted_ids(), [1, 2]);
     let (left, _) = cleanup::find(backend.as_ref(), dir.path()).await.unwrap();
     assert_eq!(left.iter().map(|l| l.session.as_str()).collect::<Vec<_>>(), ["a"]);
-    assert!(cleanup::run(backend.clone(), dir.path(), Which::All).await.unwrap());
+    assert!(cleanup::run(backend.clone(), dir.path(), Which::All, "gameday cleanup").await.unwrap());
     assert!(cleanup::find(backend.as_ref(), dir.path()).await.unwrap().0.is_empty());
 }
 
@@ -149,6 +149,6 @@ async fn a_revert_that_never_succeeds_is_reported_not_confirmed() {
     write(&dir.path().join("a.jsonl"), &session("a", "c", &[(1, true, false)]));
     let backend = Arc::new(FakeBackend::new("c"));
     backend.fail_reverts.store(u32::MAX, Ordering::SeqCst);
-    assert!(!cleanup::run(backend.clone(), dir.path(), Which::All).await.unwrap());
+    assert!(!cleanup::run(backend.clone(), dir.path(), Which::All, "gameday cleanup").await.unwrap());
     assert_eq!(cleanup::find(backend.as_ref(), dir.path()).await.unwrap().0.len(), 1, "still left over");
 }

@@ -37,7 +37,8 @@ pub async fn find(backend: &dyn Backend, dir: &Path) -> anyhow::Result<(Vec<Left
 
 /// Runs the command, printing as it goes; returns whether everything selected was confirmed
 /// reverted.
-pub async fn run(backend: Arc<dyn Backend>, dir: &Path, which: Which) -> anyhow::Result<bool> {
+/// `again` is the command that was run (with its backend flags), for the hint to repeat it.
+pub async fn run(backend: Arc<dyn Backend>, dir: &Path, which: Which, again: &str) -> anyhow::Result<bool> {
     // Sessions whose console was killed get their end recorded (a fault still being prepared
     // was never applied; on the demo, what was applied died with the console).
     let info = backend.info();
@@ -83,7 +84,15 @@ pub async fn run(backend: Arc<dyn Backend>, dir: &Path, which: Which) -> anyhow:
         crate::outln!("  session {} fault #{}: {} (found in its {})", l.session, l.fault_id, l.what, l.found_by);
     }
     if which == Which::List {
-        crate::outln!("Revert them with `gameday cleanup --all`, or one session's with `--session <ID>`.");
+        let mut sessions: Vec<&str> = selected.iter().map(|l| l.session.as_str()).collect();
+        sessions.dedup();
+        match sessions.as_slice() {
+            [one] => crate::outln!("Revert them with `{again} --session {one}`."),
+            many => crate::outln!(
+                "Revert them with `{again} --all`, or one session's with `{again} --session {}`.",
+                many.first().copied().unwrap_or_default()
+            ),
+        }
         return Ok(true);
     }
     let mut all_ok = true;
