@@ -10,7 +10,8 @@ use tokio::time::Instant;
 
 use crate::app::fault::backoff_ms;
 use crate::backend::{Backend, Leftover};
-use crate::timeline::leftovers;
+use crate::timeline::journal::Reopened;
+use crate::timeline::{leftovers, EndReason, EntryKind};
 
 /// Which leftovers to revert.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,7 +67,7 @@ pub async fn run(backend: Arc<dyn Backend>, dir: &Path, which: Which, again: &st
         let how = l.ended.as_deref().unwrap_or_default();
         println!("Session {} fault #{} ({}) ended by itself: {how}.", l.session, l.fault_id, l.what);
         if which != Which::List {
-            match leftovers::revert_and_record(backend.as_ref(), l, 1, "gameday cleanup").await {
+            match revert_and_record(backend.as_ref(), l, 1, "gameday cleanup").await {
                 Ok(()) => println!("  recorded as expired; its helper and marker are removed"),
                 Err(e) => eprintln!("  could not remove its helper and marker: {e}"),
             }
@@ -100,7 +101,7 @@ pub async fn run(backend: Arc<dyn Backend>, dir: &Path, which: Which, again: &st
         let started = Instant::now();
         let mut attempt = 1;
         loop {
-            match leftovers::revert_and_record(backend.as_ref(), l, attempt, "gameday cleanup").await {
+            match revert_and_record(backend.as_ref(), l, attempt, "gameday cleanup").await {
                 Ok(()) => {
                     crate::outln!(
                         "  reverted session {} fault #{} (confirmed, attempt {attempt})",
@@ -123,4 +124,41 @@ pub async fn run(backend: Arc<dyn Backend>, dir: &Path, which: Which, again: &st
         }
     }
     Ok(all_ok)
+}
+
+/// Reverts a leftover, writing it to the session journal that left it (when there is one and
+/// no live process writes it): the ending and the attempt before the revert, the confirmation
+/// after. `by` names who cleaned up ("session 20261124-…", "gameday cleanup").
+pub async fn revert_and_record(
+    backend: &dyn Backend,
+    leftover: &Leftover,
+    attempt: u32,
+    by: &str,
+) -> Result<(), String> {
+    let id = leftover.fault_id;
+    let mut log = match &leftover.journal {
+        Some(path) => Reopened::open(path).ok().flatten(),
+        None => None,
+    };
+    if let Some(log) = log.as_mut() {
+        let now = chrono::Utc::now();
+        if attempt == 1 {
+            // A fault that ended by itself expired; it is not aborted by whoever tidies up.
+            let reason = match &leftover.ended {
+                Some(_) => EndReason::Expired,
+                None => EndReason::Aborted { by: by.to_string() },
+            };
+            let _ = log.record(EntryKind::FaultEnding { fault: id, reason }, now);
+        }
+        let _ = log.record(EntryKind::RevertStarted { fault: id, attempt }, now);
+    }
+    let result = super::effects::revert_once(backend, &leftover.handle).await;
+    if let Some(log) = log.as_mut() {
+        let kind = match &result {
+            Ok(()) => EntryKind::RevertConfirmed { fault: id, attempt },
+            Err(error) => EntryKind::RevertFailed { fault: id, attempt, error: error.clone(), retrying: true },
+        };
+        let _ = log.record(kind, chrono::Utc::now());
+    }
+    result
 }

@@ -15,7 +15,6 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::app::{Effect, Event};
 use crate::backend::{Backend, BackendError, RevertHandle};
-use crate::timeline::leftovers;
 
 use super::writer::JournalWriter;
 
@@ -184,7 +183,7 @@ impl Runner {
                             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
                         }
                         let by = format!("cleanup by session {by}");
-                        let result = leftovers::revert_and_record(backend.as_ref(), &leftover, attempt, &by).await;
+                        let result = super::cleanup::revert_and_record(backend.as_ref(), &leftover, attempt, &by).await;
                         let _ = tx.send(Event::CleanedUp { index, attempt, result });
                     });
                 }

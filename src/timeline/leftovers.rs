@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::entry::{EndReason, Entry, EntryKind};
+use super::entry::{Entry, EntryKind};
 use super::journal::{self, Reopened};
 use crate::backend::{BackendInfo, Leftover};
 
@@ -193,41 +193,4 @@ pub fn merge(journal: Vec<Leftover>, markers: Vec<Leftover>) -> Vec<Leftover> {
         }
     }
     out
-}
-
-/// Reverts a leftover, writing it to the session journal that left it (when there is one and
-/// no live process writes it): the ending and the attempt before the revert, the confirmation
-/// after. `by` names who cleaned up ("session 20261124-…", "gameday cleanup").
-pub async fn revert_and_record(
-    backend: &dyn crate::backend::Backend,
-    leftover: &Leftover,
-    attempt: u32,
-    by: &str,
-) -> Result<(), String> {
-    let id = leftover.fault_id;
-    let mut log = match &leftover.journal {
-        Some(path) => Reopened::open(path).ok().flatten(),
-        None => None,
-    };
-    if let Some(log) = log.as_mut() {
-        let now = chrono::Utc::now();
-        if attempt == 1 {
-            // A fault that ended by itself expired; it is not aborted by whoever tidies up.
-            let reason = match &leftover.ended {
-                Some(_) => EndReason::Expired,
-                None => EndReason::Aborted { by: by.to_string() },
-            };
-            let _ = log.record(EntryKind::FaultEnding { fault: id, reason }, now);
-        }
-        let _ = log.record(EntryKind::RevertStarted { fault: id, attempt }, now);
-    }
-    let result = crate::runtime::effects::revert_once(backend, &leftover.handle).await;
-    if let Some(log) = log.as_mut() {
-        let kind = match &result {
-            Ok(()) => EntryKind::RevertConfirmed { fault: id, attempt },
-            Err(error) => EntryKind::RevertFailed { fault: id, attempt, error: error.clone(), retrying: true },
-        };
-        let _ = log.record(kind, chrono::Utc::now());
-    }
-    result
 }
