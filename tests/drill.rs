@@ -256,7 +256,7 @@ fn reveals_come_in_rounds_and_a_later_fault_stays_hidden_until_the_next() {
     d.advance(6_000);
     assert_eq!(d.f.s.fault, FaultPhase::Idle, "fault #1 is over");
     d.f.command("reveal");
-    assert!(d.f.s.timeline.iter().any(|e| matches!(e.kind, EntryKind::DrillRevealed { faults: 1 })));
+    assert!(d.f.s.timeline.iter().any(|e| matches!(e.kind, EntryKind::DrillRevealed { faults: 1, .. })));
     // A second fault, live: the responder sees the first one only.
     let fx = d.f.command("inject container-pause sock-shop/carts-db duration=30s");
     d.f.run_effects(fx);
@@ -278,4 +278,12 @@ fn reveals_come_in_rounds_and_a_later_fault_stays_hidden_until_the_next() {
     let r = d.r.s.drill.clone().unwrap();
     assert_eq!(r.revealed_faults().into_iter().collect::<Vec<_>>(), [1, 2]);
     assert!(screen(&d.r).contains("#2 container-pause on sock-shop/carts-db"));
+    // The facilitator's report of it: both faults, both reveals, in order.
+    let fx = d.f.key(KeyCode::Char('q'));
+    d.f.run_effects(fx);
+    let md = gameday::timeline::report::render(&d.f.s.timeline);
+    insta::assert_snapshot!(md);
+    let first = md.find("revealed fault #1 to the responders (1 revealed in all)").expect("the first round");
+    let second = md.find("revealed fault #2 to the responders (2 revealed in all)").expect("the second round");
+    assert!(first < second, "{md}");
 }

@@ -416,7 +416,7 @@ observe = "2s"
     f.wait_for("report written to report.md", T);
     let report = std::fs::read_to_string(f.dir.path().join("report.md")).unwrap();
     assert!(report.contains("## Drill"), "{report}");
-    assert!(report.contains("Responders: cy. Faults were revealed to them. 1 of 1 fault(s) detected"), "{report}");
+    assert!(report.contains("Responders: cy. Faults were revealed to them once (#1 at +0"), "{report}");
     assert!(report.contains("responder cy marked MITIGATED"), "{report}");
     assert!(report.contains("bumped the carts timeout"), "{report}");
     let marks: Vec<serde_json::Value> =

@@ -140,18 +140,24 @@ fn a_killed_demo_session_is_closed_truthfully() {
         entry(5, requested(2)),
     ];
     let closing = closing_entries(&entries, true, "found by session x");
+    // Where the console stopped comes first: nothing was watched after its last entry.
+    assert!(matches!(&closing[0], EntryKind::ConsoleLost { last_ms: 5000, by } if by == "found by session x"));
     assert!(
-        matches!(&closing[0], EntryKind::FaultClosed { fault: 1, how } if how.starts_with("the console was killed; the simulated cluster died with it, so nothing is left"))
+        matches!(&closing[1], EntryKind::FaultClosed { fault: 1, how } if how.starts_with("the console was killed; the simulated cluster died with it, so nothing is left"))
     );
     assert!(
-        matches!(&closing[1], EntryKind::InjectNotApplied { fault: 2, reason } if reason.starts_with("the console died while preparing it"))
+        matches!(&closing[2], EntryKind::InjectNotApplied { fault: 2, reason } if reason.starts_with("the console died while preparing it"))
     );
-    assert!(matches!(&closing[2], EntryKind::SessionEnd { reason } if reason.starts_with("the console was killed")));
+    assert!(matches!(&closing[3], EntryKind::SessionEnd { reason } if reason.starts_with("the console was killed")));
     // On a cluster that outlives the console, the applied fault stays open (a leftover to
     // revert), the one being prepared was never applied, and the session is not over yet.
     let closing = closing_entries(&entries, false, "found by session x");
-    assert_eq!(closing.len(), 1);
-    assert!(matches!(&closing[0], EntryKind::InjectNotApplied { fault: 2, .. }));
+    assert_eq!(closing.len(), 2);
+    assert!(matches!(&closing[1], EntryKind::InjectNotApplied { fault: 2, .. }));
+    // Found again later: its loss is said once.
+    let mut again = entries.clone();
+    again.extend(closing.into_iter().enumerate().map(|(i, k)| entry(6 + i as u64, k)));
+    assert!(closing_entries(&again, false, "found by session y").is_empty());
     // A finished session needs nothing.
     let mut done = entries.clone();
     done.push(entry(6, EntryKind::FaultClosed { fault: 1, how: "x".into() }));
@@ -165,7 +171,7 @@ fn a_killed_demo_session_is_closed_truthfully() {
     let said = close_dead_sessions(dir.path(), &demo(), true, "recorded by gameday cleanup");
     assert_eq!(said.len(), 1, "{said:?}");
     let after = journal::read(&dir.path().join("s.jsonl")).unwrap();
-    assert_eq!(after.len(), 8);
+    assert_eq!(after.len(), 9);
     let md = gameday::timeline::report::render(&after);
     assert!(!md.contains("still active"), "{md}");
     assert!(!md.contains("by hand"), "{md}");

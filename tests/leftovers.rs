@@ -105,20 +105,23 @@ async fn a_cleanup_is_written_into_the_journal_that_left_the_fault() {
     revert_and_record(&backend, &found[0], 2, "gameday cleanup").await.unwrap();
     assert_eq!(backend.reverted_ids(), [1]);
     let entries = read(&path).unwrap();
-    let tail: Vec<String> = entries[entries.len() - 5..].iter().map(|e| e.kind.describe()).collect();
+    let tail: Vec<String> = entries[entries.len() - 7..].iter().map(|e| e.kind.describe()).collect();
     assert_eq!(
         tail,
         [
+            "the console stopped at +00:03 without recording its end (killed or crashed); nothing was watched after \
+             that (recorded by gameday cleanup)",
             "ABORT fault #1 (gameday cleanup)",
             "fault #1 revert started (attempt 1)",
             "fault #1 revert FAILED (attempt 1): 503 from the fake; retrying",
             "fault #1 revert started (attempt 2)",
-            "fault #1 revert confirmed (attempt 2)"
+            "fault #1 revert confirmed (attempt 2)",
+            "session ended: the console was killed (recorded by gameday cleanup)",
         ]
     );
     assert!(entries.windows(2).all(|w| w[1].seq == w[0].seq + 1), "numbering continues");
     assert!(matches!(
-        &entries[entries.len() - 5].kind,
+        &entries[entries.len() - 6].kind,
         EntryKind::FaultEnding { reason: EndReason::Aborted { .. }, .. }
     ));
     let md = report::render(&entries);
@@ -152,4 +155,45 @@ async fn a_revert_that_never_succeeds_is_reported_not_confirmed() {
     backend.fail_reverts.store(u32::MAX, Ordering::SeqCst);
     assert!(!cleanup::run(backend.clone(), dir.path(), Which::All, "gameday cleanup").await.unwrap());
     assert_eq!(cleanup::find(backend.as_ref(), dir.path()).await.unwrap().0.len(), 1, "still left over");
+}
+
+/// A console killed (kill -9) with a fault live, its journal as it left it: the harness's
+/// timeline up to the kill, on a cluster the fake backend answers for.
+fn killed_with_a_fault_live() -> Vec<Entry> {
+    let mut h = common::Harness::demo();
+    h.advance(5_000);
+    let fx = h.command("inject container-pause sock-shop/carts-db duration=5m");
+    h.run_effects(fx);
+    h.advance(12_000);
+    h.command("note carts answers 503 while its db is paused");
+    h.advance(3_000);
+    let mut entries = h.s.timeline.clone();
+    if let EntryKind::SessionStart { backend, .. } = &mut entries[0].kind {
+        *backend = fake_info("c");
+    }
+    entries
+}
+
+#[tokio::test]
+async fn the_report_of_a_session_killed_with_a_fault_live_and_recovered_by_cleanup() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("20261122-100000-test.jsonl");
+    write(&path, &killed_with_a_fault_live());
+    let backend = Arc::new(FakeBackend::new("c"));
+    assert!(cleanup::run(backend.clone(), dir.path(), Which::All, "gameday cleanup").await.unwrap());
+    assert_eq!(backend.reverted_ids(), [1]);
+    let entries = read(&path).unwrap();
+    let md = report::render(&entries);
+    // What cleanup wrote is on today's clock, long after the session: the snapshot keeps the
+    // session's own times and names those as LATER (and the revert's own milliseconds as N).
+    let later_at = entries.iter().find(|e| matches!(e.kind, EntryKind::ConsoleLost { .. })).unwrap();
+    let offsets = regex::Regex::new(r"\+\d{3,}:\d\d:\d\d").unwrap();
+    let snap = offsets.replace_all(&md, "+LATER");
+    let snap = snap.replace(&later_at.wall.format("%H:%M:%S").to_string(), "LATER");
+    let unix = (later_at.wall.timestamp_millis() / 100_000).to_string();
+    let snap = regex::Regex::new(&format!(r"{unix}\d{{5}}")).unwrap().replace_all(&snap, "LATER_MS");
+    let snap = regex::Regex::new(r"(?m)\b\d+ ms( \||$)").unwrap().replace_all(&snap, "N ms$1");
+    insta::assert_snapshot!(snap);
+    assert!(md.contains("aborted (gameday cleanup)"), "{md}");
+    assert!(!md.contains("in progress"), "its end is on record: {md}");
 }

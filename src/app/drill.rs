@@ -268,12 +268,16 @@ pub fn reveal(s: &mut AppState, fx: &mut Vec<Effect>) {
     let ended = ended_faults(&s.timeline);
     let last = s.timeline.iter().rposition(|e| matches!(e.kind, EntryKind::DrillRevealed { .. }));
     let before = last.map(|i| ended_faults(&s.timeline[..i])).unwrap_or_default();
-    let new = ended.difference(&before).count();
-    if new == 0 {
+    let new: Vec<u64> = ended.difference(&before).copied().collect();
+    if new.is_empty() {
         return s.say(Level::Error, "nothing new to reveal: no fault has ended since the last :reveal");
     }
-    s.record(EntryKind::DrillRevealed { faults: ended.len() }, fx);
-    s.say(Level::Info, format!("revealed {new} more fault(s) ({} in all) to {}", ended.len(), d.responders.join(", ")));
+    let count = new.len();
+    s.record(EntryKind::DrillRevealed { faults: ended.len(), new }, fx);
+    s.say(
+        Level::Info,
+        format!("revealed {count} more fault(s) ({} in all) to {}", ended.len(), d.responders.join(", ")),
+    );
 }
 
 /// Refuses what a responder cannot do (inject, walk the run-sheet); true if refused.

@@ -136,6 +136,12 @@ pub async fn revert_and_record(
     by: &str,
 ) -> Result<(), String> {
     let id = leftover.fault_id;
+    // Where its console stopped goes on record first, before what is done after it.
+    if let (Some(path), 1) = (&leftover.journal, attempt) {
+        let path = path.clone();
+        let why = format!("recorded by {by}");
+        let _ = tokio::task::spawn_blocking(move || leftovers::close_session(&path, false, &why)).await;
+    }
     let mut log = match &leftover.journal {
         Some(path) => Reopened::open(path).ok().flatten(),
         None => None,
@@ -153,12 +159,21 @@ pub async fn revert_and_record(
         let _ = log.record(EntryKind::RevertStarted { fault: id, attempt }, now);
     }
     let result = super::effects::revert_once(backend, &leftover.handle).await;
-    if let Some(log) = log.as_mut() {
+    if let Some(mut log) = log {
         let kind = match &result {
             Ok(()) => EntryKind::RevertConfirmed { fault: id, attempt },
             Err(error) => EntryKind::RevertFailed { fault: id, attempt, error: error.clone(), retrying: true },
         };
         let _ = log.record(kind, chrono::Utc::now());
+        drop(log);
+        // Its last fault out of the system: the dead session's end goes on record, with its report.
+        if result.is_ok() {
+            if let Some(path) = &leftover.journal {
+                let path = path.clone();
+                let why = format!("recorded by {by}");
+                let _ = tokio::task::spawn_blocking(move || leftovers::close_session(&path, false, &why)).await;
+            }
+        }
     }
     result
 }

@@ -175,27 +175,30 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
         .collect();
     let (mut state, mut fx) = AppState::new(session, presets, opts.themes, opts.theme, stamp());
     let last_seq = earlier.as_ref().and_then(|(_, e)| e.last().map(|e| e.seq)).unwrap_or(0);
+    let mut own_leftovers = Vec::new();
     if let Some((_, entries)) = earlier {
         // Not a new start: the earlier timeline, and faults numbered after its own.
         fx.clear();
         state.next_fault_id = entries.iter().filter_map(|e| e.kind.fault()).max().unwrap_or(0) + 1;
+        // A resumed session's own faults that its killed console never finished: where it
+        // stopped, what was never applied, or died with the cluster, is recorded so (before the
+        // resume: it is about the console that died); what may still be in the system is
+        // offered for revert (its journal is this console's now, so the search of other
+        // sessions' journals skips it).
+        let died = !opts.backend.faults_outlive_process();
+        let closing = match opts.resume {
+            Some(_) => leftovers::closing_entries(&entries, died, "found when the session was resumed"),
+            None => Vec::new(),
+        };
         state.timeline = entries;
+        for kind in closing.into_iter().filter(|k| !matches!(k, EntryKind::SessionEnd { .. })) {
+            state.record(kind, &mut fx);
+        }
         let version = env!("CARGO_PKG_VERSION").to_string();
         state.record(crate::timeline::EntryKind::SessionResumed { version }, &mut fx);
-    }
-    // A resumed session's own faults that its killed console never finished: what was never
-    // applied, or died with the cluster, is recorded so; what may still be in the system is
-    // offered for revert (its journal is this console's now, so the search of other sessions'
-    // journals skips it).
-    let mut own_leftovers = Vec::new();
-    if opts.resume.is_some() {
-        let died = !opts.backend.faults_outlive_process();
-        for kind in leftovers::closing_entries(&state.timeline, died, "found when the session was resumed") {
-            if !matches!(kind, EntryKind::SessionEnd { .. }) {
-                state.record(kind, &mut fx);
-            }
+        if opts.resume.is_some() {
+            own_leftovers = leftovers::unfinished(&state.timeline, None);
         }
-        own_leftovers = leftovers::unfinished(&state.timeline, None);
     }
     match opts.plan {
         Some(plan) => fx.extend(crate::app::runsheet::load(&mut state, plan, opts.headless)),

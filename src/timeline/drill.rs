@@ -51,7 +51,8 @@ pub struct Drill {
     pub responders: Vec<String>,
     pub faults: Vec<FaultRow>,
     pub false_alarms: Vec<FalseAlarm>,
-    pub revealed: bool,
+    /// The reveal rounds: the time of each and the faults it showed for the first time.
+    pub reveals: Vec<(u64, Vec<u64>)>,
 }
 
 impl Drill {
@@ -130,11 +131,32 @@ pub fn read(entries: &[Entry]) -> Drill {
                     _ => {}
                 }
             }
-            EntryKind::DrillRevealed { .. } => d.revealed = true,
+            EntryKind::DrillRevealed { new, .. } => d.reveals.push((e.t_ms, new.clone())),
             _ => {}
         }
     }
     d
+}
+
+/// How the faults were revealed, in words: "Faults were not revealed to them.", or each round
+/// with its time and faults.
+fn reveals(rounds: &[(u64, Vec<u64>)]) -> String {
+    let round = |(t, new): &(u64, Vec<u64>)| {
+        let ids: Vec<String> = new.iter().map(|f| format!("#{f}")).collect();
+        match ids.is_empty() {
+            true => super::entry::since(*t),
+            false => format!("{} at {}", ids.join(", "), super::entry::since(*t)),
+        }
+    };
+    match rounds {
+        [] => "Faults were not revealed to them.".into(),
+        [one] => format!("Faults were revealed to them once ({}).", round(one)),
+        many => format!(
+            "Faults were revealed to them in {} rounds ({}).",
+            many.len(),
+            many.iter().map(round).collect::<Vec<_>>().join("; ")
+        ),
+    }
 }
 
 /// The fault a mark made at `wall` is about: the last one confirmed in the system before it
@@ -162,10 +184,10 @@ pub fn markdown(md: &mut String, d: &Drill) {
     let _ = writeln!(md, "## Drill\n");
     let _ = writeln!(
         md,
-        "Responders: {}. Faults were {}revealed to them. {} of {} fault(s) detected (median time to detect {}), \
+        "Responders: {}. {} {} of {} fault(s) detected (median time to detect {}), \
          {} mitigated (median time to mitigate {}); {} mark(s) before any fault.\n",
         escape(&d.responders.join(", ")),
-        if d.revealed { "" } else { "not " },
+        reveals(&d.reveals),
         detected.len(),
         d.faults.len(),
         median(detected),

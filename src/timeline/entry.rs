@@ -166,6 +166,12 @@ pub enum EntryKind {
     SessionEnd {
         reason: String,
     },
+    /// The console stopped writing without recording its end (killed, crashed, its machine
+    /// gone): found later by `by`. Nothing was watched after `last_ms`, its last entry.
+    ConsoleLost {
+        last_ms: u64,
+        by: String,
+    },
     /// The session was resumed by a new console: the timeline goes on in the same file.
     SessionResumed {
         version: String,
@@ -394,9 +400,12 @@ pub enum EntryKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after_ms: Option<u64>,
     },
-    /// The facilitator showed the responders which faults were injected.
+    /// The facilitator showed the responders which faults were injected: those ended so far
+    /// (`faults` in all), `new` of them for the first time in this round.
     DrillRevealed {
         faults: usize,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        new: Vec<u64>,
     },
     /// The abort key was pressed again while the revert it started was in flight: recorded once,
     /// and nothing more is sent.
@@ -448,6 +457,10 @@ impl EntryKind {
                 format!("session {session} started on {} ({})", backend.cluster, backend.kind)
             }
             SessionEnd { reason } => format!("session ended: {reason}"),
+            ConsoleLost { last_ms, by } => format!(
+                "the console stopped at {} without recording its end (killed or crashed); nothing was watched after that ({by})",
+                since(*last_ms)
+            ),
             SessionResumed { version } => format!("session resumed (gameday {version})"),
             InjectRequested { fault, preset, target, blast_radius, .. } => {
                 format!("fault #{fault} requested: {preset} on {target} ({blast_radius})")
@@ -572,7 +585,11 @@ impl EntryKind {
                     _ => format!("responder {responder} marked {}{about}{note}", mark.shout()),
                 }
             }
-            DrillRevealed { faults } => format!("the facilitator revealed the drill's {faults} fault(s)"),
+            DrillRevealed { faults, new } if !new.is_empty() => {
+                let ids: Vec<String> = new.iter().map(|f| format!("#{f}")).collect();
+                format!("the facilitator revealed fault {} to the responders ({faults} revealed in all)", ids.join(", "))
+            }
+            DrillRevealed { faults, .. } => format!("the facilitator revealed the drill's {faults} fault(s)"),
             AbortRepeated { fault, by } => {
                 format!("abort pressed again ({by}) while the revert of fault #{fault} is in flight; not sent again")
             }

@@ -36,8 +36,11 @@ pub struct FaultSummary {
     /// Ended without a revert of its console's: when it was found, and how ("the console was
     /// killed; ...").
     pub closed: Option<(u64, String)>,
-    /// Where this fault's observation window ends (next fault or session end).
+    /// Where this fault's observation window ends (next fault, the session's end, or the moment
+    /// its console was lost: nothing was watched after that).
     pub window_end_ms: u64,
+    /// The console was lost while this fault was live or being watched (its last entry then).
+    pub lost_ms: Option<u64>,
 }
 
 /// The verdict on a fault's expectation.
@@ -183,9 +186,35 @@ pub fn faults(entries: &[Entry]) -> Vec<FaultSummary> {
         }
     }
     let starts: Vec<u64> = out.iter().map(|f| f.requested_ms).collect();
+    let gaps = unwatched(entries);
     for (i, f) in out.iter_mut().enumerate() {
         f.window_end_ms = starts.get(i + 1).copied().unwrap_or(end_ms);
+        if let Some((lost, _)) = gaps.iter().find(|(from, _)| *from >= f.requested_ms && *from < f.window_end_ms) {
+            f.window_end_ms = *lost;
+            f.lost_ms = Some(*lost);
+        }
     }
+    out
+}
+
+/// The stretches nobody watched: from a lost console's last entry to the next console's resume
+/// of the session (or the end of the journal).
+pub fn unwatched(entries: &[Entry]) -> Vec<(u64, u64)> {
+    let end_ms = entries.last().map(|e| e.t_ms).unwrap_or(0);
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    let mut open: Option<u64> = None;
+    for e in entries {
+        match &e.kind {
+            EntryKind::ConsoleLost { last_ms, .. } => open = Some(*last_ms),
+            EntryKind::SessionResumed { .. } => {
+                if let Some(from) = open.take() {
+                    out.push((from, e.t_ms));
+                }
+            }
+            _ => {}
+        }
+    }
+    out.extend(open.map(|from| (from, end_ms)));
     out
 }
 

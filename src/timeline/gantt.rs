@@ -36,6 +36,9 @@ pub fn bars(entries: &[Entry], faults: &[FaultSummary]) -> Vec<Bar> {
         // Mermaid's own syntax characters, HTML or backticks.
         crate::text::one_line(s).replace([':', ';', '#', '`', '%', '{', '}', '<', '>', '"', '\\'], " ")
     };
+    // A stretch of ill health still open when the console was lost ends there: nobody saw more.
+    let gaps = super::faults::unwatched(entries);
+    let watched_until = |from: u64| gaps.iter().find(|(lost, _)| *lost >= from).map(|(lost, _)| *lost).unwrap_or(end);
     let mut out = Vec::new();
     for f in faults.iter().filter(|f| f.applied()) {
         let from = f.injected_ms.unwrap_or(f.requested_ms);
@@ -61,7 +64,7 @@ pub fn bars(entries: &[Entry], faults: &[FaultSummary]) -> Vec<Bar> {
             }
         }
     }
-    health.extend(open.into_iter().map(|(s, (from, worst))| (s, worst, from, end)));
+    health.extend(open.into_iter().map(|(s, (from, worst))| (s, worst, from, watched_until(from))));
     health.sort_by_key(|b| b.2);
     for (service, worst, from, to) in health {
         let (start_ms, end_ms) = span(from, to);

@@ -78,6 +78,16 @@ pub fn closing_entries(entries: &[Entry], cluster_died: bool, why: &str) -> Vec<
         }
     }
     let mut out = Vec::new();
+    // Said once: where the dead console stopped (unless its end, or its loss, is on record).
+    let since_start = entries
+        .iter()
+        .rposition(|e| matches!(e.kind, EntryKind::SessionStart { .. } | EntryKind::SessionResumed { .. }))
+        .unwrap_or(0);
+    let lost_said = entries[since_start..].iter().any(|e| matches!(e.kind, EntryKind::ConsoleLost { .. }));
+    if !ended && !lost_said {
+        let last_ms = entries.last().map(|e| e.t_ms).unwrap_or(0);
+        out.push(EntryKind::ConsoleLost { last_ms, by: why.to_string() });
+    }
     let mut open = 0;
     for (fault, applied) in requested.into_iter().filter(|(f, _)| !closed.contains(f)) {
         match applied {
@@ -102,39 +112,40 @@ pub fn closing_entries(entries: &[Entry], cluster_died: bool, why: &str) -> Vec<
 /// end: what `closing_entries` finds is appended to each one's journal. Returns one line per
 /// session closed, saying what was recorded.
 pub fn close_dead_sessions(dir: &Path, backend: &BackendInfo, cluster_died: bool, why: &str) -> Vec<String> {
-    let mut said = Vec::new();
-    for path in journals(dir) {
-        let Ok(entries) = journal::read(&path) else { continue };
-        if !same_system(&entries, backend) {
-            continue;
+    journals(dir)
+        .into_iter()
+        .filter(|path| journal::read(path).is_ok_and(|entries| same_system(&entries, backend)))
+        .filter_map(|path| close_session(&path, cluster_died, why))
+        .collect()
+}
+
+/// One session whose console died: what `closing_entries` finds is appended to its journal
+/// (unless a live process writes it), and once its end is on record, its final report is
+/// written beside it. Says what was recorded, if anything.
+pub fn close_session(path: &Path, cluster_died: bool, why: &str) -> Option<String> {
+    let entries = journal::read(path).ok()?;
+    let closing = closing_entries(&entries, cluster_died, why);
+    if closing.is_empty() {
+        return None;
+    }
+    let mut log = Reopened::open(path).ok().flatten()?;
+    let session = path.file_stem().and_then(|s| s.to_str()).unwrap_or("?").to_string();
+    let ends = closing.iter().any(|k| matches!(k, EntryKind::SessionEnd { .. }));
+    let mut what = Vec::new();
+    for kind in closing {
+        if log.record(kind.clone(), chrono::Utc::now()).is_err() {
+            break;
         }
-        let closing = closing_entries(&entries, cluster_died, why);
-        if closing.is_empty() {
-            continue;
-        }
-        let Ok(Some(mut log)) = Reopened::open(&path) else { continue };
-        let session = path.file_stem().and_then(|s| s.to_str()).unwrap_or("?").to_string();
-        let ends = closing.iter().any(|k| matches!(k, EntryKind::SessionEnd { .. }));
-        let mut what = Vec::new();
-        for kind in closing {
-            if log.record(kind.clone(), chrono::Utc::now()).is_err() {
-                break;
-            }
-            what.push(kind.describe());
-        }
-        drop(log);
-        // Its end is on record now: so is its final report, next to its journal.
-        if ends {
-            match super::report::write_beside(&path) {
-                Ok(report) => what.push(format!("report written to {}", report.display())),
-                Err(e) => what.push(format!("the report could not be written: {e}")),
-            }
-        }
-        if !what.is_empty() {
-            said.push(format!("session {session}: {}", what.join("; ")));
+        what.push(kind.describe());
+    }
+    drop(log);
+    if ends {
+        match super::report::write_beside(path) {
+            Ok(report) => what.push(format!("report written to {}", report.display())),
+            Err(e) => what.push(format!("the report could not be written: {e}")),
         }
     }
-    said
+    (!what.is_empty()).then(|| format!("session {session}: {}", what.join("; ")))
 }
 
 /// The session journals in `dir` that no live process writes, sorted.

@@ -88,7 +88,16 @@ fn header(md: &mut String, entries: &[Entry], faults: &[FaultSummary], status: S
         let who: Vec<String> = d.participants.iter().map(|(n, r)| format!("{n} ({r})")).collect();
         let _ = writeln!(md, "| Participants | {} |", escape(&who.join(", ")));
     }
-    let _ = writeln!(md, "| Duration | {} |", seconds(end_ms));
+    // A console lost for good: the session lasted as long as it was watched.
+    let gaps = super::faults::unwatched(entries);
+    match gaps.last() {
+        Some((lost, until)) if *until == end_ms => {
+            let _ = writeln!(md, "| Duration | {} (until its console was lost) |", seconds(*lost));
+        }
+        _ => {
+            let _ = writeln!(md, "| Duration | {} |", seconds(end_ms));
+        }
+    }
     // The last end recorded, unless the session was resumed after it.
     let mut ended = None;
     for e in entries {
@@ -332,7 +341,9 @@ fn in_detail(md: &mut String, entries: &[Entry], faults: &[FaultSummary]) {
             continue;
         }
         let impacts = impact(entries, f);
-        let _ = writeln!(md, "- Observed: {}", escape(&observed(&impacts, f.window_end_ms)));
+        let lost =
+            f.lost_ms.map(|ms| format!(" (watched until its console was lost at {})", since(ms))).unwrap_or_default();
+        let _ = writeln!(md, "- Observed: {}{lost}", escape(&observed(&impacts, f.window_end_ms)));
         if let Some((after, service)) = first_impact(f, &impacts) {
             let _ = writeln!(md, "- First impact: {} after the inject ({})", seconds(after), escape(&service));
         }
@@ -359,6 +370,10 @@ fn in_detail(md: &mut String, entries: &[Entry], faults: &[FaultSummary]) {
                 format!("Recovered before the revert: every service healthy again at {}", since(at_ms))
             }
             Recovery::AfterRevert { ms } => format!("Time to recover after the revert: {}", seconds(ms)),
+            Recovery::NotRecovered { by_ms } if f.lost_ms == Some(by_ms) => format!(
+                "**Not recovered** by {}, when its console was lost (nothing was watched after that)",
+                since(by_ms)
+            ),
             Recovery::NotRecovered { by_ms } => format!("**Not recovered** by {}", since(by_ms)),
             Recovery::NotReverted => "**Revert not confirmed**: check the cluster by hand".to_string(),
             Recovery::Unobserved => "No recovery to observe: see the outcome.".to_string(),

@@ -43,6 +43,7 @@ pub fn kind_color(t: &Theme, k: &EntryKind) -> Color {
         AbortRepeated { .. } => t.timeline.abort,
         InjectNotApplied { .. } => t.timeline.fault,
         FaultClosed { .. } => t.timeline.revert,
+        ConsoleLost { .. } => t.ui.warning,
         Console { warning: true, .. } => t.ui.warning,
         Console { .. } | Unknown { .. } => t.timeline.session,
     }
