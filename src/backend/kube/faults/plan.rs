@@ -1,0 +1,124 @@
+//! What a fault does and how to undo it: the plan a prepare writes, the revert handle carries
+//! and the `gameday.dev/revert` annotation holds.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::PodKey;
+use crate::backend::kube::engines;
+use crate::backend::{BackendError, RevertHandle};
+
+/// What a fault does and how to undo it: the revert handle's data, and the `gameday.dev/revert`
+/// annotation on what it touched.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Plan {
+    PodDelete {
+        pods: Vec<PodKey>,
+        grace: Option<i64>,
+    },
+    PodEvict {
+        pods: Vec<PodKey>,
+    },
+    Scale {
+        namespace: String,
+        kind: String,
+        name: String,
+        from: i32,
+        to: i32,
+    },
+    NodeCordon {
+        node: String,
+        was_unschedulable: bool,
+    },
+    NodeDrain {
+        node: String,
+        was_unschedulable: bool,
+        pods: Vec<PodKey>,
+    },
+    ConfigCorrupt {
+        namespace: String,
+        configmap: String,
+        key: String,
+        value: String,
+        original: Option<String>,
+        restart: Option<(String, String)>,
+    },
+    ImageUnavailable {
+        namespace: String,
+        kind: String,
+        name: String,
+        images: Vec<(String, String)>,
+    },
+    NetworkDeny {
+        namespace: String,
+        policy: String,
+        selector: BTreeMap<String, String>,
+        labelled: Vec<String>,
+    },
+    /// An object of a chaos engine; `body` is what is created (not kept in the markers).
+    Chaos {
+        namespace: String,
+        engine: engines::Engine,
+        name: String,
+        what: String,
+        #[serde(default)]
+        body: Value,
+    },
+}
+
+impl Plan {
+    pub fn summary(&self, done: bool) -> String {
+        let pods = |p: &[PodKey]| p.iter().map(|(ns, n)| format!("{ns}/{n}")).collect::<Vec<_>>().join(", ");
+        let (will, did) = match self {
+            Plan::PodDelete { pods: p, grace: Some(0) } => (format!("kill {}", pods(p)), format!("killed {}", pods(p))),
+            Plan::PodDelete { pods: p, .. } => (format!("delete {}", pods(p)), format!("deleted {}", pods(p))),
+            Plan::PodEvict { pods: p } => (format!("evict {}", pods(p)), format!("evicted {}", pods(p))),
+            Plan::Scale { namespace, kind, name, from, to } => (
+                format!("scale {kind} {namespace}/{name} from {from} to {to}"),
+                format!("scaled {kind} {namespace}/{name} from {from} to {to}"),
+            ),
+            Plan::NodeCordon { node, .. } => (format!("cordon {node}"), format!("cordoned {node}")),
+            Plan::NodeDrain { node, pods: p, .. } => (
+                format!("cordon {node} and evict {} pods", p.len()),
+                format!("cordoned {node} and evicted {}", pods(p)),
+            ),
+            Plan::ConfigCorrupt { namespace, configmap, key, value, .. } => (
+                format!("set {key}={value} in ConfigMap {namespace}/{configmap}"),
+                format!("set {key}={value} in ConfigMap {namespace}/{configmap}"),
+            ),
+            Plan::ImageUnavailable { namespace, kind, name, images } => (
+                format!(
+                    "point {} container(s) of {kind} {namespace}/{name} at an image that cannot be pulled",
+                    images.len()
+                ),
+                format!("pointed {kind} {namespace}/{name} at an image that cannot be pulled"),
+            ),
+            Plan::NetworkDeny { namespace, policy, .. } => (
+                format!("create the deny-all NetworkPolicy {namespace}/{policy}"),
+                format!("created the deny-all NetworkPolicy {namespace}/{policy}"),
+            ),
+            Plan::Chaos { namespace, engine, name, what, .. } => (
+                format!("create {} {namespace}/{name} ({what})", engine.kind),
+                format!("created {} {namespace}/{name} ({what})", engine.kind),
+            ),
+        };
+        if done {
+            did
+        } else {
+            will
+        }
+    }
+
+    pub fn handle(&self, fault_id: u64, done: bool) -> RevertHandle {
+        RevertHandle { fault_id, summary: self.summary(done), data: serde_json::to_value(self).unwrap_or(Value::Null) }
+    }
+
+    pub fn from_handle(h: &RevertHandle) -> Result<Plan, BackendError> {
+        serde_json::from_value(h.data.clone()).map_err(|e| {
+            BackendError::Failed(format!("revert handle of fault #{} is not a Kubernetes one: {e}", h.fault_id))
+        })
+    }
+}
