@@ -9,7 +9,9 @@ use common::apiserver::ApiServer;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Node, Pod};
-use kube::api::{Api, EvictParams, ListParams, Patch, PatchParams};
+use k8s_openapi::api::policy::v1::Eviction;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::DeleteOptions;
+use kube::api::{Api, EvictParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::watcher;
 use kube::Client;
 use serde_json::json;
@@ -144,8 +146,30 @@ async fn the_four_patch_types_scale_and_eviction() {
         .into_iter()
         .filter_map(|p| p.metadata.name)
         .collect();
-    pods.evict(&carts[0], &EvictParams::default()).await.expect("3 ready, PDB wants 2: allowed");
-    let err = pods.evict(&carts[1], &EvictParams::default()).await.unwrap_err();
+    // kube's own evict() puts its options under `delete_options`, a field the Eviction does not
+    // define: a strict server refuses it (a lenient one would drop it, and its grace period).
+    let ep = EvictParams {
+        delete_options: Some(kube::api::DeleteParams { grace_period_seconds: Some(7), ..Default::default() }),
+        ..Default::default()
+    };
+    let err = pods.evict(&carts[0], &ep).await.unwrap_err();
+    assert!(err.to_string().contains("strict decoding error: unknown field \"delete_options\""), "{err}");
+    assert!(s.evictions().is_empty());
+    // A policy/v1 Eviction carries it as deleteOptions.gracePeriodSeconds.
+    let eviction = |name: &str| Eviction {
+        metadata: kube::api::ObjectMeta { name: Some(name.into()), ..Default::default() },
+        delete_options: Some(DeleteOptions { grace_period_seconds: Some(7), ..Default::default() }),
+    };
+    let pp = PostParams::default();
+    pods.create_subresource::<_, serde_json::Value>("eviction", &carts[0], &pp, &eviction(&carts[0]))
+        .await
+        .expect("3 ready, PDB wants 2: allowed");
+    assert_eq!(s.evictions(), [("shop".to_string(), carts[0].clone(), Some(7))]);
+    assert_eq!(s.get("pods", "shop", &carts[0]).unwrap()["metadata"]["deletionGracePeriodSeconds"], 7);
+    let err = pods
+        .create_subresource::<_, serde_json::Value>("eviction", &carts[1], &pp, &eviction(&carts[1]))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("disruption budget"), "{err}");
 }
 

@@ -241,6 +241,23 @@ async fn pod_delete_kill_and_evict_with_its_disruption_budget() {
     let err = b.inject(&s, &prepared).await.unwrap_err().to_string();
     assert!(err.contains("disruption budget"), "{err}");
     b.revert(&prepared).await.unwrap();
+    // The one eviction allowed carried no grace period: each pod's own (the preset's -1).
+    let evicted = f.server.evictions();
+    assert_eq!(evicted.len(), 1, "{evicted:?}");
+    assert_eq!(evicted[0].2, None);
+
+    // The grace period asked for reaches the server, as deleteOptions.gracePeriodSeconds.
+    f.server.wait_until(Duration::from_secs(10), "carts replaced", |s| s.ready_pods("shop", "carts") == 3).await;
+    w.until(10, "carts at 3/3 again", |t| {
+        t.pods_of("shop", "carts").filter(|p| p.ready && !p.phase.is_down()).count() == 3
+    })
+    .await;
+    let s = spec("pod-evict", "shop/carts", &w.topo, &[("grace_seconds", ParamValue::Int(5))], Some(Mode::One));
+    let h = apply(b, &s).await;
+    assert!(h.summary.contains("(grace period 5 s)"), "{}", h.summary);
+    let (ns, pod, grace) = f.server.evictions().pop().unwrap();
+    assert_eq!((ns.as_str(), grace), ("shop", Some(5)));
+    assert_eq!(h.data["pods"][0][1], pod.as_str());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -282,13 +299,16 @@ async fn scale_cordon_and_drain_restore_what_they_saved_and_leave_markers_meanwh
             .count()
     };
     assert!(on_n1(&f.server) > 0);
-    let h3 = b.prepare(&spec("node-drain", "node/n1", &w.topo, &[], None)).await.unwrap();
-    let result = b.inject(&spec("node-drain", "node/n1", &w.topo, &[], None), &h3).await;
+    let drain = spec("node-drain", "node/n1", &w.topo, &[("grace_seconds", ParamValue::Int(3))], None);
+    let h3 = b.prepare(&drain).await.unwrap();
+    let result = b.inject(&drain, &h3).await;
     if let Err(e) = &result {
         // The carts PDB may block a second carts pod on n1; that is reported, not hidden.
         assert!(e.to_string().contains("PodDisruptionBudget forbids evicting"), "{e}");
     }
     f.server.wait_until(Duration::from_secs(10), "n1 drained", |s| on_n1(s) == 0).await;
+    let evicted = f.server.evictions();
+    assert!(!evicted.is_empty() && evicted.iter().all(|e| e.2 == Some(3)), "the drain's grace period: {evicted:?}");
     b.revert(&h3).await.unwrap();
     assert!(f.server.get("nodes", "", "n1").unwrap()["spec"]["unschedulable"].is_null());
 }

@@ -33,6 +33,8 @@ pub struct Knobs {
     pub offline: bool,
     /// "METHOD /path" of every request, in order.
     pub requests: Vec<String>,
+    /// Every eviction accepted: (namespace, pod, the grace period it asked for).
+    pub evictions: Vec<(String, String, Option<i64>)>,
 }
 
 pub struct Server {
@@ -190,6 +192,11 @@ impl ApiServer {
 
     pub fn requests(&self) -> Vec<String> {
         self.srv.knobs.lock().unwrap().requests.clone()
+    }
+
+    /// Every eviction the server accepted: (namespace, pod, grace period asked for).
+    pub fn evictions(&self) -> Vec<(String, String, Option<i64>)> {
+        self.srv.knobs.lock().unwrap().evictions.clone()
     }
 
     pub fn set_timing(&self, t: Timing) {

@@ -3,7 +3,10 @@
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Node, Pod};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use kube::api::{Api, DeleteParams, EvictParams, Patch, PatchParams, PostParams};
+use k8s_openapi::api::policy::v1::Eviction;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{DeleteOptions, ObjectMeta};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::Client;
 use serde_json::{json, Value};
 
 use super::{api_err, is_404, markers, merge, patch_workload, roll, strategic_workload, unmark, Ctx, Plan, DENY};
@@ -23,10 +26,9 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<(), Back
                 }
             }
         }
-        Plan::PodEvict { pods } => {
+        Plan::PodEvict { pods, grace } => {
             for (ns, name) in pods {
-                Api::<Pod>::namespaced(c.clone(), ns)
-                    .evict(name, &EvictParams::default())
+                evict(c, ns, name, *grace)
                     .await
                     .map_err(|e| api_err(&format!("evict {ns}/{name} (a PodDisruptionBudget may forbid it now)"), e))?;
             }
@@ -54,10 +56,10 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<(), Back
                 .patch(node, &PatchParams::default(), &Patch::Merge(&patch))
                 .await
                 .map_err(|e| api_err(&format!("cordon {node}"), e))?;
-            if let Plan::NodeDrain { pods, .. } = plan {
+            if let Plan::NodeDrain { pods, grace, .. } = plan {
                 let mut blocked = Vec::new();
                 for (ns, name) in pods {
-                    match Api::<Pod>::namespaced(c.clone(), ns).evict(name, &EvictParams::default()).await {
+                    match evict(c, ns, name, *grace).await {
                         Ok(_) => {}
                         Err(e) if is_404(&e) => {}
                         Err(kube::Error::Api(s)) if s.code == 429 => blocked.push(format!("{ns}/{name}")),
@@ -206,4 +208,19 @@ pub async fn revert(ctx: &Ctx, plan: &Plan) -> Result<(), BackendError> {
         }
         Plan::Chaos { .. } => engines::revert(ctx, plan).await,
     }
+}
+
+/// Evicts a pod through the Eviction API (which honours PodDisruptionBudgets) with this grace
+/// period. A policy/v1 Eviction as the API defines it: kube's own `evict()` sends its options
+/// under `delete_options`, a field the API server drops (or, validating strictly, refuses), so
+/// the grace period would never reach it.
+pub async fn evict(c: &Client, ns: &str, name: &str, grace: Option<i64>) -> Result<(), kube::Error> {
+    let eviction = Eviction {
+        metadata: ObjectMeta { name: Some(name.into()), namespace: Some(ns.into()), ..Default::default() },
+        delete_options: grace.map(|g| DeleteOptions { grace_period_seconds: Some(g), ..Default::default() }),
+    };
+    Api::<Pod>::namespaced(c.clone(), ns)
+        .create_subresource::<_, Value>("eviction", name, &PostParams::default(), &eviction)
+        .await
+        .map(|_| ())
 }

@@ -21,6 +21,9 @@ pub enum Plan {
     },
     PodEvict {
         pods: Vec<PodKey>,
+        /// The evicted pods' grace period (`None`: each pod's own).
+        #[serde(default)]
+        grace: Option<i64>,
     },
     Scale {
         namespace: String,
@@ -37,6 +40,9 @@ pub enum Plan {
         node: String,
         was_unschedulable: bool,
         pods: Vec<PodKey>,
+        /// The evicted pods' grace period (`None`: each pod's own).
+        #[serde(default)]
+        grace: Option<i64>,
     },
     ConfigCorrupt {
         namespace: String,
@@ -75,15 +81,18 @@ impl Plan {
         let (will, did) = match self {
             Plan::PodDelete { pods: p, grace: Some(0) } => (format!("kill {}", pods(p)), format!("killed {}", pods(p))),
             Plan::PodDelete { pods: p, .. } => (format!("delete {}", pods(p)), format!("deleted {}", pods(p))),
-            Plan::PodEvict { pods: p } => (format!("evict {}", pods(p)), format!("evicted {}", pods(p))),
+            Plan::PodEvict { pods: p, grace } => (
+                format!("evict {} ({})", pods(p), grace_words(*grace)),
+                format!("evicted {} ({})", pods(p), grace_words(*grace)),
+            ),
             Plan::Scale { namespace, kind, name, from, to } => (
                 format!("scale {kind} {namespace}/{name} from {from} to {to}"),
                 format!("scaled {kind} {namespace}/{name} from {from} to {to}"),
             ),
             Plan::NodeCordon { node, .. } => (format!("cordon {node}"), format!("cordoned {node}")),
-            Plan::NodeDrain { node, pods: p, .. } => (
-                format!("cordon {node} and evict {} pods", p.len()),
-                format!("cordoned {node} and evicted {}", pods(p)),
+            Plan::NodeDrain { node, pods: p, grace, .. } => (
+                format!("cordon {node} and evict {} pods ({})", p.len(), grace_words(*grace)),
+                format!("cordoned {node} and evicted {} ({})", pods(p), grace_words(*grace)),
             ),
             Plan::ConfigCorrupt { namespace, configmap, key, value, .. } => (
                 format!("set {key}={value} in ConfigMap {namespace}/{configmap}"),
@@ -120,5 +129,13 @@ impl Plan {
         serde_json::from_value(h.data.clone()).map_err(|e| {
             BackendError::Failed(format!("revert handle of fault #{} is not a Kubernetes one: {e}", h.fault_id))
         })
+    }
+}
+
+/// "grace period 30 s", or each pod's own.
+pub fn grace_words(grace: Option<i64>) -> String {
+    match grace {
+        Some(g) => format!("grace period {g} s"),
+        None => "each pod's own grace period".into(),
     }
 }

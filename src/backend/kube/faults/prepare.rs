@@ -125,7 +125,7 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<Plan, BackendError> 
     let int = |n: &str, d: i64| spec.int(n).unwrap_or(d);
     match spec.action.as_str() {
         "pod-delete" => Ok(Plan::PodDelete { pods: choose_pods(ctx, spec).await?, grace: spec.int("grace_seconds") }),
-        "pod-evict" => Ok(Plan::PodEvict { pods: choose_pods(ctx, spec).await? }),
+        "pod-evict" => Ok(Plan::PodEvict { pods: choose_pods(ctx, spec).await?, grace: grace(spec) }),
         "scale" => {
             let (ns, name) = workload_target(spec)?;
             check_namespace(ctx, ns).await?;
@@ -178,7 +178,7 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<Plan, BackendError> 
                     .await
                     .map_err(|e| BackendError::Unsupported(format!("draining {name} would evict pods of {ns}: {e}")))?;
             }
-            Ok(Plan::NodeDrain { node: name.clone(), was_unschedulable, pods })
+            Ok(Plan::NodeDrain { node: name.clone(), was_unschedulable, pods, grace: grace(spec) })
         }
         "config-corrupt" => {
             let (ns, name) = workload_target(spec)?;
@@ -264,4 +264,9 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<Plan, BackendError> 
         }
         _ => engines::prepare(ctx, spec).await,
     }
+}
+
+/// The `grace_seconds` parameter; a negative one (or none) leaves each pod its own.
+fn grace(spec: &FaultSpec) -> Option<i64> {
+    spec.int("grace_seconds").filter(|g| *g >= 0)
 }
