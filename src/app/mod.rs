@@ -10,6 +10,7 @@ pub mod fault;
 pub mod form;
 pub mod health;
 pub mod keymap;
+pub mod preview;
 pub mod runsheet;
 pub mod start;
 pub mod state;

@@ -39,6 +39,7 @@ pub fn update(s: &mut AppState, event: Event, now: Stamp) -> Vec<Effect> {
         }
         Event::Backend(delta) => on_delta(s, delta, &mut fx),
         Event::Prepared { fault: id, result } => fault::on_prepared(s, id, result, &mut fx),
+        Event::Previewed { spec, result } => super::preview::on_previewed(s, &spec, result),
         Event::Injected { fault: id, result } => fault::on_injected(s, id, result, &mut fx),
         Event::Reverted { fault: id, attempt, result } => fault::on_reverted(s, id, attempt, result, &mut fx),
         Event::Exported { path, result } => match result {
@@ -346,14 +347,7 @@ fn on_action(s: &mut AppState, ctx: Context, action: Option<Action>, fx: &mut Ve
                 *button = if *button == Button::Cancel { Button::Inject } else { Button::Cancel };
             }
         }
-        (Context::Confirm, Action::Select) => {
-            if let FaultPhase::Armed { plan, button } = std::mem::replace(&mut s.fault, FaultPhase::Idle) {
-                match button {
-                    Button::Inject => fault::inject(s, plan, fx),
-                    Button::Cancel => s.say(Level::Info, "cancelled; nothing was injected"),
-                }
-            }
-        }
+        (Context::Confirm, Action::Select) => super::preview::press(s, fx),
         (Context::Confirm, Action::Back) => {
             s.fault = FaultPhase::Idle;
             s.say(Level::Info, "cancelled; nothing was injected");

@@ -75,6 +75,14 @@ pub struct RevertHandle {
     pub data: serde_json::Value,
 }
 
+/// What `prepare` found, for the confirmation: the handle that says how to undo the fault, and
+/// what it read on the way, a line each ("ConfigMap shop/carts-config, key DB_HOST (now \"db\")").
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prepared {
+    pub handle: RevertHandle,
+    pub found: Vec<String>,
+}
+
 /// A fault that an earlier gameday process injected and never confirmed reverted, found in
 /// its journal or by the markers on what it changed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -144,6 +152,14 @@ pub trait Backend: Send + Sync + 'static {
     /// saves the replica count, ...) and changes nothing. The console journals the handle
     /// before it calls `inject`, so whatever happens next, the journal says how to undo it.
     async fn prepare(&self, spec: &FaultSpec) -> Result<RevertHandle, BackendError>;
+
+    /// `prepare`, read-only as always, for the confirmation shown before anything happens: the
+    /// handle (the console journals it when the operator confirms, then injects it) and what
+    /// was found, in words.
+    async fn preview(&self, spec: &FaultSpec) -> Result<Prepared, BackendError> {
+        let handle = self.prepare(spec).await?;
+        Ok(Prepared { handle, found: Vec::new() })
+    }
 
     /// Applies the prepared fault; returns the handle to revert it (the prepared one, perhaps
     /// with more detail). After an error the console reverts the prepared handle anyway.

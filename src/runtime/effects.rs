@@ -107,6 +107,13 @@ impl Runner {
                         let _ = tx.send(Event::Prepared { fault: spec.fault_id, result });
                     });
                 }
+                Effect::Preview(spec) => {
+                    let (backend, tx) = (self.backend.clone(), self.tx.clone());
+                    tokio::spawn(async move {
+                        let result = guarded(backend.preview(&spec)).await;
+                        let _ = tx.send(Event::Previewed { spec: Box::new(spec), result });
+                    });
+                }
                 Effect::Inject { spec, handle } => {
                     let (backend, tx, ledger) = (self.backend.clone(), self.tx.clone(), self.ledger.clone());
                     let (mut durable, needed) = (self.journal.durable(), self.last_seq);
