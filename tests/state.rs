@@ -9,7 +9,7 @@ use gameday::app::keymap::Context;
 use gameday::app::preview::{Preview, PREVIEW_FRESH_MS};
 use gameday::app::state::{Level, Overlay};
 use gameday::app::{Effect, Event};
-use gameday::backend::{FaultSpec, Prepared};
+use gameday::backend::{FaultSpec, Prepared, TopologyDelta};
 use gameday::timeline::{EndReason, EntryKind, NoteTag};
 use ratatui::crossterm::event::KeyCode;
 
@@ -745,4 +745,67 @@ fn leaving_earlier_faults_in_place_is_a_recorded_choice() {
     // The abort key still takes them out.
     let fx = h.key(KeyCode::Char(' '));
     assert_eq!(fx.iter().filter(|e| matches!(e, Effect::Cleanup { .. })).count(), 2);
+}
+
+#[test]
+fn a_fault_its_engine_runs_to_its_end_waits_for_the_verdict_and_ends_with_it() {
+    let mut h = Harness::demo();
+    live(&mut h);
+    let session = h.s.session.id.clone();
+    let deadline = |h: &Harness| match &h.s.fault {
+        FaultPhase::Active { fault } => fault.deadline_ms.unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let first = deadline(&h);
+    // News of another session's fault is not about ours.
+    let runs_on = |session: &str, fault: u64, within_ms: u64| {
+        Event::Backend(TopologyDelta::FaultRunsOn {
+            session: session.into(),
+            fault,
+            within_ms,
+            why: "Litmus runs pod-delete for 120 s from when its runner starts, then gives its verdict".into(),
+        })
+    };
+    assert!(h.send(runs_on("20260101-000000-else", 1, 10_000_000)).is_empty());
+    assert_eq!(deadline(&h), first);
+    // Ours: given until then, and said.
+    let fx = h.send(runs_on(&session, 1, first - h.t + 60_000));
+    assert_eq!(kinds(&fx), ["record:console"]);
+    assert_eq!(deadline(&h), first + 60_000);
+    h.advance(first - h.t + 5_000);
+    assert!(matches!(h.s.fault, FaultPhase::Active { .. }), "not stopped at its own duration: {:?}", h.s.fault);
+    // The verdict ends it; what is left is tidied up through the revert.
+    let finished = Event::Backend(TopologyDelta::FaultFinished {
+        session: session.clone(),
+        fault: 1,
+        how: "Litmus pod-delete verdict Pass".into(),
+    });
+    let fx = h.send(finished);
+    assert_eq!(kinds(&fx), ["record:fault_ending", "record:revert_started", "revert+0ms"]);
+    h.run_effects(fx);
+    assert_eq!(h.s.fault, FaultPhase::Idle);
+    let md = gameday::timeline::report::render(&h.s.timeline);
+    assert!(md.contains("finished by itself: Litmus pod-delete verdict Pass"), "{md}");
+    assert!(
+        h.s.timeline.iter().any(|e| matches!(&e.kind,
+        EntryKind::FaultEnding { reason: EndReason::Finished { how }, .. } if how == "Litmus pod-delete verdict Pass"))
+    );
+
+    // One that never finishes is stopped when its time is up; an abort stops it at any time.
+    let mut h = Harness::demo();
+    live(&mut h);
+    let second = deadline(&h);
+    h.send(runs_on(&session, 1, second - h.t + 30_000));
+    h.advance(second - h.t + 31_000);
+    assert!(matches!(&h.s.fault, FaultPhase::Idle), "{:?}", h.s.fault);
+    assert!(h
+        .s
+        .timeline
+        .iter()
+        .any(|e| matches!(&e.kind, EntryKind::FaultEnding { fault: 1, reason: EndReason::Expired })));
+    let mut h = Harness::demo();
+    live(&mut h);
+    h.send(runs_on(&session, 1, 600_000));
+    h.key(KeyCode::Char(' '));
+    assert!(matches!(&h.s.fault, FaultPhase::Reverting { reason: EndReason::Aborted { .. }, .. }), "{:?}", h.s.fault);
 }

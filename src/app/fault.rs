@@ -7,15 +7,12 @@
 //!  Applying ─ok─> Active ─expire/abort─> Reverting ─ok─> Idle
 //!     └err─────────────────────────────> Reverting   └err: retry with backoff
 //! ```
-//! `Armed`: the confirmation is showing, and the backend's `prepare` (read-only) says what the
-//! fault will touch, before the operator confirms (`super::preview`). Confirmed, its handle is
-//! journaled and only then applied. `Preparing` (`:inject`, which asks nothing): the backend
-//! reads what the fault will touch and how to undo it, and changes nothing. Either way the
-//! handle is journaled before `Applying` starts, so the journal always says how to undo what may
-//! be in the system. A failed apply is reverted all the same. Inject is accepted only in `Idle`
-//! (or `Armed`, from its confirmation); anything else is refused and recorded. Abort is accepted
-//! in every state and always wins. Every transition records its timeline entry before the effect
-//! that carries it out.
+//! `Armed`: the confirmation shows what the backend's read-only `prepare` found before anyone
+//! confirms (`super::preview`); `Preparing` (`:inject`, which asks nothing) reads it too. Either
+//! way its handle (how to undo the fault) is journaled before `Applying` starts. A failed apply
+//! is reverted all the same. Inject is accepted only in `Idle` (or `Armed`, from its
+//! confirmation); anything else is refused and recorded. Abort is accepted in every state and
+//! always wins. Every transition records its timeline entry before the effect that carries it out.
 
 use std::collections::BTreeMap;
 
@@ -61,6 +58,8 @@ pub struct LiveFault {
     /// The prepared handle, then the one the backend confirmed.
     pub handle: Option<RevertHandle>,
     pub deadline_ms: Option<u64>,
+    /// Its engine runs it to its own end: it is given until then (`super::engine_end`).
+    pub engine_until_ms: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,8 +71,7 @@ pub enum Button {
 #[derive(Clone, Debug, PartialEq)]
 pub enum FaultPhase {
     Idle,
-    /// The confirmation is showing, with what prepare found (or is still reading); Cancel is
-    /// preselected.
+    /// The confirmation is showing, with what prepare found; Cancel is preselected.
     Armed {
         plan: FaultPlan,
         button: Button,
@@ -117,10 +115,6 @@ impl FaultPhase {
     }
 }
 
-fn spec(s: &AppState, f: &LiveFault) -> FaultSpec {
-    spec_of(s, f.id, &f.plan)
-}
-
 /// What the backend is given for fault `id` of this plan.
 pub(super) fn spec_of(s: &AppState, id: u64, plan: &FaultPlan) -> FaultSpec {
     FaultSpec {
@@ -154,7 +148,7 @@ pub fn inject(s: &mut AppState, plan: FaultPlan, fx: &mut Vec<Effect>) {
         return;
     }
     let fault = request(s, plan, fx);
-    fx.push(Effect::Prepare(spec(s, &fault)));
+    fx.push(Effect::Prepare(spec_of(s, fault.id, &fault.plan)));
     s.say(Level::Info, format!("preparing {} on {}…", fault.plan.preset, fault.plan.target));
     s.fault = FaultPhase::Preparing { fault, abort: None };
 }
@@ -188,7 +182,7 @@ fn request(s: &mut AppState, plan: FaultPlan, fx: &mut Vec<Effect>) -> LiveFault
         fx,
     );
     super::steady::before_inject(s, id, fx);
-    LiveFault { id, plan, requested_ms: s.now.t_ms, handle: None, deadline_ms: None }
+    LiveFault { id, plan, requested_ms: s.now.t_ms, handle: None, deadline_ms: None, engine_until_ms: None }
 }
 
 /// Write-ahead: the handle that says how to undo the fault is journaled, then it is applied
@@ -196,7 +190,7 @@ fn request(s: &mut AppState, plan: FaultPlan, fx: &mut Vec<Effect>) -> LiveFault
 fn apply(s: &mut AppState, mut fault: LiveFault, handle: RevertHandle, fx: &mut Vec<Effect>) {
     s.record(EntryKind::InjectStarted { fault: fault.id, handle: handle.clone() }, fx);
     fault.handle = Some(handle.clone());
-    fx.push(Effect::Inject { spec: spec(s, &fault), handle });
+    fx.push(Effect::Inject { spec: spec_of(s, fault.id, &fault.plan), handle });
     s.say(Level::Info, format!("injecting {} on {}…", fault.plan.preset, fault.plan.target));
     s.fault = FaultPhase::Applying { fault, abort: None };
 }
@@ -287,7 +281,7 @@ fn revert_attempt(s: &mut AppState, fault: &LiveFault, attempt: u32, delay_ms: u
     }
 }
 
-fn start_revert(s: &mut AppState, fault: LiveFault, reason: EndReason, fx: &mut Vec<Effect>) {
+pub(super) fn start_revert(s: &mut AppState, fault: LiveFault, reason: EndReason, fx: &mut Vec<Effect>) {
     s.record(EntryKind::FaultEnding { fault: fault.id, reason: reason.clone() }, fx);
     revert_attempt(s, &fault, 1, 0, fx);
     s.fault = FaultPhase::Reverting { fault, reason, attempt: 1, last_error: None, repeat_noted: false };
@@ -346,7 +340,7 @@ pub fn on_injected(s: &mut AppState, id: u64, result: Result<RevertHandle, Strin
         (Ok(handle), None) => {
             s.record(EntryKind::InjectConfirmed { fault: id, handle: handle.clone() }, fx);
             fault.handle = Some(handle);
-            fault.deadline_ms = Some(s.now.t_ms + fault.plan.duration_ms);
+            fault.deadline_ms = Some((s.now.t_ms + fault.plan.duration_ms).max(fault.engine_until_ms.unwrap_or(0)));
             s.say(Level::Info, format!("fault #{id} is live: {}", fault.plan.blast_radius));
             s.fault = FaultPhase::Active { fault };
             super::steady::on_active(s, id);

@@ -103,6 +103,12 @@ fn on_delta(s: &mut AppState, delta: TopologyDelta, fx: &mut Vec<Effect>) {
         }
         TopologyDelta::Reachable { service, addr } => steady::on_reachable(s, service, addr, fx),
         TopologyDelta::FaultLapsed { session, fault, why } => fault::on_lapsed(s, &session, fault, why, fx),
+        TopologyDelta::FaultRunsOn { session, fault, within_ms, why } => {
+            super::engine_end::on_runs_on(s, &session, fault, within_ms, why, fx)
+        }
+        TopologyDelta::FaultFinished { session, fault, how } => {
+            super::engine_end::on_finished(s, &session, fault, how, fx)
+        }
         TopologyDelta::Capability { action, support } => {
             for p in s.presets.iter_mut().filter(|p| p.preset.action == action) {
                 p.support = support.clone();

@@ -169,6 +169,13 @@ pub trait Backend: Send + Sync + 'static {
     /// only partly) applied.
     async fn revert(&self, handle: &RevertHandle) -> Result<(), BackendError>;
 
+    /// How long one revert of this fault may take, when the console's usual limit for a backend
+    /// call is too short: an engine that cleans up after a stop (Litmus) can take minutes, and
+    /// the revert is under way, not failed, meanwhile.
+    fn revert_time_limit(&self, _handle: &RevertHandle) -> Option<std::time::Duration> {
+        None
+    }
+
     /// Whether what this backend injects stays in the system when the console dies (true for
     /// real clusters; the demo cluster dies with the console).
     fn faults_outlive_process(&self) -> bool {
