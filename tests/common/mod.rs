@@ -5,6 +5,7 @@ pub mod apiserver;
 pub mod docker;
 pub mod fake;
 pub mod http_service;
+pub mod kube;
 pub mod pty;
 pub mod rbac;
 

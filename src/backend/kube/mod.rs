@@ -24,7 +24,7 @@ use self::cluster::Policy;
 use self::engines::Engines;
 use self::faults::{Ctx, Plan, FAULT, REVERT, SESSION};
 use self::watch::Scope;
-use super::{Backend, BackendError, BackendInfo, FaultSpec, Leftover, RevertHandle, Support, TopologyDelta};
+use super::{Backend, BackendError, BackendInfo, FaultSpec, Leftover, Prepared, RevertHandle, Support, TopologyDelta};
 
 /// How to reach the cluster and what may be touched.
 #[derive(Clone, Debug, Default)]
@@ -92,7 +92,7 @@ impl KubeBackend {
         let server = config.cluster_url.to_string();
         let client = Client::try_from(config).map_err(|e| anyhow::anyhow!("{}", chain(&e)))?;
         let policy = Policy { allow: opts.allow.iter().cloned().collect::<BTreeSet<_>>(), own_pod: own_pod() };
-        let ctx = Ctx { client, policy, engines: Arc::new(RwLock::new(Engines::default())) };
+        let ctx = Ctx { client, policy, engines: Arc::new(RwLock::new(Engines::default())), news: Default::default() };
         let cluster = match &opts.namespace {
             Some(ns) => format!("{name} ({}) namespace {ns}", server.trim_end_matches('/')),
             None => format!("{name} ({})", server.trim_end_matches('/')),
@@ -156,22 +156,39 @@ impl Backend for KubeBackend {
     }
 
     fn watch(&self, tx: UnboundedSender<TopologyDelta>) {
+        if let Ok(mut news) = self.ctx.news.lock() {
+            *news = Some(tx.clone());
+        }
         watch::spawn(self.ctx.client.clone(), self.scope.clone(), self.ctx.policy.clone(), tx.clone());
         self.discover(tx);
     }
 
     async fn prepare(&self, spec: &FaultSpec) -> Result<RevertHandle, BackendError> {
-        Ok(faults::prepare(&self.ctx, spec).await?.handle(spec.fault_id, false))
+        Ok(faults::prepare(&self.ctx, spec).await?.plan.handle(spec.fault_id, false))
+    }
+
+    async fn preview(&self, spec: &FaultSpec) -> Result<Prepared, BackendError> {
+        let found = faults::prepare(&self.ctx, spec).await?;
+        Ok(Prepared { handle: found.plan.handle(spec.fault_id, false), found: found.found })
     }
 
     async fn inject(&self, spec: &FaultSpec, prepared: &RevertHandle) -> Result<RevertHandle, BackendError> {
         let plan = Plan::from_handle(prepared)?;
-        faults::inject(&self.ctx, spec, &plan).await?;
-        Ok(plan.handle(spec.fault_id, true))
+        Ok(faults::inject(&self.ctx, spec, &plan).await?.handle(spec.fault_id, true))
     }
 
     async fn revert(&self, handle: &RevertHandle) -> Result<(), BackendError> {
         faults::revert(&self.ctx, &Plan::from_handle(handle)?).await
+    }
+
+    /// A Litmus engine is stopped, then Litmus cleans up: that can take minutes.
+    fn revert_time_limit(&self, handle: &RevertHandle) -> Option<std::time::Duration> {
+        match Plan::from_handle(handle) {
+            Ok(Plan::Chaos { engine, .. }) if engine.kind == "ChaosEngine" => {
+                Some(engines::LITMUS_STOP + std::time::Duration::from_secs(60))
+            }
+            _ => None,
+        }
     }
 
     /// Everything carrying gameday's markers, with the revert plan its annotation holds.

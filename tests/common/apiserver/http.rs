@@ -227,6 +227,16 @@ impl Server {
         } else {
             t.ns.clone()
         };
+        // A chaos object is checked against the fields its published CRD defines.
+        if let Some(schema) = super::schemas::of(t.res.kind) {
+            let problems = super::schemas::check(&schema, &obj);
+            if !problems.is_empty() {
+                let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+                let message = format!("{}.{} \"{name}\" is invalid: {}", t.res.kind, t.res.group, problems.join("; "));
+                self.knobs.lock().unwrap().invalid.push(message.clone());
+                return status(422, "Invalid", &message);
+            }
+        }
         let mut store = self.store.lock().unwrap();
         match store.create(&t.res, &ns, obj) {
             Ok(o) => (StatusCode::CREATED, axum::Json(o)).into_response(),

@@ -13,7 +13,8 @@ use super::{api_err, is_404, markers, merge, patch_workload, roll, strategic_wor
 use crate::backend::kube::engines;
 use crate::backend::{BackendError, FaultSpec};
 
-pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<(), BackendError> {
+/// Applies the plan; returns it, with what the engine confirmed it hit (Chaos Mesh).
+pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<Plan, BackendError> {
     let c = &ctx.client;
     match plan {
         Plan::PodDelete { pods, grace } => {
@@ -123,9 +124,9 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<(), Back
                 Err(e) => return Err(api_err(&format!("NetworkPolicy {namespace}/{policy}"), e)),
             }
         }
-        Plan::Chaos { .. } => engines::inject(ctx, spec, plan).await?,
+        Plan::Chaos { .. } => return engines::inject(ctx, spec, plan).await,
     }
-    Ok(())
+    Ok(plan.clone())
 }
 
 pub async fn revert(ctx: &Ctx, plan: &Plan) -> Result<(), BackendError> {

@@ -13,15 +13,20 @@ use serde_json::{json, Value};
 
 use super::cluster::Policy;
 use super::engines::Engines;
-use crate::backend::{BackendError, FaultSpec};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::backend::{BackendError, FaultSpec, TopologyDelta};
 
 mod apply;
+mod budgets;
+mod config;
+mod node;
 mod plan;
 mod prepare;
 
 pub use apply::{inject, revert};
 pub use plan::Plan;
-pub use prepare::{choose_pods, prepare, workload_labels};
+pub use prepare::{choose, choose_pods, names, pod_key, pod_line, prepare, workload_labels, Found};
 
 pub const SESSION: &str = "gameday.dev/session";
 pub const FAULT: &str = "gameday.dev/fault";
@@ -49,6 +54,22 @@ pub struct Ctx {
     pub client: Client,
     pub policy: Policy,
     pub engines: std::sync::Arc<std::sync::RwLock<Engines>>,
+    /// Where the console hears what happens to a fault (the watch's channel, once watching).
+    pub news: std::sync::Mutex<Option<UnboundedSender<TopologyDelta>>>,
+}
+
+impl Ctx {
+    /// A channel for news about faults (a clone of the watch's; none before it started).
+    pub fn news(&self) -> Option<UnboundedSender<TopologyDelta>> {
+        self.news.lock().ok().and_then(|n| n.clone())
+    }
+
+    /// A timeline line about an object a fault touches.
+    pub fn tell(&self, object: String, message: String, warning: bool) {
+        if let Some(tx) = self.news() {
+            let _ = tx.send(TopologyDelta::ClusterEvent { object, message, warning });
+        }
+    }
 }
 
 fn api_err(what: &str, e: kube::Error) -> BackendError {

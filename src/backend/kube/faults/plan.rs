@@ -72,6 +72,16 @@ pub enum Plan {
         what: String,
         #[serde(default)]
         body: Value,
+        /// Litmus: the experiment the engine runs (its verdict is in ChaosResult
+        /// `<name>-<experiment>`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        experiment: Option<String>,
+        /// What the engine says it hit once injected (Chaos Mesh's records).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        hit: Vec<String>,
+        /// The fault's duration, in seconds, as the engine was given it.
+        #[serde(default)]
+        seconds: u64,
     },
 }
 
@@ -109,9 +119,14 @@ impl Plan {
                 format!("create the deny-all NetworkPolicy {namespace}/{policy}"),
                 format!("created the deny-all NetworkPolicy {namespace}/{policy}"),
             ),
-            Plan::Chaos { namespace, engine, name, what, .. } => (
+            Plan::Chaos { namespace, engine, name, what, hit, .. } => (
                 format!("create {} {namespace}/{name} ({what})", engine.kind),
-                format!("created {} {namespace}/{name} ({what})", engine.kind),
+                match hit.len() {
+                    0 => format!("created {} {namespace}/{name} ({what})", engine.kind),
+                    _ => {
+                        format!("created {} {namespace}/{name} ({what}); injected into {}", engine.kind, hit.join(", "))
+                    }
+                },
             ),
         };
         if done {

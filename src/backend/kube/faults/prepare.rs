@@ -1,20 +1,70 @@
 //! Prepare: reads what a fault will touch and everything needed to undo it, and changes
-//! nothing (the console journals the plan before anything is applied).
+//! nothing. What it found goes into the confirmation before anyone confirms; the plan is
+//! journaled before anything is applied.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Pod};
-use kube::api::{Api, ListParams};
+use k8s_openapi::api::core::v1::{Namespace, Pod};
+use kube::api::Api;
 use rand::seq::SliceRandom;
 use serde_json::Value;
 
-use super::{api_err, object_name, Ctx, Plan, PodKey, DENY};
+use super::plan::grace_words;
+use super::{api_err, budgets, config, node, object_name, Ctx, Plan, PodKey, DENY};
 use crate::backend::kube::engines;
 use crate::backend::{BackendError, FaultSpec, Mode, Target};
 
+/// A prepared plan, and what prepare read on the way, a line each, for the confirmation.
+pub struct Found {
+    pub plan: Plan,
+    pub found: Vec<String>,
+}
+
+/// At most this many pods are named in a line; the rest are counted.
+const NAMED: usize = 6;
+
+/// "shop/a, shop/b and 3 more"
+pub fn names(pods: &[PodKey]) -> String {
+    let mut out: Vec<String> = pods.iter().take(NAMED).map(|(ns, n)| format!("{ns}/{n}")).collect();
+    if pods.len() > NAMED {
+        out.push(format!("and {} more", pods.len() - NAMED));
+    }
+    out.join(", ")
+}
+
+/// "shop/carts-x on n1: carts (example/carts:1.0), istio-proxy (istio/proxyv2)"
+pub fn pod_line(p: &Pod) -> String {
+    let node = p.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_else(|| "no node yet".into());
+    let containers: Vec<String> = p
+        .spec
+        .iter()
+        .flat_map(|s| &s.containers)
+        .map(|c| format!("{} ({})", c.name, c.image.clone().unwrap_or_default()))
+        .collect();
+    format!(
+        "{}/{} on {node}: {}",
+        p.metadata.namespace.clone().unwrap_or_default(),
+        p.metadata.name.clone().unwrap_or_default(),
+        containers.join(", ")
+    )
+}
+
+pub fn pod_key(p: &Pod) -> PodKey {
+    (p.metadata.namespace.clone().unwrap_or_default(), p.metadata.name.clone().unwrap_or_default())
+}
+
+/// A line per pod (at most `NAMED`, then a count).
+fn pod_lines(pods: &[Pod]) -> Vec<String> {
+    let mut out: Vec<String> = pods.iter().take(NAMED).map(pod_line).collect();
+    if pods.len() > NAMED {
+        out.push(format!("and {} more pods", pods.len() - NAMED));
+    }
+    out
+}
+
 /// Whether faults may touch this namespace (the label on it, or --allow-namespace).
-async fn check_namespace(ctx: &Ctx, ns: &str) -> Result<(), BackendError> {
+pub(super) async fn check_namespace(ctx: &Ctx, ns: &str) -> Result<(), BackendError> {
     let nss: Api<Namespace> = Api::all(ctx.client.clone());
     let labels = match nss.get(ns).await {
         Ok(n) => n.metadata.labels.unwrap_or_default(),
@@ -29,6 +79,11 @@ async fn check_namespace(ctx: &Ctx, ns: &str) -> Result<(), BackendError> {
 /// The candidate pods that still exist and run, never the console's own; `count` of them
 /// chosen at random.
 pub async fn choose_pods(ctx: &Ctx, spec: &FaultSpec) -> Result<Vec<PodKey>, BackendError> {
+    Ok(choose(ctx, spec).await?.iter().map(pod_key).collect())
+}
+
+/// `choose_pods`, with the pods as read.
+pub async fn choose(ctx: &Ctx, spec: &FaultSpec) -> Result<Vec<Pod>, BackendError> {
     let mut live = Vec::new();
     let mut own = false;
     for r in &spec.pods {
@@ -38,7 +93,7 @@ pub async fn choose_pods(ctx: &Ctx, spec: &FaultSpec) -> Result<Vec<PodKey>, Bac
         }
         let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &r.namespace);
         match pods.get_opt(&r.name).await {
-            Ok(Some(p)) if p.metadata.deletion_timestamp.is_none() => live.push((r.namespace.clone(), r.name.clone())),
+            Ok(Some(p)) if p.metadata.deletion_timestamp.is_none() => live.push(p),
             Ok(_) => {}
             Err(e) => return Err(api_err(&format!("pod {}/{}", r.namespace, r.name), e)),
         }
@@ -50,20 +105,20 @@ pub async fn choose_pods(ctx: &Ctx, spec: &FaultSpec) -> Result<Vec<PodKey>, Bac
             BackendError::TargetGone(format!("none of the pods {} selects is running", spec.target))
         });
     }
-    let mut namespaces: Vec<&String> = live.iter().map(|(ns, _)| ns).collect();
+    let mut namespaces: Vec<String> = live.iter().map(|p| pod_key(p).0).collect();
     namespaces.sort();
     namespaces.dedup();
-    for ns in namespaces {
+    for ns in &namespaces {
         check_namespace(ctx, ns).await?;
     }
     live.shuffle(&mut rand::thread_rng());
     live.truncate(spec.mode.unwrap_or(Mode::All).count(live.len()));
-    live.sort();
+    live.sort_by_key(pod_key);
     Ok(live)
 }
 
 /// Which workload kind a `<namespace>/<name>` target is, with its pod template.
-async fn workload(ctx: &Ctx, ns: &str, name: &str) -> Result<(String, Value), BackendError> {
+pub(super) async fn workload(ctx: &Ctx, ns: &str, name: &str) -> Result<(String, Value), BackendError> {
     let c = &ctx.client;
     if let Some(d) = Api::<Deployment>::namespaced(c.clone(), ns).get_opt(name).await.map_err(|e| api_err(name, e))? {
         return Ok(("Deployment".into(), serde_json::to_value(d).unwrap_or_default()));
@@ -97,35 +152,28 @@ fn workload_target(spec: &FaultSpec) -> Result<(&str, &str), BackendError> {
     }
 }
 
-/// The ConfigMaps a pod template reads (envFrom, env valueFrom, volumes), in that order.
-fn configmaps_of(template_spec: &Value) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for c in template_spec["containers"].as_array().into_iter().flatten() {
-        for e in c["envFrom"].as_array().into_iter().flatten() {
-            if let Some(n) = e["configMapRef"]["name"].as_str() {
-                out.push(n.to_string());
-            }
-        }
-        for e in c["env"].as_array().into_iter().flatten() {
-            if let Some(n) = e["valueFrom"]["configMapKeyRef"]["name"].as_str() {
-                out.push(n.to_string());
-            }
-        }
-    }
-    for v in template_spec["volumes"].as_array().into_iter().flatten() {
-        if let Some(n) = v["configMap"]["name"].as_str() {
-            out.push(n.to_string());
-        }
-    }
-    out.dedup();
-    out
-}
-
-pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<Plan, BackendError> {
+pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<Found, BackendError> {
     let int = |n: &str, d: i64| spec.int(n).unwrap_or(d);
     match spec.action.as_str() {
-        "pod-delete" => Ok(Plan::PodDelete { pods: choose_pods(ctx, spec).await?, grace: spec.int("grace_seconds") }),
-        "pod-evict" => Ok(Plan::PodEvict { pods: choose_pods(ctx, spec).await?, grace: grace(spec) }),
+        "pod-delete" => {
+            let pods = choose(ctx, spec).await?;
+            let grace = spec.int("grace_seconds");
+            let mut found = pod_lines(&pods);
+            found.push(match grace {
+                Some(0) => "grace 0: killed at once, no SIGTERM first".into(),
+                Some(g) => format!("grace period {g} s: SIGTERM, then SIGKILL after {g} s"),
+                None => "each pod's own grace period".into(),
+            });
+            found.push("their controller creates replacements; the revert has nothing to undo".into());
+            Ok(Found { plan: Plan::PodDelete { pods: pods.iter().map(pod_key).collect(), grace }, found })
+        }
+        "pod-evict" => {
+            let pods = choose(ctx, spec).await?;
+            let mut found = pod_lines(&pods);
+            found.push(format!("through the Eviction API, {}", grace_words(grace(spec))));
+            found.extend(budget_lines(ctx, &pods).await?);
+            Ok(Found { plan: Plan::PodEvict { pods: pods.iter().map(pod_key).collect(), grace: grace(spec) }, found })
+        }
         "scale" => {
             let (ns, name) = workload_target(spec)?;
             check_namespace(ctx, ns).await?;
@@ -136,83 +184,22 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<Plan, BackendError> 
                 )));
             }
             let from = obj["spec"]["replicas"].as_i64().unwrap_or(1) as i32;
-            Ok(Plan::Scale { namespace: ns.into(), kind, name: name.into(), from, to: int("replicas", 0) as i32 })
+            let to = int("replicas", 0) as i32;
+            let ready = obj["status"]["readyReplicas"].as_i64().unwrap_or(0);
+            let found = vec![format!(
+                "{kind} {ns}/{name} wants {from} replicas ({ready} ready): saved for the revert, set to {to}"
+            )];
+            Ok(Found { plan: Plan::Scale { namespace: ns.into(), kind, name: name.into(), from, to }, found })
         }
         "node-cordon" | "node-drain" => {
             let Target::Node { name } = &spec.target else {
                 return Err(BackendError::Unsupported(format!("{} needs a node", spec.action)));
             };
-            let node = Api::<Node>::all(ctx.client.clone())
-                .get(name)
-                .await
-                .map_err(|e| api_err(&format!("node {name}"), e))?;
-            let was_unschedulable = node.spec.and_then(|s| s.unschedulable).unwrap_or(false);
-            if spec.action == "node-cordon" {
-                return Ok(Plan::NodeCordon { node: name.clone(), was_unschedulable });
-            }
-            let on_node = Api::<Pod>::all(ctx.client.clone())
-                .list(&ListParams::default().fields(&format!("spec.nodeName={name}")))
-                .await
-                .map_err(|e| api_err(&format!("pods on {name}"), e))?;
-            let mut pods = Vec::new();
-            for p in on_node.items {
-                let daemon = p.metadata.owner_references.iter().flatten().any(|r| r.kind == "DaemonSet");
-                let mirror =
-                    p.metadata.annotations.as_ref().is_some_and(|a| a.contains_key("kubernetes.io/config.mirror"));
-                if daemon || mirror || p.metadata.deletion_timestamp.is_some() {
-                    continue;
-                }
-                let key = (p.metadata.namespace.unwrap_or_default(), p.metadata.name.unwrap_or_default());
-                if ctx.policy.own_pod.as_ref() == Some(&key) {
-                    return Err(BackendError::Unsupported(format!(
-                        "node {name} runs the console's own pod; drain another"
-                    )));
-                }
-                pods.push(key);
-            }
-            let mut namespaces: Vec<&String> = pods.iter().map(|(ns, _)| ns).collect();
-            namespaces.sort();
-            namespaces.dedup();
-            for ns in namespaces {
-                check_namespace(ctx, ns)
-                    .await
-                    .map_err(|e| BackendError::Unsupported(format!("draining {name} would evict pods of {ns}: {e}")))?;
-            }
-            Ok(Plan::NodeDrain { node: name.clone(), was_unschedulable, pods, grace: grace(spec) })
+            node::prepare(ctx, spec, name).await
         }
         "config-corrupt" => {
             let (ns, name) = workload_target(spec)?;
-            check_namespace(ctx, ns).await?;
-            let (kind, obj) = workload(ctx, ns, name).await?;
-            let wanted = spec.text("configmap").filter(|c| !c.is_empty());
-            let read = configmaps_of(&obj["spec"]["template"]["spec"]);
-            let configmap = match (wanted, read.first()) {
-                (Some(c), _) => c,
-                (None, Some(c)) => c.clone(),
-                (None, None) => {
-                    return Err(BackendError::Failed(format!(
-                        "{ns}/{name} reads no ConfigMap; name one with configmap=<name>"
-                    )))
-                }
-            };
-            let cm = Api::<ConfigMap>::namespaced(ctx.client.clone(), ns)
-                .get(&configmap)
-                .await
-                .map_err(|e| api_err(&format!("ConfigMap {ns}/{configmap}"), e))?;
-            let data = cm.data.unwrap_or_default();
-            let key = spec
-                .text("key")
-                .filter(|k| !k.is_empty() && data.contains_key(k))
-                .or_else(|| data.keys().next().cloned())
-                .ok_or_else(|| BackendError::Failed(format!("ConfigMap {ns}/{configmap} has no data to corrupt")))?;
-            Ok(Plan::ConfigCorrupt {
-                namespace: ns.into(),
-                configmap,
-                original: data.get(&key).cloned(),
-                key,
-                value: spec.text("value").unwrap_or_else(|| "nonexistent.invalid".into()),
-                restart: (spec.text("restart").as_deref() == Some("yes")).then(|| (kind, name.to_string())),
-            })
+            config::prepare(ctx, spec, ns, name).await
         }
         "image-unavailable" => {
             let (ns, name) = workload_target(spec)?;
@@ -232,41 +219,100 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<Plan, BackendError> 
                 })
                 .collect();
             if images.is_empty() {
-                return Err(BackendError::Failed(format!("{ns}/{name} has no container {}", only.unwrap_or_default())));
+                let all: Vec<&str> = obj["spec"]["template"]["spec"]["containers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c["name"].as_str())
+                    .collect();
+                return Err(BackendError::Unsupported(format!(
+                    "{kind} {ns}/{name} has no container {} (it has {})",
+                    only.unwrap_or_default(),
+                    all.join(", ")
+                )));
             }
-            Ok(Plan::ImageUnavailable { namespace: ns.into(), kind, name: name.into(), images })
+            let mut found: Vec<String> = images
+                .iter()
+                .map(|(c, i)| {
+                    format!("container {c}: {i} becomes gameday.invalid/unavailable:{c} (saved for the revert)")
+                })
+                .collect();
+            found.push(format!(
+                "{kind} {ns}/{name} rolls out: its new pods cannot pull, its running pods stay until the rollout                  replaces them"
+            ));
+            Ok(Found { plan: Plan::ImageUnavailable { namespace: ns.into(), kind, name: name.into(), images }, found })
         }
-        "network-deny" => {
-            let policy = object_name(spec, "deny");
-            match &spec.target {
-                Target::Workload { namespace, name } => {
-                    let (_, selector) = workload_labels(ctx, namespace, name).await?;
-                    Ok(Plan::NetworkDeny { namespace: namespace.clone(), policy, selector, labelled: Vec::new() })
-                }
-                _ => {
-                    let pods = choose_pods(ctx, spec).await?;
-                    let ns = pods[0].0.clone();
-                    if pods.iter().any(|(n, _)| *n != ns) {
-                        return Err(BackendError::Unsupported(
-                            "a NetworkPolicy lives in one namespace: choose pods of one".into(),
-                        ));
-                    }
-                    let value = format!("{}-f{}", spec.session, spec.fault_id);
-                    let selector = BTreeMap::from([(DENY.to_string(), value)]);
-                    Ok(Plan::NetworkDeny {
-                        namespace: ns,
-                        policy,
-                        selector,
-                        labelled: pods.into_iter().map(|(_, n)| n).collect(),
-                    })
-                }
-            }
-        }
+        "network-deny" => network_deny(ctx, spec).await,
         _ => engines::prepare(ctx, spec).await,
     }
 }
 
+/// What the PodDisruptionBudgets of these pods let go now.
+async fn budget_lines(ctx: &Ctx, pods: &[Pod]) -> Result<Vec<String>, BackendError> {
+    let mut namespaces: Vec<String> = pods.iter().map(|p| pod_key(p).0).collect();
+    namespaces.sort();
+    namespaces.dedup();
+    let mut out = Vec::new();
+    for ns in namespaces {
+        for b in budgets::of_namespace(ctx, &ns).await? {
+            let n = pods.iter().filter(|p| b.selects(p)).count();
+            match b.allowed {
+                _ if n == 0 => {}
+                Some(a) if (n as i64) > i64::from(a) => out.push(format!(
+                    "{} allows {a} disruption(s) now: the API will refuse {} of these {n} evictions (429)",
+                    b.name(),
+                    n as i64 - i64::from(a)
+                )),
+                Some(a) => out.push(format!("{} allows {a} disruption(s) now: these {n} are within it", b.name())),
+                None => out.push(format!("{} has no status yet: the API may refuse these evictions", b.name())),
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn network_deny(ctx: &Ctx, spec: &FaultSpec) -> Result<Found, BackendError> {
+    let policy = object_name(spec, "deny");
+    let cni = "it takes effect only where the cluster's network plugin enforces NetworkPolicies".to_string();
+    match &spec.target {
+        Target::Workload { namespace, name } => {
+            let (kind, selector) = workload_labels(ctx, namespace, name).await?;
+            let sel: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let found = vec![
+                format!(
+                    "NetworkPolicy {namespace}/{policy} denies all ingress and egress of the pods of {kind}                      {namespace}/{name} ({}), and of any other pod with those labels",
+                    sel.join(",")
+                ),
+                cni,
+            ];
+            let plan = Plan::NetworkDeny { namespace: namespace.clone(), policy, selector, labelled: Vec::new() };
+            Ok(Found { plan, found })
+        }
+        _ => {
+            let pods = choose(ctx, spec).await?;
+            let keys: Vec<PodKey> = pods.iter().map(pod_key).collect();
+            let ns = keys[0].0.clone();
+            if keys.iter().any(|(n, _)| *n != ns) {
+                return Err(BackendError::Unsupported(
+                    "a NetworkPolicy lives in one namespace: choose pods of one".into(),
+                ));
+            }
+            let value = format!("{}-f{}", spec.session, spec.fault_id);
+            let selector = BTreeMap::from([(DENY.to_string(), value)]);
+            let found = vec![
+                format!(
+                    "labels {} with {DENY}, and NetworkPolicy {ns}/{policy} denies all their ingress and egress",
+                    names(&keys)
+                ),
+                cni,
+            ];
+            let labelled = keys.into_iter().map(|(_, n)| n).collect();
+            Ok(Found { plan: Plan::NetworkDeny { namespace: ns, policy, selector, labelled }, found })
+        }
+    }
+}
+
 /// The `grace_seconds` parameter; a negative one (or none) leaves each pod its own.
-fn grace(spec: &FaultSpec) -> Option<i64> {
+pub(super) fn grace(spec: &FaultSpec) -> Option<i64> {
     spec.int("grace_seconds").filter(|g| *g >= 0)
 }
