@@ -199,7 +199,7 @@ struct Said {
     records: Vec<(String, bool, Option<String>)>,
 }
 
-fn said(obj: &DynamicObject) -> Said {
+fn status_of(obj: &DynamicObject) -> Said {
     let status = &obj.data["status"];
     let records = status["experiment"]["containerRecords"]
         .as_array()
@@ -230,14 +230,20 @@ pub async fn inject(ctx: &Ctx, plan: &Plan, obj: DynamicObject) -> Result<Plan, 
     match api.create(&PostParams::default(), &obj).await {
         Ok(_) => {}
         Err(kube::Error::Api(s)) if s.code == 409 => {}
-        Err(e) => return Err(BackendError::Failed(format!("create {} {namespace}/{name}: {e}", engine.kind))),
+        Err(e) => {
+            return Err(BackendError::Failed(format!(
+                "create {} {namespace}/{name}: {}",
+                engine.kind,
+                faults::said(&e)
+            )))
+        }
     }
     let deadline = tokio::time::Instant::now() + CONFIRM;
     let mut last: Option<Said> = None;
     loop {
         match api.get_opt(name).await {
             Ok(Some(o)) => {
-                let s = said(&o);
+                let s = status_of(&o);
                 if s.selected == Some(true)
                     && s.injected == Some(true)
                     && !s.records.is_empty()
@@ -297,20 +303,20 @@ pub async fn revert(ctx: &Ctx, plan: &Plan) -> Result<(), BackendError> {
     let api = engine.api(&ctx.client, namespace);
     let object = format!("{} {namespace}/{name}", engine.kind);
     let mut recovered = match api.get_opt(name).await {
-        Ok(Some(o)) => said(&o).recovered == Some(true),
+        Ok(Some(o)) => status_of(&o).recovered == Some(true),
         Ok(None) => return Ok(()),
-        Err(e) => return Err(BackendError::Failed(format!("read {object}: {e}"))),
+        Err(e) => return Err(BackendError::Failed(format!("read {object}: {}", faults::said(&e)))),
     };
     match api.delete(name, &DeleteParams::default()).await {
         Ok(_) => {}
         Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
-        Err(e) => return Err(BackendError::Failed(format!("delete {object}: {e}"))),
+        Err(e) => return Err(BackendError::Failed(format!("delete {object}: {}", faults::said(&e)))),
     }
     let deadline = tokio::time::Instant::now() + GONE;
     let gone = loop {
         match api.get_opt(name).await {
             Ok(None) => break true,
-            Ok(Some(o)) => recovered |= said(&o).recovered == Some(true),
+            Ok(Some(o)) => recovered |= status_of(&o).recovered == Some(true),
             Err(_) => {}
         }
         if tokio::time::Instant::now() >= deadline {

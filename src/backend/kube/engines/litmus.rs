@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::Engine;
-use crate::backend::kube::faults::{self, workload_labels, Ctx, Found, Plan};
+use crate::backend::kube::faults::{self, said, workload_labels, Ctx, Found, Plan};
 use crate::backend::{BackendError, FaultSpec, Target, TopologyDelta};
 
 /// How long the console gives an experiment beyond its duration to start its runner and give
@@ -45,7 +45,7 @@ fn pod_name(p: &Pod) -> String {
 /// manifests do, or (a Helm install labels it otherwise) running the chaos-operator image.
 async fn operator(ctx: &Ctx) -> Result<Option<String>, BackendError> {
     let pods: Api<Pod> = Api::all(ctx.client.clone());
-    let fail = |e: kube::Error| BackendError::Failed(format!("looking for the Litmus operator: {e}"));
+    let fail = |e: kube::Error| BackendError::Failed(format!("looking for the Litmus operator: {}", said(&e)));
     let labelled = pods.list(&ListParams::default().labels("name=chaos-operator")).await.map_err(fail)?;
     if let Some(p) = labelled.items.iter().find(|p| ready(p)) {
         return Ok(Some(pod_name(p)));
@@ -81,7 +81,7 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec, engine: Engine) -> Result<Foun
     let name = faults::object_name(spec, "chaos");
     let (kind_of, _) = workload_labels(ctx, ns, workload).await?;
     let experiments = kind(ctx, "ChaosExperiment")?.api(&ctx.client, ns);
-    let read = |what: String| move |e: kube::Error| BackendError::Failed(format!("{what}: {e}"));
+    let read = |what: String| move |e: kube::Error| BackendError::Failed(format!("{what}: {}", said(&e)));
     if experiments.get_opt(&experiment).await.map_err(read(format!("ChaosExperiment {ns}/{experiment}")))?.is_none() {
         let list = experiments.list(&ListParams::default()).await.map_err(read(format!("ChaosExperiments of {ns}")))?;
         let names: Vec<String> = list.items.iter().filter_map(|o| o.metadata.name.clone()).collect();
@@ -151,7 +151,7 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan, obj: DynamicObject
     match api.create(&PostParams::default(), &obj).await {
         Ok(_) => {}
         Err(kube::Error::Api(s)) if s.code == 409 => {}
-        Err(e) => return Err(BackendError::Failed(format!("create ChaosEngine {namespace}/{name}: {e}"))),
+        Err(e) => return Err(BackendError::Failed(format!("create ChaosEngine {namespace}/{name}: {}", said(&e)))),
     }
     let experiment = experiment.clone().unwrap_or_default();
     if let Some(news) = ctx.news() {
@@ -346,7 +346,7 @@ pub async fn revert(ctx: &Ctx, plan: &Plan) -> Result<(), BackendError> {
     let api = engine.api(&ctx.client, namespace);
     let results = kind(ctx, "ChaosResult").ok();
     let read = || read_state(&ctx.client, engine, results.as_ref(), namespace, name, &experiment);
-    let Some(state) = read().await.map_err(|e| BackendError::Failed(format!("read {object}: {e}")))? else {
+    let Some(state) = read().await.map_err(|e| BackendError::Failed(format!("read {object}: {}", said(&e))))? else {
         return Ok(());
     };
     if !state.settled() && !state.stop_asked {
@@ -354,7 +354,7 @@ pub async fn revert(ctx: &Ctx, plan: &Plan) -> Result<(), BackendError> {
         match api.patch(name, &PatchParams::default(), &stop).await {
             Ok(_) => {}
             Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
-            Err(e) => return Err(BackendError::Failed(format!("stop {object}: {e}"))),
+            Err(e) => return Err(BackendError::Failed(format!("stop {object}: {}", said(&e)))),
         }
         ctx.tell(
             object.clone(),
@@ -384,7 +384,7 @@ pub async fn revert(ctx: &Ctx, plan: &Plan) -> Result<(), BackendError> {
     match api.delete(name, &DeleteParams::default()).await {
         Ok(_) => {}
         Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
-        Err(e) => return Err(BackendError::Failed(format!("delete {object}: {e}"))),
+        Err(e) => return Err(BackendError::Failed(format!("delete {object}: {}", said(&e)))),
     }
     let gone = faults::wait_until(GONE, || async { matches!(api.get_opt(name).await, Ok(None)) }).await;
     if !gone {

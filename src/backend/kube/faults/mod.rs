@@ -56,6 +56,8 @@ pub struct Ctx {
     pub engines: std::sync::Arc<std::sync::RwLock<Engines>>,
     /// Where the console hears what happens to a fault (the watch's channel, once watching).
     pub news: std::sync::Mutex<Option<UnboundedSender<TopologyDelta>>>,
+    /// How to say why the API server could not be reached.
+    pub explain: super::errors::Explain,
 }
 
 impl Ctx {
@@ -79,8 +81,13 @@ fn api_err(what: &str, e: kube::Error) -> BackendError {
             BackendError::Failed(format!("{what}: refused for now ({}): {}", s.code, s.message))
         }
         kube::Error::Api(s) => BackendError::Failed(format!("{what}: {} ({})", s.message, s.code)),
-        other => BackendError::Failed(format!("{what}: {other}")),
+        other => BackendError::Failed(format!("{what}: {}", said(&other))),
     }
+}
+
+/// A kube error in words (what the API server said, or why it could not be reached).
+pub fn said(e: &kube::Error) -> String {
+    super::errors::Explain::default().explain(e)
 }
 
 fn is_404(e: &kube::Error) -> bool {
