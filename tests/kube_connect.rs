@@ -146,3 +146,46 @@ async fn a_credential_plugin_that_fails_or_is_missing_is_named_with_what_it_said
         "{said}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_the_kubeconfig_does_not_trust_is_said_so() {
+    // A TLS server with a self-signed certificate (Debian's openssl).
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE", "-addext", "subjectAltName=IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl (Debian's openssl package) makes the test's certificate");
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = std::process::Command::new("openssl")
+        .args(["s_server", "-quiet", "-www", "-accept", &format!("127.0.0.1:{port}")])
+        .arg("-cert")
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("openssl s_server");
+    let up = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(up.elapsed() < Duration::from_secs(10), "openssl s_server did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let detail = disconnected(&format!("https://127.0.0.1:{port}"), TOKEN).await;
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(
+        detail,
+        format!(
+            "the API server: the TLS certificate of the server 127.0.0.1:{port} is not trusted (signed by an \
+             authority the kubeconfig does not trust): check certificate-authority-data in the kubeconfig"
+        )
+    );
+}

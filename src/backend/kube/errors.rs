@@ -118,7 +118,17 @@ impl Explain {
             );
         }
         if any("invalid peer certificate") || any("certificate") && any("tls") {
-            let why = text.iter().find(|t| t.contains("certificate")).cloned().unwrap_or_default();
+            let why = if any("UnknownIssuer") {
+                "signed by an authority the kubeconfig does not trust".to_string()
+            } else if any("NotValidForName") {
+                format!("not issued for {}", self.host())
+            } else if any("Expired") {
+                "expired".to_string()
+            } else if any("CaUsedAsEndEntity") {
+                "a CA's certificate used as the server's own".to_string()
+            } else {
+                text.iter().find(|t| t.contains("certificate")).cloned().unwrap_or_default()
+            };
             return format!(
                 "the TLS certificate of {} is not trusted ({why}): check certificate-authority-data in the kubeconfig",
                 self.the_server()
