@@ -186,14 +186,35 @@ async fn custom_resources_are_found_by_discovery_once_installed() {
         groups.resolve_gvk(&kube::api::GroupVersionKind::gvk("chaos-mesh.org", "v1alpha1", "NetworkChaos")).unwrap();
     assert_eq!(ar.plural, "networkchaos");
     let api: Api<kube::api::DynamicObject> = Api::namespaced_with(c.clone(), "default", &ar);
+    // An object its CRD does not describe is refused, as a strictly validating server does.
+    let bad: kube::api::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "chaos-mesh.org/v1alpha1", "kind": "NetworkChaos",
+        "metadata": {"name": "slow"}, "spec": {"action": "delay", "duration": "60s", "latency": "90ms"}
+    }))
+    .unwrap();
+    let err = api.create(&Default::default(), &bad).await.unwrap_err().to_string();
+    for problem in ["spec.latency: unknown field", "spec.mode: Required value", "spec.selector: Required value"] {
+        assert!(err.contains(problem), "{err}");
+    }
+    s.apply(
+        "pods",
+        json!({"metadata": {"name": "web", "namespace": "default"},
+            "spec": {"nodeName": "n1", "containers": [{"name": "web", "image": "web:1"}]}, "status": {"phase": "Running"}}),
+    );
     let obj: kube::api::DynamicObject = serde_json::from_value(json!({
         "apiVersion": "chaos-mesh.org/v1alpha1", "kind": "NetworkChaos",
-        "metadata": {"name": "slow"}, "spec": {"action": "delay", "duration": "60s"}
+        "metadata": {"name": "slow"},
+        "spec": {"action": "delay", "mode": "all", "selector": {"pods": {"default": ["web"]}}, "duration": "60s",
+            "delay": {"latency": "90ms"}}
     }))
     .unwrap();
     api.create(&Default::default(), &obj).await.unwrap();
-    s.wait_until(Duration::from_secs(5), "the engine to inject", |s| {
-        s.get("networkchaos", "default", "slow").is_some_and(|o| o["status"]["conditions"][0]["status"] == "True")
+    s.wait_until(Duration::from_secs(5), "the engine to select and inject", |s| {
+        s.get("networkchaos", "default", "slow").is_some_and(|o| {
+            o["status"]["conditions"][0] == json!({"type": "Selected", "status": "True"})
+                && o["status"]["conditions"][1] == json!({"type": "AllInjected", "status": "True"})
+                && o["status"]["experiment"]["containerRecords"][0]["id"] == "default/web"
+        })
     })
     .await;
     api.delete("slow", &Default::default()).await.unwrap();

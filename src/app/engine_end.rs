@@ -5,7 +5,7 @@
 //! has not finished by the time it was given is stopped like one whose duration is over.
 
 use super::event::Effect;
-use super::fault::{start_revert, FaultPhase};
+use super::fault::{start_revert, FaultPhase, LiveFault};
 use super::state::{AppState, Level};
 use crate::timeline::{EndReason, EntryKind};
 
@@ -43,4 +43,14 @@ pub fn on_finished(s: &mut AppState, session: &str, id: u64, how: String, fx: &m
     let FaultPhase::Active { fault } = std::mem::replace(&mut s.fault, FaultPhase::Idle) else { return };
     s.say(Level::Info, format!("fault #{id} finished by itself: {how}"));
     start_revert(s, fault, EndReason::Finished { how }, fx);
+}
+
+/// How long a live fault was given: its duration, or longer when its engine runs it to its end.
+pub fn span_ms(f: &LiveFault) -> u64 {
+    let given = f.deadline_ms.map(|d| d.saturating_sub(f.requested_ms)).unwrap_or(0);
+    if f.engine_until_ms.is_some() {
+        given.max(f.plan.duration_ms)
+    } else {
+        f.plan.duration_ms
+    }
 }

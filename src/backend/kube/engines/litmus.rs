@@ -349,7 +349,9 @@ pub async fn revert(ctx: &Ctx, plan: &Plan) -> Result<(), BackendError> {
     let Some(state) = read().await.map_err(|e| BackendError::Failed(format!("read {object}: {}", said(&e))))? else {
         return Ok(());
     };
-    if !state.settled() && !state.stop_asked {
+    // A verdict given while it ran was told by its follower; one that comes of a stop is told here.
+    let settled_before = state.settled();
+    if !settled_before && !state.stop_asked {
         let stop = Patch::Merge(json!({"spec": {"engineState": "stop"}}));
         match api.patch(name, &PatchParams::default(), &stop).await {
             Ok(_) => {}
@@ -377,7 +379,7 @@ pub async fn revert(ctx: &Ctx, plan: &Plan) -> Result<(), BackendError> {
             _ => tokio::time::sleep(POLL).await,
         }
     };
-    if let Some(verdict) = last.verdict() {
+    if let Some(verdict) = last.verdict().filter(|_| !settled_before) {
         let result = format!("ChaosResult {namespace}/{name}-{experiment}");
         ctx.tell(result, verdict, last.verdict != "Pass");
     }
