@@ -18,7 +18,7 @@ use chrono::{TimeZone, Utc};
 use gameday::app::{update, Event};
 use gameday::backend::kube::cluster::{Change, Cluster, Obj, Policy, KINDS};
 use gameday::backend::kube::{KubeBackend, KubeOptions};
-use gameday::backend::{Backend, TopologyDelta};
+use gameday::backend::{Backend, FaultSpec, Mode, PodRef, Target, TopologyDelta};
 use gameday::timeline::Stamp;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -154,6 +154,40 @@ fn main() {
         full.push(t0.elapsed().as_secs_f64() * 1000.0);
     }
 
+    // The confirmation's preview at that scale (read-only): what a drain of one node would evict,
+    // its pods' namespaces and their budgets; and a pod-delete's pods with their containers.
+    let (mut drain, mut delete) = (Vec::new(), Vec::new());
+    rt.block_on(async {
+        let opts = KubeOptions { kubeconfig: Some(kubeconfig.clone()), ..Default::default() };
+        let b = KubeBackend::connect(&opts).await.expect("connect");
+        let spec = |action: &str, target: Target, pods: Vec<PodRef>| FaultSpec {
+            fault_id: 1,
+            session: "bench".into(),
+            preset: action.into(),
+            action: action.into(),
+            target,
+            params: Default::default(),
+            duration_ms: 60_000,
+            mode: (!pods.is_empty()).then_some(Mode::All),
+            pods,
+        };
+        let node = spec("node-drain", Target::Node { name: "node-007".into() }, Vec::new());
+        let pods: Vec<PodRef> = (0..PODS_PER_DEPLOYMENT)
+            .map(|p| PodRef { namespace: "team-03".into(), name: format!("svc-07-5f7c9d8b6-{p:05}") })
+            .collect();
+        let target = Target::Workload { namespace: "team-03".into(), name: "svc-07".into() };
+        let pods = spec("pod-delete", target, pods);
+        for _ in 0..10 {
+            let t0 = Instant::now();
+            let p = b.preview(&node).await.expect("drain preview");
+            drain.push(t0.elapsed().as_secs_f64() * 1000.0);
+            assert!(p.found[0].starts_with(&format!("evicts {} pods", PODS / NODES)), "{:?}", p.found);
+            let t0 = Instant::now();
+            b.preview(&pods).await.expect("pod-delete preview");
+            delete.push(t0.elapsed().as_secs_f64() * 1000.0);
+        }
+    });
+
     // The real console: start to the complete topology on screen, then its memory.
     let (mut on_screen, mut rss) = (Vec::new(), Vec::new());
     for _ in 0..3 {
@@ -218,4 +252,9 @@ fn main() {
         per_event
     );
     println!("  one frame (160x45)                               {:>8.2} ms   (aim < 5 ms)", common::median(frames));
+    println!("  preview of a node drain ({} pods on the node)     {:>8.1} ms", PODS / NODES, common::median(drain));
+    println!(
+        "  preview of a pod-delete ({PODS_PER_DEPLOYMENT} pods)                  {:>8.1} ms",
+        common::median(delete)
+    );
 }

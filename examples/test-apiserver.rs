@@ -16,10 +16,10 @@ async fn main() {
     if args.iter().any(|a| a == "--chaos-mesh") {
         server.install_chaos_mesh();
     }
-    if args.iter().any(|a| a == "--litmus") {
-        server.install_litmus();
-    }
     server.seed_shop("shop", true);
+    if args.iter().any(|a| a == "--litmus") {
+        server.install_litmus_with_operator("shop");
+    }
     server.seed_shop("locked", false);
     server.write_kubeconfig(std::path::Path::new(&path));
     println!("test API server on {}; kubeconfig written to {path}", server.url());

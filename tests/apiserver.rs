@@ -9,7 +9,9 @@ use common::apiserver::ApiServer;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Node, Pod};
-use kube::api::{Api, EvictParams, ListParams, Patch, PatchParams};
+use k8s_openapi::api::policy::v1::Eviction;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::DeleteOptions;
+use kube::api::{Api, EvictParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::watcher;
 use kube::Client;
 use serde_json::json;
@@ -144,8 +146,30 @@ async fn the_four_patch_types_scale_and_eviction() {
         .into_iter()
         .filter_map(|p| p.metadata.name)
         .collect();
-    pods.evict(&carts[0], &EvictParams::default()).await.expect("3 ready, PDB wants 2: allowed");
-    let err = pods.evict(&carts[1], &EvictParams::default()).await.unwrap_err();
+    // kube's own evict() puts its options under `delete_options`, a field the Eviction does not
+    // define: a strict server refuses it (a lenient one would drop it, and its grace period).
+    let ep = EvictParams {
+        delete_options: Some(kube::api::DeleteParams { grace_period_seconds: Some(7), ..Default::default() }),
+        ..Default::default()
+    };
+    let err = pods.evict(&carts[0], &ep).await.unwrap_err();
+    assert!(err.to_string().contains("strict decoding error: unknown field \"delete_options\""), "{err}");
+    assert!(s.evictions().is_empty());
+    // A policy/v1 Eviction carries it as deleteOptions.gracePeriodSeconds.
+    let eviction = |name: &str| Eviction {
+        metadata: kube::api::ObjectMeta { name: Some(name.into()), ..Default::default() },
+        delete_options: Some(DeleteOptions { grace_period_seconds: Some(7), ..Default::default() }),
+    };
+    let pp = PostParams::default();
+    pods.create_subresource::<_, serde_json::Value>("eviction", &carts[0], &pp, &eviction(&carts[0]))
+        .await
+        .expect("3 ready, PDB wants 2: allowed");
+    assert_eq!(s.evictions(), [("shop".to_string(), carts[0].clone(), Some(7))]);
+    assert_eq!(s.get("pods", "shop", &carts[0]).unwrap()["metadata"]["deletionGracePeriodSeconds"], 7);
+    let err = pods
+        .create_subresource::<_, serde_json::Value>("eviction", &carts[1], &pp, &eviction(&carts[1]))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("disruption budget"), "{err}");
 }
 
@@ -162,14 +186,35 @@ async fn custom_resources_are_found_by_discovery_once_installed() {
         groups.resolve_gvk(&kube::api::GroupVersionKind::gvk("chaos-mesh.org", "v1alpha1", "NetworkChaos")).unwrap();
     assert_eq!(ar.plural, "networkchaos");
     let api: Api<kube::api::DynamicObject> = Api::namespaced_with(c.clone(), "default", &ar);
+    // An object its CRD does not describe is refused, as a strictly validating server does.
+    let bad: kube::api::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "chaos-mesh.org/v1alpha1", "kind": "NetworkChaos",
+        "metadata": {"name": "slow"}, "spec": {"action": "delay", "duration": "60s", "latency": "90ms"}
+    }))
+    .unwrap();
+    let err = api.create(&Default::default(), &bad).await.unwrap_err().to_string();
+    for problem in ["spec.latency: unknown field", "spec.mode: Required value", "spec.selector: Required value"] {
+        assert!(err.contains(problem), "{err}");
+    }
+    s.apply(
+        "pods",
+        json!({"metadata": {"name": "web", "namespace": "default"},
+            "spec": {"nodeName": "n1", "containers": [{"name": "web", "image": "web:1"}]}, "status": {"phase": "Running"}}),
+    );
     let obj: kube::api::DynamicObject = serde_json::from_value(json!({
         "apiVersion": "chaos-mesh.org/v1alpha1", "kind": "NetworkChaos",
-        "metadata": {"name": "slow"}, "spec": {"action": "delay", "duration": "60s"}
+        "metadata": {"name": "slow"},
+        "spec": {"action": "delay", "mode": "all", "selector": {"pods": {"default": ["web"]}}, "duration": "60s",
+            "delay": {"latency": "90ms"}}
     }))
     .unwrap();
     api.create(&Default::default(), &obj).await.unwrap();
-    s.wait_until(Duration::from_secs(5), "the engine to inject", |s| {
-        s.get("networkchaos", "default", "slow").is_some_and(|o| o["status"]["conditions"][0]["status"] == "True")
+    s.wait_until(Duration::from_secs(5), "the engine to select and inject", |s| {
+        s.get("networkchaos", "default", "slow").is_some_and(|o| {
+            o["status"]["conditions"][0] == json!({"type": "Selected", "status": "True"})
+                && o["status"]["conditions"][1] == json!({"type": "AllInjected", "status": "True"})
+                && o["status"]["experiment"]["containerRecords"][0]["id"] == "default/web"
+        })
     })
     .await;
     api.delete("slow", &Default::default()).await.unwrap();

@@ -264,6 +264,8 @@ target = "sock-shop/payment"
     c.command("next");
     c.wait_for("Inject this fault?", T);
     c.wait_for("Hypothesis    Nobody notices.", T);
+    // What the backend's prepare found, before anyone can confirm.
+    c.wait_for("Prepare found will delete carts-", T);
     c.press("\t");
     c.press("\r");
     c.wait_for("FAULT LIVE #1 pod-delete", T);
@@ -390,6 +392,7 @@ observe = "2s"
 
     f.command("next");
     f.wait_for("Inject this fault?", T);
+    f.wait_for("Prepare found will add 800ms latency to carts-", T);
     f.press("\t");
     f.press("\r");
     f.wait_for("FAULT LIVE #1 network-latency", T);

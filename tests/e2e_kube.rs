@@ -156,3 +156,70 @@ async fn a_console_killed_during_a_fault_leaves_markers_that_cleanup_elsewhere_r
     assert!(again.contains("No fault was left behind"), "{again}");
     common::rbac::assert_allowed(&server.requests());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_confirmation_shows_what_prepare_found_and_a_litmus_verdict_ends_the_fault() {
+    let (server, kdir) = cluster().await;
+    server.install_litmus_with_operator("shop");
+    let kubeconfig = kdir.path().join("kubeconfig");
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("plan.toml"),
+        r#"title = "Kubernetes previews"
+[[step]]
+name = "a bad config"
+preset = "config-corrupt"
+target = "shop/carts"
+[[step]]
+name = "drain the node of the database"
+preset = "node-drain"
+target = "node/n1"
+[[step]]
+name = "Litmus deletes front's pods"
+preset = "litmus-experiment"
+target = "shop/front"
+duration = "3s"
+"#,
+    )
+    .unwrap();
+    let mut c = console(home, &kubeconfig, &["--plan", "plan.toml"]);
+    c.wait_for(":next starts step 1", T);
+    // What prepare read, before anyone can confirm; and it changes nothing.
+    c.command("next");
+    c.wait_for("Prepare found will set DB_HOST=nonexistent.invalid in ConfigMap shop/carts-config", T);
+    c.wait_for(r#"ConfigMap shop/carts-config, key DB_HOST: "db" becomes"#, T);
+    c.wait_for("Deployment shop/carts reads it: carts: envFrom", T);
+    c.press("\u{1b}");
+    c.wait_gone("Inject this fault?", T);
+    assert_eq!(server.get("configmaps", "shop", "carts-config").unwrap()["data"]["DB_HOST"], "db");
+    c.command("skip not today");
+    // A drain that would evict pods of a namespace closed to faults is refused in its confirmation.
+    c.command("next");
+    c.wait_for("Prepare found REFUSED: draining n1 would evict pods of locked", T);
+    c.wait_for("[ Refused ]", T);
+    c.press("\t");
+    c.press("\r");
+    c.wait_for("inject node-drain on node/n1 refused: draining n1 would evict pods of locked", T);
+    assert!(server.get("nodes", "", "n1").unwrap()["spec"]["unschedulable"].is_null(), "nothing cordoned");
+    c.command("skip refused");
+    // Litmus: checked before, run to its end, its verdict read into the timeline and the report.
+    c.command("next");
+    c.wait_for("the Litmus operator runs (litmus/chaos-operator-ce-", T);
+    c.press("\t");
+    c.press("\r");
+    c.wait_for("FAULT LIVE #1 litmus-experiment", T);
+    c.wait_for("fault #1 runs to its own end", T);
+    c.wait_for("verdict Pass", Duration::from_secs(30));
+    c.wait_for("fault #1 finished by itself: Litmus pod-delete verdict Pass", T);
+    c.wait_for("fault #1 revert confirmed", T);
+    c.wait_gone("FAULT LIVE", T);
+    assert!(server.list("chaosengines", Some("shop")).is_empty(), "tidied up");
+    c.command("outcome held");
+    c.command("export report.md");
+    c.wait_for("report written to report.md", T);
+    let report = std::fs::read_to_string(c.dir.path().join("report.md")).unwrap();
+    assert!(report.contains("finished by itself: Litmus pod-delete verdict Pass"), "{report}");
+    c.send("q");
+    assert_eq!(c.wait_exit(T), 0);
+    common::rbac::assert_allowed(&server.requests());
+}

@@ -7,127 +7,11 @@ mod common;
 use std::time::Duration;
 
 use common::apiserver::ApiServer;
-use gameday::backend::kube::{KubeBackend, KubeOptions};
+use common::kube::{apply, fixture, spec, text, Watch};
 use gameday::backend::model::PodPhase;
-use gameday::backend::{Backend, FaultSpec, Mode, PodRef, RevertHandle, Support, Target, Topology, TopologyDelta};
+use gameday::backend::{Backend, Mode, TopologyDelta};
 use gameday::preset::ParamValue;
 use serde_json::json;
-
-struct Fixture {
-    server: ApiServer,
-    _dir: tempfile::TempDir,
-    backend: KubeBackend,
-}
-
-/// Whatever a test made gameday do, deploy/rbac.yaml allows it.
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            common::rbac::assert_allowed(&self.server.requests());
-        }
-    }
-}
-
-async fn fixture(allow: &[&str]) -> Fixture {
-    let server = ApiServer::start().await;
-    server.seed_shop("shop", true);
-    server.seed_shop("locked", false);
-    server.wait_shop_ready("shop").await;
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    server.write_kubeconfig(&kubeconfig);
-    let opts = KubeOptions {
-        kubeconfig: Some(kubeconfig),
-        allow: allow.iter().map(|s| s.to_string()).collect(),
-        ..Default::default()
-    };
-    let backend = KubeBackend::connect(&opts).await.expect("connect");
-    Fixture { server, _dir: dir, backend }
-}
-
-/// The deltas of a watch, kept: a wait finds one that came before it asked, once; the picture
-/// is kept current as a console would.
-struct Watch {
-    rx: tokio::sync::mpsc::UnboundedReceiver<TopologyDelta>,
-    seen: Vec<TopologyDelta>,
-    topo: Topology,
-}
-
-impl Watch {
-    fn start(b: &KubeBackend) -> Watch {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        b.watch(tx);
-        Watch { rx, seen: Vec::new(), topo: Topology::default() }
-    }
-
-    async fn wait(&mut self, secs: u64, what: &str, f: impl Fn(&TopologyDelta) -> bool) -> TopologyDelta {
-        if let Some(i) = self.seen.iter().position(&f) {
-            return self.seen.remove(i);
-        }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-        loop {
-            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                Ok(Some(d)) => {
-                    self.topo.apply(&d);
-                    if f(&d) {
-                        return d;
-                    }
-                    self.seen.push(d);
-                }
-                Ok(None) => panic!("the watch ended while waiting for {what}"),
-                Err(_) => panic!("no {what} within {secs} s"),
-            }
-        }
-    }
-
-    /// Waits until the picture satisfies `f`.
-    async fn until(&mut self, secs: u64, what: &str, f: impl Fn(&Topology) -> bool) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-        while !f(&self.topo) {
-            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                Ok(Some(d)) => {
-                    self.topo.apply(&d);
-                    self.seen.push(d);
-                }
-                Ok(None) => panic!("the watch ended while waiting for {what}"),
-                Err(_) => panic!("the picture never showed {what}"),
-            }
-        }
-    }
-}
-
-fn spec(action: &str, target: &str, topo: &Topology, params: &[(&str, ParamValue)], mode: Option<Mode>) -> FaultSpec {
-    let target: Target = target.parse().unwrap();
-    let pods = match mode {
-        Some(_) => topo
-            .select(&target)
-            .into_iter()
-            .filter(|p| !p.phase.is_down())
-            .map(|p| PodRef { namespace: p.namespace.clone(), name: p.name.clone() })
-            .collect(),
-        None => Vec::new(),
-    };
-    FaultSpec {
-        fault_id: 1,
-        session: "20261124-120000-test".into(),
-        preset: action.into(),
-        action: action.into(),
-        target,
-        params: params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
-        duration_ms: 60_000,
-        pods,
-        mode,
-    }
-}
-
-async fn apply(b: &KubeBackend, spec: &FaultSpec) -> RevertHandle {
-    let prepared = b.prepare(spec).await.unwrap_or_else(|e| panic!("prepare {}: {e}", spec.action));
-    b.inject(spec, &prepared).await.unwrap_or_else(|e| panic!("inject {}: {e}", spec.action))
-}
-
-fn text(s: &str) -> ParamValue {
-    ParamValue::Text(s.into())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_picture_groups_pods_under_workloads_with_services_and_locks() {
@@ -241,6 +125,23 @@ async fn pod_delete_kill_and_evict_with_its_disruption_budget() {
     let err = b.inject(&s, &prepared).await.unwrap_err().to_string();
     assert!(err.contains("disruption budget"), "{err}");
     b.revert(&prepared).await.unwrap();
+    // The one eviction allowed carried no grace period: each pod's own (the preset's -1).
+    let evicted = f.server.evictions();
+    assert_eq!(evicted.len(), 1, "{evicted:?}");
+    assert_eq!(evicted[0].2, None);
+
+    // The grace period asked for reaches the server, as deleteOptions.gracePeriodSeconds.
+    f.server.wait_until(Duration::from_secs(10), "carts replaced", |s| s.ready_pods("shop", "carts") == 3).await;
+    w.until(10, "carts at 3/3 again", |t| {
+        t.pods_of("shop", "carts").filter(|p| p.ready && !p.phase.is_down()).count() == 3
+    })
+    .await;
+    let s = spec("pod-evict", "shop/carts", &w.topo, &[("grace_seconds", ParamValue::Int(5))], Some(Mode::One));
+    let h = apply(b, &s).await;
+    assert!(h.summary.contains("(grace period 5 s)"), "{}", h.summary);
+    let (ns, pod, grace) = f.server.evictions().pop().unwrap();
+    assert_eq!((ns.as_str(), grace), ("shop", Some(5)));
+    assert_eq!(h.data["pods"][0][1], pod.as_str());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -273,24 +174,165 @@ async fn scale_cordon_and_drain_restore_what_they_saved_and_leave_markers_meanwh
 
     // Drain n1: cordon, evict all but DaemonSet pods; they come back on the other nodes.
     w.until(10, "front back", |t| t.workload("shop", "front").is_some_and(|w| w.ready == 2)).await;
-    // What must leave n1: all but DaemonSet pods, and carts pods a PodDisruptionBudget may hold.
+    // Budgets that let every carts pod go: what must leave n1 is all but the DaemonSet's pods.
+    for ns in ["shop", "locked"] {
+        f.server.apply(
+            "poddisruptionbudgets",
+            json!({"metadata": {"name": "carts", "namespace": ns},
+            "spec": {"minAvailable": null, "maxUnavailable": 3}}),
+        );
+    }
+    f.server
+        .wait_until(Duration::from_secs(5), "the budgets' new status", |s| {
+            ["shop", "locked"]
+                .iter()
+                .all(|ns| s.get("poddisruptionbudgets", ns, "carts").unwrap()["status"]["disruptionsAllowed"] == 3)
+        })
+        .await;
     let on_n1 = |s: &ApiServer| {
         s.list("pods", None)
             .into_iter()
             .filter(|p| p["spec"]["nodeName"] == "n1" && p["metadata"]["deletionTimestamp"].is_null())
-            .filter(|p| !matches!(p["metadata"]["labels"]["app"].as_str(), Some("agent" | "carts")))
+            .filter(|p| p["metadata"]["labels"]["app"] != "agent")
             .count()
     };
     assert!(on_n1(&f.server) > 0);
-    let h3 = b.prepare(&spec("node-drain", "node/n1", &w.topo, &[], None)).await.unwrap();
-    let result = b.inject(&spec("node-drain", "node/n1", &w.topo, &[], None), &h3).await;
-    if let Err(e) = &result {
-        // The carts PDB may block a second carts pod on n1; that is reported, not hidden.
-        assert!(e.to_string().contains("PodDisruptionBudget forbids evicting"), "{e}");
-    }
+    let drain = spec("node-drain", "node/n1", &w.topo, &[("grace_seconds", ParamValue::Int(3))], None);
+    let preview = b.preview(&drain).await.unwrap();
+    let evicts = format!("evicts {} pods (grace period 3 s): ", on_n1(&f.server));
+    assert!(preview.found[0].starts_with(&evicts), "{:?}", preview.found);
+    assert!(
+        preview.found[1].starts_with("leaves 2 on n1: ") && preview.found[1].contains("(DaemonSet)"),
+        "{:?}",
+        preview.found
+    );
+    b.inject(&drain, &preview.handle).await.unwrap();
+    let h3 = preview.handle;
     f.server.wait_until(Duration::from_secs(10), "n1 drained", |s| on_n1(s) == 0).await;
+    let evicted = f.server.evictions();
+    assert!(!evicted.is_empty() && evicted.iter().all(|e| e.2 == Some(3)), "the drain's grace period: {evicted:?}");
     b.revert(&h3).await.unwrap();
     assert!(f.server.get("nodes", "", "n1").unwrap()["spec"]["unschedulable"].is_null());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn previews_say_what_prepare_found_and_change_nothing() {
+    let f = fixture(&[]).await;
+    let mut w = Watch::start(&f.backend);
+    w.until(10, "the shop", |t| t.workload("shop", "carts").is_some_and(|w| w.ready == 3)).await;
+    let b = &f.backend;
+    let has = |found: &[String], want: &str| found.iter().any(|l| l.contains(want));
+    let before = f.server.requests().len();
+
+    // config-corrupt: the ConfigMap, the key, its value now and after, and how it is read.
+    let corrupt = |key: &str| {
+        spec(
+            "config-corrupt",
+            "shop/carts",
+            &w.topo,
+            &[("key", text(key)), ("value", text("x.invalid")), ("restart", text("no"))],
+            None,
+        )
+    };
+    let p = b.preview(&corrupt("DB_HOST")).await.unwrap();
+    assert_eq!(p.handle.summary, "set DB_HOST=x.invalid in ConfigMap shop/carts-config");
+    assert!(has(&p.found, r#"ConfigMap shop/carts-config, key DB_HOST: "db" becomes "x.invalid""#), "{:?}", p.found);
+    assert!(has(&p.found, "Deployment shop/carts reads it: carts: envFrom"), "{:?}", p.found);
+    assert!(has(&p.found, "restart=no: running pods keep the old value"), "{:?}", p.found);
+    // A key the ConfigMap lacks: the preview says which key it corrupts instead.
+    let p = b.preview(&corrupt("NOPE")).await.unwrap();
+    assert!(has(&p.found, "NOPE is not a key of carts-config: it corrupts DB_HOST, its first key"), "{:?}", p.found);
+    // A workload that reads no ConfigMap: refused before anyone confirms.
+    let err = b.preview(&spec("config-corrupt", "shop/front", &w.topo, &[], None)).await.unwrap_err();
+    assert!(err.to_string().contains("Deployment shop/front reads no ConfigMap"), "{err}");
+
+    // Pod faults: each pod with its node, containers and images.
+    let p = b
+        .preview(&spec("pod-delete", "shop/carts", &w.topo, &[("grace_seconds", ParamValue::Int(0))], Some(Mode::One)))
+        .await
+        .unwrap();
+    assert!(
+        p.found[0].starts_with("shop/carts-") && p.found[0].contains(": carts (example/carts:1.0)"),
+        "{:?}",
+        p.found
+    );
+    assert!(has(&p.found, "grace 0: killed at once"), "{:?}", p.found);
+    let p = b.preview(&spec("pod-evict", "shop/carts", &w.topo, &[], Some(Mode::Fixed(2)))).await.unwrap();
+    assert!(
+        has(
+            &p.found,
+            "PodDisruptionBudget shop/carts allows 1 disruption(s) now: the API will refuse 1 of these 2 evictions"
+        ),
+        "{:?}",
+        p.found
+    );
+    let p = b.preview(&spec("image-unavailable", "shop/db", &w.topo, &[("container", text(""))], None)).await.unwrap();
+    assert!(has(&p.found, "container db: example/db:1.0 becomes gameday.invalid/unavailable:db"), "{:?}", p.found);
+    let p = b.preview(&spec("scale", "shop/front", &w.topo, &[("replicas", ParamValue::Int(0))], None)).await.unwrap();
+    assert!(
+        has(&p.found, "Deployment shop/front wants 2 replicas (2 ready): saved for the revert, set to 0"),
+        "{:?}",
+        p.found
+    );
+    let p = b.preview(&spec("node-cordon", "node/n2", &w.topo, &[], None)).await.unwrap();
+    assert!(has(&p.found, "they keep running; only new pods are kept off it"), "{:?}", p.found);
+
+    // Nothing changed: every request a preview made was a read.
+    let writes: Vec<String> =
+        f.server.requests()[before..].iter().filter(|r| !r.starts_with("GET ")).cloned().collect();
+    assert!(writes.is_empty(), "previews only read: {writes:?}");
+    assert_eq!(f.server.get("configmaps", "shop", "carts-config").unwrap()["data"]["DB_HOST"], "db");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_that_would_stop_halfway_is_refused_up_front() {
+    // The other shop is opened, and its budget lets all go: only shop's budget and kube-system count.
+    let f = fixture(&["locked"]).await;
+    f.server.apply(
+        "poddisruptionbudgets",
+        json!({"metadata": {"name": "carts", "namespace": "locked"}, "spec": {"minAvailable": null, "maxUnavailable": 3}}),
+    );
+    let mut w = Watch::start(&f.backend);
+    w.until(10, "the shop", |t| t.workload("shop", "carts").is_some_and(|w| w.ready == 3)).await;
+    let b = &f.backend;
+    // The carts budget lets no pod go now.
+    f.server.apply(
+        "poddisruptionbudgets",
+        json!({"metadata": {"name": "carts", "namespace": "shop"}, "spec": {"minAvailable": 3}}),
+    );
+    f.server
+        .wait_until(Duration::from_secs(5), "the budget's status", |s| {
+            s.get("poddisruptionbudgets", "shop", "carts").unwrap()["status"]["disruptionsAllowed"] == 0
+        })
+        .await;
+    let carts =
+        f.server.list("pods", Some("shop")).into_iter().find(|p| p["metadata"]["labels"]["app"] == "carts").unwrap();
+    let node = carts["spec"]["nodeName"].as_str().unwrap().to_string();
+    let drain = spec("node-drain", &format!("node/{node}"), &w.topo, &[], None);
+    let err = b.preview(&drain).await.unwrap_err().to_string();
+    assert!(
+        err.contains(&format!(
+            "PodDisruptionBudget shop/carts allows 0 disruption(s) now and {node} runs 1 of its pods"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("the drain is refused up front"), "{err}");
+    // A kube-system pod on a node: the drain could not evict it (off-limits), so it is refused.
+    f.server.apply(
+        "poddisruptionbudgets",
+        json!({"metadata": {"name": "carts", "namespace": "shop"}, "spec": {"minAvailable": 0}}),
+    );
+    f.server.apply(
+        "pods",
+        json!({"metadata": {"name": "coredns-1", "namespace": "kube-system"},
+            "spec": {"nodeName": node, "containers": [{"name": "coredns", "image": "coredns:1.11"}]},
+            "status": {"phase": "Running"}}),
+    );
+    let err = b.preview(&drain).await.unwrap_err().to_string();
+    assert!(err.contains(&format!("draining {node} would evict pods of kube-system (kube-system/coredns-1)")), "{err}");
+    assert!(err.contains("kube-system is off-limits unless you pass --allow-namespace kube-system"), "{err}");
+    assert!(f.server.get("nodes", "", &node).unwrap()["spec"]["unschedulable"].is_null(), "nothing was cordoned");
+    assert!(f.server.evictions().is_empty(), "nothing was evicted");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -374,99 +416,6 @@ async fn namespaces_are_off_limits_unless_opened_and_kube_system_needs_the_flag(
     let err = g.backend.prepare(&spec("scale", "kube-system/coredns", &w2.topo, &[], None)).await.unwrap_err();
     assert!(
         err.to_string().contains("kube-system is off-limits unless you pass --allow-namespace kube-system"),
-        "{err}"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chaos_mesh_and_litmus_are_found_by_discovery_and_their_objects_are_deleted_on_revert() {
-    let f = fixture(&[]).await;
-    let mut w = Watch::start(&f.backend);
-    w.wait(10, "Chaos Mesh missing", |d| {
-        matches!(d, TopologyDelta::Capability { action, support: Support::No(why) } if action == "network-latency" && why.contains("Chaos Mesh is not installed"))
-    })
-    .await;
-    f.server.install_chaos_mesh();
-    f.server.install_litmus();
-    f.server.apply("chaosexperiments", json!({"metadata": {"name": "pod-delete", "namespace": "shop"}, "spec": {}}));
-    // A new console discovers them.
-    let f2 = {
-        let dir = tempfile::tempdir().unwrap();
-        let kc = dir.path().join("kubeconfig");
-        f.server.write_kubeconfig(&kc);
-        let b = KubeBackend::connect(&KubeOptions { kubeconfig: Some(kc), ..Default::default() }).await.unwrap();
-        (b, dir)
-    };
-    let b = &f2.0;
-    let mut w2 = Watch::start(b);
-    w2.wait(
-        10,
-        "Chaos Mesh found",
-        |d| matches!(d, TopologyDelta::Capability { action, support: Support::Yes } if action == "network-latency"),
-    )
-    .await;
-    w2.until(10, "carts", |t| t.workload("shop", "carts").is_some_and(|w| w.ready == 3)).await;
-    assert_eq!(b.supports("litmus-experiment"), Support::Yes);
-
-    let s = spec(
-        "network-latency",
-        "shop/carts",
-        &w2.topo,
-        &[("latency_ms", ParamValue::Int(90)), ("jitter_ms", ParamValue::Int(10))],
-        Some(Mode::All),
-    );
-    let h = apply(b, &s).await;
-    let chaos = f.server.list("networkchaos", Some("shop"));
-    assert_eq!(chaos.len(), 1);
-    let c = &chaos[0];
-    assert_eq!(c["spec"]["action"], "delay");
-    assert_eq!(c["spec"]["delay"]["latency"], "90ms");
-    assert_eq!(c["spec"]["duration"], "60s", "it ends by itself even if gameday dies");
-    assert_eq!(c["spec"]["selector"]["pods"]["shop"].as_array().unwrap().len(), 3);
-    assert_eq!(c["metadata"]["labels"]["gameday.dev/session"], "20261124-120000-test");
-    f.server
-        .wait_until(Duration::from_secs(5), "injected", |s| {
-            s.list("networkchaos", Some("shop"))
-                .first()
-                .is_some_and(|c| c["status"]["conditions"][0]["status"] == "True")
-        })
-        .await;
-    let found = b.leftovers().await.unwrap();
-    assert_eq!(found.len(), 1, "found by its markers: {found:?}");
-    b.revert(&h).await.unwrap();
-    assert!(f.server.list("networkchaos", Some("shop")).is_empty(), "deleted and waited for");
-
-    let s = spec(
-        "litmus-experiment",
-        "shop/front",
-        &w2.topo,
-        &[("experiment", text("pod-delete")), ("service_account", text("litmus-admin"))],
-        None,
-    );
-    let h = apply(b, &s).await;
-    let engine = &f.server.list("chaosengines", Some("shop"))[0];
-    assert_eq!(engine["spec"]["engineState"], "active");
-    assert_eq!(engine["spec"]["appinfo"]["applabel"], "app=front");
-    assert_eq!(engine["spec"]["experiments"][0]["spec"]["components"]["env"][0]["value"], "60");
-    b.revert(&h).await.unwrap();
-    assert!(f.server.list("chaosengines", Some("shop")).is_empty());
-    let reqs = f.server.requests();
-    assert!(
-        reqs.iter().any(|r| r.starts_with("PATCH") && r.contains("chaosengines")),
-        "engineState=stop before the delete"
-    );
-    let err = b
-        .prepare(&spec(
-            "litmus-experiment",
-            "shop/front",
-            &w2.topo,
-            &[("experiment", text("node-drain")), ("service_account", text("x"))],
-            None,
-        ))
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string().contains("the Litmus experiment node-drain is not installed in shop (installed: pod-delete)"),
         "{err}"
     );
 }

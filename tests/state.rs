@@ -4,10 +4,12 @@
 mod common;
 
 use common::{support_only, Harness};
-use gameday::app::fault::{FaultPhase, LOUD_AFTER_ATTEMPTS, QUIT_DEADLINE_MS};
+use gameday::app::fault::{Button, FaultPhase, LOUD_AFTER_ATTEMPTS, QUIT_DEADLINE_MS};
 use gameday::app::keymap::Context;
+use gameday::app::preview::{Preview, PREVIEW_FRESH_MS};
 use gameday::app::state::{Level, Overlay};
 use gameday::app::{Effect, Event};
+use gameday::backend::{FaultSpec, Prepared, TopologyDelta};
 use gameday::timeline::{EndReason, EntryKind, NoteTag};
 use ratatui::crossterm::event::KeyCode;
 
@@ -32,6 +34,7 @@ fn kinds(fx: &[Effect]) -> Vec<String> {
                 format!("record:{}", v["kind"].as_str().unwrap())
             }
             Effect::Prepare(_) => "prepare".into(),
+            Effect::Preview(_) => "preview".into(),
             Effect::Inject { .. } => "inject".into(),
             Effect::Revert { delay_ms, .. } => format!("revert+{delay_ms}ms"),
             Effect::WriteReport { .. } => "write-report".into(),
@@ -408,13 +411,143 @@ fn the_confirmation_preselects_cancel() {
     // Enter right away presses Cancel: nothing is injected.
     assert!(h.key(KeyCode::Enter).is_empty());
     assert_eq!(h.s.fault, FaultPhase::Idle);
-    // Again, with Tab to Inject.
+    // Again, with Tab to Inject: what prepare found is journaled, then applied.
     h.key(KeyCode::Enter);
     h.key(KeyCode::Enter);
     h.key(KeyCode::Enter);
     h.key(KeyCode::Tab);
     let fx = h.key(KeyCode::Enter);
-    assert_eq!(kinds(&fx), ["record:inject_requested", "prepare"]);
+    assert_eq!(kinds(&fx), ["record:inject_requested", "record:inject_started", "inject"]);
+}
+
+/// Opens the confirmation of pod-kill on carts; the preview is left to the test.
+fn armed(h: &mut Harness) -> FaultSpec {
+    h.instant_previews = false;
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Enter);
+    h.pick("pod-kill");
+    let fx = h.key(KeyCode::Enter); // its parameter form, with its defaults
+    let previews: Vec<FaultSpec> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Preview(spec) => Some(spec.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds(&fx), ["preview"], "arming asks prepare and nothing else");
+    assert!(matches!(&h.s.fault, FaultPhase::Armed { preview: Preview::Reading { id: 1 }, .. }), "{:?}", h.s.fault);
+    previews[0].clone()
+}
+
+fn answer(h: &mut Harness, spec: &FaultSpec, result: Result<Prepared, String>) -> Vec<Effect> {
+    h.send(Event::Previewed { spec: Box::new(spec.clone()), result })
+}
+
+fn prepared(h: &mut Harness, spec: &FaultSpec) -> Prepared {
+    let handle = h.sim.prepare(spec).unwrap();
+    Prepared { handle, found: vec!["carts runs on worker-3".into()] }
+}
+
+#[test]
+fn the_confirmation_shows_what_prepare_found_and_injects_exactly_that() {
+    let mut h = Harness::demo();
+    let spec = armed(&mut h);
+    assert_eq!((spec.preset.as_str(), spec.fault_id), ("pod-kill", 1));
+    // Inject before prepare answered: nothing happens, and the console says why.
+    h.key(KeyCode::Tab);
+    assert!(h.key(KeyCode::Enter).is_empty());
+    assert!(h.s.ui.status.as_ref().unwrap().text.contains("still reading"), "{:?}", h.s.ui.status);
+    assert!(matches!(h.s.fault, FaultPhase::Armed { preview: Preview::Reading { .. }, .. }));
+    // The answer for another question (another plan) is not this confirmation's.
+    let mut other = spec.clone();
+    other.preset = "pod-delete".into();
+    let p = prepared(&mut h, &other);
+    assert!(answer(&mut h, &other, Ok(p)).is_empty());
+    assert!(matches!(h.s.fault, FaultPhase::Armed { preview: Preview::Reading { .. }, .. }));
+    // Its own answer shows; Inject journals the handle prepare gave, then applies it.
+    let p = prepared(&mut h, &spec);
+    assert!(answer(&mut h, &spec, Ok(p.clone())).is_empty(), "nothing is applied by a preview");
+    assert!(matches!(&h.s.fault, FaultPhase::Armed { preview: Preview::Found { prepared, .. }, .. } if *prepared == p));
+    let fx = h.key(KeyCode::Enter);
+    assert_eq!(kinds(&fx), ["record:inject_requested", "record:inject_started", "inject"]);
+    let journaled = fx.iter().find_map(|e| match e {
+        Effect::Record(r) => match &r.kind {
+            EntryKind::InjectStarted { handle, .. } => Some(handle.clone()),
+            _ => None,
+        },
+        _ => None,
+    });
+    let applied = fx.iter().find_map(|e| match e {
+        Effect::Inject { handle, .. } => Some(handle.clone()),
+        _ => None,
+    });
+    assert_eq!(journaled.as_ref(), Some(&p.handle), "the previewed handle is what the journal holds");
+    assert_eq!(applied.as_ref(), Some(&p.handle), "and exactly what is applied (the pods shown)");
+    assert!(matches!(h.s.fault, FaultPhase::Applying { .. }));
+    h.run_effects(fx);
+    assert!(matches!(h.s.fault, FaultPhase::Active { .. }), "{:?}", h.s.fault);
+}
+
+#[test]
+fn a_fault_prepare_refuses_is_refused_in_its_confirmation_and_never_requested() {
+    let mut h = Harness::demo();
+    let spec = armed(&mut h);
+    answer(&mut h, &spec, Err("ConfigMap sock-shop/carts-config has no key DB_HOST".into()));
+    assert!(
+        matches!(&h.s.fault, FaultPhase::Armed { preview: Preview::Refused { why }, .. } if why.contains("no key DB_HOST"))
+    );
+    h.key(KeyCode::Tab);
+    let fx = h.key(KeyCode::Enter);
+    assert_eq!(kinds(&fx), ["record:inject_refused"]);
+    assert_eq!(h.s.fault, FaultPhase::Idle);
+    assert!(!h.s.timeline.iter().any(|e| matches!(e.kind, EntryKind::InjectRequested { .. })));
+    assert_eq!(h.s.next_fault_id, 1, "no fault number was used");
+}
+
+#[test]
+fn a_preview_too_old_is_read_again_before_anything_is_applied() {
+    let mut h = Harness::demo();
+    let spec = armed(&mut h);
+    let p = prepared(&mut h, &spec);
+    answer(&mut h, &spec, Ok(p));
+    h.advance(PREVIEW_FRESH_MS + 1000);
+    h.key(KeyCode::Tab);
+    let fx = h.key(KeyCode::Enter);
+    assert_eq!(kinds(&fx), ["preview"], "read again, nothing requested");
+    assert!(h.s.ui.status.as_ref().unwrap().text.contains("reading it again"), "{:?}", h.s.ui.status);
+    let FaultPhase::Armed { button, preview: Preview::Reading { .. }, .. } = &h.s.fault else {
+        panic!("{:?}", h.s.fault)
+    };
+    assert_eq!(*button, Button::Cancel, "Cancel is preselected again");
+    // The fresh answer can be confirmed.
+    let p = prepared(&mut h, &spec);
+    answer(&mut h, &spec, Ok(p));
+    h.key(KeyCode::Tab);
+    assert_eq!(kinds(&h.key(KeyCode::Enter)), ["record:inject_requested", "record:inject_started", "inject"]);
+}
+
+#[test]
+fn abort_cancels_a_confirmation_whatever_its_preview_and_a_late_answer_changes_nothing() {
+    let mut h = Harness::demo();
+    // Reading.
+    let spec = armed(&mut h);
+    h.key(KeyCode::Char(' '));
+    assert_eq!(h.s.fault, FaultPhase::Idle);
+    let p = prepared(&mut h, &spec);
+    assert!(answer(&mut h, &spec, Ok(p)).is_empty());
+    assert_eq!(h.s.fault, FaultPhase::Idle, "a late answer opens nothing");
+    // Found.
+    let spec = armed(&mut h);
+    let p = prepared(&mut h, &spec);
+    answer(&mut h, &spec, Ok(p));
+    h.key(KeyCode::Char(' '));
+    assert_eq!(h.s.fault, FaultPhase::Idle);
+    // Refused.
+    let spec = armed(&mut h);
+    answer(&mut h, &spec, Err("no".into()));
+    h.key(KeyCode::Char(' '));
+    assert_eq!(h.s.fault, FaultPhase::Idle);
+    assert!(!h.s.timeline.iter().any(|e| matches!(e.kind, EntryKind::InjectRequested { .. })), "nothing requested");
 }
 
 #[test]
@@ -612,4 +745,67 @@ fn leaving_earlier_faults_in_place_is_a_recorded_choice() {
     // The abort key still takes them out.
     let fx = h.key(KeyCode::Char(' '));
     assert_eq!(fx.iter().filter(|e| matches!(e, Effect::Cleanup { .. })).count(), 2);
+}
+
+#[test]
+fn a_fault_its_engine_runs_to_its_end_waits_for_the_verdict_and_ends_with_it() {
+    let mut h = Harness::demo();
+    live(&mut h);
+    let session = h.s.session.id.clone();
+    let deadline = |h: &Harness| match &h.s.fault {
+        FaultPhase::Active { fault } => fault.deadline_ms.unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let first = deadline(&h);
+    // News of another session's fault is not about ours.
+    let runs_on = |session: &str, fault: u64, within_ms: u64| {
+        Event::Backend(TopologyDelta::FaultRunsOn {
+            session: session.into(),
+            fault,
+            within_ms,
+            why: "Litmus runs pod-delete for 120 s from when its runner starts, then gives its verdict".into(),
+        })
+    };
+    assert!(h.send(runs_on("20260101-000000-else", 1, 10_000_000)).is_empty());
+    assert_eq!(deadline(&h), first);
+    // Ours: given until then, and said.
+    let fx = h.send(runs_on(&session, 1, first - h.t + 60_000));
+    assert_eq!(kinds(&fx), ["record:console"]);
+    assert_eq!(deadline(&h), first + 60_000);
+    h.advance(first - h.t + 5_000);
+    assert!(matches!(h.s.fault, FaultPhase::Active { .. }), "not stopped at its own duration: {:?}", h.s.fault);
+    // The verdict ends it; what is left is tidied up through the revert.
+    let finished = Event::Backend(TopologyDelta::FaultFinished {
+        session: session.clone(),
+        fault: 1,
+        how: "Litmus pod-delete verdict Pass".into(),
+    });
+    let fx = h.send(finished);
+    assert_eq!(kinds(&fx), ["record:fault_ending", "record:revert_started", "revert+0ms"]);
+    h.run_effects(fx);
+    assert_eq!(h.s.fault, FaultPhase::Idle);
+    let md = gameday::timeline::report::render(&h.s.timeline);
+    assert!(md.contains("finished by itself: Litmus pod-delete verdict Pass"), "{md}");
+    assert!(
+        h.s.timeline.iter().any(|e| matches!(&e.kind,
+        EntryKind::FaultEnding { reason: EndReason::Finished { how }, .. } if how == "Litmus pod-delete verdict Pass"))
+    );
+
+    // One that never finishes is stopped when its time is up; an abort stops it at any time.
+    let mut h = Harness::demo();
+    live(&mut h);
+    let second = deadline(&h);
+    h.send(runs_on(&session, 1, second - h.t + 30_000));
+    h.advance(second - h.t + 31_000);
+    assert!(matches!(&h.s.fault, FaultPhase::Idle), "{:?}", h.s.fault);
+    assert!(h
+        .s
+        .timeline
+        .iter()
+        .any(|e| matches!(&e.kind, EntryKind::FaultEnding { fault: 1, reason: EndReason::Expired })));
+    let mut h = Harness::demo();
+    live(&mut h);
+    h.send(runs_on(&session, 1, 600_000));
+    h.key(KeyCode::Char(' '));
+    assert!(matches!(&h.s.fault, FaultPhase::Reverting { reason: EndReason::Aborted { .. }, .. }), "{:?}", h.s.fault);
 }

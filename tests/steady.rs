@@ -160,7 +160,10 @@ fn a_probe_that_never_answered_is_unknown_and_never_healthy_nor_a_breach() {
     // Unknown is not broken, but a stop condition that cannot be read protects nobody: the
     // inject asks first. Confirmed, it goes ahead, recorded as unknown; no stop condition fires.
     let fx = h.command("inject network-latency sock-shop/carts");
-    assert!(fx.iter().all(|e| matches!(e, Effect::RememberCommand(_))), "{fx:?}");
+    assert!(
+        fx.iter().all(|e| matches!(e, Effect::RememberCommand(_) | Effect::Preview(_))),
+        "only the command remembered, and prepare's preview (read-only): {fx:?}"
+    );
     assert!(matches!(h.s.fault, FaultPhase::Armed { .. }), "{:?}", h.s.fault);
     h.key(KeyCode::Tab);
     let fx = h.key(KeyCode::Enter);

@@ -48,7 +48,15 @@ pub fn describe(topo: &Topology, p: &Plan) -> String {
                 "container-kill" if p.params.get("how").is_some_and(|h| h.to_string() == "crash") => {
                     "crashes (a signal from outside Docker, as a crash would send it)".to_string()
                 }
+                // Kubernetes kills a container inside a pod (the pod stays, its container restarts).
+                "container-kill" if p.word == "pod" => "kills one container in".to_string(),
                 "container-kill" => "kills".to_string(),
+                "pod-evict" => "evicts".to_string(),
+                "memory-stress" => format!(
+                    "holds {} MB of memory in total (shared by {} workers) in",
+                    int("memory_mb"),
+                    int("workers").max(1)
+                ),
                 "container-stop" => "stops".to_string(),
                 "container-restart" => "restarts".to_string(),
                 "container-pause" => "pauses".to_string(),
@@ -105,9 +113,13 @@ pub fn describe(topo: &Topology, p: &Plan) -> String {
             wls.dedup();
             match p.preset.action.as_str() {
                 "node-drain" => format!(
-                    "cordons node {name} and evicts its {} ({} workloads)",
+                    "cordons node {name} and evicts its {} ({} workloads){}",
                     plural(pods.len(), p.word),
-                    wls.len()
+                    wls.len(),
+                    match p.params.get("grace_seconds").and_then(ParamValue::as_int) {
+                        Some(g) if g >= 0 => format!(", grace period {g} s"),
+                        _ => String::new(),
+                    }
                 ),
                 other => format!("{other} on node {name} ({})", plural(pods.len(), p.word)),
             }

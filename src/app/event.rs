@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use ratatui::crossterm::event::KeyEvent;
 
-use crate::backend::{FaultSpec, Leftover, RevertHandle, TopologyDelta};
+use crate::backend::{FaultSpec, Leftover, Prepared, RevertHandle, TopologyDelta};
 use crate::timeline::Entry;
 
 /// Everything that reaches the UI loop comes through one channel as one of these.
@@ -24,6 +24,12 @@ pub enum Event {
     Prepared {
         fault: u64,
         result: Result<RevertHandle, String>,
+    },
+    /// What prepare found for the fault the confirmation shows (nothing is applied); `spec` is
+    /// the question it answers.
+    Previewed {
+        spec: Box<FaultSpec>,
+        result: Result<Prepared, String>,
     },
     Injected {
         fault: u64,
@@ -79,6 +85,8 @@ pub enum Effect {
     Record(Entry),
     /// Ask the backend what the fault will touch and how to undo it (changes nothing).
     Prepare(FaultSpec),
+    /// The same, for the confirmation: what prepare finds is shown before the operator confirms.
+    Preview(FaultSpec),
     /// Apply a prepared fault (its handle is already journaled).
     Inject {
         spec: FaultSpec,

@@ -1,21 +1,24 @@
 //! The fault lifecycle, an explicit state machine, and the abort path.
 //!
 //! ```text
-//!  Idle ─arm─> Armed ─confirm─> Preparing ─ok─> Applying ─ok─> Active ─expire/abort─> Reverting ─ok─> Idle
-//!   │ <─cancel─┘                   │  └err─> Idle    │  └err──────────────────────────>┘  └err: retry with backoff
-//!   └─────────── :inject ─────────>┘  └abort: cancelled before anything was applied
+//!  Idle ─arm─> Armed: prepare reads (Reading ─> Found | Refused) ─confirm Found─> Applying
+//!               └─ cancel, abort, confirm Refused: Idle, nothing requested
+//!  Idle ─:inject─> Preparing ─ok─> Applying          Preparing ─err, abort─> Idle, nothing applied
+//!  Applying ─ok─> Active ─expire/abort─> Reverting ─ok─> Idle
+//!     └err─────────────────────────────> Reverting   └err: retry with backoff
 //! ```
-//! `Preparing`: the backend reads what the fault will touch and how to undo it, and changes
-//! nothing. Its answer (the revert handle) is journaled before `Applying` starts, so the journal
-//! always says how to undo what may be in the system. A failed apply is reverted all the same.
-//! Inject is accepted only in `Idle` (or `Armed`, from its confirmation); anything else is
-//! refused and recorded. Abort is accepted in every state and always wins. Every transition
-//! records its timeline entry before the effect that carries it out.
+//! `Armed`: the confirmation shows what the backend's read-only `prepare` found before anyone
+//! confirms (`super::preview`); `Preparing` (`:inject`, which asks nothing) reads it too. Either
+//! way its handle (how to undo the fault) is journaled before `Applying` starts. A failed apply
+//! is reverted all the same. Inject is accepted only in `Idle` (or `Armed`, from its
+//! confirmation); anything else is refused and recorded. Abort is accepted in every state and
+//! always wins. Every transition records its timeline entry before the effect that carries it out.
 
 use std::collections::BTreeMap;
 
 use super::cleanup;
 use super::event::Effect;
+use super::preview::Preview;
 use super::state::{AppState, Level, Overlay, Quitting};
 use crate::backend::{FaultSpec, Mode, PodRef, RevertHandle, Target};
 use crate::preset::ParamValue;
@@ -55,6 +58,8 @@ pub struct LiveFault {
     /// The prepared handle, then the one the backend confirmed.
     pub handle: Option<RevertHandle>,
     pub deadline_ms: Option<u64>,
+    /// Its engine runs it to its own end: it is given until then (`super::engine_end`).
+    pub engine_until_ms: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,10 +71,11 @@ pub enum Button {
 #[derive(Clone, Debug, PartialEq)]
 pub enum FaultPhase {
     Idle,
-    /// The confirmation is showing; Cancel is preselected.
+    /// The confirmation is showing, with what prepare found; Cancel is preselected.
     Armed {
         plan: FaultPlan,
         button: Button,
+        preview: Preview,
     },
     /// The backend reads what the fault will touch; nothing is applied yet. `abort` is set if
     /// an abort came in meanwhile.
@@ -109,34 +115,55 @@ impl FaultPhase {
     }
 }
 
-fn spec(s: &AppState, f: &LiveFault) -> FaultSpec {
+/// What the backend is given for fault `id` of this plan.
+pub(super) fn spec_of(s: &AppState, id: u64, plan: &FaultPlan) -> FaultSpec {
     FaultSpec {
-        fault_id: f.id,
+        fault_id: id,
         session: s.session.id.clone(),
-        preset: f.plan.preset.clone(),
-        action: f.plan.action.clone(),
-        target: f.plan.target.clone(),
-        params: f.plan.params.clone(),
-        duration_ms: f.plan.duration_ms,
-        pods: f.plan.pods.clone(),
-        mode: f.plan.mode,
+        preset: plan.preset.clone(),
+        action: plan.action.clone(),
+        target: plan.target.clone(),
+        params: plan.params.clone(),
+        duration_ms: plan.duration_ms,
+        pods: plan.pods.clone(),
+        mode: plan.mode,
     }
 }
 
-/// Shows the confirmation for a plan (only from Idle).
+/// Shows the confirmation for a plan (only from Idle), and asks the backend's prepare what the
+/// fault will touch: the confirmation shows it before the operator can confirm.
 pub fn arm(s: &mut AppState, plan: FaultPlan, fx: &mut Vec<Effect>) {
     if refused_while_busy(s, &plan.preset, &plan.target.to_string(), fx) {
         return;
     }
     s.ui.overlay = Overlay::None;
-    s.fault = FaultPhase::Armed { plan, button: Button::Cancel };
+    let preview = super::preview::read(s, &plan, fx);
+    s.fault = FaultPhase::Armed { plan, button: Button::Cancel, preview };
 }
 
-/// Starts the inject: from Idle (`:inject`) or Armed (confirmed). Refused otherwise.
+/// Starts the inject: from Idle (`:inject`), prepared by the backend before it is applied.
+/// Refused while another fault is live.
 pub fn inject(s: &mut AppState, plan: FaultPlan, fx: &mut Vec<Effect>) {
     if refused_while_busy(s, &plan.preset, &plan.target.to_string(), fx) {
         return;
     }
+    let fault = request(s, plan, fx);
+    fx.push(Effect::Prepare(spec_of(s, fault.id, &fault.plan)));
+    s.say(Level::Info, format!("preparing {} on {}…", fault.plan.preset, fault.plan.target));
+    s.fault = FaultPhase::Preparing { fault, abort: None };
+}
+
+/// Confirmed from its confirmation: the handle prepare gave for it is journaled, then applied.
+pub fn inject_prepared(s: &mut AppState, plan: FaultPlan, handle: RevertHandle, fx: &mut Vec<Effect>) {
+    if refused_while_busy(s, &plan.preset, &plan.target.to_string(), fx) {
+        return;
+    }
+    let fault = request(s, plan, fx);
+    apply(s, fault, handle, fx);
+}
+
+/// Records the request of a new fault (and the steady state before it).
+fn request(s: &mut AppState, plan: FaultPlan, fx: &mut Vec<Effect>) -> LiveFault {
     let id = s.next_fault_id;
     s.next_fault_id += 1;
     let p = plan.clone();
@@ -155,10 +182,17 @@ pub fn inject(s: &mut AppState, plan: FaultPlan, fx: &mut Vec<Effect>) {
         fx,
     );
     super::steady::before_inject(s, id, fx);
-    let fault = LiveFault { id, plan, requested_ms: s.now.t_ms, handle: None, deadline_ms: None };
-    fx.push(Effect::Prepare(spec(s, &fault)));
-    s.say(Level::Info, format!("preparing {} on {}…", fault.plan.preset, fault.plan.target));
-    s.fault = FaultPhase::Preparing { fault, abort: None };
+    LiveFault { id, plan, requested_ms: s.now.t_ms, handle: None, deadline_ms: None, engine_until_ms: None }
+}
+
+/// Write-ahead: the handle that says how to undo the fault is journaled, then it is applied
+/// (the runtime waits for that entry to be durable first).
+fn apply(s: &mut AppState, mut fault: LiveFault, handle: RevertHandle, fx: &mut Vec<Effect>) {
+    s.record(EntryKind::InjectStarted { fault: fault.id, handle: handle.clone() }, fx);
+    fault.handle = Some(handle.clone());
+    fx.push(Effect::Inject { spec: spec_of(s, fault.id, &fault.plan), handle });
+    s.say(Level::Info, format!("injecting {} on {}…", fault.plan.preset, fault.plan.target));
+    s.fault = FaultPhase::Applying { fault, abort: None };
 }
 
 /// One fault at a time: if a fault is live (or the console is quitting, or faults left by an
@@ -247,7 +281,7 @@ fn revert_attempt(s: &mut AppState, fault: &LiveFault, attempt: u32, delay_ms: u
     }
 }
 
-fn start_revert(s: &mut AppState, fault: LiveFault, reason: EndReason, fx: &mut Vec<Effect>) {
+pub(super) fn start_revert(s: &mut AppState, fault: LiveFault, reason: EndReason, fx: &mut Vec<Effect>) {
     s.record(EntryKind::FaultEnding { fault: fault.id, reason: reason.clone() }, fx);
     revert_attempt(s, &fault, 1, 0, fx);
     s.fault = FaultPhase::Reverting { fault, reason, attempt: 1, last_error: None, repeat_noted: false };
@@ -258,7 +292,7 @@ pub fn on_prepared(s: &mut AppState, id: u64, result: Result<RevertHandle, Strin
     if !matches!(&s.fault, FaultPhase::Preparing { fault, .. } if fault.id == id) {
         return; // nothing was applied for a fault we no longer wait for
     }
-    let FaultPhase::Preparing { mut fault, abort } = std::mem::replace(&mut s.fault, FaultPhase::Idle) else {
+    let FaultPhase::Preparing { fault, abort } = std::mem::replace(&mut s.fault, FaultPhase::Idle) else {
         return;
     };
     match (result, abort) {
@@ -267,13 +301,7 @@ pub fn on_prepared(s: &mut AppState, id: u64, result: Result<RevertHandle, Strin
             s.say(Level::Info, format!("fault #{id} cancelled ({by}) before anything was applied"));
             finish_quit_if_asked(s, fx);
         }
-        (Ok(handle), None) => {
-            s.record(EntryKind::InjectStarted { fault: id, handle: handle.clone() }, fx);
-            fault.handle = Some(handle.clone());
-            fx.push(Effect::Inject { spec: spec(s, &fault), handle });
-            s.say(Level::Info, format!("injecting {} on {}…", fault.plan.preset, fault.plan.target));
-            s.fault = FaultPhase::Applying { fault, abort: None };
-        }
+        (Ok(handle), None) => apply(s, fault, handle, fx),
         (Err(error), _) => {
             s.say(Level::Error, format!("fault #{id} not injected: {error}"));
             s.record(EntryKind::InjectFailed { fault: id, error }, fx);
@@ -312,7 +340,7 @@ pub fn on_injected(s: &mut AppState, id: u64, result: Result<RevertHandle, Strin
         (Ok(handle), None) => {
             s.record(EntryKind::InjectConfirmed { fault: id, handle: handle.clone() }, fx);
             fault.handle = Some(handle);
-            fault.deadline_ms = Some(s.now.t_ms + fault.plan.duration_ms);
+            fault.deadline_ms = Some((s.now.t_ms + fault.plan.duration_ms).max(fault.engine_until_ms.unwrap_or(0)));
             s.say(Level::Info, format!("fault #{id} is live: {}", fault.plan.blast_radius));
             s.fault = FaultPhase::Active { fault };
             super::steady::on_active(s, id);

@@ -39,6 +39,7 @@ pub fn update(s: &mut AppState, event: Event, now: Stamp) -> Vec<Effect> {
         }
         Event::Backend(delta) => on_delta(s, delta, &mut fx),
         Event::Prepared { fault: id, result } => fault::on_prepared(s, id, result, &mut fx),
+        Event::Previewed { spec, result } => super::preview::on_previewed(s, &spec, result),
         Event::Injected { fault: id, result } => fault::on_injected(s, id, result, &mut fx),
         Event::Reverted { fault: id, attempt, result } => fault::on_reverted(s, id, attempt, result, &mut fx),
         Event::Exported { path, result } => match result {
@@ -102,6 +103,12 @@ fn on_delta(s: &mut AppState, delta: TopologyDelta, fx: &mut Vec<Effect>) {
         }
         TopologyDelta::Reachable { service, addr } => steady::on_reachable(s, service, addr, fx),
         TopologyDelta::FaultLapsed { session, fault, why } => fault::on_lapsed(s, &session, fault, why, fx),
+        TopologyDelta::FaultRunsOn { session, fault, within_ms, why } => {
+            super::engine_end::on_runs_on(s, &session, fault, within_ms, why, fx)
+        }
+        TopologyDelta::FaultFinished { session, fault, how } => {
+            super::engine_end::on_finished(s, &session, fault, how, fx)
+        }
         TopologyDelta::Capability { action, support } => {
             for p in s.presets.iter_mut().filter(|p| p.preset.action == action) {
                 p.support = support.clone();
@@ -346,14 +353,7 @@ fn on_action(s: &mut AppState, ctx: Context, action: Option<Action>, fx: &mut Ve
                 *button = if *button == Button::Cancel { Button::Inject } else { Button::Cancel };
             }
         }
-        (Context::Confirm, Action::Select) => {
-            if let FaultPhase::Armed { plan, button } = std::mem::replace(&mut s.fault, FaultPhase::Idle) {
-                match button {
-                    Button::Inject => fault::inject(s, plan, fx),
-                    Button::Cancel => s.say(Level::Info, "cancelled; nothing was injected"),
-                }
-            }
-        }
+        (Context::Confirm, Action::Select) => super::preview::press(s, fx),
         (Context::Confirm, Action::Back) => {
             s.fault = FaultPhase::Idle;
             s.say(Level::Info, "cancelled; nothing was injected");

@@ -75,6 +75,14 @@ pub struct RevertHandle {
     pub data: serde_json::Value,
 }
 
+/// What `prepare` found, for the confirmation: the handle that says how to undo the fault, and
+/// what it read on the way, a line each ("ConfigMap shop/carts-config, key DB_HOST (now \"db\")").
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prepared {
+    pub handle: RevertHandle,
+    pub found: Vec<String>,
+}
+
 /// A fault that an earlier gameday process injected and never confirmed reverted, found in
 /// its journal or by the markers on what it changed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -145,6 +153,14 @@ pub trait Backend: Send + Sync + 'static {
     /// before it calls `inject`, so whatever happens next, the journal says how to undo it.
     async fn prepare(&self, spec: &FaultSpec) -> Result<RevertHandle, BackendError>;
 
+    /// `prepare`, read-only as always, for the confirmation shown before anything happens: the
+    /// handle (the console journals it when the operator confirms, then injects it) and what
+    /// was found, in words.
+    async fn preview(&self, spec: &FaultSpec) -> Result<Prepared, BackendError> {
+        let handle = self.prepare(spec).await?;
+        Ok(Prepared { handle, found: Vec::new() })
+    }
+
     /// Applies the prepared fault; returns the handle to revert it (the prepared one, perhaps
     /// with more detail). After an error the console reverts the prepared handle anyway.
     async fn inject(&self, spec: &FaultSpec, prepared: &RevertHandle) -> Result<RevertHandle, BackendError>;
@@ -152,6 +168,13 @@ pub trait Backend: Send + Sync + 'static {
     /// Undoes the fault. Idempotent, and harmless on a fault that was prepared but never (or
     /// only partly) applied.
     async fn revert(&self, handle: &RevertHandle) -> Result<(), BackendError>;
+
+    /// How long one revert of this fault may take, when the console's usual limit for a backend
+    /// call is too short: an engine that cleans up after a stop (Litmus) can take minutes, and
+    /// the revert is under way, not failed, meanwhile.
+    fn revert_time_limit(&self, _handle: &RevertHandle) -> Option<std::time::Duration> {
+        None
+    }
 
     /// Whether what this backend injects stays in the system when the console dies (true for
     /// real clusters; the demo cluster dies with the console).

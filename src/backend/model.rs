@@ -349,7 +349,9 @@ impl Topology {
             | TopologyDelta::Connection { .. }
             | TopologyDelta::Capability { .. }
             | TopologyDelta::Reachable { .. }
-            | TopologyDelta::FaultLapsed { .. } => {}
+            | TopologyDelta::FaultLapsed { .. }
+            | TopologyDelta::FaultRunsOn { .. }
+            | TopologyDelta::FaultFinished { .. } => {}
         }
     }
 }
@@ -407,6 +409,22 @@ pub enum TopologyDelta {
         session: String,
         fault: u64,
         why: String,
+    },
+    /// The engine runs this fault to its own end (a Litmus experiment runs its duration once its
+    /// runner starts): the console waits up to `within_ms` from now for it to finish, and stops
+    /// it before that only on an abort.
+    FaultRunsOn {
+        session: String,
+        fault: u64,
+        within_ms: u64,
+        why: String,
+    },
+    /// The engine says the fault is over, and how (a Litmus verdict): recorded as its end; what
+    /// is left of it is tidied up through the ordinary revert.
+    FaultFinished {
+        session: String,
+        fault: u64,
+        how: String,
     },
 }
 

@@ -107,6 +107,13 @@ impl Runner {
                         let _ = tx.send(Event::Prepared { fault: spec.fault_id, result });
                     });
                 }
+                Effect::Preview(spec) => {
+                    let (backend, tx) = (self.backend.clone(), self.tx.clone());
+                    tokio::spawn(async move {
+                        let result = guarded(backend.preview(&spec)).await;
+                        let _ = tx.send(Event::Previewed { spec: Box::new(spec), result });
+                    });
+                }
                 Effect::Inject { spec, handle } => {
                     let (backend, tx, ledger) = (self.backend.clone(), self.tx.clone(), self.ledger.clone());
                     let (mut durable, needed) = (self.journal.durable(), self.last_seq);
@@ -226,7 +233,10 @@ impl Runner {
 }
 
 pub async fn revert_once(backend: &dyn Backend, handle: &RevertHandle) -> Result<(), String> {
-    guarded(backend.revert(handle)).await
+    match backend.revert_time_limit(handle) {
+        Some(limit) => guarded_for(limit, backend.revert(handle)).await.map_err(|e| e.to_string()),
+        None => guarded(backend.revert(handle)).await,
+    }
 }
 
 /// A backend call with a time limit, whose panic becomes an error: whatever happens, the
@@ -237,12 +247,20 @@ async fn guarded<T>(call: impl Future<Output = Result<T, BackendError>>) -> Resu
 
 /// `guarded`, keeping the backend's kind of error.
 async fn guarded_call<T>(call: impl Future<Output = Result<T, BackendError>>) -> Result<T, BackendError> {
-    match tokio::time::timeout(CALL_TIMEOUT, AssertUnwindSafe(call).catch_unwind()).await {
+    guarded_for(CALL_TIMEOUT, call).await
+}
+
+/// `guarded_call` with another time limit.
+async fn guarded_for<T>(
+    limit: Duration,
+    call: impl Future<Output = Result<T, BackendError>>,
+) -> Result<T, BackendError> {
+    match tokio::time::timeout(limit, AssertUnwindSafe(call).catch_unwind()).await {
         Ok(Ok(r)) => r,
         Ok(Err(panic)) => {
             Err(BackendError::Failed(format!("backend call panicked: {}", panic_message(panic.as_ref()))))
         }
-        Err(_) => Err(BackendError::Failed(format!("no answer within {} s", CALL_TIMEOUT.as_secs()))),
+        Err(_) => Err(BackendError::Failed(format!("no answer within {} s", limit.as_secs()))),
     }
 }
 

@@ -109,6 +109,7 @@ pub fn read(entries: &[Entry]) -> Drill {
                         EndReason::Aborted { by } => format!("aborted by {by}"),
                         EndReason::InjectFailed => "inject failed".into(),
                         EndReason::Lapsed { why } => format!("no longer in effect ({why})"),
+                        EndReason::Finished { how } => format!("finished by itself ({how})"),
                     });
                 }
             }

@@ -153,6 +153,9 @@ pub enum EndReason {
     /// It stopped being in effect by itself before its time (the target restarted and took the
     /// qdisc with it): what is left of it (a helper, a marker) is cleaned up.
     Lapsed { why: String },
+    /// Its engine ran it to its end and said how (a Litmus verdict); what is left of it is
+    /// tidied up.
+    Finished { how: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -479,6 +482,9 @@ impl EntryKind {
             }
             FaultEnding { fault, reason: EndReason::Lapsed { why } } => {
                 format!("fault #{fault} NO LONGER IN EFFECT: {why}; cleaning up what is left of it")
+            }
+            FaultEnding { fault, reason: EndReason::Finished { how } } => {
+                format!("fault #{fault} finished by itself: {how}; tidying up what is left of it")
             }
             RevertStarted { fault, attempt } => {
                 format!("fault #{fault} revert started (attempt {attempt})")

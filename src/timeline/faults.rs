@@ -114,6 +114,7 @@ impl FaultSummary {
             (Some((_, EndReason::Lapsed { why })), Some(_)) => {
                 format!("no longer in effect before its end ({why}){retried}")
             }
+            (Some((_, EndReason::Finished { how })), Some(_)) => format!("finished by itself: {how}{retried}"),
             (None, _) => "still active at session end".into(),
             (Some(_), None) => "revert not confirmed".into(),
         }

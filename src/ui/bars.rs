@@ -95,7 +95,7 @@ pub fn abort_bar(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
                 fault.plan.preset,
                 fault.plan.target,
                 clock(left + 999),
-                clock(fault.plan.duration_ms),
+                clock(crate::app::engine_end::span_ms(fault)),
             ))]
         }
         FaultPhase::Reverting { fault, attempt, last_error, .. } if *attempt > LOUD_AFTER_ATTEMPTS => vec![

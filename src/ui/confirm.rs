@@ -8,36 +8,45 @@ use ratatui::Frame;
 
 use super::{labelled, popup};
 use crate::app::fault::{Button, FaultPlan};
+use crate::app::preview::Preview;
 use crate::probe::Verdict;
 use crate::theme::Theme;
 
-pub fn draw(
-    frame: &mut Frame,
-    area: Rect,
-    t: &Theme,
-    plan: &FaultPlan,
-    button: Button,
-    steady: &Verdict,
-    blind_stops: &[String],
-) {
-    let r = popup(area, 84, 18 + 2 * blind_stops.len().min(3) as u16);
-    super::clear(frame, r, t);
+/// What the confirmation shows: the plan, the button chosen, what prepare found, and the
+/// steady state now.
+pub struct Shown<'a> {
+    pub plan: &'a FaultPlan,
+    pub button: Button,
+    pub preview: &'a Preview,
+    pub steady: &'a Verdict,
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, t: &Theme, shown: &Shown, blind_stops: &[String]) {
+    let Shown { plan, button, preview, steady } = *shown;
+    let width = 84u16.min(area.width.saturating_sub(2));
     let armed = Style::new().fg(t.fault.armed);
-    let block = Block::bordered()
-        .title(Span::styled(" Inject this fault? ", armed.add_modifier(Modifier::BOLD)))
-        .border_style(armed);
-    let inner = block.inner(r);
-    frame.render_widget(block, r);
     let params: Vec<String> = plan.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let duration = format!(
         "{} (reverts by itself)",
         humantime::format_duration(std::time::Duration::from_millis(plan.duration_ms))
     );
     let bold = t.text().add_modifier(Modifier::BOLD);
+    let error = Style::new().fg(t.ui.error).add_modifier(Modifier::BOLD);
     let mut rows = vec![
         ("Preset", plan.preset.clone(), bold),
         ("Target", plan.target.to_string(), bold),
         ("Blast radius", plan.blast_radius.clone(), armed),
+    ];
+    // What the backend's prepare found, read-only, before anyone confirms.
+    match preview {
+        Preview::Reading { .. } => rows.push(("Prepare found", "reading what the fault will touch…".into(), t.muted())),
+        Preview::Refused { why } => rows.push(("Prepare found", format!("REFUSED: {why}"), error)),
+        Preview::Found { prepared, .. } => {
+            rows.push(("Prepare found", format!("will {}", prepared.handle.summary), armed));
+            rows.extend(prepared.found.iter().map(|f| ("", f.clone(), t.text())));
+        }
+    }
+    rows.extend([
         ("Parameters", if params.is_empty() { "none".into() } else { params.join(" ") }, t.text()),
         ("Duration", duration, t.text()),
         ("Hypothesis", plan.hypothesis.clone(), t.text()),
@@ -45,24 +54,29 @@ pub fn draw(
             Verdict::Holds { reading } => {
                 ("Steady state", format!("holds: {reading}"), Style::new().fg(t.health.healthy))
             }
-            Verdict::Broken { reading } => (
-                "Steady state",
-                format!("NOT in steady state: {reading}. Inject anyway?"),
-                Style::new().fg(t.ui.error).add_modifier(Modifier::BOLD),
-            ),
+            Verdict::Broken { reading } => {
+                ("Steady state", format!("NOT in steady state: {reading}. Inject anyway?"), error)
+            }
             Verdict::Unknown { why } => ("Steady state", format!("unknown: {why}"), Style::new().fg(t.health.unknown)),
         },
-    ];
+    ]);
     if !blind_stops.is_empty() {
         rows.push((
             "Stop cond.",
             format!("CANNOT BE EVALUATED (they would not stop this fault): {}. Inject anyway?", blind_stops.join("; ")),
-            Style::new().fg(t.ui.error).add_modifier(Modifier::BOLD),
+            error,
         ));
     }
-    let ask = steady.broken() || !blind_stops.is_empty();
     let lines: Vec<Line> =
-        rows.iter().flat_map(|(k, v, style)| labelled(k, 14, v, inner.width, t.muted(), *style)).collect();
+        rows.iter().flat_map(|(k, v, style)| labelled(k, 14, v, width.saturating_sub(2), t.muted(), *style)).collect();
+    let r = popup(area, width, (18 + 2 * blind_stops.len().min(3) as u16).max(lines.len() as u16 + 4));
+    super::clear(frame, r, t);
+    let block = Block::bordered()
+        .title(Span::styled(" Inject this fault? ", armed.add_modifier(Modifier::BOLD)))
+        .border_style(armed);
+    let inner = block.inner(r);
+    frame.render_widget(block, r);
+    let ask = steady.broken() || !blind_stops.is_empty();
     let [body, buttons] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
     frame.render_widget(Paragraph::new(lines), body);
     let style = |b: Button| {
@@ -75,7 +89,15 @@ pub fn draw(
     let line = Line::from(vec![
         Span::styled("[ Cancel ]", style(Button::Cancel)),
         Span::raw("   "),
-        Span::styled(if ask { "[ Inject anyway ]" } else { "[ Inject ]" }, style(Button::Inject)),
+        Span::styled(
+            match preview {
+                Preview::Reading { .. } => "[ Inject (reading…) ]",
+                Preview::Refused { .. } => "[ Refused ]",
+                Preview::Found { .. } if ask => "[ Inject anyway ]",
+                Preview::Found { .. } => "[ Inject ]",
+            },
+            style(Button::Inject),
+        ),
         Span::styled("   Tab switches · Enter presses · Esc cancels", t.muted()),
     ])
     .centered();

@@ -92,7 +92,7 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     }
     frame.render_widget(Paragraph::new(lines), body);
     if let (FaultPhase::Active { .. }, Some(deadline)) = (&s.fault, f.deadline_ms) {
-        let total = f.plan.duration_ms.max(1);
+        let total = crate::app::engine_end::span_ms(f).max(1);
         let left = deadline.saturating_sub(s.now.t_ms);
         let ratio = (left as f64 / total as f64).clamp(0.0, 1.0);
         let g = LineGauge::default()

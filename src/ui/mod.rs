@@ -102,9 +102,10 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
         Overlay::Form(form) => form::draw(frame, area, t, form),
         Overlay::None => {}
     }
-    if let FaultPhase::Armed { plan, button } = &s.fault {
+    if let FaultPhase::Armed { plan, button, preview } = &s.fault {
         let blind = crate::app::steady::blind_stops(s);
-        confirm::draw(frame, area, t, plan, *button, &crate::app::steady::hypothesis(s), &blind);
+        let shown = confirm::Shown { plan, button: *button, preview, steady: &crate::app::steady::hypothesis(s) };
+        confirm::draw(frame, area, t, &shown, &blind);
     }
 }
 

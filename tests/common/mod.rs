@@ -5,6 +5,7 @@ pub mod apiserver;
 pub mod docker;
 pub mod fake;
 pub mod http_service;
+pub mod kube;
 pub mod pty;
 pub mod rbac;
 
@@ -32,6 +33,9 @@ pub struct Harness {
     pub sim: SimCluster,
     /// Delayed effects (revert retries with backoff), due at console time `.0`.
     pub pending: Vec<(u64, Effect)>,
+    /// A confirmation's preview is answered at once by the simulated cluster, as the demo's
+    /// backend does in a few microseconds (false: the test answers it, or leaves it reading).
+    pub instant_previews: bool,
 }
 
 pub fn session() -> Session {
@@ -67,14 +71,34 @@ impl Harness {
         let (s, _) = AppState::new(session(), presets, themes, theme, at(0));
         let sim = SimCluster::new(42);
         let snapshot = sim.topology();
-        let mut h = Harness { s, t: 0, sim, pending: Vec::new() };
+        let mut h = Harness { s, t: 0, sim, pending: Vec::new(), instant_previews: true };
         h.send(Event::Backend(TopologyDelta::Snapshot(snapshot)));
         h.pump();
         h
     }
 
     pub fn send(&mut self, ev: Event) -> Vec<Effect> {
-        update(&mut self.s, ev, at(self.t))
+        let fx = update(&mut self.s, ev, at(self.t));
+        if !self.instant_previews {
+            return fx;
+        }
+        let mut all = fx.clone();
+        for e in fx {
+            if let Effect::Preview(spec) = e {
+                all.extend(self.preview(&spec));
+            }
+        }
+        all
+    }
+
+    /// The simulated cluster's prepare answers the confirmation's preview.
+    pub fn preview(&mut self, spec: &gameday::backend::FaultSpec) -> Vec<Effect> {
+        let result = self
+            .sim
+            .prepare(spec)
+            .map(|handle| gameday::backend::Prepared { handle, found: Vec::new() })
+            .map_err(|e| e.to_string());
+        update(&mut self.s, Event::Previewed { spec: Box::new(spec.clone()), result }, at(self.t))
     }
 
     /// Forwards whatever the simulated cluster produced since last time.

@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod engines;
+pub mod errors;
 pub mod faults;
 pub mod watch;
 
@@ -24,7 +25,7 @@ use self::cluster::Policy;
 use self::engines::Engines;
 use self::faults::{Ctx, Plan, FAULT, REVERT, SESSION};
 use self::watch::Scope;
-use super::{Backend, BackendError, BackendInfo, FaultSpec, Leftover, RevertHandle, Support, TopologyDelta};
+use super::{Backend, BackendError, BackendInfo, FaultSpec, Leftover, Prepared, RevertHandle, Support, TopologyDelta};
 
 /// How to reach the cluster and what may be touched.
 #[derive(Clone, Debug, Default)]
@@ -74,9 +75,11 @@ impl KubeBackend {
                 }
             },
         };
+        let mut exec = None;
         let (mut config, name) = match read {
-            Some(kc) => {
+            Some(mut kc) => {
                 let context = opts.context.clone().or_else(|| kc.current_context.clone()).unwrap_or_default();
+                exec = credential_plugin(&mut kc, &context);
                 if !kc.contexts.iter().any(|c| c.name == context) {
                     let known: Vec<String> = kc.contexts.iter().map(|c| c.name.clone()).collect();
                     anyhow::bail!("the kubeconfig has no context '{context}' (it has: {})", known.join(", "));
@@ -90,9 +93,17 @@ impl KubeBackend {
         // Retries are the console's business: visible, and never hidden inside one call.
         config.default_retry = false;
         let server = config.cluster_url.to_string();
-        let client = Client::try_from(config).map_err(|e| anyhow::anyhow!("{}", chain(&e)))?;
+        let explain = errors::Explain { server: server.trim_end_matches('/').to_string(), exec };
+        // A credential plugin runs here already: its failure is said as such.
+        let client = Client::try_from(config).map_err(|e| anyhow::anyhow!("{}", explain.explain(&e)))?;
         let policy = Policy { allow: opts.allow.iter().cloned().collect::<BTreeSet<_>>(), own_pod: own_pod() };
-        let ctx = Ctx { client, policy, engines: Arc::new(RwLock::new(Engines::default())) };
+        let ctx = Ctx {
+            client,
+            policy,
+            engines: Arc::new(RwLock::new(Engines::default())),
+            news: Default::default(),
+            explain,
+        };
         let cluster = match &opts.namespace {
             Some(ns) => format!("{name} ({}) namespace {ns}", server.trim_end_matches('/')),
             None => format!("{name} ({})", server.trim_end_matches('/')),
@@ -122,6 +133,23 @@ impl KubeBackend {
             }
         });
     }
+}
+
+/// The credential plugin the context's user runs, if any. The console owns the terminal, so a
+/// plugin never gets it: it runs non-interactively (its stderr is kept, for the message if it
+/// fails, instead of being written over the screen).
+fn credential_plugin(kc: &mut Kubeconfig, context: &str) -> Option<String> {
+    let user = kc.contexts.iter().find(|c| c.name == context)?.context.as_ref()?.user.clone()?;
+    let mut found = None;
+    for named in &mut kc.auth_infos {
+        if let Some(exec) = named.auth_info.as_mut().and_then(|a| a.exec.as_mut()) {
+            exec.interactive_mode = Some(kube::config::ExecInteractiveMode::Never);
+            if named.name == user {
+                found = exec.command.clone();
+            }
+        }
+    }
+    found
 }
 
 /// An error with its causes, on one line.
@@ -156,22 +184,40 @@ impl Backend for KubeBackend {
     }
 
     fn watch(&self, tx: UnboundedSender<TopologyDelta>) {
-        watch::spawn(self.ctx.client.clone(), self.scope.clone(), self.ctx.policy.clone(), tx.clone());
+        if let Ok(mut news) = self.ctx.news.lock() {
+            *news = Some(tx.clone());
+        }
+        let (client, policy) = (self.ctx.client.clone(), self.ctx.policy.clone());
+        watch::spawn(client, self.scope.clone(), policy, self.ctx.explain.clone(), tx.clone());
         self.discover(tx);
     }
 
     async fn prepare(&self, spec: &FaultSpec) -> Result<RevertHandle, BackendError> {
-        Ok(faults::prepare(&self.ctx, spec).await?.handle(spec.fault_id, false))
+        Ok(faults::prepare(&self.ctx, spec).await?.plan.handle(spec.fault_id, false))
+    }
+
+    async fn preview(&self, spec: &FaultSpec) -> Result<Prepared, BackendError> {
+        let found = faults::prepare(&self.ctx, spec).await?;
+        Ok(Prepared { handle: found.plan.handle(spec.fault_id, false), found: found.found })
     }
 
     async fn inject(&self, spec: &FaultSpec, prepared: &RevertHandle) -> Result<RevertHandle, BackendError> {
         let plan = Plan::from_handle(prepared)?;
-        faults::inject(&self.ctx, spec, &plan).await?;
-        Ok(plan.handle(spec.fault_id, true))
+        Ok(faults::inject(&self.ctx, spec, &plan).await?.handle(spec.fault_id, true))
     }
 
     async fn revert(&self, handle: &RevertHandle) -> Result<(), BackendError> {
         faults::revert(&self.ctx, &Plan::from_handle(handle)?).await
+    }
+
+    /// A Litmus engine is stopped, then Litmus cleans up: that can take minutes.
+    fn revert_time_limit(&self, handle: &RevertHandle) -> Option<std::time::Duration> {
+        match Plan::from_handle(handle) {
+            Ok(Plan::Chaos { engine, .. }) if engine.kind == "ChaosEngine" => {
+                Some(engines::LITMUS_STOP + std::time::Duration::from_secs(60))
+            }
+            _ => None,
+        }
     }
 
     /// Everything carrying gameday's markers, with the revert plan its annotation holds.
@@ -179,7 +225,8 @@ impl Backend for KubeBackend {
         let lp = ListParams::default().labels(FAULT);
         let c = &self.ctx.client;
         let ns = self.scope.namespace.as_deref();
-        let fail = |e: kube::Error| BackendError::Failed(format!("looking for gameday's markers: {e}"));
+        let fail =
+            |e: kube::Error| BackendError::Failed(format!("looking for gameday's markers: {}", faults::said(&e)));
         let mut metas: Vec<(String, kube::api::ObjectMeta)> = Vec::new();
         macro_rules! scan {
             ($t:ty, $kind:expr, $api:expr) => {

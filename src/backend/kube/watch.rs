@@ -12,6 +12,7 @@ use kube::Client;
 use tokio::sync::mpsc::{self, UnboundedSender};
 
 use super::cluster::{Change, Cluster, Kind, Obj, Policy};
+use super::errors::Explain;
 use crate::backend::TopologyDelta;
 
 /// Where to look: every namespace, or one.
@@ -36,6 +37,7 @@ fn changes<K, F>(
     kind: Kind,
     stream: impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
     wrap: F,
+    explain: Explain,
 ) -> impl Stream<Item = Change> + Send
 where
     K: Send + 'static,
@@ -47,32 +49,24 @@ where
         Ok(watcher::Event::Delete(o)) => Change::Delete(wrap(o)),
         Ok(watcher::Event::InitDone) => Change::InitDone(kind),
         Err(e) => {
-            let (why, denied) = describe(&e);
+            let (why, denied) = describe(&e, &explain);
             Change::Failed { kind, why, denied }
         }
     })
 }
 
-/// A watcher error as a person would want it: what the API server said, or why it could not;
-/// and whether the credentials were refused.
-fn describe(e: &watcher::Error) -> (String, bool) {
-    let text = e.to_string();
+/// A watcher error as a person would want it: what the API server said, or why it could not
+/// be reached (`Explain`); and whether the credentials were refused.
+fn describe(e: &watcher::Error, explain: &Explain) -> (String, bool) {
     let denied = matches!(e,
         watcher::Error::InitialListFailed(kube::Error::Api(s))
         | watcher::Error::WatchStartFailed(kube::Error::Api(s))
         | watcher::Error::WatchFailed(kube::Error::Api(s)) if s.code == 401 || s.code == 403);
     let inner = match e {
         watcher::Error::InitialListFailed(k) | watcher::Error::WatchStartFailed(k) | watcher::Error::WatchFailed(k) => {
-            match k {
-                kube::Error::Api(s) if s.code == 401 => {
-                    "unauthorized (401): the kubeconfig's credentials were refused".to_string()
-                }
-                kube::Error::Api(s) if s.code == 403 => format!("forbidden (403): {}", s.message),
-                kube::Error::Api(s) => format!("{} ({})", s.message, s.code),
-                other => other.to_string(),
-            }
+            explain.explain(k)
         }
-        _ => text,
+        other => other.to_string(),
     };
     (format!("the API server: {inner}"), denied)
 }
@@ -80,7 +74,7 @@ fn describe(e: &watcher::Error) -> (String, bool) {
 /// How often the API server is checked while watches fail.
 const RECHECK: std::time::Duration = std::time::Duration::from_secs(2);
 
-pub fn spawn(client: Client, scope: Scope, policy: Policy, tx: UnboundedSender<TopologyDelta>) {
+pub fn spawn(client: Client, scope: Scope, policy: Policy, explain: Explain, tx: UnboundedSender<TopologyDelta>) {
     let cfg = || watcher::Config::default().any_semantic();
     let (ctx, mut rx) = mpsc::unbounded_channel::<Change>();
     let forward = |s: std::pin::Pin<Box<dyn Stream<Item = Change> + Send>>| {
@@ -100,32 +94,72 @@ pub fn spawn(client: Client, scope: Scope, policy: Policy, tx: UnboundedSender<T
     };
     let c = &client;
     forward(
-        changes(Kind::Namespace, watcher(Api::<Namespace>::all(c.clone()), ns_cfg).default_backoff(), Obj::Namespace)
-            .boxed(),
-    );
-    forward(changes(Kind::Node, watcher(Api::<Node>::all(c.clone()), cfg()).default_backoff(), Obj::Node).boxed());
-    forward(changes(Kind::Pod, watcher(api::<Pod>(c, &scope), cfg()).default_backoff(), Obj::Pod).boxed());
-    forward(
-        changes(Kind::ReplicaSet, watcher(api::<ReplicaSet>(c, &scope), cfg()).default_backoff(), Obj::ReplicaSet)
-            .boxed(),
-    );
-    forward(
-        changes(Kind::Deployment, watcher(api::<Deployment>(c, &scope), cfg()).default_backoff(), Obj::Deployment)
-            .boxed(),
+        changes(
+            Kind::Namespace,
+            watcher(Api::<Namespace>::all(c.clone()), ns_cfg).default_backoff(),
+            Obj::Namespace,
+            explain.clone(),
+        )
+        .boxed(),
     );
     forward(
-        changes(Kind::StatefulSet, watcher(api::<StatefulSet>(c, &scope), cfg()).default_backoff(), Obj::StatefulSet)
+        changes(Kind::Node, watcher(Api::<Node>::all(c.clone()), cfg()).default_backoff(), Obj::Node, explain.clone())
             .boxed(),
     );
     forward(
-        changes(Kind::DaemonSet, watcher(api::<DaemonSet>(c, &scope), cfg()).default_backoff(), Obj::DaemonSet).boxed(),
+        changes(Kind::Pod, watcher(api::<Pod>(c, &scope), cfg()).default_backoff(), Obj::Pod, explain.clone()).boxed(),
     );
-    forward(changes(Kind::Service, watcher(api::<Service>(c, &scope), cfg()).default_backoff(), Obj::Service).boxed());
+    forward(
+        changes(
+            Kind::ReplicaSet,
+            watcher(api::<ReplicaSet>(c, &scope), cfg()).default_backoff(),
+            Obj::ReplicaSet,
+            explain.clone(),
+        )
+        .boxed(),
+    );
+    forward(
+        changes(
+            Kind::Deployment,
+            watcher(api::<Deployment>(c, &scope), cfg()).default_backoff(),
+            Obj::Deployment,
+            explain.clone(),
+        )
+        .boxed(),
+    );
+    forward(
+        changes(
+            Kind::StatefulSet,
+            watcher(api::<StatefulSet>(c, &scope), cfg()).default_backoff(),
+            Obj::StatefulSet,
+            explain.clone(),
+        )
+        .boxed(),
+    );
+    forward(
+        changes(
+            Kind::DaemonSet,
+            watcher(api::<DaemonSet>(c, &scope), cfg()).default_backoff(),
+            Obj::DaemonSet,
+            explain.clone(),
+        )
+        .boxed(),
+    );
+    forward(
+        changes(
+            Kind::Service,
+            watcher(api::<Service>(c, &scope), cfg()).default_backoff(),
+            Obj::Service,
+            explain.clone(),
+        )
+        .boxed(),
+    );
     forward(
         changes(
             Kind::EndpointSlice,
             watcher(api::<EndpointSlice>(c, &scope), cfg()).default_backoff(),
             Obj::EndpointSlice,
+            explain.clone(),
         )
         .boxed(),
     );
@@ -134,6 +168,7 @@ pub fn spawn(client: Client, scope: Scope, policy: Policy, tx: UnboundedSender<T
             Kind::Event,
             watcher(api::<KEvent>(c, &scope), cfg().fields("type=Warning")).default_backoff(),
             Obj::Event,
+            explain.clone(),
         )
         .boxed(),
     );

@@ -24,6 +24,8 @@ pub struct Timing {
     pub replace: Duration,
     /// Chaos engines take this long to inject and to recover.
     pub engine: Duration,
+    /// Litmus takes this long to clean up once an engine is stopped.
+    pub litmus_cleanup: Duration,
 }
 
 impl Default for Timing {
@@ -33,7 +35,23 @@ impl Default for Timing {
             ready: Duration::from_millis(300),
             replace: Duration::from_millis(200),
             engine: Duration::from_millis(200),
+            litmus_cleanup: Duration::from_millis(500),
         }
+    }
+}
+
+/// How the stand-in chaos engines behave.
+#[derive(Clone, Debug)]
+pub struct EngineKnobs {
+    /// Chaos Mesh's daemon fails to inject with this message (a broken chaos-daemon).
+    pub chaos_mesh_fails: Option<String>,
+    /// The verdict the stand-in Litmus experiment writes when it completes.
+    pub litmus_verdict: String,
+}
+
+impl Default for EngineKnobs {
+    fn default() -> EngineKnobs {
+        EngineKnobs { chaos_mesh_fails: None, litmus_verdict: "Pass".into() }
     }
 }
 
@@ -46,34 +64,43 @@ pub struct Memory {
 }
 
 impl Memory {
-    fn age(&mut self, uid: &str) -> Duration {
+    pub(super) fn age(&mut self, uid: &str) -> Duration {
         self.first_seen.entry(uid.to_string()).or_insert_with(Instant::now).elapsed()
+    }
+
+    /// How long ago `key` was first asked about (a moment: "del-<uid>", "started-<uid>", ...).
+    pub(super) fn since(&mut self, key: String) -> Duration {
+        self.first_seen.entry(key).or_insert_with(Instant::now).elapsed()
+    }
+
+    pub(super) fn forget(&mut self, key: &str) {
+        self.first_seen.remove(key);
     }
 }
 
-fn res(store: &Store, group: &str, plural: &str) -> Res {
+pub(super) fn res(store: &Store, group: &str, plural: &str) -> Res {
     store.res(group, plural).expect("a built-in resource")
 }
 
-fn uid(o: &Value) -> String {
+pub(super) fn uid(o: &Value) -> String {
     o["metadata"]["uid"].as_str().unwrap_or_default().to_string()
 }
 
-fn owned_by(o: &Value, owner_uid: &str) -> bool {
+pub(super) fn owned_by(o: &Value, owner_uid: &str) -> bool {
     o["metadata"]["ownerReferences"].as_array().is_some_and(|r| r.iter().any(|r| r["uid"] == owner_uid))
 }
 
-fn terminating(o: &Value) -> bool {
+pub(super) fn terminating(o: &Value) -> bool {
     !o["metadata"]["deletionTimestamp"].is_null()
 }
 
-fn ready(p: &Value) -> bool {
+pub(super) fn ready(p: &Value) -> bool {
     p["status"]["conditions"]
         .as_array()
         .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
 }
 
-fn owner_ref(o: &Value) -> Value {
+pub(super) fn owner_ref(o: &Value) -> Value {
     json!([{"apiVersion": o["apiVersion"], "kind": o["kind"], "name": o["metadata"]["name"], "uid": o["metadata"]["uid"], "controller": true}])
 }
 
@@ -91,7 +118,7 @@ fn short_hash(v: &Value) -> String {
         .collect()
 }
 
-fn selector_of(o: &Value) -> String {
+pub(super) fn selector_of(o: &Value) -> String {
     let m = o["spec"]["selector"]["matchLabels"]
         .as_object()
         .cloned()
@@ -103,7 +130,7 @@ fn selector_of(o: &Value) -> String {
         .join(",")
 }
 
-fn set_status(store: &mut Store, r: &Res, mut o: Value, status: Value) {
+pub(super) fn set_status(store: &mut Store, r: &Res, mut o: Value, status: Value) {
     let mut merged = o["status"].clone();
     if !merged.is_object() {
         merged = json!({});
@@ -131,7 +158,7 @@ pub fn warn(store: &mut Store, mem: &mut Memory, about: &Value, reason: &str, me
 }
 
 /// One turn of every controller.
-pub fn reconcile(store: &mut Store, mem: &mut Memory, t: &Timing) {
+pub fn reconcile(store: &mut Store, mem: &mut Memory, t: &Timing, knobs: &EngineKnobs) {
     rollouts(store);
     let pods_res = res(store, "", "pods");
     let nodes = res(store, "", "nodes");
@@ -150,7 +177,9 @@ pub fn reconcile(store: &mut Store, mem: &mut Memory, t: &Timing) {
     kubelet(store, mem, t, &pods_res, &schedulable);
     deployment_status(store);
     endpoints(store);
-    engines(store, mem, t);
+    budgets(store);
+    super::engines::chaos_mesh(store, mem, t, knobs);
+    super::engines::litmus(store, mem, t, knobs);
     collect_orphans(store);
 }
 
@@ -412,56 +441,28 @@ fn endpoints(store: &mut Store) {
     }
 }
 
-fn duration_of(s: &str) -> Duration {
-    humantime::parse_duration(s).unwrap_or(Duration::from_secs(60))
-}
-
-/// Chaos Mesh objects are injected, recover when their duration ends, and go once their
-/// finalizer is done; a Litmus ChaosEngine runs, and stops when its engineState says stop.
-fn engines(store: &mut Store, mem: &mut Memory, t: &Timing) {
-    for plural in ["networkchaos", "stresschaos", "podchaos"] {
-        let Some(r) = store.res("chaos-mesh.org", plural) else { continue };
-        for mut o in store.list(&r, None).into_iter().cloned().collect::<Vec<_>>() {
-            let id = uid(&o);
-            let age = mem.age(&id);
-            if terminating(&o) {
-                let since = mem.first_seen.entry(format!("del-{id}")).or_insert_with(Instant::now).elapsed();
-                if since >= t.engine {
-                    o["metadata"]["finalizers"] = json!([]);
-                    let ns = o["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
-                    let name = o["metadata"]["name"].as_str().unwrap_or_default().to_string();
-                    store.remove(&r, &ns, &name);
-                }
-                continue;
-            }
-            if o["metadata"]["finalizers"].is_null() {
-                o["metadata"]["finalizers"] = json!(["chaos-mesh/records"]);
-                store.update(&r, o);
-                continue;
-            }
-            if age < t.engine {
-                continue;
-            }
-            let over = o["spec"]["duration"].as_str().is_some_and(|d| age >= duration_of(d));
-            let conditions = json!([
-                {"type": "AllInjected", "status": if over { "False" } else { "True" }},
-                {"type": "AllRecovered", "status": if over { "True" } else { "False" }},
-            ]);
-            set_status(
-                store,
-                &r,
-                o,
-                json!({"conditions": conditions, "experiment": {"desiredPhase": if over { "Stop" } else { "Run" }}}),
-            );
-        }
-    }
-    if let Some(r) = store.res("litmuschaos.io", "chaosengines") {
-        for o in store.list(&r, None).into_iter().cloned().collect::<Vec<_>>() {
-            let state = if o["spec"]["engineState"] == "stop" { "stopped" } else { "completed" };
-            if mem.age(&uid(&o)) >= t.engine {
-                set_status(store, &r, o, json!({"engineStatus": state}));
-            }
-        }
+/// The disruption controller: each PodDisruptionBudget's status from its pods.
+fn budgets(store: &mut Store) {
+    let Some(pdbs) = store.res("policy", "poddisruptionbudgets") else { return };
+    let pods = res(store, "", "pods");
+    for b in store.list(&pdbs, None).into_iter().cloned().collect::<Vec<_>>() {
+        let ns = b["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
+        let sel = selector_of(&b);
+        let mine: Vec<&Value> = store
+            .list(&pods, Some(&ns))
+            .into_iter()
+            .filter(|p| label_selector_matches(&sel, &p["metadata"]["labels"]) && !terminating(p))
+            .collect();
+        let expected = mine.len() as i64;
+        let healthy = mine.iter().filter(|p| ready(p)).count() as i64;
+        let desired = match (b["spec"]["minAvailable"].as_i64(), b["spec"]["maxUnavailable"].as_i64()) {
+            (Some(min), _) => min,
+            (None, Some(max)) => expected - max,
+            (None, None) => expected,
+        };
+        let status = json!({"currentHealthy": healthy, "desiredHealthy": desired, "expectedPods": expected,
+            "disruptionsAllowed": (healthy - desired).max(0), "observedGeneration": b["metadata"]["generation"]});
+        set_status(store, &pdbs, b, status);
     }
 }
 

@@ -227,6 +227,16 @@ impl Server {
         } else {
             t.ns.clone()
         };
+        // A chaos object is checked against the fields its published CRD defines.
+        if let Some(schema) = super::schemas::of(t.res.kind) {
+            let problems = super::schemas::check(&schema, &obj);
+            if !problems.is_empty() {
+                let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+                let message = format!("{}.{} \"{name}\" is invalid: {}", t.res.kind, t.res.group, problems.join("; "));
+                self.knobs.lock().unwrap().invalid.push(message.clone());
+                return status(422, "Invalid", &message);
+            }
+        }
         let mut store = self.store.lock().unwrap();
         match store.create(&t.res, &ns, obj) {
             Ok(o) => (StatusCode::CREATED, axum::Json(o)).into_response(),
@@ -311,7 +321,17 @@ impl Server {
     }
 
     fn evict(&self, t: &Target, name: &str, body: &Bytes) -> Response {
-        let ev = parse_body(body).unwrap_or(Value::Null);
+        let ev = match parse_body(body) {
+            Ok(v) => v,
+            Err(r) => return *r,
+        };
+        // Strict field validation, as a server asked for it (or a future default) answers: a
+        // field the policy/v1 Eviction does not define is refused, not silently dropped.
+        if let Some(field) = unknown_field(&ev, EVICTION_FIELDS, "")
+            .or_else(|| unknown_field(&ev["deleteOptions"], DELETE_OPTIONS_FIELDS, "deleteOptions."))
+        {
+            return status(400, "BadRequest", &format!("Eviction in version \"v1\" cannot be handled as a Eviction: strict decoding error: unknown field \"{field}\""));
+        }
         let mut store = self.store.lock().unwrap();
         let Some(pod) = store.get(&t.res, &t.ns, name).cloned() else { return not_found("pods", name) };
         let healthy = |p: &Value| {
@@ -355,6 +375,7 @@ impl Server {
             }
         }
         let grace = ev["deleteOptions"]["gracePeriodSeconds"].as_i64();
+        self.knobs.lock().unwrap().evictions.push((t.ns.clone(), name.to_string(), grace));
         delete_object(&mut store, &t.res, pod, grace);
         status(201, "", "evicted")
     }
@@ -443,6 +464,24 @@ impl Server {
             .body(Body::from_stream(stream))
             .unwrap_or_else(|_| status(500, "InternalError", "watch"))
     }
+}
+
+/// The fields of a policy/v1 Eviction, and of the DeleteOptions it carries.
+const EVICTION_FIELDS: &[&str] = &["apiVersion", "kind", "metadata", "deleteOptions"];
+const DELETE_OPTIONS_FIELDS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "dryRun",
+    "gracePeriodSeconds",
+    "ignoreStoreReadErrorWithClusterBreakingPotential",
+    "orphanDependents",
+    "preconditions",
+    "propagationPolicy",
+];
+
+/// The first key of `obj` (if it is an object) that `known` does not list, with its path.
+fn unknown_field(obj: &Value, known: &[&str], prefix: &str) -> Option<String> {
+    obj.as_object()?.keys().find(|k| !known.contains(&k.as_str())).map(|k| format!("{prefix}{k}"))
 }
 
 /// Deletes as the API server does: pods with a grace period and objects with finalizers are

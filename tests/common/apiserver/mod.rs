@@ -6,7 +6,9 @@
 //! dropped watches, going offline. Grace periods are capped at 2 s to keep tests quick.
 
 pub mod controllers;
+pub mod engines;
 pub mod http;
+pub mod schemas;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -16,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use controllers::{Memory, Timing};
+use controllers::{EngineKnobs, Memory, Timing};
 use store::{Res, Store, CHAOS_MESH, LITMUS};
 
 #[derive(Default)]
@@ -33,6 +35,10 @@ pub struct Knobs {
     pub offline: bool,
     /// "METHOD /path" of every request, in order.
     pub requests: Vec<String>,
+    /// Every eviction accepted: (namespace, pod, the grace period it asked for).
+    pub evictions: Vec<(String, String, Option<i64>)>,
+    /// Every object refused because it departs from its CRD's schema (the message).
+    pub invalid: Vec<String>,
 }
 
 pub struct Server {
@@ -41,6 +47,7 @@ pub struct Server {
     /// Bumped to close every open watch.
     pub watch_gen: tokio::sync::watch::Sender<u64>,
     pub timing: Mutex<Timing>,
+    pub engines: Mutex<EngineKnobs>,
 }
 
 pub struct ApiServer {
@@ -66,6 +73,7 @@ impl ApiServer {
             knobs: Mutex::new(Knobs { fail_code: 500, ..Default::default() }),
             watch_gen,
             timing: Mutex::new(Timing::default()),
+            engines: Mutex::new(EngineKnobs::default()),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().unwrap();
@@ -83,8 +91,9 @@ impl ApiServer {
                     continue;
                 }
                 let t = *s2.timing.lock().unwrap();
+                let knobs = s2.engines.lock().unwrap().clone();
                 let mut store = s2.store.lock().unwrap();
-                controllers::reconcile(&mut store, &mut mem, &t);
+                controllers::reconcile(&mut store, &mut mem, &t, &knobs);
             }
         });
         ApiServer { addr, srv, tasks: vec![serve, controllers] }
@@ -120,6 +129,37 @@ impl ApiServer {
 
     pub fn install_litmus(&self) {
         self.install(LITMUS);
+    }
+
+    /// Litmus as it runs in a cluster: its kinds, the operator (a Deployment in namespace
+    /// `litmus` whose pods are labelled `name=chaos-operator`), and in namespace `ns` the
+    /// pod-delete ChaosExperiment and the chaos service account `litmus-admin`.
+    pub fn install_litmus_with_operator(&self, ns: &str) {
+        self.install_litmus();
+        self.apply("namespaces", json!({"metadata": {"name": "litmus"}}));
+        self.apply(
+            "deployments",
+            json!({"metadata": {"name": "chaos-operator-ce", "namespace": "litmus", "labels": {"name": "chaos-operator"}},
+                "spec": {"replicas": 1, "selector": {"matchLabels": {"name": "chaos-operator"}},
+                    "template": {"metadata": {"labels": {"name": "chaos-operator"}},
+                        "spec": {"containers": [{"name": "chaos-operator", "image": "litmuschaos/chaos-operator:3.0.0"}]}}}}),
+        );
+        self.apply(
+            "chaosexperiments",
+            json!({"metadata": {"name": "pod-delete", "namespace": ns},
+                "spec": {"definition": {"scope": "Namespaced", "image": "litmuschaos/go-runner:3.0.0"}}}),
+        );
+        self.apply("serviceaccounts", json!({"metadata": {"name": "litmus-admin", "namespace": ns}}));
+    }
+
+    /// How the stand-in engines behave from now on.
+    pub fn set_engines(&self, f: impl FnOnce(&mut EngineKnobs)) {
+        f(&mut self.srv.engines.lock().unwrap());
+    }
+
+    /// Objects refused because they depart from their CRD's schema.
+    pub fn invalid(&self) -> Vec<String> {
+        self.srv.knobs.lock().unwrap().invalid.clone()
     }
 
     fn res(&self, plural: &str) -> Res {
@@ -190,6 +230,11 @@ impl ApiServer {
 
     pub fn requests(&self) -> Vec<String> {
         self.srv.knobs.lock().unwrap().requests.clone()
+    }
+
+    /// Every eviction the server accepted: (namespace, pod, grace period asked for).
+    pub fn evictions(&self) -> Vec<(String, String, Option<i64>)> {
+        self.srv.knobs.lock().unwrap().evictions.clone()
     }
 
     pub fn set_timing(&self, t: Timing) {

@@ -47,6 +47,7 @@ pub const BUILTIN: &[Res] = &[
     r("", "v1", "Pod", "pods", true),
     r("", "v1", "Service", "services", true),
     r("", "v1", "ConfigMap", "configmaps", true),
+    r("", "v1", "ServiceAccount", "serviceaccounts", true),
     r("", "v1", "Event", "events", true),
     r("apps", "v1", "Deployment", "deployments", true),
     r("apps", "v1", "StatefulSet", "statefulsets", true),

@@ -11,10 +11,16 @@ use k8s_openapi::api::core::v1::{Event as KEvent, Namespace as KNamespace, Node 
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::backend::model::{Node, Pod, PodPhase, Topology, TopologyDelta, Workload};
+use crate::backend::model::{Node, Pod, Topology, TopologyDelta};
 
-/// The label that opens a namespace to faults.
-pub const ALLOW_LABEL: &str = "gameday.dev/allow";
+mod objects;
+mod policy;
+mod services;
+mod workloads;
+
+use objects::{controller, node_of, pod_info};
+pub use policy::{Policy, ALLOW_LABEL};
+use services::external_address;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
@@ -73,30 +79,6 @@ pub enum Change {
     /// A check of the API server succeeded while watches were failing: a watch that resumed
     /// quietly (nothing changed meanwhile) sends nothing, so this is how the console knows.
     Answered,
-}
-
-/// Which namespaces faults may touch.
-#[derive(Clone, Debug, Default)]
-pub struct Policy {
-    /// `--allow-namespace`: allowed without the label (the only way for kube-system).
-    pub allow: BTreeSet<String>,
-    /// The console's own pod, never a target.
-    pub own_pod: Option<(String, String)>,
-}
-
-impl Policy {
-    pub fn lock_reason(&self, ns: &str, labels: &BTreeMap<String, String>) -> Option<String> {
-        if self.allow.contains(ns) {
-            return None;
-        }
-        if ns == "kube-system" {
-            return Some("kube-system is off-limits unless you pass --allow-namespace kube-system".into());
-        }
-        if labels.get(ALLOW_LABEL).is_some_and(|v| v == "true") {
-            return None;
-        }
-        Some(format!("namespace {ns} is off-limits: label it {ALLOW_LABEL}=true or pass --allow-namespace {ns}"))
-    }
 }
 
 type Key = (String, String);
@@ -464,202 +446,6 @@ impl Cluster {
             Obj::Event(_) => {}
         }
     }
-
-    /// The workload a pod belongs to: its controller, or the Deployment above its ReplicaSet.
-    fn workload_of(&self, ns: &str, owner: &Option<(String, String)>, pod_name: &str) -> String {
-        match owner {
-            Some((kind, name)) if kind == "ReplicaSet" => match self.rs_owner.get(&(ns.to_string(), name.clone())) {
-                Some(Some(deployment)) => deployment.clone(),
-                _ => name.clone(),
-            },
-            Some((_, name)) => name.clone(),
-            None => pod_name.to_string(),
-        }
-    }
-
-    fn put_pod(&mut self, k: Key, mut info: PodInfo, out: &mut Vec<TopologyDelta>) {
-        let workload = self.workload_of(&k.0, &info.owner, &k.1);
-        info.pod.workload = Some(workload.clone());
-        if self.policy.own_pod.as_ref() == Some(&k) {
-            info.pod.note = Some(match info.pod.note.take() {
-                Some(n) => format!("this console, {n}"),
-                None => "this console".into(),
-            });
-        }
-        let old_workload = self.pods.get(&k).and_then(|p| p.pod.workload.clone());
-        if let Some((_, owner)) = &info.owner {
-            self.by_owner.entry((k.0.clone(), owner.clone())).or_default().insert(k.1.clone());
-        }
-        if self.pods.get(&k) == Some(&info) {
-            return;
-        }
-        self.pods.insert(k.clone(), info.clone());
-        self.topo.upsert_pod(info.pod.clone());
-        out.push(TopologyDelta::UpsertPod(info.pod));
-        self.refresh_workload(&k.0, &workload, out);
-        if let Some(old) = old_workload.filter(|o| *o != workload) {
-            self.refresh_workload(&k.0, &old, out);
-        }
-    }
-
-    fn remove_pod(&mut self, k: &Key, out: &mut Vec<TopologyDelta>) {
-        let Some(info) = self.pods.remove(k) else { return };
-        if let Some((_, owner)) = &info.owner {
-            if let Some(set) = self.by_owner.get_mut(&(k.0.clone(), owner.clone())) {
-                set.remove(&k.1);
-            }
-        }
-        self.topo.remove_pod(&k.0, &k.1);
-        out.push(TopologyDelta::RemovePod { namespace: k.0.clone(), name: k.1.clone() });
-        if let Some(w) = info.pod.workload {
-            self.refresh_workload(&k.0, &w, out);
-        }
-    }
-
-    /// A ReplicaSet's owner became known (or changed): its pods move under it.
-    fn regroup_pods_of(&mut self, rs: &Key, out: &mut Vec<TopologyDelta>) {
-        let names: Vec<String> = self.by_owner.get(rs).map(|s| s.iter().cloned().collect()).unwrap_or_default();
-        for name in names {
-            let k = (rs.0.clone(), name);
-            if let Some(info) = self.pods.get(&k).cloned() {
-                self.put_pod(k, info, out);
-            }
-        }
-    }
-
-    fn put_workload(&mut self, k: Key, info: WorkloadInfo, out: &mut Vec<TopologyDelta>) {
-        if self.workloads.get(&k) != Some(&info) {
-            self.workloads.insert(k.clone(), info);
-            self.refresh_workload(&k.0, &k.1, out);
-        }
-    }
-
-    fn drop_workload(&mut self, k: &Key, kind: &str, out: &mut Vec<TopologyDelta>) {
-        if self.workloads.get(k).is_some_and(|w| w.kind == kind) {
-            self.workloads.remove(k);
-            self.refresh_workload(&k.0, &k.1, out);
-        }
-    }
-
-    /// Recomputes one workload's record from its object (or, for owners we do not watch, its
-    /// pods) and its services; sends it if it changed.
-    fn refresh_workload(&mut self, ns: &str, name: &str, out: &mut Vec<TopologyDelta>) {
-        let info = self.workloads.get(&(ns.to_string(), name.to_string()));
-        let pods: Vec<&Pod> = if info.is_none() { self.topo.pods_of(ns, name).collect() } else { Vec::new() };
-        let record = match info {
-            Some(w) => Some(Workload {
-                namespace: ns.into(),
-                name: name.into(),
-                kind: w.kind.into(),
-                desired: w.desired,
-                ready: w.ready,
-                note: self.service_note(ns, &w.template_labels),
-            }),
-            None if pods.is_empty() => None,
-            None => Some(Workload {
-                namespace: ns.into(),
-                name: name.into(),
-                kind: if pods.len() == 1 && pods[0].name == name { "Pod".into() } else { "Job".into() },
-                desired: pods.len() as u32,
-                ready: pods.iter().filter(|p| p.ready).count() as u32,
-                note: None,
-            }),
-        };
-        match record {
-            Some(w) if self.topo.workload(ns, name) != Some(&w) => {
-                self.topo.upsert_workload(w.clone());
-                out.push(TopologyDelta::UpsertWorkload(w));
-                self.announce(ns, out);
-            }
-            Some(_) => {}
-            None if self.topo.workload(ns, name).is_some() => {
-                self.topo.remove_workload(ns, name);
-                out.push(TopologyDelta::RemoveWorkload { namespace: ns.into(), name: name.into() });
-            }
-            None => {}
-        }
-    }
-
-    /// "svc carts 2/3 endpoints" for the services of this namespace that select this template.
-    fn service_note(&self, ns: &str, template: &BTreeMap<String, String>) -> Option<String> {
-        let services = self.services.get(ns)?;
-        let parts: Vec<String> = services
-            .iter()
-            .filter(|(_, sel)| !sel.is_empty() && selects(sel, template))
-            .map(|(svc, _)| {
-                let (ready, total) = self.endpoints.get(&(ns.to_string(), svc.clone())).copied().unwrap_or((0, 0));
-                format!("svc {svc} {ready}/{total} endpoints")
-            })
-            .collect();
-        (!parts.is_empty()).then(|| parts.join(", "))
-    }
-
-    /// The workloads of `ns` that a service reachable from outside selects can be probed from
-    /// here: each is said once (`Reachable`), and the console gives it a default probe.
-    fn announce(&mut self, ns: &str, out: &mut Vec<TopologyDelta>) {
-        for ((sns, svc), addr) in self.addresses.range((ns.to_string(), String::new())..) {
-            if sns != ns {
-                break;
-            }
-            let Some(sel) = self.services.get(ns).and_then(|m| m.get(svc)).filter(|s| !s.is_empty()) else { continue };
-            for ((wns, name), w) in &self.workloads {
-                let service = format!("{wns}/{name}");
-                if wns == ns && selects(sel, &w.template_labels) && self.reachable.insert(service.clone()) {
-                    out.push(TopologyDelta::Reachable { service, addr: addr.clone() });
-                }
-            }
-        }
-    }
-
-    fn remove_service(&mut self, k: &Key, out: &mut Vec<TopologyDelta>) {
-        self.addresses.remove(k);
-        let removed = self.services.get_mut(&k.0).and_then(|m| m.remove(&k.1));
-        if let Some(sel) = removed {
-            self.refresh_selected(&k.0, &sel, out);
-        }
-    }
-
-    /// A slice appeared, changed (`Some`) or went (`None`): the service's totals follow.
-    fn put_slice(&mut self, k: &Key, val: Option<(String, u32, u32)>, out: &mut Vec<TopologyDelta>) {
-        let old = self.slices.get(k).cloned();
-        if old == val {
-            return;
-        }
-        for (v, sign) in [(&old, -1i64), (&val, 1)] {
-            if let Some((svc, ready, total)) = v {
-                let e = self.endpoints.entry((k.0.clone(), svc.clone())).or_insert((0, 0));
-                e.0 = (e.0 as i64 + sign * *ready as i64).max(0) as u32;
-                e.1 = (e.1 as i64 + sign * *total as i64).max(0) as u32;
-            }
-        }
-        match &val {
-            Some(v) => self.slices.insert(k.clone(), v.clone()),
-            None => self.slices.remove(k),
-        };
-        let svcs: BTreeSet<String> = [old, val].into_iter().flatten().map(|v| v.0).collect();
-        for svc in svcs {
-            self.refresh_service(&k.0, &svc, out);
-        }
-    }
-
-    /// A service or its endpoints changed: refresh the workloads it selects.
-    fn refresh_service(&mut self, ns: &str, svc: &str, out: &mut Vec<TopologyDelta>) {
-        if let Some(sel) = self.services.get(ns).and_then(|m| m.get(svc)).cloned() {
-            self.refresh_selected(ns, &sel, out);
-        }
-    }
-
-    fn refresh_selected(&mut self, ns: &str, sel: &BTreeMap<String, String>, out: &mut Vec<TopologyDelta>) {
-        let targets: Vec<String> = self
-            .workloads
-            .iter()
-            .filter(|((wns, _), w)| wns == ns && selects(sel, &w.template_labels))
-            .map(|((_, n), _)| n.clone())
-            .collect();
-        for name in targets {
-            self.refresh_workload(ns, &name, out);
-        }
-    }
 }
 
 fn kind_name(kind: Kind) -> &'static str {
@@ -669,101 +455,6 @@ fn kind_name(kind: Kind) -> &'static str {
         Kind::DaemonSet => "DaemonSet",
         _ => "ReplicaSet",
     }
-}
-
-/// The controlling owner (kind, name).
-fn controller(m: &ObjectMeta) -> Option<(String, String)> {
-    let refs = m.owner_references.as_ref()?;
-    let r = refs.iter().find(|r| r.controller == Some(true)).or_else(|| refs.first())?;
-    Some((r.kind.clone(), r.name.clone()))
-}
-
-fn pod_info(p: &KPod) -> PodInfo {
-    let status = p.status.as_ref();
-    let statuses = status.and_then(|s| s.container_statuses.clone()).unwrap_or_default();
-    let waiting: Option<String> = statuses.iter().find_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.clone());
-    let ready = status
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-    let node = p.spec.as_ref().and_then(|s| s.node_name.clone());
-    let phase = if p.metadata.deletion_timestamp.is_some() {
-        PodPhase::Terminating
-    } else {
-        match status.and_then(|s| s.phase.as_deref()) {
-            Some("Running") if waiting.as_deref() == Some("CrashLoopBackOff") => PodPhase::CrashLoopBackOff,
-            Some("Running") => PodPhase::Running,
-            Some("Succeeded") => PodPhase::Exited(0),
-            Some("Failed") => PodPhase::Exited(
-                statuses
-                    .iter()
-                    .find_map(|c| c.state.as_ref()?.terminated.as_ref().map(|t| t.exit_code as i64))
-                    .unwrap_or(1),
-            ),
-            _ if node.is_some() => PodPhase::ContainerCreating,
-            _ => PodPhase::Pending,
-        }
-    };
-    let restarts: i32 = statuses.iter().map(|c| c.restart_count).sum();
-    let oom = statuses.iter().any(|c| {
-        c.last_state.as_ref().and_then(|s| s.terminated.as_ref()).and_then(|t| t.reason.as_deref()) == Some("OOMKilled")
-    });
-    let note = match (waiting.filter(|w| w != "ContainerCreating"), oom) {
-        (Some(w), _) => Some(w),
-        (None, true) => Some("last exit: OOMKilled".to_string()),
-        (None, false) => None,
-    };
-    PodInfo {
-        owner: controller(&p.metadata),
-        pod: Pod {
-            namespace: p.metadata.namespace.clone().unwrap_or_default(),
-            name: p.metadata.name.clone().unwrap_or_default(),
-            workload: None,
-            node,
-            phase,
-            ready,
-            restarts: restarts.max(0) as u32,
-            note,
-            labels: p.metadata.labels.clone().unwrap_or_default(),
-            caveats: Default::default(),
-        },
-    }
-}
-
-fn node_of(n: &KNode) -> Node {
-    let conditions = n.status.as_ref().and_then(|s| s.conditions.clone()).unwrap_or_default();
-    let ready = conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True");
-    let pressure: Vec<String> =
-        conditions.iter().filter(|c| c.type_ != "Ready" && c.status == "True").map(|c| c.type_.clone()).collect();
-    Node {
-        name: n.metadata.name.clone().unwrap_or_default(),
-        ready,
-        unschedulable: n.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false),
-        note: (!pressure.is_empty()).then(|| pressure.join(", ")),
-    }
-}
-
-/// Whether a service's selector selects a pod template's labels.
-fn selects(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String>) -> bool {
-    selector.iter().all(|(k, v)| labels.get(k) == Some(v))
-}
-
-/// Where a service answers from outside the cluster: its load balancer's address, or its first
-/// external IP, on its first port.
-fn external_address(s: &Service) -> Option<String> {
-    let spec = s.spec.as_ref()?;
-    let port = spec.ports.as_ref()?.first()?.port;
-    let lb = match spec.type_.as_deref() {
-        Some("LoadBalancer") => s
-            .status
-            .as_ref()
-            .and_then(|st| st.load_balancer.as_ref())
-            .and_then(|lb| lb.ingress.as_ref())
-            .and_then(|i| i.first())
-            .and_then(|i| i.ip.clone().or_else(|| i.hostname.clone())),
-        _ => None,
-    };
-    let host = lb.or_else(|| spec.external_ips.as_ref().and_then(|ips| ips.first().cloned()))?;
-    Some(if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") })
 }
 
 #[cfg(test)]

@@ -1,0 +1,227 @@
+//! Applying a prepared plan, and undoing it (idempotent: harmless on what was never applied).
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{ConfigMap, Node, Pod};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::policy::v1::Eviction;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{DeleteOptions, ObjectMeta};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::Client;
+use serde_json::{json, Value};
+
+use super::{api_err, is_404, markers, merge, patch_workload, roll, strategic_workload, unmark, Ctx, Plan, DENY};
+use crate::backend::kube::engines;
+use crate::backend::{BackendError, FaultSpec};
+
+/// Applies the plan; returns it, with what the engine confirmed it hit (Chaos Mesh).
+pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<Plan, BackendError> {
+    let c = &ctx.client;
+    match plan {
+        Plan::PodDelete { pods, grace } => {
+            for (ns, name) in pods {
+                let dp = DeleteParams { grace_period_seconds: grace.map(|g| g.max(0) as u32), ..Default::default() };
+                match Api::<Pod>::namespaced(c.clone(), ns).delete(name, &dp).await {
+                    Ok(_) => {}
+                    Err(e) if is_404(&e) => {}
+                    Err(e) => return Err(api_err(&format!("delete pod {ns}/{name}"), e)),
+                }
+            }
+        }
+        Plan::PodEvict { pods, grace } => {
+            for (ns, name) in pods {
+                evict(c, ns, name, *grace)
+                    .await
+                    .map_err(|e| api_err(&format!("evict {ns}/{name} (a PodDisruptionBudget may forbid it now)"), e))?;
+            }
+        }
+        Plan::Scale { namespace, kind, name, to, .. } => {
+            patch_workload(ctx, kind, namespace, name, &markers(spec, plan)).await.map_err(|e| api_err(name, e))?;
+            let p = Patch::Merge(json!({"spec": {"replicas": to}}));
+            let r = match kind.as_str() {
+                "Deployment" => {
+                    Api::<Deployment>::namespaced(c.clone(), namespace)
+                        .patch_scale(name, &PatchParams::default(), &p)
+                        .await
+                }
+                _ => {
+                    Api::<StatefulSet>::namespaced(c.clone(), namespace)
+                        .patch_scale(name, &PatchParams::default(), &p)
+                        .await
+                }
+            };
+            r.map_err(|e| api_err(&format!("scale {namespace}/{name}"), e))?;
+        }
+        Plan::NodeCordon { node, .. } | Plan::NodeDrain { node, .. } => {
+            let patch = merge(markers(spec, plan), json!({"spec": {"unschedulable": true}}));
+            Api::<Node>::all(c.clone())
+                .patch(node, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .map_err(|e| api_err(&format!("cordon {node}"), e))?;
+            if let Plan::NodeDrain { pods, grace, .. } = plan {
+                let mut blocked = Vec::new();
+                for (ns, name) in pods {
+                    match evict(c, ns, name, *grace).await {
+                        Ok(_) => {}
+                        Err(e) if is_404(&e) => {}
+                        Err(kube::Error::Api(s)) if s.code == 429 => blocked.push(format!("{ns}/{name}")),
+                        Err(e) => return Err(api_err(&format!("evict {ns}/{name}"), e)),
+                    }
+                }
+                if !blocked.is_empty() {
+                    return Err(BackendError::Failed(format!(
+                        "drain of {node} stopped: a PodDisruptionBudget forbids evicting {} now",
+                        blocked.join(", ")
+                    )));
+                }
+            }
+        }
+        Plan::ConfigCorrupt { namespace, configmap, key, value, restart, .. } => {
+            let patch = merge(markers(spec, plan), json!({"data": {key.as_str(): value}}));
+            Api::<ConfigMap>::namespaced(c.clone(), namespace)
+                .patch(configmap, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .map_err(|e| api_err(&format!("ConfigMap {namespace}/{configmap}"), e))?;
+            if let Some((kind, name)) = restart {
+                roll(ctx, kind, namespace, name).await?;
+            }
+        }
+        Plan::ImageUnavailable { namespace, kind, name, images } => {
+            patch_workload(ctx, kind, namespace, name, &markers(spec, plan)).await.map_err(|e| api_err(name, e))?;
+            let containers: Vec<Value> = images
+                .iter()
+                .map(|(c, _)| json!({"name": c, "image": format!("gameday.invalid/unavailable:{c}")}))
+                .collect();
+            strategic_workload(
+                ctx,
+                kind,
+                namespace,
+                name,
+                &json!({"spec": {"template": {"spec": {"containers": containers}}}}),
+            )
+            .await
+            .map_err(|e| api_err(&format!("{kind} {namespace}/{name}"), e))?;
+        }
+        Plan::NetworkDeny { namespace, policy, selector, labelled } => {
+            for pod in labelled {
+                let patch = json!({"metadata": {"labels": {DENY: selector.get(DENY)}}});
+                Api::<Pod>::namespaced(c.clone(), namespace)
+                    .patch(pod, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                    .map_err(|e| api_err(&format!("label pod {namespace}/{pod}"), e))?;
+            }
+            let np = merge(
+                markers(spec, plan),
+                json!({
+                    "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                    "metadata": {"name": policy, "namespace": namespace},
+                    "spec": {"podSelector": {"matchLabels": selector}, "policyTypes": ["Ingress", "Egress"], "ingress": [], "egress": []},
+                }),
+            );
+            let np: NetworkPolicy = serde_json::from_value(np).map_err(|e| BackendError::Failed(e.to_string()))?;
+            match Api::<NetworkPolicy>::namespaced(c.clone(), namespace).create(&PostParams::default(), &np).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) if s.code == 409 => {}
+                Err(e) => return Err(api_err(&format!("NetworkPolicy {namespace}/{policy}"), e)),
+            }
+        }
+        Plan::Chaos { .. } => return engines::inject(ctx, spec, plan).await,
+    }
+    Ok(plan.clone())
+}
+
+pub async fn revert(ctx: &Ctx, plan: &Plan) -> Result<(), BackendError> {
+    let c = &ctx.client;
+    let ok404 = |r: Result<(), kube::Error>, what: &str| match r {
+        Ok(()) => Ok(()),
+        Err(e) if is_404(&e) => Ok(()),
+        Err(e) => Err(api_err(what, e)),
+    };
+    match plan {
+        // Their controllers replace deleted and evicted pods.
+        Plan::PodDelete { .. } | Plan::PodEvict { .. } => Ok(()),
+        Plan::Scale { namespace, kind, name, from, .. } => {
+            let p = Patch::Merge(json!({"spec": {"replicas": from}}));
+            let r = match kind.as_str() {
+                "Deployment" => Api::<Deployment>::namespaced(c.clone(), namespace)
+                    .patch_scale(name, &PatchParams::default(), &p)
+                    .await
+                    .map(|_| ()),
+                _ => Api::<StatefulSet>::namespaced(c.clone(), namespace)
+                    .patch_scale(name, &PatchParams::default(), &p)
+                    .await
+                    .map(|_| ()),
+            };
+            ok404(r, &format!("scale {namespace}/{name} back to {from}"))?;
+            ok404(patch_workload(ctx, kind, namespace, name, &unmark()).await, name)
+        }
+        Plan::NodeCordon { node, was_unschedulable } | Plan::NodeDrain { node, was_unschedulable, .. } => {
+            let patch = merge(
+                unmark(),
+                json!({"spec": {"unschedulable": if *was_unschedulable { json!(true) } else { Value::Null }}}),
+            );
+            let r = Api::<Node>::all(c.clone())
+                .patch(node, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .map(|_| ());
+            ok404(r, &format!("uncordon {node}"))
+        }
+        Plan::ConfigCorrupt { namespace, configmap, key, original, restart, .. } => {
+            let value = original.as_ref().map(|v| json!(v)).unwrap_or(Value::Null);
+            let patch = merge(unmark(), json!({"data": {key.as_str(): value}}));
+            let r = Api::<ConfigMap>::namespaced(c.clone(), namespace)
+                .patch(configmap, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .map(|_| ());
+            ok404(r, &format!("restore ConfigMap {namespace}/{configmap}"))?;
+            if let Some((kind, name)) = restart {
+                roll(ctx, kind, namespace, name).await?;
+            }
+            Ok(())
+        }
+        Plan::ImageUnavailable { namespace, kind, name, images } => {
+            let containers: Vec<Value> = images.iter().map(|(c, image)| json!({"name": c, "image": image})).collect();
+            let r = strategic_workload(
+                ctx,
+                kind,
+                namespace,
+                name,
+                &json!({"spec": {"template": {"spec": {"containers": containers}}}}),
+            )
+            .await;
+            ok404(r, &format!("restore the images of {kind} {namespace}/{name}"))?;
+            ok404(patch_workload(ctx, kind, namespace, name, &unmark()).await, name)
+        }
+        Plan::NetworkDeny { namespace, policy, labelled, .. } => {
+            let r = Api::<NetworkPolicy>::namespaced(c.clone(), namespace)
+                .delete(policy, &DeleteParams::default())
+                .await
+                .map(|_| ());
+            ok404(r, &format!("delete NetworkPolicy {namespace}/{policy}"))?;
+            for pod in labelled {
+                let patch = json!({"metadata": {"labels": {DENY: null}}});
+                let r = Api::<Pod>::namespaced(c.clone(), namespace)
+                    .patch(pod, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                    .map(|_| ());
+                ok404(r, &format!("unlabel pod {namespace}/{pod}"))?;
+            }
+            Ok(())
+        }
+        Plan::Chaos { .. } => engines::revert(ctx, plan).await,
+    }
+}
+
+/// Evicts a pod through the Eviction API (which honours PodDisruptionBudgets) with this grace
+/// period. A policy/v1 Eviction as the API defines it: kube's own `evict()` sends its options
+/// under `delete_options`, a field the API server drops (or, validating strictly, refuses), so
+/// the grace period would never reach it.
+pub async fn evict(c: &Client, ns: &str, name: &str, grace: Option<i64>) -> Result<(), kube::Error> {
+    let eviction = Eviction {
+        metadata: ObjectMeta { name: Some(name.into()), namespace: Some(ns.into()), ..Default::default() },
+        delete_options: grace.map(|g| DeleteOptions { grace_period_seconds: Some(g), ..Default::default() }),
+    };
+    Api::<Pod>::namespaced(c.clone(), ns)
+        .create_subresource::<_, Value>("eviction", name, &PostParams::default(), &eviction)
+        .await
+        .map(|_| ())
+}

@@ -1,0 +1,156 @@
+//! What a fault does and how to undo it: the plan a prepare writes, the revert handle carries
+//! and the `gameday.dev/revert` annotation holds.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::PodKey;
+use crate::backend::kube::engines;
+use crate::backend::{BackendError, RevertHandle};
+
+/// What a fault does and how to undo it: the revert handle's data, and the `gameday.dev/revert`
+/// annotation on what it touched.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Plan {
+    PodDelete {
+        pods: Vec<PodKey>,
+        grace: Option<i64>,
+    },
+    PodEvict {
+        pods: Vec<PodKey>,
+        /// The evicted pods' grace period (`None`: each pod's own).
+        #[serde(default)]
+        grace: Option<i64>,
+    },
+    Scale {
+        namespace: String,
+        kind: String,
+        name: String,
+        from: i32,
+        to: i32,
+    },
+    NodeCordon {
+        node: String,
+        was_unschedulable: bool,
+    },
+    NodeDrain {
+        node: String,
+        was_unschedulable: bool,
+        pods: Vec<PodKey>,
+        /// The evicted pods' grace period (`None`: each pod's own).
+        #[serde(default)]
+        grace: Option<i64>,
+    },
+    ConfigCorrupt {
+        namespace: String,
+        configmap: String,
+        key: String,
+        value: String,
+        original: Option<String>,
+        restart: Option<(String, String)>,
+    },
+    ImageUnavailable {
+        namespace: String,
+        kind: String,
+        name: String,
+        images: Vec<(String, String)>,
+    },
+    NetworkDeny {
+        namespace: String,
+        policy: String,
+        selector: BTreeMap<String, String>,
+        labelled: Vec<String>,
+    },
+    /// An object of a chaos engine; `body` is what is created (not kept in the markers).
+    Chaos {
+        namespace: String,
+        engine: engines::Engine,
+        name: String,
+        what: String,
+        #[serde(default)]
+        body: Value,
+        /// Litmus: the experiment the engine runs (its verdict is in ChaosResult
+        /// `<name>-<experiment>`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        experiment: Option<String>,
+        /// What the engine says it hit once injected (Chaos Mesh's records).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        hit: Vec<String>,
+        /// The fault's duration, in seconds, as the engine was given it.
+        #[serde(default)]
+        seconds: u64,
+    },
+}
+
+impl Plan {
+    pub fn summary(&self, done: bool) -> String {
+        let pods = |p: &[PodKey]| p.iter().map(|(ns, n)| format!("{ns}/{n}")).collect::<Vec<_>>().join(", ");
+        let (will, did) = match self {
+            Plan::PodDelete { pods: p, grace: Some(0) } => (format!("kill {}", pods(p)), format!("killed {}", pods(p))),
+            Plan::PodDelete { pods: p, .. } => (format!("delete {}", pods(p)), format!("deleted {}", pods(p))),
+            Plan::PodEvict { pods: p, grace } => (
+                format!("evict {} ({})", pods(p), grace_words(*grace)),
+                format!("evicted {} ({})", pods(p), grace_words(*grace)),
+            ),
+            Plan::Scale { namespace, kind, name, from, to } => (
+                format!("scale {kind} {namespace}/{name} from {from} to {to}"),
+                format!("scaled {kind} {namespace}/{name} from {from} to {to}"),
+            ),
+            Plan::NodeCordon { node, .. } => (format!("cordon {node}"), format!("cordoned {node}")),
+            Plan::NodeDrain { node, pods: p, grace, .. } => (
+                format!("cordon {node} and evict {} pods ({})", p.len(), grace_words(*grace)),
+                format!("cordoned {node} and evicted {} ({})", pods(p), grace_words(*grace)),
+            ),
+            Plan::ConfigCorrupt { namespace, configmap, key, value, .. } => (
+                format!("set {key}={value} in ConfigMap {namespace}/{configmap}"),
+                format!("set {key}={value} in ConfigMap {namespace}/{configmap}"),
+            ),
+            Plan::ImageUnavailable { namespace, kind, name, images } => (
+                format!(
+                    "point {} container(s) of {kind} {namespace}/{name} at an image that cannot be pulled",
+                    images.len()
+                ),
+                format!("pointed {kind} {namespace}/{name} at an image that cannot be pulled"),
+            ),
+            Plan::NetworkDeny { namespace, policy, .. } => (
+                format!("create the deny-all NetworkPolicy {namespace}/{policy}"),
+                format!("created the deny-all NetworkPolicy {namespace}/{policy}"),
+            ),
+            Plan::Chaos { namespace, engine, name, what, hit, .. } => (
+                format!("create {} {namespace}/{name} ({what})", engine.kind),
+                match hit.len() {
+                    0 => format!("created {} {namespace}/{name} ({what})", engine.kind),
+                    _ => {
+                        format!("created {} {namespace}/{name} ({what}); injected into {}", engine.kind, hit.join(", "))
+                    }
+                },
+            ),
+        };
+        if done {
+            did
+        } else {
+            will
+        }
+    }
+
+    pub fn handle(&self, fault_id: u64, done: bool) -> RevertHandle {
+        RevertHandle { fault_id, summary: self.summary(done), data: serde_json::to_value(self).unwrap_or(Value::Null) }
+    }
+
+    pub fn from_handle(h: &RevertHandle) -> Result<Plan, BackendError> {
+        serde_json::from_value(h.data.clone()).map_err(|e| {
+            BackendError::Failed(format!("revert handle of fault #{} is not a Kubernetes one: {e}", h.fault_id))
+        })
+    }
+}
+
+/// "grace period 30 s", or each pod's own.
+pub fn grace_words(grace: Option<i64>) -> String {
+    match grace {
+        Some(g) => format!("grace period {g} s"),
+        None => "each pod's own grace period".into(),
+    }
+}

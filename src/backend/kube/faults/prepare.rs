@@ -1,0 +1,318 @@
+//! Prepare: reads what a fault will touch and everything needed to undo it, and changes
+//! nothing. What it found goes into the confirmation before anyone confirms; the plan is
+//! journaled before anything is applied.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{Namespace, Pod};
+use kube::api::Api;
+use rand::seq::SliceRandom;
+use serde_json::Value;
+
+use super::plan::grace_words;
+use super::{api_err, budgets, config, node, object_name, Ctx, Plan, PodKey, DENY};
+use crate::backend::kube::engines;
+use crate::backend::{BackendError, FaultSpec, Mode, Target};
+
+/// A prepared plan, and what prepare read on the way, a line each, for the confirmation.
+pub struct Found {
+    pub plan: Plan,
+    pub found: Vec<String>,
+}
+
+/// At most this many pods are named in a line; the rest are counted.
+const NAMED: usize = 6;
+
+/// "shop/a, shop/b and 3 more"
+pub fn names(pods: &[PodKey]) -> String {
+    let mut out: Vec<String> = pods.iter().take(NAMED).map(|(ns, n)| format!("{ns}/{n}")).collect();
+    if pods.len() > NAMED {
+        out.push(format!("and {} more", pods.len() - NAMED));
+    }
+    out.join(", ")
+}
+
+/// "shop/carts-x on n1: carts (example/carts:1.0), istio-proxy (istio/proxyv2)"
+pub fn pod_line(p: &Pod) -> String {
+    let node = p.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_else(|| "no node yet".into());
+    let containers: Vec<String> = p
+        .spec
+        .iter()
+        .flat_map(|s| &s.containers)
+        .map(|c| format!("{} ({})", c.name, c.image.clone().unwrap_or_default()))
+        .collect();
+    format!(
+        "{}/{} on {node}: {}",
+        p.metadata.namespace.clone().unwrap_or_default(),
+        p.metadata.name.clone().unwrap_or_default(),
+        containers.join(", ")
+    )
+}
+
+pub fn pod_key(p: &Pod) -> PodKey {
+    (p.metadata.namespace.clone().unwrap_or_default(), p.metadata.name.clone().unwrap_or_default())
+}
+
+/// A line per pod (at most `NAMED`, then a count).
+fn pod_lines(pods: &[Pod]) -> Vec<String> {
+    let mut out: Vec<String> = pods.iter().take(NAMED).map(pod_line).collect();
+    if pods.len() > NAMED {
+        out.push(format!("and {} more pods", pods.len() - NAMED));
+    }
+    out
+}
+
+/// Whether faults may touch this namespace (the label on it, or --allow-namespace).
+pub(super) async fn check_namespace(ctx: &Ctx, ns: &str) -> Result<(), BackendError> {
+    let nss: Api<Namespace> = Api::all(ctx.client.clone());
+    let labels = match nss.get(ns).await {
+        Ok(n) => n.metadata.labels.unwrap_or_default(),
+        Err(e) => return Err(api_err(&format!("namespace {ns}"), e)),
+    };
+    match ctx.policy.lock_reason(ns, &labels) {
+        Some(why) => Err(BackendError::Unsupported(why)),
+        None => Ok(()),
+    }
+}
+
+/// The candidate pods that still exist and run, never the console's own; `count` of them
+/// chosen at random.
+pub async fn choose_pods(ctx: &Ctx, spec: &FaultSpec) -> Result<Vec<PodKey>, BackendError> {
+    Ok(choose(ctx, spec).await?.iter().map(pod_key).collect())
+}
+
+/// `choose_pods`, with the pods as read.
+pub async fn choose(ctx: &Ctx, spec: &FaultSpec) -> Result<Vec<Pod>, BackendError> {
+    let mut live = Vec::new();
+    let mut own = false;
+    for r in &spec.pods {
+        if ctx.policy.own_pod.as_ref() == Some(&(r.namespace.clone(), r.name.clone())) {
+            own = true;
+            continue;
+        }
+        let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &r.namespace);
+        match pods.get_opt(&r.name).await {
+            Ok(Some(p)) if p.metadata.deletion_timestamp.is_none() => live.push(p),
+            Ok(_) => {}
+            Err(e) => return Err(api_err(&format!("pod {}/{}", r.namespace, r.name), e)),
+        }
+    }
+    if live.is_empty() {
+        return Err(if own {
+            BackendError::Unsupported("refusing to act on the console's own pod".into())
+        } else {
+            BackendError::TargetGone(format!("none of the pods {} selects is running", spec.target))
+        });
+    }
+    let mut namespaces: Vec<String> = live.iter().map(|p| pod_key(p).0).collect();
+    namespaces.sort();
+    namespaces.dedup();
+    for ns in &namespaces {
+        check_namespace(ctx, ns).await?;
+    }
+    live.shuffle(&mut rand::thread_rng());
+    live.truncate(spec.mode.unwrap_or(Mode::All).count(live.len()));
+    live.sort_by_key(pod_key);
+    Ok(live)
+}
+
+/// Which workload kind a `<namespace>/<name>` target is, with its pod template.
+pub(super) async fn workload(ctx: &Ctx, ns: &str, name: &str) -> Result<(String, Value), BackendError> {
+    let c = &ctx.client;
+    if let Some(d) = Api::<Deployment>::namespaced(c.clone(), ns).get_opt(name).await.map_err(|e| api_err(name, e))? {
+        return Ok(("Deployment".into(), serde_json::to_value(d).unwrap_or_default()));
+    }
+    if let Some(s) = Api::<StatefulSet>::namespaced(c.clone(), ns).get_opt(name).await.map_err(|e| api_err(name, e))? {
+        return Ok(("StatefulSet".into(), serde_json::to_value(s).unwrap_or_default()));
+    }
+    if let Some(d) = Api::<DaemonSet>::namespaced(c.clone(), ns).get_opt(name).await.map_err(|e| api_err(name, e))? {
+        return Ok(("DaemonSet".into(), serde_json::to_value(d).unwrap_or_default()));
+    }
+    Err(BackendError::TargetGone(format!("no Deployment, StatefulSet or DaemonSet {ns}/{name}")))
+}
+
+/// A workload's kind and its pods' labels (the selector's matchLabels), after checking its
+/// namespace is open to faults.
+pub async fn workload_labels(
+    ctx: &Ctx,
+    ns: &str,
+    name: &str,
+) -> Result<(String, BTreeMap<String, String>), BackendError> {
+    check_namespace(ctx, ns).await?;
+    let (kind, obj) = workload(ctx, ns, name).await?;
+    let labels = serde_json::from_value(obj["spec"]["selector"]["matchLabels"].clone()).unwrap_or_default();
+    Ok((kind, labels))
+}
+
+fn workload_target(spec: &FaultSpec) -> Result<(&str, &str), BackendError> {
+    match &spec.target {
+        Target::Workload { namespace, name } => Ok((namespace, name)),
+        other => Err(BackendError::Unsupported(format!("{} needs a workload, not {other}", spec.action))),
+    }
+}
+
+pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<Found, BackendError> {
+    let int = |n: &str, d: i64| spec.int(n).unwrap_or(d);
+    match spec.action.as_str() {
+        "pod-delete" => {
+            let pods = choose(ctx, spec).await?;
+            let grace = spec.int("grace_seconds");
+            let mut found = pod_lines(&pods);
+            found.push(match grace {
+                Some(0) => "grace 0: killed at once, no SIGTERM first".into(),
+                Some(g) => format!("grace period {g} s: SIGTERM, then SIGKILL after {g} s"),
+                None => "each pod's own grace period".into(),
+            });
+            found.push("their controller creates replacements; the revert has nothing to undo".into());
+            Ok(Found { plan: Plan::PodDelete { pods: pods.iter().map(pod_key).collect(), grace }, found })
+        }
+        "pod-evict" => {
+            let pods = choose(ctx, spec).await?;
+            let mut found = pod_lines(&pods);
+            found.push(format!("through the Eviction API, {}", grace_words(grace(spec))));
+            found.extend(budget_lines(ctx, &pods).await?);
+            Ok(Found { plan: Plan::PodEvict { pods: pods.iter().map(pod_key).collect(), grace: grace(spec) }, found })
+        }
+        "scale" => {
+            let (ns, name) = workload_target(spec)?;
+            check_namespace(ctx, ns).await?;
+            let (kind, obj) = workload(ctx, ns, name).await?;
+            if kind == "DaemonSet" {
+                return Err(BackendError::Unsupported(format!(
+                    "{ns}/{name} is a DaemonSet: it has no replicas to scale"
+                )));
+            }
+            let from = obj["spec"]["replicas"].as_i64().unwrap_or(1) as i32;
+            let to = int("replicas", 0) as i32;
+            let ready = obj["status"]["readyReplicas"].as_i64().unwrap_or(0);
+            let found = vec![format!(
+                "{kind} {ns}/{name} wants {from} replicas ({ready} ready): saved for the revert, set to {to}"
+            )];
+            Ok(Found { plan: Plan::Scale { namespace: ns.into(), kind, name: name.into(), from, to }, found })
+        }
+        "node-cordon" | "node-drain" => {
+            let Target::Node { name } = &spec.target else {
+                return Err(BackendError::Unsupported(format!("{} needs a node", spec.action)));
+            };
+            node::prepare(ctx, spec, name).await
+        }
+        "config-corrupt" => {
+            let (ns, name) = workload_target(spec)?;
+            config::prepare(ctx, spec, ns, name).await
+        }
+        "image-unavailable" => {
+            let (ns, name) = workload_target(spec)?;
+            check_namespace(ctx, ns).await?;
+            let (kind, obj) = workload(ctx, ns, name).await?;
+            let only = spec.text("container").filter(|c| !c.is_empty());
+            let images: Vec<(String, String)> = obj["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|c| only.as_ref().is_none_or(|o| c["name"].as_str() == Some(o)))
+                .map(|c| {
+                    (
+                        c["name"].as_str().unwrap_or_default().to_string(),
+                        c["image"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect();
+            if images.is_empty() {
+                let all: Vec<&str> = obj["spec"]["template"]["spec"]["containers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c["name"].as_str())
+                    .collect();
+                return Err(BackendError::Unsupported(format!(
+                    "{kind} {ns}/{name} has no container {} (it has {})",
+                    only.unwrap_or_default(),
+                    all.join(", ")
+                )));
+            }
+            let mut found: Vec<String> = images
+                .iter()
+                .map(|(c, i)| {
+                    format!("container {c}: {i} becomes gameday.invalid/unavailable:{c} (saved for the revert)")
+                })
+                .collect();
+            found.push(format!(
+                "{kind} {ns}/{name} rolls out: its new pods cannot pull, its running pods stay until the rollout                  replaces them"
+            ));
+            Ok(Found { plan: Plan::ImageUnavailable { namespace: ns.into(), kind, name: name.into(), images }, found })
+        }
+        "network-deny" => network_deny(ctx, spec).await,
+        _ => engines::prepare(ctx, spec).await,
+    }
+}
+
+/// What the PodDisruptionBudgets of these pods let go now.
+async fn budget_lines(ctx: &Ctx, pods: &[Pod]) -> Result<Vec<String>, BackendError> {
+    let mut namespaces: Vec<String> = pods.iter().map(|p| pod_key(p).0).collect();
+    namespaces.sort();
+    namespaces.dedup();
+    let mut out = Vec::new();
+    for ns in namespaces {
+        for b in budgets::of_namespace(ctx, &ns).await? {
+            let n = pods.iter().filter(|p| b.selects(p)).count();
+            match b.allowed {
+                _ if n == 0 => {}
+                Some(a) if (n as i64) > i64::from(a) => out.push(format!(
+                    "{} allows {a} disruption(s) now: the API will refuse {} of these {n} evictions (429)",
+                    b.name(),
+                    n as i64 - i64::from(a)
+                )),
+                Some(a) => out.push(format!("{} allows {a} disruption(s) now: these {n} are within it", b.name())),
+                None => out.push(format!("{} has no status yet: the API may refuse these evictions", b.name())),
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn network_deny(ctx: &Ctx, spec: &FaultSpec) -> Result<Found, BackendError> {
+    let policy = object_name(spec, "deny");
+    let cni = "it takes effect only where the cluster's network plugin enforces NetworkPolicies".to_string();
+    match &spec.target {
+        Target::Workload { namespace, name } => {
+            let (kind, selector) = workload_labels(ctx, namespace, name).await?;
+            let sel: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let found = vec![
+                format!(
+                    "NetworkPolicy {namespace}/{policy} denies all ingress and egress of the pods of {kind}                      {namespace}/{name} ({}), and of any other pod with those labels",
+                    sel.join(",")
+                ),
+                cni,
+            ];
+            let plan = Plan::NetworkDeny { namespace: namespace.clone(), policy, selector, labelled: Vec::new() };
+            Ok(Found { plan, found })
+        }
+        _ => {
+            let pods = choose(ctx, spec).await?;
+            let keys: Vec<PodKey> = pods.iter().map(pod_key).collect();
+            let ns = keys[0].0.clone();
+            if keys.iter().any(|(n, _)| *n != ns) {
+                return Err(BackendError::Unsupported(
+                    "a NetworkPolicy lives in one namespace: choose pods of one".into(),
+                ));
+            }
+            let value = format!("{}-f{}", spec.session, spec.fault_id);
+            let selector = BTreeMap::from([(DENY.to_string(), value)]);
+            let found = vec![
+                format!(
+                    "labels {} with {DENY}, and NetworkPolicy {ns}/{policy} denies all their ingress and egress",
+                    names(&keys)
+                ),
+                cni,
+            ];
+            let labelled = keys.into_iter().map(|(_, n)| n).collect();
+            Ok(Found { plan: Plan::NetworkDeny { namespace: ns, policy, selector, labelled }, found })
+        }
+    }
+}
+
+/// The `grace_seconds` parameter; a negative one (or none) leaves each pod its own.
+pub(super) fn grace(spec: &FaultSpec) -> Option<i64> {
+    spec.int("grace_seconds").filter(|g| *g >= 0)
+}
