@@ -70,7 +70,7 @@ pub fn draw(frame: &mut Frame, area: Rect, t: &Theme, form: &ParamForm) {
     frame.render_widget(Paragraph::new(lines).scroll((top, 0)), body);
     let ok = form.plan.is_ok();
     let hint = if ok {
-        "type to replace the value · Enter reviews the fault (nothing is injected yet) · Tab/↓ next · Esc cancels"
+        "type to replace · Enter reviews (nothing is injected yet) · Tab/↓ next · Esc cancels"
     } else {
         "a value is refused: mend it to go on · Tab/↓ next · ↑ previous · Esc cancels"
     };
