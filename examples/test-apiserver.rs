@@ -1,7 +1,7 @@
 //! The test Kubernetes API server on its own, with a small shop in namespace `shop` (open to
 //! faults) and `locked` (not): try the Kubernetes backend without a cluster.
 //!
-//!     cargo run --example test-apiserver -- /tmp/kubeconfig [--chaos-mesh] [--litmus]
+//!     cargo run --example test-apiserver -- /tmp/kubeconfig [--chaos-mesh] [--litmus] [--no-lock-namespace]
 //!     gameday --kubeconfig /tmp/kubeconfig
 
 #[path = "../tests/common/apiserver/mod.rs"]
@@ -21,6 +21,10 @@ async fn main() {
         server.install_litmus_with_operator("shop");
     }
     server.seed_shop("locked", false);
+    // As deploy/rbac.yaml would: the namespace of the cluster lock (--no-lock-namespace: not).
+    if !args.iter().any(|a| a == "--no-lock-namespace") {
+        server.install_gameday();
+    }
     server.write_kubeconfig(std::path::Path::new(&path));
     println!("test API server on {}; kubeconfig written to {path}", server.url());
     server.wait_shop_ready("shop").await;

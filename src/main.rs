@@ -81,6 +81,10 @@ struct BackendArgs {
     /// only way to open kube-system). Repeatable.
     #[arg(long = "allow-namespace")]
     allow_namespace: Vec<String>,
+    /// Kubernetes: the namespace of the cluster lock (a Lease every console takes before a
+    /// fault, so that the whole cluster has one fault at a time).
+    #[arg(long, default_value = "gameday")]
+    lock_namespace: String,
     /// Seed of the simulated cluster.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -250,6 +254,7 @@ async fn connect(args: &BackendArgs, responder: bool) -> anyhow::Result<Arc<dyn 
             context: args.context.clone(),
             namespace: args.namespace.clone(),
             allow: args.allow_namespace.clone(),
+            lock_namespace: args.lock_namespace.clone(),
         };
         return Ok(Arc::new(KubeBackend::connect(&opts).await?));
     }

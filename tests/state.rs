@@ -44,6 +44,8 @@ fn kinds(fx: &[Effect]) -> Vec<String> {
             Effect::Unmirror(id) => format!("unmirror:{id}"),
             Effect::Suspend => "suspend".into(),
             Effect::RememberCommand(_) => "remember".into(),
+            Effect::RequestStop => "request-stop".into(),
+            Effect::TakeOver { holder, .. } => format!("take-over:{}#{}", holder.session, holder.fault),
             Effect::Exit => "exit".into(),
         })
         .collect()

@@ -61,6 +61,10 @@ pub fn on_found(s: &mut AppState, found: Vec<Leftover>, fx: &mut Vec<Effect>) {
         if s.leftovers.iter().any(|i| i.leftover.session == l.session && i.leftover.fault_id == l.fault_id) {
             continue;
         }
+        // The fault holding the cluster lock has an owner (if it is dead, it is taken over).
+        if s.cluster.holder.as_ref().is_some_and(|h| h.holder.session == l.session && h.holder.fault == l.fault_id) {
+            continue;
+        }
         if let Some(how) = l.ended.clone() {
             let known = s.timeline.iter().any(|e| {
                 matches!(&e.kind, EntryKind::LeftoverExpired { session, fault, .. } if *session == l.session && *fault == l.fault_id)

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use ratatui::crossterm::event::KeyEvent;
 
+use crate::backend::lock::Holder;
 use crate::backend::{FaultSpec, Leftover, Prepared, RevertHandle, TopologyDelta};
 use crate::timeline::Entry;
 
@@ -76,6 +77,16 @@ pub enum Event {
         from: String,
         entries: Vec<Entry>,
     },
+    /// The emergency stop reached the cluster lock (the holder asked, and who asked), or not.
+    StopAsked {
+        result: Result<(Holder, String), String>,
+    },
+    /// A take-over of a fault held elsewhere ended: what of it was reverted, or why not.
+    TookOver {
+        holder: Holder,
+        why: String,
+        result: Result<Vec<String>, String>,
+    },
 }
 
 /// Work for the runtime. Effects are carried out in order; `Record` is written and flushed
@@ -123,6 +134,14 @@ pub enum Effect {
     Suspend,
     /// Keep a command in the user's history (across sessions).
     RememberCommand(String),
+    /// Ask the holder of the cluster lock (another console) to stop its fault.
+    RequestStop,
+    /// Take the cluster lock over from `holder` (its console went silent, or its fault is
+    /// overdue) and revert its fault by its markers.
+    TakeOver {
+        holder: Holder,
+        why: String,
+    },
     /// Leave the UI loop (the journal already holds the session end).
     Exit,
 }

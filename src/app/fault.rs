@@ -199,6 +199,7 @@ fn apply(s: &mut AppState, mut fault: LiveFault, handle: RevertHandle, fx: &mut 
 /// earlier process are unresolved), the inject of `preset` on `target` is refused, visibly and
 /// in the timeline, and this returns true.
 pub fn refused_while_busy(s: &mut AppState, preset: &str, target: &str, fx: &mut Vec<Effect>) -> bool {
+    let elsewhere = super::elsewhere::refusal(s);
     let reason = match (s.fault.live(), &s.quitting, cleanup::unresolved(s), &s.journal.error) {
         (Some(f), _, _, _) => {
             format!("fault #{} ({} on {}) is still active; one fault at a time", f.id, f.plan.preset, f.plan.target)
@@ -212,7 +213,10 @@ pub fn refused_while_busy(s: &mut AppState, preset: &str, target: &str, fx: &mut
         (None, None, _, Some(e)) => {
             format!("the journal cannot be written ({e}); a fault is applied only once how to undo it is on disk")
         }
-        (None, None, _, None) => return false,
+        (None, None, _, None) => match elsewhere {
+            Some(held) => held,
+            None => return false,
+        },
     };
     s.say(Level::Warning, format!("refused: {reason}"));
     s.record(EntryKind::InjectRefused { preset: preset.to_string(), target: target.to_string(), reason }, fx);
@@ -233,6 +237,8 @@ pub fn abort(s: &mut AppState, by: &str, fx: &mut Vec<Effect>) {
     }
     match std::mem::replace(&mut s.fault, FaultPhase::Idle) {
         FaultPhase::Idle if leftovers => {}
+        // A fault held by another console: its owner is asked to stop it.
+        FaultPhase::Idle if super::elsewhere::ask_stop(s, fx) => {}
         FaultPhase::Idle => s.say(Level::Info, "nothing to abort: no fault is active"),
         FaultPhase::Armed { plan, .. } => s.say(Level::Info, format!("cancelled {} on {}", plan.preset, plan.target)),
         FaultPhase::Preparing { fault, abort } => {
@@ -367,7 +373,9 @@ pub fn on_injected(s: &mut AppState, id: u64, result: Result<RevertHandle, Strin
 /// never applied, and nothing is reverted (a revert of what was never there could only fail,
 /// e.g. with the same broken helper image, and keep the fault "live" for ever).
 pub fn on_not_applied(s: &mut AppState, id: u64, why: String, fx: &mut Vec<Effect>) {
-    if !matches!(&s.fault, FaultPhase::Applying { fault, .. } if fault.id == id) {
+    // Applying (the journal or the backend said so), or Preparing (the cluster lock is held
+    // elsewhere: nothing was asked of the backend).
+    if !matches!(&s.fault, FaultPhase::Applying { fault, .. } | FaultPhase::Preparing { fault, .. } if fault.id == id) {
         return;
     }
     s.record(EntryKind::InjectNotApplied { fault: id, reason: why.clone() }, fx);

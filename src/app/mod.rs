@@ -5,6 +5,7 @@ pub mod cleanup;
 pub mod command;
 pub mod complete;
 pub mod drill;
+pub mod elsewhere;
 pub mod engine_end;
 pub mod event;
 pub mod fault;

@@ -178,6 +178,8 @@ pub struct AppState {
     /// Set when this console is a drill's responder.
     pub drill: Option<super::drill::Responder>,
     pub journal: JournalHealth,
+    /// The cluster as other consoles use it: who holds its one-fault lock, a watchdog.
+    pub cluster: super::elsewhere::ClusterView,
 }
 
 impl AppState {
@@ -199,6 +201,7 @@ impl AppState {
             health: BTreeMap::new(),
             fault: FaultPhase::Idle,
             leftovers: Vec::new(),
+            cluster: Default::default(),
             next_fault_id: 1,
             timeline: Vec::new(),
             themes,

@@ -36,6 +36,7 @@ pub fn update(s: &mut AppState, event: Event, now: Stamp) -> Vec<Effect> {
             fault::on_quit_deadline(s, &mut fx);
             steady::on_tick(s, &mut fx);
             super::runsheet::on_tick(s, &mut fx);
+            super::elsewhere::on_tick(s, &mut fx);
         }
         Event::Backend(delta) => on_delta(s, delta, &mut fx),
         Event::Prepared { fault: id, result } => fault::on_prepared(s, id, result, &mut fx),
@@ -68,6 +69,8 @@ pub fn update(s: &mut AppState, event: Event, now: Stamp) -> Vec<Effect> {
         Event::CleanedUp { index, attempt, result } => cleanup::on_cleaned(s, index, attempt, result, &mut fx),
         Event::Probe(outcome) => steady::on_outcome(s, outcome, &mut fx),
         Event::Peer { from, entries } => drill::on_peer(s, &from, entries, &mut fx),
+        Event::StopAsked { result } => super::elsewhere::on_stop_asked(s, result, &mut fx),
+        Event::TookOver { holder, why, result } => super::elsewhere::on_took_over(s, holder, why, result, &mut fx),
     }
     fx
 }
@@ -109,6 +112,8 @@ fn on_delta(s: &mut AppState, delta: TopologyDelta, fx: &mut Vec<Effect>) {
         TopologyDelta::FaultFinished { session, fault, how } => {
             super::engine_end::on_finished(s, &session, fault, how, fx)
         }
+        TopologyDelta::Holder(holder) => super::elsewhere::on_holder(s, holder, fx),
+        TopologyDelta::Watchdog(renewed) => super::elsewhere::on_watchdog(s, renewed),
         TopologyDelta::Capability { action, support } => {
             for p in s.presets.iter_mut().filter(|p| p.preset.action == action) {
                 p.support = support.clone();

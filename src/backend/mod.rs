@@ -1,8 +1,10 @@
 //! The one trait every backend implements (simulated, Kubernetes, Docker): a stream of
 //! topology deltas, inject, revert.
 
+pub mod delta;
 pub mod docker;
 pub mod kube;
+pub mod lock;
 pub mod model;
 pub mod sim;
 pub mod target;
@@ -180,6 +182,12 @@ pub trait Backend: Send + Sync + 'static {
     /// real clusters; the demo cluster dies with the console).
     fn faults_outlive_process(&self) -> bool {
         true
+    }
+
+    /// The cluster's one-fault lock shared by every console on it, if this backend has one
+    /// (the demo's cluster lives in one console and needs none).
+    fn lock(&self) -> Option<std::sync::Arc<dyn lock::ClusterLock>> {
+        None
     }
 
     /// Faults found in the system by their markers (labels, annotations, helper containers),

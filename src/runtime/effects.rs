@@ -61,6 +61,12 @@ pub struct Runner {
     mirrors: std::collections::HashMap<u64, tokio::sync::oneshot::Sender<()>>,
     /// The running probes by name (a probe started again replaces its old task).
     probes: std::collections::HashMap<String, tokio::task::AbortHandle>,
+    /// The cluster's one-fault lock, shared with every console on the cluster (none on the demo).
+    pub lock: Option<super::lock::LockKeeper>,
+    /// The fault the lock was last asked for (given back once the core has no fault left).
+    locked: Option<u64>,
+    /// This session, for a take-over's holder.
+    pub session: String,
 }
 
 /// What the UI loop itself must do after a batch of effects.
@@ -88,7 +94,40 @@ impl Runner {
             ledger,
             mirrors: Default::default(),
             probes: Default::default(),
+            lock: None,
+            locked: None,
+            session: String::new(),
         }
+    }
+
+    /// After each batch: the fault the core has in the cluster now (and its deadline, Unix
+    /// seconds). Once it has none, the lock is given back; while it has one, the lock carries its
+    /// deadline.
+    pub fn settle(&mut self, live: Option<(u64, Option<i64>)>) {
+        let Some(keeper) = &self.lock else { return };
+        match (self.locked, live) {
+            (Some(held), Some((id, deadline))) if held == id => {
+                if let Some(d) = deadline {
+                    keeper.deadline(id, d);
+                }
+            }
+            (Some(held), _) => {
+                keeper.release(held);
+                self.locked = None;
+            }
+            (None, _) => {}
+        }
+    }
+
+    /// Asks for the lock for this fault (at once, so it is ordered before any later release);
+    /// `None` when there is no lock to take.
+    fn lock_for(
+        &mut self,
+        spec: &crate::backend::FaultSpec,
+    ) -> Option<tokio::sync::oneshot::Receiver<Result<(), crate::backend::lock::LockError>>> {
+        let keeper = self.lock.as_ref()?;
+        self.locked = Some(spec.fault_id);
+        Some(keeper.acquire(spec))
     }
 
     /// Runs the effects in order, none of them waiting.
@@ -102,7 +141,13 @@ impl Runner {
                 }
                 Effect::Prepare(spec) => {
                     let (backend, tx) = (self.backend.clone(), self.tx.clone());
+                    let lock = self.lock_for(&spec);
                     tokio::spawn(async move {
+                        // The cluster's lock first: nothing is asked of the backend without it.
+                        if let Some(why) = refused(lock).await {
+                            let _ = tx.send(Event::NotApplied { fault: spec.fault_id, why });
+                            return;
+                        }
                         let result = guarded(backend.prepare(&spec)).await;
                         let _ = tx.send(Event::Prepared { fault: spec.fault_id, result });
                     });
@@ -117,8 +162,15 @@ impl Runner {
                 Effect::Inject { spec, handle } => {
                     let (backend, tx, ledger) = (self.backend.clone(), self.tx.clone(), self.ledger.clone());
                     let (mut durable, needed) = (self.journal.durable(), self.last_seq);
+                    let lock = self.lock_for(&spec);
                     ledger.with(|l| l.in_flight += 1);
                     tokio::spawn(async move {
+                        // The cluster's lock first (already ours if prepare took it).
+                        if let Some(why) = refused(lock).await {
+                            ledger.with(|l| l.in_flight -= 1);
+                            let _ = tx.send(Event::NotApplied { fault: spec.fault_id, why });
+                            return;
+                        }
                         // Write-ahead: the entry that says how to undo it must be on disk first.
                         let on_disk =
                             durable.wait_for(|d| d.seq >= needed || d.error.is_some()).await.map(|d| d.clone());
@@ -225,10 +277,49 @@ impl Runner {
                         tokio::task::spawn_blocking(move || super::history::append(&path, &line));
                     }
                 }
+                Effect::RequestStop => {
+                    let (tx, keeper) = (self.tx.clone(), self.lock.clone());
+                    tokio::spawn(async move {
+                        let result = match keeper {
+                            Some(k) => {
+                                k.lock.request_stop(&k.who).await.map(|h| (h, k.who.clone())).map_err(|e| e.to_string())
+                            }
+                            None => Err("this backend has no cluster lock".into()),
+                        };
+                        let _ = tx.send(Event::StopAsked { result });
+                    });
+                }
+                Effect::TakeOver { holder, why } => {
+                    let (backend, tx, keeper, session) =
+                        (self.backend.clone(), self.tx.clone(), self.lock.clone(), self.session.clone());
+                    tokio::spawn(async move {
+                        let result = match keeper {
+                            Some(k) => {
+                                let me = super::reaper::reaper(&k.who, &session, &holder);
+                                super::reaper::take_over(backend.as_ref(), k.lock.as_ref(), &me, &holder).await
+                            }
+                            None => Err("this backend has no cluster lock".into()),
+                        };
+                        let _ = tx.send(Event::TookOver { holder, why, result });
+                    });
+                }
                 Effect::Exit => control.exit = true,
             }
         }
         control
+    }
+}
+
+/// Waits for the lock's answer; why the fault may not go on, if it may not.
+async fn refused(
+    lock: Option<tokio::sync::oneshot::Receiver<Result<(), crate::backend::lock::LockError>>>,
+) -> Option<String> {
+    let answer = lock?.await;
+    let now = chrono::Utc::now().timestamp();
+    match answer {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(super::lock::refusal(&e, now)),
+        Err(_) => Some("the cluster lock could not be asked (the console is stopping)".into()),
     }
 }
 

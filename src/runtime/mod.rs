@@ -4,8 +4,10 @@
 pub mod cleanup;
 pub mod effects;
 pub mod history;
+pub mod lock;
 pub mod out;
 pub mod probes;
+pub mod reaper;
 pub mod start;
 pub mod tail;
 pub mod terminal;
@@ -230,6 +232,24 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
         state.ui.history = history::load(path);
     }
     runner.history = history;
+    runner.session = state.session.id.clone();
+    // The cluster's one-fault lock, shared with every console on it (a drill's responder
+    // injects nothing and takes none).
+    if let (Some(lock), false) = (opts.backend.lock(), opts.drill.is_some()) {
+        let who = format!("{}@{}", state.session.user, crate::backend::lock::host_name());
+        let lost_tx = tx.clone();
+        let lost = move |other: crate::backend::lock::Holder| {
+            let _ = lost_tx.send(Event::Backend(crate::backend::TopologyDelta::ClusterEvent {
+                object: "cluster lock".into(),
+                message: format!(
+                    "this console's hold on the cluster was taken over by {} (this console went silent for longer than its lease): its fault may have been reverted by them",
+                    other.who
+                ),
+                warning: true,
+            }));
+        };
+        runner.lock = Some(lock::LockKeeper::spawn(lock, who, lost));
+    }
     runner.run(fx);
 
     terminal::spawn_signals(tx.clone())?;
@@ -285,6 +305,9 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
                     }
                     let fx = update(&mut state, ev, stamp());
                     let control = runner.run(fx);
+                    // The cluster lock follows the core's fault: given back once none is left.
+                    let deadline = |ms: u64| start_wall.timestamp() + ms.div_ceil(1000) as i64;
+                    runner.settle(state.fault.live().map(|f| (f.id, f.deadline_ms.map(deadline))));
                     if headless {
                         // No screen: the timeline as it grows, for the CI log. A closed stdout
                         // (SIGPIPE, a CI runner gone) must not end the run.
@@ -401,7 +424,14 @@ fn spawn_leftover_search(
         })
         .await
         .unwrap_or_default();
-        let all = leftovers::merge(own.into_iter().chain(in_journals).collect(), markers);
+        let mut all = leftovers::merge(own.into_iter().chain(in_journals).collect(), markers);
+        // The fault that holds the cluster lock has an owner: it is not left behind. (If its
+        // owner is dead, its lease lapses and the console takes it over.)
+        if let Some(lock) = backend.lock() {
+            if let Ok(Some(h)) = lock.current().await {
+                all.retain(|l| !(l.session == h.session && l.fault_id == h.fault));
+            }
+        }
         if !all.is_empty() {
             let _ = tx.send(Event::Leftovers(all));
         }

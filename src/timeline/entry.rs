@@ -410,6 +410,26 @@ pub enum EntryKind {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         new: Vec<u64>,
     },
+    /// This console asked another one (`of`, holding the cluster) for an emergency stop.
+    StopAsked {
+        of: String,
+        session: String,
+        fault: u64,
+        what: String,
+        /// Who asked (`user@host`).
+        by: String,
+    },
+    /// This console took the cluster lock over from another console (`who`) that went silent
+    /// or left its fault past its deadline, and reverted that fault by its markers.
+    TookOver {
+        who: String,
+        session: String,
+        fault: u64,
+        what: String,
+        why: String,
+        /// What was reverted, a line each (nothing: its markers were gone already).
+        reverted: Vec<String>,
+    },
     /// The abort key was pressed again while the revert it started was in flight: recorded once,
     /// and nothing more is sent.
     AbortRepeated {
@@ -591,6 +611,16 @@ impl EntryKind {
                     _ => format!("responder {responder} marked {}{about}{note}", mark.shout()),
                 }
             }
+            StopAsked { of, session, fault, what, by } => {
+                format!("EMERGENCY STOP asked by {by} of {of}: {what} (session {session}, fault #{fault})")
+            }
+            TookOver { who, session, fault, what, why, reverted } if reverted.is_empty() => format!(
+                "took over the cluster from {who} ({why}): {what} (session {session}, fault #{fault}) had nothing left to revert"
+            ),
+            TookOver { who, session, fault, what, why, reverted } => format!(
+                "took over the cluster from {who} ({why}) and reverted {what} (session {session}, fault #{fault}): {}",
+                reverted.join("; ")
+            ),
             DrillRevealed { faults, new } if !new.is_empty() => {
                 let ids: Vec<String> = new.iter().map(|f| format!("#{f}")).collect();
                 format!("the facilitator revealed fault {} to the responders ({faults} revealed in all)", ids.join(", "))

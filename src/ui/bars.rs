@@ -8,10 +8,10 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::clock;
-use crate::app::cleanup;
 use crate::app::fault::{FaultPhase, LOUD_AFTER_ATTEMPTS};
 use crate::app::keymap::{self, ABORT_CHORD};
 use crate::app::state::{AppState, Level, TextInput};
+use crate::app::{cleanup, elsewhere};
 use crate::theme::Theme;
 
 pub fn header(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
@@ -64,7 +64,25 @@ pub fn abort_bar_height(s: &AppState) -> u16 {
         FaultPhase::Idle | FaultPhase::Armed { .. } => 0,
         _ => 1,
     };
-    fault + u16::from(cleanup::live(s) > 0)
+    fault + u16::from(cleanup::live(s) > 0) + u16::from(held_elsewhere(s).is_some())
+}
+
+/// The line for a fault another console holds, when this one has none in the cluster.
+fn held_elsewhere(s: &AppState) -> Option<String> {
+    if !elsewhere::idle(s) {
+        return None;
+    }
+    let seen = elsewhere::elsewhere(s)?;
+    let h = &seen.holder;
+    let left = elsewhere::time_left(h, s.now.wall.timestamp()).map(|t| format!(" · {t}")).unwrap_or_default();
+    let action = if seen.taking_over {
+        format!("its console is silent ({} s): REVERTING IT BY ITS MARKERS", seen.silent_s(s.now.t_ms))
+    } else if seen.stop_sent || h.stop.is_some() {
+        format!("STOP ASKED{}", h.stop.as_deref().map(|b| format!(" by {b}")).unwrap_or_default())
+    } else {
+        "SPACE asks them to stop".to_string()
+    };
+    Some(format!(" ■ {action} · LIVE ELSEWHERE: {} · {}{left}", h.who, h.what))
 }
 
 pub fn abort_bar(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
@@ -112,6 +130,8 @@ pub fn abort_bar(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         ))],
         _ => vec![],
     };
+    let mut lines = lines;
+    lines.extend(held_elsewhere(s).map(Line::from));
     let left = cleanup::live(s);
     let lines = if left > 0 {
         let mut l = lines;

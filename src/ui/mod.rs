@@ -30,7 +30,7 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
     let area = frame.area();
     frame.render_widget(ratatui::widgets::Block::new().style(t.background()), area);
     let live = s.fault.live().is_some();
-    let bar = live || crate::app::cleanup::live(s) > 0;
+    let bar = live || crate::app::cleanup::live(s) > 0 || crate::app::elsewhere::elsewhere(s).is_some();
     let journal = s.journal.error.is_some();
     let [header, abort_bar, journal_bar, body, status, footer] = Layout::vertical([
         Constraint::Length(1),

@@ -44,6 +44,8 @@ pub fn kind_color(t: &Theme, k: &EntryKind) -> Color {
         InjectNotApplied { .. } => t.timeline.fault,
         FaultClosed { .. } => t.timeline.revert,
         ConsoleLost { .. } => t.ui.warning,
+        StopAsked { .. } => t.timeline.abort,
+        TookOver { .. } => t.timeline.revert,
         Console { warning: true, .. } => t.ui.warning,
         Console { .. } | Unknown { .. } => t.timeline.session,
     }

@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod engines;
 pub mod errors;
 pub mod faults;
+pub mod lease;
 pub mod watch;
 
 use std::collections::BTreeSet;
@@ -36,12 +37,15 @@ pub struct KubeOptions {
     pub namespace: Option<String>,
     /// Namespaces open to faults without the `gameday.dev/allow=true` label.
     pub allow: Vec<String>,
+    /// Where the cluster lock (a Lease) lives; `gameday` if empty.
+    pub lock_namespace: String,
 }
 
 pub struct KubeBackend {
     ctx: Arc<Ctx>,
     scope: Scope,
     cluster: String,
+    lock: Arc<lease::LeaseLock>,
 }
 
 /// This process's pod, when it runs in the cluster.
@@ -96,6 +100,11 @@ impl KubeBackend {
         let explain = errors::Explain { server: server.trim_end_matches('/').to_string(), exec };
         // A credential plugin runs here already: its failure is said as such.
         let client = Client::try_from(config).map_err(|e| anyhow::anyhow!("{}", explain.explain(&e)))?;
+        let lock_ns = match opts.lock_namespace.as_str() {
+            "" => lease::DEFAULT_NAMESPACE,
+            ns => ns,
+        };
+        let lock = Arc::new(lease::LeaseLock::new(client.clone(), lock_ns, explain.clone()));
         let policy = Policy { allow: opts.allow.iter().cloned().collect::<BTreeSet<_>>(), own_pod: own_pod() };
         let ctx = Ctx {
             client,
@@ -108,7 +117,7 @@ impl KubeBackend {
             Some(ns) => format!("{name} ({}) namespace {ns}", server.trim_end_matches('/')),
             None => format!("{name} ({})", server.trim_end_matches('/')),
         };
-        Ok(KubeBackend { ctx: Arc::new(ctx), scope: Scope { namespace: opts.namespace.clone() }, cluster })
+        Ok(KubeBackend { ctx: Arc::new(ctx), scope: Scope { namespace: opts.namespace.clone() }, cluster, lock })
     }
 
     pub fn client(&self) -> &Client {
@@ -189,7 +198,12 @@ impl Backend for KubeBackend {
         }
         let (client, policy) = (self.ctx.client.clone(), self.ctx.policy.clone());
         watch::spawn(client, self.scope.clone(), policy, self.ctx.explain.clone(), tx.clone());
+        crate::backend::lock::ClusterLock::watch(self.lock.as_ref(), tx.clone());
         self.discover(tx);
+    }
+
+    fn lock(&self) -> Option<Arc<dyn crate::backend::lock::ClusterLock>> {
+        Some(self.lock.clone())
     }
 
     async fn prepare(&self, spec: &FaultSpec) -> Result<RevertHandle, BackendError> {

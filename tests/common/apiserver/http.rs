@@ -85,6 +85,35 @@ pub async fn handle(
         _ => return status(404, "NotFound", &format!("the server could not find the requested resource ({path})")),
     };
     drop(store);
+    // RBAC, as the authorizer answers before anything else.
+    let verb = match (&method, &target.name) {
+        (&Method::GET, None) if is_watch => "watch",
+        (&Method::GET, None) => "list",
+        (&Method::GET, Some(_)) => "get",
+        (&Method::POST, _) => "create",
+        (&Method::PUT, _) => "update",
+        (&Method::PATCH, _) => "patch",
+        (&Method::DELETE, _) => "delete",
+        _ => "",
+    };
+    if srv.knobs.lock().unwrap().forbidden.iter().any(|(p, v)| p == target.res.plural && v == verb) {
+        let scope = if target.ns.is_empty() {
+            "at the cluster scope".to_string()
+        } else {
+            format!("in the namespace \"{}\"", target.ns)
+        };
+        let group = target.res.group;
+        return status(
+            403,
+            "Forbidden",
+            &format!(
+                "{}{}{group} is forbidden: User \"system:serviceaccount:test:gameday\" cannot {verb} resource \"{}\" in API group \"{group}\" {scope}",
+                target.res.plural,
+                if group.is_empty() { "" } else { "." },
+                target.res.plural
+            ),
+        );
+    }
     match (&method, &target.name, &target.sub) {
         (&Method::GET, None, _) if is_watch => srv.watch(&target, &q),
         (&Method::GET, None, _) => srv.list(&target, &q),
@@ -119,6 +148,23 @@ fn scale_of(obj: &Value) -> Value {
         "spec": {"replicas": obj["spec"]["replicas"].as_i64().unwrap_or(1)},
         "status": {"replicas": obj["status"]["replicas"].as_i64().unwrap_or(0)},
     })
+}
+
+/// 409 Conflict, as the API server answers a write whose precondition (the resourceVersion
+/// the writer read, or a uid) no longer holds.
+fn conflict(srv: &Server, res: &Res, name: &str) -> Response {
+    let group = if res.group.is_empty() { String::new() } else { format!(".{}", res.group) };
+    let message = format!(
+        "Operation cannot be fulfilled on {}{group} \"{name}\": the object has been modified; please apply your changes to the latest version and try again",
+        res.plural
+    );
+    srv.knobs.lock().unwrap().conflicts.push(message.clone());
+    status(409, "Conflict", &message)
+}
+
+/// Whether `given` (a resourceVersion in a request) is stale against the stored object.
+fn stale(given: &Value, stored: &Value) -> bool {
+    given.as_str().is_some_and(|rv| !rv.is_empty() && Some(rv) != stored["metadata"]["resourceVersion"].as_str())
 }
 
 impl Server {
@@ -238,6 +284,14 @@ impl Server {
             }
         }
         let mut store = self.store.lock().unwrap();
+        // A namespaced object needs its namespace (`default` always exists).
+        if t.res.namespaced && ns != "default" {
+            if let Some(nres) = store.res("", "namespaces") {
+                if store.get(&nres, "", &ns).is_none() {
+                    return not_found("namespaces", &ns);
+                }
+            }
+        }
         match store.create(&t.res, &ns, obj) {
             Ok(o) => (StatusCode::CREATED, axum::Json(o)).into_response(),
             Err((409, m)) => status(409, "AlreadyExists", &m),
@@ -252,11 +306,35 @@ impl Server {
         };
         let mut store = self.store.lock().unwrap();
         let Some(old) = store.get(&t.res, &t.ns, name).cloned() else { return not_found(t.res.plural, name) };
+        if stale(&new["metadata"]["resourceVersion"], &old) {
+            drop(store);
+            return conflict(self, &t.res, name);
+        }
         let obj = if sub == Some("scale") {
             let mut o = old;
             o["spec"]["replicas"] = new["spec"]["replicas"].clone();
             o
         } else {
+            // The object is the one the path names: a body naming another is refused, a body
+            // naming none is given the path's name and namespace.
+            let mut new = new;
+            let body_ns = new["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
+            if t.res.namespaced && !body_ns.is_empty() && body_ns != t.ns {
+                return status(
+                    400,
+                    "BadRequest",
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                );
+            }
+            if new["metadata"]["name"].as_str().is_some_and(|n| n != name) {
+                return status(400, "BadRequest", "the name of the object does not match the name on the URL");
+            }
+            new["metadata"]["name"] = json!(name);
+            if t.res.namespaced {
+                new["metadata"]["namespace"] = json!(t.ns);
+            }
+            new["apiVersion"] = json!(t.res.api_version());
+            new["kind"] = json!(t.res.kind);
             new
         };
         let updated = store.update(&t.res, obj);
@@ -274,6 +352,11 @@ impl Server {
         let Some(old) = existing.or_else(|| apply.then(|| json!({"metadata": {"name": name}}))) else {
             return not_found(t.res.plural, name);
         };
+        // A resourceVersion in a merge patch is a precondition, as in an update.
+        if !ctype.starts_with("application/json-patch+json") && stale(&p["metadata"]["resourceVersion"], &old) {
+            drop(store);
+            return conflict(self, &t.res, name);
+        }
         let mut doc = if sub == Some("scale") { scale_of(&old) } else { old.clone() };
         if ctype.starts_with("application/json-patch+json") {
             let ops: json_patch::Patch = match serde_json::from_value(p) {
@@ -317,6 +400,12 @@ impl Server {
             opts["gracePeriodSeconds"].as_i64().or_else(|| q.get("gracePeriodSeconds").and_then(|g| g.parse().ok()));
         let mut store = self.store.lock().unwrap();
         let Some(obj) = store.get(&t.res, &t.ns, name).cloned() else { return not_found(t.res.plural, name) };
+        let pre = &opts["preconditions"];
+        let uid_differs = pre["uid"].as_str().is_some_and(|u| Some(u) != obj["metadata"]["uid"].as_str());
+        if stale(&pre["resourceVersion"], &obj) || uid_differs {
+            drop(store);
+            return conflict(self, &t.res, name);
+        }
         ok(delete_object(&mut store, &t.res, obj, grace))
     }
 

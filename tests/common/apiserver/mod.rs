@@ -39,6 +39,10 @@ pub struct Knobs {
     pub evictions: Vec<(String, String, Option<i64>)>,
     /// Every object refused because it departs from its CRD's schema (the message).
     pub invalid: Vec<String>,
+    /// (resource plural, verb) the caller's RBAC does not grant: answered 403 Forbidden.
+    pub forbidden: Vec<(String, String)>,
+    /// Every write refused by a resourceVersion or uid precondition (409 Conflict).
+    pub conflicts: Vec<String>,
 }
 
 pub struct Server {
@@ -152,6 +156,12 @@ impl ApiServer {
         self.apply("serviceaccounts", json!({"metadata": {"name": "litmus-admin", "namespace": ns}}));
     }
 
+    /// What `kubectl apply -f deploy/rbac.yaml` creates that gameday needs besides its grants:
+    /// the namespace of the cluster lock.
+    pub fn install_gameday(&self) {
+        self.apply("namespaces", json!({"metadata": {"name": "gameday"}}));
+    }
+
     /// How the stand-in engines behave from now on.
     pub fn set_engines(&self, f: impl FnOnce(&mut EngineKnobs)) {
         f(&mut self.srv.engines.lock().unwrap());
@@ -195,6 +205,17 @@ impl ApiServer {
     pub fn delete_now(&self, plural: &str, ns: &str, name: &str) {
         let r = self.res(plural);
         self.srv.store.lock().unwrap().remove(&r, ns, name);
+    }
+
+    /// The caller may not `verb` (get, list, watch, create, update, patch, delete) `plural`
+    /// from now on: 403, as RBAC answers.
+    pub fn forbid(&self, plural: &str, verb: &str) {
+        self.srv.knobs.lock().unwrap().forbidden.push((plural.to_string(), verb.to_string()));
+    }
+
+    /// Writes refused by a stale resourceVersion (or uid) precondition so far.
+    pub fn conflicts(&self) -> Vec<String> {
+        self.srv.knobs.lock().unwrap().conflicts.clone()
     }
 
     pub fn fail_next(&self, n: u32, code: u16) {

@@ -56,6 +56,8 @@ pub const BUILTIN: &[Res] = &[
     r("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true),
     r("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", true),
     r("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true),
+    r("coordination.k8s.io", "v1", "Lease", "leases", true),
+    r("events.k8s.io", "v1", "Event", "events", true),
 ];
 
 pub const CHAOS_MESH: &[Res] = &[

@@ -1,0 +1,80 @@
+//! What a backend tells the console as it happens: the picture's changes, the cluster's events,
+//! its connection, what it learns about faults and who holds the cluster.
+
+use super::model::{Node, Pod, ServiceSample, Topology, Workload};
+
+/// A change to the cluster picture, streamed by a backend's watch.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TopologyDelta {
+    Snapshot(Topology),
+    UpsertWorkload(Workload),
+    RemoveWorkload {
+        namespace: String,
+        name: String,
+    },
+    UpsertPod(Pod),
+    RemovePod {
+        namespace: String,
+        name: String,
+    },
+    UpsertNode(Node),
+    RemoveNode {
+        name: String,
+    },
+    /// Faults may not touch this namespace (`reason`), or may again (`None`).
+    Lock {
+        namespace: String,
+        reason: Option<String>,
+    },
+    Samples(Vec<ServiceSample>),
+    /// Something that happened in the cluster worth a timeline line (pod deleted, created, ready).
+    ClusterEvent {
+        object: String,
+        message: String,
+        warning: bool,
+    },
+    /// The backend lost or regained its connection. While disconnected the picture is stale.
+    Connection {
+        connected: bool,
+        detail: String,
+    },
+    /// What the backend found out about an action after start (an engine installed, a kernel
+    /// module missing): presets with this action become available or disabled.
+    Capability {
+        action: String,
+        support: crate::backend::Support,
+    },
+    /// A workload (`ns/name`) answers on an address the console can reach (a port published on
+    /// the host): it gets a probe by default (which follows the address when it changes).
+    Reachable {
+        service: String,
+        addr: String,
+    },
+    /// A fault is no longer in effect although nobody reverted it: its target restarted, and the
+    /// helper's qdisc went away with the old network namespace.
+    FaultLapsed {
+        session: String,
+        fault: u64,
+        why: String,
+    },
+    /// The engine runs this fault to its own end (a Litmus experiment runs its duration once its
+    /// runner starts): the console waits up to `within_ms` from now for it to finish, and stops
+    /// it before that only on an abort.
+    FaultRunsOn {
+        session: String,
+        fault: u64,
+        within_ms: u64,
+        why: String,
+    },
+    /// The engine says the fault is over, and how (a Litmus verdict): recorded as its end; what
+    /// is left of it is tidied up through the ordinary revert.
+    FaultFinished {
+        session: String,
+        fault: u64,
+        how: String,
+    },
+    /// Who holds the cluster's one-fault lock now (`None`: nobody), as its watch saw it.
+    Holder(Option<crate::backend::lock::Holder>),
+    /// A `gameday watchdog` runs on the cluster (its heartbeat was seen), or no longer does.
+    Watchdog(Option<String>),
+}

@@ -1,0 +1,82 @@
+//! Taking a fault over from a console that can no longer revert it (it stopped renewing the
+//! cluster lock, or left its fault past its deadline): the lock is taken over with a
+//! compare-and-swap on exactly the version that was seen (so of several consoles and watchdogs,
+//! one does it), the fault is reverted by its markers in the cluster (the same path as
+//! `gameday cleanup`: a revert restores only what still holds the fault's own value), and the
+//! lock is given back.
+
+use std::time::Duration;
+
+use crate::backend::lock::{ClusterLock, Holder, LockError, LEASE_SECONDS};
+use crate::backend::{Backend, Leftover};
+
+/// How long the markers' revert is tried before the take-over gives up (the lock lapses then,
+/// and someone tries again).
+pub const REVERT_FOR: Duration = Duration::from_secs(30);
+
+/// The holder this process writes while it reverts someone else's fault.
+pub fn reaper(who: &str, session: &str, from: &Holder) -> Holder {
+    Holder {
+        who: who.to_string(),
+        session: session.to_string(),
+        fault: 0,
+        what: format!("reverting {}'s fault #{} ({})", from.who, from.fault, from.what),
+        deadline: chrono::Utc::now().timestamp() + REVERT_FOR.as_secs() as i64,
+        lease_seconds: LEASE_SECONDS,
+        renewed: String::new(),
+        stop: None,
+        version: String::new(),
+    }
+}
+
+/// Takes over from `from` and reverts its fault; returns what was reverted, a line each.
+pub async fn take_over(
+    backend: &dyn Backend,
+    lock: &dyn ClusterLock,
+    me: &Holder,
+    from: &Holder,
+) -> Result<Vec<String>, String> {
+    match lock.take_over(me, from).await {
+        Ok(()) => {}
+        Err(LockError::Conflict(_)) => {
+            return Err("someone else got there first (the lock changed since it was seen)".into())
+        }
+        Err(e) => return Err(e.to_string()),
+    }
+    let result = revert_markers(backend, &from.session, from.fault).await;
+    // Given back whatever happened: if the revert failed, the fault's markers are still there,
+    // and the next take-over (or `gameday cleanup`) finds them.
+    let _ = lock.release(&me.session, me.fault).await;
+    result
+}
+
+/// Reverts every marker of `session`'s fault `fault` found in the cluster.
+pub async fn revert_markers(backend: &dyn Backend, session: &str, fault: u64) -> Result<Vec<String>, String> {
+    let found: Vec<Leftover> = backend
+        .leftovers()
+        .await
+        .map_err(|e| format!("looking for its markers: {e}"))?
+        .into_iter()
+        .filter(|l| l.session == session && l.fault_id == fault)
+        .collect();
+    let mut done = Vec::new();
+    for l in found {
+        let started = tokio::time::Instant::now();
+        let mut attempt = 1u32;
+        loop {
+            match super::effects::revert_once(backend, &l.handle).await {
+                Ok(()) => {
+                    done.push(format!("{} (found by {})", l.what, l.found_by));
+                    break;
+                }
+                Err(e) if started.elapsed() < REVERT_FOR => {
+                    tokio::time::sleep(Duration::from_millis(crate::app::fault::backoff_ms(attempt + 1))).await;
+                    attempt += 1;
+                    let _ = e;
+                }
+                Err(e) => return Err(format!("{}: {e}", l.what)),
+            }
+        }
+    }
+    Ok(done)
+}
