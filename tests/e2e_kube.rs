@@ -17,6 +17,7 @@ async fn cluster() -> (ApiServer, tempfile::TempDir) {
     let server = ApiServer::start().await;
     server.seed_shop("shop", true);
     server.seed_shop("locked", false);
+    server.install_gameday();
     server.wait_shop_ready("shop").await;
     let dir = tempfile::tempdir().unwrap();
     server.write_kubeconfig(&dir.path().join("kubeconfig"));
@@ -150,7 +151,12 @@ async fn a_console_killed_during_a_fault_leaves_markers_that_cleanup_elsewhere_r
 
     let (code, done) = run(&["--all"]);
     assert_eq!(code, Some(0), "{done}");
+    // The dead console still held the cluster lock: seen silent for its lease, then taken over.
+    assert!(done.contains("holds the cluster lock ("), "{done}");
+    assert!(done.contains("took the cluster lock over from "), "{done}");
     assert!(done.contains("(confirmed"), "{done}");
+    let lease = server.get("leases", "gameday", "gameday").expect("the lock");
+    assert!(lease["spec"]["holderIdentity"].is_null(), "given back: {lease}");
     assert_eq!(replicas(&server, "shop", "front"), 2, "the saved replica count is back");
     let (_, again) = run(&[]);
     assert!(again.contains("No fault was left behind"), "{again}");

@@ -172,7 +172,7 @@ proptest! {
             at(4, EntryKind::HealthChanged { service: service.clone(), from: Health::Healthy, to: Health::Down, reading: note.clone() }),
             at(5, EntryKind::Note { text: note.clone(), tag: Default::default(), author: note.clone(), fault: Some(1) }),
             at(6, EntryKind::FaultEnding { fault: 1, reason: gameday::timeline::EndReason::Expired }),
-            at(7, EntryKind::RevertConfirmed { fault: 1, attempt: 1 }),
+            at(7, EntryKind::RevertConfirmed { fault: 1, attempt: 1, kept: Vec::new() }),
             at(8, EntryKind::HealthChanged { service, from: Health::Down, to: Health::Healthy, reading: note }),
         ];
         let md = gameday::timeline::report::render(&entries);

@@ -46,7 +46,7 @@ fn session(session: &str, cluster: &str, faults: &[(u64, bool, bool)]) -> Vec<En
             kinds.push(EntryKind::InjectConfirmed { fault: id, handle: handle(id, "paused shop-web-1") });
         }
         if reverted {
-            kinds.push(EntryKind::RevertConfirmed { fault: id, attempt: 1 });
+            kinds.push(EntryKind::RevertConfirmed { fault: id, attempt: 1, kept: Vec::new() });
         }
     }
     kinds

@@ -39,7 +39,8 @@ pub enum Event {
     Reverted {
         fault: u64,
         attempt: u32,
-        result: Result<(), String>,
+        /// What the revert left as people changed it since, or why it failed.
+        result: Result<Vec<String>, String>,
     },
     Exported {
         path: PathBuf,

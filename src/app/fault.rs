@@ -402,7 +402,7 @@ pub fn on_lapsed(s: &mut AppState, session: &str, id: u64, why: String, fx: &mut
     start_revert(s, fault, EndReason::Lapsed { why }, fx);
 }
 
-pub fn on_reverted(s: &mut AppState, id: u64, attempt: u32, result: Result<(), String>, fx: &mut Vec<Effect>) {
+pub fn on_reverted(s: &mut AppState, id: u64, attempt: u32, result: Result<Vec<String>, String>, fx: &mut Vec<Effect>) {
     let FaultPhase::Reverting { fault, reason, attempt: current, .. } = &s.fault else {
         return;
     };
@@ -410,9 +410,13 @@ pub fn on_reverted(s: &mut AppState, id: u64, attempt: u32, result: Result<(), S
         return;
     }
     match result {
-        Ok(()) => {
-            s.record(EntryKind::RevertConfirmed { fault: id, attempt }, fx);
-            s.say(Level::Info, format!("fault #{id} reverted (confirmed)"));
+        Ok(kept) => {
+            let said = match kept.len() {
+                0 => format!("fault #{id} reverted (confirmed)"),
+                n => format!("fault #{id} reverted (confirmed); {n} change(s) made since were left as they are"),
+            };
+            s.record(EntryKind::RevertConfirmed { fault: id, attempt, kept }, fx);
+            s.say(Level::Info, said);
             s.fault = FaultPhase::Idle;
             super::steady::on_reverted(s, id);
             finish_quit_if_asked(s, fx);

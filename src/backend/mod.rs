@@ -126,6 +126,14 @@ pub enum Support {
     No(String),
 }
 
+/// What a confirmed revert says besides "done".
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reverted {
+    /// What it left as it found it, a line each: changed by someone since the fault (their
+    /// value stays), or already undone by someone else (another console, `gameday cleanup`).
+    pub kept: Vec<String>,
+}
+
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum BackendError {
     #[error("target {0} does not exist (it may have vanished)")]
@@ -168,8 +176,9 @@ pub trait Backend: Send + Sync + 'static {
     async fn inject(&self, spec: &FaultSpec, prepared: &RevertHandle) -> Result<RevertHandle, BackendError>;
 
     /// Undoes the fault. Idempotent, and harmless on a fault that was prepared but never (or
-    /// only partly) applied.
-    async fn revert(&self, handle: &RevertHandle) -> Result<(), BackendError>;
+    /// only partly) applied. What people changed since the fault is left as they made it, and
+    /// said so in the answer.
+    async fn revert(&self, handle: &RevertHandle) -> Result<Reverted, BackendError>;
 
     /// How long one revert of this fault may take, when the console's usual limit for a backend
     /// call is too short: an engine that cleans up after a stop (Litmus) can take minutes, and

@@ -68,7 +68,7 @@ pub async fn run(backend: Arc<dyn Backend>, dir: &Path, which: Which, again: &st
         println!("Session {} fault #{} ({}) ended by itself: {how}.", l.session, l.fault_id, l.what);
         if which != Which::List {
             match revert_and_record(backend.as_ref(), l, 1, "gameday cleanup").await {
-                Ok(()) => println!("  recorded as expired; its helper and marker are removed"),
+                Ok(_) => println!("  recorded as expired; its helper and marker are removed"),
                 Err(e) => eprintln!("  could not remove its helper and marker: {e}"),
             }
         }
@@ -97,17 +97,57 @@ pub async fn run(backend: Arc<dyn Backend>, dir: &Path, which: Which, again: &st
         return Ok(true);
     }
     let mut all_ok = true;
+    let lock = backend.lock();
     for l in selected {
+        // The fault that holds the cluster lock has an owner: touched only once it is seen to
+        // be gone (its renewals stopped for longer than its lease), and then taken over first.
+        let mut took = None;
+        if let Some(lock) = &lock {
+            match owner(lock.as_ref(), l).await {
+                Owner::None => {}
+                Owner::Alive(h) => {
+                    crate::outln!(
+                        "  NOT touched: session {} fault #{} is held by {}, whose console is alive (it renewed the cluster lock just now). Space in any console asks it to stop.",
+                        l.session,
+                        l.fault_id,
+                        h.who
+                    );
+                    all_ok = false;
+                    continue;
+                }
+                Owner::Lapsed(h) => {
+                    let me = super::reaper::reaper(
+                        &format!("gameday-cleanup@{}", crate::backend::lock::host_name()),
+                        "cleanup",
+                        &h,
+                    );
+                    match lock.take_over(&me, &h).await {
+                        Ok(()) => {
+                            crate::outln!("  took the cluster lock over from {} (its console is silent)", h.who);
+                            took = Some(me);
+                        }
+                        Err(e) => {
+                            crate::errln!("  NOT touched: session {} fault #{}: {e}", l.session, l.fault_id);
+                            all_ok = false;
+                            continue;
+                        }
+                    }
+                }
+            }
+        }
         let started = Instant::now();
         let mut attempt = 1;
         loop {
             match revert_and_record(backend.as_ref(), l, attempt, "gameday cleanup").await {
-                Ok(()) => {
+                Ok(kept) => {
                     crate::outln!(
                         "  reverted session {} fault #{} (confirmed, attempt {attempt})",
                         l.session,
                         l.fault_id
                     );
+                    for k in kept {
+                        crate::outln!("    {k}");
+                    }
                     break;
                 }
                 Err(e) if started.elapsed() < PER_FAULT => {
@@ -122,8 +162,48 @@ pub async fn run(backend: Arc<dyn Backend>, dir: &Path, which: Which, again: &st
                 }
             }
         }
+        if let (Some(lock), Some(me)) = (&lock, took) {
+            let _ = lock.release(&me.session, me.fault).await;
+        }
     }
     Ok(all_ok)
+}
+
+enum Owner {
+    /// The lock holds another fault, or none.
+    None,
+    Alive(crate::backend::lock::Holder),
+    /// Not renewed for longer than its lease: as it was last seen.
+    Lapsed(crate::backend::lock::Holder),
+}
+
+/// Whether the leftover's fault holds the cluster lock, and if so whether its console is alive:
+/// watched for up to its lease (on this machine's clock: another machine's is never trusted).
+async fn owner(lock: &dyn crate::backend::lock::ClusterLock, l: &Leftover) -> Owner {
+    let held = |h: &crate::backend::lock::Holder| h.session == l.session && h.fault == l.fault_id;
+    let Ok(Some(first)) = lock.current().await else { return Owner::None };
+    if !held(&first) {
+        return Owner::None;
+    }
+    crate::outln!(
+        "  session {} fault #{} holds the cluster lock ({}): watching up to {} s whether its console is alive",
+        l.session,
+        l.fault_id,
+        first.who,
+        first.lease_seconds
+    );
+    let until = Instant::now() + Duration::from_secs(u64::from(first.lease_seconds) + 1);
+    while Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        match lock.current().await {
+            Ok(Some(h)) if held(&h) && h.renewed != first.renewed => return Owner::Alive(h),
+            Ok(Some(h)) if held(&h) => {}
+            // Released, or taken by someone else meanwhile.
+            Ok(_) => return Owner::None,
+            Err(_) => {}
+        }
+    }
+    Owner::Lapsed(first)
 }
 
 /// Reverts a leftover, writing it to the session journal that left it (when there is one and
@@ -134,7 +214,7 @@ pub async fn revert_and_record(
     leftover: &Leftover,
     attempt: u32,
     by: &str,
-) -> Result<(), String> {
+) -> Result<Vec<String>, String> {
     let id = leftover.fault_id;
     // Where its console stopped goes on record first, before what is done after it.
     if let (Some(path), 1) = (&leftover.journal, attempt) {
@@ -161,7 +241,7 @@ pub async fn revert_and_record(
     let result = super::effects::revert_once(backend, &leftover.handle).await;
     if let Some(mut log) = log {
         let kind = match &result {
-            Ok(()) => EntryKind::RevertConfirmed { fault: id, attempt },
+            Ok(kept) => EntryKind::RevertConfirmed { fault: id, attempt, kept: kept.clone() },
             Err(error) => EntryKind::RevertFailed { fault: id, attempt, error: error.clone(), retrying: true },
         };
         let _ = log.record(kind, chrono::Utc::now());

@@ -243,7 +243,7 @@ impl Runner {
                         }
                         let by = format!("cleanup by session {by}");
                         let result = super::cleanup::revert_and_record(backend.as_ref(), &leftover, attempt, &by).await;
-                        let _ = tx.send(Event::CleanedUp { index, attempt, result });
+                        let _ = tx.send(Event::CleanedUp { index, attempt, result: result.map(|_| ()) });
                     });
                 }
                 Effect::StartProbe(spec) => {
@@ -323,11 +323,13 @@ async fn refused(
     }
 }
 
-pub async fn revert_once(backend: &dyn Backend, handle: &RevertHandle) -> Result<(), String> {
-    match backend.revert_time_limit(handle) {
+/// One revert; what it left as people made it (a line each), or why it failed.
+pub async fn revert_once(backend: &dyn Backend, handle: &RevertHandle) -> Result<Vec<String>, String> {
+    let r = match backend.revert_time_limit(handle) {
         Some(limit) => guarded_for(limit, backend.revert(handle)).await.map_err(|e| e.to_string()),
         None => guarded(backend.revert(handle)).await,
-    }
+    };
+    r.map(|done| done.kept)
 }
 
 /// A backend call with a time limit, whose panic becomes an error: whatever happens, the

@@ -452,9 +452,9 @@ async fn emergency_revert(backend: &dyn Backend, ledger: &Ledger, journal: &Jour
         loop {
             write(EntryKind::RevertStarted { fault: id, attempt });
             match effects::revert_once(backend, &handle).await {
-                Ok(()) => {
+                Ok(kept) => {
                     ledger.remove(id);
-                    write(EntryKind::RevertConfirmed { fault: id, attempt });
+                    write(EntryKind::RevertConfirmed { fault: id, attempt, kept });
                     break;
                 }
                 Err(error) => {

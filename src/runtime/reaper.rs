@@ -65,8 +65,10 @@ pub async fn revert_markers(backend: &dyn Backend, session: &str, fault: u64) ->
         let mut attempt = 1u32;
         loop {
             match super::effects::revert_once(backend, &l.handle).await {
-                Ok(()) => {
-                    done.push(format!("{} (found by {})", l.what, l.found_by));
+                Ok(kept) => {
+                    let kept =
+                        if kept.is_empty() { String::new() } else { format!("; left as it is: {}", kept.join("; ")) };
+                    done.push(format!("{} (found by {}){kept}", l.what, l.found_by));
                     break;
                 }
                 Err(e) if started.elapsed() < REVERT_FOR => {

@@ -224,6 +224,10 @@ pub enum EntryKind {
     RevertConfirmed {
         fault: u64,
         attempt: u32,
+        /// What the revert left as it found it (changed by someone since the fault, or undone
+        /// already by someone else), a line each.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        kept: Vec<String>,
     },
     RevertFailed {
         fault: u64,
@@ -509,8 +513,11 @@ impl EntryKind {
             RevertStarted { fault, attempt } => {
                 format!("fault #{fault} revert started (attempt {attempt})")
             }
-            RevertConfirmed { fault, attempt } => {
+            RevertConfirmed { fault, attempt, kept } if kept.is_empty() => {
                 format!("fault #{fault} revert confirmed (attempt {attempt})")
+            }
+            RevertConfirmed { fault, attempt, kept } => {
+                format!("fault #{fault} revert confirmed (attempt {attempt}); left as it is: {}", kept.join("; "))
             }
             RevertFailed { fault, attempt, error, retrying } => format!(
                 "fault #{fault} revert FAILED (attempt {attempt}): {error}{}",

@@ -40,13 +40,13 @@ impl Backend for FakeBackend {
     async fn inject(&self, _spec: &FaultSpec, prepared: &RevertHandle) -> Result<RevertHandle, BackendError> {
         Ok(prepared.clone())
     }
-    async fn revert(&self, handle: &RevertHandle) -> Result<(), BackendError> {
+    async fn revert(&self, handle: &RevertHandle) -> Result<gameday::backend::Reverted, BackendError> {
         if self.fail_reverts.load(Ordering::SeqCst) > 0 {
             self.fail_reverts.fetch_sub(1, Ordering::SeqCst);
             return Err(BackendError::Failed("503 from the fake".into()));
         }
         self.reverted.lock().unwrap().push(handle.clone());
-        Ok(())
+        Ok(Default::default())
     }
     async fn leftovers(&self) -> Result<Vec<Leftover>, BackendError> {
         Ok(self.markers.clone())

@@ -213,7 +213,7 @@ impl Harness {
                 next.extend(self.send(Event::Injected { fault: spec.fault_id, result: r }));
             }
             Effect::Revert { handle, attempt, .. } => {
-                let r = self.sim.revert(handle).map_err(|e| e.to_string());
+                let r = self.sim.revert(handle).map(|()| Vec::new()).map_err(|e| e.to_string());
                 next.extend(self.pump());
                 next.extend(self.send(Event::Reverted { fault: handle.fault_id, attempt: *attempt, result: r }));
             }

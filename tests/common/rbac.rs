@@ -8,13 +8,22 @@ use serde_json::Value;
 /// (apiGroup, resource or resource/subresource, verb)
 pub type Grant = (String, String, String);
 
-pub fn grants() -> BTreeSet<Grant> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/rbac.yaml");
-    let text = std::fs::read_to_string(path).expect("deploy/rbac.yaml");
-    let docs: Vec<Value> = serde_saphyr::from_multiple(&text).expect("deploy/rbac.yaml is YAML");
-    let role = docs.iter().find(|d| d["kind"] == "ClusterRole").expect("a ClusterRole");
+/// What a manifest grants: cluster-wide (a ClusterRole), or in one namespace (a Role there).
+#[derive(Default)]
+pub struct Grants {
+    pub cluster: BTreeSet<Grant>,
+    pub namespaced: BTreeSet<(String, Grant)>,
+}
+
+impl Grants {
+    pub fn allows(&self, ns: Option<&str>, g: &Grant) -> bool {
+        self.cluster.contains(g) || ns.is_some_and(|ns| self.namespaced.contains(&(ns.to_string(), g.clone())))
+    }
+}
+
+fn rules(doc: &Value) -> BTreeSet<Grant> {
     let mut out = BTreeSet::new();
-    for rule in role["rules"].as_array().expect("rules") {
+    for rule in doc["rules"].as_array().expect("rules") {
         for g in rule["apiGroups"].as_array().into_iter().flatten() {
             for r in rule["resources"].as_array().into_iter().flatten() {
                 for v in rule["verbs"].as_array().into_iter().flatten() {
@@ -27,8 +36,32 @@ pub fn grants() -> BTreeSet<Grant> {
     out
 }
 
-/// What a recorded request ("METHOD /path" or "GET /path (watch)") needs; None for discovery.
-pub fn needs(request: &str) -> Option<Grant> {
+/// The grants of a manifest under deploy/ (its ClusterRoles and Roles).
+pub fn grants_of(file: &str) -> Grants {
+    let path = format!("{}/deploy/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap_or_else(|e| panic!("{path} is not YAML: {e}"));
+    let mut out = Grants::default();
+    for d in &docs {
+        match d["kind"].as_str() {
+            Some("ClusterRole") => out.cluster.extend(rules(d)),
+            Some("Role") => {
+                let ns = d["metadata"]["namespace"].as_str().expect("a Role's namespace").to_string();
+                out.namespaced.extend(rules(d).into_iter().map(|g| (ns.clone(), g)));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+pub fn grants() -> Grants {
+    grants_of("rbac.yaml")
+}
+
+/// What a recorded request ("METHOD /path" or "GET /path (watch)") needs, and in which
+/// namespace; None for discovery.
+pub fn needs(request: &str) -> Option<(Option<String>, Grant)> {
     let (method, rest) = request.split_once(' ').expect("METHOD /path");
     let watch = rest.ends_with(" (watch)");
     let path = rest.trim_end_matches(" (watch)").split('?').next().unwrap_or_default();
@@ -39,9 +72,9 @@ pub fn needs(request: &str) -> Option<Grant> {
         _ => return None,
     };
     // namespaces/{ns}/{resource}... is namespaced; namespaces[/{ns}] is the namespace itself.
-    let rest = match rest {
-        ["namespaces", _ns, tail @ ..] if !tail.is_empty() => tail,
-        other => other,
+    let (ns, rest) = match rest {
+        ["namespaces", ns, tail @ ..] if !tail.is_empty() => (Some(ns.to_string()), tail),
+        other => (None, other),
     };
     let (resource, named) = match rest {
         [] => return None,
@@ -61,19 +94,28 @@ pub fn needs(request: &str) -> Option<Grant> {
         ("DELETE", false, _) => "deletecollection",
         _ => panic!("unexpected request {request}"),
     };
-    Some((group.to_string(), resource, verb.to_string()))
+    Some((ns, (group.to_string(), resource, verb.to_string())))
 }
 
 /// Panics naming every request deploy/rbac.yaml would forbid.
 pub fn assert_allowed(requests: &[String]) {
-    let grants = grants();
+    assert_allowed_by("rbac.yaml", requests)
+}
+
+/// Panics naming every request the manifest `deploy/<file>` would forbid.
+pub fn assert_allowed_by(file: &str, requests: &[String]) {
+    let grants = grants_of(file);
     let denied: BTreeSet<String> = requests
         .iter()
-        .filter_map(|r| needs(r).filter(|g| !grants.contains(g)).map(|g| format!("{r} needs {g:?}")))
+        .filter_map(|r| {
+            needs(r).filter(|(ns, g)| !grants.allows(ns.as_deref(), g)).map(|(ns, g)| {
+                format!("{r} needs {g:?}{}", ns.map(|n| format!(" in namespace {n}")).unwrap_or_default())
+            })
+        })
         .collect();
     assert!(
         denied.is_empty(),
-        "deploy/rbac.yaml forbids what gameday does:\n{}",
+        "deploy/{file} forbids what gameday does:\n{}",
         denied.into_iter().collect::<Vec<_>>().join("\n")
     );
 }

@@ -143,9 +143,9 @@ impl Backend for DockerBackend {
         Ok(plan.handle(&spec.session, spec.fault_id, true))
     }
 
-    async fn revert(&self, handle: &RevertHandle) -> Result<(), BackendError> {
+    async fn revert(&self, handle: &RevertHandle) -> Result<crate::backend::Reverted, BackendError> {
         let plan = Plan::from_handle(handle)?;
-        revert::revert(&self.ctx, &plan, Plan::session_of(handle), handle.fault_id).await
+        revert::revert(&self.ctx, &plan, Plan::session_of(handle), handle.fault_id).await.map(|()| Default::default())
     }
 
     /// Every fault leaves a marker on the engine (and a network fault a helper): any process

@@ -207,21 +207,22 @@ impl Backend for KubeBackend {
     }
 
     async fn prepare(&self, spec: &FaultSpec) -> Result<RevertHandle, BackendError> {
-        Ok(faults::prepare(&self.ctx, spec).await?.plan.handle(spec.fault_id, false))
+        Ok(faults::prepare(&self.ctx, spec).await?.plan.handle(&spec.session, spec.fault_id, false))
     }
 
     async fn preview(&self, spec: &FaultSpec) -> Result<Prepared, BackendError> {
         let found = faults::prepare(&self.ctx, spec).await?;
-        Ok(Prepared { handle: found.plan.handle(spec.fault_id, false), found: found.found })
+        Ok(Prepared { handle: found.plan.handle(&spec.session, spec.fault_id, false), found: found.found })
     }
 
     async fn inject(&self, spec: &FaultSpec, prepared: &RevertHandle) -> Result<RevertHandle, BackendError> {
         let plan = Plan::from_handle(prepared)?;
-        Ok(faults::inject(&self.ctx, spec, &plan).await?.handle(spec.fault_id, true))
+        Ok(faults::inject(&self.ctx, spec, &plan).await?.handle(&spec.session, spec.fault_id, true))
     }
 
-    async fn revert(&self, handle: &RevertHandle) -> Result<(), BackendError> {
-        faults::revert(&self.ctx, &Plan::from_handle(handle)?).await
+    async fn revert(&self, handle: &RevertHandle) -> Result<crate::backend::Reverted, BackendError> {
+        let mark = faults::Mark { session: Plan::session_of(handle).to_string(), fault: handle.fault_id };
+        faults::revert(&self.ctx, &Plan::from_handle(handle)?, &mark).await
     }
 
     /// A Litmus engine is stopped, then Litmus cleans up: that can take minutes.
@@ -306,7 +307,7 @@ impl Backend for KubeBackend {
                 session: session.clone(),
                 fault_id,
                 what: plan.summary(true),
-                handle: plan.handle(fault_id, true),
+                handle: plan.handle(session, fault_id, true),
                 journal: None,
                 found_by: format!("markers on {at}"),
             });

@@ -155,13 +155,13 @@ impl Backend for SimBackend {
         result
     }
 
-    async fn revert(&self, handle: &RevertHandle) -> Result<(), BackendError> {
+    async fn revert(&self, handle: &RevertHandle) -> Result<crate::backend::Reverted, BackendError> {
         self.arrive("revert", handle.fault_id).await;
         let (result, deltas) = self.with(|c| {
             let r = c.revert(handle);
             (r, c.drain())
         });
         Self::publish(&self.sinks, deltas);
-        result
+        result.map(|()| Default::default())
     }
 }

@@ -168,6 +168,21 @@ fn stale(given: &Value, stored: &Value) -> bool {
 }
 
 impl Server {
+    /// Someone else's write lands now, if one is waiting for this resource.
+    fn interleave(&self, store: &mut Store, res: &Res, ns: &str, name: &str) {
+        let change = {
+            let mut k = self.knobs.lock().unwrap();
+            match &k.interleave {
+                Some((plural, _)) if plural == res.plural => k.interleave.take().map(|(_, f)| f),
+                _ => None,
+            }
+        };
+        if let (Some(change), Some(mut obj)) = (change, store.get(res, ns, name).cloned()) {
+            change(&mut obj);
+            store.update(res, obj);
+        }
+    }
+
     async fn misbehave(&self, method: &Method, path: &str, is_watch: bool) -> Option<Response> {
         let (delay, fail, offline) = {
             let mut k = self.knobs.lock().unwrap();
@@ -305,6 +320,7 @@ impl Server {
             Err(r) => return *r,
         };
         let mut store = self.store.lock().unwrap();
+        self.interleave(&mut store, &t.res, &t.ns, name);
         let Some(old) = store.get(&t.res, &t.ns, name).cloned() else { return not_found(t.res.plural, name) };
         if stale(&new["metadata"]["resourceVersion"], &old) {
             drop(store);
@@ -347,6 +363,7 @@ impl Server {
             Err(r) => return *r,
         };
         let mut store = self.store.lock().unwrap();
+        self.interleave(&mut store, &t.res, &t.ns, name);
         let existing = store.get(&t.res, &t.ns, name).cloned();
         let apply = ctype.starts_with("application/apply-patch");
         let Some(old) = existing.or_else(|| apply.then(|| json!({"metadata": {"name": name}}))) else {

@@ -43,6 +43,9 @@ pub struct Knobs {
     pub forbidden: Vec<(String, String)>,
     /// Every write refused by a resourceVersion or uid precondition (409 Conflict).
     pub conflicts: Vec<String>,
+    /// Someone else's write that lands just before the next write to this resource (after the
+    /// writer read the object): it changes the stored object, so the writer's precondition fails.
+    pub interleave: Option<(String, Box<dyn FnOnce(&mut Value) + Send>)>,
 }
 
 pub struct Server {
@@ -211,6 +214,11 @@ impl ApiServer {
     /// from now on: 403, as RBAC answers.
     pub fn forbid(&self, plural: &str, verb: &str) {
         self.srv.knobs.lock().unwrap().forbidden.push((plural.to_string(), verb.to_string()));
+    }
+
+    /// Changes the object the next write to `plural` is about just before that write lands.
+    pub fn on_next_write(&self, plural: &str, change: impl FnOnce(&mut Value) + Send + 'static) {
+        self.srv.knobs.lock().unwrap().interleave = Some((plural.to_string(), Box::new(change)));
     }
 
     /// Writes refused by a stale resourceVersion (or uid) precondition so far.

@@ -9,7 +9,7 @@ use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::Client;
 use serde_json::{json, Value};
 
-use super::{api_err, is_404, markers, merge, patch_workload, roll, strategic_workload, unmark, Ctx, Plan, DENY};
+use super::{api_err, is_404, markers, merge, patch_workload, roll, strategic_workload, Ctx, Plan, DENY};
 use crate::backend::kube::engines;
 use crate::backend::{BackendError, FaultSpec};
 
@@ -87,10 +87,8 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<Plan, Ba
         }
         Plan::ImageUnavailable { namespace, kind, name, images } => {
             patch_workload(ctx, kind, namespace, name, &markers(spec, plan)).await.map_err(|e| api_err(name, e))?;
-            let containers: Vec<Value> = images
-                .iter()
-                .map(|(c, _)| json!({"name": c, "image": format!("gameday.invalid/unavailable:{c}")}))
-                .collect();
+            let containers: Vec<Value> =
+                images.iter().map(|(c, _)| json!({"name": c, "image": unavailable_image(c)})).collect();
             strategic_workload(
                 ctx,
                 kind,
@@ -129,86 +127,9 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<Plan, Ba
     Ok(plan.clone())
 }
 
-pub async fn revert(ctx: &Ctx, plan: &Plan) -> Result<(), BackendError> {
-    let c = &ctx.client;
-    let ok404 = |r: Result<(), kube::Error>, what: &str| match r {
-        Ok(()) => Ok(()),
-        Err(e) if is_404(&e) => Ok(()),
-        Err(e) => Err(api_err(what, e)),
-    };
-    match plan {
-        // Their controllers replace deleted and evicted pods.
-        Plan::PodDelete { .. } | Plan::PodEvict { .. } => Ok(()),
-        Plan::Scale { namespace, kind, name, from, .. } => {
-            let p = Patch::Merge(json!({"spec": {"replicas": from}}));
-            let r = match kind.as_str() {
-                "Deployment" => Api::<Deployment>::namespaced(c.clone(), namespace)
-                    .patch_scale(name, &PatchParams::default(), &p)
-                    .await
-                    .map(|_| ()),
-                _ => Api::<StatefulSet>::namespaced(c.clone(), namespace)
-                    .patch_scale(name, &PatchParams::default(), &p)
-                    .await
-                    .map(|_| ()),
-            };
-            ok404(r, &format!("scale {namespace}/{name} back to {from}"))?;
-            ok404(patch_workload(ctx, kind, namespace, name, &unmark()).await, name)
-        }
-        Plan::NodeCordon { node, was_unschedulable } | Plan::NodeDrain { node, was_unschedulable, .. } => {
-            let patch = merge(
-                unmark(),
-                json!({"spec": {"unschedulable": if *was_unschedulable { json!(true) } else { Value::Null }}}),
-            );
-            let r = Api::<Node>::all(c.clone())
-                .patch(node, &PatchParams::default(), &Patch::Merge(&patch))
-                .await
-                .map(|_| ());
-            ok404(r, &format!("uncordon {node}"))
-        }
-        Plan::ConfigCorrupt { namespace, configmap, key, original, restart, .. } => {
-            let value = original.as_ref().map(|v| json!(v)).unwrap_or(Value::Null);
-            let patch = merge(unmark(), json!({"data": {key.as_str(): value}}));
-            let r = Api::<ConfigMap>::namespaced(c.clone(), namespace)
-                .patch(configmap, &PatchParams::default(), &Patch::Merge(&patch))
-                .await
-                .map(|_| ());
-            ok404(r, &format!("restore ConfigMap {namespace}/{configmap}"))?;
-            if let Some((kind, name)) = restart {
-                roll(ctx, kind, namespace, name).await?;
-            }
-            Ok(())
-        }
-        Plan::ImageUnavailable { namespace, kind, name, images } => {
-            let containers: Vec<Value> = images.iter().map(|(c, image)| json!({"name": c, "image": image})).collect();
-            let r = strategic_workload(
-                ctx,
-                kind,
-                namespace,
-                name,
-                &json!({"spec": {"template": {"spec": {"containers": containers}}}}),
-            )
-            .await;
-            ok404(r, &format!("restore the images of {kind} {namespace}/{name}"))?;
-            ok404(patch_workload(ctx, kind, namespace, name, &unmark()).await, name)
-        }
-        Plan::NetworkDeny { namespace, policy, labelled, .. } => {
-            let r = Api::<NetworkPolicy>::namespaced(c.clone(), namespace)
-                .delete(policy, &DeleteParams::default())
-                .await
-                .map(|_| ());
-            ok404(r, &format!("delete NetworkPolicy {namespace}/{policy}"))?;
-            for pod in labelled {
-                let patch = json!({"metadata": {"labels": {DENY: null}}});
-                let r = Api::<Pod>::namespaced(c.clone(), namespace)
-                    .patch(pod, &PatchParams::default(), &Patch::Merge(&patch))
-                    .await
-                    .map(|_| ());
-                ok404(r, &format!("unlabel pod {namespace}/{pod}"))?;
-            }
-            Ok(())
-        }
-        Plan::Chaos { .. } => engines::revert(ctx, plan).await,
-    }
+/// The image image-unavailable points a container at.
+pub fn unavailable_image(container: &str) -> String {
+    format!("gameday.invalid/unavailable:{container}")
 }
 
 /// Evicts a pod through the Eviction API (which honours PodDisruptionBudgets) with this grace

@@ -23,10 +23,12 @@ mod config;
 mod node;
 mod plan;
 mod prepare;
+mod revert;
 
-pub use apply::{inject, revert};
+pub use apply::inject;
 pub use plan::Plan;
 pub use prepare::{choose, choose_pods, names, pod_key, pod_line, prepare, workload_labels, Found};
+pub use revert::{revert, Mark};
 
 pub const SESSION: &str = "gameday.dev/session";
 pub const FAULT: &str = "gameday.dev/fault";

@@ -136,8 +136,19 @@ impl Plan {
         }
     }
 
-    pub fn handle(&self, fault_id: u64, done: bool) -> RevertHandle {
-        RevertHandle { fault_id, summary: self.summary(done), data: serde_json::to_value(self).unwrap_or(Value::Null) }
+    /// The revert handle: the plan, and the session whose markers it left (a revert touches
+    /// only what still carries them).
+    pub fn handle(&self, session: &str, fault_id: u64, done: bool) -> RevertHandle {
+        let mut data = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Some(map) = data.as_object_mut() {
+            map.insert("session".into(), Value::String(session.to_string()));
+        }
+        RevertHandle { fault_id, summary: self.summary(done), data }
+    }
+
+    /// The session a handle's markers name ("" in handles from before it was kept).
+    pub fn session_of(h: &RevertHandle) -> &str {
+        h.data.get("session").and_then(Value::as_str).unwrap_or_default()
     }
 
     pub fn from_handle(h: &RevertHandle) -> Result<Plan, BackendError> {
