@@ -21,6 +21,9 @@ use serde_json::{json, Value};
 use controllers::{EngineKnobs, Memory, Timing};
 use store::{Res, Store, CHAOS_MESH, LITMUS};
 
+/// A change someone else makes to a stored object.
+pub type Change = Box<dyn FnOnce(&mut Value) + Send>;
+
 #[derive(Default)]
 pub struct Knobs {
     /// The next N requests fail with `fail_code` (watches too if `fail_watches`).
@@ -45,7 +48,7 @@ pub struct Knobs {
     pub conflicts: Vec<String>,
     /// Someone else's write that lands just before the next write to this resource (after the
     /// writer read the object): it changes the stored object, so the writer's precondition fails.
-    pub interleave: Option<(String, Box<dyn FnOnce(&mut Value) + Send>)>,
+    pub interleave: Option<(String, Change)>,
 }
 
 pub struct Server {
