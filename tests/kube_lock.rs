@@ -217,3 +217,59 @@ async fn a_change_made_between_the_read_and_the_write_wins() {
     assert_eq!(f.server.get("deployments", "shop", "carts").unwrap()["spec"]["replicas"], 6);
     assert!(done.kept[0].contains("replicas are 6 now"), "{:?}", done.kept);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_machine_with_no_journal_finds_a_network_chaos_and_names_the_kinds_it_could_not_search() {
+    let f = fixture(&[]).await;
+    f.server.install_chaos_mesh();
+    let mut w = Watch::start(&f.backend);
+    w.wait(10, "Chaos Mesh found", |d| {
+        matches!(d, TopologyDelta::Capability { action, support: gameday::backend::Support::Yes } if action == "network-latency")
+    })
+    .await;
+    w.until(10, "the shop", |t| t.workload("shop", "carts").is_some_and(|w| w.ready == 3)).await;
+    let params = [("latency_ms", ParamValue::Int(200)), ("jitter_ms", ParamValue::Int(0))];
+    apply(&f.backend, &spec("network-latency", "shop/carts", &w.topo, &params, Some(gameday::backend::Mode::All)))
+        .await;
+    assert_eq!(f.server.list("networkchaos", Some("shop")).len(), 1);
+
+    // Another laptop: a fresh client that never watched (discovery runs for the search), and
+    // RBAC that does not let it list two kinds.
+    f.server.forbid("iochaos", "list");
+    f.server.forbid("remoteclusters", "list");
+    let dir = tempfile::tempdir().unwrap();
+    let b = laptop(&f.server, dir.path()).await;
+    let search = b.search().await.unwrap();
+    assert_eq!(search.found.len(), 1, "{:?}", search.found);
+    assert!(search.found[0].found_by.starts_with("markers on NetworkChaos shop/"), "{:?}", search.found[0]);
+    let mut skipped = search.skipped.clone();
+    skipped.sort();
+    assert_eq!(skipped.len(), 2, "{skipped:?}");
+    assert!(skipped[0].starts_with("could not search IOChaos: forbidden"), "{skipped:?}");
+    assert!(skipped[1].starts_with("could not search RemoteCluster: forbidden"), "{skipped:?}");
+    // Reverted from there: the NetworkChaos is gone.
+    b.revert(&search.found[0].handle).await.unwrap();
+    f.server
+        .wait_until(std::time::Duration::from_secs(10), "the NetworkChaos deleted", |s| {
+            s.list("networkchaos", Some("shop")).is_empty()
+        })
+        .await;
+
+    // `gameday cleanup` says what it could not search, and never "nothing was left" plainly.
+    let kubeconfig = dir.path().join("kc-cli");
+    f.server.write_kubeconfig(&kubeconfig);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gameday"))
+        .args(["cleanup", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .env("GAMEDAY_DATA_DIR", dir.path().join("data"))
+        .env("GAMEDAY_CONFIG_DIR", dir.path().join("config"))
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("warning: could not search IOChaos: forbidden"), "{text}");
+    assert!(
+        text.contains("No fault was left behind on test (")
+            && text.contains("in what could be searched (2 warning(s) above"),
+        "{text}"
+    );
+}

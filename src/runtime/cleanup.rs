@@ -25,14 +25,19 @@ pub enum Which {
 /// How long each fault's revert is retried.
 pub const PER_FAULT: Duration = Duration::from_secs(30);
 
+/// The leftovers in the journals of `dir` and by the backend's markers, and what could not be
+/// read or searched, a sentence each.
 pub async fn find(backend: &dyn Backend, dir: &Path) -> anyhow::Result<(Vec<Leftover>, Vec<String>)> {
     if !backend.faults_outlive_process() {
         return Ok((Vec::new(), Vec::new()));
     }
     let info = backend.info();
-    let (journal, problems) = leftovers::in_journals(dir, &info);
-    let markers = backend.leftovers().await.map_err(|e| anyhow::anyhow!("cannot look for markers: {e}"))?;
-    let markers = leftovers::not_open_here(dir, markers);
+    let (journal, unreadable) = leftovers::in_journals(dir, &info);
+    let mut problems: Vec<String> =
+        unreadable.into_iter().map(|p| format!("skipped an unreadable journal: {p}")).collect();
+    let search = backend.search().await.map_err(|e| anyhow::anyhow!("cannot look for markers: {e}"))?;
+    problems.extend(search.skipped);
+    let markers = leftovers::not_open_here(dir, search.found);
     Ok((leftovers::merge(journal, markers), problems))
 }
 
@@ -53,7 +58,7 @@ pub async fn run(backend: Arc<dyn Backend>, dir: &Path, which: Which, again: &st
     }
     let (found, problems) = find(backend.as_ref(), dir).await?;
     for p in &problems {
-        crate::errln!("warning: skipped an unreadable journal: {p}");
+        crate::errln!("warning: {p}");
     }
     let (ended, selected): (Vec<&Leftover>, Vec<&Leftover>) = found
         .iter()
@@ -74,9 +79,16 @@ pub async fn run(backend: Arc<dyn Backend>, dir: &Path, which: Which, again: &st
         }
     }
     if selected.is_empty() {
+        // Never "nothing" when part of the cluster could not be searched.
+        let partly = match problems.len() {
+            0 => String::new(),
+            n => format!(" in what could be searched ({n} warning(s) above: a fault may hide there)"),
+        };
         match &which {
-            Which::Session(id) => crate::outln!("Session {id} left no fault behind on {}.", backend.info().cluster),
-            _ => crate::outln!("No fault was left behind on {}.", backend.info().cluster),
+            Which::Session(id) => {
+                crate::outln!("Session {id} left no fault behind on {}{partly}.", backend.info().cluster)
+            }
+            _ => crate::outln!("No fault was left behind on {}{partly}.", backend.info().cluster),
         }
         return Ok(true);
     }

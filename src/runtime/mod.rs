@@ -417,7 +417,15 @@ fn spawn_leftover_search(
         if died {
             return;
         }
-        let markers = backend.leftovers().await.unwrap_or_default();
+        let search = backend.search().await.unwrap_or_default();
+        for why in &search.skipped {
+            let _ = tx.send(Event::Backend(crate::backend::TopologyDelta::ClusterEvent {
+                object: "leftover search".into(),
+                message: format!("{why}: a fault left there by an earlier session would not be found"),
+                warning: true,
+            }));
+        }
+        let markers = search.found;
         let (in_journals, markers) = tokio::task::spawn_blocking(move || {
             let (found, _unreadable) = leftovers::in_journals(&dir, &info);
             (found, leftovers::not_open_here(&dir, markers))

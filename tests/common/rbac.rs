@@ -17,7 +17,12 @@ pub struct Grants {
 
 impl Grants {
     pub fn allows(&self, ns: Option<&str>, g: &Grant) -> bool {
-        self.cluster.contains(g) || ns.is_some_and(|ns| self.namespaced.contains(&(ns.to_string(), g.clone())))
+        // A rule for every resource of a group ("*") covers each of them.
+        let any = (g.0.clone(), "*".to_string(), g.2.clone());
+        let grants = |g: &Grant| {
+            self.cluster.contains(g) || ns.is_some_and(|ns| self.namespaced.contains(&(ns.to_string(), g.clone())))
+        };
+        grants(g) || (!g.1.contains('/') && grants(&any))
     }
 }
 

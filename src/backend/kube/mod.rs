@@ -7,6 +7,7 @@ pub mod engines;
 pub mod errors;
 pub mod faults;
 pub mod lease;
+pub mod markers;
 pub mod watch;
 
 use std::collections::BTreeSet;
@@ -14,19 +15,17 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{ConfigMap, Node};
-use k8s_openapi::api::networking::v1::NetworkPolicy;
-use kube::api::{Api, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use tokio::sync::mpsc::UnboundedSender;
 
 use self::cluster::Policy;
 use self::engines::Engines;
-use self::faults::{Ctx, Plan, FAULT, REVERT, SESSION};
+use self::faults::{Ctx, Plan};
 use self::watch::Scope;
-use super::{Backend, BackendError, BackendInfo, FaultSpec, Leftover, Prepared, RevertHandle, Support, TopologyDelta};
+use super::{
+    Backend, BackendError, BackendInfo, FaultSpec, Leftover, Prepared, RevertHandle, Search, Support, TopologyDelta,
+};
 
 /// How to reach the cluster and what may be touched.
 #[derive(Clone, Debug, Default)]
@@ -235,83 +234,50 @@ impl Backend for KubeBackend {
         }
     }
 
-    /// Everything carrying gameday's markers, with the revert plan its annotation holds.
     async fn leftovers(&self) -> Result<Vec<Leftover>, BackendError> {
-        let lp = ListParams::default().labels(FAULT);
+        Ok(self.search().await?.found)
+    }
+
+    /// Everything carrying gameday's markers, with the revert plan its annotation holds: the
+    /// built-in kinds gameday changes, and every kind the installed chaos engines serve (found by
+    /// discovery now if the watch has not yet). A kind that cannot be listed (forbidden, or
+    /// cluster-scoped under `-n`) is skipped and named, never hiding the rest.
+    async fn search(&self) -> Result<Search, BackendError> {
         let c = &self.ctx.client;
         let ns = self.scope.namespace.as_deref();
-        let fail =
-            |e: kube::Error| BackendError::Failed(format!("looking for gameday's markers: {}", faults::said(&e)));
-        let mut metas: Vec<(String, kube::api::ObjectMeta)> = Vec::new();
-        macro_rules! scan {
-            ($t:ty, $kind:expr, $api:expr) => {
-                let api: Api<$t> = $api;
-                for o in api.list(&lp).await.map_err(fail)?.items {
-                    metas.push(($kind.to_string(), o.metadata));
+        let checked = self.ctx.engines.read().map(|e| e.checked).unwrap_or(false);
+        if !checked {
+            if let Ok(found) = engines::discover(c).await {
+                if let Ok(mut e) = self.ctx.engines.write() {
+                    *e = found;
                 }
-            };
-        }
-        let namespaced = |n: Option<&str>| n.map(str::to_string);
-        match namespaced(ns) {
-            Some(ns) => {
-                scan!(Deployment, "Deployment", Api::namespaced(c.clone(), &ns));
-                scan!(StatefulSet, "StatefulSet", Api::namespaced(c.clone(), &ns));
-                scan!(DaemonSet, "DaemonSet", Api::namespaced(c.clone(), &ns));
-                scan!(ConfigMap, "ConfigMap", Api::namespaced(c.clone(), &ns));
-                scan!(NetworkPolicy, "NetworkPolicy", Api::namespaced(c.clone(), &ns));
-            }
-            None => {
-                scan!(Deployment, "Deployment", Api::all(c.clone()));
-                scan!(StatefulSet, "StatefulSet", Api::all(c.clone()));
-                scan!(DaemonSet, "DaemonSet", Api::all(c.clone()));
-                scan!(ConfigMap, "ConfigMap", Api::all(c.clone()));
-                scan!(NetworkPolicy, "NetworkPolicy", Api::all(c.clone()));
             }
         }
-        scan!(Node, "Node", Api::all(c.clone()));
-        let engines: Vec<engines::Engine> =
-            self.ctx.engines.read().map(|e| e.found.values().cloned().collect()).unwrap_or_default();
-        for e in engines.iter().filter(|e| e.kind != "ChaosExperiment" && e.kind != "ChaosResult") {
-            let gvk = kube::api::GroupVersionKind::gvk(&e.group, &e.version, &e.kind);
-            let ar = kube::api::ApiResource::from_gvk_with_plural(&gvk, &e.plural);
-            let api: Api<kube::api::DynamicObject> = match ns {
-                Some(ns) => Api::namespaced_with(c.clone(), ns, &ar),
-                None => Api::all_with(c.clone(), &ar),
-            };
-            for o in api.list(&lp).await.map_err(fail)?.items {
-                metas.push((e.kind.clone(), o.metadata));
+        let mut kinds: Vec<engines::Engine> = markers::BUILTIN.iter().map(|b| b.engine()).collect();
+        kinds.extend(
+            self.ctx
+                .engines
+                .read()
+                .map(|e| e.found.values().cloned().collect::<Vec<_>>())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|e| e.kind != "ChaosExperiment" && e.kind != "ChaosResult"),
+        );
+        let mut metas: Vec<(String, kube::api::ObjectMeta)> = Vec::new();
+        let mut skipped = Vec::new();
+        let mut searched = 0;
+        for kind in &kinds {
+            match markers::list(c, kind, ns).await {
+                Ok(found) => {
+                    searched += 1;
+                    metas.extend(found.into_iter().map(|m| (kind.kind.clone(), m)));
+                }
+                Err(why) => skipped.push(format!("could not search {}: {why}", kind.kind)),
             }
         }
-        let mut out: Vec<Leftover> = Vec::new();
-        for (kind, m) in metas {
-            let labels = m.labels.clone().unwrap_or_default();
-            let (Some(session), Some(Ok(fault_id))) =
-                (labels.get(SESSION), labels.get(FAULT).map(|f| f.parse::<u64>()))
-            else {
-                continue;
-            };
-            let Some(plan) =
-                m.annotations.as_ref().and_then(|a| a.get(REVERT)).and_then(|p| serde_json::from_str::<Plan>(p).ok())
-            else {
-                continue;
-            };
-            if out.iter().any(|l| l.session == *session && l.fault_id == fault_id) {
-                continue;
-            }
-            let at = match &m.namespace {
-                Some(ns) => format!("{kind} {ns}/{}", m.name.clone().unwrap_or_default()),
-                None => format!("{kind} {}", m.name.clone().unwrap_or_default()),
-            };
-            out.push(Leftover {
-                ended: None,
-                session: session.clone(),
-                fault_id,
-                what: plan.summary(true),
-                handle: plan.handle(session, fault_id, true),
-                journal: None,
-                found_by: format!("markers on {at}"),
-            });
+        if searched == 0 {
+            return Err(BackendError::Failed(format!("looking for gameday's markers: {}", skipped.join("; "))));
         }
-        Ok(out)
+        Ok(Search { found: markers::leftovers(metas), skipped })
     }
 }

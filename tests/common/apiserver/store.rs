@@ -64,6 +64,9 @@ pub const CHAOS_MESH: &[Res] = &[
     r("chaos-mesh.org", "v1alpha1", "NetworkChaos", "networkchaos", true),
     r("chaos-mesh.org", "v1alpha1", "StressChaos", "stresschaos", true),
     r("chaos-mesh.org", "v1alpha1", "PodChaos", "podchaos", true),
+    // Kinds gameday never creates but searches for its markers, one of them cluster-scoped.
+    r("chaos-mesh.org", "v1alpha1", "IOChaos", "iochaos", true),
+    r("chaos-mesh.org", "v1alpha1", "RemoteCluster", "remoteclusters", false),
 ];
 
 pub const LITMUS: &[Res] = &[

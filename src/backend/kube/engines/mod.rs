@@ -26,6 +26,13 @@ pub struct Engine {
     pub version: String,
     pub kind: String,
     pub plural: String,
+    /// Namespaced (most chaos kinds) or cluster-scoped (Chaos Mesh's RemoteCluster, ...).
+    #[serde(default = "yes")]
+    pub namespaced: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Engine {
@@ -69,7 +76,7 @@ pub async fn discover(client: &Client) -> Result<Engines, String> {
         .map_err(|e| format!("discovery failed: {e}"))?;
     let mut found = BTreeMap::new();
     for group in d.groups() {
-        for (ar, _caps) in group.recommended_resources() {
+        for (ar, caps) in group.recommended_resources() {
             found.insert(
                 ar.kind.clone(),
                 Engine {
@@ -77,6 +84,7 @@ pub async fn discover(client: &Client) -> Result<Engines, String> {
                     version: ar.version.clone(),
                     kind: ar.kind.clone(),
                     plural: ar.plural.clone(),
+                    namespaced: caps.scope == kube::discovery::Scope::Namespaced,
                 },
             );
         }
