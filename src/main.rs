@@ -176,6 +176,14 @@ enum Cmd {
         #[command(flatten)]
         backend: BackendArgs,
     },
+    /// Run headless for as long as the cluster does (deploy/watchdog.yaml runs it in the
+    /// cluster): every fault whose console went silent past its lease, or that is past its
+    /// deadline, is reverted by its markers, with no console alive. Logs each action; stops on
+    /// SIGTERM.
+    Watchdog {
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
 }
 
 fn main() -> ExitCode {
@@ -304,6 +312,20 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 runtime::cleanup::run(backend, &dirs.sessions(), which, again.trim_end()).await
             })?;
             return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(2) });
+        }
+        Some(Cmd::Watchdog { backend }) => {
+            if backend.demo {
+                anyhow::bail!("the demo cluster lives in its console: a watchdog is for Kubernetes or Docker");
+            }
+            let who = format!("gameday-watchdog@{}", gameday::backend::lock::host_name());
+            rt()?.block_on(async {
+                let backend = connect(&backend, false).await?;
+                let log = |line: &str| gameday::outln!("{} watchdog: {line}", runtime::watchdog::stamp());
+                runtime::watchdog::run(backend, &who, runtime::watchdog::signalled(), log)
+                    .await
+                    .map_err(anyhow::Error::msg)
+            })?;
+            return Ok(ExitCode::SUCCESS);
         }
         Some(Cmd::Sessions) => {
             let all = gameday::timeline::sessions::list(&dirs.sessions())?;

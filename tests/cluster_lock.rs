@@ -176,6 +176,7 @@ fn a_fault_with_a_live_owner_is_never_offered_as_a_leftover() {
         journal: None,
         found_by: "markers on Deployment sock-shop/carts".into(),
         ended: None,
+        deadline: None,
     };
     // Found before the lock's holder was heard of: withdrawn when it is.
     h.send(Event::Leftovers(vec![leftover(1), leftover(7)]));

@@ -98,8 +98,11 @@ async fn a_console_killed_during_a_pause_is_cleaned_up_by_gameday_cleanup() {
     assert!(done.contains(&format!("reverted session {session} fault #1 (confirmed")), "{done}");
     assert_eq!(shop.status(&web1).await, "running");
     let entries = journal_entries(&journal);
-    let tail: Vec<&str> = entries.iter().rev().take(3).map(|e| e["kind"].as_str().unwrap()).collect();
-    assert_eq!(tail, ["revert_confirmed", "revert_started", "fault_ending"], "written into the dead session's journal");
+    let tail: Vec<&str> = entries.iter().rev().take(4).map(|e| e["kind"].as_str().unwrap()).collect();
+    // Written into the dead session's journal; its last fault reverted, the session is closed and
+    // its final report written beside the journal.
+    assert_eq!(tail, ["session_end", "revert_confirmed", "revert_started", "fault_ending"], "{entries:#?}");
+    assert!(journal.with_extension("md").exists(), "the dead session's report");
     // Markers are engine-wide (another test's helper may be listed): ask about this session.
     let (_, again) = cleanup(c.dir.path(), &["--session", &session]);
     assert!(again.contains(&format!("Session {session} left no fault behind")), "{again}");
@@ -141,7 +144,8 @@ async fn a_console_killed_during_a_rate_limit_leaves_a_fault_the_next_console_re
     next.send("q");
     assert_eq!(next.wait_exit(T), 0);
     let old = journal_entries(&journal);
-    assert_eq!(old.last().unwrap()["kind"], "revert_confirmed");
+    let tail: Vec<&str> = old.iter().rev().take(2).map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(tail, ["session_end", "revert_confirmed"], "the dead session is closed: {old:#?}");
     shop.stop().await;
 }
 
@@ -297,7 +301,8 @@ async fn a_rate_limit_that_expired_after_its_console_died_is_recorded_as_expired
     let entries = journal_entries(&journal);
     let ending = entries.iter().rev().find(|e| e["kind"] == "fault_ending").expect("an ending");
     assert_eq!(ending["reason"], "expired", "{ending}");
-    assert_eq!(entries.last().unwrap()["kind"], "revert_confirmed");
+    let tail: Vec<&str> = entries.iter().rev().take(2).map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(tail, ["session_end", "revert_confirmed"], "the dead session is closed: {entries:#?}");
     let (_, again) = cleanup(next.dir.path(), &["--session", &session]);
     assert!(again.contains(&format!("Session {session} left no fault behind")), "{again}");
     shop.stop().await;

@@ -153,7 +153,7 @@ async fn the_lock_is_watched_and_a_watchdog_heartbeat_is_seen() {
         "gameday",
         Default::default(),
     );
-    gameday::backend::kube::lease::watchdog_heartbeat(&lease, "watchdog@cluster").await.unwrap();
+    lease.watchdog_heartbeat("watchdog@cluster").await.unwrap();
     w.wait(5, "the watchdog", |d| matches!(d, TopologyDelta::Watchdog(Some(_)))).await;
 }
 

@@ -122,6 +122,7 @@ fn expired_leftover() -> Leftover {
         journal: None,
         found_by: "marker container gameday-x-f4-marker on the engine".into(),
         ended: Some("its time was up at 2026-11-20 09:05:00 UTC and its helper removed the qdisc".into()),
+        deadline: Some(1_763_629_500),
     }
 }
 

@@ -447,7 +447,7 @@ fn answer(h: &mut Harness, spec: &FaultSpec, result: Result<Prepared, String>) -
 
 fn prepared(h: &mut Harness, spec: &FaultSpec) -> Prepared {
     let handle = h.sim.prepare(spec).unwrap();
-    Prepared { handle, found: vec!["carts runs on worker-3".into()] }
+    Prepared { handle, found: vec!["carts runs on worker-3".into()], ends_by_itself: None }
 }
 
 #[test]

@@ -26,6 +26,23 @@ pub enum Preview {
     Refused { why: String },
 }
 
+/// What ends the fault if no console is left to revert it, said truthfully on the
+/// confirmation: its engine or helper at its duration, a `gameday watchdog` seen on the
+/// cluster at its deadline, or nothing but a console or `gameday cleanup`. `true` when only a
+/// person can end it (the confirmation says so in the warning colour).
+pub fn ending(s: &AppState, preview: &Preview) -> (String, bool) {
+    match preview {
+        Preview::Found { prepared, .. } => match &prepared.ends_by_itself {
+            Some(by) => (by.clone(), false),
+            None if super::elsewhere::watchdog_alive(s) => {
+                ("gameday watchdog (seen on the cluster) reverts it at its deadline".into(), false)
+            }
+            None => ("NOT ended by itself: only a console on the cluster or `gameday cleanup` reverts it".into(), true),
+        },
+        _ => (String::new(), false),
+    }
+}
+
 /// Asks prepare about `plan` (for the fault number it will get) and says so.
 pub fn read(s: &AppState, plan: &FaultPlan, fx: &mut Vec<Effect>) -> Preview {
     let id = s.next_fault_id;

@@ -95,6 +95,18 @@ pub trait ClusterLock: Send + Sync + 'static {
     /// Streams the holder as it changes (`None` when free) as `TopologyDelta::Holder`, with
     /// `TopologyDelta::Watchdog` when a watchdog's heartbeat is seen. Must not block.
     fn watch(&self, tx: UnboundedSender<TopologyDelta>);
+
+    /// `gameday watchdog` says it is alive (consoles then say a fault ends at its deadline
+    /// with no console left); where the lock cannot carry a heartbeat, nothing.
+    async fn watchdog_heartbeat(&self, _who: &str) -> Result<(), LockError> {
+        Ok(())
+    }
+
+    /// `gameday watchdog` stops: its heartbeat is taken away at once (a console must not count
+    /// on a watchdog that has gone).
+    async fn watchdog_gone(&self, _who: &str) -> Result<(), LockError> {
+        Ok(())
+    }
 }
 
 /// This machine's name, for `user@host`.

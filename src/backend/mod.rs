@@ -83,6 +83,10 @@ pub struct RevertHandle {
 pub struct Prepared {
     pub handle: RevertHandle,
     pub found: Vec<String>,
+    /// Whether the fault ends at its duration with no gameday process alive, and what ends it
+    /// ("Chaos Mesh ends it at its duration"); `None`: only a console, `gameday cleanup` or
+    /// `gameday watchdog` reverts it.
+    pub ends_by_itself: Option<String>,
 }
 
 /// A fault that an earlier gameday process injected and never confirmed reverted, found in
@@ -102,6 +106,10 @@ pub struct Leftover {
     /// nothing to revert, only to record and tidy up ("expired at 10:42:07 UTC").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended: Option<String>,
+    /// When the fault's time is up, as its markers say (Unix seconds): a fault past it is
+    /// reverted by any console or watchdog on the system (after a grace for its own console).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,6 +140,19 @@ pub enum Support {
 pub struct Search {
     pub found: Vec<Leftover>,
     pub skipped: Vec<String>,
+}
+
+/// Something done to a fault, for the system's own record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Happening {
+    /// `GamedayFaultInjected`, `GamedayFaultAborted`, `GamedayFaultReverted`,
+    /// `GamedayFaultTakenOver`.
+    pub reason: &'static str,
+    /// `Inject`, `Abort`, `Revert`, `TakeOver`.
+    pub action: &'static str,
+    /// Session, fault, what it does, who: one line.
+    pub note: String,
+    pub warning: bool,
 }
 
 /// What a confirmed revert says besides "done".
@@ -176,7 +197,7 @@ pub trait Backend: Send + Sync + 'static {
     /// was found, in words.
     async fn preview(&self, spec: &FaultSpec) -> Result<Prepared, BackendError> {
         let handle = self.prepare(spec).await?;
-        Ok(Prepared { handle, found: Vec::new() })
+        Ok(Prepared { handle, found: Vec::new(), ends_by_itself: None })
     }
 
     /// Applies the prepared fault; returns the handle to revert it (the prepared one, perhaps
@@ -199,6 +220,13 @@ pub trait Backend: Send + Sync + 'static {
     /// real clusters; the demo cluster dies with the console).
     fn faults_outlive_process(&self) -> bool {
         true
+    }
+
+    /// Puts what happened to a fault on the record of the system itself (Kubernetes Events
+    /// regarding each object it touched), for `kubectl describe` and event pipelines. Best
+    /// effort: an error is said, and never holds anything back.
+    async fn announce(&self, _handle: &RevertHandle, _what: &Happening) -> Result<(), String> {
+        Ok(())
     }
 
     /// The cluster's one-fault lock shared by every console on it, if this backend has one

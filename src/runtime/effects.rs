@@ -67,6 +67,10 @@ pub struct Runner {
     locked: Option<u64>,
     /// This session, for a take-over's holder.
     pub session: String,
+    /// Who is at this console (`user@host`), for the system's own record.
+    pub who: String,
+    /// Each fault's latest handle, for the record of what happens to it.
+    handles: BTreeMap<u64, RevertHandle>,
 }
 
 /// What the UI loop itself must do after a batch of effects.
@@ -97,7 +101,59 @@ impl Runner {
             lock: None,
             locked: None,
             session: String::new(),
+            who: String::new(),
+            handles: BTreeMap::new(),
         }
+    }
+
+    /// What the core records about a fault, also put on the system's own record (Kubernetes
+    /// Events): injected, aborted (by whom), reverted. In the background; a failure is said
+    /// in the timeline and never holds anything back.
+    fn announce(&mut self, kind: &crate::timeline::EntryKind) {
+        use crate::timeline::{EndReason, EntryKind};
+        let (fault, reason, action, warning, did) = match kind {
+            EntryKind::InjectStarted { fault, handle } => {
+                self.handles.insert(*fault, handle.clone());
+                return;
+            }
+            EntryKind::InjectConfirmed { fault, handle } => {
+                self.handles.insert(*fault, handle.clone());
+                (*fault, "GamedayFaultInjected", "Inject", true, format!("injected by {}", self.who))
+            }
+            EntryKind::FaultEnding { fault, reason: EndReason::Aborted { by } } => {
+                (*fault, "GamedayFaultAborted", "Abort", true, format!("aborted ({by}) at {}", self.who))
+            }
+            EntryKind::RevertConfirmed { fault, kept, .. } => {
+                let kept =
+                    if kept.is_empty() { String::new() } else { format!("; left as it is: {}", kept.join("; ")) };
+                (*fault, "GamedayFaultReverted", "Revert", false, format!("reverted by {}{kept}", self.who))
+            }
+            _ => return,
+        };
+        let Some(handle) = self.handles.get(&fault).cloned() else { return };
+        if action == "Revert" {
+            self.handles.remove(&fault);
+        }
+        let what = crate::backend::Happening {
+            reason,
+            action,
+            note: format!("gameday session {} fault #{fault} ({}): {did}", self.session, handle.summary),
+            warning,
+        };
+        let (backend, tx) = (self.backend.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            if let Err(e) = guarded_for(CALL_TIMEOUT, async {
+                backend.announce(&handle, &what).await.map_err(BackendError::Failed)
+            })
+            .await
+            {
+                let _ = tx.send(Event::Backend(crate::backend::TopologyDelta::ClusterEvent {
+                    object: format!("fault #{}", handle.fault_id),
+                    message: e.to_string(),
+                    warning: true,
+                }));
+            }
+        });
     }
 
     /// After each batch: the fault the core has in the cluster now (and its deadline, Unix
@@ -137,6 +193,7 @@ impl Runner {
             match effect {
                 Effect::Record(entry) => {
                     self.last_seq = entry.seq;
+                    self.announce(&entry.kind);
                     self.journal.append(entry);
                 }
                 Effect::Prepare(spec) => {

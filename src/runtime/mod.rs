@@ -11,6 +11,7 @@ pub mod reaper;
 pub mod start;
 pub mod tail;
 pub mod terminal;
+pub mod watchdog;
 pub mod writer;
 
 use std::collections::BTreeMap;
@@ -233,6 +234,7 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
     }
     runner.history = history;
     runner.session = state.session.id.clone();
+    runner.who = format!("{}@{}", state.session.user, crate::backend::lock::host_name());
     // The cluster's one-fault lock, shared with every console on it (a drill's responder
     // injects nothing and takes none).
     if let (Some(lock), false) = (opts.backend.lock(), opts.drill.is_some()) {

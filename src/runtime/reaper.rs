@@ -43,7 +43,8 @@ pub async fn take_over(
         }
         Err(e) => return Err(e.to_string()),
     }
-    let result = revert_markers(backend, &from.session, from.fault).await;
+    let by = format!("{} (its owner {} was silent or past its deadline)", me.who, from.who);
+    let result = revert_markers(backend, &from.session, from.fault, &by).await;
     // Given back whatever happened: if the revert failed, the fault's markers are still there,
     // and the next take-over (or `gameday cleanup`) finds them.
     let _ = lock.release(&me.session, me.fault).await;
@@ -51,7 +52,7 @@ pub async fn take_over(
 }
 
 /// Reverts every marker of `session`'s fault `fault` found in the cluster.
-pub async fn revert_markers(backend: &dyn Backend, session: &str, fault: u64) -> Result<Vec<String>, String> {
+pub async fn revert_markers(backend: &dyn Backend, session: &str, fault: u64, by: &str) -> Result<Vec<String>, String> {
     let found: Vec<Leftover> = backend
         .leftovers()
         .await
@@ -68,6 +69,14 @@ pub async fn revert_markers(backend: &dyn Backend, session: &str, fault: u64) ->
                 Ok(kept) => {
                     let kept =
                         if kept.is_empty() { String::new() } else { format!("; left as it is: {}", kept.join("; ")) };
+                    let what = crate::backend::Happening {
+                        reason: "GamedayFaultTakenOver",
+                        action: "TakeOver",
+                        note: format!("gameday session {session} fault #{fault} ({}): reverted by {by}{kept}", l.what),
+                        warning: true,
+                    };
+                    // Best effort: the revert is done either way.
+                    let _ = backend.announce(&l.handle, &what).await;
                     done.push(format!("{} (found by {}){kept}", l.what, l.found_by));
                     break;
                 }

@@ -35,6 +35,7 @@ pub fn unfinished(entries: &[Entry], journal: Option<&Path>) -> Vec<Leftover> {
                         journal: journal.map(Path::to_path_buf),
                         found_by: "journal".into(),
                         ended: None,
+                        deadline: None,
                     },
                 );
             }

@@ -19,17 +19,17 @@ pub struct Shown<'a> {
     pub button: Button,
     pub preview: &'a Preview,
     pub steady: &'a Verdict,
+    /// What ends it with no console alive, and whether only a person can (`preview::ending`).
+    pub ending: (String, bool),
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, t: &Theme, shown: &Shown, blind_stops: &[String]) {
-    let Shown { plan, button, preview, steady } = *shown;
+    let Shown { plan, button, preview, steady, ref ending } = *shown;
     let width = 84u16.min(area.width.saturating_sub(2));
     let armed = Style::new().fg(t.fault.armed);
     let params: Vec<String> = plan.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let duration = format!(
-        "{} (reverts by itself)",
-        humantime::format_duration(std::time::Duration::from_millis(plan.duration_ms))
-    );
+    let duration = humantime::format_duration(std::time::Duration::from_millis(plan.duration_ms)).to_string();
+    let duration = format!("{duration}, then this console reverts it");
     let bold = t.text().add_modifier(Modifier::BOLD);
     let error = Style::new().fg(t.ui.error).add_modifier(Modifier::BOLD);
     let mut rows = vec![
@@ -49,6 +49,12 @@ pub fn draw(frame: &mut Frame, area: Rect, t: &Theme, shown: &Shown, blind_stops
     rows.extend([
         ("Parameters", if params.is_empty() { "none".into() } else { params.join(" ") }, t.text()),
         ("Duration", duration, t.text()),
+    ]);
+    // Who ends it if this console dies: said once prepare has answered.
+    if !ending.0.is_empty() {
+        rows.push(("If it dies", ending.0.clone(), if ending.1 { Style::new().fg(t.ui.warning) } else { t.text() }));
+    }
+    rows.extend([
         ("Hypothesis", plan.hypothesis.clone(), t.text()),
         match steady {
             Verdict::Holds { reading } => {

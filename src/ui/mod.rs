@@ -104,7 +104,13 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
     }
     if let FaultPhase::Armed { plan, button, preview } = &s.fault {
         let blind = crate::app::steady::blind_stops(s);
-        let shown = confirm::Shown { plan, button: *button, preview, steady: &crate::app::steady::hypothesis(s) };
+        let shown = confirm::Shown {
+            plan,
+            button: *button,
+            preview,
+            steady: &crate::app::steady::hypothesis(s),
+            ending: crate::app::preview::ending(s, preview),
+        };
         confirm::draw(frame, area, t, &shown, &blind);
     }
 }

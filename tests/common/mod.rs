@@ -96,7 +96,11 @@ impl Harness {
         let result = self
             .sim
             .prepare(spec)
-            .map(|handle| gameday::backend::Prepared { handle, found: Vec::new() })
+            .map(|handle| gameday::backend::Prepared {
+                handle,
+                found: Vec::new(),
+                ends_by_itself: Some(gameday::backend::sim::ENDS.into()),
+            })
             .map_err(|e| e.to_string());
         update(&mut self.s, Event::Previewed { spec: Box::new(spec.clone()), result }, at(self.t))
     }
@@ -284,6 +288,7 @@ pub fn two_leftovers() -> Vec<gameday::backend::Leftover> {
             journal: None,
             found_by: "journal".into(),
             ended: None,
+            deadline: None,
         })
         .collect()
 }

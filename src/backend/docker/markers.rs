@@ -117,6 +117,7 @@ impl Found {
             journal: None,
             found_by: format!("marker container {} on the engine", self.container),
             ended: None,
+            deadline: self.deadline,
         }
     }
 }

@@ -137,6 +137,21 @@ impl Backend for DockerBackend {
         Ok(plan.handle(&spec.session, spec.fault_id, false))
     }
 
+    async fn preview(&self, spec: &FaultSpec) -> Result<crate::backend::Prepared, BackendError> {
+        let plan = faults::prepare(&self.ctx, spec).await?;
+        let ends_by_itself = match &plan {
+            Plan::Netem { seconds, .. } if *seconds > 0 => {
+                Some("its helper container removes the qdisc at its duration".into())
+            }
+            _ => None,
+        };
+        Ok(crate::backend::Prepared {
+            handle: plan.handle(&spec.session, spec.fault_id, false),
+            found: Vec::new(),
+            ends_by_itself,
+        })
+    }
+
     async fn inject(&self, spec: &FaultSpec, prepared: &RevertHandle) -> Result<RevertHandle, BackendError> {
         let plan = Plan::from_handle(prepared)?;
         faults::inject(&self.ctx, spec, &plan).await?;
@@ -188,8 +203,10 @@ impl Backend for DockerBackend {
                 image: h.image.unwrap_or_else(|| self.ctx.netem_image.clone()),
                 seconds: 0,
             };
-            let ended = expired(d, std::slice::from_ref(&name), get(helper::DEADLINE).parse().ok()).await;
+            let deadline = get(helper::DEADLINE).parse().ok();
+            let ended = expired(d, std::slice::from_ref(&name), deadline).await;
             out.push(Leftover {
+                deadline,
                 what: format!("{} (helper {name})", plan.summary(true)),
                 handle: plan.handle(&session, fault_id, true),
                 session,

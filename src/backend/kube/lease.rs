@@ -279,6 +279,57 @@ impl ClusterLock for LeaseLock {
         self.replace(&lease_of(me, Some(&old))).await.map(|_| ())
     }
 
+    /// Creates or renews the `gameday-watchdog` Lease.
+    async fn watchdog_heartbeat(&self, who: &str) -> Result<(), LockError> {
+        let lock = self;
+        let api = lock.api();
+        for _ in 0..TRIES {
+            let old = lock.get(WATCHDOG).await?;
+            let lease = Lease {
+                metadata: ObjectMeta {
+                    name: Some(WATCHDOG.into()),
+                    labels: Some(owned_labels()),
+                    resource_version: old.as_ref().and_then(|o| o.metadata.resource_version.clone()),
+                    ..Default::default()
+                },
+                spec: Some(LeaseSpec {
+                    holder_identity: Some(who.to_string()),
+                    lease_duration_seconds: Some(LEASE_SECONDS as i32),
+                    renew_time: Some(now_micro()),
+                    ..Default::default()
+                }),
+            };
+            let r = match old {
+                None => api.create(&PostParams::default(), &lease).await.map(|_| ()),
+                Some(_) => api.replace(WATCHDOG, &PostParams::default(), &lease).await.map(|_| ()),
+            };
+            match r.map_err(|e| lock.error("writing", e)) {
+                Err(LockError::Conflict(_)) => continue,
+                Err(LockError::Failed(m)) if m.contains("already exists") => continue,
+                other => return other,
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes the `gameday-watchdog` Lease, if it is still this watchdog's.
+    async fn watchdog_gone(&self, who: &str) -> Result<(), LockError> {
+        let Some(old) = self.get(WATCHDOG).await? else { return Ok(()) };
+        if old.spec.as_ref().and_then(|s| s.holder_identity.as_deref()) != Some(who) {
+            return Ok(());
+        }
+        let pre = kube::api::Preconditions {
+            resource_version: old.metadata.resource_version.clone(),
+            uid: old.metadata.uid.clone(),
+        };
+        let dp = kube::api::DeleteParams { preconditions: Some(pre), ..Default::default() };
+        match self.api().delete(WATCHDOG, &dp).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => Ok(()),
+            Err(e) => Err(self.error("deleting the watchdog's Lease", e)),
+        }
+    }
+
     fn watch(&self, tx: UnboundedSender<TopologyDelta>) {
         let api = self.api();
         let explain = self.explain.clone();
@@ -327,38 +378,6 @@ impl ClusterLock for LeaseLock {
             }
         });
     }
-}
-
-/// `gameday watchdog`'s heartbeat: creates or renews the `gameday-watchdog` Lease.
-pub async fn watchdog_heartbeat(lock: &LeaseLock, who: &str) -> Result<(), LockError> {
-    let api = lock.api();
-    for _ in 0..TRIES {
-        let old = lock.get(WATCHDOG).await?;
-        let lease = Lease {
-            metadata: ObjectMeta {
-                name: Some(WATCHDOG.into()),
-                labels: Some(owned_labels()),
-                resource_version: old.as_ref().and_then(|o| o.metadata.resource_version.clone()),
-                ..Default::default()
-            },
-            spec: Some(LeaseSpec {
-                holder_identity: Some(who.to_string()),
-                lease_duration_seconds: Some(LEASE_SECONDS as i32),
-                renew_time: Some(now_micro()),
-                ..Default::default()
-            }),
-        };
-        let r = match old {
-            None => api.create(&PostParams::default(), &lease).await.map(|_| ()),
-            Some(_) => api.replace(WATCHDOG, &PostParams::default(), &lease).await.map(|_| ()),
-        };
-        match r.map_err(|e| lock.error("writing", e)) {
-            Err(LockError::Conflict(_)) => continue,
-            Err(LockError::Failed(m)) if m.contains("already exists") => continue,
-            other => return other,
-        }
-    }
-    Ok(())
 }
 
 /// How long to wait before trying a lock write again.

@@ -6,7 +6,7 @@ use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, O
 use kube::Client;
 
 use super::engines::Engine;
-use super::faults::{said, Plan, FAULT, REVERT, SESSION};
+use super::faults::{said, Plan, DEADLINE, FAULT, REVERT, SESSION};
 use crate::backend::Leftover;
 
 /// A built-in kind gameday marks: (group, version, kind, plural, namespaced).
@@ -72,8 +72,15 @@ pub fn leftovers(metas: Vec<(String, ObjectMeta)>) -> Vec<Leftover> {
             Some(ns) => format!("{kind} {ns}/{}", m.name.clone().unwrap_or_default()),
             None => format!("{kind} {}", m.name.clone().unwrap_or_default()),
         };
+        let deadline = m
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(DEADLINE))
+            .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
+            .map(|d| d.timestamp());
         out.push(Leftover {
             ended: None,
+            deadline,
             session: session.clone(),
             fault_id,
             what: plan.summary(true),

@@ -5,6 +5,7 @@
 pub mod cluster;
 pub mod engines;
 pub mod errors;
+pub mod events;
 pub mod faults;
 pub mod lease;
 pub mod markers;
@@ -45,6 +46,7 @@ pub struct KubeBackend {
     scope: Scope,
     cluster: String,
     lock: Arc<lease::LeaseLock>,
+    events: Arc<events::Events>,
 }
 
 /// This process's pod, when it runs in the cluster.
@@ -104,6 +106,7 @@ impl KubeBackend {
             ns => ns,
         };
         let lock = Arc::new(lease::LeaseLock::new(client.clone(), lock_ns, explain.clone()));
+        let events = Arc::new(events::Events::new(client.clone()));
         let policy = Policy { allow: opts.allow.iter().cloned().collect::<BTreeSet<_>>(), own_pod: own_pod() };
         let ctx = Ctx {
             client,
@@ -116,7 +119,13 @@ impl KubeBackend {
             Some(ns) => format!("{name} ({}) namespace {ns}", server.trim_end_matches('/')),
             None => format!("{name} ({})", server.trim_end_matches('/')),
         };
-        Ok(KubeBackend { ctx: Arc::new(ctx), scope: Scope { namespace: opts.namespace.clone() }, cluster, lock })
+        Ok(KubeBackend {
+            ctx: Arc::new(ctx),
+            scope: Scope { namespace: opts.namespace.clone() },
+            cluster,
+            lock,
+            events,
+        })
     }
 
     pub fn client(&self) -> &Client {
@@ -201,6 +210,11 @@ impl Backend for KubeBackend {
         self.discover(tx);
     }
 
+    async fn announce(&self, handle: &RevertHandle, what: &crate::backend::Happening) -> Result<(), String> {
+        let plan = Plan::from_handle(handle).map_err(|e| e.to_string())?;
+        self.events.publish(&plan, what).await
+    }
+
     fn lock(&self) -> Option<Arc<dyn crate::backend::lock::ClusterLock>> {
         Some(self.lock.clone())
     }
@@ -211,7 +225,11 @@ impl Backend for KubeBackend {
 
     async fn preview(&self, spec: &FaultSpec) -> Result<Prepared, BackendError> {
         let found = faults::prepare(&self.ctx, spec).await?;
-        Ok(Prepared { handle: found.plan.handle(&spec.session, spec.fault_id, false), found: found.found })
+        Ok(Prepared {
+            handle: found.plan.handle(&spec.session, spec.fault_id, false),
+            ends_by_itself: found.plan.ends_by_itself(),
+            found: found.found,
+        })
     }
 
     async fn inject(&self, spec: &FaultSpec, prepared: &RevertHandle) -> Result<RevertHandle, BackendError> {

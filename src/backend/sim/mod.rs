@@ -16,6 +16,9 @@ pub use cluster::SimCluster;
 
 use super::{Backend, BackendError, BackendInfo, FaultSpec, RevertHandle, Support, TopologyDelta};
 
+/// What ends a demo fault if its console dies (the confirmation says it).
+pub const ENDS: &str = "the simulated cluster lives in this console and ends with it";
+
 type Sinks = Arc<Mutex<Vec<UnboundedSender<TopologyDelta>>>>;
 
 pub struct SimBackend {
@@ -143,6 +146,11 @@ impl Backend for SimBackend {
     async fn prepare(&self, spec: &FaultSpec) -> Result<RevertHandle, BackendError> {
         self.arrive("prepare", spec.fault_id).await;
         self.with(|c| c.prepare(spec))
+    }
+
+    async fn preview(&self, spec: &FaultSpec) -> Result<crate::backend::Prepared, BackendError> {
+        let handle = self.prepare(spec).await?;
+        Ok(crate::backend::Prepared { handle, found: Vec::new(), ends_by_itself: Some(ENDS.to_string()) })
     }
 
     async fn inject(&self, spec: &FaultSpec, prepared: &RevertHandle) -> Result<RevertHandle, BackendError> {

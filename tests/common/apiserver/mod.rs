@@ -203,6 +203,13 @@ impl ApiServer {
         self.srv.store.lock().unwrap().get(&r, ns, name).cloned()
     }
 
+    /// The objects of a resource of one API group (events: core `""` or `events.k8s.io`).
+    pub fn list_in(&self, group: &str, plural: &str, ns: Option<&str>) -> Vec<Value> {
+        let s = self.srv.store.lock().unwrap();
+        let r = s.res(group, plural).unwrap_or_else(|| panic!("no resource {group}/{plural}"));
+        s.list(&r, ns).into_iter().cloned().collect()
+    }
+
     pub fn list(&self, plural: &str, ns: Option<&str>) -> Vec<Value> {
         let r = self.res(plural);
         self.srv.store.lock().unwrap().list(&r, ns).into_iter().cloned().collect()

@@ -33,6 +33,9 @@ pub use revert::{revert, Mark};
 pub const SESSION: &str = "gameday.dev/session";
 pub const FAULT: &str = "gameday.dev/fault";
 pub const REVERT: &str = "gameday.dev/revert";
+/// When the fault's time is up (RFC 3339): past it, any console or `gameday watchdog` reverts
+/// the fault by its markers, whether or not its own console is alive.
+pub const DEADLINE: &str = "gameday.dev/deadline";
 /// Pods chosen for a NetworkPolicy fault get this label (the policy selects it).
 pub const DENY: &str = "gameday.dev/deny";
 
@@ -100,13 +103,21 @@ fn is_404(e: &kube::Error) -> bool {
 pub fn markers(spec: &FaultSpec, plan: &Plan) -> Value {
     json!({"metadata": {
         "labels": {SESSION: spec.session, FAULT: spec.fault_id.to_string()},
-        "annotations": {REVERT: serde_json::to_string(plan).unwrap_or_default()},
+        "annotations": {
+            REVERT: serde_json::to_string(plan).unwrap_or_default(),
+            DEADLINE: deadline(spec.duration_ms).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        },
     }})
+}
+
+/// When a fault injected now for `duration_ms` is due to end.
+pub fn deadline(duration_ms: u64) -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now() + chrono::Duration::milliseconds(duration_ms.min(i64::MAX as u64) as i64)
 }
 
 /// Removes the markers (a merge patch with nulls).
 fn unmark() -> Value {
-    json!({"metadata": {"labels": {SESSION: null, FAULT: null}, "annotations": {REVERT: null}}})
+    json!({"metadata": {"labels": {SESSION: null, FAULT: null}, "annotations": {REVERT: null, DEADLINE: null}}})
 }
 
 /// Combines two merge patches into one. Unlike applying `b` to `a` (RFC 7386), a null in `b`

@@ -86,6 +86,20 @@ pub enum Plan {
 }
 
 impl Plan {
+    /// What ends this fault at its duration when no gameday process is alive: a chaos engine's
+    /// own controller does; a plain-API change stays until someone reverts it.
+    pub fn ends_by_itself(&self) -> Option<String> {
+        match self {
+            Plan::Chaos { engine, .. } if engine.group == "chaos-mesh.org" => {
+                Some("Chaos Mesh ends it at its duration".into())
+            }
+            Plan::Chaos { engine, .. } if engine.group == "litmuschaos.io" => {
+                Some("Litmus ends its experiment at its chaos duration".into())
+            }
+            _ => None,
+        }
+    }
+
     pub fn summary(&self, done: bool) -> String {
         let pods = |p: &[PodKey]| p.iter().map(|(ns, n)| format!("{ns}/{n}")).collect::<Vec<_>>().join(", ");
         let (will, did) = match self {

@@ -1,0 +1,184 @@
+//! `gameday watchdog`, the real binary against the test API server: a console killed with a
+//! fault live has its fault reverted by the watchdog once its lease lapses, with no other
+//! console alive; a fault whose markers are past their deadline and that no one holds is
+//! reverted too; the watchdog logs each action, shows itself on the cluster (its heartbeat
+//! Lease, which a console reads), stops cleanly on SIGTERM taking its heartbeat away, and calls
+//! nothing deploy/watchdog.yaml does not grant.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::apiserver::ApiServer;
+use common::pty::Console;
+
+const T: Duration = Duration::from_secs(20);
+
+struct Watchdog {
+    child: Child,
+    log: std::path::PathBuf,
+    _home: tempfile::TempDir,
+}
+
+impl Watchdog {
+    fn start(kubeconfig: &Path) -> Watchdog {
+        let home = tempfile::tempdir().unwrap();
+        let log = home.path().join("watchdog.log");
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_gameday"))
+            .args(["watchdog", "--kubeconfig", kubeconfig.to_str().unwrap()])
+            .env("HOME", home.path())
+            .env("GAMEDAY_DATA_DIR", home.path().join("data"))
+            .env("GAMEDAY_CONFIG_DIR", home.path().join("config"))
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("gameday watchdog");
+        Watchdog { child, log, _home: home }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    async fn wait_log(&self, what: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let log = self.log();
+            if log.contains(what) {
+                return log;
+            }
+            assert!(Instant::now() < deadline, "the watchdog never said '{what}':\n{log}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SIGTERM; its exit code.
+    fn terminate(&mut self) -> i32 {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().unwrap_or(-1);
+            }
+            assert!(Instant::now() < deadline, "the watchdog did not stop on SIGTERM:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn cluster() -> (ApiServer, tempfile::TempDir) {
+    let server = ApiServer::start().await;
+    server.seed_shop("shop", true);
+    server.install_gameday();
+    server.wait_shop_ready("shop").await;
+    let dir = tempfile::tempdir().unwrap();
+    server.write_kubeconfig(&dir.path().join("kubeconfig"));
+    (server, dir)
+}
+
+fn replicas(server: &ApiServer) -> i64 {
+    server.get("deployments", "shop", "carts").unwrap()["spec"]["replicas"].as_i64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_consoles_fault_is_reverted_by_the_watchdog_with_no_console_alive() {
+    let (server, kdir) = cluster().await;
+    let kubeconfig = kdir.path().join("kubeconfig");
+    let before = server.requests().len();
+    let mut dog = Watchdog::start(&kubeconfig);
+    dog.wait_log("watching ", T).await;
+    server
+        .wait_until(T, "the watchdog's heartbeat", |s| s.get("leases", "gameday", "gameday-watchdog").is_some())
+        .await;
+    let alone = server.requests()[before..].to_vec();
+
+    let mut alice = Console::start_in(
+        tempfile::tempdir().unwrap(),
+        &["--kubeconfig", kubeconfig.to_str().unwrap(), "-n", "shop", "--new", "--user", "alice"],
+        &[],
+    );
+    alice.wait_for("carts          3/3", T);
+    alice.command("inject scale shop/carts replicas=1 duration=5m");
+    alice.wait_for("scaled Deployment shop/carts from 3 to 1", T);
+    dog.wait_log("alice@", T).await;
+    alice.signal("KILL");
+    alice.wait_exit(T);
+    let killed = Instant::now();
+    let after_kill = server.requests().len();
+
+    server.wait_until(Duration::from_secs(30), "carts back at 3", |s| replicas(s) == 3).await;
+    eprintln!("console killed to its fault reverted by the watchdog: {:?}", killed.elapsed());
+    assert!(killed.elapsed() >= Duration::from_secs(14), "not before its lease lapsed: {:?}", killed.elapsed());
+    let log = dog.wait_log("reverted scaled Deployment shop/carts from 3 to 1", T).await;
+    assert!(log.contains("taking over alice@"), "{log}");
+    assert!(log.contains("its console stopped renewing the cluster lock"), "{log}");
+    let lease = server.get("leases", "gameday", "gameday").unwrap();
+    assert!(lease["spec"]["holderIdentity"].is_null(), "given back: {lease}");
+    let events = server.list_in("events.k8s.io", "events", Some("shop"));
+    assert!(
+        events.iter().any(|e| e["reason"] == "GamedayFaultTakenOver"
+            && e["note"].as_str().unwrap_or_default().contains("gameday-watchdog@")),
+        "{events:?}"
+    );
+    let carts = server.get("deployments", "shop", "carts").unwrap();
+    assert!(carts["metadata"]["labels"]["gameday.dev/fault"].is_null(), "markers removed: {carts}");
+    assert!(carts["metadata"]["annotations"]["gameday.dev/deadline"].is_null(), "{carts}");
+
+    assert_eq!(dog.terminate(), 0, "{}", dog.log());
+    assert!(dog.log().contains("stopping (SIGTERM)"), "{}", dog.log());
+    assert!(server.get("leases", "gameday", "gameday-watchdog").is_none(), "its heartbeat is taken away");
+    // What it called alone, and once alice was dead (every request since is its own).
+    let mut mine = alone;
+    mine.extend(server.requests()[after_kill..].iter().cloned());
+    common::rbac::assert_allowed_by("watchdog.yaml", &mine);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_marked_fault_past_its_deadline_that_no_one_holds_is_reverted_by_the_watchdog() {
+    use gameday::backend::Backend;
+    let f = common::kube::fixture(&[]).await;
+    f.server.install_gameday();
+    let mut w = common::kube::Watch::start(&f.backend);
+    w.until(10, "the shop", |t| t.workload("shop", "carts").is_some_and(|w| w.ready == 3)).await;
+    // Injected by a process that is gone, without the lock (as a console killed between its
+    // release and its revert would leave it), due 1 s from now.
+    let mut spec =
+        common::kube::spec("scale", "shop/carts", &w.topo, &[("replicas", gameday::preset::ParamValue::Int(1))], None);
+    spec.duration_ms = 1_000;
+    common::kube::apply(&f.backend, &spec).await;
+    let carts = f.server.get("deployments", "shop", "carts").unwrap();
+    let deadline = carts["metadata"]["annotations"]["gameday.dev/deadline"].as_str().expect("the deadline marker");
+    let deadline = chrono::DateTime::parse_from_rfc3339(deadline).unwrap();
+    assert!((deadline.timestamp() - chrono::Utc::now().timestamp()).abs() <= 2, "{deadline}");
+    assert_eq!(f.backend.leftovers().await.unwrap()[0].deadline, Some(deadline.timestamp()));
+
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    f.server.write_kubeconfig(&kubeconfig);
+    let before = f.server.requests().len();
+    let mut dog = Watchdog::start(&kubeconfig);
+    let started = Instant::now();
+    // Its own console would have had its grace (15 s past the deadline) first.
+    f.server
+        .wait_until(Duration::from_secs(40), "carts back at 3", |s| {
+            s.get("deployments", "shop", "carts").unwrap()["spec"]["replicas"] == 3
+        })
+        .await;
+    assert!(started.elapsed() >= Duration::from_secs(12), "{:?}", started.elapsed());
+    let log = dog.wait_log("reverted scaled Deployment shop/carts from 3 to 1", T).await;
+    assert!(log.contains("its deadline passed"), "{log}");
+    assert_eq!(dog.terminate(), 0);
+    common::rbac::assert_allowed_by("watchdog.yaml", &f.server.requests()[before..]);
+}
