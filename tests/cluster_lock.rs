@@ -27,6 +27,8 @@ fn alice(renewed: &str) -> Holder {
         renewed: renewed.into(),
         stop: None,
         version: renewed.into(),
+        journal: String::new(),
+        gone: false,
     }
 }
 

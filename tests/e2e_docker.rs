@@ -125,21 +125,15 @@ async fn a_console_killed_during_a_rate_limit_leaves_a_fault_the_next_console_re
     let journal = c.journal();
     let session = session_of(&journal);
 
-    // The next console, on the same data directory, starts a new session from the start screen,
-    // finds the fault and offers to revert it.
+    // The next console, on the same data directory, starts a new session from the start screen:
+    // the engine's lock names the killed console, gone (its journal is no longer held), and its
+    // fault is taken over and reverted at once, recorded in the killed session's journal.
     let mut next = console(c.into_dir());
     next.wait_for(&format!("Resume {session}"), T);
     next.wait_for("killed (no end recorded)", T);
     next.send("\r"); // New session is preselected
-    next.wait_for("Faults left behind by earlier gameday sessions", T);
-    next.wait_for(&format!("#1 {session}"), T);
-    next.wait_for("network-rate on", T);
-    next.wait_for("FAULT(S) LEFT BY EARLIER SESSIONS", T);
-    next.command(&format!("inject container-pause container/{web2}"));
-    next.wait_for("Faults left behind", T);
-    next.send("\r"); // Revert all is preselected
-    next.wait_for(&format!("reverted fault #1 of session {session} (confirmed"), T);
-    next.wait_gone("LEFT BY EARLIER SESSIONS", T);
+    next.wait_for("fault #1 (network-rate on", T);
+    next.wait_for("reverted by this console", T);
     assert!(!shop.qdiscs(&web2).await.contains("tbf"), "{}", shop.qdiscs(&web2).await);
     next.send("q");
     assert_eq!(next.wait_exit(T), 0);
@@ -151,7 +145,7 @@ async fn a_console_killed_during_a_rate_limit_leaves_a_fault_the_next_console_re
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a Docker engine (.ci/run runs it)"]
-async fn a_killed_session_resumed_from_the_start_screen_offers_to_revert_its_own_fault() {
+async fn a_killed_session_resumed_from_the_start_screen_takes_its_own_fault_over_and_reverts_it() {
     let _one_at_a_time = KILLED.lock().await;
     let shop = Shop::start("rs").await;
     let db = shop.container("db", 1);
@@ -170,19 +164,21 @@ async fn a_killed_session_resumed_from_the_start_screen_offers_to_revert_its_own
     again.send("\x1b[B"); // Down: the killed session
     again.send("\r");
     again.wait_for(&format!("session {session}"), T);
-    again.wait_for("Faults left behind", T);
-    again.wait_for(&format!("#1 {session}"), T);
-    again.send("\r"); // Revert all is preselected
-    again.wait_for(&format!("reverted fault #1 of session {session} (confirmed"), T);
+    // The engine's lock still names the killed console, whose journal on this machine nobody
+    // holds any more: it is gone, and its fault is taken over at once (never offered twice).
+    again.wait_for("fault #1 (container-pause on", T);
+    again.wait_for("reverted by this console", T);
     assert_eq!(shop.status(&db).await, "running", "reverted by the resumed session");
+    assert!(!again.screen().contains("Faults left behind"), "{}", again.screen());
     again.send("q");
     assert_eq!(again.wait_exit(T), 0);
-    let kinds: Vec<String> =
-        journal_entries(&journal).iter().map(|e| e["kind"].as_str().unwrap_or("?").to_string()).collect();
-    assert!(
-        kinds.contains(&"session_resumed".to_string()) && kinds.contains(&"leftover_reverted".to_string()),
-        "{kinds:?}"
-    );
+    let entries = journal_entries(&journal);
+    let kinds: Vec<&str> = entries.iter().map(|e| e["kind"].as_str().unwrap_or("?")).collect();
+    assert!(kinds.contains(&"session_resumed") && kinds.contains(&"took_over"), "{kinds:?}");
+    let took = entries.iter().find(|e| e["kind"] == "took_over").unwrap();
+    assert_eq!(took["why"], "it is this session's fault from before its console was restarted", "{took}");
+    let lock = Command::new("docker").args(["ps", "-aq", "--filter", "name=^/gameday-lock$"]).output().unwrap();
+    assert!(lock.stdout.is_empty(), "the engine's lock is given back");
     shop.stop().await;
 }
 
@@ -288,14 +284,13 @@ async fn a_rate_limit_that_expired_after_its_console_died_is_recorded_as_expired
         "{listed}"
     );
     assert!(!listed.contains(&format!("session {session} fault #1: ")), "not listed as a leftover: {listed}");
-    // The next console records it as expired, not as a leftover it aborted.
+    // The next console takes the gone console's hold over, and the killed session's journal
+    // records the fault as expired, not as aborted.
     let mut next = console(c.into_dir());
     next.wait_for(&format!("Resume {session}"), T);
     next.send("\r");
-    next.wait_for(&format!("fault #1 of session {session}"), T);
-    next.wait_for("ended by itself while no console ran", T);
+    next.wait_for("reverted by this console", T);
     assert!(!next.screen().contains("LEFT BY EARLIER SESSIONS"), "{}", next.screen());
-    next.wait_for("cleaned up after a fault that ended by itself", T);
     next.send("q");
     assert_eq!(next.wait_exit(T), 0);
     let entries = journal_entries(&journal);
@@ -305,5 +300,94 @@ async fn a_rate_limit_that_expired_after_its_console_died_is_recorded_as_expired
     assert_eq!(tail, ["session_end", "revert_confirmed"], "the dead session is closed: {entries:#?}");
     let (_, again) = cleanup(next.dir.path(), &["--session", &session]);
     assert!(again.contains(&format!("Session {session} left no fault behind")), "{again}");
+    shop.stop().await;
+}
+
+/// A console with a data directory and HOME of its own (another laptop on the same engine).
+fn laptop(user: &str) -> Console {
+    Console::start_in(
+        tempfile::tempdir().unwrap(),
+        &["--docker", "--netem-image", NETEM_IMAGE, "--new", "--user", user],
+        &[],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Docker engine (.ci/run runs it)"]
+async fn two_consoles_on_one_engine_share_one_fault_and_either_space_stops_it() {
+    let _one_at_a_time = KILLED.lock().await;
+    let shop = Shop::start("tc").await;
+    let web1 = shop.container("web", 1);
+    let mut a = laptop("alice");
+    let mut b = laptop("bob");
+    a.wait_for(&format!("▾ {}", shop.name), T);
+    b.wait_for(&format!("▾ {}", shop.name), T);
+    a.command(&format!("inject container-pause container/{web1} duration=5m"));
+    a.wait_for("FAULT LIVE #1 container-pause", T);
+    b.wait_for("LIVE ELSEWHERE: alice@", T);
+    b.command(&format!("inject container-stop container/{}", shop.container("db", 1)));
+    let screen = b.wait_for("refused: alice@", T);
+    assert!(screen.contains("holds the cluster: container-pause on"), "{screen}");
+    assert_eq!(shop.status(&shop.container("db", 1)).await, "running", "nothing injected");
+    // Bob's Space asks alice's console to stop; it aborts through its abort path.
+    let pressed = std::time::Instant::now();
+    b.send(" ");
+    a.wait_for("(emergency stop asked by bob@", T);
+    a.wait_gone("FAULT LIVE", T);
+    eprintln!("bob's Space to alice's pause reverted: {:?}", pressed.elapsed());
+    assert_eq!(shop.status(&web1).await, "running");
+    b.wait_gone("LIVE ELSEWHERE", T);
+    assert!(!a.screen().contains("container none"), "gameday's own lock containers are not news: {}", a.screen());
+    let ending = journal_entries(&a.journal()).into_iter().find(|e| e["kind"] == "fault_ending").unwrap();
+    assert!(ending["reason"].to_string().contains("emergency stop asked by bob@"), "{ending}");
+    let lock = Command::new("docker").args(["ps", "-aq", "--filter", "name=^/gameday-lock"]).output().unwrap();
+    assert!(lock.stdout.is_empty(), "the lock and the stop are given back");
+    for c in [&mut a, &mut b] {
+        c.send("q");
+        assert_eq!(c.wait_exit(T), 0);
+    }
+    shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Docker engine (.ci/run runs it)"]
+async fn gameday_watchdog_docker_reverts_a_killed_consoles_pause() {
+    let _one_at_a_time = KILLED.lock().await;
+    let shop = Shop::start("wd").await;
+    let web1 = shop.container("web", 1);
+    let mut a = laptop("alice");
+    a.wait_for(&format!("▾ {}", shop.name), T);
+    a.command(&format!("inject container-pause container/{web1} duration=5m"));
+    a.wait_for("FAULT LIVE #1 container-pause", T);
+    a.signal("KILL");
+    a.wait_exit(T);
+    assert_eq!(shop.status(&web1).await, "paused");
+    let home = tempfile::tempdir().unwrap();
+    let log = home.path().join("log");
+    let mut dog = Command::new(env!("CARGO_BIN_EXE_gameday"))
+        .args(["watchdog", "--docker", "--netem-image", NETEM_IMAGE])
+        .env("HOME", home.path())
+        .env("GAMEDAY_DATA_DIR", home.path().join("data"))
+        .env("GAMEDAY_CONFIG_DIR", home.path().join("config"))
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while shop.status(&web1).await != "running" {
+        assert!(started.elapsed() < T, "{}", std::fs::read_to_string(&log).unwrap_or_default());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("watchdog start to the dead console's pause reverted: {:?}", started.elapsed());
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(Command::new("kill").args(["-TERM", &dog.id().to_string()]).status().unwrap().success());
+    assert!(dog.wait().unwrap().success());
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(said.contains("taking over alice@") && said.contains("its console is gone"), "{said}");
+    assert!(said.contains("reverted ") && said.contains("stopping (SIGTERM)"), "{said}");
+    // Recorded in the dead session's journal, which is on this machine.
+    let kinds: Vec<String> =
+        journal_entries(&a.journal()).iter().map(|e| e["kind"].as_str().unwrap_or("?").to_string()).collect();
+    assert!(kinds.ends_with(&["revert_confirmed".to_string(), "session_end".to_string()]), "{kinds:?}");
     shop.stop().await;
 }

@@ -26,6 +26,8 @@ fn holder(who: &str, session: &str, fault: u64) -> Holder {
         renewed: String::new(),
         stop: None,
         version: String::new(),
+        journal: String::new(),
+        gone: false,
     }
 }
 

@@ -28,6 +28,8 @@ fn holder(renewed: &str, deadline: i64) -> Holder {
         renewed: renewed.into(),
         stop: None,
         version: renewed.into(),
+        journal: String::new(),
+        gone: false,
     }
 }
 

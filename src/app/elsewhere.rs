@@ -36,6 +36,12 @@ pub struct ClusterView {
     pub honoured: Option<(String, u64)>,
 }
 
+/// Why a holder known to be gone is taken over.
+pub const GONE: &str = "its console is gone (its journal on this machine is no longer held)";
+
+/// Why a fault of this very session, from before its console was restarted, is taken over.
+pub const RESUMED: &str = "it is this session's fault from before its console was restarted";
+
 /// A fault past its deadline is given this long (seconds) for its own console to revert it
 /// before others do.
 pub const OVERDUE_GRACE_S: i64 = 15;
@@ -44,10 +50,11 @@ pub const OVERDUE_GRACE_S: i64 = 15;
 pub const TRY_AGAIN_MS: u64 = 5_000;
 
 impl Seen {
-    /// The owner has not been heard of for longer than its lease.
+    /// The owner has not been heard of for longer than its lease, or is known to be gone.
     pub fn lapsed(&self, now_ms: u64) -> bool {
-        self.holder.lease_seconds > 0
-            && now_ms.saturating_sub(self.since_ms) > u64::from(self.holder.lease_seconds) * 1000
+        self.holder.gone
+            || self.holder.lease_seconds > 0
+                && now_ms.saturating_sub(self.since_ms) > u64::from(self.holder.lease_seconds) * 1000
     }
 
     /// Its fault is past its deadline, and its own console had time to revert it.
@@ -118,11 +125,10 @@ pub fn on_holder(s: &mut AppState, holder: Option<Holder>, fx: &mut Vec<Effect>)
         },
         _ => Seen { holder: h, since_ms: now_ms, stop_sent: false, taking_over: false, next_try_ms: 0 },
     };
-    // Faults offered for cleanup that belong to a live owner are not leftovers.
+    // A fault that holds the lock is no leftover: its live owner reverts it, or, once it is
+    // silent or gone, the take-over does (one path, never two at once).
     let owner = (seen.holder.session.clone(), seen.holder.fault);
-    if !seen.lapsed(now_ms) {
-        s.leftovers.retain(|l| (l.leftover.session.as_str(), l.leftover.fault_id) != (owner.0.as_str(), owner.1));
-    }
+    s.leftovers.retain(|l| (l.leftover.session.as_str(), l.leftover.fault_id) != (owner.0.as_str(), owner.1));
     s.cluster.holder = Some(seen);
 }
 
@@ -146,7 +152,13 @@ pub fn on_tick(s: &mut AppState, fx: &mut Vec<Effect>) {
     if is_own(s, &seen.holder) || seen.taking_over || now_ms < seen.next_try_ms {
         return;
     }
-    let why = if seen.lapsed(now_ms) {
+    let why = if seen.holder.session == s.session.id {
+        // This very session's fault from before its console was restarted (it is resumed
+        // here, so that console is gone): nobody else will revert it.
+        RESUMED.to_string()
+    } else if seen.holder.gone {
+        GONE.to_string()
+    } else if seen.lapsed(now_ms) {
         format!("its console stopped renewing the cluster lock {} s ago", seen.silent_s(now_ms))
     } else if seen.overdue(now_unix) {
         "its deadline passed and its console did not revert it".to_string()

@@ -40,6 +40,14 @@ pub struct Holder {
     /// The object's version, for a take-over that must not race another one.
     #[serde(default)]
     pub version: String,
+    /// The holder's journal on its machine, where the lock cannot be renewed (Docker): an
+    /// observer on the same machine tells by the journal's lock whether its console is alive.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub journal: String,
+    /// Its console is known to be gone (its journal on this machine is no longer held): it is
+    /// taken over at once, without waiting for a lease or a deadline.
+    #[serde(default)]
+    pub gone: bool,
 }
 
 impl Holder {

@@ -117,9 +117,9 @@ pub async fn run(backend: Arc<dyn Backend>, dir: &Path, which: Which, again: &st
         if let Some(lock) = &lock {
             match owner(lock.as_ref(), l).await {
                 Owner::None => {}
-                Owner::Alive(h) => {
+                Owner::Alive(h, how) => {
                     crate::outln!(
-                        "  NOT touched: session {} fault #{} is held by {}, whose console is alive (it renewed the cluster lock just now). Space in any console asks it to stop.",
+                        "  NOT touched: session {} fault #{} is held by {}, whose console is alive ({how}). Space in any console asks it to stop.",
                         l.session,
                         l.fault_id,
                         h.who
@@ -135,7 +135,8 @@ pub async fn run(backend: Arc<dyn Backend>, dir: &Path, which: Which, again: &st
                     );
                     match lock.take_over(&me, &h).await {
                         Ok(()) => {
-                            crate::outln!("  took the cluster lock over from {} (its console is silent)", h.who);
+                            let why = if h.gone { "its console is gone" } else { "its console is silent" };
+                            crate::outln!("  took the cluster lock over from {} ({why})", h.who);
                             took = Some(me);
                         }
                         Err(e) => {
@@ -184,7 +185,8 @@ pub async fn run(backend: Arc<dyn Backend>, dir: &Path, which: Which, again: &st
 enum Owner {
     /// The lock holds another fault, or none.
     None,
-    Alive(crate::backend::lock::Holder),
+    /// With how that is known.
+    Alive(crate::backend::lock::Holder, &'static str),
     /// Not renewed for longer than its lease: as it was last seen.
     Lapsed(crate::backend::lock::Holder),
 }
@@ -197,6 +199,16 @@ async fn owner(lock: &dyn crate::backend::lock::ClusterLock, l: &Leftover) -> Ow
     if !held(&first) {
         return Owner::None;
     }
+    // A lock that is never renewed (Docker's): its owner is alive unless it is known to be gone
+    // (its journal on this machine is no longer held) or its deadline and grace have passed.
+    if first.lease_seconds == 0 {
+        let overdue = first.deadline > 0
+            && chrono::Utc::now().timestamp() > first.deadline + crate::app::elsewhere::OVERDUE_GRACE_S;
+        return match first.gone || overdue {
+            true => Owner::Lapsed(first),
+            false => Owner::Alive(first, "its deadline has not passed, and it is not known to be gone"),
+        };
+    }
     crate::outln!(
         "  session {} fault #{} holds the cluster lock ({}): watching up to {} s whether its console is alive",
         l.session,
@@ -208,7 +220,9 @@ async fn owner(lock: &dyn crate::backend::lock::ClusterLock, l: &Leftover) -> Ow
     while Instant::now() < until {
         tokio::time::sleep(Duration::from_millis(500)).await;
         match lock.current().await {
-            Ok(Some(h)) if held(&h) && h.renewed != first.renewed => return Owner::Alive(h),
+            Ok(Some(h)) if held(&h) && h.renewed != first.renewed => {
+                return Owner::Alive(h, "it renewed the cluster lock just now")
+            }
             Ok(Some(h)) if held(&h) => {}
             // Released, or taken by someone else meanwhile.
             Ok(_) => return Owner::None,

@@ -34,12 +34,20 @@ pub struct LockKeeper {
     /// `user@host`.
     pub who: String,
     pub lock: Arc<dyn ClusterLock>,
+    /// This console's journal (a lock that cannot be renewed names it, so that a console on
+    /// the same machine tells by its file lock whether this one is alive).
+    pub journal: String,
 }
 
 impl LockKeeper {
     /// Starts the task. `lost` hears when our hold was taken from us (a laptop asleep past its
     /// lease: another console took over and reverted the fault).
-    pub fn spawn(lock: Arc<dyn ClusterLock>, who: String, lost: impl Fn(Holder) + Send + Sync + 'static) -> LockKeeper {
+    pub fn spawn(
+        lock: Arc<dyn ClusterLock>,
+        who: String,
+        journal: &std::path::Path,
+        lost: impl Fn(Holder) + Send + Sync + 'static,
+    ) -> LockKeeper {
         let (tx, mut rx) = mpsc::unbounded_channel::<Op>();
         let task_lock = lock.clone();
         tokio::spawn(async move {
@@ -81,7 +89,7 @@ impl LockKeeper {
             // The console is gone: a fault still held stays held until its lease lapses (it
             // may still be in the cluster; a watchdog or another console takes over then).
         });
-        LockKeeper { ops: tx, who, lock }
+        LockKeeper { ops: tx, who, lock, journal: journal.to_string_lossy().into_owned() }
     }
 
     /// Asks for the lock for this fault; the answer comes on the returned channel. Sent at once
@@ -109,6 +117,8 @@ impl LockKeeper {
             renewed: String::new(),
             stop: None,
             version: String::new(),
+            journal: self.journal.clone(),
+            gone: false,
         }
     }
 

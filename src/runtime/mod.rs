@@ -250,7 +250,7 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
                 warning: true,
             }));
         };
-        runner.lock = Some(lock::LockKeeper::spawn(lock, who, lost));
+        runner.lock = Some(lock::LockKeeper::spawn(lock, who, &journal_path, lost));
     }
     runner.run(fx);
 

@@ -26,6 +26,8 @@ pub fn reaper(who: &str, session: &str, from: &Holder) -> Holder {
         renewed: String::new(),
         stop: None,
         version: String::new(),
+        journal: String::new(),
+        gone: false,
     }
 }
 
@@ -44,15 +46,30 @@ pub async fn take_over(
         Err(e) => return Err(e.to_string()),
     }
     let by = format!("{} (its owner {} was silent or past its deadline)", me.who, from.who);
-    let result = revert_markers(backend, &from.session, from.fault, &by).await;
+    let result = revert_markers(backend, &from.session, from.fault, &by, local_journal(from)).await;
     // Given back whatever happened: if the revert failed, the fault's markers are still there,
     // and the next take-over (or `gameday cleanup`) finds them.
     let _ = lock.release(&me.session, me.fault).await;
     result
 }
 
-/// Reverts every marker of `session`'s fault `fault` found in the cluster.
-pub async fn revert_markers(backend: &dyn Backend, session: &str, fault: u64, by: &str) -> Result<Vec<String>, String> {
+/// The holder's journal, if it is on this machine and no process writes it any more: the
+/// revert goes on record there (and the dead session is closed), as `gameday cleanup` does.
+pub fn local_journal(from: &Holder) -> Option<std::path::PathBuf> {
+    let path = std::path::PathBuf::from(&from.journal);
+    let here = from.who.rsplit_once('@').is_some_and(|(_, host)| host == crate::backend::lock::host_name());
+    (here && !from.journal.is_empty() && path.is_file() && !crate::timeline::journal::in_use(&path)).then_some(path)
+}
+
+/// Reverts every marker of `session`'s fault `fault` found in the cluster, recording it in
+/// `journal` (the dead session's, on this machine) when there is one.
+pub async fn revert_markers(
+    backend: &dyn Backend,
+    session: &str,
+    fault: u64,
+    by: &str,
+    journal: Option<std::path::PathBuf>,
+) -> Result<Vec<String>, String> {
     let found: Vec<Leftover> = backend
         .leftovers()
         .await
@@ -61,11 +78,12 @@ pub async fn revert_markers(backend: &dyn Backend, session: &str, fault: u64, by
         .filter(|l| l.session == session && l.fault_id == fault)
         .collect();
     let mut done = Vec::new();
-    for l in found {
+    for mut l in found {
+        l.journal = journal.clone();
         let started = tokio::time::Instant::now();
         let mut attempt = 1u32;
         loop {
-            match super::effects::revert_once(backend, &l.handle).await {
+            match super::cleanup::revert_and_record(backend, &l, attempt, by).await {
                 Ok(kept) => {
                     let kept =
                         if kept.is_empty() { String::new() } else { format!("; left as it is: {}", kept.join("; ")) };

@@ -68,7 +68,9 @@ impl Watch {
         if !self.may_try(&key, now_ms) {
             return None;
         }
-        let why = if seen.lapsed(now_ms) {
+        let why = if seen.holder.gone {
+            crate::app::elsewhere::GONE.to_string()
+        } else if seen.lapsed(now_ms) {
             format!("its console stopped renewing the cluster lock {} s ago", seen.silent_s(now_ms))
         } else if seen.overdue(now_unix) && seen.holder.fault != 0 {
             // (Fault 0 is someone reverting another's fault: it gives the lock back when done.)
@@ -188,7 +190,7 @@ pub async fn run(
                 for (l, why) in watch.overdue_markers(&found, now_ms(), chrono::Utc::now().timestamp()) {
                     log(&format!("reverting session {} fault #{} ({}): {why}", l.session, l.fault_id, l.what));
                     let by = format!("{who} (gameday watchdog: {why})");
-                    match crate::runtime::reaper::revert_markers(backend.as_ref(), &l.session, l.fault_id, &by).await {
+                    match crate::runtime::reaper::revert_markers(backend.as_ref(), &l.session, l.fault_id, &by, None).await {
                         Ok(done) => for d in done { log(&format!("reverted {d}")) },
                         Err(e) => log(&format!("could not revert session {} fault #{}: {e}; trying again", l.session, l.fault_id)),
                     }

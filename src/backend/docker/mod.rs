@@ -5,6 +5,7 @@
 
 pub mod faults;
 pub mod helper;
+pub mod lock;
 pub mod markers;
 pub mod netem;
 pub mod plan;
@@ -30,6 +31,8 @@ pub struct DockerBackend {
     ctx: Arc<Ctx>,
     host: String,
     version: String,
+    /// One fault at a time across every console on this engine.
+    lock: Arc<lock::DockerLock>,
 }
 
 /// Where the docker CLI would connect: `DOCKER_HOST` or the default socket.
@@ -70,8 +73,9 @@ impl DockerBackend {
         let info = docker.info().await.map_err(|e| unreachable(&e))?;
         let host = info.name.unwrap_or_else(|| "docker".into());
         let version = info.server_version.unwrap_or_default();
+        let lock = Arc::new(lock::DockerLock::new(docker.clone(), &host));
         let ctx = Ctx::new(docker, own_container_id(), netem_image);
-        Ok(DockerBackend { ctx: Arc::new(ctx), host, version })
+        Ok(DockerBackend { ctx: Arc::new(ctx), host, version, lock })
     }
 }
 
@@ -129,12 +133,17 @@ impl Backend for DockerBackend {
 
     fn watch(&self, tx: UnboundedSender<TopologyDelta>) {
         watch::spawn(self.ctx.docker.clone(), self.host.clone(), self.ctx.own.clone(), tx.clone());
+        crate::backend::lock::ClusterLock::watch(self.lock.as_ref(), tx.clone());
         self.probe_capabilities(tx);
     }
 
     async fn prepare(&self, spec: &FaultSpec) -> Result<RevertHandle, BackendError> {
         let plan = faults::prepare(&self.ctx, spec).await?;
         Ok(plan.handle(&spec.session, spec.fault_id, false))
+    }
+
+    fn lock(&self) -> Option<Arc<dyn crate::backend::lock::ClusterLock>> {
+        Some(self.lock.clone())
     }
 
     async fn preview(&self, spec: &FaultSpec) -> Result<crate::backend::Prepared, BackendError> {

@@ -241,6 +241,11 @@ impl Watcher {
             }
             Some(EventMessageTypeEnum::NETWORK) if action == "connect" || action == "disconnect" => {
                 let id = attrs.get("container").cloned().unwrap_or_default();
+                // A container the picture does not show (gameday's own never-started lock or
+                // marker, a helper) is not news.
+                if !self.ids.contains_key(&id) && action == "disconnect" {
+                    return !self.tx.is_closed();
+                }
                 let net = attrs.get("name").cloned().unwrap_or_default();
                 let verb = if action == "connect" { "connected to" } else { "disconnected from" };
                 (id, Some((format!("{verb} network {net}"), action == "disconnect")))

@@ -150,6 +150,8 @@ pub fn holder_of(lease: &Lease) -> Option<Holder> {
         renewed: spec.renew_time.as_ref().map(|t| t.0.to_string()).unwrap_or_default(),
         stop: a.get(STOP).cloned(),
         version: lease.metadata.resource_version.clone().unwrap_or_default(),
+        journal: String::new(),
+        gone: false,
     })
 }
 
