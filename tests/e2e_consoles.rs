@@ -209,3 +209,17 @@ async fn a_missing_lock_namespace_refuses_the_inject_and_says_how_to_fix_it() {
     a.send("q");
     assert_eq!(a.wait_exit(T), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_that_quits_gives_the_lock_back_before_it_exits() {
+    let (server, kdir) = cluster(true).await;
+    let mut a = laptop(&kdir.path().join("kubeconfig"), "alice");
+    a.command("inject scale shop/carts replicas=1 duration=5m");
+    a.wait_for("FAULT LIVE #1 scale → shop/carts", T);
+    a.command("quit");
+    assert_eq!(a.wait_exit(T), 0);
+    // At once: nobody has to wait for its lease to lapse, nor take over a reverted fault.
+    assert_eq!(replicas(&server), 3);
+    let lease = server.get("leases", "gameday", "gameday").unwrap();
+    assert!(lease["spec"]["holderIdentity"].is_null(), "given back before the exit: {lease}");
+}

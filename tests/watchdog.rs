@@ -132,7 +132,10 @@ fn the_confirmation_says_truthfully_what_ends_a_fault_with_no_console() {
     // A watchdog's heartbeat seen on the cluster: it ends the fault at its deadline.
     h.send(Event::Backend(TopologyDelta::Watchdog(Some("2026-11-22T10:00:00Z".into()))));
     let (said, warn) = confirmation(&mut h, None);
-    assert_eq!(said, "gameday watchdog (seen on the cluster) reverts it at its deadline");
+    assert_eq!(
+        said,
+        "gameday watchdog (seen on the cluster) reverts it once this console is silent past its lease, or at its deadline"
+    );
     assert!(!warn);
     // Not heard of for two leases: no longer counted on.
     h.advance(2 * u64::from(LEASE_SECONDS) * 1000 + 1_000);

@@ -35,7 +35,7 @@ pub fn ending(s: &AppState, preview: &Preview) -> (String, bool) {
         Preview::Found { prepared, .. } => match &prepared.ends_by_itself {
             Some(by) => (by.clone(), false),
             None if super::elsewhere::watchdog_alive(s) => {
-                ("gameday watchdog (seen on the cluster) reverts it at its deadline".into(), false)
+                ("gameday watchdog (seen on the cluster) reverts it once this console is silent past its lease, or at its deadline".into(), false)
             }
             None => ("NOT ended by itself: only a console on the cluster or `gameday cleanup` reverts it".into(), true),
         },

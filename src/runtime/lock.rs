@@ -25,6 +25,10 @@ enum Op {
     Release {
         fault: u64,
     },
+    /// Answered once every earlier op is done.
+    Flush {
+        reply: oneshot::Sender<()>,
+    },
 }
 
 /// The handle the effect runner holds; cheap to clone.
@@ -78,6 +82,9 @@ impl LockKeeper {
                                 release(lock.as_ref(), &h).await;
                             }
                         }
+                        Some(Op::Flush { reply }) => {
+                            let _ = reply.send(());
+                        }
                     },
                     _ = tick.tick() => {
                         if let Some(h) = held.clone() {
@@ -129,6 +136,16 @@ impl LockKeeper {
     pub fn release(&self, fault: u64) {
         let _ = self.ops.send(Op::Release { fault });
     }
+
+    /// Waits (up to `within`) until every op sent before is done: a console that ends right
+    /// after its revert gives the lock back before it exits, instead of leaving it held until
+    /// its lease lapses and someone takes over a fault that is already reverted.
+    pub async fn flush(&self, within: Duration) {
+        let (reply, rx) = oneshot::channel();
+        if self.ops.send(Op::Flush { reply }).is_ok() {
+            let _ = tokio::time::timeout(within, rx).await;
+        }
+    }
 }
 
 async fn renew(lock: &dyn ClusterLock, held: &mut Option<Holder>, me: Holder, lost: &impl Fn(Holder)) {
@@ -156,6 +173,10 @@ async fn release(lock: &dyn ClusterLock, h: &Holder) {
 /// "acquiring the cluster lock: ..." as a reason the fault was not applied.
 pub fn refusal(e: &LockError, now_unix: i64) -> String {
     match e {
+        LockError::Held(h) if h.gone => format!(
+            "{}; its console is gone, so this console takes it over and reverts it now: inject again once it is reverted",
+            h.describe()
+        ),
         LockError::Held(h) => {
             let left = h.deadline - now_unix;
             let time = if h.deadline > 0 && left > 0 {

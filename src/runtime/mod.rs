@@ -253,6 +253,7 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
         runner.lock = Some(lock::LockKeeper::spawn(lock, who, &journal_path, lost));
     }
     runner.run(fx);
+    let keeper = runner.lock.clone();
 
     terminal::spawn_signals(tx.clone())?;
     let mut term = if headless { None } else { Some(terminal::enter()?) };
@@ -357,6 +358,10 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
     }
     if let Err(panic) = &result {
         emergency_revert(opts.backend.as_ref(), &ledger, &writer, panic).await;
+    }
+    // The lock given back (its fault's revert confirmed) before the process ends.
+    if let Some(keeper) = &keeper {
+        keeper.flush(std::time::Duration::from_secs(3)).await;
     }
     let left_behind = ledger.injected().iter().map(|h| format!("fault #{}: {}", h.fault_id, h.summary)).collect();
     // Everything recorded reaches the disk before the process ends (a full disk: said on exit).
