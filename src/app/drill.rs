@@ -280,6 +280,37 @@ pub fn reveal(s: &mut AppState, fx: &mut Vec<Effect>) {
     );
 }
 
+/// Whether the other side of a drill needs this entry, when it is carried to another machine
+/// (`Backend::drill_channel`) rather than read from a file beside the journal: a responder's
+/// joining and own marks; the facilitator's session start and end, faults, run-sheet steps,
+/// imported marks and reveals (what the responder's panel and its reveal read). The rest of the
+/// facilitator's timeline (health, probes, notes) stays on its machine.
+pub fn for_peers(kind: &EntryKind, responder: bool) -> bool {
+    if responder {
+        return matches!(kind, EntryKind::DrillJoined { .. } | EntryKind::DrillMark { their_seq: None, .. });
+    }
+    matches!(
+        kind,
+        EntryKind::SessionStart { .. }
+            | EntryKind::SessionEnd { .. }
+            | EntryKind::SessionResumed { .. }
+            | EntryKind::ConsoleLost { .. }
+            | EntryKind::InjectRequested { .. }
+            | EntryKind::InjectConfirmed { .. }
+            | EntryKind::InjectCancelled { .. }
+            | EntryKind::InjectFailed { .. }
+            | EntryKind::InjectNotApplied { .. }
+            | EntryKind::FaultEnding { .. }
+            | EntryKind::RevertConfirmed { .. }
+            | EntryKind::FaultClosed { .. }
+            | EntryKind::StepStarted { .. }
+            | EntryKind::StepOutcome { .. }
+            | EntryKind::DrillJoined { .. }
+            | EntryKind::DrillMark { .. }
+            | EntryKind::DrillRevealed { .. }
+    )
+}
+
 /// Refuses what a responder cannot do (inject, walk the run-sheet); true if refused.
 pub fn refused(s: &mut AppState, what: &str) -> bool {
     if s.drill.is_some() {
