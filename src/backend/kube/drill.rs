@@ -198,21 +198,18 @@ impl DrillChannel for ConfigMapChannel {
             if text.len() > LIMIT {
                 return Err(self.full(&name));
             }
-            let cm = ConfigMap {
-                metadata: ObjectMeta {
-                    name: Some(name.clone()),
-                    labels: Some(BTreeMap::from([
-                        (OWNED.to_string(), "gameday".to_string()),
-                        (DRILL.to_string(), session.to_string()),
-                        (SIDE.to_string(), side_label(side).to_string()),
-                    ])),
-                    annotations: Some(BTreeMap::from([(WRITER.to_string(), side.name().to_string())])),
-                    resource_version: current.as_ref().and_then(|c| c.metadata.resource_version.clone()),
-                    ..Default::default()
-                },
-                data: Some(BTreeMap::from([(ENTRIES.to_string(), text)])),
+            // On top of the object as read: what others put on it (a label, a note) stays.
+            let mut cm = current.clone().unwrap_or_else(|| ConfigMap {
+                metadata: ObjectMeta { name: Some(name.clone()), ..Default::default() },
                 ..Default::default()
-            };
+            });
+            cm.metadata.labels.get_or_insert_with(BTreeMap::new).extend([
+                (OWNED.to_string(), "gameday".to_string()),
+                (DRILL.to_string(), session.to_string()),
+                (SIDE.to_string(), side_label(side).to_string()),
+            ]);
+            cm.metadata.annotations.get_or_insert_with(BTreeMap::new).insert(WRITER.into(), side.name().into());
+            cm.data.get_or_insert_with(BTreeMap::new).insert(ENTRIES.to_string(), text);
             let written = match current {
                 None => api.create(&PostParams::default(), &cm).await,
                 Some(_) => api.replace(&name, &PostParams::default(), &cm).await,

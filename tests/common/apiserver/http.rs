@@ -162,6 +162,28 @@ fn conflict(srv: &Server, res: &Res, name: &str) -> Response {
     status(409, "Conflict", &message)
 }
 
+/// The API server refuses a ConfigMap whose data (values of `data` and `binaryData`) is over
+/// 1 MiB, as the real one validates it.
+fn too_long(res: &Res, obj: &Value) -> Option<Response> {
+    if res.plural != "configmaps" {
+        return None;
+    }
+    let size: usize = ["data", "binaryData"]
+        .iter()
+        .filter_map(|k| obj[*k].as_object())
+        .flat_map(|m| m.values())
+        .map(|v| v.as_str().map(str::len).unwrap_or_default())
+        .sum();
+    (size > 1024 * 1024).then(|| {
+        let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+        status(
+            422,
+            "Invalid",
+            &format!("ConfigMap \"{name}\" is invalid: []: Too long: must have at most 1048576 bytes"),
+        )
+    })
+}
+
 /// Whether `given` (a resourceVersion in a request) is stale against the stored object.
 fn stale(given: &Value, stored: &Value) -> bool {
     given.as_str().is_some_and(|rv| !rv.is_empty() && Some(rv) != stored["metadata"]["resourceVersion"].as_str())
@@ -288,6 +310,9 @@ impl Server {
         } else {
             t.ns.clone()
         };
+        if let Some(refused) = too_long(&t.res, &obj) {
+            return refused;
+        }
         // A chaos object is checked against the fields its published CRD defines.
         if let Some(schema) = super::schemas::of(t.res.kind) {
             let problems = super::schemas::check(&schema, &obj);
@@ -319,6 +344,9 @@ impl Server {
             Ok(v) => v,
             Err(r) => return *r,
         };
+        if let Some(refused) = too_long(&t.res, &new) {
+            return refused;
+        }
         let mut store = self.store.lock().unwrap();
         self.interleave(&mut store, &t.res, &t.ns, name);
         let Some(old) = store.get(&t.res, &t.ns, name).cloned() else { return not_found(t.res.plural, name) };
