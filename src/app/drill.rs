@@ -3,7 +3,9 @@
 //! The facilitator runs the session as usual. A responder joins it from a second terminal
 //! (`gameday --drill <ID>`): their console shows the topology and health but no fault, and
 //! writes their marks (detected, mitigated, notes, an emergency stop) to their own file next to
-//! the session. Each side reads the other's file as it grows (`Event::Peer`):
+//! the session. Each side reads the other's file as it grows (`Event::Peer`); on a backend with a
+//! drill channel (Kubernetes) each side publishes what the other needs (`for_peers`) in the
+//! system instead, and follows the other's by watch, so the two may be on different machines:
 //! - the facilitator imports each mark once, attributed to the fault it is about and timed from
 //!   that fault's inject (time to detect, time to mitigate); an emergency stop goes through the
 //!   same abort path as the abort key;

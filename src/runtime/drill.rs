@@ -52,7 +52,7 @@ pub async fn responder(
             }
         }
         None => {
-            super::existing(dir, id, backend)?;
+            super::resume::existing(dir, id, backend)?;
         }
     }
     let path = tail::responder_file(dir, id, name);
