@@ -88,6 +88,20 @@ async fn a_responder_on_another_machine_sees_no_fault_and_their_marks_reach_the_
     assert_eq!(ending["reason"]["aborted"]["by"], "responder bob", "{ending}");
     let screen = b.screen();
     assert!(!screen.contains("LIVE ELSEWHERE") && !screen.contains("alice"), "{screen}");
+    // The cluster's own Events name the fault: the facilitator's console shows the abort's,
+    // the responder's (watching the same Events) does not.
+    let said_in = |path: &Path, what: &str| {
+        journal_entries(path)
+            .iter()
+            .any(|e| e["kind"] == "cluster" && e["message"].as_str().unwrap_or("").contains(what))
+    };
+    server
+        .wait_until(T, "alice's console shows her abort's Event", |_| said_in(&a.journal(), "GamedayFaultAborted"))
+        .await;
+    std::thread::sleep(Duration::from_millis(500));
+    let bobs = b.data_dir().join("sessions").join("drills").join(format!("{session}.bob.jsonl"));
+    let text = std::fs::read_to_string(&bobs).unwrap();
+    assert!(!text.contains("Gameday") && !text.contains("alice"), "{text}");
 
     // The reveal reaches him the same way.
     a.command("reveal");

@@ -162,6 +162,26 @@ fn conflict(srv: &Server, res: &Res, name: &str) -> Response {
     status(409, "Conflict", &message)
 }
 
+/// An events.k8s.io/v1 Event is the same object as a core/v1 Event, as the real API server
+/// stores them: whoever lists or watches `events` in the core group sees it too (`regarding` as
+/// `involvedObject`, `note` as `message`).
+fn mirror_event(store: &mut Store, ns: &str, e: &Value) {
+    let Some(core) = store.res("", "events") else { return };
+    let name = e["metadata"]["name"].as_str().unwrap_or_default();
+    let obj = json!({
+        "metadata": {"name": name, "namespace": ns},
+        "involvedObject": e["regarding"],
+        "reason": e["reason"],
+        "message": e["note"],
+        "type": e["type"],
+        "count": e["deprecatedCount"].as_i64().unwrap_or(1),
+        "source": {"component": e["reportingController"]},
+        "reportingComponent": e["reportingController"],
+        "reportingInstance": e["reportingInstance"],
+    });
+    let _ = store.create(&core, ns, obj);
+}
+
 /// The API server refuses a ConfigMap whose data (values of `data` and `binaryData`) is over
 /// 1 MiB, as the real one validates it.
 fn too_long(res: &Res, obj: &Value) -> Option<Response> {
@@ -333,7 +353,12 @@ impl Server {
             }
         }
         match store.create(&t.res, &ns, obj) {
-            Ok(o) => (StatusCode::CREATED, axum::Json(o)).into_response(),
+            Ok(o) => {
+                if t.res.group == "events.k8s.io" {
+                    mirror_event(&mut store, &ns, &o);
+                }
+                (StatusCode::CREATED, axum::Json(o)).into_response()
+            }
             Err((409, m)) => status(409, "AlreadyExists", &m),
             Err((code, m)) => status(code, "Invalid", &m),
         }
