@@ -112,7 +112,9 @@ pub struct Publisher {
 
 impl Publisher {
     /// Starts the publishing task; the handle ends once the publisher is dropped and what it
-    /// was given has been published (or could not be).
+    /// was given has been published (a publish that fails is tried again every second, until
+    /// then; the end of a session waits for it `FLUSH_LIMIT` at most), or could never be (the
+    /// channel is full or unavailable).
     pub fn spawn(
         channel: Arc<dyn DrillChannel>,
         session: String,
@@ -169,12 +171,13 @@ impl Publisher {
                         return;
                     }
                     Err(e) => {
-                        if !open {
-                            return;
-                        }
                         if !failing {
                             failing = true;
                             say(format!("the drill channel: {e}; trying again"), true);
+                        }
+                        // The console is ending: tried again until `flushed` lets go of it.
+                        if !open {
+                            tokio::time::sleep(RETRY).await;
                         }
                     }
                 }
@@ -199,5 +202,116 @@ impl Publisher {
 pub async fn flushed(handle: Option<tokio::task::JoinHandle<()>>) {
     if let Some(h) = handle {
         let _ = tokio::time::timeout(FLUSH_LIMIT, h).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use chrono::Utc;
+
+    use super::*;
+    use crate::backend::drill::Deliver;
+    use crate::timeline::{EntryKind, Mark};
+
+    /// A channel that answers each publish with the next of `answers` (then Ok), and keeps
+    /// what it was given.
+    #[derive(Default)]
+    struct Fake {
+        answers: Mutex<Vec<Result<(), ChannelError>>>,
+        published: Mutex<Vec<u64>>,
+    }
+
+    #[async_trait]
+    impl DrillChannel for Fake {
+        fn describe(&self) -> String {
+            "the fake".into()
+        }
+        async fn facilitator(&self, _: &str) -> Result<Option<Vec<Entry>>, ChannelError> {
+            Ok(None)
+        }
+        async fn publish(&self, _: &str, _: &Side, entries: &[Entry]) -> Result<(), ChannelError> {
+            let answer = {
+                let mut a = self.answers.lock().unwrap();
+                if a.is_empty() {
+                    Ok(())
+                } else {
+                    a.remove(0)
+                }
+            };
+            if answer.is_ok() {
+                self.published.lock().unwrap().extend(entries.iter().map(|e| e.seq));
+            }
+            answer
+        }
+        fn follow(&self, _: &str, _: &Side, _: Deliver) {}
+    }
+
+    fn entry(seq: u64, kind: EntryKind) -> Entry {
+        Entry { seq, wall: Utc::now(), t_ms: seq, kind }
+    }
+
+    fn mark(seq: u64) -> Entry {
+        let kind = EntryKind::DrillMark {
+            responder: "bob".into(),
+            their_seq: None,
+            mark: Mark::Detected,
+            note: String::new(),
+            fault: None,
+            after_ms: None,
+        };
+        entry(seq, kind)
+    }
+
+    fn said(rx: &mut mpsc::UnboundedReceiver<Event>) -> Vec<(String, bool)> {
+        let mut out = Vec::new();
+        while let Ok(ev) = rx.try_recv() {
+            if let Event::Backend(TopologyDelta::ClusterEvent { message, warning, .. }) = ev {
+                out.push((message, warning));
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn a_failed_publish_is_said_once_and_tried_again_until_it_goes_through() {
+        let fake = Arc::new(Fake::default());
+        *fake.answers.lock().unwrap() =
+            vec![Err(ChannelError::Failed("503".into())), Err(ChannelError::Failed("503".into()))];
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (mut p, handle) = Publisher::spawn(fake.clone(), "s".into(), Side::Responder("bob".into()), tx);
+        let note = entry(2, EntryKind::Console { message: "x".into(), warning: false });
+        p.offer(&[mark(1), note, mark(3)]);
+        drop(p);
+        flushed(Some(handle)).await;
+        assert_eq!(*fake.published.lock().unwrap(), vec![1, 3], "only what the facilitator needs");
+        let said = said(&mut rx);
+        assert_eq!(said.len(), 2, "{said:?}");
+        assert!(said[0].0.contains("503; trying again") && said[0].1, "{said:?}");
+        assert_eq!(said[1], ("publishing in the fake again".to_string(), false));
+    }
+
+    #[tokio::test]
+    async fn a_full_channel_is_said_and_what_comes_after_is_let_go() {
+        let fake = Arc::new(Fake::default());
+        *fake.answers.lock().unwrap() = vec![Err(ChannelError::Full("the drill channel is full".into()))];
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (mut p, handle) = Publisher::spawn(fake.clone(), "s".into(), Side::Facilitator, tx);
+        let timeline = vec![entry(1, EntryKind::DrillRevealed { faults: 0, new: Vec::new() })];
+        p.offer(&timeline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let mut more = timeline.clone();
+        more.push(entry(2, EntryKind::DrillRevealed { faults: 0, new: Vec::new() }));
+        p.offer(&more);
+        drop(p);
+        flushed(Some(handle)).await;
+        assert!(fake.published.lock().unwrap().is_empty());
+        let said = said(&mut rx);
+        assert_eq!(
+            said,
+            vec![("the drill channel is full; a drill's responder does not hear this console".to_string(), true)]
+        );
     }
 }
