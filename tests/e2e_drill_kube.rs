@@ -103,6 +103,21 @@ async fn a_responder_on_another_machine_sees_no_fault_and_their_marks_reach_the_
     let text = std::fs::read_to_string(&bobs).unwrap();
     assert!(!text.contains("Gameday") && !text.contains("alice"), "{text}");
 
+    // Bob goes on from another laptop (a fresh data directory): what he marked before is taken
+    // from the channel, so his next mark is numbered after it and reaches Alice.
+    b.send("q");
+    assert_eq!(b.wait_exit(T), 0);
+    let mut b = responder(&kubeconfig, &session, "bob");
+    b.wait_for("DRILL · responder bob", T);
+    b.press("m");
+    a.wait_for("responder bob marked MITIGATED", T);
+    let marks: Vec<String> = journal_entries(&a.journal())
+        .into_iter()
+        .filter(|e| e["kind"] == "drill_mark" && e["responder"] == "bob")
+        .map(|e| e["mark"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(marks, ["detected", "stop", "mitigated"]);
+
     // The reveal reaches him the same way.
     a.command("reveal");
     b.wait_for("REVEALED: 1 fault(s)", T);

@@ -58,7 +58,13 @@ pub trait DrillChannel: Send + Sync + 'static {
 
     /// The facilitator's entries of `session` published so far; `None` if no facilitator has
     /// published that session here.
-    async fn facilitator(&self, session: &str) -> Result<Option<Vec<Entry>>, ChannelError>;
+    async fn facilitator(&self, session: &str) -> Result<Option<Vec<Entry>>, ChannelError> {
+        self.published(session, &Side::Facilitator).await
+    }
+
+    /// What `side` has published for `session` so far (a responder who rejoins from another
+    /// machine goes on from there); `None` if nothing.
+    async fn published(&self, session: &str, side: &Side) -> Result<Option<Vec<Entry>>, ChannelError>;
 
     /// Appends `entries` to what `side` published for `session` (those it published already,
     /// by their seq, are not added twice): a compare-and-swap on the object's version, read

@@ -59,7 +59,26 @@ pub async fn responder(
     if crate::timeline::journal::in_use(&path) {
         anyhow::bail!("responder {name} is already in this drill in another console (--responder picks another name)");
     }
-    let earlier = if path.exists() { crate::timeline::journal::read(&path)? } else { Vec::new() };
+    let mut earlier = if path.exists() { crate::timeline::journal::read(&path)? } else { Vec::new() };
+    // Marked before from another machine (or another data directory): this console goes on
+    // from there, and keeps them in its own journal, so that what it marks next is numbered
+    // after them (the channel adds only entries newer than those it has).
+    if let Some(channel) = channel {
+        let side = Side::Responder(name.to_string());
+        let mine = tokio::time::timeout(JOIN_LIMIT, channel.published(id, &side))
+            .await
+            .map_err(|_| anyhow::anyhow!("session {id}: the drill channel ({}) did not answer", channel.describe()))?
+            .map_err(|e| anyhow::anyhow!("session {id}: {e}"))?
+            .unwrap_or_default();
+        let last = earlier.last().map(|e| e.seq).unwrap_or(0);
+        let missing: Vec<Entry> = mine.into_iter().filter(|e| e.seq > last).collect();
+        if !missing.is_empty() {
+            let mut journal = crate::timeline::journal::Journal::open(&path)
+                .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+            journal.append_all(&missing).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            earlier.extend(missing);
+        }
+    }
     Ok((path, earlier))
 }
 
@@ -229,7 +248,7 @@ mod tests {
         fn describe(&self) -> String {
             "the fake".into()
         }
-        async fn facilitator(&self, _: &str) -> Result<Option<Vec<Entry>>, ChannelError> {
+        async fn published(&self, _: &str, _: &Side) -> Result<Option<Vec<Entry>>, ChannelError> {
             Ok(None)
         }
         async fn publish(&self, _: &str, _: &Side, entries: &[Entry]) -> Result<(), ChannelError> {

@@ -167,9 +167,9 @@ impl DrillChannel for ConfigMapChannel {
         format!("ConfigMaps in namespace {}", self.namespace)
     }
 
-    async fn facilitator(&self, session: &str) -> Result<Option<Vec<Entry>>, ChannelError> {
+    async fn published(&self, session: &str, side: &Side) -> Result<Option<Vec<Entry>>, ChannelError> {
         check_session(session)?;
-        let name = object_name(session, &Side::Facilitator);
+        let name = object_name(session, side);
         let cm = self.api().get_opt(&name).await.map_err(|e| self.error("reading", &name, e))?;
         Ok(cm.as_ref().map(entries_of))
     }
