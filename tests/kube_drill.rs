@@ -28,10 +28,15 @@ async fn laptop(server: &ApiServer, dir: &std::path::Path, name: &str) -> Arc<dy
     b.drill_channel().expect("Kubernetes carries a drill channel")
 }
 
+/// When entry `seq` was recorded: the same entry given again is the same.
+fn wall(seq: u64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_765_000_000 + seq as i64, 0).unwrap()
+}
+
 fn mark(seq: u64, note: &str) -> Entry {
     Entry {
         seq,
-        wall: chrono::Utc::now(),
+        wall: wall(seq),
         t_ms: seq * 1000,
         kind: EntryKind::DrillMark {
             responder: "bob".into(),
@@ -47,7 +52,7 @@ fn mark(seq: u64, note: &str) -> Entry {
 fn start(seq: u64) -> Entry {
     Entry {
         seq,
-        wall: chrono::Utc::now(),
+        wall: wall(seq),
         t_ms: 0,
         kind: EntryKind::DrillJoined { session: SESSION.into(), responder: "bob".into() },
     }
@@ -203,4 +208,31 @@ async fn a_missing_namespace_or_a_refusal_says_how_to_fix_it() {
     assert!(e.to_string().contains("deploy/rbac.yaml grants get, list, watch, create and update"), "{e}");
     let e = bob.facilitator("not/an-id").await.unwrap_err();
     assert!(e.to_string().contains("'not/an-id' is not a session ID"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_consoles_writing_as_one_responder_are_told_apart_never_mixed() {
+    let server = ApiServer::start().await;
+    server.install_gameday();
+    let dir = tempfile::tempdir().unwrap();
+    let (one, two) = (laptop(&server, dir.path(), "1").await, laptop(&server, dir.path(), "2").await);
+    let side = Side::Responder("bob".into());
+    let first = vec![start(1), mark(2, "from laptop one")];
+    one.publish(SESSION, &side, &first).await.unwrap();
+    // Bob rejoins elsewhere: what he published before is given back, and is his own.
+    let mut again = first.clone();
+    again.push(mark(3, "after the rejoin"));
+    two.publish(SESSION, &side, &again).await.unwrap();
+    // A second console calling itself bob, numbering its own entries from 1 (recorded at
+    // other times).
+    let mut other = vec![start(1), mark(2, "someone else")];
+    for e in &mut other {
+        e.wall += chrono::Duration::milliseconds(1500);
+    }
+    let e = two.publish(SESSION, &side, &other).await.unwrap_err();
+    assert!(matches!(e, ChannelError::Unavailable(_)), "{e:?}");
+    assert!(e.to_string().contains("another console publishes as bob"), "{e}");
+    let cm = server.get("configmaps", "gameday", &format!("gameday-drill-{SESSION}-r-bob")).unwrap();
+    let text = cm["data"]["entries.jsonl"].as_str().unwrap();
+    assert!(!text.contains("someone else") && text.contains("after the rejoin"), "{text}");
 }

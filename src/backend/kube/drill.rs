@@ -111,6 +111,25 @@ fn last_seq(text: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// The seq of an entry the object holds that is not the one this writer gives under that seq
+/// (another console writes as the same side), if any. Only entries up to `last` are compared:
+/// a writer's rejoin gives back what it published before, and those must be its own.
+fn foreign(text: &str, entries: &[Entry], last: u64) -> Option<u64> {
+    let older: Vec<&Entry> = entries.iter().filter(|e| e.seq <= last).collect();
+    if older.is_empty() {
+        return None;
+    }
+    #[derive(serde::Deserialize)]
+    struct Stamp {
+        seq: u64,
+        wall: chrono::DateTime<chrono::Utc>,
+        t_ms: u64,
+    }
+    let held: BTreeMap<u64, (chrono::DateTime<chrono::Utc>, u64)> =
+        text.lines().filter_map(|l| serde_json::from_str::<Stamp>(l).ok()).map(|s| (s.seq, (s.wall, s.t_ms))).collect();
+    older.into_iter().find(|e| held.get(&e.seq).is_some_and(|h| *h != (e.wall, e.t_ms))).map(|e| e.seq)
+}
+
 impl ConfigMapChannel {
     pub fn new(client: Client, namespace: &str, explain: Explain) -> ConfigMapChannel {
         ConfigMapChannel { client, namespace: namespace.to_string(), explain, written: Mutex::new(BTreeMap::new()) }
@@ -185,6 +204,14 @@ impl DrillChannel for ConfigMapChannel {
             };
             let mut text = current.as_ref().map(text_of).unwrap_or_default().to_string();
             let last = last_seq(&text);
+            if let Some(seq) = foreign(&text, entries, last) {
+                self.remember(&name, None);
+                return Err(ChannelError::Unavailable(format!(
+                    "another console publishes as {} in session {session} (ConfigMap {}/{name} has a different entry {seq}): this one stops publishing (join with another --responder name)",
+                    side.name(),
+                    self.namespace
+                )));
+            }
             let mut added = false;
             for e in entries.iter().filter(|e| e.seq > last) {
                 let line = serde_json::to_string(e).map_err(|e| ChannelError::Failed(e.to_string()))?;
