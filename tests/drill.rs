@@ -287,3 +287,80 @@ fn reveals_come_in_rounds_and_a_later_fault_stays_hidden_until_the_next() {
     let second = md.find("revealed fault #2 to the responders (2 revealed in all)").expect("the second round");
     assert!(first < second, "{md}");
 }
+
+#[test]
+fn a_responder_learns_nothing_of_a_fault_from_the_cluster_lock_or_gamedays_own_events() {
+    use gameday::backend::lock::Holder;
+    use gameday::backend::TopologyDelta;
+    let mut d = Drill::new();
+    let holder = Holder {
+        who: "carol@laptop-c".into(),
+        session: d.f.s.session.id.clone(),
+        fault: 1,
+        what: "scale on sock-shop/carts".into(),
+        deadline: 0,
+        lease_seconds: 15,
+        renewed: "r1".into(),
+        stop: None,
+        version: "7".into(),
+        journal: String::new(),
+        gone: false,
+    };
+    d.r.send(Event::Backend(TopologyDelta::Holder(Some(holder))));
+    let gameday_event =
+        "GamedayFaultInjected: session s, fault #1, scale on sock-shop/carts, injected by carol@laptop-c";
+    for (object, message) in
+        [("deployment sock-shop/carts", gameday_event), ("pod sock-shop/carts-1", "BackOff: back-off")]
+    {
+        d.r.send(Event::Backend(TopologyDelta::ClusterEvent {
+            object: object.into(),
+            message: message.into(),
+            warning: true,
+        }));
+    }
+    let shown = screen(&d.r);
+    for hidden in ["LIVE ELSEWHERE", "carol", "GamedayFault", "scale on"] {
+        assert!(!shown.contains(hidden), "{hidden}: {shown}");
+    }
+    let said: Vec<String> = d.r.s.timeline.iter().map(|e| e.kind.describe()).collect();
+    assert!(said.iter().all(|s| !s.contains("Gameday")), "{said:?}");
+    assert!(said.iter().any(|s| s.contains("BackOff")), "other events still show: {said:?}");
+    // Space is the responder's emergency stop to their facilitator, never a stop asked of
+    // whoever holds the cluster lock; and the lock is never taken over by a responder.
+    let fx = d.r.key(KeyCode::Char(' '));
+    assert!(!fx.iter().any(|e| matches!(e, Effect::RequestStop)), "{fx:?}");
+    assert!(matches!(d.r.s.timeline.last().map(|e| &e.kind), Some(EntryKind::DrillMark { mark: Mark::Stop, .. })));
+    let fx = d.r.advance(60_000);
+    assert!(!fx.iter().any(|e| matches!(e, Effect::TakeOver { .. })), "{fx:?}");
+}
+
+#[test]
+fn only_what_the_other_side_needs_is_carried_to_another_machine() {
+    let mut d = Drill::new();
+    let fx = d.f.command("inject pod-delete sock-shop/carts");
+    d.f.run_effects(fx);
+    d.r.key(KeyCode::Char('d'));
+    d.exchange();
+    let carried = |h: &Harness, responder: bool| -> Vec<String> {
+        h.s.timeline
+            .iter()
+            .filter(|e| drill::for_peers(&e.kind, responder))
+            .map(|e| serde_json::to_value(e).unwrap()["kind"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // The responder: their joining and their own marks (not what they read of the facilitator).
+    assert_eq!(carried(&d.r, true), ["drill_joined", "drill_mark"]);
+    // The facilitator: the session, the fault's course, the responder's mark; no health or
+    // console chatter.
+    let f = carried(&d.f, false);
+    for want in ["session_start", "drill_joined", "inject_requested", "inject_confirmed", "drill_mark"] {
+        assert!(f.contains(&want.to_string()), "{want} missing: {f:?}");
+    }
+    let all: Vec<String> =
+        d.f.s.timeline.iter().map(|e| serde_json::to_value(e).unwrap()["kind"].as_str().unwrap().to_string()).collect();
+    assert!(all.len() > f.len(), "something stays on the facilitator's machine: {all:?}");
+    // What the responder reads from the carried entries alone is what they read from the whole.
+    let whole = gameday::timeline::drill::read(&d.f.s.timeline);
+    let part: Vec<Entry> = d.f.s.timeline.iter().filter(|e| drill::for_peers(&e.kind, false)).cloned().collect();
+    assert_eq!(format!("{:?}", gameday::timeline::drill::read(&part)), format!("{whole:?}"));
+}

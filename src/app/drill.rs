@@ -3,7 +3,9 @@
 //! The facilitator runs the session as usual. A responder joins it from a second terminal
 //! (`gameday --drill <ID>`): their console shows the topology and health but no fault, and
 //! writes their marks (detected, mitigated, notes, an emergency stop) to their own file next to
-//! the session. Each side reads the other's file as it grows (`Event::Peer`):
+//! the session. Each side reads the other's file as it grows (`Event::Peer`); on a backend with a
+//! drill channel (Kubernetes) each side publishes what the other needs (`for_peers`) in the
+//! system instead, and follows the other's by watch, so the two may be on different machines:
 //! - the facilitator imports each mark once, attributed to the fault it is about and timed from
 //!   that fault's inject (time to detect, time to mitigate); an emergency stop goes through the
 //!   same abort path as the abort key;
@@ -278,6 +280,37 @@ pub fn reveal(s: &mut AppState, fx: &mut Vec<Effect>) {
         Level::Info,
         format!("revealed {count} more fault(s) ({} in all) to {}", ended.len(), d.responders.join(", ")),
     );
+}
+
+/// Whether the other side of a drill needs this entry, when it is carried to another machine
+/// (`Backend::drill_channel`) rather than read from a file beside the journal: a responder's
+/// joining and own marks; the facilitator's session start and end, faults, run-sheet steps,
+/// imported marks and reveals (what the responder's panel and its reveal read). The rest of the
+/// facilitator's timeline (health, probes, notes) stays on its machine.
+pub fn for_peers(kind: &EntryKind, responder: bool) -> bool {
+    if responder {
+        return matches!(kind, EntryKind::DrillJoined { .. } | EntryKind::DrillMark { their_seq: None, .. });
+    }
+    matches!(
+        kind,
+        EntryKind::SessionStart { .. }
+            | EntryKind::SessionEnd { .. }
+            | EntryKind::SessionResumed { .. }
+            | EntryKind::ConsoleLost { .. }
+            | EntryKind::InjectRequested { .. }
+            | EntryKind::InjectConfirmed { .. }
+            | EntryKind::InjectCancelled { .. }
+            | EntryKind::InjectFailed { .. }
+            | EntryKind::InjectNotApplied { .. }
+            | EntryKind::FaultEnding { .. }
+            | EntryKind::RevertConfirmed { .. }
+            | EntryKind::FaultClosed { .. }
+            | EntryKind::StepStarted { .. }
+            | EntryKind::StepOutcome { .. }
+            | EntryKind::DrillJoined { .. }
+            | EntryKind::DrillMark { .. }
+            | EntryKind::DrillRevealed { .. }
+    )
 }
 
 /// Refuses what a responder cannot do (inject, walk the run-sheet); true if refused.

@@ -87,6 +87,10 @@ fn on_delta(s: &mut AppState, delta: TopologyDelta, fx: &mut Vec<Effect>) {
                 }
             }
         }
+        // A responder finds faults by their effects: the system's own record of gameday's faults
+        // (its Events) would name them.
+        TopologyDelta::ClusterEvent { message, .. }
+            if s.drill.is_some() && message.starts_with(crate::backend::EVENT_REASON_PREFIX) => {}
         TopologyDelta::ClusterEvent { object, message, warning } => {
             s.record(EntryKind::Cluster { object, message, warning }, fx);
         }
@@ -112,6 +116,9 @@ fn on_delta(s: &mut AppState, delta: TopologyDelta, fx: &mut Vec<Effect>) {
         TopologyDelta::FaultFinished { session, fault, how } => {
             super::engine_end::on_finished(s, &session, fault, how, fx)
         }
+        // A responder injects nothing and takes no lock, and must not learn of a fault through
+        // it: who holds the cluster, with what, is not for their console.
+        TopologyDelta::Holder(_) if s.drill.is_some() => s.cluster.holder = None,
         TopologyDelta::Holder(holder) => super::elsewhere::on_holder(s, holder, fx),
         TopologyDelta::Watchdog(renewed) => super::elsewhere::on_watchdog(s, renewed),
         TopologyDelta::Capability { action, support } => {

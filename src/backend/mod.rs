@@ -3,6 +3,7 @@
 
 pub mod delta;
 pub mod docker;
+pub mod drill;
 pub mod kube;
 pub mod lock;
 pub mod model;
@@ -142,6 +143,10 @@ pub struct Search {
     pub skipped: Vec<String>,
 }
 
+/// Every reason gameday gives its Events in the system's own record begins so
+/// (`GamedayFaultInjected`, ...): a drill's responder does not see them.
+pub const EVENT_REASON_PREFIX: &str = "Gameday";
+
 /// Something done to a fault, for the system's own record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Happening {
@@ -232,6 +237,13 @@ pub trait Backend: Send + Sync + 'static {
     /// The cluster's one-fault lock shared by every console on it, if this backend has one
     /// (the demo's cluster lives in one console and needs none).
     fn lock(&self) -> Option<std::sync::Arc<dyn lock::ClusterLock>> {
+        None
+    }
+
+    /// Where a drill's facilitator and responders on other machines exchange their entries, if
+    /// this backend has a shared system to carry them (Kubernetes); `None`: one machine's files
+    /// (the demo's cluster lives in one console, Docker is one engine's machine).
+    fn drill_channel(&self) -> Option<std::sync::Arc<dyn drill::DrillChannel>> {
         None
     }
 

@@ -2,12 +2,14 @@
 //! effects carried out by the runner, a frame drawn only after something happened.
 
 pub mod cleanup;
+pub mod drill;
 pub mod effects;
 pub mod history;
 pub mod lock;
 pub mod out;
 pub mod probes;
 pub mod reaper;
+pub mod resume;
 pub mod start;
 pub mod tail;
 pub mod terminal;
@@ -73,80 +75,21 @@ pub struct Outcome {
     pub report: Option<Result<PathBuf, String>>,
 }
 
-/// The journal and entries of a session that can be resumed (it exists and no console has it).
-fn resumable(
-    dir: &std::path::Path,
-    id: &str,
-    backend: &crate::backend::BackendInfo,
-) -> anyhow::Result<(PathBuf, Vec<crate::timeline::Entry>)> {
-    let path = existing(dir, id, backend)?;
-    if crate::timeline::journal::in_use(&path) {
-        anyhow::bail!("session {id} is open in another console");
-    }
-    let entries = crate::timeline::journal::read(&path)?;
-    Ok((path, entries))
-}
-
-/// An existing session's journal, to resume or to join: it must have run on this system.
-fn existing(dir: &std::path::Path, id: &str, backend: &crate::backend::BackendInfo) -> anyhow::Result<PathBuf> {
-    let path = dir.join(format!("{id}.jsonl"));
-    if !path.exists() {
-        anyhow::bail!("no session {id} in {} (gameday sessions lists them)", dir.display());
-    }
-    same_system(id, crate::timeline::journal::first(&path)?.as_ref(), backend)?;
-    Ok(path)
-}
-
-/// A session goes on (or is joined) on the system it ran on, never on another one.
-fn same_system(
-    id: &str,
-    first: Option<&crate::timeline::Entry>,
-    backend: &crate::backend::BackendInfo,
-) -> anyhow::Result<()> {
-    let ran_on = first.and_then(|e| match &e.kind {
-        EntryKind::SessionStart { backend, .. } => Some(backend),
-        _ => None,
-    });
-    match ran_on {
-        Some(b) if b.kind != backend.kind || b.cluster != backend.cluster => anyhow::bail!(
-            "session {id} ran on {} ({}), not on {} ({}): use the backend flags it had",
-            b.cluster,
-            b.kind,
-            backend.cluster,
-            backend.kind
-        ),
-        _ => Ok(()),
-    }
-}
-
 pub fn session_id(now: DateTime<Utc>) -> String {
     format!("{}-{:04x}", now.format("%Y%m%d-%H%M%S"), std::process::id() & 0xffff)
 }
 
-/// A drill responder's own journal, and what they marked before (they may rejoin).
-fn responder(
-    dir: &std::path::Path,
-    id: &str,
-    name: &str,
-    backend: &crate::backend::BackendInfo,
-) -> anyhow::Result<(PathBuf, Vec<crate::timeline::Entry>)> {
-    existing(dir, id, backend)?;
-    let path = tail::responder_file(dir, id, name);
-    if crate::timeline::journal::in_use(&path) {
-        anyhow::bail!("responder {name} is already in this drill in another console (--responder picks another name)");
-    }
-    let earlier = if path.exists() { crate::timeline::journal::read(&path)? } else { Vec::new() };
-    Ok((path, earlier))
-}
-
 pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
     let start = Instant::now();
+    let channel = opts.backend.drill_channel();
     // A resumed session keeps its id, its journal and its clock (times since its first start);
     // so does a responder who rejoins a drill.
     let earlier = match (&opts.resume, &opts.drill) {
-        (Some(id), _) => Some(resumable(&opts.sessions_dir, id, &opts.backend.info())?),
+        (Some(id), _) => Some(resume::resumable(&opts.sessions_dir, id, &opts.backend.info())?),
         (None, Some((id, name))) => {
-            Some(responder(&opts.sessions_dir, id, name, &opts.backend.info())?).filter(|(_, e)| !e.is_empty())
+            let info = opts.backend.info();
+            Some(drill::responder(&opts.sessions_dir, id, name, &info, channel.as_ref()).await?)
+                .filter(|(_, e)| !e.is_empty())
         }
         (None, None) => None,
     };
@@ -262,6 +205,19 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
     let sessions_dir = opts.sessions_dir.clone();
     let responder = opts.drill.is_some();
     let session_id = state.session.id.clone();
+    // This console's side of a drill; what the other side needs of its timeline is published
+    // in the system when the backend carries a drill channel.
+    let side = match &opts.drill {
+        Some((_, name)) => crate::backend::drill::Side::Responder(name.clone()),
+        None => crate::backend::drill::Side::Facilitator,
+    };
+    let (mut publisher, published) = match &channel {
+        Some(c) => {
+            let (p, h) = drill::Publisher::spawn(c.clone(), session_id.clone(), side.clone(), tx.clone());
+            (Some(p), Some(h))
+        }
+        None => (None, None),
+    };
     let result = {
         let tx = tx.clone();
         let ledger = ledger.clone();
@@ -282,7 +238,10 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
                 }
             });
             backend.watch(dtx);
-            follow_peers(&sessions_dir, &session_id, responder, tx.clone());
+            drill::follow(channel.as_ref(), &sessions_dir, &session_id, &side, tx.clone());
+            if let Some(p) = publisher.as_mut() {
+                p.offer(&state.timeline);
+            }
             if !responder {
                 spawn_leftover_search(backend.clone(), sessions_dir, own_leftovers, session_id.clone(), tx.clone());
             }
@@ -308,6 +267,9 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
                     }
                     let fx = update(&mut state, ev, stamp());
                     let control = runner.run(fx);
+                    if let Some(p) = publisher.as_mut() {
+                        p.offer(&state.timeline);
+                    }
                     // The cluster lock follows the core's fault: given back once none is left.
                     let deadline = |ms: u64| start_wall.timestamp() + ms.div_ceil(1000) as i64;
                     runner.settle(state.fault.live().map(|f| (f.id, f.deadline_ms.map(deadline))));
@@ -363,6 +325,8 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
     if let Some(keeper) = &keeper {
         keeper.flush(std::time::Duration::from_secs(3)).await;
     }
+    // The drill's last entries (the session's end) reach the other side.
+    drill::flushed(published).await;
     let left_behind = ledger.injected().iter().map(|h| format!("fault #{}: {}", h.fault_id, h.summary)).collect();
     // Everything recorded reaches the disk before the process ends (a full disk: said on exit).
     let unsaved = match Arc::try_unwrap(writer) {
@@ -382,23 +346,6 @@ fn result_of(r: Result<(), tokio::task::JoinError>) -> Result<(), String> {
         Ok(()) => Ok(()),
         Err(e) if e.is_panic() => Err(format!("panic: {}", effects::panic_message(e.into_panic().as_ref()))),
         Err(e) => Err(e.to_string()),
-    }
-}
-
-/// Drills: a responder follows the facilitator's journal; a facilitator follows the marks of
-/// any responder who joins its session.
-fn follow_peers(dir: &std::path::Path, session: &str, responder: bool, tx: mpsc::UnboundedSender<Event>) {
-    if responder {
-        let journal = dir.join(format!("{session}.jsonl"));
-        tail::spawn(dir.to_path_buf(), move |p| (p == journal).then(|| "facilitator".to_string()), tx);
-    } else {
-        let prefix = format!("{session}.");
-        let name_of = move |p: &std::path::Path| {
-            let file = p.file_name()?.to_str()?;
-            let name = file.strip_prefix(&prefix)?.strip_suffix(".jsonl")?;
-            (!name.is_empty()).then(|| name.to_string())
-        };
-        tail::spawn(dir.join("drills"), name_of, tx);
     }
 }
 
@@ -486,35 +433,4 @@ async fn emergency_revert(backend: &dyn Backend, ledger: &Ledger, journal: &Jour
         }
     }
     write(EntryKind::SessionEnd { reason: why.to_string() });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::backend::BackendInfo;
-    use crate::timeline::Entry;
-
-    fn info(kind: &str, cluster: &str) -> BackendInfo {
-        BackendInfo { kind: kind.into(), cluster: cluster.into(), pod_word: "pod".into() }
-    }
-
-    #[test]
-    fn a_session_goes_on_only_on_the_system_it_ran_on() {
-        let start = Entry {
-            seq: 1,
-            wall: Utc::now(),
-            t_ms: 0,
-            kind: EntryKind::SessionStart {
-                session: "s".into(),
-                backend: info("docker", "docker on vm"),
-                version: "t".into(),
-            },
-        };
-        assert!(same_system("s", Some(&start), &info("docker", "docker on vm")).is_ok());
-        let err = same_system("s", Some(&start), &info("demo", "sock-shop")).unwrap_err().to_string();
-        assert_eq!(
-            err,
-            "session s ran on docker on vm (docker), not on sock-shop (demo): use the backend flags it had"
-        );
-    }
 }

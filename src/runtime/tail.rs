@@ -1,5 +1,6 @@
-//! Reads other consoles' journals as they grow (`tail -f`), for drills: the responder follows
-//! the facilitator's session, the facilitator follows each responder's marks. Polls every
+//! Reads other consoles' journals as they grow (`tail -f`), for drills on one machine (the demo,
+//! Docker; on Kubernetes the drill channel carries them instead): the responder follows the
+//! facilitator's session, the facilitator follows each responder's marks. Polls every
 //! `POLL`; only complete lines are read, so a line being written is picked up next time.
 
 use std::collections::BTreeMap;

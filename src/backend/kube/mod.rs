@@ -3,6 +3,7 @@
 //! markers on everything it touches so any process can find and undo a fault.
 
 pub mod cluster;
+pub mod drill;
 pub mod engines;
 pub mod errors;
 pub mod events;
@@ -46,6 +47,7 @@ pub struct KubeBackend {
     scope: Scope,
     cluster: String,
     lock: Arc<lease::LeaseLock>,
+    drill: Arc<drill::ConfigMapChannel>,
     events: Arc<events::Events>,
 }
 
@@ -106,6 +108,7 @@ impl KubeBackend {
             ns => ns,
         };
         let lock = Arc::new(lease::LeaseLock::new(client.clone(), lock_ns, explain.clone()));
+        let drill = Arc::new(drill::ConfigMapChannel::new(client.clone(), lock_ns, explain.clone()));
         let events = Arc::new(events::Events::new(client.clone()));
         let policy = Policy { allow: opts.allow.iter().cloned().collect::<BTreeSet<_>>(), own_pod: own_pod() };
         let ctx = Ctx {
@@ -124,6 +127,7 @@ impl KubeBackend {
             scope: Scope { namespace: opts.namespace.clone() },
             cluster,
             lock,
+            drill,
             events,
         })
     }
@@ -217,6 +221,10 @@ impl Backend for KubeBackend {
 
     fn lock(&self) -> Option<Arc<dyn crate::backend::lock::ClusterLock>> {
         Some(self.lock.clone())
+    }
+
+    fn drill_channel(&self) -> Option<Arc<dyn crate::backend::drill::DrillChannel>> {
+        Some(self.drill.clone())
     }
 
     async fn prepare(&self, spec: &FaultSpec) -> Result<RevertHandle, BackendError> {

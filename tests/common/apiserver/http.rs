@@ -162,6 +162,48 @@ fn conflict(srv: &Server, res: &Res, name: &str) -> Response {
     status(409, "Conflict", &message)
 }
 
+/// An events.k8s.io/v1 Event is the same object as a core/v1 Event, as the real API server
+/// stores them: whoever lists or watches `events` in the core group sees it too (`regarding` as
+/// `involvedObject`, `note` as `message`).
+fn mirror_event(store: &mut Store, ns: &str, e: &Value) {
+    let Some(core) = store.res("", "events") else { return };
+    let name = e["metadata"]["name"].as_str().unwrap_or_default();
+    let obj = json!({
+        "metadata": {"name": name, "namespace": ns},
+        "involvedObject": e["regarding"],
+        "reason": e["reason"],
+        "message": e["note"],
+        "type": e["type"],
+        "count": e["deprecatedCount"].as_i64().unwrap_or(1),
+        "source": {"component": e["reportingController"]},
+        "reportingComponent": e["reportingController"],
+        "reportingInstance": e["reportingInstance"],
+    });
+    let _ = store.create(&core, ns, obj);
+}
+
+/// The API server refuses a ConfigMap whose data (values of `data` and `binaryData`) is over
+/// 1 MiB, as the real one validates it.
+fn too_long(res: &Res, obj: &Value) -> Option<Response> {
+    if res.plural != "configmaps" {
+        return None;
+    }
+    let size: usize = ["data", "binaryData"]
+        .iter()
+        .filter_map(|k| obj[*k].as_object())
+        .flat_map(|m| m.values())
+        .map(|v| v.as_str().map(str::len).unwrap_or_default())
+        .sum();
+    (size > 1024 * 1024).then(|| {
+        let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+        status(
+            422,
+            "Invalid",
+            &format!("ConfigMap \"{name}\" is invalid: []: Too long: must have at most 1048576 bytes"),
+        )
+    })
+}
+
 /// Whether `given` (a resourceVersion in a request) is stale against the stored object.
 fn stale(given: &Value, stored: &Value) -> bool {
     given.as_str().is_some_and(|rv| !rv.is_empty() && Some(rv) != stored["metadata"]["resourceVersion"].as_str())
@@ -288,6 +330,9 @@ impl Server {
         } else {
             t.ns.clone()
         };
+        if let Some(refused) = too_long(&t.res, &obj) {
+            return refused;
+        }
         // A chaos object is checked against the fields its published CRD defines.
         if let Some(schema) = super::schemas::of(t.res.kind) {
             let problems = super::schemas::check(&schema, &obj);
@@ -308,7 +353,12 @@ impl Server {
             }
         }
         match store.create(&t.res, &ns, obj) {
-            Ok(o) => (StatusCode::CREATED, axum::Json(o)).into_response(),
+            Ok(o) => {
+                if t.res.group == "events.k8s.io" {
+                    mirror_event(&mut store, &ns, &o);
+                }
+                (StatusCode::CREATED, axum::Json(o)).into_response()
+            }
             Err((409, m)) => status(409, "AlreadyExists", &m),
             Err((code, m)) => status(code, "Invalid", &m),
         }
@@ -319,6 +369,9 @@ impl Server {
             Ok(v) => v,
             Err(r) => return *r,
         };
+        if let Some(refused) = too_long(&t.res, &new) {
+            return refused;
+        }
         let mut store = self.store.lock().unwrap();
         self.interleave(&mut store, &t.res, &t.ns, name);
         let Some(old) = store.get(&t.res, &t.ns, name).cloned() else { return not_found(t.res.plural, name) };
