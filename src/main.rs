@@ -159,6 +159,14 @@ enum Cmd {
         /// Write a JUnit XML file here (one test case per step).
         #[arg(long)]
         junit: Option<PathBuf>,
+        /// Print only the closing summary line (and errors), not one line per event.
+        #[arg(short, long)]
+        quiet: bool,
+        /// Resolve every step against the live system and print what it would touch (targets,
+        /// blast radius, whether the namespace is open and the engine there, the hypothesis),
+        /// read-only: nothing is changed. Exits 0 if every step could run, 1 otherwise.
+        #[arg(long, conflicts_with_all = ["report", "junit"])]
+        dry_run: bool,
         #[command(flatten)]
         backend: BackendArgs,
     },
@@ -269,6 +277,7 @@ async fn connect(args: &BackendArgs, responder: bool) -> anyhow::Result<Arc<dyn 
 }
 
 fn real_main() -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
     let mut cli = Cli::parse();
     let dirs = Dirs::from_env()?;
     let rt = || tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
@@ -346,6 +355,15 @@ fn real_main() -> anyhow::Result<ExitCode> {
         Some(Cmd::Run { plan, report, junit, .. }) => (Some(load_plan(plan)?), true, report.clone(), junit.clone()),
         _ => (cli.plan.as_deref().map(load_plan).transpose()?, false, None, None),
     };
+    if let Some(Cmd::Run { dry_run: true, backend, .. }) = &cli.command {
+        let plan = plan.ok_or_else(|| anyhow::anyhow!("no run-sheet"))?;
+        let rt = rt()?;
+        let ok = rt.block_on(async {
+            let backend = connect(backend, false).await?;
+            runtime::dry_run::run(backend, plan, presets, themes, theme).await
+        })?;
+        return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) });
+    }
     // The console draws on a terminal and reads keys from one: without it, say so before any
     // session is created (broken config files are said first: they are what to fix).
     if cli.command.is_none() && (!std::io::stdin().is_terminal() || !std::io::stdout().is_terminal()) {
@@ -369,10 +387,12 @@ fn real_main() -> anyhow::Result<ExitCode> {
         _ => cli.backend.clone(),
     };
     let backend = rt.block_on(connect(&backend_args, cli.drill.is_some()))?;
+    let quiet = matches!(&cli.command, Some(Cmd::Run { quiet: true, .. }));
     let outcome = rt.block_on(runtime::run(Options {
         steady,
         plan,
         headless,
+        quiet,
         resume: cli.resume.clone(),
         drill: match &cli.drill {
             Some(id) => Some((id.clone(), responder_name(cli.responder.as_deref())?)),
@@ -387,30 +407,37 @@ fn real_main() -> anyhow::Result<ExitCode> {
         warnings,
         user,
     }))?;
-    gameday::outln!("Session journal: {}", outcome.journal.display());
+    // What `gameday run` says besides its closing summary line (`--quiet`: nothing).
+    let say = |text: String| {
+        if !quiet {
+            gameday::outln!("{text}");
+        }
+    };
+    say(format!("Session journal: {}", outcome.journal.display()));
     match &outcome.report {
-        Some(Ok(path)) => gameday::outln!("Report:          {}", path.display()),
+        Some(Ok(path)) => say(format!("Report:          {}", path.display())),
         Some(Err(e)) => gameday::errln!("The report could not be written: {e}"),
         None => {}
     }
     let session = outcome.journal.file_stem().and_then(|s| s.to_str()).unwrap_or("?").to_string();
-    let mut code = ExitCode::SUCCESS;
+    let mut code = 0u8;
+    let mut entries = Vec::new();
     if headless {
-        let entries = journal::read(&outcome.journal)?;
+        entries = journal::read(&outcome.journal)?;
         if let Some(out) = &report_to {
             report::write(out, &report::render(&entries))
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
-            gameday::outln!("Report written:  {}", out.display());
+            say(format!("Report written:  {}", out.display()));
         }
         if let Some(out) = &junit_to {
             report::write(out, &gameday::timeline::junit::render(&entries))
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
-            gameday::outln!("JUnit written:   {}", out.display());
+            say(format!("JUnit written:   {}", out.display()));
         }
         let not_held = gameday::app::runsheet::not_held(&entries);
         if not_held > 0 {
             gameday::errln!("{not_held} step(s) did not hold their hypothesis");
-            code = ExitCode::from(1);
+            code = 1;
         }
         let not_run = gameday::app::runsheet::not_run(&entries);
         if not_run > 0 {
@@ -420,7 +447,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 }
             }
             gameday::errln!("{not_run} step(s) did not run");
-            code = ExitCode::from(1);
+            code = 1;
         }
     }
     if let Some((n, error)) = &outcome.unsaved {
@@ -435,11 +462,14 @@ fn real_main() -> anyhow::Result<ExitCode> {
             gameday::errln!("  {f}");
         }
         gameday::errln!("Revert them with `gameday cleanup --session {session}` (same backend flags).");
-        return Ok(ExitCode::from(2));
-    }
-    if let Some(crash) = &outcome.crash {
+        code = 2;
+    } else if let Some(crash) = &outcome.crash {
         gameday::errln!("gameday crashed ({crash}); every fault it had injected was reverted (see the journal)");
-        return Ok(ExitCode::from(3));
+        code = 3;
     }
-    Ok(code)
+    if headless {
+        let took = started.elapsed().as_millis() as u64;
+        gameday::outln!("{}", gameday::timeline::ci::summary(&entries, outcome.left_behind.len(), took, code));
+    }
+    Ok(ExitCode::from(code))
 }
