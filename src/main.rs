@@ -49,6 +49,9 @@ struct Cli {
     /// dir's config.toml, else the login name).
     #[arg(long, value_name = "NAME")]
     user: Option<String>,
+    /// Serve Prometheus metrics at http://HOST:PORT/metrics (gameday_fault_active and more).
+    #[arg(long, value_name = "HOST:PORT")]
+    metrics_addr: Option<std::net::SocketAddr>,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -165,8 +168,11 @@ enum Cmd {
         /// Resolve every step against the live system and print what it would touch (targets,
         /// blast radius, whether the namespace is open and the engine there, the hypothesis),
         /// read-only: nothing is changed. Exits 0 if every step could run, 1 otherwise.
-        #[arg(long, conflicts_with_all = ["report", "junit"])]
+        #[arg(long, conflicts_with_all = ["report", "junit", "metrics_addr"])]
         dry_run: bool,
+        /// Serve Prometheus metrics at http://HOST:PORT/metrics while the run goes.
+        #[arg(long, value_name = "HOST:PORT")]
+        metrics_addr: Option<std::net::SocketAddr>,
         #[command(flatten)]
         backend: BackendArgs,
     },
@@ -388,11 +394,27 @@ fn real_main() -> anyhow::Result<ExitCode> {
     };
     let backend = rt.block_on(connect(&backend_args, cli.drill.is_some()))?;
     let quiet = matches!(&cli.command, Some(Cmd::Run { quiet: true, .. }));
+    let metrics_addr = match &cli.command {
+        Some(Cmd::Run { metrics_addr, .. }) => *metrics_addr,
+        _ => cli.metrics_addr,
+    };
+    let metrics = match metrics_addr {
+        Some(addr) => {
+            let m = Arc::new(runtime::metrics::Metrics::new());
+            let bound = rt.block_on(runtime::metrics::serve(addr, m.clone()))?;
+            if headless && !quiet {
+                gameday::outln!("Metrics at http://{bound}/metrics");
+            }
+            Some(m)
+        }
+        None => None,
+    };
     let outcome = rt.block_on(runtime::run(Options {
         steady,
         plan,
         headless,
         quiet,
+        metrics,
         resume: cli.resume.clone(),
         drill: match &cli.drill {
             Some(id) => Some((id.clone(), responder_name(cli.responder.as_deref())?)),

@@ -6,6 +6,7 @@ pub mod dry_run;
 pub mod effects;
 pub mod history;
 pub mod lock;
+pub mod metrics;
 pub mod out;
 pub mod probes;
 pub mod reaper;
@@ -51,6 +52,8 @@ pub struct Options {
     pub headless: bool,
     /// Without a screen: print nothing as the run goes (`gameday run --quiet`).
     pub quiet: bool,
+    /// Served at `/metrics` (`--metrics-addr`): kept up to date after every batch of events.
+    pub metrics: Option<Arc<metrics::Metrics>>,
     /// Rehearsal: the UI loop panics after this long (`--demo-crash-after`), to show that a
     /// crash still reverts the active fault.
     pub crash_after: Option<std::time::Duration>,
@@ -215,6 +218,7 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
     }
     let headless = opts.headless;
     let quiet = opts.quiet;
+    let metrics = opts.metrics.clone();
     for w in &opts.warnings {
         state.record(EntryKind::Console { message: w.clone(), warning: true }, &mut fx);
         state.say(crate::app::state::Level::Warning, w.clone());
@@ -293,6 +297,7 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
                 let _ = term.draw(|f| crate::ui::draw(f, &state));
             }
             let mut printed = 0;
+            let mut observed = state.timeline.len();
             let mut terminal_lost = false;
             // When the core next has something to do by the clock alone (a window ends): it is
             // woken then, not on the next round second.
@@ -334,6 +339,10 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
                         }
                     }
                     printed = state.timeline.len();
+                    if let Some(m) = &metrics {
+                        m.observe(&state, &state.timeline[observed.min(state.timeline.len())..]);
+                        observed = state.timeline.len();
+                    }
                     if control.exit {
                         break 'outer;
                     }
