@@ -52,6 +52,10 @@ struct Cli {
     /// Serve Prometheus metrics at http://HOST:PORT/metrics (gameday_fault_active and more).
     #[arg(long, value_name = "HOST:PORT")]
     metrics_addr: Option<std::net::SocketAddr>,
+    /// More detail in the log (-v debug, -vv trace): the log file in the data directory's logs/,
+    /// and stderr for commands without a screen. GAMEDAY_LOG (e.g. gameday=debug) wins.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -286,6 +290,10 @@ fn real_main() -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     let mut cli = Cli::parse();
     let dirs = Dirs::from_env()?;
+    // Commands without a screen log to stderr too; the console only to its file.
+    let stderr = matches!(cli.command, Some(Cmd::Run { .. } | Cmd::Cleanup { .. }));
+    let _log = runtime::logging::init(&dirs.data, stderr, cli.verbose);
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), args = ?std::env::args().skip(1).collect::<Vec<_>>(), "gameday starts");
     let rt = || tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
     match cli.command {
         Some(Cmd::Report { journal: path, output, format }) => {

@@ -6,6 +6,7 @@ pub mod dry_run;
 pub mod effects;
 pub mod history;
 pub mod lock;
+pub mod logging;
 pub mod metrics;
 pub mod out;
 pub mod probes;
