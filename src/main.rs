@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory as _, Parser, Subcommand};
 
 use gameday::backend::docker::DockerBackend;
 use gameday::backend::kube::{KubeBackend, KubeOptions};
@@ -182,6 +182,13 @@ enum Cmd {
     },
     /// List the sessions in the data directory, newest first.
     Sessions,
+    /// Print the completion script for a shell (see README: Install).
+    Completions {
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+    /// Print the manual page (roff), e.g. `gameday man > ~/.local/share/man/man1/gameday.1`.
+    Man,
     /// Find faults that earlier sessions left behind (their journals and the markers on what
     /// they changed) and revert them.
     Cleanup {
@@ -194,6 +201,31 @@ enum Cmd {
         #[command(flatten)]
         backend: BackendArgs,
     },
+}
+
+/// The shells `gameday completions` writes for.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+impl From<CompletionShell> for clap_complete::Shell {
+    fn from(s: CompletionShell) -> Self {
+        match s {
+            CompletionShell::Bash => clap_complete::Shell::Bash,
+            CompletionShell::Zsh => clap_complete::Shell::Zsh,
+            CompletionShell::Fish => clap_complete::Shell::Fish,
+        }
+    }
+}
+
+/// Generated text, as it is (a closed stdout is no error).
+fn raw_out(bytes: &[u8]) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(bytes).and_then(|_| out.flush());
 }
 
 fn main() -> ExitCode {
@@ -289,6 +321,22 @@ async fn connect(args: &BackendArgs, responder: bool) -> anyhow::Result<Arc<dyn 
 fn real_main() -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     let mut cli = Cli::parse();
+    // Generated from the same CLI definition, needing nothing else (no data directory).
+    match cli.command {
+        Some(Cmd::Completions { shell }) => {
+            let mut out = Vec::new();
+            clap_complete::generate(clap_complete::Shell::from(shell), &mut Cli::command(), "gameday", &mut out);
+            raw_out(&out);
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Cmd::Man) => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            raw_out(&out);
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
     let dirs = Dirs::from_env()?;
     // Commands without a screen log to stderr too; the console only to its file.
     let stderr = matches!(cli.command, Some(Cmd::Run { .. } | Cmd::Cleanup { .. }));
@@ -348,7 +396,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
             }
             return Ok(ExitCode::SUCCESS);
         }
-        Some(Cmd::Run { .. }) | None => {}
+        Some(Cmd::Run { .. } | Cmd::Completions { .. } | Cmd::Man) | None => {}
     }
     let (themes, mut warnings) = theme::load_themes_warning(Some(&dirs.config.join("themes")))?;
     let theme = themes.get(&cli.theme).cloned().ok_or_else(|| {
