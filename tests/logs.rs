@@ -49,6 +49,7 @@ fn a_failed_revert_and_its_retry_are_in_the_log_file_and_warnings_on_stderr() {
     assert!(!log.contains('\u{1b}'), "no colours in the file: {log}");
     // By default stderr has the warnings and errors only.
     assert!(stderr.contains("revert failed: "), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "no colours in a CI log: {stderr}");
     assert!(!stderr.contains("inject: "), "{stderr}");
     // -v: debug on stderr; GAMEDAY_LOG wins over it.
     let out = run(dir.path(), &["--demo", "--quiet", "-v"], &[]);

@@ -66,11 +66,12 @@ pub fn init(data_dir: &Path, stderr: bool, verbose: u8) -> Guard {
         }
     };
     let err = stderr.then(|| {
-        tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false).with_filter(filter(
-            env.as_deref(),
-            verbose,
-            "warn",
-        ))
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            // Colours only for a person at a terminal: never escapes in a CI log.
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_target(false)
+            .with_filter(filter(env.as_deref(), verbose, "warn"))
     });
     let _ = tracing_subscriber::registry().with(file).with(err).try_init();
     Guard(guard)
