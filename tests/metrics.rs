@@ -211,3 +211,31 @@ impl Drop for Running {
         }
     }
 }
+
+#[test]
+#[ignore = "needs Debian's prometheus package (.ci/run installs it)"]
+fn a_real_prometheus_scrapes_the_console_during_a_fault_and_after_its_abort() {
+    use common::pty::Console;
+    let addr = format!("127.0.0.1:{}", free_port());
+    let prom = Prometheus::start(&addr);
+    let t = Duration::from_secs(20);
+    let mut c = Console::start(&["--demo", "--new", "--metrics-addr", &addr]);
+    c.wait_for("carts-db", t);
+    // Before any fault: the gauge is there, at 0.
+    prom.wait("gameday_fault_active{backend=\"demo\",preset=\"\"} == 0", Duration::from_secs(15), |r| r.len() == 1);
+    c.command("inject network-latency sock-shop/carts duration=60s");
+    c.wait_for("FAULT LIVE #1", t);
+    let live = prom.wait("gameday_fault_active == 1", Duration::from_secs(10), |r| !r.is_empty());
+    assert_eq!(live[0]["metric"]["preset"], "network-latency", "{live:?}");
+    assert_eq!(live[0]["metric"]["target"], "sock-shop/carts", "{live:?}");
+    c.send(" ");
+    c.wait_for("fault #1 reverted (confirmed)", t);
+    prom.wait("gameday_fault_active{preset=\"network-latency\"} == 0", Duration::from_secs(10), |r| r.len() == 1);
+    assert!(prom.query("gameday_fault_active == 1").is_empty());
+    prom.wait("gameday_faults_total{outcome=\"aborted\"} == 1", Duration::from_secs(5), |r| r.len() == 1);
+    prom.wait("gameday_abort_to_revert_seconds_count == 1", Duration::from_secs(5), |r| r.len() == 1);
+    // The console's screen carries no log line (the log goes to its file).
+    assert!(!c.screen().contains(" INFO "), "{}", c.screen());
+    c.send("q");
+    assert_eq!(c.wait_exit(t), 0);
+}
