@@ -86,7 +86,7 @@ async fn a_dry_run_resolves_every_step_against_the_cluster_and_sends_no_write() 
     assert_eq!(out.status.code(), Some(0), "every step could run:\n{stdout}\n{stderr}");
     assert!(stdout.contains("step 1 \"delete one carts pod\": pod-delete on shop/carts"), "{stdout}");
     assert!(stdout.contains("  namespace shop: open to faults"), "{stdout}");
-    assert!(stdout.contains("  needs: pod-delete (pod-delete): available here"), "{stdout}");
+    assert!(stdout.contains("  needs: pod-delete: available here"), "{stdout}");
     assert!(stdout.contains("  blast radius: "), "{stdout}");
     assert!(stdout.contains("  would touch:"), "what prepare found, pod by name: {stdout}");
     assert!(stdout.contains("  hypothesis: carts keeps a ready replica"), "{stdout}");

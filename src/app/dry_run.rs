@@ -50,10 +50,16 @@ fn namespace_line(s: &AppState, target: &str) -> Option<String> {
 /// What a step needs (the plain API, an engine, a helper) and whether it is there.
 fn needs_line(s: &AppState, preset: &str) -> String {
     match s.preset(preset) {
-        Some(p) => match &p.support {
-            Support::Yes => format!("needs: {} ({}): available here", p.preset.action, p.preset.id),
-            Support::No(why) => format!("needs: {} ({}): NOT available: {why}", p.preset.action, p.preset.id),
-        },
+        Some(p) => {
+            let what = match p.preset.action == p.preset.id {
+                true => p.preset.action.clone(),
+                false => format!("{} (for {})", p.preset.action, p.preset.id),
+            };
+            match &p.support {
+                Support::Yes => format!("needs: {what}: available here"),
+                Support::No(why) => format!("needs: {what}: NOT available: {why}"),
+            }
+        }
         None => format!("needs: preset {preset}: unknown"),
     }
 }
@@ -79,7 +85,9 @@ pub fn describe(
             out.push(format!("  blast radius: {}", p.blast_radius));
             out.push(format!("  window: {}", crate::timeline::entry::seconds(p.duration_ms)));
             match found {
-                Some(Ok(lines)) if lines.is_empty() => out.push("  would touch: (the backend said no more)".into()),
+                Some(Ok(lines)) if lines.is_empty() => {
+                    out.push("  would touch: what the blast radius says (the backend listed nothing more)".into())
+                }
                 Some(Ok(lines)) => {
                     out.push("  would touch:".into());
                     out.extend(lines.iter().map(|l| format!("    {l}")));
