@@ -121,3 +121,18 @@ async fn a_dry_run_exits_1_naming_the_step_that_could_not_run() {
     assert!(stdout.contains("dry run: 2 of 4 step(s) could run; nothing was changed"), "{stdout}");
     assert_read_only(&server);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_against_a_cluster_it_cannot_reach_says_so_and_exits_1() {
+    let server = ApiServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    server.write_kubeconfig(&dir.path().join("kubeconfig"));
+    server.offline(true);
+    let started = std::time::Instant::now();
+    let out = dry_run(&dir, PLAN).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("gameday: cannot reach test (http://127.0.0.1:"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(15), "said at once: {:?}", started.elapsed());
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("could run: yes"));
+}

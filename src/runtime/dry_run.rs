@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use crate::app::state::{PresetEntry, Session};
 use crate::app::{update, AppState, Event};
-use crate::backend::{Backend, Support};
+use crate::backend::{Backend, Support, TopologyDelta};
 use crate::plan::Plan;
 use crate::timeline::Stamp;
 
@@ -60,6 +60,10 @@ pub async fn run(
                 PICTURE_WAIT.as_secs()
             ),
         };
+        // Not reachable before the first picture: said at once, not after the wait.
+        if let (TopologyDelta::Connection { connected: false, detail }, false) = (&delta, state.pictured) {
+            anyhow::bail!("cannot reach {}: {detail}", backend.info().cluster);
+        }
         let _ = update(&mut state, Event::Backend(delta), stamp());
         if !state.pictured {
             continue;
