@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory as _, Parser, Subcommand};
 
 use gameday::backend::docker::DockerBackend;
 use gameday::backend::kube::{KubeBackend, KubeOptions};
@@ -49,6 +49,13 @@ struct Cli {
     /// dir's config.toml, else the login name).
     #[arg(long, value_name = "NAME")]
     user: Option<String>,
+    /// Serve Prometheus metrics at http://HOST:PORT/metrics (gameday_fault_active and more).
+    #[arg(long, value_name = "HOST:PORT")]
+    metrics_addr: Option<std::net::SocketAddr>,
+    /// More detail in the log (-v debug, -vv trace): the log file in the data directory's logs/,
+    /// and stderr for commands without a screen. GAMEDAY_LOG (e.g. gameday=debug) wins.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -159,11 +166,29 @@ enum Cmd {
         /// Write a JUnit XML file here (one test case per step).
         #[arg(long)]
         junit: Option<PathBuf>,
+        /// Print only the closing summary line (and errors), not one line per event.
+        #[arg(short, long)]
+        quiet: bool,
+        /// Resolve every step against the live system and print what it would touch (targets,
+        /// blast radius, whether the namespace is open and the engine there, the hypothesis),
+        /// read-only: nothing is changed. Exits 0 if every step could run, 1 otherwise.
+        #[arg(long, conflicts_with_all = ["report", "junit", "metrics_addr"])]
+        dry_run: bool,
+        /// Serve Prometheus metrics at http://HOST:PORT/metrics while the run goes.
+        #[arg(long, value_name = "HOST:PORT")]
+        metrics_addr: Option<std::net::SocketAddr>,
         #[command(flatten)]
         backend: BackendArgs,
     },
     /// List the sessions in the data directory, newest first.
     Sessions,
+    /// Print the completion script for a shell (see README: Install).
+    Completions {
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+    /// Print the manual page (roff), e.g. `gameday man > ~/.local/share/man/man1/gameday.1`.
+    Man,
     /// Find faults that earlier sessions left behind (their journals and the markers on what
     /// they changed) and revert them.
     Cleanup {
@@ -184,6 +209,31 @@ enum Cmd {
         #[command(flatten)]
         backend: BackendArgs,
     },
+}
+
+/// The shells `gameday completions` writes for.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+impl From<CompletionShell> for clap_complete::Shell {
+    fn from(s: CompletionShell) -> Self {
+        match s {
+            CompletionShell::Bash => clap_complete::Shell::Bash,
+            CompletionShell::Zsh => clap_complete::Shell::Zsh,
+            CompletionShell::Fish => clap_complete::Shell::Fish,
+        }
+    }
+}
+
+/// Generated text, as it is (a closed stdout is no error).
+fn raw_out(bytes: &[u8]) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(bytes).and_then(|_| out.flush());
 }
 
 fn main() -> ExitCode {
@@ -277,8 +327,29 @@ async fn connect(args: &BackendArgs, responder: bool) -> anyhow::Result<Arc<dyn 
 }
 
 fn real_main() -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
     let mut cli = Cli::parse();
+    // Generated from the same CLI definition, needing nothing else (no data directory).
+    match cli.command {
+        Some(Cmd::Completions { shell }) => {
+            let mut out = Vec::new();
+            clap_complete::generate(clap_complete::Shell::from(shell), &mut Cli::command(), "gameday", &mut out);
+            raw_out(&out);
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Cmd::Man) => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            raw_out(&out);
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
     let dirs = Dirs::from_env()?;
+    // Commands without a screen log to stderr too; the console only to its file.
+    let stderr = matches!(cli.command, Some(Cmd::Run { .. } | Cmd::Cleanup { .. }));
+    let _log = runtime::logging::init(&dirs.data, stderr, cli.verbose);
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), args = ?std::env::args().skip(1).collect::<Vec<_>>(), "gameday starts");
     let rt = || tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
     match cli.command {
         Some(Cmd::Report { journal: path, output, format }) => {
@@ -347,7 +418,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
             }
             return Ok(ExitCode::SUCCESS);
         }
-        Some(Cmd::Run { .. }) | None => {}
+        Some(Cmd::Run { .. } | Cmd::Completions { .. } | Cmd::Man) | None => {}
     }
     let (themes, mut warnings) = theme::load_themes_warning(Some(&dirs.config.join("themes")))?;
     let theme = themes.get(&cli.theme).cloned().ok_or_else(|| {
@@ -368,6 +439,15 @@ fn real_main() -> anyhow::Result<ExitCode> {
         Some(Cmd::Run { plan, report, junit, .. }) => (Some(load_plan(plan)?), true, report.clone(), junit.clone()),
         _ => (cli.plan.as_deref().map(load_plan).transpose()?, false, None, None),
     };
+    if let Some(Cmd::Run { dry_run: true, backend, .. }) = &cli.command {
+        let plan = plan.ok_or_else(|| anyhow::anyhow!("no run-sheet"))?;
+        let rt = rt()?;
+        let ok = rt.block_on(async {
+            let backend = connect(backend, false).await?;
+            runtime::dry_run::run(backend, plan, presets, themes, theme).await
+        })?;
+        return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) });
+    }
     // The console draws on a terminal and reads keys from one: without it, say so before any
     // session is created (broken config files are said first: they are what to fix).
     if cli.command.is_none() && (!std::io::stdin().is_terminal() || !std::io::stdout().is_terminal()) {
@@ -391,10 +471,28 @@ fn real_main() -> anyhow::Result<ExitCode> {
         _ => cli.backend.clone(),
     };
     let backend = rt.block_on(connect(&backend_args, cli.drill.is_some()))?;
+    let quiet = matches!(&cli.command, Some(Cmd::Run { quiet: true, .. }));
+    let metrics_addr = match &cli.command {
+        Some(Cmd::Run { metrics_addr, .. }) => *metrics_addr,
+        _ => cli.metrics_addr,
+    };
+    let metrics = match metrics_addr {
+        Some(addr) => {
+            let m = Arc::new(runtime::metrics::Metrics::new());
+            let bound = rt.block_on(runtime::metrics::serve(addr, m.clone()))?;
+            if headless && !quiet {
+                gameday::outln!("Metrics at http://{bound}/metrics");
+            }
+            Some(m)
+        }
+        None => None,
+    };
     let outcome = rt.block_on(runtime::run(Options {
         steady,
         plan,
         headless,
+        quiet,
+        metrics,
         resume: cli.resume.clone(),
         drill: match &cli.drill {
             Some(id) => Some((id.clone(), responder_name(cli.responder.as_deref())?)),
@@ -409,30 +507,37 @@ fn real_main() -> anyhow::Result<ExitCode> {
         warnings,
         user,
     }))?;
-    gameday::outln!("Session journal: {}", outcome.journal.display());
+    // What `gameday run` says besides its closing summary line (`--quiet`: nothing).
+    let say = |text: String| {
+        if !quiet {
+            gameday::outln!("{text}");
+        }
+    };
+    say(format!("Session journal: {}", outcome.journal.display()));
     match &outcome.report {
-        Some(Ok(path)) => gameday::outln!("Report:          {}", path.display()),
+        Some(Ok(path)) => say(format!("Report:          {}", path.display())),
         Some(Err(e)) => gameday::errln!("The report could not be written: {e}"),
         None => {}
     }
     let session = outcome.journal.file_stem().and_then(|s| s.to_str()).unwrap_or("?").to_string();
-    let mut code = ExitCode::SUCCESS;
+    let mut code = 0u8;
+    let mut entries = Vec::new();
     if headless {
-        let entries = journal::read(&outcome.journal)?;
+        entries = journal::read(&outcome.journal)?;
         if let Some(out) = &report_to {
             report::write(out, &report::render(&entries))
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
-            gameday::outln!("Report written:  {}", out.display());
+            say(format!("Report written:  {}", out.display()));
         }
         if let Some(out) = &junit_to {
             report::write(out, &gameday::timeline::junit::render(&entries))
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
-            gameday::outln!("JUnit written:   {}", out.display());
+            say(format!("JUnit written:   {}", out.display()));
         }
         let not_held = gameday::app::runsheet::not_held(&entries);
         if not_held > 0 {
             gameday::errln!("{not_held} step(s) did not hold their hypothesis");
-            code = ExitCode::from(1);
+            code = 1;
         }
         let not_run = gameday::app::runsheet::not_run(&entries);
         if not_run > 0 {
@@ -442,7 +547,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 }
             }
             gameday::errln!("{not_run} step(s) did not run");
-            code = ExitCode::from(1);
+            code = 1;
         }
     }
     if let Some((n, error)) = &outcome.unsaved {
@@ -457,11 +562,14 @@ fn real_main() -> anyhow::Result<ExitCode> {
             gameday::errln!("  {f}");
         }
         gameday::errln!("Revert them with `gameday cleanup --session {session}` (same backend flags).");
-        return Ok(ExitCode::from(2));
-    }
-    if let Some(crash) = &outcome.crash {
+        code = 2;
+    } else if let Some(crash) = &outcome.crash {
         gameday::errln!("gameday crashed ({crash}); every fault it had injected was reverted (see the journal)");
-        return Ok(ExitCode::from(3));
+        code = 3;
     }
-    Ok(code)
+    if headless {
+        let took = started.elapsed().as_millis() as u64;
+        gameday::outln!("{}", gameday::timeline::ci::summary(&entries, outcome.left_behind.len(), took, code));
+    }
+    Ok(ExitCode::from(code))
 }

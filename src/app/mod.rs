@@ -5,6 +5,8 @@ pub mod cleanup;
 pub mod command;
 pub mod complete;
 pub mod drill;
+pub mod dry_run;
+pub mod due;
 pub mod elsewhere;
 pub mod engine_end;
 pub mod event;

@@ -1,7 +1,8 @@
 //! The run-sheet walked step by step: each step's hypothesis and stop conditions are set, the
 //! console waits for steady state (at most `WAIT_STEADY_MS`), injects the step's fault (one at a
 //! time, through the same lifecycle as any inject), watches it and the recovery after the
-//! revert, then records the outcome: held, broken, or failed. Pure, driven by ticks.
+//! revert, then records the outcome: held, broken, or failed. Pure: a facilitator's sheet moves
+//! on ticks, a sheet walked by itself after every event (`pace`).
 //!
 //! `auto` walks the whole sheet by itself (the headless `gameday run`) and quits at the end.
 
@@ -170,6 +171,23 @@ pub fn on_tick(s: &mut AppState, fx: &mut Vec<Effect>) {
     }
 }
 
+/// A sheet walked by itself (`auto`): whatever is due now is done now (a window that is over
+/// is reverted), and the sheet moves on as far as it can, so that a step ends as soon as its
+/// window and its observation end and its checks are judged. Called after every event.
+pub fn pace(s: &mut AppState, fx: &mut Vec<Effect>) {
+    fault::on_tick(s, fx);
+    fault::on_quit_deadline(s, fx);
+    // Each pass moves at most one phase on; a step has a handful of phases.
+    let passes = s.runsheet.as_ref().map_or(0, |r| 4 * r.plan.steps.len() + 4);
+    for _ in 0..passes {
+        let before = s.runsheet.as_ref().map(|r| r.phase.clone());
+        on_tick(s, fx);
+        if s.exited || s.runsheet.as_ref().map(|r| &r.phase) == before.as_ref() {
+            break;
+        }
+    }
+}
+
 fn set_phase(s: &mut AppState, phase: Phase) {
     if let Some(sheet) = s.runsheet.as_mut() {
         sheet.phase = phase;
@@ -310,7 +328,7 @@ fn arm(s: &mut AppState, sheet: &RunSheet, i: usize, fx: &mut Vec<Effect>) {
 }
 
 /// A step's fault, with the expectation the step wrote (not the preset's default).
-fn step_plan(s: &AppState, step: &crate::plan::Step) -> Result<super::fault::FaultPlan, String> {
+pub(super) fn step_plan(s: &AppState, step: &crate::plan::Step) -> Result<super::fault::FaultPlan, String> {
     let mut p = super::update::plan(s, &step.preset, &step.target, &step.params)?;
     if !step.hypothesis.is_empty() {
         p.hypothesis = step.hypothesis.clone();

@@ -72,6 +72,10 @@ pub fn update(s: &mut AppState, event: Event, now: Stamp) -> Vec<Effect> {
         Event::StopAsked { result } => super::elsewhere::on_stop_asked(s, result, &mut fx),
         Event::TookOver { holder, why, result } => super::elsewhere::on_took_over(s, holder, why, result, &mut fx),
     }
+    if !s.exited && s.runsheet.as_ref().is_some_and(|r| r.auto) {
+        // Without a screen the sheet moves on the moment something changes, not on a tick.
+        super::runsheet::pace(s, &mut fx);
+    }
     fx
 }
 

@@ -202,10 +202,15 @@ impl Runner {
                     tokio::spawn(async move {
                         // The cluster's lock first: nothing is asked of the backend without it.
                         if let Some(why) = refused(lock).await {
+                            tracing::warn!(fault = spec.fault_id, "prepare refused: {why}");
                             let _ = tx.send(Event::NotApplied { fault: spec.fault_id, why });
                             return;
                         }
+                        tracing::debug!(fault = spec.fault_id, preset = %spec.preset, target = %spec.target, "prepare");
                         let result = guarded(backend.prepare(&spec)).await;
+                        if let Err(e) = &result {
+                            tracing::warn!(fault = spec.fault_id, "prepare failed: {e}");
+                        }
                         let _ = tx.send(Event::Prepared { fault: spec.fault_id, result });
                     });
                 }
@@ -224,6 +229,7 @@ impl Runner {
                     tokio::spawn(async move {
                         // The cluster's lock first (already ours if prepare took it).
                         if let Some(why) = refused(lock).await {
+                            tracing::warn!(fault = spec.fault_id, "inject refused: {why}");
                             ledger.with(|l| l.in_flight -= 1);
                             let _ = tx.send(Event::NotApplied { fault: spec.fault_id, why });
                             return;
@@ -240,6 +246,7 @@ impl Runner {
                                 };
                                 ledger.with(|l| l.in_flight -= 1);
                                 let why = format!("the journal could not record how to undo it first ({why})");
+                                tracing::error!(fault = spec.fault_id, "inject not applied: {why}");
                                 let _ = tx.send(Event::NotApplied { fault: spec.fault_id, why });
                                 return;
                             }
@@ -248,7 +255,20 @@ impl Runner {
                         ledger.with(|l| {
                             l.injected.insert(handle.fault_id, handle.clone());
                         });
+                        tracing::info!(
+                            fault = spec.fault_id,
+                            session = %spec.session,
+                            preset = %spec.preset,
+                            target = %spec.target,
+                            duration_ms = spec.duration_ms,
+                            "inject: {}",
+                            handle.summary
+                        );
                         let result = guarded_call(backend.inject(&spec, &handle)).await;
+                        match &result {
+                            Ok(h) => tracing::info!(fault = spec.fault_id, "inject confirmed: {}", h.summary),
+                            Err(e) => tracing::error!(fault = spec.fault_id, "inject failed: {e}"),
+                        }
                         ledger.with(|l| {
                             l.in_flight -= 1;
                             match &result {
@@ -275,7 +295,22 @@ impl Runner {
                         if delay_ms > 0 {
                             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
                         }
+                        let fault = handle.fault_id;
+                        match attempt {
+                            1 => tracing::info!(fault, "revert: {}", handle.summary),
+                            _ => tracing::warn!(fault, attempt, "revert retried: {}", handle.summary),
+                        }
                         let result = revert_once(backend.as_ref(), &handle).await;
+                        match &result {
+                            Ok(kept) if kept.is_empty() => tracing::info!(fault, attempt, "revert confirmed"),
+                            Ok(kept) => tracing::info!(
+                                fault,
+                                attempt,
+                                "revert confirmed; left as people changed it: {}",
+                                kept.join("; ")
+                            ),
+                            Err(e) => tracing::error!(fault, attempt, "revert failed: {e}"),
+                        }
                         if result.is_ok() {
                             ledger.remove(handle.fault_id);
                         }
@@ -299,7 +334,11 @@ impl Runner {
                             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
                         }
                         let by = format!("cleanup by session {by}");
+                        tracing::info!(attempt, session = %leftover.session, fault = leftover.fault_id, "revert a leftover: {}", leftover.what);
                         let result = super::cleanup::revert_and_record(backend.as_ref(), &leftover, attempt, &by).await;
+                        if let Err(e) = &result {
+                            tracing::error!(attempt, session = %leftover.session, fault = leftover.fault_id, "leftover revert failed: {e}");
+                        }
                         let _ = tx.send(Event::CleanedUp { index, attempt, result: result.map(|_| ()) });
                     });
                 }
@@ -350,6 +389,7 @@ impl Runner {
                     let (backend, tx, keeper, session) =
                         (self.backend.clone(), self.tx.clone(), self.lock.clone(), self.session.clone());
                     tokio::spawn(async move {
+                        tracing::warn!(holder = %holder.who, "taking the cluster lock over: {why}");
                         let result = match keeper {
                             Some(k) => {
                                 let me = super::reaper::reaper(&k.who, &session, &holder);

@@ -3,9 +3,12 @@
 
 pub mod cleanup;
 pub mod drill;
+pub mod dry_run;
 pub mod effects;
 pub mod history;
 pub mod lock;
+pub mod logging;
+pub mod metrics;
 pub mod out;
 pub mod probes;
 pub mod reaper;
@@ -17,7 +20,6 @@ pub mod watchdog;
 pub mod writer;
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -52,6 +54,10 @@ pub struct Options {
     /// No screen: the run-sheet is walked by itself (`gameday run`), the timeline printed as it
     /// grows, and the session ends with the sheet.
     pub headless: bool,
+    /// Without a screen: print nothing as the run goes (`gameday run --quiet`).
+    pub quiet: bool,
+    /// Served at `/metrics` (`--metrics-addr`): kept up to date after every batch of events.
+    pub metrics: Option<Arc<metrics::Metrics>>,
     /// Rehearsal: the UI loop panics after this long (`--demo-crash-after`), to show that a
     /// crash still reverts the active fault.
     pub crash_after: Option<std::time::Duration>,
@@ -156,6 +162,8 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
         crate::app::drill::join(&mut state, session, name, mirror, &mut fx);
     }
     let headless = opts.headless;
+    let quiet = opts.quiet;
+    let metrics = opts.metrics.clone();
     for w in &opts.warnings {
         state.record(EntryKind::Console { message: w.clone(), warning: true }, &mut fx);
         state.say(crate::app::state::Level::Warning, w.clone());
@@ -252,8 +260,23 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
                 let _ = term.draw(|f| crate::ui::draw(f, &state));
             }
             let mut printed = 0;
+            let mut observed = state.timeline.len();
             let mut terminal_lost = false;
-            'outer: while let Some(first) = rx.recv().await {
+            // When the core next has something to do by the clock alone (a window ends): it is
+            // woken then, not on the next round second.
+            let mut due: Option<tokio::time::Instant> = None;
+            let at = |ms: u64| {
+                tokio::time::Instant::from_std(start) + std::time::Duration::from_millis(ms.saturating_sub(offset_ms))
+            };
+            'outer: loop {
+                let first = tokio::select! {
+                    biased;
+                    ev = rx.recv() => match ev {
+                        Some(ev) => ev,
+                        None => break,
+                    },
+                    _ = alarm(due) => Event::Tick,
+                };
                 let mut next = Some(first);
                 let mut handled = 0;
                 let mut redraw_all = false;
@@ -273,14 +296,18 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
                     // The cluster lock follows the core's fault: given back once none is left.
                     let deadline = |ms: u64| start_wall.timestamp() + ms.div_ceil(1000) as i64;
                     runner.settle(state.fault.live().map(|f| (f.id, f.deadline_ms.map(deadline))));
-                    if headless {
-                        // No screen: the timeline as it grows, for the CI log. A closed stdout
-                        // (SIGPIPE, a CI runner gone) must not end the run.
-                        let mut out = std::io::stdout().lock();
+                    if headless && !quiet {
+                        // No screen: the timeline as it grows, one line per entry for the CI
+                        // log, cleaned of escapes. A closed stdout (SIGPIPE, a CI runner gone)
+                        // must not end the run.
                         for e in &state.timeline[printed..] {
-                            let _ = writeln!(out, "{} {}", crate::timeline::since(e.t_ms), e.kind.describe());
+                            out::line(false, &crate::timeline::ci::line(e));
                         }
-                        printed = state.timeline.len();
+                    }
+                    printed = state.timeline.len();
+                    if let Some(m) = &metrics {
+                        m.observe(&state, &state.timeline[observed.min(state.timeline.len())..]);
+                        observed = state.timeline.len();
                     }
                     if control.exit {
                         break 'outer;
@@ -296,6 +323,7 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
                         next = rx.try_recv().ok();
                     }
                 }
+                due = crate::app::due::next_due(&state).map(at);
                 let Some(term) = term.as_mut() else { continue };
                 if redraw_all {
                     let _ = term.clear();
@@ -336,6 +364,14 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
     // However the session ended, its report is written next to its journal.
     let report = (!responder).then(|| crate::timeline::report::write_beside(&journal_path));
     Ok(Outcome { journal: journal_path, left_behind, crash: result.err(), unsaved, report })
+}
+
+/// Sleeps until `due`, or for ever when nothing is due.
+async fn alarm(due: Option<tokio::time::Instant>) {
+    match due {
+        Some(due) => tokio::time::sleep_until(due).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// How long the end of a session waits for its journal to reach the disk.

@@ -1,5 +1,6 @@
 //! The session timeline: entries, the write-ahead JSONL journal, and the Markdown report.
 
+pub mod ci;
 pub mod drill;
 pub mod entry;
 pub mod faults;

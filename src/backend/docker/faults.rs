@@ -83,6 +83,7 @@ pub(super) fn status(e: &DockerError) -> Option<u16> {
 }
 
 pub(super) fn failed(what: &str, e: DockerError) -> BackendError {
+    tracing::warn!(target: "gameday::docker", "{what}: {e}");
     match e {
         DockerError::DockerResponseServerError { status_code: 404, message } => {
             BackendError::TargetGone(format!("{what}: {message}"))
@@ -301,12 +302,14 @@ async fn apply(ctx: &Ctx, spec: &FaultSpec, plan: &Plan, changed: &mut usize) ->
                 let opts = KillContainerOptionsBuilder::default().signal(signal).build();
                 d.kill_container(&t.id, Some(opts)).await.map_err(|e| failed(&format!("kill {}", t.name), e))?;
                 *changed += 1;
+                tracing::info!(target: "gameday::docker", fault = spec.fault_id, container = %t.name, "{}: changed", spec.action);
             }
         }
         Plan::ContainerKill { targets, signal, crash: true } => {
             for t in targets {
                 crash(ctx, spec, t, signal).await?;
                 *changed += 1;
+                tracing::info!(target: "gameday::docker", fault = spec.fault_id, container = %t.name, "{}: changed", spec.action);
             }
         }
         Plan::ContainerStop { targets, grace_s } => {
@@ -314,6 +317,7 @@ async fn apply(ctx: &Ctx, spec: &FaultSpec, plan: &Plan, changed: &mut usize) ->
                 let opts = StopContainerOptionsBuilder::default().t(*grace_s as i32).build();
                 d.stop_container(&t.id, Some(opts)).await.map_err(|e| failed(&format!("stop {}", t.name), e))?;
                 *changed += 1;
+                tracing::info!(target: "gameday::docker", fault = spec.fault_id, container = %t.name, "{}: changed", spec.action);
             }
         }
         Plan::ContainerRestart { targets, grace_s } => {
@@ -321,12 +325,14 @@ async fn apply(ctx: &Ctx, spec: &FaultSpec, plan: &Plan, changed: &mut usize) ->
                 let opts = RestartContainerOptionsBuilder::default().t(*grace_s as i32).build();
                 d.restart_container(&t.id, Some(opts)).await.map_err(|e| failed(&format!("restart {}", t.name), e))?;
                 *changed += 1;
+                tracing::info!(target: "gameday::docker", fault = spec.fault_id, container = %t.name, "{}: changed", spec.action);
             }
         }
         Plan::ContainerPause { targets } => {
             for t in targets {
                 d.pause_container(&t.id).await.map_err(|e| failed(&format!("pause {}", t.name), e))?;
                 *changed += 1;
+                tracing::info!(target: "gameday::docker", fault = spec.fault_id, container = %t.name, "{}: changed", spec.action);
             }
         }
         Plan::NetworkDisconnect { targets, endpoints } => {
@@ -337,6 +343,7 @@ async fn apply(ctx: &Ctx, spec: &FaultSpec, plan: &Plan, changed: &mut usize) ->
                         .await
                         .map_err(|e| failed(&format!("disconnect {} from {}", t.name, ep.network), e))?;
                     *changed += 1;
+                    tracing::info!(target: "gameday::docker", fault = spec.fault_id, container = %t.name, "{}: changed", spec.action);
                 }
             }
         }
@@ -355,6 +362,7 @@ async fn apply(ctx: &Ctx, spec: &FaultSpec, plan: &Plan, changed: &mut usize) ->
                 };
                 d.update_container(&t.id, body).await.map_err(|e| failed(&format!("throttle {}", t.name), e))?;
                 *changed += 1;
+                tracing::info!(target: "gameday::docker", fault = spec.fault_id, container = %t.name, "{}: changed", spec.action);
             }
         }
         Plan::MemoryThrottle { targets, memory_mb, .. } => {
@@ -363,6 +371,7 @@ async fn apply(ctx: &Ctx, spec: &FaultSpec, plan: &Plan, changed: &mut usize) ->
                 let body = ContainerUpdateBody { memory: Some(bytes), memory_swap: Some(bytes), ..Default::default() };
                 d.update_container(&t.id, body).await.map_err(|e| failed(&format!("limit {}", t.name), e))?;
                 *changed += 1;
+                tracing::info!(target: "gameday::docker", fault = spec.fault_id, container = %t.name, "{}: changed", spec.action);
             }
         }
         Plan::Netem { targets, helpers, qdisc, image, seconds } => {
@@ -381,6 +390,7 @@ async fn apply(ctx: &Ctx, spec: &FaultSpec, plan: &Plan, changed: &mut usize) ->
                 // Not removed when it exits: how it exited tells whether its qdisc is gone.
                 start_helper(d, helper, image, &t.id, script, labels, false).await?;
                 *changed += 1;
+                tracing::info!(target: "gameday::docker", fault = spec.fault_id, container = %t.name, "{}: changed", spec.action);
                 if let Err(e) = wait_applied(d, helper, image).await {
                     if e.exited {
                         // It undid what it had installed, or installed nothing, and said why.

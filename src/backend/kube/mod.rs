@@ -9,6 +9,7 @@ pub mod errors;
 pub mod events;
 pub mod faults;
 pub mod lease;
+pub mod log;
 pub mod markers;
 pub mod watch;
 
@@ -102,7 +103,7 @@ impl KubeBackend {
         let server = config.cluster_url.to_string();
         let explain = errors::Explain { server: server.trim_end_matches('/').to_string(), exec };
         // A credential plugin runs here already: its failure is said as such.
-        let client = Client::try_from(config).map_err(|e| anyhow::anyhow!("{}", explain.explain(&e)))?;
+        let client = log::client(config).map_err(|e| anyhow::anyhow!("{}", explain.explain(&e)))?;
         let lock_ns = match opts.lock_namespace.as_str() {
             "" => lease::DEFAULT_NAMESPACE,
             ns => ns,

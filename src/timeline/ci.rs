@@ -1,0 +1,58 @@
+//! What `gameday run` prints for a CI log: one line per timeline entry with the time since the
+//! start (`+5.012s`), and one closing summary line. Pure: the runtime prints what these return.
+
+use super::entry::{Entry, EntryKind};
+use super::faults::step_verdicts;
+
+/// The time since the session's start, to the millisecond: `+5.012s`.
+pub fn elapsed(t_ms: u64) -> String {
+    format!("+{}.{:03}s", t_ms / 1000, t_ms % 1000)
+}
+
+/// One entry as a CI log line: the elapsed time, padded so the texts line up, then what happened.
+pub fn line(e: &Entry) -> String {
+    format!("{:>9} {}", elapsed(e.t_ms), e.kind.describe())
+}
+
+/// The closing line: how many steps held, broke, failed, were skipped or never ran, whether
+/// every fault was confirmed reverted, the run's length and its exit code.
+pub fn summary(entries: &[Entry], left_behind: usize, took_ms: u64, code: u8) -> String {
+    let verdicts: Vec<&str> = step_verdicts(entries).into_values().collect();
+    let count = |v: &str| verdicts.iter().filter(|x| **x == v).count();
+    let planned = entries
+        .iter()
+        .rev()
+        .find_map(|e| match &e.kind {
+            EntryKind::PlanLoaded { steps, .. } => Some(*steps),
+            _ => None,
+        })
+        .unwrap_or(0);
+    let faults = entries.iter().filter(|e| matches!(e.kind, EntryKind::InjectRequested { .. })).count();
+    let reverted = match left_behind {
+        0 => "none left behind".to_string(),
+        n => format!("{n} NOT confirmed reverted"),
+    };
+    format!(
+        "gameday run: {planned} step(s): {} held, {} partially held, {} broken, {} failed, {} skipped, {} not run; \
+         {faults} fault(s), {reverted}; {} s; exit {code}",
+        count("held"),
+        count("partially held"),
+        count("broken"),
+        count("failed"),
+        count("skipped"),
+        planned.saturating_sub(verdicts.len()),
+        format_args!("{}.{:02}", took_ms / 1000, took_ms % 1000 / 10),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elapsed_time_is_to_the_millisecond() {
+        assert_eq!(elapsed(0), "+0.000s");
+        assert_eq!(elapsed(5012), "+5.012s");
+        assert_eq!(elapsed(3_725_004), "+3725.004s");
+    }
+}

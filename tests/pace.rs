@@ -1,0 +1,98 @@
+//! A run-sheet walked by itself (`gameday run`) is driven by events, not ticks: a step starts the
+//! moment the picture is in, the fault's window ends exactly when due (the runtime wakes the core
+//! at `due::next_due`), and the step's outcome, the sheet's end and the exit follow in the same
+//! turn as the confirmed revert. Also what it prints for a CI log, as a snapshot.
+
+mod common;
+
+use common::Harness;
+use gameday::app::fault::FaultPhase;
+use gameday::app::{due, runsheet, Effect, Event};
+use gameday::timeline::{ci, EntryKind};
+
+const PLAN: &str = r#"
+title = "one pod"
+
+[[probe]]
+name = "carts"
+ready = "sock-shop/carts"
+
+[[step]]
+name = "delete one carts pod"
+preset = "pod-delete"
+target = "sock-shop/carts"
+duration = "5s"
+observe = "0s"
+hypothesis = "carts keeps a ready replica"
+checks = ["carts value >= 1"]
+"#;
+
+fn at_ms(h: &Harness, f: impl Fn(&EntryKind) -> bool) -> Option<u64> {
+    h.s.timeline.iter().find(|e| f(&e.kind)).map(|e| e.t_ms)
+}
+
+/// A session that walks the one-step plan by itself, up to its fault being live at 0.3 s.
+fn live() -> Harness {
+    let mut h = Harness::demo();
+    let plan =
+        gameday::plan::Plan::parse_for("plan.toml", PLAN, &gameday::preset::load_presets(None).unwrap()).unwrap();
+    let fx = runsheet::load(&mut h.s, plan, true);
+    h.run_effects(fx);
+    // Nothing waits for a tick: the next event (here a probe reading at 0.3 s) starts the step.
+    h.t = 300;
+    let fx = h.send(Event::Probe(gameday::probe::Outcome::unknown("other", "not declared")));
+    h.run_effects(fx);
+    assert!(matches!(h.s.fault, FaultPhase::Active { .. }), "{:?}", h.s.fault);
+    h
+}
+
+#[test]
+fn the_window_ends_when_due_and_the_step_and_the_run_end_with_the_revert() {
+    let mut h = live();
+    assert_eq!(at_ms(&h, |k| matches!(k, EntryKind::StepStarted { .. })), Some(300));
+    assert_eq!(at_ms(&h, |k| matches!(k, EntryKind::InjectConfirmed { .. })), Some(300));
+    // The runtime is told to wake the core at the window's end, not at a round second.
+    assert_eq!(due::next_due(&h.s), Some(5300));
+    h.t = 5299;
+    let fx = h.send(Event::Tick);
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Revert { .. })), "not before its time");
+    h.t = 5300;
+    let fx = h.send(Event::Tick);
+    assert!(fx.iter().any(|e| matches!(e, Effect::Revert { delay_ms: 0, .. })), "{fx:?}");
+    let all = h.run_effects(fx);
+    // The revert confirmed: outcome, end of the sheet and exit in the same turn.
+    assert_eq!(at_ms(&h, |k| matches!(k, EntryKind::RevertConfirmed { .. })), Some(5300));
+    assert_eq!(at_ms(&h, |k| matches!(k, EntryKind::StepOutcome { .. })), Some(5300));
+    assert_eq!(at_ms(&h, |k| matches!(k, EntryKind::SessionEnd { .. })), Some(5300));
+    assert!(all.iter().any(|e| matches!(e, Effect::Exit)), "{all:?}");
+    assert_eq!(due::next_due(&h.s), None, "nothing is due after the end");
+    assert!(h
+        .s
+        .timeline
+        .iter()
+        .any(|e| matches!(&e.kind, EntryKind::StepOutcome { verdict, .. } if verdict == "held")));
+}
+
+#[test]
+fn nothing_due_is_in_the_past_so_the_runtime_never_spins() {
+    let mut h = live();
+    // An abort in flight: the window's end is no longer due.
+    h.t = 1000;
+    let fx = h.key(ratatui::crossterm::event::KeyCode::Char(' '));
+    assert!(matches!(h.s.fault, FaultPhase::Reverting { .. }));
+    assert_eq!(due::next_due(&h.s), None, "{:?}", h.s.fault);
+    h.run_effects(fx);
+    // A facilitator's sheet (not walked by itself) keeps its ticks; its observation is not timed here.
+    assert!(due::next_due(&h.s).is_none_or(|d| d > h.t));
+}
+
+#[test]
+fn the_ci_log_has_one_line_per_entry_with_its_time_and_a_summary() {
+    let mut h = live();
+    h.t = 5300;
+    let fx = h.send(Event::Tick);
+    h.run_effects(fx);
+    let mut log: Vec<String> = h.s.timeline.iter().map(ci::line).collect();
+    log.push(ci::summary(&h.s.timeline, 0, 5412, 0));
+    insta::assert_snapshot!(log.join("\n"));
+}
