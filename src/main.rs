@@ -201,10 +201,11 @@ enum Cmd {
         #[command(flatten)]
         backend: BackendArgs,
     },
-    /// Run headless for as long as the cluster does (deploy/watchdog.yaml runs it in the
-    /// cluster): every fault whose console went silent past its lease, or that is past its
-    /// deadline, is reverted by its markers, with no console alive. Logs each action; stops on
-    /// SIGTERM.
+    /// End every fault at its deadline, with no console alive (headless, long-running).
+    ///
+    /// Every fault whose console went silent past its lease, or that is past its deadline, is
+    /// reverted by its markers. Logs each action; stops on SIGTERM. deploy/watchdog.yaml runs it
+    /// in the cluster.
     Watchdog {
         #[command(flatten)]
         backend: BackendArgs,
