@@ -132,7 +132,7 @@ async fn chaos_mesh_faults_are_confirmed_by_its_status_in_the_application_contai
     assert_eq!(b.leftovers().await.unwrap().len(), 1, "found by its markers");
     b.revert(&h).await.unwrap();
     assert!(f.server.list("networkchaos", Some("shop")).is_empty(), "deleted and waited for");
-    w.wait(5, "the recovery said", |d| {
+    w.wait(15, "the recovery said", |d| {
         matches!(d, TopologyDelta::ClusterEvent { object, message, .. }
             if object.starts_with("NetworkChaos shop/") && message == "Chaos Mesh reported AllRecovered; deleted")
     })
