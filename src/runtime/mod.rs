@@ -307,13 +307,14 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
                 tokio::time::Instant::from_std(start) + std::time::Duration::from_millis(ms.saturating_sub(offset_ms))
             };
             'outer: loop {
+                // What is due first: a busy channel (hundreds of probes) never holds it back.
                 let first = tokio::select! {
                     biased;
+                    _ = alarm(due) => Event::Tick,
                     ev = rx.recv() => match ev {
                         Some(ev) => ev,
                         None => break,
                     },
-                    _ = alarm(due) => Event::Tick,
                 };
                 let mut next = Some(first);
                 let mut handled = 0;
