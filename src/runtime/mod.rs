@@ -372,6 +372,7 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
                     }
                 }
             }
+            runner.give_back().await;
             drop(ledger);
             // ratatui's Terminal shows the cursor when dropped and panics (eprintln!) if the
             // terminal is gone (SIGHUP); `terminal::leave` restores the cursor instead.
