@@ -61,22 +61,23 @@ fn run_once(kubeconfig: &std::path::Path) -> ([f64; 8], f64) {
         .expect("the gameday binary");
     let total = t0.elapsed().as_secs_f64() * 1000.0;
     let ended: DateTime<Utc> = SystemTime::now().into();
-    assert!(
-        out.status.success(),
-        "gameday run failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    for f in ["report.md", "junit.xml"] {
-        assert!(dir.path().join(f).exists(), "{f} written");
-    }
     let journal = std::fs::read_dir(dir.path().join("data/sessions"))
         .expect("sessions dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
         .expect("the journal");
     let e = gameday::timeline::journal::read(&journal).expect("journal");
+    assert!(
+        out.status.success(),
+        "gameday run failed ({}):\n{}\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        e.iter().map(gameday::timeline::ci::line).collect::<Vec<_>>().join("\n")
+    );
+    for f in ["report.md", "junit.xml"] {
+        assert!(dir.path().join(f).exists(), "{f} written");
+    }
     let session = wall(&e, |k| matches!(k, EntryKind::SessionStart { .. }));
     let step = wall(&e, |k| matches!(k, EntryKind::StepStarted { .. }));
     let requested = wall(&e, |k| matches!(k, EntryKind::InjectRequested { .. }));

@@ -347,10 +347,14 @@ fn real_main() -> anyhow::Result<ExitCode> {
         _ => {}
     }
     let dirs = Dirs::from_env()?;
-    // Commands without a screen log to stderr too; the console only to its file.
-    let stderr = matches!(cli.command, Some(Cmd::Run { .. } | Cmd::Cleanup { .. }));
-    let _log = runtime::logging::init(&dirs.data, stderr, cli.verbose);
-    tracing::info!(version = env!("CARGO_PKG_VERSION"), args = ?std::env::args().skip(1).collect::<Vec<_>>(), "gameday starts");
+    // Logs start once there is something to log (the config is good): commands without a
+    // screen log to stderr too, the console only to its file.
+    let verbose = cli.verbose;
+    let start_log = |stderr: bool| {
+        let guard = runtime::logging::init(&dirs.data, stderr, verbose);
+        tracing::info!(version = env!("CARGO_PKG_VERSION"), args = ?std::env::args().skip(1).collect::<Vec<_>>(), "gameday starts");
+        guard
+    };
     let rt = || tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
     match cli.command {
         Some(Cmd::Report { journal: path, output, format }) => {
@@ -377,6 +381,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 (false, Some(id)) => Which::Session(id),
                 (false, None) => Which::List,
             };
+            let _log = start_log(true);
             let rt = rt()?;
             let again = format!("gameday cleanup {}", backend.flags());
             let ok = rt.block_on(async {
@@ -442,6 +447,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
     };
     if let Some(Cmd::Run { dry_run: true, backend, .. }) = &cli.command {
         let plan = plan.ok_or_else(|| anyhow::anyhow!("no run-sheet"))?;
+        let _log = start_log(true);
         let rt = rt()?;
         let ok = rt.block_on(async {
             let backend = connect(backend, false).await?;
@@ -465,6 +471,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
         plan = cli.plan.as_deref().map(load_plan).transpose()?;
     }
     let user = gameday::config::user(cli.user.as_deref(), &dirs.config)?;
+    let _log = start_log(headless);
     let rt = rt()?;
     // `gameday run` takes its own backend flags (after its plan); the console takes them at the top.
     let backend_args = match &cli.command {

@@ -96,3 +96,36 @@ fn the_ci_log_has_one_line_per_entry_with_its_time_and_a_summary() {
     log.push(ci::summary(&h.s.timeline, 0, 5412, 0));
     insta::assert_snapshot!(log.join("\n"));
 }
+
+/// A run ends the moment its revert is confirmed; the cluster lock is given back before the
+/// process ends, so the next run (a CI job right after) is not refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn back_to_back_runs_on_kubernetes_each_get_the_cluster_lock() {
+    let server = common::apiserver::ApiServer::start().await;
+    server.seed_shop("shop", true);
+    server.install_gameday();
+    server.wait_shop_ready("shop").await;
+    let dir = tempfile::tempdir().unwrap();
+    server.write_kubeconfig(&dir.path().join("kubeconfig"));
+    let plan = PLAN.replace("sock-shop/carts", "shop/carts").replace("duration = \"5s\"", "duration = \"1s\"");
+    std::fs::write(dir.path().join("plan.toml"), plan).unwrap();
+    for run in 1..=2 {
+        let d = dir.path().to_path_buf();
+        let out = tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_gameday"))
+                .args(["run", "plan.toml", "--quiet", "--kubeconfig", "kubeconfig"])
+                .current_dir(&d)
+                .env("GAMEDAY_DATA_DIR", d.join("data"))
+                .env("GAMEDAY_CONFIG_DIR", d.join("config"))
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "run {run}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains("1 held"), "run {run}: {stdout}");
+        let lease = server.get("leases", "gameday", "gameday").expect("the lock's Lease");
+        assert!(lease["spec"]["holderIdentity"].as_str().unwrap_or("").is_empty(), "run {run} gave it back: {lease}");
+    }
+}

@@ -143,7 +143,13 @@ pub fn on_tick(s: &mut AppState, fx: &mut Vec<Effect>) {
         }
         Phase::Waiting { step, since_ms } => {
             let idle = matches!(s.fault, FaultPhase::Idle) && s.quitting.is_none();
-            if idle && (steady::unsteady(s).is_none() || now - since_ms >= WAIT_STEADY_MS) {
+            let waited = now - since_ms >= WAIT_STEADY_MS;
+            // Steady state is judged on readings: the probes derived from the picture are read
+            // now; one that reaches out is waited for (its reading is an event).
+            if steady::unread(s) {
+                steady::on_tick(s, fx);
+            }
+            if idle && ((!steady::unread(s) && steady::unsteady(s).is_none()) || waited) {
                 inject(s, &sheet, step, fx);
             }
         }

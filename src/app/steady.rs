@@ -216,6 +216,11 @@ fn push(s: &mut AppState, outcome: Outcome, fx: &mut Vec<Effect>) {
     }
 }
 
+/// Whether some probe has no reading yet (its verdict would be unknown for want of one).
+pub fn unread(s: &AppState) -> bool {
+    s.steady.config.probes.iter().any(|p| s.steady.readings.get(&p.name).is_none_or(|r| r.is_empty()))
+}
+
 /// Once a second: readings of the probes derived from the backend, then the checks.
 pub fn on_tick(s: &mut AppState, fx: &mut Vec<Effect>) {
     let derived: Vec<ProbeSpec> = s.steady.config.probes.iter().filter(|p| !p.kind.runs_io()).cloned().collect();

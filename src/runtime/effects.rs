@@ -20,6 +20,8 @@ use super::writer::JournalWriter;
 
 /// A backend call that takes longer than this counts as failed (and a revert is retried).
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the end of a session waits to give the cluster lock back.
+pub const GIVE_BACK_LIMIT: Duration = Duration::from_secs(3);
 
 /// Faults that may be in the cluster: injected (or being injected) and not confirmed reverted.
 #[derive(Clone, Default)]
@@ -65,6 +67,8 @@ pub struct Runner {
     pub lock: Option<super::lock::LockKeeper>,
     /// The fault the lock was last asked for (given back once the core has no fault left).
     locked: Option<u64>,
+    /// The last fault the lock was ever asked for (given back again at the end: `give_back`).
+    last_locked: Option<u64>,
     /// This session, for a take-over's holder.
     pub session: String,
     /// Who is at this console (`user@host`), for the system's own record.
@@ -100,6 +104,7 @@ impl Runner {
             probes: Default::default(),
             lock: None,
             locked: None,
+            last_locked: None,
             session: String::new(),
             who: String::new(),
             handles: BTreeMap::new(),
@@ -183,7 +188,25 @@ impl Runner {
     ) -> Option<tokio::sync::oneshot::Receiver<Result<(), crate::backend::lock::LockError>>> {
         let keeper = self.lock.as_ref()?;
         self.locked = Some(spec.fault_id);
+        self.last_locked = Some(spec.fault_id);
         Some(keeper.acquire(spec))
+    }
+
+    /// At the end of the session: the cluster lock is given back before the process ends (a
+    /// run ends the moment its last revert is confirmed, sooner than the lock keeper's own
+    /// release may reach the cluster), unless its fault may still be in the system: then it
+    /// stays held until its lease lapses. Waits at most `GIVE_BACK_LIMIT`.
+    pub async fn give_back(&self) {
+        let (Some(keeper), Some(fault)) = (&self.lock, self.last_locked) else { return };
+        if self.ledger.injected().iter().any(|h| h.fault_id == fault) {
+            tracing::warn!(fault, "the cluster lock stays held: the fault is not confirmed reverted");
+            return;
+        }
+        match tokio::time::timeout(GIVE_BACK_LIMIT, keeper.lock.release(&self.session, fault)).await {
+            Ok(Ok(())) => tracing::debug!(fault, "cluster lock given back"),
+            Ok(Err(e)) => tracing::warn!(fault, "the cluster lock could not be given back: {e}"),
+            Err(_) => tracing::warn!(fault, "the cluster lock was not given back within {GIVE_BACK_LIMIT:?}"),
+        }
     }
 
     /// Runs the effects in order, none of them waiting.

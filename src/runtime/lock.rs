@@ -25,10 +25,6 @@ enum Op {
     Release {
         fault: u64,
     },
-    /// Answered once every earlier op is done.
-    Flush {
-        reply: oneshot::Sender<()>,
-    },
 }
 
 /// The handle the effect runner holds; cheap to clone.
@@ -82,9 +78,6 @@ impl LockKeeper {
                                 release(lock.as_ref(), &h).await;
                             }
                         }
-                        Some(Op::Flush { reply }) => {
-                            let _ = reply.send(());
-                        }
                     },
                     _ = tick.tick() => {
                         if let Some(h) = held.clone() {
@@ -135,16 +128,6 @@ impl LockKeeper {
 
     pub fn release(&self, fault: u64) {
         let _ = self.ops.send(Op::Release { fault });
-    }
-
-    /// Waits (up to `within`) until every op sent before is done: a console that ends right
-    /// after its revert gives the lock back before it exits, instead of leaving it held until
-    /// its lease lapses and someone takes over a fault that is already reverted.
-    pub async fn flush(&self, within: Duration) {
-        let (reply, rx) = oneshot::channel();
-        if self.ops.send(Op::Flush { reply }).is_ok() {
-            let _ = tokio::time::timeout(within, rx).await;
-        }
     }
 }
 

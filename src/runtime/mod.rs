@@ -204,7 +204,6 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
         runner.lock = Some(lock::LockKeeper::spawn(lock, who, &journal_path, lost));
     }
     runner.run(fx);
-    let keeper = runner.lock.clone();
 
     terminal::spawn_signals(tx.clone())?;
     let mut term = if headless { None } else { Some(terminal::enter()?) };
@@ -269,13 +268,14 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
                 tokio::time::Instant::from_std(start) + std::time::Duration::from_millis(ms.saturating_sub(offset_ms))
             };
             'outer: loop {
+                // What is due first: a busy channel (hundreds of probes) never holds it back.
                 let first = tokio::select! {
                     biased;
+                    _ = alarm(due) => Event::Tick,
                     ev = rx.recv() => match ev {
                         Some(ev) => ev,
                         None => break,
                     },
-                    _ = alarm(due) => Event::Tick,
                 };
                 let mut next = Some(first);
                 let mut handled = 0;
@@ -336,6 +336,7 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
                     }
                 }
             }
+            runner.give_back().await;
             drop(ledger);
             // ratatui's Terminal shows the cursor when dropped and panics (eprintln!) if the
             // terminal is gone (SIGHUP); `terminal::leave` restores the cursor instead.
@@ -348,10 +349,6 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
     }
     if let Err(panic) = &result {
         emergency_revert(opts.backend.as_ref(), &ledger, &writer, panic).await;
-    }
-    // The lock given back (its fault's revert confirmed) before the process ends.
-    if let Some(keeper) = &keeper {
-        keeper.flush(std::time::Duration::from_secs(3)).await;
     }
     // The drill's last entries (the session's end) reach the other side.
     drill::flushed(published).await;
