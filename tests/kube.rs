@@ -197,6 +197,15 @@ async fn scale_cordon_and_drain_restore_what_they_saved_and_leave_markers_meanwh
             .count()
     };
     assert!(on_n1(&f.server) > 0);
+    // The pods the earlier faults replaced are gone from n1 first (a pod still terminating
+    // would be listed as left, rightly).
+    f.server
+        .wait_until(Duration::from_secs(10), "no pod terminating on n1", |s| {
+            s.list("pods", None)
+                .iter()
+                .all(|p| p["spec"]["nodeName"] != "n1" || p["metadata"]["deletionTimestamp"].is_null())
+        })
+        .await;
     let drain = spec("node-drain", "node/n1", &w.topo, &[("grace_seconds", ParamValue::Int(3))], None);
     let preview = b.preview(&drain).await.unwrap();
     let evicts = format!("evicts {} pods (grace period 3 s): ", on_n1(&f.server));

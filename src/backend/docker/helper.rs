@@ -164,11 +164,18 @@ kill -s {sig} {pid} && echo "{CRASHED}"
     )
 }
 
-/// Removes one-shot helpers an earlier process left (it died before they finished).
+/// Removes one-shot helpers an earlier process left (it died before they finished). Only those
+/// older than a helper may live: a younger one may be another console's on this engine, at work
+/// right now (removing it would fail that console's check or crash).
 pub async fn sweep_oneshots(d: &Docker) {
     let filters = HashMap::from([("label", vec![format!("{HELPER}={ONESHOT}")])]);
     let opts = bollard::query_parameters::ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+    let now = chrono::Utc::now().timestamp();
+    let orphaned = |created: Option<i64>| created.is_none_or(|t| now - t > 2 * HELPER_READY.as_secs() as i64);
     for c in d.list_containers(Some(opts)).await.unwrap_or_default() {
+        if !orphaned(c.created) {
+            continue;
+        }
         if let Some(id) = c.id {
             let _ = d.remove_container(&id, Some(RemoveContainerOptionsBuilder::default().force(true).build())).await;
         }
