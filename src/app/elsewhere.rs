@@ -62,6 +62,37 @@ impl Seen {
         self.holder.deadline > 0 && now_unix > self.holder.deadline + OVERDUE_GRACE_S
     }
 
+    /// `h` as seen at `now_ms` after `old`: the same hold, renewed or not, is timed from its
+    /// last change; another hold from now.
+    pub fn after(old: Option<Seen>, h: Holder, now_ms: u64) -> Seen {
+        match old {
+            Some(old) if old.holder.session == h.session && old.holder.fault == h.fault => Seen {
+                since_ms: if old.holder.renewed != h.renewed || old.holder.version != h.version {
+                    now_ms
+                } else {
+                    old.since_ms
+                },
+                holder: h,
+                ..old
+            },
+            _ => Seen { holder: h, since_ms: now_ms, stop_sent: false, taking_over: false, next_try_ms: 0 },
+        }
+    }
+
+    /// Why its fault is to be taken over now, if it is: its console is gone, silent past its
+    /// lease, or past its deadline and grace.
+    pub fn due(&self, now_ms: u64, now_unix: i64) -> Option<String> {
+        if self.holder.gone {
+            Some(GONE.to_string())
+        } else if self.lapsed(now_ms) {
+            Some(format!("its console stopped renewing the cluster lock {} s ago", self.silent_s(now_ms)))
+        } else if self.overdue(now_unix) {
+            Some("its deadline passed and its console did not revert it".to_string())
+        } else {
+            None
+        }
+    }
+
     /// Seconds since the owner was last heard of.
     pub fn silent_s(&self, now_ms: u64) -> u64 {
         now_ms.saturating_sub(self.since_ms) / 1000
@@ -112,19 +143,7 @@ pub fn on_holder(s: &mut AppState, holder: Option<Holder>, fx: &mut Vec<Effect>)
             fault::abort(s, &format!("emergency stop asked by {by}"), fx);
         }
     }
-    let seen = match s.cluster.holder.take() {
-        // The same hold, renewed or not: timed from its last change.
-        Some(old) if old.holder.session == h.session && old.holder.fault == h.fault => Seen {
-            since_ms: if old.holder.renewed != h.renewed || old.holder.version != h.version {
-                now_ms
-            } else {
-                old.since_ms
-            },
-            holder: h,
-            ..old
-        },
-        _ => Seen { holder: h, since_ms: now_ms, stop_sent: false, taking_over: false, next_try_ms: 0 },
-    };
+    let seen = Seen::after(s.cluster.holder.take(), h, now_ms);
     // A fault that holds the lock is no leftover: its live owner reverts it, or, once it is
     // silent or gone, the take-over does (one path, never two at once).
     let owner = (seen.holder.session.clone(), seen.holder.fault);
@@ -156,14 +175,9 @@ pub fn on_tick(s: &mut AppState, fx: &mut Vec<Effect>) {
         // This very session's fault from before its console was restarted (it is resumed
         // here, so that console is gone): nobody else will revert it.
         RESUMED.to_string()
-    } else if seen.holder.gone {
-        GONE.to_string()
-    } else if seen.lapsed(now_ms) {
-        format!("its console stopped renewing the cluster lock {} s ago", seen.silent_s(now_ms))
-    } else if seen.overdue(now_unix) {
-        "its deadline passed and its console did not revert it".to_string()
     } else {
-        return;
+        let Some(why) = seen.due(now_ms, now_unix) else { return };
+        why
     };
     // Our own session's fault from before a restart, or anyone else's.
     let holder = seen.holder.clone();

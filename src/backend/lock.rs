@@ -55,6 +55,14 @@ impl Holder {
     pub fn describe(&self) -> String {
         format!("{} holds the cluster: {} (session {}, fault #{})", self.who, self.what, self.session, self.fault)
     }
+
+    /// Its journal, if its console ran on this machine and no process holds that journal any
+    /// more: its console is gone.
+    pub fn dead_journal(&self) -> Option<std::path::PathBuf> {
+        let here = self.who.rsplit_once('@').is_some_and(|(_, host)| host == host_name());
+        let path = std::path::PathBuf::from(&self.journal);
+        (here && !self.journal.is_empty() && !crate::timeline::journal::in_use(&path)).then_some(path)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -56,9 +56,7 @@ pub async fn take_over(
 /// The holder's journal, if it is on this machine and no process writes it any more: the
 /// revert goes on record there (and the dead session is closed), as `gameday cleanup` does.
 pub fn local_journal(from: &Holder) -> Option<std::path::PathBuf> {
-    let path = std::path::PathBuf::from(&from.journal);
-    let here = from.who.rsplit_once('@').is_some_and(|(_, host)| host == crate::backend::lock::host_name());
-    (here && !from.journal.is_empty() && path.is_file() && !crate::timeline::journal::in_use(&path)).then_some(path)
+    from.dead_journal().filter(|p| p.is_file())
 }
 
 /// Reverts every marker of `session`'s fault `fault` found in the cluster, recording it in

@@ -38,18 +38,7 @@ impl Watch {
     /// The lock's watch saw it change (`None`: free). A holder is timed from when it was last
     /// seen changing, never by comparing its clock with ours.
     pub fn on_holder(&mut self, holder: Option<Holder>, now_ms: u64) {
-        self.holder = holder.map(|h| match self.holder.take() {
-            Some(old) if old.holder.session == h.session && old.holder.fault == h.fault => Seen {
-                since_ms: if old.holder.renewed != h.renewed || old.holder.version != h.version {
-                    now_ms
-                } else {
-                    old.since_ms
-                },
-                holder: h,
-                ..old
-            },
-            _ => Seen { holder: h, since_ms: now_ms, stop_sent: false, taking_over: false, next_try_ms: 0 },
-        });
+        self.holder = holder.map(|h| Seen::after(self.holder.take(), h, now_ms));
     }
 
     fn may_try(&self, key: &(String, u64), now_ms: u64) -> bool {
@@ -68,16 +57,9 @@ impl Watch {
         if !self.may_try(&key, now_ms) {
             return None;
         }
-        let why = if seen.holder.gone {
-            crate::app::elsewhere::GONE.to_string()
-        } else if seen.lapsed(now_ms) {
-            format!("its console stopped renewing the cluster lock {} s ago", seen.silent_s(now_ms))
-        } else if seen.overdue(now_unix) && seen.holder.fault != 0 {
-            // (Fault 0 is someone reverting another's fault: it gives the lock back when done.)
-            "its deadline passed and its console did not revert it".to_string()
-        } else {
-            return None;
-        };
+        // Fault 0 is someone reverting another's fault: it gives the lock back when done, and
+        // is taken over only if it goes silent.
+        let why = seen.due(now_ms, now_unix).filter(|_| seen.holder.fault != 0 || seen.lapsed(now_ms))?;
         let holder = seen.holder.clone();
         self.mark_tried(key, now_ms);
         Some((holder, why))

@@ -10,7 +10,6 @@
 //! two that try, one gets 404) and creates its own.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -25,7 +24,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::faults::status;
 use super::topology::HELPER;
-use crate::backend::lock::{host_name, ClusterLock, Holder, LockError};
+use crate::backend::lock::{ClusterLock, Holder, LockError};
 use crate::backend::TopologyDelta;
 
 /// The lock container's name.
@@ -146,10 +145,7 @@ impl DockerLock {
 pub fn holder_of(id: &str, labels: &HashMap<String, String>, stop: Option<String>) -> Option<Holder> {
     let get = |k: &str| labels.get(k).cloned().unwrap_or_default();
     let who = labels.get(WHO)?.clone();
-    let journal = get(JOURNAL);
-    let here = who.rsplit_once('@').is_some_and(|(_, host)| host == host_name());
-    let gone = here && !journal.is_empty() && !crate::timeline::journal::in_use(Path::new(&journal));
-    Some(Holder {
+    let mut h = Holder {
         who,
         session: get(SESSION),
         fault: get(FAULT).parse().unwrap_or(0),
@@ -159,9 +155,11 @@ pub fn holder_of(id: &str, labels: &HashMap<String, String>, stop: Option<String
         renewed: String::new(),
         stop,
         version: id.to_string(),
-        journal,
-        gone,
-    })
+        journal: get(JOURNAL),
+        gone: false,
+    };
+    h.gone = h.dead_journal().is_some();
+    Some(h)
 }
 
 #[async_trait]
