@@ -15,8 +15,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use gameday::backend::kube::{KubeBackend, KubeOptions};
-use gameday::backend::lock::{ClusterLock, Holder, LEASE_SECONDS};
+use gameday::backend::lock::ClusterLock;
 use gameday::backend::Backend;
+use gameday::model::{Holder, LEASE_SECONDS};
 
 const T: Duration = Duration::from_secs(30);
 

@@ -16,7 +16,8 @@ use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOp
 use bollard::Docker;
 use futures::StreamExt;
 use gameday::backend::docker::DockerBackend;
-use gameday::backend::{Backend, FaultSpec, Mode, PodRef, TopologyDelta};
+use gameday::backend::Backend;
+use gameday::model::{FaultSpec, Mode, PodRef, TopologyDelta};
 
 const N: usize = 200;
 const PROJECT: &str = "gdbench";

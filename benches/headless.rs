@@ -66,7 +66,7 @@ fn run_once(kubeconfig: &std::path::Path) -> ([f64; 8], f64) {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
         .expect("the journal");
-    let e = gameday::timeline::journal::read(&journal).expect("journal");
+    let e = gameday::store::journal::read(&journal).expect("journal");
     assert!(
         out.status.success(),
         "gameday run failed ({}):\n{}\n{}\n{}",

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use gameday::app::{steady, update, AppState, Effect, Event};
 use gameday::backend::sim::SimCluster;
-use gameday::backend::TopologyDelta;
-use gameday::probe::SessionConfig;
+use gameday::config::session_file::SessionConfig;
+use gameday::model::TopologyDelta;
 use gameday::timeline::Stamp;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 

@@ -7,7 +7,7 @@ use chrono::{TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, Criterion};
 use gameday::app::{update, AppState, Effect, Event};
 use gameday::backend::sim::SimCluster;
-use gameday::backend::TopologyDelta;
+use gameday::model::TopologyDelta;
 use gameday::timeline::Stamp;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};

@@ -11,10 +11,11 @@ use gameday::backend::kube::{KubeBackend, KubeOptions};
 use gameday::backend::sim::SimBackend;
 use gameday::backend::Backend;
 use gameday::config::Dirs;
+use gameday::config::{preset, theme};
 use gameday::runtime::cleanup::Which;
 use gameday::runtime::{self, Options};
-use gameday::timeline::{journal, report};
-use gameday::{preset, theme};
+use gameday::store::journal;
+use gameday::timeline::report;
 
 /// A terminal console for chaos-engineering Gamedays.
 #[derive(Parser)]
@@ -271,11 +272,11 @@ fn start_screen(cli: &mut Cli, dirs: &Dirs, theme: &theme::Theme) -> anyhow::Res
     };
     // Sessions go on on the kind of system they ran on.
     let sessions: Vec<_> =
-        gameday::timeline::sessions::list(&dirs.sessions())?.into_iter().filter(|s| s.kind == kind).collect();
+        gameday::store::sessions::list(&dirs.sessions())?.into_iter().filter(|s| s.kind == kind).collect();
     let mut plans = Vec::new();
     for dir in [dirs.config.join("plans"), PathBuf::from("plans")] {
         for (path, text) in gameday::config::load_toml_dir(&dir)?.0 {
-            let title = match gameday::plan::Plan::parse(&path.display().to_string(), &text) {
+            let title = match gameday::config::runsheet::RunSheet::parse(&path.display().to_string(), &text) {
                 Ok(p) => p.title,
                 Err(e) => format!("cannot be read: {e}"),
             };
@@ -294,7 +295,7 @@ fn start_screen(cli: &mut Cli, dirs: &Dirs, theme: &theme::Theme) -> anyhow::Res
     match gameday::runtime::start::choose(StartScreen::new(plans, &sessions), theme, where_)? {
         Decision::Quit => return Ok(false),
         Decision::Start(Choice::New) => {}
-        Decision::Start(Choice::Plan { path, .. }) => cli.plan = Some(path),
+        Decision::Start(Choice::RunSheet { path, .. }) => cli.plan = Some(path),
         Decision::Start(Choice::Resume { id, .. }) => cli.resume = Some(id),
         Decision::Start(Choice::Join { id, .. }) => cli.drill = Some(id),
     }
@@ -368,9 +369,8 @@ fn real_main() -> anyhow::Result<ExitCode> {
                 _ => report::render(&entries),
             };
             match output {
-                Some(out) => {
-                    report::write(&out, &md).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?
-                }
+                Some(out) => gameday::store::report::write(&out, &md)
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?,
                 None => gameday::runtime::out::document(&md),
             }
             return Ok(ExitCode::SUCCESS);
@@ -394,7 +394,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
             if backend.demo {
                 anyhow::bail!("the demo cluster lives in its console: a watchdog is for Kubernetes or Docker");
             }
-            let who = format!("gameday-watchdog@{}", gameday::backend::lock::host_name());
+            let who = format!("gameday-watchdog@{}", gameday::store::machine::host_name());
             rt()?.block_on(async {
                 let backend = connect(&backend, false).await?;
                 let log = |line: &str| gameday::outln!("{} watchdog: {line}", runtime::watchdog::stamp());
@@ -405,7 +405,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Some(Cmd::Sessions) => {
-            let all = gameday::timeline::sessions::list(&dirs.sessions())?;
+            let all = gameday::store::sessions::list(&dirs.sessions())?;
             if all.is_empty() {
                 gameday::outln!("No sessions yet in {}.", dirs.sessions().display());
             }
@@ -437,10 +437,10 @@ fn real_main() -> anyhow::Result<ExitCode> {
     let (presets, passed_over) = preset::load_presets_warning(Some(&dirs.config.join("presets")))?;
     warnings.extend(passed_over);
     let steady = match &cli.session_file {
-        Some(path) => gameday::probe::SessionConfig::load(path)?,
+        Some(path) => gameday::config::session_file::SessionConfig::load(path)?,
         None => Default::default(),
     };
-    let load_plan = |p: &std::path::Path| gameday::plan::Plan::load(p, &presets);
+    let load_plan = |p: &std::path::Path| gameday::config::runsheet::RunSheet::load(p, &presets);
     let (mut plan, headless, report_to, junit_to) = match &cli.command {
         Some(Cmd::Run { plan, report, junit, .. }) => (Some(load_plan(plan)?), true, report.clone(), junit.clone()),
         _ => (cli.plan.as_deref().map(load_plan).transpose()?, false, None, None),
@@ -533,12 +533,12 @@ fn real_main() -> anyhow::Result<ExitCode> {
     if headless {
         entries = journal::read(&outcome.journal)?;
         if let Some(out) = &report_to {
-            report::write(out, &report::render(&entries))
+            gameday::store::report::write(out, &report::render(&entries))
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
             say(format!("Report written:  {}", out.display()));
         }
         if let Some(out) = &junit_to {
-            report::write(out, &gameday::timeline::junit::render(&entries))
+            gameday::store::report::write(out, &gameday::timeline::junit::render(&entries))
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
             say(format!("JUnit written:   {}", out.display()));
         }

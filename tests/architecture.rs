@@ -81,6 +81,6 @@ fn the_timeline_never_calls_the_runtime_or_a_backend() {
 fn presets_do_not_depend_on_backends() {
     let mut banned = vec!["crate::runtime", "crate::ui", "crate::app", "tokio"];
     banned.extend(BACKEND_IMPLS);
-    let found = offences(&[src("preset.rs"), src("plan.rs")], &banned);
+    let found = offences(&[src("config/preset.rs"), src("config/runsheet.rs")], &banned);
     assert!(found.is_empty(), "presets and run-sheets are data:\n{}", found.join("\n"));
 }

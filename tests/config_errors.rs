@@ -4,9 +4,9 @@
 use std::path::Path;
 use std::process::Command;
 
+use gameday::config::preset::{load_presets, Preset};
+use gameday::config::theme::Theme;
 use gameday::config::ConfigError;
-use gameday::preset::{load_presets, Preset};
-use gameday::theme::Theme;
 
 fn check_dir<T: std::fmt::Debug>(dir: &str, parse: impl Fn(&str, &str) -> Result<T, ConfigError>) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
@@ -38,12 +38,12 @@ fn every_broken_theme_is_an_error_naming_file_line_and_problem() {
 #[test]
 fn every_broken_run_sheet_is_an_error_at_load_naming_file_line_and_problem() {
     let presets = load_presets(None).unwrap();
-    check_dir("tests/invalid_plans", |file, text| gameday::plan::Plan::parse_for(file, text, &presets));
+    check_dir("tests/invalid_plans", |file, text| gameday::config::runsheet::RunSheet::parse_for(file, text, &presets));
 }
 
 #[test]
 fn every_broken_session_file_is_an_error_naming_file_line_and_problem() {
-    check_dir("tests/invalid_sessions", gameday::probe::SessionConfig::parse);
+    check_dir("tests/invalid_sessions", gameday::config::session_file::SessionConfig::parse);
 }
 
 #[test]
@@ -52,7 +52,7 @@ fn two_user_themes_with_one_name_are_an_error() {
     let theme = include_str!("../themes/default.toml").replace("name = \"default\"", "name = \"mine\"");
     std::fs::write(dir.path().join("a.toml"), &theme).unwrap();
     std::fs::write(dir.path().join("b.toml"), &theme).unwrap();
-    let err = gameday::theme::load_themes(Some(dir.path())).unwrap_err().to_string();
+    let err = gameday::config::theme::load_themes(Some(dir.path())).unwrap_err().to_string();
     assert!(err.contains("a.toml") && err.contains("b.toml") && err.contains("theme 'mine'"), "{err}");
 }
 
@@ -65,7 +65,7 @@ fn a_fifo_or_a_directory_named_like_a_config_file_is_passed_over_with_a_warning_
     std::fs::create_dir(dir.path().join("folder.toml")).unwrap();
     std::fs::write(dir.path().join("mine.toml"), USER_PRESET).unwrap();
     // Opening the FIFO would block for ever: a hang here is the failure.
-    let (presets, warnings) = gameday::preset::load_presets_warning(Some(dir.path())).unwrap();
+    let (presets, warnings) = gameday::config::preset::load_presets_warning(Some(dir.path())).unwrap();
     assert!(presets.iter().any(|p| p.name == "Pod delete (ours)"));
     assert_eq!(warnings.len(), 2, "{warnings:?}");
     assert!(warnings[0].ends_with("blocked.toml: not a regular file, passed over"), "{warnings:?}");

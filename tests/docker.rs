@@ -12,9 +12,10 @@ use std::time::Duration;
 
 use common::docker::{EngineProxy, Shop};
 use gameday::backend::docker::DockerBackend;
-use gameday::backend::model::PodPhase;
-use gameday::backend::{Backend, BackendError, FaultSpec, Mode, RevertHandle, Support, TopologyDelta};
-use gameday::preset::ParamValue;
+use gameday::backend::{Backend, BackendError};
+use gameday::model::ParamValue;
+use gameday::model::PodPhase;
+use gameday::model::{FaultSpec, Mode, RevertHandle, Support, TopologyDelta};
 
 async fn apply(b: &DockerBackend, spec: &FaultSpec) -> RevertHandle {
     let prepared = b.prepare(spec).await.unwrap_or_else(|e| panic!("prepare {}: {e}", spec.action));
@@ -405,9 +406,9 @@ async fn the_topology_follows_the_event_stream_and_capabilities_are_probed() {
         unreachable!()
     };
     assert!(addr.starts_with("127.0.0.1:"), "{addr}");
-    let probe = gameday::probe::ProbeSpec {
+    let probe = gameday::model::probe::ProbeSpec {
         name: service.clone(),
-        kind: gameday::probe::ProbeKind::Tcp { addr: addr.clone() },
+        kind: gameday::model::probe::ProbeKind::Tcp { addr: addr.clone() },
         interval_ms: 1000,
         timeout_ms: 1000,
     };

@@ -192,7 +192,7 @@ fn the_faults_are_revealed_only_when_the_facilitator_says_so_and_not_while_one_i
 #[test]
 fn the_report_of_a_drill_walked_on_a_run_sheet() {
     let mut d = Drill::new();
-    let plan = gameday::plan::Plan::parse(
+    let plan = gameday::config::runsheet::RunSheet::parse(
         "drill.toml",
         r#"title = "On-call drill | <b>week 48</b>"
 facilitator = "Ana"
@@ -290,8 +290,8 @@ fn reveals_come_in_rounds_and_a_later_fault_stays_hidden_until_the_next() {
 
 #[test]
 fn a_responder_learns_nothing_of_a_fault_from_the_cluster_lock_or_gamedays_own_events() {
-    use gameday::backend::lock::Holder;
-    use gameday::backend::TopologyDelta;
+    use gameday::model::Holder;
+    use gameday::model::TopologyDelta;
     let mut d = Drill::new();
     let holder = Holder {
         who: "carol@laptop-c".into(),

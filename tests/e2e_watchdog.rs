@@ -155,7 +155,7 @@ async fn a_marked_fault_past_its_deadline_that_no_one_holds_is_reverted_by_the_w
     // Injected by a process that is gone, without the lock (as a console killed between its
     // release and its revert would leave it), due 1 s from now.
     let mut spec =
-        common::kube::spec("scale", "shop/carts", &w.topo, &[("replicas", gameday::preset::ParamValue::Int(1))], None);
+        common::kube::spec("scale", "shop/carts", &w.topo, &[("replicas", gameday::model::ParamValue::Int(1))], None);
     spec.duration_ms = 1_000;
     common::kube::apply(&f.backend, &spec).await;
     let carts = f.server.get("deployments", "shop", "carts").unwrap();

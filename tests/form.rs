@@ -9,8 +9,8 @@ use gameday::app::fault::FaultPhase;
 use gameday::app::keymap::Context;
 use gameday::app::state::{Level, Overlay};
 use gameday::app::Event;
-use gameday::backend::Mode;
-use gameday::preset::ParamValue;
+use gameday::model::Mode;
+use gameday::model::ParamValue;
 use ratatui::crossterm::event::KeyCode;
 
 /// The form of network-latency on sock-shop/carts (picked from the tree, as a person would).

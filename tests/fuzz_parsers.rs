@@ -72,30 +72,30 @@ const LINE: &str = r#"{"seq":3,"wall":"2026-11-20T09:00:03Z","t_ms":3000,"kind":
 proptest! {
     #[test]
     fn the_preset_parser_always_returns(text in mutated(PRESET)) {
-        returns("preset", move || gameday::preset::Preset::parse("p.toml", &text));
+        returns("preset", move || gameday::config::preset::Preset::parse("p.toml", &text));
     }
 
     #[test]
     fn the_theme_parser_always_returns(text in mutated(THEME)) {
-        returns("theme", move || gameday::theme::Theme::parse("t.toml", &text));
+        returns("theme", move || gameday::config::theme::Theme::parse("t.toml", &text));
     }
 
     #[test]
     fn the_plan_parser_always_returns(text in mutated(PLAN)) {
-        let presets = gameday::preset::load_presets(None).unwrap();
-        returns("plan", move || gameday::plan::Plan::parse_for("plan.toml", &text, &presets));
+        let presets = gameday::config::preset::load_presets(None).unwrap();
+        returns("plan", move || gameday::config::runsheet::RunSheet::parse_for("plan.toml", &text, &presets));
     }
 
     #[test]
     fn the_session_file_parser_always_returns(text in mutated(SESSION)) {
-        returns("session file", move || gameday::probe::SessionConfig::parse("s.toml", &text));
+        returns("session file", move || gameday::config::session_file::SessionConfig::parse("s.toml", &text));
     }
 
     #[test]
     fn the_journal_reader_always_returns(text in mutated(LINE), bytes in prop::collection::vec(any::<u8>(), 0..300)) {
         returns("journal line", move || {
-            let _ = gameday::timeline::journal::parse_line(text.as_bytes());
-            gameday::timeline::journal::parse_line(&bytes)
+            let _ = gameday::store::journal::parse_line(text.as_bytes());
+            gameday::store::journal::parse_line(&bytes)
         });
     }
 
@@ -105,7 +105,7 @@ proptest! {
             let first = r#"{"seq":1,"wall":"2026-11-20T09:00:00Z","t_ms":0,"kind":"session_start","session":"s","backend":{"kind":"demo","cluster":"c","pod_word":"pod"},"version":"t"}"#;
             let entries: Vec<_> = [first.to_string(), text]
                 .iter()
-                .filter_map(|l| gameday::timeline::journal::parse_line(l.as_bytes()).ok())
+                .filter_map(|l| gameday::store::journal::parse_line(l.as_bytes()).ok())
                 .collect();
             (gameday::timeline::report::render(&entries), gameday::timeline::junit::render(&entries))
         });
@@ -120,7 +120,7 @@ proptest! {
         let entries = vec![
             at(1, EntryKind::PlanLoaded { title: name.clone(), facilitator: detail.clone(), environment: String::new(), participants: vec![], steps: 1 }),
             at(2, EntryKind::StepStarted { step: 1, name: name.clone(), preset: "p".into(), target: "t".into(), hypothesis: detail.clone(), expected_alerts: vec![], checks: vec![] }),
-            at(3, EntryKind::StepOutcome { step: 1, name: name.clone(), fault: None, verdict: "broken".into(), detail: detail.clone() }),
+            at(3, EntryKind::StepOutcome { step: 1, name: name.clone(), fault: None, verdict: gameday::model::StepVerdict::Broken, detail: detail.clone() }),
         ];
         let xml = gameday::timeline::junit::render(&entries);
         let mut reader = quick_xml::Reader::from_str(&xml);
@@ -163,10 +163,10 @@ proptest! {
     fn no_text_breaks_the_markdown_report(preset in hostile_text(), target in hostile_text(), note in hostile_text(), service in hostile_text()) {
         use gameday::timeline::{Entry, EntryKind, Health};
         let at = |seq: u64, kind: EntryKind| Entry { seq, wall: chrono::Utc::now(), t_ms: seq * 1000, kind };
-        let handle = gameday::backend::RevertHandle { fault_id: 1, summary: note.clone(), data: serde_json::Value::Null };
-        let target_t = gameday::backend::Target::Pod { namespace: target.clone(), name: target.clone() };
+        let handle = gameday::model::RevertHandle { fault_id: 1, summary: note.clone(), data: serde_json::Value::Null };
+        let target_t = gameday::model::Target::Pod { namespace: target.clone(), name: target.clone() };
         let entries = vec![
-            at(1, EntryKind::SessionStart { session: "s".into(), backend: gameday::backend::BackendInfo { kind: "demo".into(), cluster: note.clone(), pod_word: "pod".into() }, version: "t".into() }),
+            at(1, EntryKind::SessionStart { session: "s".into(), backend: gameday::model::BackendInfo { kind: "demo".into(), cluster: note.clone(), pod_word: "pod".into() }, version: "t".into() }),
             at(2, EntryKind::InjectRequested { fault: 1, preset: preset.clone(), action: "a".into(), target: target_t, params: Default::default(), mode: None, duration_ms: 1000, blast_radius: note.clone(), hypothesis: note.clone() }),
             at(3, EntryKind::InjectConfirmed { fault: 1, handle }),
             at(4, EntryKind::HealthChanged { service: service.clone(), from: Health::Healthy, to: Health::Down, reading: note.clone() }),

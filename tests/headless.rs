@@ -123,7 +123,10 @@ fn a_headless_run_reports_the_broken_hypothesis_by_exit_code_junit_and_report() 
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let data: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(data["plan"]["title"], "CI <resilience> & checks");
-    assert_eq!(data["summary"]["steps"], serde_json::json!({"total": 3, "held": 1, "broken": 1, "failed": 1}));
+    assert_eq!(
+        data["summary"]["steps"],
+        serde_json::json!({"total": 3, "held": 1, "partially_held": 0, "broken": 1, "failed": 1, "skipped": 0})
+    );
     assert_eq!(data["steps"][1]["verdict"], "broken");
     assert_eq!(data["steps"][1]["fault"], 2);
     // What step 2 expected broke; the session's steady state (every service answers) held: a

@@ -5,9 +5,11 @@
 mod common;
 
 use chrono::{TimeZone, Utc};
-use gameday::backend::{BackendInfo, RevertHandle, Target};
-use gameday::timeline::journal::{self, Journal};
-use gameday::timeline::leftovers::{close_dead_sessions, closing_entries};
+use gameday::model::{BackendInfo, RevertHandle, Target};
+use gameday::store::journal;
+use gameday::store::journal::Journal;
+use gameday::store::leftovers::close_dead_sessions;
+use gameday::timeline::leftovers::closing_entries;
 use gameday::timeline::{Entry, EntryKind};
 
 fn entry(seq: u64, kind: EntryKind) -> Entry {

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use common::apiserver::ApiServer;
 use common::kube::{apply, fixture, spec, text, Watch};
-use gameday::backend::model::PodPhase;
-use gameday::backend::{Backend, Mode, TopologyDelta};
-use gameday::preset::ParamValue;
+use gameday::backend::Backend;
+use gameday::model::ParamValue;
+use gameday::model::PodPhase;
+use gameday::model::{Mode, TopologyDelta};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use common::apiserver::ApiServer;
 use gameday::backend::kube::{KubeBackend, KubeOptions};
-use gameday::backend::{Backend, TopologyDelta};
+use gameday::backend::Backend;
+use gameday::model::TopologyDelta;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn kubeconfig(path: &Path, server: &str, user: &str) {

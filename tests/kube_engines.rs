@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use common::apiserver::{schemas, ApiServer};
 use common::kube::{fixture, spec, text, Fixture, Watch};
-use gameday::backend::{Backend, FaultSpec, Mode, Support, TopologyDelta};
-use gameday::preset::ParamValue;
+use gameday::backend::Backend;
+use gameday::model::ParamValue;
+use gameday::model::{FaultSpec, Mode, Support, TopologyDelta};
 use serde_json::{json, Value};
 
 /// The fixture with the engines installed before the backend looks for them.

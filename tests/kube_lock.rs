@@ -10,9 +10,11 @@ use std::sync::Arc;
 use common::apiserver::ApiServer;
 use common::kube::{apply, fixture, spec, Watch};
 use gameday::backend::kube::{KubeBackend, KubeOptions};
-use gameday::backend::lock::{ClusterLock, Holder, LockError, LEASE_SECONDS};
-use gameday::backend::{Backend, TopologyDelta};
-use gameday::preset::ParamValue;
+use gameday::backend::lock::{ClusterLock, LockError};
+use gameday::backend::Backend;
+use gameday::model::ParamValue;
+use gameday::model::TopologyDelta;
+use gameday::model::{Holder, LEASE_SECONDS};
 use serde_json::json;
 
 fn holder(who: &str, session: &str, fault: u64) -> Holder {
@@ -226,13 +228,12 @@ async fn a_machine_with_no_journal_finds_a_network_chaos_and_names_the_kinds_it_
     f.server.install_chaos_mesh();
     let mut w = Watch::start(&f.backend);
     w.wait(10, "Chaos Mesh found", |d| {
-        matches!(d, TopologyDelta::Capability { action, support: gameday::backend::Support::Yes } if action == "network-latency")
+        matches!(d, TopologyDelta::Capability { action, support: gameday::model::Support::Yes } if action == "network-latency")
     })
     .await;
     w.until(10, "the shop", |t| t.workload("shop", "carts").is_some_and(|w| w.ready == 3)).await;
     let params = [("latency_ms", ParamValue::Int(200)), ("jitter_ms", ParamValue::Int(0))];
-    apply(&f.backend, &spec("network-latency", "shop/carts", &w.topo, &params, Some(gameday::backend::Mode::All)))
-        .await;
+    apply(&f.backend, &spec("network-latency", "shop/carts", &w.topo, &params, Some(gameday::model::Mode::All))).await;
     assert_eq!(f.server.list("networkchaos", Some("shop")).len(), 1);
 
     // Another laptop: a fresh client that never watched (discovery runs for the search), and

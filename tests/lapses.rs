@@ -9,8 +9,8 @@ use common::Harness;
 use gameday::app::cleanup::TIDY_UP;
 use gameday::app::fault::FaultPhase;
 use gameday::app::{Effect, Event};
-use gameday::backend::{Leftover, RevertHandle, TopologyDelta};
-use gameday::probe::ProbeKind;
+use gameday::model::probe::ProbeKind;
+use gameday::model::{Leftover, RevertHandle, TopologyDelta};
 use gameday::timeline::{EndReason, EntryKind};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -193,9 +193,9 @@ fn a_default_probe_follows_the_published_port_and_a_declared_one_stays() {
 #[test]
 fn a_marker_of_a_session_open_in_a_console_here_is_a_live_fault_not_a_leftover() {
     let dir = tempfile::tempdir().unwrap();
-    let _open = gameday::timeline::journal::Journal::open(&dir.path().join("20261122-100000-live.jsonl")).unwrap();
+    let _open = gameday::store::journal::Journal::open(&dir.path().join("20261122-100000-live.jsonl")).unwrap();
     let marker = |session: &str| Leftover { session: session.into(), ended: None, ..expired_leftover() };
-    let kept = gameday::timeline::leftovers::not_open_here(
+    let kept = gameday::store::leftovers::not_open_here(
         dir.path(),
         vec![marker("20261122-100000-live"), marker("20261120-090000-dead")],
     );

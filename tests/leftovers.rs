@@ -10,11 +10,12 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use common::fake::FakeBackend;
-use gameday::backend::{BackendInfo, Leftover, RevertHandle, Target};
+use gameday::model::{BackendInfo, Leftover, RevertHandle, Target};
 use gameday::runtime::cleanup::revert_and_record;
 use gameday::runtime::cleanup::{self, Which};
-use gameday::timeline::journal::{read, Journal};
-use gameday::timeline::leftovers::{in_journals, merge, unfinished};
+use gameday::store::journal::{read, Journal};
+use gameday::store::leftovers::in_journals;
+use gameday::timeline::leftovers::{merge, unfinished};
 use gameday::timeline::{report, EndReason, Entry, EntryKind};
 
 fn handle(id: u64, what: &str) -> RevertHandle {

@@ -62,7 +62,10 @@ fn a_window_that_runs_out_counts_as_expired_and_probe_readings_are_exported() {
     let m = Metrics::new();
     let mut h = Harness::demo();
     let file = "[[probe]]\nname = \"front\"\nservice = \"sock-shop/front-end\"\n";
-    let fx = gameday::app::steady::configure(&mut h.s, gameday::probe::SessionConfig::parse("s.toml", file).unwrap());
+    let fx = gameday::app::steady::configure(
+        &mut h.s,
+        gameday::config::session_file::SessionConfig::parse("s.toml", file).unwrap(),
+    );
     h.run_effects(fx);
     let mut seen = 0;
     let fx = h.command("inject pod-delete sock-shop/carts duration=2s");

@@ -34,13 +34,17 @@ fn at_ms(h: &Harness, f: impl Fn(&EntryKind) -> bool) -> Option<u64> {
 /// A session that walks the one-step plan by itself, up to its fault being live at 0.3 s.
 fn live() -> Harness {
     let mut h = Harness::demo();
-    let plan =
-        gameday::plan::Plan::parse_for("plan.toml", PLAN, &gameday::preset::load_presets(None).unwrap()).unwrap();
+    let plan = gameday::config::runsheet::RunSheet::parse_for(
+        "plan.toml",
+        PLAN,
+        &gameday::config::preset::load_presets(None).unwrap(),
+    )
+    .unwrap();
     let fx = runsheet::load(&mut h.s, plan, true);
     h.run_effects(fx);
     // Nothing waits for a tick: the next event (here a probe reading at 0.3 s) starts the step.
     h.t = 300;
-    let fx = h.send(Event::Probe(gameday::probe::Outcome::unknown("other", "not declared")));
+    let fx = h.send(Event::Probe(gameday::model::probe::Outcome::unknown("other", "not declared")));
     h.run_effects(fx);
     assert!(matches!(h.s.fault, FaultPhase::Active { .. }), "{:?}", h.s.fault);
     h
@@ -66,11 +70,9 @@ fn the_window_ends_when_due_and_the_step_and_the_run_end_with_the_revert() {
     assert_eq!(at_ms(&h, |k| matches!(k, EntryKind::SessionEnd { .. })), Some(5300));
     assert!(all.iter().any(|e| matches!(e, Effect::Exit)), "{all:?}");
     assert_eq!(due::next_due(&h.s), None, "nothing is due after the end");
-    assert!(h
-        .s
-        .timeline
-        .iter()
-        .any(|e| matches!(&e.kind, EntryKind::StepOutcome { verdict, .. } if verdict == "held")));
+    assert!(h.s.timeline.iter().any(
+        |e| matches!(&e.kind, EntryKind::StepOutcome { verdict, .. } if *verdict == gameday::model::StepVerdict::Held)
+    ));
 }
 
 #[test]

@@ -7,8 +7,8 @@ mod common;
 use common::Harness;
 use gameday::app::update::plan;
 use gameday::app::Event;
-use gameday::backend::model::{Caveats, Topology};
-use gameday::backend::TopologyDelta;
+use gameday::model::TopologyDelta;
+use gameday::model::{Caveats, Topology};
 
 /// `shop` (web-1, web-2, db-1) with the caveats of `edit` applied.
 fn docker_state(edit: impl FnOnce(&mut Topology)) -> Harness {

@@ -10,7 +10,8 @@ use common::http_service::{Mode, Service};
 use common::Harness;
 use gameday::app::fault::FaultPhase;
 use gameday::app::{steady, Effect, Event};
-use gameday::probe::{ProbeKind, ProbeSpec, SessionConfig};
+use gameday::config::session_file::SessionConfig;
+use gameday::model::probe::{ProbeKind, ProbeSpec};
 use gameday::runtime::probes::{run_once, spawn};
 use gameday::timeline::EntryKind;
 

@@ -11,7 +11,8 @@ use common::http_service::Service;
 use common::Harness;
 use gameday::app::fault::FaultPhase;
 use gameday::app::{steady, Effect, Event};
-use gameday::probe::{ProbeKind, ProbeSpec, SessionConfig};
+use gameday::config::session_file::SessionConfig;
+use gameday::model::probe::{ProbeKind, ProbeSpec};
 use gameday::runtime::probes::run_once;
 use gameday::timeline::EntryKind;
 

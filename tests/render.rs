@@ -187,7 +187,7 @@ fn health_colours_follow_the_theme() {
 
 #[test]
 fn a_huge_cluster_draws_only_the_visible_page() {
-    use gameday::backend::model::{Pod, PodPhase, Topology, TopologyDelta, Workload};
+    use gameday::model::{Pod, PodPhase, Topology, TopologyDelta, Workload};
     let mut h = Harness::demo();
     let mut t = Topology::default();
     for w in 0..300 {
@@ -227,8 +227,8 @@ fn a_huge_cluster_draws_only_the_visible_page() {
 
 #[test]
 fn disconnected_with_a_stale_picture_and_readiness_health() {
-    use gameday::backend::model::Workload;
-    use gameday::backend::TopologyDelta;
+    use gameday::model::TopologyDelta;
+    use gameday::model::Workload;
     let mut h = Harness::demo();
     h.send(Event::Backend(TopologyDelta::Snapshot(common::compose_topology())));
     h.send(Event::Backend(TopologyDelta::UpsertWorkload(Workload {
@@ -261,7 +261,7 @@ fn faults_left_by_an_earlier_session() {
 fn probes_panel_with_the_hypothesis_broken_and_the_confirmation_asking_again() {
     let mut h = Harness::demo();
     let file = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/sessions/demo.toml")).unwrap();
-    let config = gameday::probe::SessionConfig::parse("sessions/demo.toml", &file).unwrap();
+    let config = gameday::config::session_file::SessionConfig::parse("sessions/demo.toml", &file).unwrap();
     gameday::app::steady::configure(&mut h.s, config);
     h.advance(5_000);
     insta::assert_snapshot!("probes_holding", draw(&h).backend());
@@ -290,7 +290,7 @@ fn a_drill_responder_sees_health_and_their_marks_but_no_fault() {
 #[test]
 fn the_start_screen() {
     use gameday::app::start::StartScreen;
-    use gameday::timeline::sessions::Summary;
+    use gameday::store::sessions::Summary;
     let earlier = |id: &str, state: &str| Summary {
         id: id.into(),
         journal: format!("{id}.jsonl").into(),
@@ -307,7 +307,7 @@ fn the_start_screen() {
         &[earlier("20261124-101500-beef", "running"), earlier("20261124-100000-abcd", "ended: quit (q)")],
     );
     screen.on_key(&KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
-    let themes = gameday::theme::load_themes(None).unwrap();
+    let themes = gameday::config::theme::load_themes(None).unwrap();
     let mut term = Terminal::new(TestBackend::new(120, 12)).unwrap();
     term.draw(|f| gameday::ui::start::draw(f, &screen, &themes["default"], "the demo cluster")).unwrap();
     insta::assert_snapshot!(term.backend());
@@ -328,10 +328,10 @@ fn text(term: &Terminal<TestBackend>) -> String {
 /// A session walking a run-sheet, with a fault live.
 fn live_on_a_run_sheet() -> Harness {
     let mut h = warm();
-    let plan = gameday::plan::Plan::parse_for(
+    let plan = gameday::config::runsheet::RunSheet::parse_for(
         "plans/demo.toml",
         include_str!("../plans/demo.toml"),
-        &gameday::preset::load_presets(None).unwrap(),
+        &gameday::config::preset::load_presets(None).unwrap(),
     )
     .unwrap();
     let fx = gameday::app::runsheet::load(&mut h.s, plan, false);

@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use gameday::backend::model::{PodPhase, TopologyDelta};
 use gameday::backend::sim::SimCluster;
-use gameday::backend::{FaultSpec, Mode, PodRef, RevertHandle, Target};
-use gameday::preset::ParamValue;
+use gameday::model::ParamValue;
+use gameday::model::{FaultSpec, Mode, PodRef, RevertHandle, Target};
+use gameday::model::{PodPhase, TopologyDelta};
 
 /// Prepares and applies a fault the way the console does: pods selected from the topology
 /// (pod-delete hits one, the other pod faults all), chosen by `prepare`, applied by `inject`.

@@ -9,7 +9,7 @@ use gameday::app::keymap::Context;
 use gameday::app::preview::{Preview, PREVIEW_FRESH_MS};
 use gameday::app::state::{Level, Overlay};
 use gameday::app::{Effect, Event};
-use gameday::backend::{FaultSpec, Prepared, TopologyDelta};
+use gameday::model::{FaultSpec, Prepared, TopologyDelta};
 use gameday::timeline::{EndReason, EntryKind, NoteTag};
 use ratatui::crossterm::event::KeyCode;
 
@@ -659,8 +659,8 @@ fn export_writes_the_report_then_records_it() {
 
 #[test]
 fn readiness_connection_and_capabilities_from_a_backend_without_traffic() {
-    use gameday::backend::model::Workload;
-    use gameday::backend::{Support, TopologyDelta};
+    use gameday::model::Workload;
+    use gameday::model::{Support, TopologyDelta};
     let mut h = Harness::demo();
     h.send(Event::Backend(TopologyDelta::Snapshot(common::compose_topology())));
     assert!(!h.s.health.contains_key("sock-shop/carts"), "services of the old picture are gone");

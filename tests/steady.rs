@@ -8,7 +8,8 @@ use common::Harness;
 use gameday::app::fault::FaultPhase;
 use gameday::app::steady::{self, probe_state};
 use gameday::app::{Effect, Event};
-use gameday::probe::{Outcome, SessionConfig, Verdict};
+use gameday::config::session_file::SessionConfig;
+use gameday::model::probe::{Outcome, Verdict};
 use gameday::timeline::{EndReason, EntryKind};
 use ratatui::crossterm::event::KeyCode;
 
@@ -276,14 +277,14 @@ fn probes_checks_and_stop_conditions_declared_from_the_console() {
 
 #[test]
 fn a_service_the_console_can_reach_gets_a_probe_by_default() {
-    use gameday::backend::TopologyDelta;
+    use gameday::model::TopologyDelta;
     let mut h = Harness::demo();
     let reach =
         |svc: &str| Event::Backend(TopologyDelta::Reachable { service: svc.into(), addr: "127.0.0.1:8080".into() });
     let fx = h.send(reach("shop/web"));
     assert!(
         fx.iter().any(|e| matches!(e, Effect::StartProbe(p) if p.name == "shop/web"
-        && p.kind == gameday::probe::ProbeKind::Tcp { addr: "127.0.0.1:8080".into() })),
+        && p.kind == gameday::model::probe::ProbeKind::Tcp { addr: "127.0.0.1:8080".into() })),
         "{fx:?}"
     );
     assert!(records(&fx)

@@ -297,7 +297,7 @@ fn export_expands_the_home_and_is_recorded_once_written() {
 #[test]
 fn hostile_text_from_the_cluster_is_cleaned_before_it_is_recorded() {
     let mut h = Harness::demo();
-    let fx = h.send(Event::Backend(gameday::backend::TopologyDelta::ClusterEvent {
+    let fx = h.send(Event::Backend(gameday::model::TopologyDelta::ClusterEvent {
         object: "pod/x\u{1b}]0;owned\u{7}".into(),
         message: "Back-off \u{1b}[2J\u{1b}]52;c;cGF3bmVk\u{7}restarting".into(),
         warning: true,
@@ -309,7 +309,7 @@ fn hostile_text_from_the_cluster_is_cleaned_before_it_is_recorded() {
 #[test]
 fn an_inject_whose_stop_conditions_cannot_be_read_asks_first() {
     let mut h = Harness::demo();
-    let config = gameday::probe::SessionConfig::parse(
+    let config = gameday::config::session_file::SessionConfig::parse(
         "s.toml",
         "[[probe]]\nname = \"front\"\nhttp = \"http://127.0.0.1:9/\"\n[[stop]]\nprobe = \"front\"\ncheck = \"success >= 90%\"\n",
     )

@@ -10,8 +10,8 @@ use common::Harness;
 use gameday::app::elsewhere::{OVERDUE_GRACE_S, TRY_AGAIN_MS};
 use gameday::app::fault::FaultPhase;
 use gameday::app::{Effect, Event};
-use gameday::backend::lock::{Holder, LEASE_SECONDS};
-use gameday::backend::{Leftover, Prepared, RevertHandle, TopologyDelta};
+use gameday::model::{Holder, LEASE_SECONDS};
+use gameday::model::{Leftover, Prepared, RevertHandle, TopologyDelta};
 use gameday::runtime::watchdog::Watch;
 use ratatui::crossterm::event::KeyCode;
 

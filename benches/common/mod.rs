@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use gameday::app::state::{PresetEntry, Session};
 use gameday::app::AppState;
-use gameday::backend::{BackendInfo, Support};
+use gameday::model::{BackendInfo, Support};
 use gameday::timeline::Stamp;
 
 /// A fresh console state on `kind`/`cluster` with every preset supported, at `start`.
@@ -20,12 +20,12 @@ pub fn state(kind: &str, cluster: &str, start: Stamp) -> AppState {
         home: None,
         user: "ana".into(),
     };
-    let presets = gameday::preset::load_presets(None)
+    let presets = gameday::config::preset::load_presets(None)
         .expect("the built-in presets")
         .into_iter()
         .map(|p| PresetEntry { support: Support::Yes, preset: p })
         .collect();
-    let themes = gameday::theme::load_themes(None).expect("the built-in themes");
+    let themes = gameday::config::theme::load_themes(None).expect("the built-in themes");
     let theme = themes["default"].clone();
     AppState::new(session, presets, themes, theme, start).0
 }

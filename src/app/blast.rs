@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::backend::{Mode, PodRef, Target, Topology};
-use crate::preset::{ParamValue, Preset};
+use crate::config::preset::Preset;
+use crate::model::ParamValue;
+use crate::model::{Mode, PodRef, Target, Topology};
 
 /// At most this many objects are named; the rest are counted.
 const NAMED: usize = 5;
@@ -26,7 +27,7 @@ fn plural(count: usize, word: &str) -> String {
     }
 }
 
-pub struct Plan<'a> {
+pub struct Blast<'a> {
     pub preset: &'a Preset,
     pub target: &'a Target,
     pub params: &'a BTreeMap<String, ParamValue>,
@@ -37,7 +38,7 @@ pub struct Plan<'a> {
     pub word: &'a str,
 }
 
-pub fn describe(topo: &Topology, p: &Plan) -> String {
+pub fn describe(topo: &Topology, p: &Blast) -> String {
     let int = |n: &str| p.params.get(n).and_then(ParamValue::as_int).unwrap_or(0);
     let target = p.target;
     let what = match (p.mode, target) {
@@ -161,7 +162,7 @@ fn is_network(action: &str) -> bool {
     action.starts_with("network-")
 }
 
-fn pods<'a>(topo: &'a Topology, refs: &[PodRef]) -> Vec<&'a crate::backend::model::Pod> {
+fn pods<'a>(topo: &'a Topology, refs: &[PodRef]) -> Vec<&'a crate::model::Pod> {
     refs.iter().filter_map(|r| topo.pod(&r.namespace, &r.name)).collect()
 }
 
@@ -182,7 +183,7 @@ pub fn refusal(topo: &Topology, action: &str, refs: &[PodRef]) -> Option<String>
 
 /// A network fault hits everything in the network namespaces it changes: the pods that joined
 /// a chosen one's namespace, or the one whose namespace a chosen pod joined, and its other guests.
-fn shared_netns(topo: &Topology, p: &Plan) -> Option<String> {
+fn shared_netns(topo: &Topology, p: &Blast) -> Option<String> {
     if !is_network(&p.preset.action) {
         return None;
     }
@@ -208,7 +209,7 @@ fn shared_netns(topo: &Topology, p: &Plan) -> Option<String> {
 
 /// Docker takes a kill through its API as a manual stop (SIGKILL, the container's stop signal,
 /// or any signal when it sets none): its restart policy will not restart it.
-fn restart_policy(topo: &Topology, p: &Plan) -> Option<String> {
+fn restart_policy(topo: &Topology, p: &Blast) -> Option<String> {
     if p.preset.action != "container-kill" {
         return None;
     }
@@ -244,7 +245,7 @@ fn restart_policy(topo: &Topology, p: &Plan) -> Option<String> {
 }
 
 /// The console never acts on its own container: said when the target selects it.
-fn own_container(topo: &Topology, p: &Plan) -> Option<String> {
+fn own_container(topo: &Topology, p: &Blast) -> Option<String> {
     p.mode?;
     let own = topo.select(p.target).into_iter().find(|pod| pod.caveats.protected.is_some())?;
     Some(format!("{} is left alone ({})", own.name, own.caveats.protected.as_deref().unwrap_or("protected")))

@@ -6,7 +6,7 @@
 use super::event::Effect;
 use super::fault::backoff_ms;
 use super::state::{AppState, Level, Overlay};
-use crate::backend::Leftover;
+use crate::model::Leftover;
 use crate::timeline::EntryKind;
 
 #[derive(Clone, Debug, PartialEq)]

@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use crate::probe::{Check, ProbeKind, ProbeSpec, Stop};
+use crate::config::session_file::Stop;
+use crate::model::probe::{Check, ProbeKind, ProbeSpec};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
@@ -58,7 +59,7 @@ const STOP_USAGE: &str = "usage: :stop <probe> <metric> <op> <threshold> [for <d
 fn probe(args: &[&str], rest: &str) -> Result<Command, String> {
     let kind = match args {
         [_, "http", url] | [_, "http", url, _] => {
-            super::super::probe::check_url(url).map_err(|e| format!("'{url}' {e}"))?;
+            crate::model::probe::check_url(url).map_err(|e| format!("'{url}' {e}"))?;
             let expect_status = match args.get(3) {
                 Some(s) => s.parse().map_err(|_| format!("'{s}' is not an HTTP status"))?,
                 None => 200,
@@ -69,7 +70,7 @@ fn probe(args: &[&str], rest: &str) -> Result<Command, String> {
             ProbeKind::Tcp { addr: addr.to_string() }
         }
         [_, "promql", url, _, ..] => {
-            super::super::probe::check_url(url).map_err(|e| format!("'{url}' {e}"))?;
+            crate::model::probe::check_url(url).map_err(|e| format!("'{url}' {e}"))?;
             let query = rest.splitn(4, char::is_whitespace).nth(3).unwrap_or_default().trim().to_string();
             ProbeKind::Promql { prometheus: url.to_string(), query }
         }
@@ -127,7 +128,7 @@ fn who(rest: &str) -> Result<Command, String> {
     let mut people = Vec::new();
     for part in rest.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (name, role) = match part.rsplit_once(char::is_whitespace) {
-            Some((name, role)) if crate::plan::ROLES.contains(&role) => (name.trim(), role),
+            Some((name, role)) if crate::config::runsheet::ROLES.contains(&role) => (name.trim(), role),
             _ => (part, "participant"),
         };
         people.push((name.to_string(), role.to_string()));

@@ -4,7 +4,7 @@
 //! complete their common start and are listed.
 
 use super::state::AppState;
-use crate::backend::TargetKind;
+use crate::model::TargetKind;
 
 /// The commands, as typed after `:`.
 pub const COMMANDS: &[&str] = &[

@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use super::event::Effect;
 use super::fault;
 use super::state::{AppState, Level};
-use crate::backend::FaultSpec;
+use crate::model::FaultSpec;
 use crate::timeline::{drill, Entry, EntryKind, Mark};
 
 /// A console that is a drill's responder.

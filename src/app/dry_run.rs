@@ -5,8 +5,8 @@
 
 use super::fault::FaultPlan;
 use super::state::AppState;
-use crate::backend::{FaultSpec, Support};
-use crate::plan::{Plan, Step};
+use crate::config::runsheet::{RunSheet, Step};
+use crate::model::{FaultSpec, Support};
 
 /// One step as resolved: its fault and the question to ask the backend, or why it cannot run.
 pub struct Resolved {
@@ -18,7 +18,7 @@ pub struct Resolved {
 }
 
 /// Every step of the sheet against the picture in `s`.
-pub fn resolve(s: &AppState, plan: &Plan) -> Vec<Resolved> {
+pub fn resolve(s: &AppState, plan: &RunSheet) -> Vec<Resolved> {
     plan.steps
         .iter()
         .enumerate()

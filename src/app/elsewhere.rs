@@ -10,7 +10,7 @@
 use super::event::Effect;
 use super::fault::{self, FaultPhase};
 use super::state::{AppState, Level};
-use crate::backend::lock::Holder;
+use crate::model::Holder;
 use crate::timeline::EntryKind;
 
 /// A holder as this console saw it.
@@ -158,9 +158,10 @@ pub fn on_watchdog(s: &mut AppState, renewed: Option<String>) {
 
 /// Whether a watchdog is alive on the cluster (seen renewing within two leases).
 pub fn watchdog_alive(s: &AppState) -> bool {
-    s.cluster.watchdog.as_ref().is_some_and(|(_, seen)| {
-        s.now.t_ms.saturating_sub(*seen) <= 2 * u64::from(crate::backend::lock::LEASE_SECONDS) * 1000
-    })
+    s.cluster
+        .watchdog
+        .as_ref()
+        .is_some_and(|(_, seen)| s.now.t_ms.saturating_sub(*seen) <= 2 * u64::from(crate::model::LEASE_SECONDS) * 1000)
 }
 
 /// Every second: a fault held elsewhere whose owner went silent, or that is overdue, is taken

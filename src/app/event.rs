@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use ratatui::crossterm::event::KeyEvent;
 
-use crate::backend::lock::Holder;
-use crate::backend::{FaultSpec, Leftover, Prepared, RevertHandle, TopologyDelta};
+use crate::model::Holder;
+use crate::model::{FaultSpec, Leftover, Prepared, RevertHandle, TopologyDelta};
 use crate::timeline::Entry;
 
 /// Everything that reaches the UI loop comes through one channel as one of these.
@@ -72,7 +72,7 @@ pub enum Event {
         why: String,
     },
     /// A probe's result (HTTP, TCP, PromQL).
-    Probe(crate::probe::Outcome),
+    Probe(crate::model::probe::Outcome),
     /// New entries in another console's journal (a drill): the facilitator's, or a responder's.
     Peer {
         from: String,
@@ -125,7 +125,7 @@ pub enum Effect {
     },
     /// Start running a probe (it reports `Event::Probe` at its interval until the end); one of
     /// the same name that runs already is replaced.
-    StartProbe(crate::probe::ProbeSpec),
+    StartProbe(crate::model::probe::ProbeSpec),
     /// A drill responder on the demo: replay the facilitator's fault in this console's own
     /// simulated cluster (nothing is journaled: it dies with the process).
     Mirror(FaultSpec),

@@ -20,8 +20,8 @@ use super::cleanup;
 use super::event::Effect;
 use super::preview::Preview;
 use super::state::{AppState, Level, Overlay, Quitting};
-use crate::backend::{FaultSpec, Mode, PodRef, RevertHandle, Target};
-use crate::preset::ParamValue;
+use crate::model::ParamValue;
+use crate::model::{FaultSpec, Mode, PodRef, RevertHandle, Target};
 use crate::timeline::{EndReason, EntryKind};
 
 /// After this many failed reverts the screen shouts.

@@ -7,7 +7,7 @@
 use super::event::Effect;
 use super::fault::{self, FaultPlan};
 use super::state::{AppState, Level, Overlay};
-use crate::preset::ParamValue;
+use crate::model::ParamValue;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Field {

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use crate::backend::model::ServiceSample;
+use crate::model::ServiceSample;
 use crate::timeline::Health;
 
 /// Below this success ratio a service is degraded.

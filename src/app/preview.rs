@@ -10,7 +10,7 @@
 use super::event::Effect;
 use super::fault::{self, Button, FaultPhase, FaultPlan};
 use super::state::{AppState, Level};
-use crate::backend::{FaultSpec, Prepared};
+use crate::model::{FaultSpec, Prepared};
 use crate::timeline::EntryKind;
 
 /// A preview older than this is read again when the operator confirms.

@@ -10,8 +10,9 @@ use super::event::Effect;
 use super::fault::{self, FaultPhase};
 use super::state::{AppState, Level};
 use super::steady::{self, Hypothesis};
-use crate::plan::Plan;
-use crate::probe::Stop;
+use crate::config::runsheet::RunSheet;
+use crate::config::session_file::Stop;
+use crate::model::StepVerdict;
 use crate::timeline::{faults, EntryKind};
 
 /// How long a step waits for steady state before it injects anyway (recorded as not steady).
@@ -41,14 +42,14 @@ pub enum Phase {
     Outcome {
         step: usize,
         fault: u64,
-        suggested: &'static str,
+        suggested: StepVerdict,
     },
     Done,
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct RunSheet {
-    pub plan: Plan,
+pub struct Sheet {
+    pub plan: RunSheet,
     pub auto: bool,
     pub phase: Phase,
     /// Set once the steps' targets were checked against the first picture of the cluster.
@@ -58,7 +59,7 @@ pub struct RunSheet {
 }
 
 /// Takes the run-sheet: its probes start, and the session records who, where and how many steps.
-pub fn load(s: &mut AppState, plan: Plan, auto: bool) -> Vec<Effect> {
+pub fn load(s: &mut AppState, plan: RunSheet, auto: bool) -> Vec<Effect> {
     let mut fx = steady::configure(s, plan.steady.clone());
     let participants = plan.participants.iter().map(|p| (p.name.clone(), p.role.clone())).collect();
     s.record(
@@ -82,7 +83,7 @@ pub fn load(s: &mut AppState, plan: Plan, auto: bool) -> Vec<Effect> {
         })
         .max()
         .unwrap_or(0);
-    s.runsheet = Some(RunSheet { plan, auto, phase: Phase::Ready { next }, base, targets_checked: false });
+    s.runsheet = Some(Sheet { plan, auto, phase: Phase::Ready { next }, base, targets_checked: false });
     // Checked now if the cluster's picture is in, else when it comes.
     if s.pictured {
         check_targets(s, &mut fx);
@@ -200,7 +201,7 @@ fn set_phase(s: &mut AppState, phase: Phase) {
     }
 }
 
-fn start(s: &mut AppState, sheet: &RunSheet, i: usize, fx: &mut Vec<Effect>) {
+fn start(s: &mut AppState, sheet: &Sheet, i: usize, fx: &mut Vec<Effect>) {
     let step = &sheet.plan.steps[i];
     // The step's checks are its fault's expectation, judged apart from the session's steady
     // state; its stop conditions add to the session's.
@@ -224,21 +225,23 @@ fn start(s: &mut AppState, sheet: &RunSheet, i: usize, fx: &mut Vec<Effect>) {
     set_phase(s, Phase::Waiting { step: i, since_ms: s.now.t_ms });
 }
 
-fn inject(s: &mut AppState, sheet: &RunSheet, i: usize, fx: &mut Vec<Effect>) {
+fn inject(s: &mut AppState, sheet: &Sheet, i: usize, fx: &mut Vec<Effect>) {
     let step = &sheet.plan.steps[i];
     match step_plan(s, step) {
         Ok(p) => {
             fault::inject(s, p, fx);
             match s.fault.live().map(|f| f.id) {
                 Some(fault) => set_phase(s, Phase::Running { step: i, fault }),
-                None => outcome(s, i, step.name.clone(), None, "failed", "the inject was refused".into(), fx),
+                None => {
+                    outcome(s, i, step.name.clone(), None, StepVerdict::Failed, "the inject was refused".into(), fx)
+                }
             }
         }
-        Err(e) => outcome(s, i, step.name.clone(), None, "failed", e, fx),
+        Err(e) => outcome(s, i, step.name.clone(), None, StepVerdict::Failed, e, fx),
     }
 }
 
-fn conclude(s: &mut AppState, sheet: &RunSheet, i: usize, fault: u64, fx: &mut Vec<Effect>) {
+fn conclude(s: &mut AppState, sheet: &Sheet, i: usize, fault: u64, fx: &mut Vec<Effect>) {
     let v = faults::steady_verdict(&s.timeline, fault);
     let failed = s.timeline.iter().any(|e| matches!(&e.kind, EntryKind::InjectFailed { fault: f, .. } if *f == fault));
     let seconds = crate::timeline::entry::seconds;
@@ -271,7 +274,7 @@ fn conclude(s: &mut AppState, sheet: &RunSheet, i: usize, fault: u64, fx: &mut V
         _ => {}
     }
     detail.push(format!("steady state {}", steady.join(", ")));
-    let verdict = if failed { "failed" } else { checks_say(s, &sheet.plan.steps[i], fault) };
+    let verdict = if failed { StepVerdict::Failed } else { checks_say(s, &sheet.plan.steps[i], fault) };
     outcome(s, i, sheet.plan.steps[i].name.clone(), Some(fault), verdict, detail.join("; "), fx);
 }
 
@@ -280,11 +283,11 @@ fn outcome(
     i: usize,
     name: String,
     fault: Option<u64>,
-    verdict: &str,
+    verdict: StepVerdict,
     detail: String,
     fx: &mut Vec<Effect>,
 ) {
-    s.record(EntryKind::StepOutcome { step: i + 1, name, fault, verdict: verdict.into(), detail }, fx);
+    s.record(EntryKind::StepOutcome { step: i + 1, name, fault, verdict, detail }, fx);
     let base = s.runsheet.as_ref().map(|r| r.base.clone()).unwrap_or_default();
     steady::set_expectation(s, None);
     steady::set_stops(s, base, fx);
@@ -296,7 +299,7 @@ fn finish(s: &mut AppState, fx: &mut Vec<Effect>) {
     let broken = s
         .timeline
         .iter()
-        .filter(|e| matches!(&e.kind, EntryKind::StepOutcome { verdict, .. } if verdict != "held"))
+        .filter(|e| matches!(&e.kind, EntryKind::StepOutcome { verdict, .. } if *verdict != StepVerdict::Held))
         .count();
     s.say(Level::Info, format!("run-sheet finished: {broken} step(s) not held"));
     if s.runsheet.as_ref().is_some_and(|r| r.auto) {
@@ -325,16 +328,16 @@ pub fn next(s: &mut AppState, fx: &mut Vec<Effect>) {
     arm(s, &sheet, i, fx);
 }
 
-fn arm(s: &mut AppState, sheet: &RunSheet, i: usize, fx: &mut Vec<Effect>) {
+fn arm(s: &mut AppState, sheet: &Sheet, i: usize, fx: &mut Vec<Effect>) {
     let step = &sheet.plan.steps[i];
     match step_plan(s, step) {
         Ok(p) => fault::arm(s, p, fx),
-        Err(e) => outcome(s, i, step.name.clone(), None, "failed", e, fx),
+        Err(e) => outcome(s, i, step.name.clone(), None, StepVerdict::Failed, e, fx),
     }
 }
 
 /// A step's fault, with the expectation the step wrote (not the preset's default).
-pub(super) fn step_plan(s: &AppState, step: &crate::plan::Step) -> Result<super::fault::FaultPlan, String> {
+pub(super) fn step_plan(s: &AppState, step: &crate::config::runsheet::Step) -> Result<super::fault::FaultPlan, String> {
     let mut p = super::update::plan(s, &step.preset, &step.target, &step.params)?;
     if !step.hypothesis.is_empty() {
         p.hypothesis = step.hypothesis.clone();
@@ -344,16 +347,16 @@ pub(super) fn step_plan(s: &AppState, step: &crate::plan::Step) -> Result<super:
 
 /// How a step's fault went by the checks: its expectation's when the step wrote checks, else
 /// the session's steady state.
-fn checks_say(s: &AppState, step: &crate::plan::Step, fault: u64) -> &'static str {
+fn checks_say(s: &AppState, step: &crate::config::runsheet::Step, fault: u64) -> StepVerdict {
     let broken = if step.checks.is_empty() {
         faults::steady_verdict(&s.timeline, fault).verdict() == "broken"
     } else {
         s.timeline.iter().any(|e| matches!(&e.kind, EntryKind::ExpectationBroken { fault: f, .. } if *f == fault))
     };
     if broken {
-        "broken"
+        StepVerdict::Broken
     } else {
-        "held"
+        StepVerdict::Held
     }
 }
 
@@ -365,11 +368,8 @@ pub fn record_outcome(s: &mut AppState, verdict: &str, note: &str, fx: &mut Vec<
     let Phase::Outcome { step, fault, suggested } = sheet.phase else {
         return s.say(Level::Error, "no step is waiting for its outcome");
     };
-    let verdict = match verdict {
-        "held" => "held",
-        "broken" => "broken",
-        "partial" | "partially" => "partially held",
-        other => return s.say(Level::Error, format!("'{other}' is not held, broken or partial")),
+    let Some(verdict) = StepVerdict::from_outcome_word(verdict) else {
+        return s.say(Level::Error, format!("'{verdict}' is not held, broken or partial"));
     };
     let mut detail = format!("the checks said {suggested}");
     if !note.is_empty() {
@@ -393,7 +393,7 @@ pub fn skip(s: &mut AppState, reason: &str, fx: &mut Vec<Effect>) {
     if matches!(s.fault, FaultPhase::Armed { .. }) {
         s.fault = FaultPhase::Idle;
     }
-    outcome(s, i, sheet.plan.steps[i].name.clone(), None, "skipped", reason.to_string(), fx);
+    outcome(s, i, sheet.plan.steps[i].name.clone(), None, StepVerdict::Skipped, reason.to_string(), fx);
     s.say(Level::Info, format!("step {} skipped", i + 1));
 }
 
@@ -413,10 +413,5 @@ pub fn not_run(entries: &[crate::timeline::Entry]) -> usize {
 }
 
 pub fn not_held(entries: &[crate::timeline::Entry]) -> usize {
-    entries
-        .iter()
-        .filter(
-            |e| matches!(&e.kind, EntryKind::StepOutcome { verdict, .. } if verdict != "held" && verdict != "skipped"),
-        )
-        .count()
+    entries.iter().filter(|e| matches!(&e.kind, EntryKind::StepOutcome { verdict, .. } if verdict.not_held())).count()
 }

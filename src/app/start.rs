@@ -7,13 +7,13 @@ use std::path::PathBuf;
 use ratatui::crossterm::event::{KeyEvent, KeyEventKind};
 
 use super::keymap::{self, Action, Context};
-use crate::timeline::sessions::Summary;
+use crate::store::sessions::Summary;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Choice {
     New,
     /// A new session walking this run-sheet: its path and title (or why it cannot be read).
-    Plan {
+    RunSheet {
         path: PathBuf,
         title: String,
     },
@@ -33,7 +33,7 @@ impl Choice {
     pub fn label(&self) -> String {
         match self {
             Choice::New => "New session".into(),
-            Choice::Plan { path, title } => format!("New session with run-sheet \"{title}\" ({})", path.display()),
+            Choice::RunSheet { path, title } => format!("New session with run-sheet \"{title}\" ({})", path.display()),
             Choice::Resume { id, about } => format!("Resume {id}: {about}"),
             Choice::Join { id, about } => format!("Join {id} as a drill responder: {about}"),
         }
@@ -61,7 +61,7 @@ impl StartScreen {
     /// join, the others to resume).
     pub fn new(plans: Vec<(PathBuf, String)>, sessions: &[Summary]) -> StartScreen {
         let mut choices = vec![Choice::New];
-        choices.extend(plans.into_iter().map(|(path, title)| Choice::Plan { path, title }));
+        choices.extend(plans.into_iter().map(|(path, title)| Choice::RunSheet { path, title }));
         for s in sessions.iter().take(MAX_SESSIONS) {
             let title = s.title.as_deref().map(|t| format!("\"{t}\" ")).unwrap_or_default();
             let about = format!("{title}{} on {}, {} fault(s), {}", s.started, s.target, s.faults, s.state);

@@ -11,9 +11,9 @@ use super::fault::FaultPhase;
 use super::health::ServiceHealth;
 use super::keymap::Context;
 use super::tree::{self, Row};
-use crate::backend::{BackendInfo, Support, Target, Topology};
-use crate::preset::Preset;
-use crate::theme::Theme;
+use crate::config::preset::Preset;
+use crate::config::theme::Theme;
+use crate::model::{BackendInfo, Support, Target, Topology};
 use crate::timeline::{Entry, EntryKind, Stamp};
 
 #[derive(Clone, Debug)]
@@ -174,7 +174,7 @@ pub struct AppState {
     /// Probes, the steady-state hypothesis and the stop conditions.
     pub steady: super::steady::Steady,
     /// The run-sheet being walked, if any.
-    pub runsheet: Option<super::runsheet::RunSheet>,
+    pub runsheet: Option<super::runsheet::Sheet>,
     /// Set when this console is a drill's responder.
     pub drill: Option<super::drill::Responder>,
     pub journal: JournalHealth,
@@ -317,7 +317,7 @@ impl AppState {
 
     /// Whether a preset can be picked (for a target, if one is chosen); if not, why.
     pub fn preset_available(&self, p: &PresetEntry, target: Option<&Target>) -> Result<(), String> {
-        if let crate::backend::Support::No(why) = &p.support {
+        if let crate::model::Support::No(why) = &p.support {
             return Err(why.clone());
         }
         match target {

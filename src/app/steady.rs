@@ -12,8 +12,9 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use super::event::Effect;
 use super::fault::{self, FaultPhase};
 use super::state::{AppState, Level};
-pub use crate::probe::session_file::Hypothesis;
-use crate::probe::{Check, Outcome, ProbeKind, ProbeSpec, Reading, SessionConfig, Stop, Verdict};
+pub use crate::config::session_file::Hypothesis;
+use crate::config::session_file::{SessionConfig, Stop};
+use crate::model::probe::{Check, Outcome, ProbeKind, ProbeSpec, Reading, Verdict};
 use crate::timeline::{EntryKind, Health};
 
 /// Readings kept per probe (for the checks' windows and the sparklines).
@@ -164,7 +165,7 @@ pub fn add_check(s: &mut AppState, check: Check, fx: &mut Vec<Effect>) {
         return;
     }
     s.say(Level::Info, format!("the hypothesis now expects {}", describe_check(&check)));
-    let h = s.steady.config.hypothesis.get_or_insert_with(|| crate::probe::session_file::Hypothesis {
+    let h = s.steady.config.hypothesis.get_or_insert_with(|| crate::config::session_file::Hypothesis {
         name: "declared in the console".into(),
         checks: Vec::new(),
     });

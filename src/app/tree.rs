@@ -2,8 +2,8 @@
 //! key handling (what is selected) and rendering (what is drawn). Rows borrow from the
 //! topology, so building them for a large cluster allocates one vector and nothing else.
 
-use crate::backend::model::{Node, Pod, Workload};
-use crate::backend::{Target, Topology};
+use crate::model::{Node, Pod, Workload};
+use crate::model::{Target, Topology};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Row<'a> {

@@ -17,8 +17,8 @@ use super::fault::{self, Button, FaultPhase, FaultPlan};
 use super::keymap::{self, Action, Context};
 use super::state::{AppState, Connection, Focus, Level, Overlay, TextInput};
 use super::steady;
-use crate::backend::model::Workload;
-use crate::backend::{PodRef, Target, TopologyDelta};
+use crate::model::Workload;
+use crate::model::{PodRef, Target, TopologyDelta};
 use crate::timeline::{report, EntryKind, Stamp};
 
 pub fn update(s: &mut AppState, event: Event, now: Stamp) -> Vec<Effect> {
@@ -94,7 +94,7 @@ fn on_delta(s: &mut AppState, delta: TopologyDelta, fx: &mut Vec<Effect>) {
         // A responder finds faults by their effects: the system's own record of gameday's faults
         // (its Events) would name them.
         TopologyDelta::ClusterEvent { message, .. }
-            if s.drill.is_some() && message.starts_with(crate::backend::EVENT_REASON_PREFIX) => {}
+            if s.drill.is_some() && message.starts_with(crate::model::EVENT_REASON_PREFIX) => {}
         TopologyDelta::ClusterEvent { object, message, warning } => {
             s.record(EntryKind::Cluster { object, message, warning }, fx);
         }
@@ -834,7 +834,7 @@ fn absent(s: &AppState, target: &Target) -> Option<String> {
         return None;
     }
     let word = s.session.backend.pod_word.as_str();
-    if target.kind() == crate::backend::TargetKind::Selector {
+    if target.kind() == crate::model::TargetKind::Selector {
         return Some(format!("{target} selects no {word}"));
     }
     let candidates: Vec<String> = s.topology.targets(target.kind()).iter().map(|t| t.to_string()).collect();
@@ -913,7 +913,7 @@ pub fn plan(s: &AppState, preset_id: &str, target: &str, overrides: &[(String, S
     }
     let blast_radius = blast::describe(
         &s.topology,
-        &blast::Plan { preset: p, target: &target, params: &params, mode, pods: &pods, word },
+        &blast::Blast { preset: p, target: &target, params: &params, mode, pods: &pods, word },
     );
     Ok(FaultPlan {
         preset: p.id.clone(),

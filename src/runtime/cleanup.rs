@@ -9,8 +9,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::app::fault::backoff_ms;
-use crate::backend::{Backend, Leftover};
-use crate::timeline::journal::Reopened;
+use crate::backend::Backend;
+use crate::model::Leftover;
+use crate::store::journal::Reopened;
 use crate::timeline::{leftovers, EndReason, EntryKind};
 
 /// Which leftovers to revert.
@@ -32,12 +33,12 @@ pub async fn find(backend: &dyn Backend, dir: &Path) -> anyhow::Result<(Vec<Left
         return Ok((Vec::new(), Vec::new()));
     }
     let info = backend.info();
-    let (journal, unreadable) = leftovers::in_journals(dir, &info);
+    let (journal, unreadable) = crate::store::leftovers::in_journals(dir, &info);
     let mut problems: Vec<String> =
         unreadable.into_iter().map(|p| format!("skipped an unreadable journal: {p}")).collect();
     let search = backend.search().await.map_err(|e| anyhow::anyhow!("cannot look for markers: {e}"))?;
     problems.extend(search.skipped);
-    let markers = leftovers::not_open_here(dir, search.found);
+    let markers = crate::store::leftovers::not_open_here(dir, search.found);
     Ok((leftovers::merge(journal, markers), problems))
 }
 
@@ -49,7 +50,7 @@ pub async fn run(backend: Arc<dyn Backend>, dir: &Path, which: Which, again: &st
     // was never applied; on the demo, what was applied died with the console).
     let info = backend.info();
     let died = !backend.faults_outlive_process();
-    for said in leftovers::close_dead_sessions(dir, &info, died, "recorded by gameday cleanup") {
+    for said in crate::store::leftovers::close_dead_sessions(dir, &info, died, "recorded by gameday cleanup") {
         crate::outln!("Recorded in the journal of {said}");
     }
     if died {
@@ -129,7 +130,7 @@ pub async fn run(backend: Arc<dyn Backend>, dir: &Path, which: Which, again: &st
                 }
                 Owner::Lapsed(h) => {
                     let me = super::reaper::reaper(
-                        &format!("gameday-cleanup@{}", crate::backend::lock::host_name()),
+                        &format!("gameday-cleanup@{}", crate::store::machine::host_name()),
                         "cleanup",
                         &h,
                     );
@@ -186,15 +187,15 @@ enum Owner {
     /// The lock holds another fault, or none.
     None,
     /// With how that is known.
-    Alive(crate::backend::lock::Holder, &'static str),
+    Alive(crate::model::Holder, &'static str),
     /// Not renewed for longer than its lease: as it was last seen.
-    Lapsed(crate::backend::lock::Holder),
+    Lapsed(crate::model::Holder),
 }
 
 /// Whether the leftover's fault holds the cluster lock, and if so whether its console is alive:
 /// watched for up to its lease (on this machine's clock: another machine's is never trusted).
 async fn owner(lock: &dyn crate::backend::lock::ClusterLock, l: &Leftover) -> Owner {
-    let held = |h: &crate::backend::lock::Holder| h.session == l.session && h.fault == l.fault_id;
+    let held = |h: &crate::model::Holder| h.session == l.session && h.fault == l.fault_id;
     let Ok(Some(first)) = lock.current().await else { return Owner::None };
     if !held(&first) {
         return Owner::None;
@@ -246,7 +247,7 @@ pub async fn revert_and_record(
     if let (Some(path), 1) = (&leftover.journal, attempt) {
         let path = path.clone();
         let why = format!("recorded by {by}");
-        let _ = tokio::task::spawn_blocking(move || leftovers::close_session(&path, false, &why)).await;
+        let _ = tokio::task::spawn_blocking(move || crate::store::leftovers::close_session(&path, false, &why)).await;
     }
     let mut log = match &leftover.journal {
         Some(path) => Reopened::open(path).ok().flatten(),
@@ -277,7 +278,8 @@ pub async fn revert_and_record(
             if let Some(path) = &leftover.journal {
                 let path = path.clone();
                 let why = format!("recorded by {by}");
-                let _ = tokio::task::spawn_blocking(move || leftovers::close_session(&path, false, &why)).await;
+                let _ = tokio::task::spawn_blocking(move || crate::store::leftovers::close_session(&path, false, &why))
+                    .await;
             }
         }
     }

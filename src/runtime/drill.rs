@@ -16,7 +16,7 @@ use tokio::sync::mpsc::{self, UnboundedSender};
 use super::tail;
 use crate::app::Event;
 use crate::backend::drill::{ChannelError, DrillChannel, Heard, Side};
-use crate::backend::{BackendInfo, TopologyDelta};
+use crate::model::{BackendInfo, TopologyDelta};
 use crate::timeline::Entry;
 
 /// How long joining waits for the channel to say whether the session exists.
@@ -56,10 +56,10 @@ pub async fn responder(
         }
     }
     let path = tail::responder_file(dir, id, name);
-    if crate::timeline::journal::in_use(&path) {
+    if crate::store::journal::in_use(&path) {
         anyhow::bail!("responder {name} is already in this drill in another console (--responder picks another name)");
     }
-    let mut earlier = if path.exists() { crate::timeline::journal::read(&path)? } else { Vec::new() };
+    let mut earlier = if path.exists() { crate::store::journal::read(&path)? } else { Vec::new() };
     // Marked before from another machine (or another data directory): this console goes on
     // from there, and keeps them in its own journal, so that what it marks next is numbered
     // after them (the channel adds only entries newer than those it has).
@@ -73,7 +73,7 @@ pub async fn responder(
         let last = earlier.last().map(|e| e.seq).unwrap_or(0);
         let missing: Vec<Entry> = mine.into_iter().filter(|e| e.seq > last).collect();
         if !missing.is_empty() {
-            let mut journal = crate::timeline::journal::Journal::open(&path)
+            let mut journal = crate::store::journal::Journal::open(&path)
                 .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
             journal.append_all(&missing).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
             earlier.extend(missing);

@@ -11,8 +11,9 @@ use tokio::sync::mpsc;
 
 use crate::app::state::{PresetEntry, Session};
 use crate::app::{update, AppState, Event};
-use crate::backend::{Backend, Support, TopologyDelta};
-use crate::plan::Plan;
+use crate::backend::Backend;
+use crate::config::runsheet::RunSheet;
+use crate::model::{Support, TopologyDelta};
 use crate::timeline::Stamp;
 
 /// How long the dry run waits for the first picture of the system.
@@ -23,10 +24,10 @@ const ENGINE_WAIT: Duration = Duration::from_secs(5);
 /// Prints each step as it would run; true if every step could run.
 pub async fn run(
     backend: Arc<dyn Backend>,
-    plan: Plan,
-    presets: Vec<crate::preset::Preset>,
-    themes: std::collections::BTreeMap<String, crate::theme::Theme>,
-    theme: crate::theme::Theme,
+    plan: RunSheet,
+    presets: Vec<crate::config::preset::Preset>,
+    themes: std::collections::BTreeMap<String, crate::config::theme::Theme>,
+    theme: crate::config::theme::Theme,
 ) -> anyhow::Result<bool> {
     let start = Instant::now();
     let wall = Utc::now();

@@ -14,7 +14,8 @@ use futures::FutureExt;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::app::{Effect, Event};
-use crate::backend::{Backend, BackendError, RevertHandle};
+use crate::backend::{Backend, BackendError};
+use crate::model::RevertHandle;
 
 use super::writer::JournalWriter;
 
@@ -139,7 +140,7 @@ impl Runner {
         if action == "Revert" {
             self.handles.remove(&fault);
         }
-        let what = crate::backend::Happening {
+        let what = crate::model::Happening {
             reason,
             action,
             note: format!("gameday session {} fault #{fault} ({}): {did}", self.session, handle.summary),
@@ -152,7 +153,7 @@ impl Runner {
             })
             .await
             {
-                let _ = tx.send(Event::Backend(crate::backend::TopologyDelta::ClusterEvent {
+                let _ = tx.send(Event::Backend(crate::model::TopologyDelta::ClusterEvent {
                     object: format!("fault #{}", handle.fault_id),
                     message: e.to_string(),
                     warning: true,
@@ -184,7 +185,7 @@ impl Runner {
     /// `None` when there is no lock to take.
     fn lock_for(
         &mut self,
-        spec: &crate::backend::FaultSpec,
+        spec: &crate::model::FaultSpec,
     ) -> Option<tokio::sync::oneshot::Receiver<Result<(), crate::backend::lock::LockError>>> {
         let keeper = self.lock.as_ref()?;
         self.locked = Some(spec.fault_id);
@@ -344,7 +345,7 @@ impl Runner {
                     let tx = self.tx.clone();
                     tokio::spawn(async move {
                         let p = path.clone();
-                        let result = tokio::task::spawn_blocking(move || crate::timeline::report::write(&p, &markdown))
+                        let result = tokio::task::spawn_blocking(move || crate::store::report::write(&p, &markdown))
                             .await
                             .unwrap_or_else(|e| Err(e.to_string()));
                         let _ = tx.send(Event::Exported { path, result });

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::backend::lock::{ClusterLock, Holder, LockError, LEASE_SECONDS, RENEW_EVERY};
-use crate::backend::FaultSpec;
+use crate::backend::lock::{ClusterLock, LockError};
+use crate::model::FaultSpec;
+use crate::model::{Holder, LEASE_SECONDS, RENEW_EVERY};
 
 enum Op {
     Acquire {

@@ -18,7 +18,7 @@ use prometheus_client::registry::Registry;
 
 use crate::app::fault::FaultPhase;
 use crate::app::AppState;
-use crate::probe::Verdict;
+use crate::model::probe::Verdict;
 use crate::timeline::{EndReason, Entry, EntryKind};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

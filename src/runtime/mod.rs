@@ -30,9 +30,9 @@ use tokio::sync::mpsc;
 use crate::app::state::{PresetEntry, Session};
 use crate::app::{update, AppState, Event};
 use crate::backend::Backend;
-use crate::preset::Preset;
-use crate::theme::Theme;
-use crate::timeline::journal::Journal;
+use crate::config::preset::Preset;
+use crate::config::theme::Theme;
+use crate::store::journal::Journal;
 use crate::timeline::{leftovers, EndReason, EntryKind, Stamp};
 use effects::{Ledger, Runner};
 use writer::JournalWriter;
@@ -44,9 +44,9 @@ pub struct Options {
     pub theme: Theme,
     pub sessions_dir: PathBuf,
     /// Probes, hypothesis and stop conditions (`--session-file`).
-    pub steady: crate::probe::SessionConfig,
+    pub steady: crate::config::session_file::SessionConfig,
     /// A run-sheet to walk (its probes and checks replace `steady`).
-    pub plan: Option<crate::plan::Plan>,
+    pub plan: Option<crate::config::runsheet::RunSheet>,
     /// Resume this session (its ID): the timeline goes on in its journal.
     pub resume: Option<String>,
     /// Join this session (its ID) as a drill's responder, under this name.
@@ -185,14 +185,14 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
     }
     runner.history = history;
     runner.session = state.session.id.clone();
-    runner.who = format!("{}@{}", state.session.user, crate::backend::lock::host_name());
+    runner.who = format!("{}@{}", state.session.user, crate::store::machine::host_name());
     // The cluster's one-fault lock, shared with every console on it (a drill's responder
     // injects nothing and takes none).
     if let (Some(lock), false) = (opts.backend.lock(), opts.drill.is_some()) {
-        let who = format!("{}@{}", state.session.user, crate::backend::lock::host_name());
+        let who = format!("{}@{}", state.session.user, crate::store::machine::host_name());
         let lost_tx = tx.clone();
-        let lost = move |other: crate::backend::lock::Holder| {
-            let _ = lost_tx.send(Event::Backend(crate::backend::TopologyDelta::ClusterEvent {
+        let lost = move |other: crate::model::Holder| {
+            let _ = lost_tx.send(Event::Backend(crate::model::TopologyDelta::ClusterEvent {
                 object: "cluster lock".into(),
                 message: format!(
                     "this console's hold on the cluster was taken over by {} (this console went silent for longer than its lease): its fault may have been reverted by them",
@@ -359,7 +359,7 @@ pub async fn run(opts: Options) -> anyhow::Result<Outcome> {
         Err(_) => Some((0, "the journal writer is still in use".to_string())),
     };
     // However the session ended, its report is written next to its journal.
-    let report = (!responder).then(|| crate::timeline::report::write_beside(&journal_path));
+    let report = (!responder).then(|| crate::store::report::write_beside(&journal_path));
     Ok(Outcome { journal: journal_path, left_behind, crash: result.err(), unsaved, report })
 }
 
@@ -387,7 +387,7 @@ fn result_of(r: Result<(), tokio::task::JoinError>) -> Result<(), String> {
 fn spawn_leftover_search(
     backend: Arc<dyn Backend>,
     dir: PathBuf,
-    own: Vec<crate::backend::Leftover>,
+    own: Vec<crate::model::Leftover>,
     session: String,
     tx: mpsc::UnboundedSender<Event>,
 ) {
@@ -398,7 +398,7 @@ fn spawn_leftover_search(
         let closing = {
             let (dir, info) = (dir.clone(), info.clone());
             let why = format!("found by session {session}");
-            tokio::task::spawn_blocking(move || leftovers::close_dead_sessions(&dir, &info, died, &why))
+            tokio::task::spawn_blocking(move || crate::store::leftovers::close_dead_sessions(&dir, &info, died, &why))
         };
         let _ = closing.await;
         if died {
@@ -406,7 +406,7 @@ fn spawn_leftover_search(
         }
         let search = backend.search().await.unwrap_or_default();
         for why in &search.skipped {
-            let _ = tx.send(Event::Backend(crate::backend::TopologyDelta::ClusterEvent {
+            let _ = tx.send(Event::Backend(crate::model::TopologyDelta::ClusterEvent {
                 object: "leftover search".into(),
                 message: format!("{why}: a fault left there by an earlier session would not be found"),
                 warning: true,
@@ -414,8 +414,8 @@ fn spawn_leftover_search(
         }
         let markers = search.found;
         let (in_journals, markers) = tokio::task::spawn_blocking(move || {
-            let (found, _unreadable) = leftovers::in_journals(&dir, &info);
-            (found, leftovers::not_open_here(&dir, markers))
+            let (found, _unreadable) = crate::store::leftovers::in_journals(&dir, &info);
+            (found, crate::store::leftovers::not_open_here(&dir, markers))
         })
         .await
         .unwrap_or_default();

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::app::Event;
-use crate::probe::{Outcome, ProbeKind, ProbeSpec};
+use crate::model::probe::{Outcome, ProbeKind, ProbeSpec};
 
 /// One HTTP client (one connection pool) for every probe.
 fn client() -> Result<&'static reqwest::Client, String> {

@@ -7,8 +7,10 @@
 
 use std::time::Duration;
 
-use crate::backend::lock::{ClusterLock, Holder, LockError, LEASE_SECONDS};
-use crate::backend::{Backend, Leftover};
+use crate::backend::lock::{ClusterLock, LockError};
+use crate::backend::Backend;
+use crate::model::Leftover;
+use crate::model::{Holder, LEASE_SECONDS};
 
 /// How long the markers' revert is tried before the take-over gives up (the lock lapses then,
 /// and someone tries again).
@@ -56,7 +58,7 @@ pub async fn take_over(
 /// The holder's journal, if it is on this machine and no process writes it any more: the
 /// revert goes on record there (and the dead session is closed), as `gameday cleanup` does.
 pub fn local_journal(from: &Holder) -> Option<std::path::PathBuf> {
-    from.dead_journal().filter(|p| p.is_file())
+    crate::store::machine::dead_journal(from).filter(|p| p.is_file())
 }
 
 /// Reverts every marker of `session`'s fault `fault` found in the cluster, recording it in
@@ -85,7 +87,7 @@ pub async fn revert_markers(
                 Ok(kept) => {
                     let kept =
                         if kept.is_empty() { String::new() } else { format!("; left as it is: {}", kept.join("; ")) };
-                    let what = crate::backend::Happening {
+                    let what = crate::model::Happening {
                         reason: "GamedayFaultTakenOver",
                         action: "TakeOver",
                         note: format!("gameday session {session} fault #{fault} ({}): reverted by {by}{kept}", l.what),

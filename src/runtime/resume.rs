@@ -10,23 +10,23 @@ use crate::timeline::EntryKind;
 pub fn resumable(
     dir: &std::path::Path,
     id: &str,
-    backend: &crate::backend::BackendInfo,
+    backend: &crate::model::BackendInfo,
 ) -> anyhow::Result<(PathBuf, Vec<crate::timeline::Entry>)> {
     let path = existing(dir, id, backend)?;
-    if crate::timeline::journal::in_use(&path) {
+    if crate::store::journal::in_use(&path) {
         anyhow::bail!("session {id} is open in another console");
     }
-    let entries = crate::timeline::journal::read(&path)?;
+    let entries = crate::store::journal::read(&path)?;
     Ok((path, entries))
 }
 
 /// An existing session's journal, to resume or to join: it must have run on this system.
-pub fn existing(dir: &std::path::Path, id: &str, backend: &crate::backend::BackendInfo) -> anyhow::Result<PathBuf> {
+pub fn existing(dir: &std::path::Path, id: &str, backend: &crate::model::BackendInfo) -> anyhow::Result<PathBuf> {
     let path = dir.join(format!("{id}.jsonl"));
     if !path.exists() {
         anyhow::bail!("no session {id} in {} (gameday sessions lists them)", dir.display());
     }
-    same_system(id, crate::timeline::journal::first(&path)?.as_ref(), backend)?;
+    same_system(id, crate::store::journal::first(&path)?.as_ref(), backend)?;
     Ok(path)
 }
 
@@ -34,7 +34,7 @@ pub fn existing(dir: &std::path::Path, id: &str, backend: &crate::backend::Backe
 fn same_system(
     id: &str,
     first: Option<&crate::timeline::Entry>,
-    backend: &crate::backend::BackendInfo,
+    backend: &crate::model::BackendInfo,
 ) -> anyhow::Result<()> {
     let ran_on = first.and_then(|e| match &e.kind {
         EntryKind::SessionStart { backend, .. } => Some(backend),
@@ -55,7 +55,7 @@ fn same_system(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::BackendInfo;
+    use crate::model::BackendInfo;
     use crate::timeline::Entry;
     use chrono::Utc;
 

@@ -4,7 +4,7 @@
 use ratatui::crossterm::event::{self, Event};
 
 use crate::app::start::{Decision, StartScreen};
-use crate::theme::Theme;
+use crate::config::theme::Theme;
 
 pub fn choose(mut screen: StartScreen, theme: &Theme, where_: &str) -> anyhow::Result<Decision> {
     let mut term = super::terminal::enter()?;

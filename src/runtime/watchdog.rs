@@ -20,8 +20,10 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::app::elsewhere::{Seen, OVERDUE_GRACE_S, TRY_AGAIN_MS};
-use crate::backend::lock::{ClusterLock, Holder, RENEW_EVERY};
-use crate::backend::{Backend, Leftover, TopologyDelta};
+use crate::backend::lock::ClusterLock;
+use crate::backend::Backend;
+use crate::model::{Holder, RENEW_EVERY};
+use crate::model::{Leftover, TopologyDelta};
 
 /// How often the markers are searched for overdue faults.
 pub const SCAN_EVERY: Duration = Duration::from_secs(5);

@@ -14,7 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
-use crate::timeline::journal::Journal;
+use crate::store::journal::Journal;
 use crate::timeline::{Entry, EntryKind};
 
 /// How often a failing journal is retried.

@@ -2,7 +2,7 @@
 //! start (`+5.012s`), and one closing summary line. Pure: the runtime prints what these return.
 
 use super::entry::{Entry, EntryKind};
-use super::faults::step_verdicts;
+use super::faults::{planned_steps, step_tally};
 
 /// The time since the session's start, to the millisecond: `+5.012s`.
 pub fn elapsed(t_ms: u64) -> String {
@@ -17,16 +17,8 @@ pub fn line(e: &Entry) -> String {
 /// The closing line: how many steps held, broke, failed, were skipped or never ran, whether
 /// every fault was confirmed reverted, the run's length and its exit code.
 pub fn summary(entries: &[Entry], left_behind: usize, took_ms: u64, code: u8) -> String {
-    let verdicts: Vec<&str> = step_verdicts(entries).into_values().collect();
-    let count = |v: &str| verdicts.iter().filter(|x| **x == v).count();
-    let planned = entries
-        .iter()
-        .rev()
-        .find_map(|e| match &e.kind {
-            EntryKind::PlanLoaded { steps, .. } => Some(*steps),
-            _ => None,
-        })
-        .unwrap_or(0);
+    let t = step_tally(entries);
+    let planned = planned_steps(entries).unwrap_or(0);
     let faults = entries.iter().filter(|e| matches!(e.kind, EntryKind::InjectRequested { .. })).count();
     let reverted = match left_behind {
         0 => "none left behind".to_string(),
@@ -35,12 +27,12 @@ pub fn summary(entries: &[Entry], left_behind: usize, took_ms: u64, code: u8) ->
     format!(
         "gameday run: {planned} step(s): {} held, {} partially held, {} broken, {} failed, {} skipped, {} not run; \
          {faults} fault(s), {reverted}; {} s; exit {code}",
-        count("held"),
-        count("partially held"),
-        count("broken"),
-        count("failed"),
-        count("skipped"),
-        planned.saturating_sub(verdicts.len()),
+        t.held,
+        t.partial,
+        t.broken,
+        t.failed,
+        t.skipped,
+        planned.saturating_sub(t.total()),
         format_args!("{}.{:02}", took_ms / 1000, took_ms % 1000 / 10),
     )
 }

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{BackendInfo, Mode, RevertHandle, Target};
-use crate::preset::ParamValue;
+use crate::model::ParamValue;
+use crate::model::{BackendInfo, Mode, RevertHandle, Target};
 
 /// The moment an event reached the core: milliseconds since the session started, and wall time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -384,7 +384,7 @@ pub enum EntryKind {
         name: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         fault: Option<u64>,
-        verdict: String,
+        verdict: crate::model::StepVerdict,
         detail: String,
     },
     /// A responder joined a drill on the session (`gameday --drill <ID>`).

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::entry::{seconds, EndReason, Entry, EntryKind, Health};
+use crate::model::{StepVerdict, Tally};
 
 /// One fault as the journal tells it.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -372,12 +373,26 @@ pub fn steady_verdict(entries: &[Entry], fault: u64) -> SteadyVerdict {
 
 /// Per step of the run-sheet: the hypothesis written before the run against what happened.
 /// Each run-sheet step's verdict (its last outcome), by step number.
-pub fn step_verdicts(entries: &[Entry]) -> BTreeMap<usize, &str> {
+pub fn step_verdicts(entries: &[Entry]) -> BTreeMap<usize, StepVerdict> {
     entries
         .iter()
         .filter_map(|e| match &e.kind {
-            EntryKind::StepOutcome { step, verdict, .. } => Some((*step, verdict.as_str())),
+            EntryKind::StepOutcome { step, verdict, .. } => Some((*step, *verdict)),
             _ => None,
         })
         .collect()
+}
+
+/// How many steps got each verdict (each step's last outcome): the one count the report, its
+/// JSON, the CI log and the session list all use.
+pub fn step_tally(entries: &[Entry]) -> Tally {
+    Tally::of(step_verdicts(entries).into_values())
+}
+
+/// How many steps the run-sheet has (the last one loaded), if one was loaded.
+pub fn planned_steps(entries: &[Entry]) -> Option<usize> {
+    entries.iter().rev().find_map(|e| match &e.kind {
+        EntryKind::PlanLoaded { steps, .. } => Some(*steps),
+        _ => None,
+    })
 }

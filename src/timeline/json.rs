@@ -96,7 +96,7 @@ pub fn render(entries: &[Entry]) -> serde_json::Value {
         })
         .collect();
     let action_items: Vec<&serde_json::Value> = notes.iter().filter(|n| n["tag"] == "action_item").collect();
-    let count = |v: &str| steps.iter().filter(|s| s["verdict"] == v).count();
+    let t = super::faults::step_tally(entries);
     json!({
         "session": start,
         "plan": plan,
@@ -105,7 +105,10 @@ pub fn render(entries: &[Entry]) -> serde_json::Value {
             "faults": faults.len(),
             "aborted": faults.iter().filter(|f| matches!(f.ending, Some((_, EndReason::Aborted { .. })))).count(),
             "refused": entries.iter().filter(|e| matches!(e.kind, EntryKind::InjectRefused { .. })).count(),
-            "steps": {"total": steps.len(), "held": count("held"), "broken": count("broken"), "failed": count("failed")},
+            "steps": {
+                "total": steps.len(), "held": t.held, "partially_held": t.partial, "broken": t.broken,
+                "failed": t.failed, "skipped": t.skipped,
+            },
         },
         "steps": steps,
         "drill": Some(super::drill::read(entries)).filter(super::drill::Drill::is_drill),

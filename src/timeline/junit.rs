@@ -10,6 +10,7 @@ fn escape(text: &str) -> String {
 }
 
 use super::entry::{Entry, EntryKind};
+use crate::model::StepVerdict;
 
 /// How every JUnit file of gameday's begins.
 pub const PROLOGUE: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"gameday\"";
@@ -32,13 +33,13 @@ pub fn render(entries: &[Entry]) -> String {
             }
             EntryKind::StepOutcome { step, name, verdict, detail, .. } => {
                 let (t0, hypothesis) = started.get(step).cloned().unwrap_or((e.t_ms, String::new()));
-                cases.push((*step, name.clone(), verdict.clone(), detail.clone(), hypothesis, e.t_ms - t0));
+                cases.push((*step, name.clone(), *verdict, detail.clone(), hypothesis, e.t_ms - t0));
             }
             _ => {}
         }
     }
-    let failures = cases.iter().filter(|c| c.2 == "broken").count();
-    let errors = cases.iter().filter(|c| c.2 == "failed").count();
+    let failures = cases.iter().filter(|c| c.2 == StepVerdict::Broken).count();
+    let errors = cases.iter().filter(|c| !matches!(c.2, StepVerdict::Held | StepVerdict::Broken)).count();
     let total: u64 = cases.iter().map(|c| c.5).sum();
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
@@ -63,11 +64,11 @@ pub fn render(entries: &[Entry]) -> String {
             *ms as f64 / 1000.0
         );
         let message = format!("hypothesis: {hypothesis}; {detail}");
-        match verdict.as_str() {
-            "held" => {
+        match verdict {
+            StepVerdict::Held => {
                 let _ = writeln!(x, ">\n      <system-out>{}</system-out>\n    </testcase>", escape(&message));
             }
-            "broken" => {
+            StepVerdict::Broken => {
                 let _ = writeln!(
                     x,
                     ">\n      <failure message=\"hypothesis broken\" type=\"hypothesis\">{}</failure>\n    </testcase>",

@@ -1,17 +1,17 @@
-//! The session timeline: entries, the write-ahead JSONL journal, and the Markdown report.
+//! The session timeline: its entries and what is made of them (the Markdown report, its JSON,
+//! the JUnit file, the gantt chart, the CI log's lines). Pure data and formats: the files they
+//! live in are `crate::store`'s.
 
 pub mod ci;
 pub mod drill;
 pub mod entry;
 pub mod faults;
 pub mod gantt;
-pub mod journal;
 pub mod json;
 pub mod junit;
 pub mod leftovers;
 pub mod markdown;
 pub mod report;
-pub mod sessions;
 pub mod summary;
 
 pub use entry::{since, EndReason, Entry, EntryKind, Health, Mark, NoteTag, Stamp};

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::entry::{seconds, EndReason, Entry, EntryKind, NoteTag};
-use super::faults::{steady_verdict, step_verdicts, FaultSummary};
+use super::faults::{planned_steps, steady_verdict, step_tally, FaultSummary};
 use super::markdown::escape;
 
 /// The median of some durations, "-" for none.
@@ -20,21 +20,17 @@ pub fn median(mut ms: Vec<u64>) -> String {
 
 pub fn markdown(md: &mut String, entries: &[Entry], faults: &[FaultSummary], drill: &super::drill::Drill) {
     let _ = writeln!(md, "## Summary\n");
-    let verdicts: Vec<&str> = step_verdicts(entries).into_values().collect();
-    if let Some(planned) = entries.iter().find_map(|e| match &e.kind {
-        EntryKind::PlanLoaded { steps, .. } => Some(*steps),
-        _ => None,
-    }) {
-        let count = |v: &str| verdicts.iter().filter(|x| **x == v).count();
-        let run = verdicts.iter().filter(|v| **v != "skipped").count();
+    if let Some(planned) = planned_steps(entries) {
+        let t = step_tally(entries);
         let _ = writeln!(
             md,
-            "- **Steps**: {run} of {planned} run; hypotheses {} held, {} partially held, {} broken; {} failed, {} skipped.",
-            count("held"),
-            count("partially held"),
-            count("broken"),
-            count("failed"),
-            count("skipped"),
+            "- **Steps**: {} of {planned} run; hypotheses {} held, {} partially held, {} broken; {} failed, {} skipped.",
+            t.ran(),
+            t.held,
+            t.partial,
+            t.broken,
+            t.failed,
+            t.skipped,
         );
     }
     let aborts: Vec<String> = faults

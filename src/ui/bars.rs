@@ -12,7 +12,7 @@ use crate::app::fault::{FaultPhase, LOUD_AFTER_ATTEMPTS};
 use crate::app::keymap::{self, ABORT_CHORD};
 use crate::app::state::{AppState, Level, TextInput};
 use crate::app::{cleanup, elsewhere};
-use crate::theme::Theme;
+use crate::config::theme::Theme;
 
 pub fn header(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     if let Some(c) = s.connection.as_ref().filter(|c| !c.connected) {

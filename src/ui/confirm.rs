@@ -9,8 +9,8 @@ use ratatui::Frame;
 use super::{labelled, popup};
 use crate::app::fault::{Button, FaultPlan};
 use crate::app::preview::Preview;
-use crate::probe::Verdict;
-use crate::theme::Theme;
+use crate::config::theme::Theme;
+use crate::model::probe::Verdict;
 
 /// What the confirmation shows: the plan, the button chosen, what prepare found, and the
 /// steady state now.

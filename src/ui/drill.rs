@@ -10,7 +10,7 @@ use ratatui::Frame;
 use super::clock;
 use crate::app::drill::Responder;
 use crate::app::state::AppState;
-use crate::theme::Theme;
+use crate::config::theme::Theme;
 use crate::timeline::entry::seconds;
 use crate::timeline::{drill, EntryKind, Mark};
 

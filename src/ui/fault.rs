@@ -11,8 +11,8 @@ use super::{clock, labelled};
 use crate::app::fault::{FaultPhase, LiveFault};
 use crate::app::state::AppState;
 use crate::app::steady;
-use crate::probe::Verdict;
-use crate::theme::Theme;
+use crate::config::theme::Theme;
+use crate::model::probe::Verdict;
 
 const LABEL: usize = 13;
 

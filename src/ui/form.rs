@@ -9,7 +9,7 @@ use ratatui::Frame;
 
 use super::{labelled, popup};
 use crate::app::form::ParamForm;
-use crate::theme::Theme;
+use crate::config::theme::Theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, t: &Theme, form: &ParamForm) {
     let width = 96u16.min(area.width.saturating_sub(2));

@@ -9,7 +9,7 @@ use ratatui::Frame;
 use super::topology::health_color;
 use crate::app::health::ServiceHealth;
 use crate::app::state::AppState;
-use crate::theme::Theme;
+use crate::config::theme::Theme;
 
 /// The smallest top of a sparkline's scale, in ms.
 const MIN_SCALE_MS: u64 = 10;

@@ -7,7 +7,7 @@ use ratatui::Frame;
 
 use super::popup;
 use crate::app::keymap;
-use crate::theme::Theme;
+use crate::config::theme::Theme;
 
 /// The lines of one column of the help.
 fn lines(sections: Vec<keymap::HelpSection>, t: &Theme) -> Vec<Line<'static>> {

@@ -9,7 +9,7 @@ use ratatui::Frame;
 use super::{labelled, popup};
 use crate::app::cleanup::CleanupStatus;
 use crate::app::state::AppState;
-use crate::theme::Theme;
+use crate::config::theme::Theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme, revert: bool) {
     let r = popup(area, 110, s.leftovers.len() as u16 * 3 + 8);

@@ -116,7 +116,7 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
 }
 
 /// Clears a popup's area, painting the theme's background.
-pub(crate) fn clear(frame: &mut Frame, r: Rect, t: &crate::theme::Theme) {
+pub(crate) fn clear(frame: &mut Frame, r: Rect, t: &crate::config::theme::Theme) {
     frame.render_widget(ratatui::widgets::Clear, r);
     frame.render_widget(ratatui::widgets::Block::new().style(t.background()), r);
 }
@@ -152,7 +152,7 @@ fn allot<const N: usize>(height: u16, needs: &[(u16, u16); N], keep: u16) -> [u1
 }
 
 /// A panel with no room for its borders says what it holds on one line; true if it did.
-pub(crate) fn summary_only(frame: &mut Frame, area: Rect, t: &crate::theme::Theme, text: String) -> bool {
+pub(crate) fn summary_only(frame: &mut Frame, area: Rect, t: &crate::config::theme::Theme, text: String) -> bool {
     if area.height >= 3 {
         return false;
     }

@@ -9,7 +9,7 @@ use ratatui::Frame;
 use tui_textarea::TextArea;
 
 use super::popup;
-use crate::theme::Theme;
+use crate::config::theme::Theme;
 use crate::timeline::NoteTag;
 
 pub fn draw(frame: &mut Frame, area: Rect, t: &Theme, text: &TextArea<'static>, tag: NoteTag) {

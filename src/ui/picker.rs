@@ -10,9 +10,9 @@ use ratatui::Frame;
 use super::popup;
 use crate::app::state::AppState;
 use crate::app::update::plan;
-use crate::backend::Target;
-use crate::preset::Preset;
-use crate::theme::Theme;
+use crate::config::preset::Preset;
+use crate::config::theme::Theme;
+use crate::model::Target;
 
 fn details<'a>(p: &Preset, t: &Theme) -> Vec<Line<'a>> {
     let params: Vec<String> = p.params.iter().map(|(k, d)| format!("{k}={}{}", d.default, d.unit)).collect();

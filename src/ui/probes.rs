@@ -9,8 +9,8 @@ use ratatui::Frame;
 
 use crate::app::state::AppState;
 use crate::app::steady;
-use crate::probe::Verdict;
-use crate::theme::Theme;
+use crate::config::theme::Theme;
+use crate::model::probe::Verdict;
 
 /// Rows wanted: one per probe, plus the borders.
 pub fn height(s: &AppState) -> u16 {
@@ -81,7 +81,7 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         if inner.width > TEXT + 9 {
             // Success (full bars when it succeeded), then latency; newest on the right.
             let w = (inner.width - TEXT - 1) as usize / 2;
-            let recent = |f: &dyn Fn(&crate::probe::Reading) -> u64| -> Vec<u64> {
+            let recent = |f: &dyn Fn(&crate::model::probe::Reading) -> u64| -> Vec<u64> {
                 readings.map(|r| r.iter().rev().take(w).rev().map(f).collect()).unwrap_or_default()
             };
             let success = recent(&|x| (x.outcome.success.unwrap_or(0.0) * 100.0).round() as u64);

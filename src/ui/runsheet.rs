@@ -8,7 +8,8 @@ use ratatui::Frame;
 
 use crate::app::runsheet::Phase;
 use crate::app::state::AppState;
-use crate::theme::Theme;
+use crate::config::theme::Theme;
+use crate::model::StepVerdict;
 use crate::timeline::EntryKind;
 
 pub fn height(s: &AppState) -> u16 {
@@ -38,7 +39,7 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     frame.render_widget(block, area);
     let outcome = |i: usize| {
         s.timeline.iter().rev().find_map(|e| match &e.kind {
-            EntryKind::StepOutcome { step, verdict, .. } if *step == i + 1 => Some(verdict.clone()),
+            EntryKind::StepOutcome { step, verdict, .. } if *step == i + 1 => Some(*verdict),
             _ => None,
         })
     };
@@ -68,10 +69,10 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         lines.push(Line::styled(format!("+{first} step(s) above"), t.muted()));
     }
     lines.extend(sheet.plan.steps.iter().enumerate().skip(first).take(last - first).map(|(i, step)| {
-        let (mark, color) = match (outcome(i).as_deref(), current == Some(i)) {
+        let (mark, color) = match (outcome(i), current == Some(i)) {
             (_, true) => ("▶ now".to_string(), t.fault.active),
-            (Some("held"), _) => ("✓ held".into(), t.health.healthy),
-            (Some("skipped"), _) => ("- skipped".into(), t.ui.muted),
+            (Some(StepVerdict::Held), _) => ("✓ held".into(), t.health.healthy),
+            (Some(StepVerdict::Skipped), _) => ("- skipped".into(), t.ui.muted),
             (Some(v), _) => (format!("✗ {v}"), t.health.down),
             (None, _) => ("  to do".into(), t.ui.muted),
         };

@@ -7,7 +7,7 @@ use ratatui::Frame;
 
 use crate::app::keymap::Context;
 use crate::app::start::{Choice, StartScreen};
-use crate::theme::Theme;
+use crate::config::theme::Theme;
 
 pub fn draw(frame: &mut Frame, s: &StartScreen, t: &Theme, where_: &str) {
     frame.render_widget(ratatui::widgets::Block::new().style(t.background()), frame.area());
@@ -23,7 +23,7 @@ pub fn draw(frame: &mut Frame, s: &StartScreen, t: &Theme, where_: &str) {
         .iter()
         .map(|c| {
             let style = match c {
-                Choice::New | Choice::Plan { .. } => t.text(),
+                Choice::New | Choice::RunSheet { .. } => t.text(),
                 Choice::Resume { .. } => t.muted(),
                 Choice::Join { .. } => ratatui::style::Style::new().fg(t.ui.warning),
             };

@@ -8,7 +8,7 @@ use ratatui::Frame;
 
 use super::labelled;
 use crate::app::state::AppState;
-use crate::theme::Theme;
+use crate::config::theme::Theme;
 use crate::timeline::{since, EntryKind};
 
 pub fn kind_color(t: &Theme, k: &EntryKind) -> Color {

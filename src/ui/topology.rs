@@ -9,9 +9,9 @@ use ratatui::Frame;
 
 use crate::app::state::AppState;
 use crate::app::tree::Row;
-use crate::backend::model::PodPhase;
-use crate::backend::Target;
-use crate::theme::Theme;
+use crate::config::theme::Theme;
+use crate::model::PodPhase;
+use crate::model::Target;
 use crate::timeline::Health;
 
 pub fn health_color(t: &Theme, h: Health) -> Color {

@@ -12,8 +12,8 @@ use bollard::query_parameters::{
 };
 use bollard::Docker;
 use gameday::backend::docker::DockerBackend;
-use gameday::backend::{FaultSpec, Mode, PodRef, Target};
-use gameday::preset::ParamValue;
+use gameday::model::ParamValue;
+use gameday::model::{FaultSpec, Mode, PodRef, Target};
 
 pub const WEB_IMAGE: &str = "gameday-test-web:latest";
 pub const NETEM_IMAGE: &str = "gameday-test-netem:latest";

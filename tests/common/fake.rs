@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use gameday::backend::{Backend, BackendError, BackendInfo, FaultSpec, Leftover, RevertHandle, Support, TopologyDelta};
+use gameday::backend::{Backend, BackendError};
+use gameday::model::{BackendInfo, FaultSpec, Leftover, RevertHandle, Support, TopologyDelta};
 use tokio::sync::mpsc::UnboundedSender;
 
 #[derive(Default)]

@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use gameday::backend::kube::{KubeBackend, KubeOptions};
-use gameday::backend::{Backend, FaultSpec, Mode, PodRef, RevertHandle, Target, Topology, TopologyDelta};
-use gameday::preset::ParamValue;
+use gameday::backend::Backend;
+use gameday::model::ParamValue;
+use gameday::model::{FaultSpec, Mode, PodRef, RevertHandle, Target, Topology, TopologyDelta};
 
 use super::apiserver::ApiServer;
 

@@ -15,7 +15,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use gameday::app::state::{PresetEntry, Session};
 use gameday::app::{update, AppState, Effect, Event};
 use gameday::backend::sim::SimCluster;
-use gameday::backend::{Backend, BackendInfo, Support, TopologyDelta};
+use gameday::backend::Backend;
+use gameday::model::{BackendInfo, Support, TopologyDelta};
 use gameday::timeline::Stamp;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -61,12 +62,12 @@ impl Harness {
     }
 
     pub fn with_support(support: impl Fn(&str) -> Support) -> Harness {
-        let presets = gameday::preset::load_presets(None)
+        let presets = gameday::config::preset::load_presets(None)
             .unwrap()
             .into_iter()
             .map(|p| PresetEntry { support: support(&p.action), preset: p })
             .collect();
-        let themes = gameday::theme::load_themes(None).unwrap();
+        let themes = gameday::config::theme::load_themes(None).unwrap();
         let theme = themes["default"].clone();
         let (s, _) = AppState::new(session(), presets, themes, theme, at(0));
         let sim = SimCluster::new(42);
@@ -92,11 +93,11 @@ impl Harness {
     }
 
     /// The simulated cluster's prepare answers the confirmation's preview.
-    pub fn preview(&mut self, spec: &gameday::backend::FaultSpec) -> Vec<Effect> {
+    pub fn preview(&mut self, spec: &gameday::model::FaultSpec) -> Vec<Effect> {
         let result = self
             .sim
             .prepare(spec)
-            .map(|handle| gameday::backend::Prepared {
+            .map(|handle| gameday::model::Prepared {
                 handle,
                 found: Vec::new(),
                 ends_by_itself: Some(gameday::backend::sim::ENDS.into()),
@@ -242,9 +243,9 @@ pub fn _assert_backend<B: Backend>() {}
 
 /// A small compose-like topology with no traffic samples (as the Docker and Kubernetes
 /// backends report it): project `shop`, services web (2) and db (1), on host `docker`.
-pub fn compose_topology() -> gameday::backend::Topology {
-    use gameday::backend::model::{Node, Pod, PodPhase, Workload};
-    let mut t = gameday::backend::Topology::default();
+pub fn compose_topology() -> gameday::model::Topology {
+    use gameday::model::{Node, Pod, PodPhase, Workload};
+    let mut t = gameday::model::Topology::default();
     for (svc, n) in [("web", 2u32), ("db", 1)] {
         t.upsert_workload(Workload {
             namespace: "shop".into(),
@@ -274,13 +275,13 @@ pub fn compose_topology() -> gameday::backend::Topology {
 }
 
 /// Two faults an earlier session left, as the journal scan reports them.
-pub fn two_leftovers() -> Vec<gameday::backend::Leftover> {
+pub fn two_leftovers() -> Vec<gameday::model::Leftover> {
     (1..=2)
-        .map(|id| gameday::backend::Leftover {
+        .map(|id| gameday::model::Leftover {
             session: "20261120-090000-dead".into(),
             fault_id: id,
             what: format!("container-pause on shop/web (paused shop-web-{id})"),
-            handle: gameday::backend::RevertHandle {
+            handle: gameday::model::RevertHandle {
                 fault_id: id,
                 summary: format!("paused shop-web-{id}"),
                 data: serde_json::Value::Null,

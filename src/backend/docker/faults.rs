@@ -13,16 +13,17 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use rand::seq::SliceRandom;
 
+pub use super::handle::{Container, Endpoint, HandleData, Limits};
 use super::helper::{
     crash_script, run_once, start_helper, wait_applied, CRASHED, DEADLINE, FAULT, QDISC, SESSION, TARGET, TARGET_NAME,
 };
 pub use super::helper::{probe_netem, sweep_oneshots, HelperCheck};
 use super::markers;
 use super::netem;
-pub use super::plan::{Endpoint, Limits, Plan, Target};
 use super::topology::{Ctr, HELPER};
-use crate::backend::model::PodPhase;
-use crate::backend::{BackendError, FaultSpec, Mode};
+use crate::backend::BackendError;
+use crate::model::PodPhase;
+use crate::model::{FaultSpec, Mode};
 
 /// The faults this backend runs.
 pub const ACTIONS: &[&str] = &[
@@ -97,7 +98,7 @@ pub(super) fn failed(what: &str, e: DockerError) -> BackendError {
 async fn running_candidates(
     ctx: &Ctx,
     spec: &FaultSpec,
-) -> Result<Vec<(Target, bollard::models::ContainerInspectResponse)>, BackendError> {
+) -> Result<Vec<(Container, bollard::models::ContainerInspectResponse)>, BackendError> {
     let inspected =
         futures::future::join_all(spec.pods.iter().map(|p| {
             ctx.docker.inspect_container(&p.name, None::<bollard::query_parameters::InspectContainerOptions>)
@@ -117,7 +118,7 @@ async fn running_candidates(
         if spec.action.starts_with("network-") {
             network_refusal(&spec.action, &c).map_err(BackendError::Unsupported)?;
         }
-        out.push((Target { id: c.id.clone(), name: c.name.clone() }, i));
+        out.push((Container { id: c.id.clone(), name: c.name.clone() }, i));
     }
     if out.is_empty() {
         return Err(if own_only {
@@ -181,16 +182,16 @@ fn endpoint(network: String, s: EndpointSettings) -> Endpoint {
 }
 
 /// A helper's container name: findable, unique per fault and target.
-fn helper_name(spec: &FaultSpec, target: &Target) -> String {
+fn helper_name(spec: &FaultSpec, target: &Container) -> String {
     let clean =
         |s: &str| s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' }).collect::<String>();
     format!("gameday-{}-f{}-{}", clean(&spec.session), spec.fault_id, clean(&target.name))
 }
 
-pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<Plan, BackendError> {
+pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<HandleData, BackendError> {
     let int = |n: &str, d: i64| spec.int(n).unwrap_or(d);
     let chosen = running_candidates(ctx, spec).await?;
-    let targets: Vec<Target> = chosen.iter().map(|(t, _)| t.clone()).collect();
+    let targets: Vec<Container> = chosen.iter().map(|(t, _)| t.clone()).collect();
     Ok(match spec.action.as_str() {
         "container-kill" => {
             let crash = match spec.text("how").as_deref() {
@@ -203,11 +204,11 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<Plan, BackendError> 
                 }
             };
             let signal = spec.text("signal").unwrap_or_else(|| "SIGKILL".into());
-            Plan::ContainerKill { targets, signal, crash }
+            HandleData::ContainerKill { targets, signal, crash }
         }
-        "container-stop" => Plan::ContainerStop { targets, grace_s: int("grace_seconds", 10) },
-        "container-restart" => Plan::ContainerRestart { targets, grace_s: int("grace_seconds", 10) },
-        "container-pause" => Plan::ContainerPause { targets },
+        "container-stop" => HandleData::ContainerStop { targets, grace_s: int("grace_seconds", 10) },
+        "container-restart" => HandleData::ContainerRestart { targets, grace_s: int("grace_seconds", 10) },
+        "container-pause" => HandleData::ContainerPause { targets },
         "network-disconnect" => {
             let only = spec.text("network").filter(|n| !n.is_empty());
             let endpoints: Vec<Vec<Endpoint>> = chosen
@@ -228,11 +229,11 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<Plan, BackendError> 
                 let on = only.map(|o| format!(" {o}")).unwrap_or_default();
                 return Err(BackendError::Failed(format!("{} is on no network{on}", spec.target)));
             }
-            Plan::NetworkDisconnect { targets, endpoints }
+            HandleData::NetworkDisconnect { targets, endpoints }
         }
         "cpu-throttle" => {
             let cpus = spec.params.get("cpus").and_then(|v| v.as_f64()).unwrap_or(0.2);
-            Plan::CpuThrottle { targets, saved: chosen.iter().map(|(_, i)| limits(i)).collect(), cpus }
+            HandleData::CpuThrottle { targets, saved: chosen.iter().map(|(_, i)| limits(i)).collect(), cpus }
         }
         "memory-throttle" => {
             let memory_mb = int("memory_mb", 64);
@@ -254,13 +255,13 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<Plan, BackendError> 
                     )));
                 }
             }
-            Plan::MemoryThrottle { targets, saved, memory_mb }
+            HandleData::MemoryThrottle { targets, saved, memory_mb }
         }
         action if netem::ACTIONS.iter().any(|(a, _)| *a == action) => {
             let qdisc = netem::qdisc(spec).map_err(BackendError::Unsupported)?;
             helper_usable(ctx, action).await.map_err(BackendError::Unsupported)?;
             let helpers = targets.iter().map(|t| helper_name(spec, t)).collect();
-            Plan::Netem {
+            HandleData::Netem {
                 targets,
                 helpers,
                 qdisc,
@@ -275,9 +276,9 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<Plan, BackendError> 
 /// Applies a prepared fault: its marker first, then the changes. Stops at the first error;
 /// an error before anything changed is `NotApplied` (its marker is removed, there is nothing
 /// to revert), any later one leaves the plan for the console to revert.
-pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<(), BackendError> {
+pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &HandleData) -> Result<(), BackendError> {
     let d = &ctx.docker;
-    if let Plan::Netem { .. } = plan {
+    if let HandleData::Netem { .. } = plan {
         helper_usable(ctx, &spec.action).await.map_err(BackendError::NotApplied)?;
     }
     markers::create(d, spec, plan).await.map_err(|e| BackendError::NotApplied(e.to_string()))?;
@@ -294,10 +295,10 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<(), Back
 
 /// The changes of a plan, one by one; `changed` counts those made (and a helper that may still
 /// make its own).
-async fn apply(ctx: &Ctx, spec: &FaultSpec, plan: &Plan, changed: &mut usize) -> Result<(), BackendError> {
+async fn apply(ctx: &Ctx, spec: &FaultSpec, plan: &HandleData, changed: &mut usize) -> Result<(), BackendError> {
     let d = &ctx.docker;
     match plan {
-        Plan::ContainerKill { targets, signal, crash: false } => {
+        HandleData::ContainerKill { targets, signal, crash: false } => {
             for t in targets {
                 let opts = KillContainerOptionsBuilder::default().signal(signal).build();
                 d.kill_container(&t.id, Some(opts)).await.map_err(|e| failed(&format!("kill {}", t.name), e))?;
@@ -305,14 +306,14 @@ async fn apply(ctx: &Ctx, spec: &FaultSpec, plan: &Plan, changed: &mut usize) ->
                 tracing::info!(target: "gameday::docker", fault = spec.fault_id, container = %t.name, "{}: changed", spec.action);
             }
         }
-        Plan::ContainerKill { targets, signal, crash: true } => {
+        HandleData::ContainerKill { targets, signal, crash: true } => {
             for t in targets {
                 crash(ctx, spec, t, signal).await?;
                 *changed += 1;
                 tracing::info!(target: "gameday::docker", fault = spec.fault_id, container = %t.name, "{}: changed", spec.action);
             }
         }
-        Plan::ContainerStop { targets, grace_s } => {
+        HandleData::ContainerStop { targets, grace_s } => {
             for t in targets {
                 let opts = StopContainerOptionsBuilder::default().t(*grace_s as i32).build();
                 d.stop_container(&t.id, Some(opts)).await.map_err(|e| failed(&format!("stop {}", t.name), e))?;
@@ -320,7 +321,7 @@ async fn apply(ctx: &Ctx, spec: &FaultSpec, plan: &Plan, changed: &mut usize) ->
                 tracing::info!(target: "gameday::docker", fault = spec.fault_id, container = %t.name, "{}: changed", spec.action);
             }
         }
-        Plan::ContainerRestart { targets, grace_s } => {
+        HandleData::ContainerRestart { targets, grace_s } => {
             for t in targets {
                 let opts = RestartContainerOptionsBuilder::default().t(*grace_s as i32).build();
                 d.restart_container(&t.id, Some(opts)).await.map_err(|e| failed(&format!("restart {}", t.name), e))?;
@@ -328,14 +329,14 @@ async fn apply(ctx: &Ctx, spec: &FaultSpec, plan: &Plan, changed: &mut usize) ->
                 tracing::info!(target: "gameday::docker", fault = spec.fault_id, container = %t.name, "{}: changed", spec.action);
             }
         }
-        Plan::ContainerPause { targets } => {
+        HandleData::ContainerPause { targets } => {
             for t in targets {
                 d.pause_container(&t.id).await.map_err(|e| failed(&format!("pause {}", t.name), e))?;
                 *changed += 1;
                 tracing::info!(target: "gameday::docker", fault = spec.fault_id, container = %t.name, "{}: changed", spec.action);
             }
         }
-        Plan::NetworkDisconnect { targets, endpoints } => {
+        HandleData::NetworkDisconnect { targets, endpoints } => {
             for (t, eps) in targets.iter().zip(endpoints) {
                 for ep in eps {
                     let req = NetworkDisconnectRequest { container: t.id.clone(), force: Some(false) };
@@ -347,7 +348,7 @@ async fn apply(ctx: &Ctx, spec: &FaultSpec, plan: &Plan, changed: &mut usize) ->
                 }
             }
         }
-        Plan::CpuThrottle { targets, saved, cpus } => {
+        HandleData::CpuThrottle { targets, saved, cpus } => {
             for (t, l) in targets.iter().zip(saved) {
                 let body = if l.nano_cpus > 0 {
                     ContainerUpdateBody { nano_cpus: Some((cpus * 1e9) as i64), ..Default::default() }
@@ -365,7 +366,7 @@ async fn apply(ctx: &Ctx, spec: &FaultSpec, plan: &Plan, changed: &mut usize) ->
                 tracing::info!(target: "gameday::docker", fault = spec.fault_id, container = %t.name, "{}: changed", spec.action);
             }
         }
-        Plan::MemoryThrottle { targets, memory_mb, .. } => {
+        HandleData::MemoryThrottle { targets, memory_mb, .. } => {
             for t in targets {
                 let bytes = memory_mb * 1024 * 1024;
                 let body = ContainerUpdateBody { memory: Some(bytes), memory_swap: Some(bytes), ..Default::default() };
@@ -374,7 +375,7 @@ async fn apply(ctx: &Ctx, spec: &FaultSpec, plan: &Plan, changed: &mut usize) ->
                 tracing::info!(target: "gameday::docker", fault = spec.fault_id, container = %t.name, "{}: changed", spec.action);
             }
         }
-        Plan::Netem { targets, helpers, qdisc, image, seconds } => {
+        HandleData::Netem { targets, helpers, qdisc, image, seconds } => {
             for (t, helper) in targets.iter().zip(helpers) {
                 let deadline = chrono::Utc::now().timestamp() + *seconds as i64;
                 let labels = HashMap::from([
@@ -408,7 +409,7 @@ async fn apply(ctx: &Ctx, spec: &FaultSpec, plan: &Plan, changed: &mut usize) ->
 
 /// Kills a container's main process from outside Docker (a helper in the host's PID namespace):
 /// Docker sees a crash, not a manual stop, so the container's restart policy acts on it.
-async fn crash(ctx: &Ctx, spec: &FaultSpec, t: &Target, signal: &str) -> Result<(), BackendError> {
+async fn crash(ctx: &Ctx, spec: &FaultSpec, t: &Container, signal: &str) -> Result<(), BackendError> {
     let d = &ctx.docker;
     let i = d
         .inspect_container(&t.id, None::<bollard::query_parameters::InspectContainerOptions>)

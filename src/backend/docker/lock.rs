@@ -24,8 +24,9 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::faults::status;
 use super::topology::HELPER;
-use crate::backend::lock::{ClusterLock, Holder, LockError};
-use crate::backend::TopologyDelta;
+use crate::backend::lock::{ClusterLock, LockError};
+use crate::model::Holder;
+use crate::model::TopologyDelta;
 
 /// The lock container's name.
 pub const LOCK: &str = "gameday-lock";
@@ -158,7 +159,7 @@ pub fn holder_of(id: &str, labels: &HashMap<String, String>, stop: Option<String
         journal: get(JOURNAL),
         gone: false,
     };
-    h.gone = h.dead_journal().is_some();
+    h.gone = crate::store::machine::dead_journal(&h).is_some();
     Some(h)
 }
 

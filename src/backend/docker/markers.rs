@@ -15,10 +15,11 @@ use bollard::query_parameters::{
 use bollard::Docker;
 
 use super::faults::{failed, status};
+use super::handle::HandleData;
 use super::helper::{DEADLINE, FAULT, SESSION, TARGET, TARGET_NAME};
-use super::plan::Plan;
 use super::topology::HELPER;
-use crate::backend::{BackendError, FaultSpec, Leftover};
+use crate::backend::BackendError;
+use crate::model::{FaultSpec, Leftover};
 
 /// The `gameday.helper` value of markers.
 pub const MARKER: &str = "marker";
@@ -37,7 +38,7 @@ pub fn clean(s: &str) -> String {
 }
 
 /// Leaves the marker of a fault about to be applied (replacing one a failed attempt left).
-pub async fn create(d: &Docker, spec: &FaultSpec, plan: &Plan) -> Result<(), BackendError> {
+pub async fn create(d: &Docker, spec: &FaultSpec, plan: &HandleData) -> Result<(), BackendError> {
     let Some(first) = plan.targets().first() else { return Ok(()) };
     // The target's own image: it is on this engine, whatever registry it came from.
     let image = d
@@ -94,7 +95,7 @@ pub struct Found {
     pub session: String,
     pub fault: u64,
     pub what: String,
-    pub plan: Plan,
+    pub plan: HandleData,
     /// Unix seconds.
     pub deadline: Option<i64>,
 }
@@ -131,7 +132,7 @@ pub async fn find(d: &Docker) -> Result<Vec<Found>, BackendError> {
     for c in list {
         let labels = c.labels.unwrap_or_default();
         let get = |k: &str| labels.get(k).cloned().unwrap_or_default();
-        let (Ok(fault), Ok(plan)) = (get(FAULT).parse::<u64>(), serde_json::from_str::<Plan>(&get(PLAN))) else {
+        let (Ok(fault), Ok(plan)) = (get(FAULT).parse::<u64>(), serde_json::from_str::<HandleData>(&get(PLAN))) else {
             continue;
         };
         out.push(Found {

@@ -4,11 +4,11 @@
 //! removes its qdisc by itself when the fault's time is up.
 
 pub mod faults;
+pub mod handle;
 pub mod helper;
 pub mod lock;
 pub mod markers;
 pub mod netem;
-pub mod plan;
 pub mod revert;
 pub mod topology;
 pub mod watch;
@@ -21,7 +21,7 @@ use bollard::query_parameters::ListContainersOptionsBuilder;
 use bollard::Docker;
 use tokio::sync::mpsc::UnboundedSender;
 
-use self::faults::{Ctx, Plan, Target};
+use self::faults::{Container, Ctx, HandleData};
 use super::{Backend, BackendError, BackendInfo, FaultSpec, Leftover, RevertHandle, Support, TopologyDelta};
 
 /// The helper image Pumba uses for netem: Alpine with iproute2.
@@ -146,15 +146,15 @@ impl Backend for DockerBackend {
         Some(self.lock.clone())
     }
 
-    async fn preview(&self, spec: &FaultSpec) -> Result<crate::backend::Prepared, BackendError> {
+    async fn preview(&self, spec: &FaultSpec) -> Result<crate::model::Prepared, BackendError> {
         let plan = faults::prepare(&self.ctx, spec).await?;
         let ends_by_itself = match &plan {
-            Plan::Netem { seconds, .. } if *seconds > 0 => {
+            HandleData::Netem { seconds, .. } if *seconds > 0 => {
                 Some("its helper container removes the qdisc at its duration".into())
             }
             _ => None,
         };
-        Ok(crate::backend::Prepared {
+        Ok(crate::model::Prepared {
             handle: plan.handle(&spec.session, spec.fault_id, false),
             found: Vec::new(),
             ends_by_itself,
@@ -162,14 +162,16 @@ impl Backend for DockerBackend {
     }
 
     async fn inject(&self, spec: &FaultSpec, prepared: &RevertHandle) -> Result<RevertHandle, BackendError> {
-        let plan = Plan::from_handle(prepared)?;
+        let plan = HandleData::from_handle(prepared)?;
         faults::inject(&self.ctx, spec, &plan).await?;
         Ok(plan.handle(&spec.session, spec.fault_id, true))
     }
 
     async fn revert(&self, handle: &RevertHandle) -> Result<crate::backend::Reverted, BackendError> {
-        let plan = Plan::from_handle(handle)?;
-        revert::revert(&self.ctx, &plan, Plan::session_of(handle), handle.fault_id).await.map(|()| Default::default())
+        let plan = HandleData::from_handle(handle)?;
+        revert::revert(&self.ctx, &plan, HandleData::session_of(handle), handle.fault_id)
+            .await
+            .map(|()| Default::default())
     }
 
     /// Every fault leaves a marker on the engine (and a network fault a helper): any process
@@ -180,7 +182,7 @@ impl Backend for DockerBackend {
         let mut out = Vec::new();
         for m in markers::find(d).await? {
             let mut l = m.leftover();
-            if let Plan::Netem { helpers, .. } = &m.plan {
+            if let HandleData::Netem { helpers, .. } = &m.plan {
                 l.ended = expired(d, helpers, m.deadline).await;
             }
             out.push(l);
@@ -205,8 +207,8 @@ impl Backend for DockerBackend {
                 continue;
             }
             let name = name.trim_start_matches('/').to_string();
-            let plan = Plan::Netem {
-                targets: vec![Target { id: get(helper::TARGET), name: get(helper::TARGET_NAME) }],
+            let plan = HandleData::Netem {
+                targets: vec![Container { id: get(helper::TARGET), name: get(helper::TARGET_NAME) }],
                 helpers: vec![name.clone()],
                 qdisc: get(helper::QDISC),
                 image: h.image.unwrap_or_else(|| self.ctx.netem_image.clone()),

@@ -3,7 +3,7 @@
 //! time is up (or when it is asked to stop), so the fault ends even if the console dies. These
 //! are the command lines, as data; `faults.rs` runs them.
 
-use crate::backend::FaultSpec;
+use crate::model::FaultSpec;
 
 /// The network actions a helper carries out, and whether they need the netem qdisc (which not
 /// every kernel has; `tbf` rate limiting is in every kernel).
@@ -115,7 +115,7 @@ pub fn explain(output: &str, image: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::preset::ParamValue;
+    use crate::model::ParamValue;
 
     fn spec(action: &str, params: &[(&str, i64)]) -> FaultSpec {
         FaultSpec {

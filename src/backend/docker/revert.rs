@@ -9,13 +9,13 @@ use bollard::Docker;
 use futures::StreamExt;
 
 use super::faults::{failed, status, Ctx};
+use super::handle::{Container, Endpoint, HandleData};
 use super::helper::{net_admin, run_once};
 use super::markers;
 use super::netem;
-use super::plan::{Endpoint, Plan, Target};
 use super::topology::Ctr;
-use crate::backend::model::PodPhase;
 use crate::backend::BackendError;
+use crate::model::PodPhase;
 
 /// The endpoint settings of a reconnect: the same aliases, static addresses, links and options.
 fn reconnect(ep: &Endpoint) -> EndpointSettings {
@@ -43,7 +43,7 @@ async fn is_running(d: &Docker, id: &str) -> Result<Option<PodPhase>, BackendErr
 }
 
 /// Starts the targets that are not running (they were when the fault began).
-async fn start_stopped(d: &Docker, targets: &[Target]) -> Result<(), BackendError> {
+async fn start_stopped(d: &Docker, targets: &[Container]) -> Result<(), BackendError> {
     for t in targets {
         // Running, restarting, paused by someone else, or removed: nothing of ours to undo.
         if let Some(PodPhase::Exited(_) | PodPhase::Pending) = is_running(d, &t.id).await? {
@@ -59,7 +59,7 @@ async fn start_stopped(d: &Docker, targets: &[Target]) -> Result<(), BackendErro
 
 /// Undoes a fault, then removes its marker (`session`: whose it is; handles journaled before
 /// markers existed have none).
-pub async fn revert(ctx: &Ctx, plan: &Plan, session: Option<&str>, fault: u64) -> Result<(), BackendError> {
+pub async fn revert(ctx: &Ctx, plan: &HandleData, session: Option<&str>, fault: u64) -> Result<(), BackendError> {
     undo(ctx, plan).await?;
     match session {
         Some(s) => markers::remove(&ctx.docker, s, fault).await,
@@ -67,13 +67,13 @@ pub async fn revert(ctx: &Ctx, plan: &Plan, session: Option<&str>, fault: u64) -
     }
 }
 
-async fn undo(ctx: &Ctx, plan: &Plan) -> Result<(), BackendError> {
+async fn undo(ctx: &Ctx, plan: &HandleData) -> Result<(), BackendError> {
     let d = &ctx.docker;
     match plan {
-        Plan::ContainerKill { targets, .. }
-        | Plan::ContainerStop { targets, .. }
-        | Plan::ContainerRestart { targets, .. } => start_stopped(d, targets).await,
-        Plan::ContainerPause { targets } => {
+        HandleData::ContainerKill { targets, .. }
+        | HandleData::ContainerStop { targets, .. }
+        | HandleData::ContainerRestart { targets, .. } => start_stopped(d, targets).await,
+        HandleData::ContainerPause { targets } => {
             for t in targets {
                 match d.unpause_container(&t.id).await {
                     Ok(()) => {}
@@ -85,7 +85,7 @@ async fn undo(ctx: &Ctx, plan: &Plan) -> Result<(), BackendError> {
             }
             Ok(())
         }
-        Plan::NetworkDisconnect { targets, endpoints } => {
+        HandleData::NetworkDisconnect { targets, endpoints } => {
             for (t, eps) in targets.iter().zip(endpoints) {
                 let current = match d
                     .inspect_container(&t.id, None::<bollard::query_parameters::InspectContainerOptions>)
@@ -104,15 +104,15 @@ async fn undo(ctx: &Ctx, plan: &Plan) -> Result<(), BackendError> {
             }
             Ok(())
         }
-        Plan::CpuThrottle { targets, saved, .. } | Plan::MemoryThrottle { targets, saved, .. } => {
+        HandleData::CpuThrottle { targets, saved, .. } | HandleData::MemoryThrottle { targets, saved, .. } => {
             for (t, l) in targets.iter().zip(saved) {
                 let body = match plan {
-                    Plan::CpuThrottle { .. } if l.nano_cpus > 0 => {
+                    HandleData::CpuThrottle { .. } if l.nano_cpus > 0 => {
                         ContainerUpdateBody { nano_cpus: Some(l.nano_cpus), ..Default::default() }
                     }
                     // The throttle changed only the quota. A quota of 0 means "unchanged" to
                     // the Engine API, which cannot write 0 back: -1 is its "no limit".
-                    Plan::CpuThrottle { .. } => ContainerUpdateBody {
+                    HandleData::CpuThrottle { .. } => ContainerUpdateBody {
                         cpu_quota: Some(if l.cpu_quota == 0 { -1 } else { l.cpu_quota }),
                         ..Default::default()
                     },
@@ -130,7 +130,7 @@ async fn undo(ctx: &Ctx, plan: &Plan) -> Result<(), BackendError> {
             }
             Ok(())
         }
-        Plan::Netem { targets, helpers, image: saved, .. } => {
+        HandleData::Netem { targets, helpers, image: saved, .. } => {
             // The image this process was given, when it works here (`cleanup --netem-image`
             // fixes a broken one); the one the fault was injected with otherwise.
             let image = if ctx.helper().await.tc.is_ok() { &ctx.netem_image } else { saved };

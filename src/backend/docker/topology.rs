@@ -9,7 +9,7 @@ use bollard::models::{
     PortSummaryTypeEnum,
 };
 
-use crate::backend::model::{Caveats, Pod, PodPhase, Topology, Workload};
+use crate::model::{Caveats, Pod, PodPhase, Topology, Workload};
 
 pub const STANDALONE: &str = "standalone";
 pub const PROJECT: &str = "com.docker.compose.project";

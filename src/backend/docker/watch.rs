@@ -14,7 +14,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::helper;
 use super::topology::{workload_of, Ctr, HELPER};
-use crate::backend::model::{Node, Topology, TopologyDelta};
+use crate::model::{Node, Topology, TopologyDelta};
 
 /// At most this many containers are inspected at once (restart counts after the first picture).
 const INSPECT_AT_ONCE: usize = 16;
@@ -156,7 +156,7 @@ impl Watcher {
 
     /// A container as the console shows it: the namespace it joined named, the console's own
     /// container marked.
-    fn pod_of(&self, c: &Ctr) -> crate::backend::model::Pod {
+    fn pod_of(&self, c: &Ctr) -> crate::model::Pod {
         let owner = c.joined().and_then(|id| {
             self.ids.iter().find(|(k, _)| k.starts_with(id) || id.starts_with(k.as_str())).map(|(_, (_, n))| n.as_str())
         });

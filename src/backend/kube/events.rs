@@ -6,8 +6,8 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::Client;
 
-use super::faults::Plan;
-use crate::backend::Happening;
+use super::faults::HandleData;
+use crate::model::Happening;
 
 pub struct Events {
     recorder: Recorder,
@@ -15,12 +15,12 @@ pub struct Events {
 
 impl Events {
     pub fn new(client: Client) -> Events {
-        let instance = crate::backend::lock::host_name();
+        let instance = crate::store::machine::host_name();
         Events { recorder: Recorder::new(client, Reporter { controller: "gameday".into(), instance: Some(instance) }) }
     }
 
     /// One Event per object the plan touched; the errors, if any, in one line.
-    pub async fn publish(&self, plan: &Plan, what: &Happening) -> Result<(), String> {
+    pub async fn publish(&self, plan: &HandleData, what: &Happening) -> Result<(), String> {
         let ev = Event {
             type_: if what.warning { EventType::Warning } else { EventType::Normal },
             reason: what.reason.to_string(),
@@ -59,28 +59,29 @@ fn workload(kind: &str, ns: &str, name: &str) -> ObjectReference {
 }
 
 /// The objects a fault touched.
-pub fn regarding(plan: &Plan) -> Vec<ObjectReference> {
+pub fn regarding(plan: &HandleData) -> Vec<ObjectReference> {
     let pod = |(ns, name): &(String, String)| reference("v1", "Pod", Some(ns), name);
     match plan {
-        Plan::PodDelete { pods, .. } | Plan::PodEvict { pods, .. } => pods.iter().map(pod).collect(),
-        Plan::Scale { namespace, kind, name, .. } | Plan::ImageUnavailable { namespace, kind, name, .. } => {
+        HandleData::PodDelete { pods, .. } | HandleData::PodEvict { pods, .. } => pods.iter().map(pod).collect(),
+        HandleData::Scale { namespace, kind, name, .. }
+        | HandleData::ImageUnavailable { namespace, kind, name, .. } => {
             vec![workload(kind, namespace, name)]
         }
-        Plan::NodeCordon { node, .. } => vec![reference("v1", "Node", None, node)],
-        Plan::NodeDrain { node, pods, .. } => {
+        HandleData::NodeCordon { node, .. } => vec![reference("v1", "Node", None, node)],
+        HandleData::NodeDrain { node, pods, .. } => {
             std::iter::once(reference("v1", "Node", None, node)).chain(pods.iter().map(pod)).collect()
         }
-        Plan::ConfigCorrupt { namespace, configmap, restart, .. } => {
+        HandleData::ConfigCorrupt { namespace, configmap, restart, .. } => {
             let mut out = vec![reference("v1", "ConfigMap", Some(namespace), configmap)];
             out.extend(restart.as_ref().map(|(kind, name)| workload(kind, namespace, name)));
             out
         }
-        Plan::NetworkDeny { namespace, policy, labelled, .. } => {
+        HandleData::NetworkDeny { namespace, policy, labelled, .. } => {
             std::iter::once(reference("networking.k8s.io/v1", "NetworkPolicy", Some(namespace), policy))
                 .chain(labelled.iter().map(|p| reference("v1", "Pod", Some(namespace), p)))
                 .collect()
         }
-        Plan::Chaos { namespace, engine, name, .. } => {
+        HandleData::Chaos { namespace, engine, name, .. } => {
             vec![reference(&format!("{}/{}", engine.group, engine.version), &engine.kind, Some(namespace), name)]
         }
     }

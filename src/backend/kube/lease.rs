@@ -20,8 +20,9 @@ use kube::Client;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::errors::Explain;
-use crate::backend::lock::{ClusterLock, Holder, LockError, LEASE_SECONDS};
-use crate::backend::TopologyDelta;
+use crate::backend::lock::{ClusterLock, LockError};
+use crate::model::TopologyDelta;
+use crate::model::{Holder, LEASE_SECONDS};
 
 /// The Lease every console takes before a fault.
 pub const LOCK: &str = "gameday";

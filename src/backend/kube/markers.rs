@@ -6,8 +6,8 @@ use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, O
 use kube::Client;
 
 use super::engines::Engine;
-use super::faults::{said, Plan, DEADLINE, FAULT, REVERT, SESSION};
-use crate::backend::Leftover;
+use super::faults::{said, HandleData, DEADLINE, FAULT, REVERT, SESSION};
+use crate::model::Leftover;
 
 /// A built-in kind gameday marks: (group, version, kind, plural, namespaced).
 pub struct Builtin(&'static str, &'static str, &'static str, &'static str, bool);
@@ -61,7 +61,7 @@ pub fn leftovers(metas: Vec<(String, ObjectMeta)>) -> Vec<Leftover> {
             continue;
         };
         let Some(plan) =
-            m.annotations.as_ref().and_then(|a| a.get(REVERT)).and_then(|p| serde_json::from_str::<Plan>(p).ok())
+            m.annotations.as_ref().and_then(|a| a.get(REVERT)).and_then(|p| serde_json::from_str::<HandleData>(p).ok())
         else {
             continue;
         };

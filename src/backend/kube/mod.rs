@@ -24,7 +24,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use self::cluster::Policy;
 use self::engines::Engines;
-use self::faults::{Ctx, Plan};
+use self::faults::{Ctx, HandleData};
 use self::watch::Scope;
 use super::{
     Backend, BackendError, BackendInfo, FaultSpec, Leftover, Prepared, RevertHandle, Search, Support, TopologyDelta,
@@ -215,8 +215,8 @@ impl Backend for KubeBackend {
         self.discover(tx);
     }
 
-    async fn announce(&self, handle: &RevertHandle, what: &crate::backend::Happening) -> Result<(), String> {
-        let plan = Plan::from_handle(handle).map_err(|e| e.to_string())?;
+    async fn announce(&self, handle: &RevertHandle, what: &crate::model::Happening) -> Result<(), String> {
+        let plan = HandleData::from_handle(handle).map_err(|e| e.to_string())?;
         self.events.publish(&plan, what).await
     }
 
@@ -242,19 +242,19 @@ impl Backend for KubeBackend {
     }
 
     async fn inject(&self, spec: &FaultSpec, prepared: &RevertHandle) -> Result<RevertHandle, BackendError> {
-        let plan = Plan::from_handle(prepared)?;
+        let plan = HandleData::from_handle(prepared)?;
         Ok(faults::inject(&self.ctx, spec, &plan).await?.handle(&spec.session, spec.fault_id, true))
     }
 
     async fn revert(&self, handle: &RevertHandle) -> Result<crate::backend::Reverted, BackendError> {
-        let mark = faults::Mark { session: Plan::session_of(handle).to_string(), fault: handle.fault_id };
-        faults::revert(&self.ctx, &Plan::from_handle(handle)?, &mark).await
+        let mark = faults::Mark { session: HandleData::session_of(handle).to_string(), fault: handle.fault_id };
+        faults::revert(&self.ctx, &HandleData::from_handle(handle)?, &mark).await
     }
 
     /// A Litmus engine is stopped, then Litmus cleans up: that can take minutes.
     fn revert_time_limit(&self, handle: &RevertHandle) -> Option<std::time::Duration> {
-        match Plan::from_handle(handle) {
-            Ok(Plan::Chaos { engine, .. }) if engine.kind == "ChaosEngine" => {
+        match HandleData::from_handle(handle) {
+            Ok(HandleData::Chaos { engine, .. }) if engine.kind == "ChaosEngine" => {
                 Some(engines::LITMUS_STOP + std::time::Duration::from_secs(60))
             }
             _ => None,

@@ -13,7 +13,7 @@ use tokio::sync::mpsc::{self, UnboundedSender};
 
 use super::cluster::{Change, Cluster, Kind, Obj, Policy};
 use super::errors::Explain;
-use crate::backend::TopologyDelta;
+use crate::model::TopologyDelta;
 
 /// Where to look: every namespace, or one.
 #[derive(Clone, Debug, Default)]

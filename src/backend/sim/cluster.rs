@@ -11,8 +11,9 @@ use serde_json::json;
 
 use super::shop::{self, NAMESPACE};
 use super::traffic::{self, PodView, ServiceView};
-use crate::backend::model::{Node, Pod, PodPhase, ServiceSample, Topology, TopologyDelta, Workload};
-use crate::backend::{BackendError, FaultSpec, Mode, RevertHandle, Target};
+use crate::backend::BackendError;
+use crate::model::{FaultSpec, Mode, RevertHandle, Target};
+use crate::model::{Node, Pod, PodPhase, ServiceSample, Topology, TopologyDelta, Workload};
 
 /// The fault actions the demo cluster can simulate.
 pub const ACTIONS: &[&str] = &[

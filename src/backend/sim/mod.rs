@@ -148,9 +148,9 @@ impl Backend for SimBackend {
         self.with(|c| c.prepare(spec))
     }
 
-    async fn preview(&self, spec: &FaultSpec) -> Result<crate::backend::Prepared, BackendError> {
+    async fn preview(&self, spec: &FaultSpec) -> Result<crate::model::Prepared, BackendError> {
         let handle = self.prepare(spec).await?;
-        Ok(crate::backend::Prepared { handle, found: Vec::new(), ends_by_itself: Some(ENDS.to_string()) })
+        Ok(crate::model::Prepared { handle, found: Vec::new(), ends_by_itself: Some(ENDS.to_string()) })
     }
 
     async fn inject(&self, spec: &FaultSpec, prepared: &RevertHandle) -> Result<RevertHandle, BackendError> {

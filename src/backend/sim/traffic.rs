@@ -5,7 +5,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::shop::{CALL_TIMEOUT_MS, SAMPLES_PER_STEP};
-use crate::backend::model::ServiceSample;
+use crate::model::ServiceSample;
 
 /// What a request sees of one ready pod.
 #[derive(Clone, Debug, Default)]

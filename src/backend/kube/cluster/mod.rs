@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::{Event as KEvent, Namespace as KNamespace, Node 
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::backend::model::{Node, Pod, Topology, TopologyDelta};
+use crate::model::{Node, Pod, Topology, TopologyDelta};
 
 mod objects;
 mod policy;

@@ -5,7 +5,7 @@ use k8s_openapi::api::core::v1::{Node as KNode, Pod as KPod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::PodInfo;
-use crate::backend::model::{Node, Pod, PodPhase};
+use crate::model::{Node, Pod, PodPhase};
 
 /// The controlling owner (kind, name).
 pub(super) fn controller(m: &ObjectMeta) -> Option<(String, String)> {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::core::v1::Service;
 
 use super::{Cluster, Key};
-use crate::backend::model::TopologyDelta;
+use crate::model::TopologyDelta;
 
 impl Cluster {
     /// "svc carts 2/3 endpoints" for the services of this namespace that select this template.

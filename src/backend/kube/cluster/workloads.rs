@@ -2,7 +2,7 @@
 //! Deployment), a workload's record from its object, or from its pods for owners not watched.
 
 use super::{Cluster, Key, PodInfo, WorkloadInfo};
-use crate::backend::model::{Pod, TopologyDelta, Workload};
+use crate::model::{Pod, TopologyDelta, Workload};
 
 impl Cluster {
     /// The workload a pod belongs to: its controller, or the Deployment above its ReplicaSet.

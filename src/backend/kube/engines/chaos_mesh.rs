@@ -12,8 +12,9 @@ use kube::api::{DeleteParams, DynamicObject, PostParams};
 use serde_json::json;
 
 use super::{condition, Engine};
-use crate::backend::kube::faults::{self, choose, names, pod_key, pod_line, Ctx, Found, Plan};
-use crate::backend::{BackendError, FaultSpec};
+use crate::backend::kube::faults::{self, choose, names, pod_key, pod_line, Ctx, Found, HandleData};
+use crate::backend::BackendError;
+use crate::model::FaultSpec;
 
 /// How long an inject waits for Chaos Mesh to say the fault is in (it takes a second or two);
 /// under the console's time limit for one backend call.
@@ -186,7 +187,8 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec, engine: Engine) -> Result<Foun
         "metadata": {"name": name, "namespace": ns}, "spec": chaos_spec,
     });
     let what = format!("{what} on {}", names(&keys));
-    let plan = Plan::Chaos { namespace: ns, engine, name, what, body, experiment: None, hit: Vec::new(), seconds };
+    let plan =
+        HandleData::Chaos { namespace: ns, engine, name, what, body, experiment: None, hit: Vec::new(), seconds };
     Ok(Found { plan, found })
 }
 
@@ -224,8 +226,8 @@ fn status_of(obj: &DynamicObject) -> Said {
     }
 }
 
-pub async fn inject(ctx: &Ctx, plan: &Plan, obj: DynamicObject) -> Result<Plan, BackendError> {
-    let Plan::Chaos { namespace, engine, name, .. } = plan else { return Ok(plan.clone()) };
+pub async fn inject(ctx: &Ctx, plan: &HandleData, obj: DynamicObject) -> Result<HandleData, BackendError> {
+    let HandleData::Chaos { namespace, engine, name, .. } = plan else { return Ok(plan.clone()) };
     let api = engine.api(&ctx.client, namespace);
     match api.create(&PostParams::default(), &obj).await {
         Ok(_) => {}
@@ -250,7 +252,7 @@ pub async fn inject(ctx: &Ctx, plan: &Plan, obj: DynamicObject) -> Result<Plan, 
                     && s.records.iter().all(|r| r.1)
                 {
                     let mut done = plan.clone();
-                    if let Plan::Chaos { hit, .. } = &mut done {
+                    if let HandleData::Chaos { hit, .. } = &mut done {
                         *hit = s.records.into_iter().map(|r| r.0).collect();
                     }
                     return Ok(done);
@@ -298,8 +300,8 @@ pub async fn inject(ctx: &Ctx, plan: &Plan, obj: DynamicObject) -> Result<Plan, 
     )))
 }
 
-pub async fn revert(ctx: &Ctx, plan: &Plan) -> Result<(), BackendError> {
-    let Plan::Chaos { namespace, engine, name, .. } = plan else { return Ok(()) };
+pub async fn revert(ctx: &Ctx, plan: &HandleData) -> Result<(), BackendError> {
+    let HandleData::Chaos { namespace, engine, name, .. } = plan else { return Ok(()) };
     let api = engine.api(&ctx.client, namespace);
     let object = format!("{} {namespace}/{name}", engine.kind);
     let mut recovered = match api.get_opt(name).await {

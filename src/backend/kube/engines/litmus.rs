@@ -16,8 +16,9 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::Engine;
-use crate::backend::kube::faults::{self, said, workload_labels, Ctx, Found, Plan};
-use crate::backend::{BackendError, FaultSpec, Target, TopologyDelta};
+use crate::backend::kube::faults::{self, said, workload_labels, Ctx, Found, HandleData};
+use crate::backend::BackendError;
+use crate::model::{FaultSpec, Target, TopologyDelta};
 
 /// How long the console gives an experiment beyond its duration to start its runner and give
 /// its verdict, before it stops it.
@@ -132,7 +133,7 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec, engine: Engine) -> Result<Foun
         },
     });
     let what = format!("Litmus {experiment} on {kind_of} {ns}/{workload} for {seconds}s");
-    let plan = Plan::Chaos {
+    let plan = HandleData::Chaos {
         namespace: ns.clone(),
         engine,
         name,
@@ -145,8 +146,13 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec, engine: Engine) -> Result<Foun
     Ok(Found { plan, found })
 }
 
-pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan, obj: DynamicObject) -> Result<Plan, BackendError> {
-    let Plan::Chaos { namespace, engine, name, experiment, seconds, .. } = plan else { return Ok(plan.clone()) };
+pub async fn inject(
+    ctx: &Ctx,
+    spec: &FaultSpec,
+    plan: &HandleData,
+    obj: DynamicObject,
+) -> Result<HandleData, BackendError> {
+    let HandleData::Chaos { namespace, engine, name, experiment, seconds, .. } = plan else { return Ok(plan.clone()) };
     let api = engine.api(&ctx.client, namespace);
     match api.create(&PostParams::default(), &obj).await {
         Ok(_) => {}
@@ -339,8 +345,8 @@ impl Follower {
     }
 }
 
-pub async fn revert(ctx: &Ctx, plan: &Plan) -> Result<(), BackendError> {
-    let Plan::Chaos { namespace, engine, name, experiment, .. } = plan else { return Ok(()) };
+pub async fn revert(ctx: &Ctx, plan: &HandleData) -> Result<(), BackendError> {
+    let HandleData::Chaos { namespace, engine, name, experiment, .. } = plan else { return Ok(()) };
     let experiment = experiment.clone().unwrap_or_default();
     let object = format!("ChaosEngine {namespace}/{name}");
     let api = engine.api(&ctx.client, namespace);

@@ -11,8 +11,9 @@ use kube::Client;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::faults::{markers, Ctx, Found, Plan};
-use crate::backend::{BackendError, FaultSpec, Support};
+use super::faults::{markers, Ctx, Found, HandleData};
+use crate::backend::BackendError;
+use crate::model::{FaultSpec, Support};
 
 mod chaos_mesh;
 mod litmus;
@@ -127,12 +128,12 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<Found, BackendError>
 
 /// The object a plan creates, with the markers (which carry the plan without its body: the
 /// object is the body).
-fn marked(spec: &FaultSpec, plan: &Plan) -> Result<DynamicObject, BackendError> {
-    let Plan::Chaos { body, .. } = plan else {
+fn marked(spec: &FaultSpec, plan: &HandleData) -> Result<DynamicObject, BackendError> {
+    let HandleData::Chaos { body, .. } = plan else {
         return Err(BackendError::Failed("not a chaos engine's plan".into()));
     };
     let mut slim = plan.clone();
-    if let Plan::Chaos { body, .. } = &mut slim {
+    if let HandleData::Chaos { body, .. } = &mut slim {
         *body = Value::Null;
     }
     let mut obj = body.clone();
@@ -140,8 +141,8 @@ fn marked(spec: &FaultSpec, plan: &Plan) -> Result<DynamicObject, BackendError> 
     serde_json::from_value(obj).map_err(|e| BackendError::Failed(e.to_string()))
 }
 
-pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<Plan, BackendError> {
-    let Plan::Chaos { engine, .. } = plan else { return Ok(plan.clone()) };
+pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &HandleData) -> Result<HandleData, BackendError> {
+    let HandleData::Chaos { engine, .. } = plan else { return Ok(plan.clone()) };
     let obj = marked(spec, plan)?;
     if engine.kind == "ChaosEngine" {
         litmus::inject(ctx, spec, plan, obj).await
@@ -150,8 +151,8 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<Plan, Ba
     }
 }
 
-pub async fn revert(ctx: &Ctx, plan: &Plan) -> Result<(), BackendError> {
-    let Plan::Chaos { engine, .. } = plan else { return Ok(()) };
+pub async fn revert(ctx: &Ctx, plan: &HandleData) -> Result<(), BackendError> {
+    let HandleData::Chaos { engine, .. } = plan else { return Ok(()) };
     if engine.kind == "ChaosEngine" {
         litmus::revert(ctx, plan).await
     } else {

@@ -9,15 +9,16 @@ use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::Client;
 use serde_json::{json, Value};
 
-use super::{api_err, is_404, markers, merge, patch_workload, roll, strategic_workload, Ctx, Plan, DENY};
+use super::{api_err, is_404, markers, merge, patch_workload, roll, strategic_workload, Ctx, HandleData, DENY};
 use crate::backend::kube::engines;
-use crate::backend::{BackendError, FaultSpec};
+use crate::backend::BackendError;
+use crate::model::FaultSpec;
 
 /// Applies the plan; returns it, with what the engine confirmed it hit (Chaos Mesh).
-pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<Plan, BackendError> {
+pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &HandleData) -> Result<HandleData, BackendError> {
     let c = &ctx.client;
     match plan {
-        Plan::PodDelete { pods, grace } => {
+        HandleData::PodDelete { pods, grace } => {
             for (ns, name) in pods {
                 let dp = DeleteParams { grace_period_seconds: grace.map(|g| g.max(0) as u32), ..Default::default() };
                 match Api::<Pod>::namespaced(c.clone(), ns).delete(name, &dp).await {
@@ -27,14 +28,14 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<Plan, Ba
                 }
             }
         }
-        Plan::PodEvict { pods, grace } => {
+        HandleData::PodEvict { pods, grace } => {
             for (ns, name) in pods {
                 evict(c, ns, name, *grace)
                     .await
                     .map_err(|e| api_err(&format!("evict {ns}/{name} (a PodDisruptionBudget may forbid it now)"), e))?;
             }
         }
-        Plan::Scale { namespace, kind, name, to, .. } => {
+        HandleData::Scale { namespace, kind, name, to, .. } => {
             patch_workload(ctx, kind, namespace, name, &markers(spec, plan)).await.map_err(|e| api_err(name, e))?;
             let p = Patch::Merge(json!({"spec": {"replicas": to}}));
             let r = match kind.as_str() {
@@ -51,13 +52,13 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<Plan, Ba
             };
             r.map_err(|e| api_err(&format!("scale {namespace}/{name}"), e))?;
         }
-        Plan::NodeCordon { node, .. } | Plan::NodeDrain { node, .. } => {
+        HandleData::NodeCordon { node, .. } | HandleData::NodeDrain { node, .. } => {
             let patch = merge(markers(spec, plan), json!({"spec": {"unschedulable": true}}));
             Api::<Node>::all(c.clone())
                 .patch(node, &PatchParams::default(), &Patch::Merge(&patch))
                 .await
                 .map_err(|e| api_err(&format!("cordon {node}"), e))?;
-            if let Plan::NodeDrain { pods, grace, .. } = plan {
+            if let HandleData::NodeDrain { pods, grace, .. } = plan {
                 let mut blocked = Vec::new();
                 for (ns, name) in pods {
                     match evict(c, ns, name, *grace).await {
@@ -75,7 +76,7 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<Plan, Ba
                 }
             }
         }
-        Plan::ConfigCorrupt { namespace, configmap, key, value, restart, .. } => {
+        HandleData::ConfigCorrupt { namespace, configmap, key, value, restart, .. } => {
             let patch = merge(markers(spec, plan), json!({"data": {key.as_str(): value}}));
             Api::<ConfigMap>::namespaced(c.clone(), namespace)
                 .patch(configmap, &PatchParams::default(), &Patch::Merge(&patch))
@@ -85,7 +86,7 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<Plan, Ba
                 roll(ctx, kind, namespace, name).await?;
             }
         }
-        Plan::ImageUnavailable { namespace, kind, name, images } => {
+        HandleData::ImageUnavailable { namespace, kind, name, images } => {
             patch_workload(ctx, kind, namespace, name, &markers(spec, plan)).await.map_err(|e| api_err(name, e))?;
             let containers: Vec<Value> =
                 images.iter().map(|(c, _)| json!({"name": c, "image": unavailable_image(c)})).collect();
@@ -99,7 +100,7 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<Plan, Ba
             .await
             .map_err(|e| api_err(&format!("{kind} {namespace}/{name}"), e))?;
         }
-        Plan::NetworkDeny { namespace, policy, selector, labelled } => {
+        HandleData::NetworkDeny { namespace, policy, selector, labelled } => {
             for pod in labelled {
                 let patch = json!({"metadata": {"labels": {DENY: selector.get(DENY)}}});
                 Api::<Pod>::namespaced(c.clone(), namespace)
@@ -122,7 +123,7 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &Plan) -> Result<Plan, Ba
                 Err(e) => return Err(api_err(&format!("NetworkPolicy {namespace}/{policy}"), e)),
             }
         }
-        Plan::Chaos { .. } => return engines::inject(ctx, spec, plan).await,
+        HandleData::Chaos { .. } => return engines::inject(ctx, spec, plan).await,
     }
     Ok(plan.clone())
 }

@@ -8,8 +8,9 @@ use kube::api::Api;
 use serde_json::Value;
 
 use super::prepare::{check_namespace, workload, Found};
-use super::{api_err, Ctx, Plan};
-use crate::backend::{BackendError, FaultSpec};
+use super::{api_err, Ctx, HandleData};
+use crate::backend::BackendError;
+use crate::model::FaultSpec;
 
 /// How a pod template reads one ConfigMap: "envFrom", "env DB_HOST", "volume at /etc/app" ...
 fn reads(template_spec: &Value, configmap: &str) -> Vec<String> {
@@ -122,5 +123,8 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec, ns: &str, name: &str) -> Resul
         }
     }
     let restart = restart.then(|| (kind, name.to_string()));
-    Ok(Found { plan: Plan::ConfigCorrupt { namespace: ns.into(), configmap, original, key, value, restart }, found })
+    Ok(Found {
+        plan: HandleData::ConfigCorrupt { namespace: ns.into(), configmap, original, key, value, restart },
+        found,
+    })
 }

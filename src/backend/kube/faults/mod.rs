@@ -15,18 +15,19 @@ use super::cluster::Policy;
 use super::engines::Engines;
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::backend::{BackendError, FaultSpec, TopologyDelta};
+use crate::backend::BackendError;
+use crate::model::{FaultSpec, TopologyDelta};
 
 mod apply;
 mod budgets;
 mod config;
+mod handle;
 mod node;
-mod plan;
 mod prepare;
 mod revert;
 
 pub use apply::inject;
-pub use plan::Plan;
+pub use handle::HandleData;
 pub use prepare::{choose, choose_pods, names, pod_key, pod_line, prepare, workload_labels, Found};
 pub use revert::{revert, Mark};
 
@@ -100,7 +101,7 @@ fn is_404(e: &kube::Error) -> bool {
 }
 
 /// The labels and annotation every touched object gets.
-pub fn markers(spec: &FaultSpec, plan: &Plan) -> Value {
+pub fn markers(spec: &FaultSpec, plan: &HandleData) -> Value {
     json!({"metadata": {
         "labels": {SESSION: spec.session, FAULT: spec.fault_id.to_string()},
         "annotations": {

@@ -8,10 +8,11 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, ListParams};
 
 use super::budgets;
-use super::plan::grace_words;
+use super::handle::grace_words;
 use super::prepare::{check_namespace, grace, names, Found};
-use super::{api_err, Ctx, Plan, PodKey};
-use crate::backend::{BackendError, FaultSpec};
+use super::{api_err, Ctx, HandleData, PodKey};
+use crate::backend::BackendError;
+use crate::model::FaultSpec;
 
 fn key(p: &Pod) -> PodKey {
     (p.metadata.namespace.clone().unwrap_or_default(), p.metadata.name.clone().unwrap_or_default())
@@ -50,7 +51,7 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec, name: &str) -> Result<Found, B
             "node {name} runs {} pods: they keep running; only new pods are kept off it",
             on_node.items.len()
         ));
-        let plan = Plan::NodeCordon { node: name.to_string(), was_unschedulable };
+        let plan = HandleData::NodeCordon { node: name.to_string(), was_unschedulable };
         return Ok(Found { plan, found });
     }
     let (mut evicted, mut left): (Vec<Pod>, Vec<(PodKey, &str)>) = (Vec::new(), Vec::new());
@@ -112,5 +113,5 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec, name: &str) -> Result<Found, B
         let list: Vec<String> = left.iter().map(|((ns, n), why)| format!("{ns}/{n} ({why})")).collect();
         found.insert(1, format!("leaves {} on {name}: {}", left.len(), list.join(", ")));
     }
-    Ok(Found { plan: Plan::NodeDrain { node: name.to_string(), was_unschedulable, pods: keys, grace }, found })
+    Ok(Found { plan: HandleData::NodeDrain { node: name.to_string(), was_unschedulable, pods: keys, grace }, found })
 }

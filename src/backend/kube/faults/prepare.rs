@@ -10,14 +10,15 @@ use kube::api::Api;
 use rand::seq::SliceRandom;
 use serde_json::Value;
 
-use super::plan::grace_words;
-use super::{api_err, budgets, config, node, object_name, Ctx, Plan, PodKey, DENY};
+use super::handle::grace_words;
+use super::{api_err, budgets, config, node, object_name, Ctx, HandleData, PodKey, DENY};
 use crate::backend::kube::engines;
-use crate::backend::{BackendError, FaultSpec, Mode, Target};
+use crate::backend::BackendError;
+use crate::model::{FaultSpec, Mode, Target};
 
 /// A prepared plan, and what prepare read on the way, a line each, for the confirmation.
 pub struct Found {
-    pub plan: Plan,
+    pub plan: HandleData,
     pub found: Vec<String>,
 }
 
@@ -165,14 +166,17 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<Found, BackendError>
                 None => "each pod's own grace period".into(),
             });
             found.push("their controller creates replacements; the revert has nothing to undo".into());
-            Ok(Found { plan: Plan::PodDelete { pods: pods.iter().map(pod_key).collect(), grace }, found })
+            Ok(Found { plan: HandleData::PodDelete { pods: pods.iter().map(pod_key).collect(), grace }, found })
         }
         "pod-evict" => {
             let pods = choose(ctx, spec).await?;
             let mut found = pod_lines(&pods);
             found.push(format!("through the Eviction API, {}", grace_words(grace(spec))));
             found.extend(budget_lines(ctx, &pods).await?);
-            Ok(Found { plan: Plan::PodEvict { pods: pods.iter().map(pod_key).collect(), grace: grace(spec) }, found })
+            Ok(Found {
+                plan: HandleData::PodEvict { pods: pods.iter().map(pod_key).collect(), grace: grace(spec) },
+                found,
+            })
         }
         "scale" => {
             let (ns, name) = workload_target(spec)?;
@@ -189,7 +193,7 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<Found, BackendError>
             let found = vec![format!(
                 "{kind} {ns}/{name} wants {from} replicas ({ready} ready): saved for the revert, set to {to}"
             )];
-            Ok(Found { plan: Plan::Scale { namespace: ns.into(), kind, name: name.into(), from, to }, found })
+            Ok(Found { plan: HandleData::Scale { namespace: ns.into(), kind, name: name.into(), from, to }, found })
         }
         "node-cordon" | "node-drain" => {
             let Target::Node { name } = &spec.target else {
@@ -240,7 +244,10 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<Found, BackendError>
             found.push(format!(
                 "{kind} {ns}/{name} rolls out: its new pods cannot pull, its running pods stay until the rollout                  replaces them"
             ));
-            Ok(Found { plan: Plan::ImageUnavailable { namespace: ns.into(), kind, name: name.into(), images }, found })
+            Ok(Found {
+                plan: HandleData::ImageUnavailable { namespace: ns.into(), kind, name: name.into(), images },
+                found,
+            })
         }
         "network-deny" => network_deny(ctx, spec).await,
         _ => engines::prepare(ctx, spec).await,
@@ -285,7 +292,7 @@ async fn network_deny(ctx: &Ctx, spec: &FaultSpec) -> Result<Found, BackendError
                 ),
                 cni,
             ];
-            let plan = Plan::NetworkDeny { namespace: namespace.clone(), policy, selector, labelled: Vec::new() };
+            let plan = HandleData::NetworkDeny { namespace: namespace.clone(), policy, selector, labelled: Vec::new() };
             Ok(Found { plan, found })
         }
         _ => {
@@ -307,7 +314,7 @@ async fn network_deny(ctx: &Ctx, spec: &FaultSpec) -> Result<Found, BackendError
                 cni,
             ];
             let labelled = keys.into_iter().map(|(_, n)| n).collect();
-            Ok(Found { plan: Plan::NetworkDeny { namespace: ns, policy, selector, labelled }, found })
+            Ok(Found { plan: HandleData::NetworkDeny { namespace: ns, policy, selector, labelled }, found })
         }
     }
 }

@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{api_err, is_404, merge, roll, unmark, Ctx, Plan, DENY, FAULT, SESSION};
+use super::{api_err, is_404, merge, roll, unmark, Ctx, HandleData, DENY, FAULT, SESSION};
 use crate::backend::kube::engines;
 use crate::backend::{BackendError, Reverted};
 
@@ -101,13 +101,13 @@ fn replicas_step(obj: &Value, from: i32, to: i32) -> Step {
     }
 }
 
-pub async fn revert(ctx: &Ctx, plan: &Plan, mark: &Mark) -> Result<Reverted, BackendError> {
+pub async fn revert(ctx: &Ctx, plan: &HandleData, mark: &Mark) -> Result<Reverted, BackendError> {
     let c = &ctx.client;
     let mut kept: Vec<String> = Vec::new();
     match plan {
         // Their controllers replace deleted and evicted pods.
-        Plan::PodDelete { .. } | Plan::PodEvict { .. } => {}
-        Plan::Scale { namespace, kind, name, from, to } => {
+        HandleData::PodDelete { .. } | HandleData::PodEvict { .. } => {}
+        HandleData::Scale { namespace, kind, name, from, to } => {
             let label = format!("{kind} {namespace}/{name}");
             let step = |o: &Value| replicas_step(o, *from, *to);
             let note = match kind.as_str() {
@@ -122,7 +122,7 @@ pub async fn revert(ctx: &Ctx, plan: &Plan, mark: &Mark) -> Result<Reverted, Bac
             };
             kept.extend(note);
         }
-        Plan::NodeCordon { node, was_unschedulable } | Plan::NodeDrain { node, was_unschedulable, .. } => {
+        HandleData::NodeCordon { node, was_unschedulable } | HandleData::NodeDrain { node, was_unschedulable, .. } => {
             let was = *was_unschedulable;
             let note = restore(Api::<Node>::all(c.clone()), node, &format!("node {node}"), mark, false, |o| {
                 match o["spec"]["unschedulable"].as_bool().unwrap_or(false) {
@@ -135,7 +135,7 @@ pub async fn revert(ctx: &Ctx, plan: &Plan, mark: &Mark) -> Result<Reverted, Bac
             .await?;
             kept.extend(note);
         }
-        Plan::ConfigCorrupt { namespace, configmap, key, value, original, restart } => {
+        HandleData::ConfigCorrupt { namespace, configmap, key, value, original, restart } => {
             let label = format!("ConfigMap {namespace}/{configmap}");
             let api = Api::<ConfigMap>::namespaced(c.clone(), namespace);
             let note = restore(api, configmap, &label, mark, false, |o| match o["data"][key.as_str()].as_str() {
@@ -156,7 +156,7 @@ pub async fn revert(ctx: &Ctx, plan: &Plan, mark: &Mark) -> Result<Reverted, Bac
                 roll(ctx, kind, namespace, name).await?;
             }
         }
-        Plan::ImageUnavailable { namespace, kind, name, images } => {
+        HandleData::ImageUnavailable { namespace, kind, name, images } => {
             let label = format!("{kind} {namespace}/{name}");
             let step = |o: &Value| {
                 let containers = o["spec"]["template"]["spec"]["containers"].as_array().cloned().unwrap_or_default();
@@ -187,7 +187,7 @@ pub async fn revert(ctx: &Ctx, plan: &Plan, mark: &Mark) -> Result<Reverted, Bac
             };
             kept.extend(note);
         }
-        Plan::NetworkDeny { namespace, policy, selector, labelled } => {
+        HandleData::NetworkDeny { namespace, policy, selector, labelled } => {
             let api = Api::<NetworkPolicy>::namespaced(c.clone(), namespace);
             let label = format!("NetworkPolicy {namespace}/{policy}");
             match api.get_opt(policy).await.map_err(|e| api_err(&format!("read {label}"), e))? {
@@ -236,7 +236,7 @@ pub async fn revert(ctx: &Ctx, plan: &Plan, mark: &Mark) -> Result<Reverted, Bac
                 }
             }
         }
-        Plan::Chaos { .. } => engines::revert(ctx, plan).await?,
+        HandleData::Chaos { .. } => engines::revert(ctx, plan).await?,
     }
     Ok(Reverted { kept })
 }

@@ -6,8 +6,9 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::config::session_file::{SessionConfig, Stop};
 use crate::config::ConfigError;
-use crate::probe::{Check, SessionConfig, Stop};
+use crate::model::probe::Check;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Participant {
@@ -35,7 +36,7 @@ pub struct Step {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct Plan {
+pub struct RunSheet {
     pub title: String,
     pub facilitator: String,
     pub environment: String,
@@ -89,20 +90,28 @@ struct RawStep {
 
 pub const ROLES: &[&str] = &["facilitator", "operator", "observer", "scribe", "responder"];
 
-impl Plan {
+impl RunSheet {
     /// Parses a run-sheet on its own (its steps' presets are not checked: see `parse_for`).
-    pub fn parse(file: &str, text: &str) -> Result<Plan, ConfigError> {
-        Plan::parse_inner(file, text, None)
+    pub fn parse(file: &str, text: &str) -> Result<RunSheet, ConfigError> {
+        RunSheet::parse_inner(file, text, None)
     }
 
     /// Parses a run-sheet and checks every step against the presets at load, not at `:next`:
     /// the preset exists, each parameter is one of its own and its value is valid (a finite
     /// number within bounds), and the target is written as a target.
-    pub fn parse_for(file: &str, text: &str, presets: &[crate::preset::Preset]) -> Result<Plan, ConfigError> {
-        Plan::parse_inner(file, text, Some(presets))
+    pub fn parse_for(
+        file: &str,
+        text: &str,
+        presets: &[crate::config::preset::Preset],
+    ) -> Result<RunSheet, ConfigError> {
+        RunSheet::parse_inner(file, text, Some(presets))
     }
 
-    fn parse_inner(file: &str, text: &str, presets: Option<&[crate::preset::Preset]>) -> Result<Plan, ConfigError> {
+    fn parse_inner(
+        file: &str,
+        text: &str,
+        presets: Option<&[crate::config::preset::Preset]>,
+    ) -> Result<RunSheet, ConfigError> {
         let steady = SessionConfig::parse(file, text)?;
         let raw: RawPlan = toml::from_str(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
         let _ = (&raw.probe, &raw.hypothesis, &raw.stop);
@@ -159,7 +168,7 @@ impl Plan {
                 .collect();
             s.target
                 .get_ref()
-                .parse::<crate::backend::Target>()
+                .parse::<crate::model::Target>()
                 .map_err(|e| at(s.target.span(), format!("step '{}': {e}", one_line(&s.name))))?;
             if let Some(presets) = presets {
                 check_step(&s, &params, presets).map_err(|(span, m)| at(span, m))?;
@@ -190,7 +199,7 @@ impl Plan {
                 observe_ms,
             });
         }
-        Ok(Plan {
+        Ok(RunSheet {
             title: one_line(&raw.title),
             facilitator: one_line(&raw.facilitator),
             environment: one_line(&raw.environment),
@@ -201,9 +210,9 @@ impl Plan {
     }
 
     /// Reads a run-sheet and checks its steps against the presets (`parse_for`).
-    pub fn load(path: &std::path::Path, presets: &[crate::preset::Preset]) -> Result<Plan, ConfigError> {
+    pub fn load(path: &std::path::Path, presets: &[crate::config::preset::Preset]) -> Result<RunSheet, ConfigError> {
         let (file, text) = crate::config::read_text(path)?;
-        Plan::parse_for(&file, &text, presets)
+        RunSheet::parse_for(&file, &text, presets)
     }
 }
 
@@ -219,7 +228,7 @@ fn clean(s: &str) -> String {
 fn check_step(
     s: &RawStep,
     params: &[(String, String)],
-    presets: &[crate::preset::Preset],
+    presets: &[crate::config::preset::Preset],
 ) -> Result<(), (std::ops::Range<usize>, String)> {
     let step = one_line(&s.name);
     let id = s.preset.get_ref();
@@ -236,7 +245,7 @@ fn check_step(
     };
     for (name, raw) in params {
         let checked = match name.as_str() {
-            "mode" if p.mode.is_some() => raw.parse::<crate::backend::Mode>().map(|_| ()),
+            "mode" if p.mode.is_some() => raw.parse::<crate::model::Mode>().map(|_| ()),
             "mode" => Err(format!("{} acts on a whole {}, it has no mode", p.id, p.targets_text())),
             _ => match p.params.get(name) {
                 Some(def) => def.parse(name, raw).map(|_| ()),
@@ -258,10 +267,10 @@ mod tests {
 
     #[test]
     fn steps_are_checked_against_the_presets_at_load() {
-        let presets = crate::preset::load_presets(None).unwrap();
+        let presets = crate::config::preset::load_presets(None).unwrap();
         let err = |step: &str| {
             let t = format!("title = \"t\"\n[[step]]\nname = \"s\"\n{step}");
-            Plan::parse_for("p.toml", &t, &presets).unwrap_err().to_string()
+            RunSheet::parse_for("p.toml", &t, &presets).unwrap_err().to_string()
         };
         assert_eq!(
             err("preset = \"pod-delet\"\ntarget = \"a/b\"\n"),
@@ -277,12 +286,12 @@ mod tests {
         );
         assert!(err("preset = \"pod-delete\"\ntarget = \"\"\n").starts_with("p.toml:5:10: step 's': "));
         let ok = "title = \"t\"\n[[step]]\nname = \"s\"\npreset = \"pod-delete\"\ntarget = \"a/b\"\n";
-        assert!(Plan::parse_for("p.toml", ok, &presets).is_ok());
+        assert!(RunSheet::parse_for("p.toml", ok, &presets).is_ok());
     }
 
     #[test]
     fn the_example_plan_parses() {
-        let p = Plan::parse("plans/demo.toml", include_str!("../plans/demo.toml")).unwrap();
+        let p = RunSheet::parse("plans/demo.toml", include_str!("../../plans/demo.toml")).unwrap();
         assert_eq!(p.steps.len(), 2);
         assert!(!p.steps[0].checks.is_empty());
         assert_eq!(p.participants[0].role, "facilitator");
@@ -290,7 +299,7 @@ mod tests {
 
     #[test]
     fn errors_name_file_and_line() {
-        let err = |t: &str| Plan::parse("p.toml", t).unwrap_err().to_string();
+        let err = |t: &str| RunSheet::parse("p.toml", t).unwrap_err().to_string();
         let base = "title = \"t\"\n[[probe]]\nname = \"front\"\nservice = \"a/b\"\n";
         let step =
             |extra: &str| format!("{base}[[step]]\nname = \"s\"\npreset = \"pod-delete\"\ntarget = \"a/b\"\n{extra}");
@@ -304,7 +313,7 @@ mod tests {
         let role = format!("{base}[[participant]]\nname = \"a\"\nrole = \"boss\"\n[[step]]\nname = \"s\"\npreset = \"p\"\ntarget = \"t\"\n");
         assert!(err(&role).starts_with("p.toml:7:8: role 'boss' is not one of facilitator"), "{}", err(&role));
         let stop = step("stop = [\"front success >= 80% over 5s for 3s\"]\n");
-        let p = Plan::parse("p.toml", &stop).unwrap();
+        let p = RunSheet::parse("p.toml", &stop).unwrap();
         assert_eq!((p.steps[0].stops[0].hold_ms, p.steps[0].stops[0].check.window_ms), (3000, 5000));
     }
 }

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::entry::EntryKind;
 use super::journal;
+use crate::timeline::EntryKind;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Summary {
@@ -55,7 +55,7 @@ pub fn list(dir: &Path) -> anyhow::Result<Vec<Summary>> {
         };
         let (mut started, mut target, mut title, mut ended) = ("?".to_string(), "?".to_string(), None, None);
         let mut kind = "?".to_string();
-        let (mut faults, mut held, mut broken, mut failed, mut steps) = (0, 0, 0, 0, false);
+        let (mut faults, mut steps) = (0, false);
         for e in &entries {
             match &e.kind {
                 EntryKind::SessionStart { backend, .. } if started == "?" => {
@@ -66,11 +66,6 @@ pub fn list(dir: &Path) -> anyhow::Result<Vec<Summary>> {
                 EntryKind::PlanLoaded { title: t, .. } => title = Some(t.clone()),
                 EntryKind::InjectRequested { .. } => faults += 1,
                 EntryKind::StepStarted { .. } => steps = true,
-                EntryKind::StepOutcome { verdict, .. } => match verdict.as_str() {
-                    "held" => held += 1,
-                    "broken" | "partially held" => broken += 1,
-                    _ => failed += 1,
-                },
                 EntryKind::SessionEnd { reason } => ended = Some(reason.clone()),
                 _ => {}
             }
@@ -80,7 +75,7 @@ pub fn list(dir: &Path) -> anyhow::Result<Vec<Summary>> {
             Some(reason) => format!("ended: {reason}"),
             None => "killed (no end recorded)".to_string(),
         };
-        let steps = steps.then(|| format!("{held} held, {broken} broken, {failed} failed"));
+        let steps = steps.then(|| crate::timeline::faults::step_tally(&entries).short());
         out.push(Summary { id, journal: path, started, target, kind, title, faults, steps, state });
     }
     Ok(out)

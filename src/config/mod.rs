@@ -1,4 +1,11 @@
-//! Where files live (config and data directories) and the shared TOML error type.
+//! What the console is configured with: presets, run-sheets, themes and session files (TOML,
+//! each error naming its file and line), where files live (config and data directories), and
+//! who is at this console.
+
+pub mod preset;
+pub mod runsheet;
+pub mod session_file;
+pub mod theme;
 
 use std::path::{Path, PathBuf};
 

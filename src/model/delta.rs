@@ -1,7 +1,8 @@
 //! What a backend tells the console as it happens: the picture's changes, the cluster's events,
 //! its connection, what it learns about faults and who holds the cluster.
 
-use super::model::{Node, Pod, ServiceSample, Topology, Workload};
+use super::holder::Holder;
+use super::topology::{Node, Pod, ServiceSample, Topology, Workload};
 
 /// A change to the cluster picture, streamed by a backend's watch.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,7 +43,7 @@ pub enum TopologyDelta {
     /// module missing): presets with this action become available or disabled.
     Capability {
         action: String,
-        support: crate::backend::Support,
+        support: super::fault::Support,
     },
     /// A workload (`ns/name`) answers on an address the console can reach (a port published on
     /// the host): it gets a probe by default (which follows the address when it changes).
@@ -74,7 +75,7 @@ pub enum TopologyDelta {
         how: String,
     },
     /// Who holds the cluster's one-fault lock now (`None`: nobody), as its watch saw it.
-    Holder(Option<crate::backend::lock::Holder>),
+    Holder(Option<Holder>),
     /// A `gameday watchdog` runs on the cluster (its heartbeat was seen), or no longer does.
     Watchdog(Option<String>),
 }

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Check, ProbeKind, ProbeSpec};
 use crate::config::ConfigError;
+use crate::model::probe::{Check, ProbeKind, ProbeSpec};
 
 /// A stop condition: when `check` is broken for `hold_ms` while a fault is live, the fault is
 /// aborted through the same path as the abort key.
@@ -38,7 +38,7 @@ struct RawFile {
     hypothesis: Option<RawHypothesis>,
     #[serde(default)]
     stop: Vec<RawCheck>,
-    // A run-sheet (plan file) is a session file with these too, read by `crate::plan`.
+    // A run-sheet (plan file) is a session file with these too, read by `crate::config::runsheet`.
     #[allow(dead_code)]
     title: Option<toml::Value>,
     #[allow(dead_code)]
@@ -106,7 +106,8 @@ impl SessionConfig {
             }
             let mut kinds = Vec::new();
             if let Some(url) = &p.http {
-                super::check_url(url).map_err(|e| at(p.name.span(), format!("probe '{name}': http = '{url}' {e}")))?;
+                crate::model::probe::check_url(url)
+                    .map_err(|e| at(p.name.span(), format!("probe '{name}': http = '{url}' {e}")))?;
                 kinds.push(ProbeKind::Http { url: url.clone(), expect_status: p.expect_status.unwrap_or(200) });
             }
             if let Some(addr) = &p.tcp {
@@ -122,7 +123,7 @@ impl SessionConfig {
                         format!("probe '{name}': a promql probe needs prometheus = \"http://host:9090\""),
                     ));
                 };
-                super::check_url(&prometheus)
+                crate::model::probe::check_url(&prometheus)
                     .map_err(|e| at(p.name.span(), format!("probe '{name}': prometheus = '{prometheus}' {e}")))?;
                 kinds.push(ProbeKind::Promql { prometheus, query: query.clone() });
             }

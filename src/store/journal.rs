@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::entry::{Entry, EntryKind};
+use crate::timeline::{Entry, EntryKind};
 
 pub struct Journal {
     path: PathBuf,

@@ -1,13 +1,9 @@
 //! Probes: what is checked about steady state (HTTP, TCP, PromQL, or derived from the backend),
 //! the checks made over their readings, and the session file that declares them.
 
-pub mod check;
-pub mod session_file;
-
 use serde::{Deserialize, Serialize};
 
-pub use check::{Check, Metric, Op, Verdict};
-pub use session_file::{SessionConfig, Stop};
+pub use super::check::{Check, Metric, Op, Verdict};
 
 /// An http(s) URL a probe can reach: its scheme, a host and a port that exists; else what is
 /// wrong with it.

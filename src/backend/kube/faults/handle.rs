@@ -8,13 +8,14 @@ use serde_json::Value;
 
 use super::PodKey;
 use crate::backend::kube::engines;
-use crate::backend::{BackendError, RevertHandle};
+use crate::backend::BackendError;
+use crate::model::RevertHandle;
 
 /// What a fault does and how to undo it: the revert handle's data, and the `gameday.dev/revert`
 /// annotation on what it touched.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "kebab-case")]
-pub enum Plan {
+pub enum HandleData {
     PodDelete {
         pods: Vec<PodKey>,
         grace: Option<i64>,
@@ -85,15 +86,15 @@ pub enum Plan {
     },
 }
 
-impl Plan {
+impl HandleData {
     /// What ends this fault at its duration when no gameday process is alive: a chaos engine's
     /// own controller does; a plain-API change stays until someone reverts it.
     pub fn ends_by_itself(&self) -> Option<String> {
         match self {
-            Plan::Chaos { engine, .. } if engine.group == "chaos-mesh.org" => {
+            HandleData::Chaos { engine, .. } if engine.group == "chaos-mesh.org" => {
                 Some("Chaos Mesh ends it at its duration".into())
             }
-            Plan::Chaos { engine, .. } if engine.group == "litmuschaos.io" => {
+            HandleData::Chaos { engine, .. } if engine.group == "litmuschaos.io" => {
                 Some("Litmus ends its experiment at its chaos duration".into())
             }
             _ => None,
@@ -103,37 +104,39 @@ impl Plan {
     pub fn summary(&self, done: bool) -> String {
         let pods = |p: &[PodKey]| p.iter().map(|(ns, n)| format!("{ns}/{n}")).collect::<Vec<_>>().join(", ");
         let (will, did) = match self {
-            Plan::PodDelete { pods: p, grace: Some(0) } => (format!("kill {}", pods(p)), format!("killed {}", pods(p))),
-            Plan::PodDelete { pods: p, .. } => (format!("delete {}", pods(p)), format!("deleted {}", pods(p))),
-            Plan::PodEvict { pods: p, grace } => (
+            HandleData::PodDelete { pods: p, grace: Some(0) } => {
+                (format!("kill {}", pods(p)), format!("killed {}", pods(p)))
+            }
+            HandleData::PodDelete { pods: p, .. } => (format!("delete {}", pods(p)), format!("deleted {}", pods(p))),
+            HandleData::PodEvict { pods: p, grace } => (
                 format!("evict {} ({})", pods(p), grace_words(*grace)),
                 format!("evicted {} ({})", pods(p), grace_words(*grace)),
             ),
-            Plan::Scale { namespace, kind, name, from, to } => (
+            HandleData::Scale { namespace, kind, name, from, to } => (
                 format!("scale {kind} {namespace}/{name} from {from} to {to}"),
                 format!("scaled {kind} {namespace}/{name} from {from} to {to}"),
             ),
-            Plan::NodeCordon { node, .. } => (format!("cordon {node}"), format!("cordoned {node}")),
-            Plan::NodeDrain { node, pods: p, grace, .. } => (
+            HandleData::NodeCordon { node, .. } => (format!("cordon {node}"), format!("cordoned {node}")),
+            HandleData::NodeDrain { node, pods: p, grace, .. } => (
                 format!("cordon {node} and evict {} pods ({})", p.len(), grace_words(*grace)),
                 format!("cordoned {node} and evicted {} ({})", pods(p), grace_words(*grace)),
             ),
-            Plan::ConfigCorrupt { namespace, configmap, key, value, .. } => (
+            HandleData::ConfigCorrupt { namespace, configmap, key, value, .. } => (
                 format!("set {key}={value} in ConfigMap {namespace}/{configmap}"),
                 format!("set {key}={value} in ConfigMap {namespace}/{configmap}"),
             ),
-            Plan::ImageUnavailable { namespace, kind, name, images } => (
+            HandleData::ImageUnavailable { namespace, kind, name, images } => (
                 format!(
                     "point {} container(s) of {kind} {namespace}/{name} at an image that cannot be pulled",
                     images.len()
                 ),
                 format!("pointed {kind} {namespace}/{name} at an image that cannot be pulled"),
             ),
-            Plan::NetworkDeny { namespace, policy, .. } => (
+            HandleData::NetworkDeny { namespace, policy, .. } => (
                 format!("create the deny-all NetworkPolicy {namespace}/{policy}"),
                 format!("created the deny-all NetworkPolicy {namespace}/{policy}"),
             ),
-            Plan::Chaos { namespace, engine, name, what, hit, .. } => (
+            HandleData::Chaos { namespace, engine, name, what, hit, .. } => (
                 format!("create {} {namespace}/{name} ({what})", engine.kind),
                 match hit.len() {
                     0 => format!("created {} {namespace}/{name} ({what})", engine.kind),
@@ -165,7 +168,7 @@ impl Plan {
         h.data.get("session").and_then(Value::as_str).unwrap_or_default()
     }
 
-    pub fn from_handle(h: &RevertHandle) -> Result<Plan, BackendError> {
+    pub fn from_handle(h: &RevertHandle) -> Result<HandleData, BackendError> {
         serde_json::from_value(h.data.clone()).map_err(|e| {
             BackendError::Failed(format!("revert handle of fault #{} is not a Kubernetes one: {e}", h.fault_id))
         })

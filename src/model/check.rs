@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Reading;
+use super::probe::Reading;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -211,7 +211,7 @@ impl Check {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::Outcome;
+    use crate::model::probe::Outcome;
 
     fn r(at_ms: u64, ok: Option<bool>, latency: f64) -> Reading {
         Reading {

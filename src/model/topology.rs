@@ -6,8 +6,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use super::delta::TopologyDelta;
-pub use super::target::{Mode, Target, TargetKind, TARGET_SYNTAX};
+use super::delta::TopologyDelta;
+use super::fault::PodRef;
+use super::target::{Target, TargetKind};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PodPhase {
@@ -208,11 +209,11 @@ impl Topology {
 
     /// The pods a target selects that are not down and not protected: what a fault on pods can
     /// hit now.
-    pub fn live_pods(&self, target: &Target) -> Vec<super::PodRef> {
+    pub fn live_pods(&self, target: &Target) -> Vec<PodRef> {
         self.select(target)
             .into_iter()
             .filter(|p| !p.phase.is_down() && p.caveats.protected.is_none())
-            .map(|p| super::PodRef { namespace: p.namespace.clone(), name: p.name.clone() })
+            .map(|p| PodRef { namespace: p.namespace.clone(), name: p.name.clone() })
             .collect()
     }
 

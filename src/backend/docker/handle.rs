@@ -2,10 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{BackendError, RevertHandle};
+use crate::backend::BackendError;
+use crate::model::RevertHandle;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Target {
+pub struct Container {
     pub id: String,
     pub name: String,
 }
@@ -42,43 +43,43 @@ pub struct Limits {
 /// What a fault does and how to undo it: the revert handle's data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "kebab-case")]
-pub enum Plan {
+pub enum HandleData {
     /// `crash`: the signal comes from outside Docker (a helper in the host's PID namespace), so
     /// Docker sees a crash and the restart policy acts; otherwise through the Engine API, which
     /// Docker takes as a manual stop.
     ContainerKill {
-        targets: Vec<Target>,
+        targets: Vec<Container>,
         signal: String,
         #[serde(default)]
         crash: bool,
     },
     ContainerStop {
-        targets: Vec<Target>,
+        targets: Vec<Container>,
         grace_s: i64,
     },
     ContainerRestart {
-        targets: Vec<Target>,
+        targets: Vec<Container>,
         grace_s: i64,
     },
     ContainerPause {
-        targets: Vec<Target>,
+        targets: Vec<Container>,
     },
     NetworkDisconnect {
-        targets: Vec<Target>,
+        targets: Vec<Container>,
         endpoints: Vec<Vec<Endpoint>>,
     },
     CpuThrottle {
-        targets: Vec<Target>,
+        targets: Vec<Container>,
         saved: Vec<Limits>,
         cpus: f64,
     },
     MemoryThrottle {
-        targets: Vec<Target>,
+        targets: Vec<Container>,
         saved: Vec<Limits>,
         memory_mb: i64,
     },
     Netem {
-        targets: Vec<Target>,
+        targets: Vec<Container>,
         helpers: Vec<String>,
         qdisc: String,
         image: String,
@@ -86,17 +87,17 @@ pub enum Plan {
     },
 }
 
-impl Plan {
-    pub fn targets(&self) -> &[Target] {
+impl HandleData {
+    pub fn targets(&self) -> &[Container] {
         match self {
-            Plan::ContainerKill { targets, .. }
-            | Plan::ContainerStop { targets, .. }
-            | Plan::ContainerRestart { targets, .. }
-            | Plan::ContainerPause { targets }
-            | Plan::NetworkDisconnect { targets, .. }
-            | Plan::CpuThrottle { targets, .. }
-            | Plan::MemoryThrottle { targets, .. }
-            | Plan::Netem { targets, .. } => targets,
+            HandleData::ContainerKill { targets, .. }
+            | HandleData::ContainerStop { targets, .. }
+            | HandleData::ContainerRestart { targets, .. }
+            | HandleData::ContainerPause { targets }
+            | HandleData::NetworkDisconnect { targets, .. }
+            | HandleData::CpuThrottle { targets, .. }
+            | HandleData::MemoryThrottle { targets, .. }
+            | HandleData::Netem { targets, .. } => targets,
         }
     }
 
@@ -108,17 +109,17 @@ impl Plan {
     pub fn summary(&self, done: bool) -> String {
         let n = self.names();
         let (will, did) = match self {
-            Plan::ContainerKill { signal, crash: false, .. } => {
+            HandleData::ContainerKill { signal, crash: false, .. } => {
                 (format!("kill {n} ({signal})"), format!("killed {n} ({signal})"))
             }
-            Plan::ContainerKill { signal, crash: true, .. } => (
+            HandleData::ContainerKill { signal, crash: true, .. } => (
                 format!("crash {n} ({signal} from outside Docker)"),
                 format!("crashed {n} ({signal} from outside Docker)"),
             ),
-            Plan::ContainerStop { .. } => (format!("stop {n}"), format!("stopped {n}")),
-            Plan::ContainerRestart { .. } => (format!("restart {n}"), format!("restarted {n}")),
-            Plan::ContainerPause { .. } => (format!("pause {n}"), format!("paused {n}")),
-            Plan::NetworkDisconnect { endpoints, .. } => {
+            HandleData::ContainerStop { .. } => (format!("stop {n}"), format!("stopped {n}")),
+            HandleData::ContainerRestart { .. } => (format!("restart {n}"), format!("restarted {n}")),
+            HandleData::ContainerPause { .. } => (format!("pause {n}"), format!("paused {n}")),
+            HandleData::NetworkDisconnect { endpoints, .. } => {
                 let nets: Vec<String> = endpoints
                     .iter()
                     .flatten()
@@ -131,13 +132,13 @@ impl Plan {
                     format!("disconnected {n} from {}", nets.join(", ")),
                 )
             }
-            Plan::CpuThrottle { cpus, .. } => {
+            HandleData::CpuThrottle { cpus, .. } => {
                 (format!("throttle {n} to {cpus} CPUs"), format!("throttled {n} to {cpus} CPUs"))
             }
-            Plan::MemoryThrottle { memory_mb, .. } => {
+            HandleData::MemoryThrottle { memory_mb, .. } => {
                 (format!("limit {n} to {memory_mb} MiB"), format!("limited {n} to {memory_mb} MiB"))
             }
-            Plan::Netem { qdisc, .. } => (format!("{qdisc} on {n}"), format!("{qdisc} on {n} (by a helper)")),
+            HandleData::Netem { qdisc, .. } => (format!("{qdisc} on {n}"), format!("{qdisc} on {n} (by a helper)")),
         };
         if done {
             did
@@ -160,7 +161,7 @@ impl Plan {
         h.data.get("session").and_then(|s| s.as_str())
     }
 
-    pub fn from_handle(h: &RevertHandle) -> Result<Plan, BackendError> {
+    pub fn from_handle(h: &RevertHandle) -> Result<HandleData, BackendError> {
         serde_json::from_value(h.data.clone()).map_err(|e| {
             BackendError::Failed(format!("revert handle of fault #{} is not a Docker one: {e}", h.fault_id))
         })

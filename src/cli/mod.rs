@@ -1,0 +1,1 @@
+//! The command line: its definition, and what each command does.
