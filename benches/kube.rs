@@ -212,7 +212,7 @@ fn main() {
             update(&mut s, Event::Backend(d), at(0));
         }
     }
-    assert_eq!(s.topology.pod_count(), PODS);
+    assert_eq!(s.picture.topology.pod_count(), PODS);
     let pod = objs.iter().find(|(p, _)| *p == "pods").unwrap().1.clone();
     let mut flipped = pod.clone();
     flipped["status"]["conditions"][0]["status"] = json!("False");

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use gameday::app::{steady, update, AppState, Effect, Event};
+use gameday::app::{update, AppState, Effect, Event};
 use gameday::backend::sim::SimCluster;
 use gameday::config::session_file::SessionConfig;
 use gameday::model::TopologyDelta;
@@ -110,7 +110,7 @@ fn main() {
     let rss_before = common::rss_mib("self");
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let _guard = rt.enter();
-    for e in steady::configure(&mut s, config) {
+    for e in s.configure_steady(config) {
         if let Effect::StartProbe(spec) = e {
             gameday::runtime::probes::spawn(spec, tx.clone());
         }

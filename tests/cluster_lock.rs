@@ -7,7 +7,7 @@
 mod common;
 
 use common::Harness;
-use gameday::app::elsewhere::{OVERDUE_GRACE_S, TRY_AGAIN_MS};
+use gameday::app::cluster::{OVERDUE_GRACE_S, TRY_AGAIN_MS};
 use gameday::app::fault::FaultPhase;
 use gameday::app::{Effect, Event};
 use gameday::model::{Holder, LEASE_SECONDS};
@@ -46,19 +46,19 @@ fn a_fault_held_elsewhere_refuses_injects_and_names_its_holder() {
     held(&mut h, alice("r1"));
     let fx = h.command("inject pod-kill sock-shop/catalogue");
     assert!(fx.iter().all(|e| !matches!(e, Effect::Prepare(_) | Effect::Inject { .. })), "{fx:?}");
-    let status = h.s.ui.status.clone().unwrap().text;
+    let status = h.s.book.status.clone().unwrap().text;
     assert_eq!(
         status,
         "refused: alice@laptop-a holds the cluster: network-latency on sock-shop/carts, 1:12 left; one fault at a time across the cluster"
     );
-    assert!(h.s.timeline.iter().any(
+    assert!(h.s.book.timeline.iter().any(
         |e| matches!(&e.kind, EntryKind::InjectRefused { reason, .. } if reason.starts_with("alice@laptop-a holds"))
     ));
     // The picker's path is refused the same way.
     h.key(KeyCode::Down);
     h.key(KeyCode::Enter);
     h.pick("pod-kill");
-    assert_eq!(h.s.timeline.iter().filter(|e| matches!(e.kind, EntryKind::InjectRefused { .. })).count(), 2);
+    assert_eq!(h.s.book.timeline.iter().filter(|e| matches!(e.kind, EntryKind::InjectRefused { .. })).count(), 2);
     // Released: injects go ahead.
     h.send(Event::Backend(TopologyDelta::Holder(None)));
     let fx = h.command("inject pod-kill sock-shop/catalogue");
@@ -73,14 +73,14 @@ fn space_asks_the_holder_to_stop_and_the_ask_is_recorded() {
     assert_eq!(fx, [Effect::RequestStop]);
     assert!(h
         .s
-        .ui
+        .book
         .status
         .clone()
         .unwrap()
         .text
         .starts_with("asking alice@laptop-a to stop network-latency on sock-shop/carts"));
     h.send(Event::StopAsked { result: Ok((alice("r1"), "bob@laptop-b".into())) });
-    let asked = h.s.timeline.last().unwrap().kind.describe();
+    let asked = h.s.book.timeline.last().unwrap().kind.describe();
     assert_eq!(
         asked,
         "EMERGENCY STOP asked by bob@laptop-b of alice@laptop-a: network-latency on sock-shop/carts (session 20261122-095000-aaaa, fault #1)"
@@ -88,7 +88,7 @@ fn space_asks_the_holder_to_stop_and_the_ask_is_recorded() {
     // Nothing held elsewhere: Space says so, as before.
     h.send(Event::Backend(TopologyDelta::Holder(None)));
     assert!(h.key(KeyCode::Char(' ')).is_empty());
-    assert!(h.s.ui.status.clone().unwrap().text.contains("nothing to abort"));
+    assert!(h.s.book.status.clone().unwrap().text.contains("nothing to abort"));
 }
 
 #[test]
@@ -96,22 +96,22 @@ fn a_stop_asked_of_this_consoles_fault_aborts_it_once_through_the_abort_path() {
     let mut h = Harness::demo();
     let fx = h.command("inject network-latency sock-shop/carts");
     h.run_effects(fx);
-    let FaultPhase::Active { fault } = &h.s.fault else { panic!("{:?}", h.s.fault) };
+    let FaultPhase::Active { fault } = &h.s.fault.phase else { panic!("{:?}", h.s.fault.phase) };
     let mine = Holder { session: h.s.session.id.clone(), fault: fault.id, who: "ana@laptop".into(), ..alice("r1") };
     // Our own hold, renewed: nothing happens, and it is not "elsewhere".
     assert!(held(&mut h, mine.clone()).is_empty());
-    assert!(gameday::app::elsewhere::elsewhere(&h.s).is_none());
+    assert!(h.s.cluster.elsewhere(h.s.own()).is_none());
     // Bob asks: the fault is aborted through the same path as Space, naming him.
     let asked = Holder { stop: Some("bob@laptop-b".into()), renewed: "r2".into(), ..mine.clone() };
     let fx = held(&mut h, asked.clone());
     assert!(fx.iter().any(|e| matches!(e, Effect::Revert { delay_ms: 0, .. })), "{fx:?}");
-    assert!(h.s.timeline.iter().any(|e| matches!(&e.kind,
+    assert!(h.s.book.timeline.iter().any(|e| matches!(&e.kind,
         EntryKind::FaultEnding { reason: EndReason::Aborted { by }, .. } if by == "emergency stop asked by bob@laptop-b")));
     // The lock still says so at every renewal until it is released: aborted once.
     let again = held(&mut h, Holder { renewed: "r3".into(), ..asked });
     assert!(again.iter().all(|e| !matches!(e, Effect::Revert { .. })), "{again:?}");
     h.run_effects(fx);
-    assert_eq!(h.s.fault, FaultPhase::Idle);
+    assert_eq!(h.s.fault.phase, FaultPhase::Idle);
 }
 
 #[test]
@@ -142,7 +142,7 @@ fn a_silent_owner_is_taken_over_after_its_lease_and_a_renewing_one_never_is() {
         why: why.clone(),
         result: Ok(vec!["latency on carts (found by markers on Deployment sock-shop/carts)".into()]),
     });
-    let said = h.s.timeline.last().unwrap().kind.describe();
+    let said = h.s.book.timeline.last().unwrap().kind.describe();
     assert!(said.starts_with("took over the cluster from alice@laptop-a (its console stopped renewing"), "{said}");
 }
 
@@ -181,11 +181,11 @@ fn a_fault_with_a_live_owner_is_never_offered_as_a_leftover() {
         deadline: None,
     };
     // Found before the lock's holder was heard of: withdrawn when it is.
-    h.send(Event::Leftovers(vec![leftover(1), leftover(7)]));
-    assert_eq!(h.s.leftovers.len(), 2);
+    h.send(Event::Leftovers { found: vec![leftover(1), leftover(7)], skipped: Vec::new() });
+    assert_eq!(h.s.cleanup.items.len(), 2);
     held(&mut h, alice("r1"));
-    assert_eq!(h.s.leftovers.iter().map(|l| l.leftover.fault_id).collect::<Vec<_>>(), [7]);
+    assert_eq!(h.s.cleanup.items.iter().map(|l| l.leftover.fault_id).collect::<Vec<_>>(), [7]);
     // Found after: never offered.
-    h.send(Event::Leftovers(vec![leftover(1)]));
-    assert_eq!(h.s.leftovers.len(), 1);
+    h.send(Event::Leftovers { found: vec![leftover(1)], skipped: Vec::new() });
+    assert_eq!(h.s.cleanup.items.len(), 1);
 }

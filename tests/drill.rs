@@ -27,7 +27,7 @@ impl Drill {
         let mut r = Harness::demo();
         let mut fx = Vec::new();
         let session = f.s.session.id.clone();
-        drill::join(&mut r.s, &session, "alice", true, &mut fx);
+        fx.extend(r.s.join_drill(&session, "alice", true));
         let mut d = Drill { f, r, f_read: 0, r_read: 0 };
         d.exchange();
         d
@@ -35,12 +35,12 @@ impl Drill {
 
     /// Each side reads what the other wrote since last time; returns the effects of both.
     fn exchange(&mut self) -> (Vec<Effect>, Vec<Effect>) {
-        let new: Vec<Entry> = self.r.s.timeline[self.r_read..].to_vec();
-        self.r_read = self.r.s.timeline.len();
+        let new: Vec<Entry> = self.r.s.book.timeline[self.r_read..].to_vec();
+        self.r_read = self.r.s.book.timeline.len();
         let ffx = self.f.send(Event::Peer { from: "alice".into(), entries: new });
         let ffx = self.f.run_effects(ffx);
-        let new: Vec<Entry> = self.f.s.timeline[self.f_read..].to_vec();
-        self.f_read = self.f.s.timeline.len();
+        let new: Vec<Entry> = self.f.s.book.timeline[self.f_read..].to_vec();
+        self.f_read = self.f.s.book.timeline.len();
         let rfx = self.r.send(Event::Peer { from: "facilitator".into(), entries: new });
         (ffx, rfx)
     }
@@ -75,7 +75,7 @@ fn the_facilitator_hears_the_responder_join_once() {
     assert_eq!(d.r.s.context(), Context::Drill);
     d.exchange();
     let joined: Vec<&EntryKind> =
-        d.f.s.timeline.iter().map(|e| &e.kind).filter(|k| matches!(k, EntryKind::DrillJoined { .. })).collect();
+        d.f.s.book.timeline.iter().map(|e| &e.kind).filter(|k| matches!(k, EntryKind::DrillJoined { .. })).collect();
     assert_eq!(joined.len(), 1, "{joined:?}");
 }
 
@@ -88,7 +88,7 @@ fn marks_are_attributed_to_the_live_fault_and_timed_from_its_inject_once_each() 
     let (_, rfx) = d.exchange();
     // The responder's own (demo) cluster replays it, and their console shows nothing of it.
     assert!(rfx.iter().any(|e| matches!(e, Effect::Mirror(spec) if spec.fault_id == 1 && spec.preset == "pod-delete")));
-    assert_eq!(d.r.s.fault, FaultPhase::Idle);
+    assert_eq!(d.r.s.fault.phase, FaultPhase::Idle);
     let shown = screen(&d.r);
     assert!(!shown.contains("pod-delete") && !shown.contains("FAULT LIVE"), "{shown}");
 
@@ -99,13 +99,13 @@ fn marks_are_attributed_to_the_live_fault_and_timed_from_its_inject_once_each() 
     d.exchange();
     d.exchange();
     assert_eq!(
-        marks(&d.f.s.timeline),
+        marks(&d.f.s.book.timeline),
         vec![(Mark::Detected, Some(1), Some(4_000)), (Mark::Mitigated, Some(1), Some(7_000))],
         "imported once, however often the file is read"
     );
-    let status = d.f.s.ui.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    let status = d.f.s.book.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
     assert!(status.contains("alice marked MITIGATED 7 s after fault #1"), "{status}");
-    let report = gameday::timeline::report::render(&d.f.s.timeline);
+    let report = gameday::timeline::report::render(&d.f.s.book.timeline);
     assert!(report.contains("## Drill"), "{report}");
     assert!(report.contains("| 4 s (alice) | 7 s (alice) |"), "{report}");
 }
@@ -115,11 +115,11 @@ fn a_mark_before_any_fault_is_a_false_alarm() {
     let mut d = Drill::new();
     d.r.key(KeyCode::Char('d'));
     d.exchange();
-    assert_eq!(marks(&d.f.s.timeline), vec![(Mark::Detected, None, None)]);
-    let said = d.f.s.timeline.last().unwrap().kind.describe();
+    assert_eq!(marks(&d.f.s.book.timeline), vec![(Mark::Detected, None, None)]);
+    let said = d.f.s.book.timeline.last().unwrap().kind.describe();
     assert_eq!(said, "responder alice marked DETECTED before any fault");
-    assert_eq!(d.r.s.timeline.last().unwrap().kind.describe(), "responder alice marked DETECTED");
-    let read = read_drill::read(&d.f.s.timeline);
+    assert_eq!(d.r.s.book.timeline.last().unwrap().kind.describe(), "responder alice marked DETECTED");
+    let read = read_drill::read(&d.f.s.book.timeline);
     assert_eq!(read.false_alarms.len(), 1);
 }
 
@@ -128,7 +128,7 @@ fn the_responders_emergency_stop_aborts_the_facilitators_fault_through_the_abort
     let mut d = Drill::new();
     let fx = d.f.command("inject network-latency sock-shop/carts latency_ms=200");
     d.f.run_effects(fx);
-    assert!(matches!(d.f.s.fault, FaultPhase::Active { .. }));
+    assert!(matches!(d.f.s.fault.phase, FaultPhase::Active { .. }));
     let (_, rfx) = d.exchange();
     assert!(rfx.iter().any(|e| matches!(e, Effect::Mirror(spec) if spec.fault_id == 1)), "{rfx:?}");
     let fx = d.r.key(KeyCode::Char(' '));
@@ -138,15 +138,15 @@ fn the_responders_emergency_stop_aborts_the_facilitators_fault_through_the_abort
         assert!(d.r.key(KeyCode::Char(' ')).is_empty());
     }
     let stops =
-        d.r.s.timeline.iter().filter(|e| matches!(e.kind, EntryKind::DrillMark { mark: Mark::Stop, .. })).count();
+        d.r.s.book.timeline.iter().filter(|e| matches!(e.kind, EntryKind::DrillMark { mark: Mark::Stop, .. })).count();
     assert_eq!(stops, 1);
     let (_, rfx) = d.exchange();
-    let ended = d.f.s.timeline.iter().find_map(|e| match &e.kind {
+    let ended = d.f.s.book.timeline.iter().find_map(|e| match &e.kind {
         EntryKind::FaultEnding { reason: EndReason::Aborted { by }, .. } => Some(by.clone()),
         _ => None,
     });
     assert_eq!(ended.as_deref(), Some("responder alice"));
-    assert_eq!(d.f.s.fault, FaultPhase::Idle, "reverted and confirmed");
+    assert_eq!(d.f.s.fault.phase, FaultPhase::Idle, "reverted and confirmed");
     // The responder's replay ends with it.
     assert!(rfx.contains(&Effect::Unmirror(1)), "{rfx:?}");
 }
@@ -158,7 +158,7 @@ fn a_responder_cannot_inject_or_walk_the_run_sheet() {
         let fx = d.r.command(cmd);
         // Nothing is done (the line goes to the history, as every command typed does).
         assert!(fx.iter().all(|e| matches!(e, Effect::RememberCommand(_))), "{cmd}: {fx:?}");
-        let status = d.r.s.ui.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+        let status = d.r.s.book.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
         assert!(status.contains("not in a drill's responder console"), "{cmd}: {status}");
     }
     d.r.key(KeyCode::Char('i'));
@@ -175,7 +175,7 @@ fn the_faults_are_revealed_only_when_the_facilitator_says_so_and_not_while_one_i
     d.r.key(KeyCode::Char('d'));
     d.exchange();
     d.f.command("reveal");
-    assert!(!d.f.s.timeline.iter().any(|e| matches!(e.kind, EntryKind::DrillRevealed { .. })));
+    assert!(!d.f.s.book.timeline.iter().any(|e| matches!(e.kind, EntryKind::DrillRevealed { .. })));
     d.advance(6_000);
     d.exchange();
     assert!(!d.r.s.drill.as_ref().unwrap().revealed());
@@ -217,7 +217,7 @@ observe = "3s"
 "#,
     )
     .unwrap();
-    let fx = gameday::app::runsheet::load(&mut d.f.s, plan, false);
+    let fx = d.f.s.load_sheet(plan, false);
     d.f.run_effects(fx);
     d.r.command("detected | </td><script>x</script> front door? (a false alarm)");
     d.exchange();
@@ -242,7 +242,7 @@ observe = "3s"
         d.exchange();
     }
     d.f.command("reveal");
-    let md = gameday::timeline::report::render(&d.f.s.timeline);
+    let md = gameday::timeline::report::render(&d.f.s.book.timeline);
     let summary_and_drill = &md[md.find("## Summary").unwrap()..md.find("## Faults and health").unwrap()];
     insta::assert_snapshot!(summary_and_drill);
     assert!(!md.contains("<script>") && !md.contains("</td>") && !md.contains("<b>"), "{md}");
@@ -254,9 +254,9 @@ fn reveals_come_in_rounds_and_a_later_fault_stays_hidden_until_the_next() {
     let fx = d.f.command("inject pod-delete sock-shop/carts duration=5s");
     d.f.run_effects(fx);
     d.advance(6_000);
-    assert_eq!(d.f.s.fault, FaultPhase::Idle, "fault #1 is over");
+    assert_eq!(d.f.s.fault.phase, FaultPhase::Idle, "fault #1 is over");
     d.f.command("reveal");
-    assert!(d.f.s.timeline.iter().any(|e| matches!(e.kind, EntryKind::DrillRevealed { faults: 1, .. })));
+    assert!(d.f.s.book.timeline.iter().any(|e| matches!(e.kind, EntryKind::DrillRevealed { faults: 1, .. })));
     // A second fault, live: the responder sees the first one only.
     let fx = d.f.command("inject container-pause sock-shop/carts-db duration=30s");
     d.f.run_effects(fx);
@@ -268,12 +268,12 @@ fn reveals_come_in_rounds_and_a_later_fault_stays_hidden_until_the_next() {
     assert!(!shown.contains("container-pause") && !shown.contains("#2"), "fault #2 is live and hidden: {shown}");
     // No second reveal while it is live, nor with nothing new.
     d.f.command("reveal");
-    assert!(d.f.s.ui.status.as_ref().unwrap().text.contains("after the fault is reverted"));
+    assert!(d.f.s.book.status.as_ref().unwrap().text.contains("after the fault is reverted"));
     let fx = d.f.key(KeyCode::Char(' '));
     d.f.run_effects(fx);
     d.f.command("reveal");
     d.f.command("reveal");
-    assert!(d.f.s.ui.status.as_ref().unwrap().text.starts_with("nothing new to reveal"));
+    assert!(d.f.s.book.status.as_ref().unwrap().text.starts_with("nothing new to reveal"));
     d.exchange();
     let r = d.r.s.drill.clone().unwrap();
     assert_eq!(r.revealed_faults().into_iter().collect::<Vec<_>>(), [1, 2]);
@@ -281,7 +281,7 @@ fn reveals_come_in_rounds_and_a_later_fault_stays_hidden_until_the_next() {
     // The facilitator's report of it: both faults, both reveals, in order.
     let fx = d.f.key(KeyCode::Char('q'));
     d.f.run_effects(fx);
-    let md = gameday::timeline::report::render(&d.f.s.timeline);
+    let md = gameday::timeline::report::render(&d.f.s.book.timeline);
     insta::assert_snapshot!(md);
     let first = md.find("revealed fault #1 to the responders (1 revealed in all)").expect("the first round");
     let second = md.find("revealed fault #2 to the responders (2 revealed in all)").expect("the second round");
@@ -322,14 +322,14 @@ fn a_responder_learns_nothing_of_a_fault_from_the_cluster_lock_or_gamedays_own_e
     for hidden in ["LIVE ELSEWHERE", "carol", "GamedayFault", "scale on"] {
         assert!(!shown.contains(hidden), "{hidden}: {shown}");
     }
-    let said: Vec<String> = d.r.s.timeline.iter().map(|e| e.kind.describe()).collect();
+    let said: Vec<String> = d.r.s.book.timeline.iter().map(|e| e.kind.describe()).collect();
     assert!(said.iter().all(|s| !s.contains("Gameday")), "{said:?}");
     assert!(said.iter().any(|s| s.contains("BackOff")), "other events still show: {said:?}");
     // Space is the responder's emergency stop to their facilitator, never a stop asked of
     // whoever holds the cluster lock; and the lock is never taken over by a responder.
     let fx = d.r.key(KeyCode::Char(' '));
     assert!(!fx.iter().any(|e| matches!(e, Effect::RequestStop)), "{fx:?}");
-    assert!(matches!(d.r.s.timeline.last().map(|e| &e.kind), Some(EntryKind::DrillMark { mark: Mark::Stop, .. })));
+    assert!(matches!(d.r.s.book.timeline.last().map(|e| &e.kind), Some(EntryKind::DrillMark { mark: Mark::Stop, .. })));
     let fx = d.r.advance(60_000);
     assert!(!fx.iter().any(|e| matches!(e, Effect::TakeOver { .. })), "{fx:?}");
 }
@@ -342,7 +342,8 @@ fn only_what_the_other_side_needs_is_carried_to_another_machine() {
     d.r.key(KeyCode::Char('d'));
     d.exchange();
     let carried = |h: &Harness, responder: bool| -> Vec<String> {
-        h.s.timeline
+        h.s.book
+            .timeline
             .iter()
             .filter(|e| drill::for_peers(&e.kind, responder))
             .map(|e| serde_json::to_value(e).unwrap()["kind"].as_str().unwrap().to_string())
@@ -357,10 +358,15 @@ fn only_what_the_other_side_needs_is_carried_to_another_machine() {
         assert!(f.contains(&want.to_string()), "{want} missing: {f:?}");
     }
     let all: Vec<String> =
-        d.f.s.timeline.iter().map(|e| serde_json::to_value(e).unwrap()["kind"].as_str().unwrap().to_string()).collect();
+        d.f.s
+            .book
+            .timeline
+            .iter()
+            .map(|e| serde_json::to_value(e).unwrap()["kind"].as_str().unwrap().to_string())
+            .collect();
     assert!(all.len() > f.len(), "something stays on the facilitator's machine: {all:?}");
     // What the responder reads from the carried entries alone is what they read from the whole.
-    let whole = gameday::timeline::drill::read(&d.f.s.timeline);
-    let part: Vec<Entry> = d.f.s.timeline.iter().filter(|e| drill::for_peers(&e.kind, false)).cloned().collect();
+    let whole = gameday::timeline::drill::read(&d.f.s.book.timeline);
+    let part: Vec<Entry> = d.f.s.book.timeline.iter().filter(|e| drill::for_peers(&e.kind, false)).cloned().collect();
     assert_eq!(format!("{:?}", gameday::timeline::drill::read(&part)), format!("{whole:?}"));
 }

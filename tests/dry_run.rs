@@ -7,6 +7,7 @@ mod common;
 use std::process::{Command, Output};
 
 use common::apiserver::ApiServer;
+use common::laptops;
 
 const PLAN: &str = r#"
 title = "dry"
@@ -38,17 +39,6 @@ target = "locked/carts"
 hypothesis = "never run"
 "#;
 
-async fn cluster() -> (ApiServer, tempfile::TempDir) {
-    let server = ApiServer::start().await;
-    server.seed_shop("shop", true);
-    server.seed_shop("locked", false);
-    server.install_gameday();
-    server.wait_shop_ready("shop").await;
-    let dir = tempfile::tempdir().unwrap();
-    server.write_kubeconfig(&dir.path().join("kubeconfig"));
-    (server, dir)
-}
-
 async fn dry_run(dir: &tempfile::TempDir, plan: &str) -> Output {
     std::fs::write(dir.path().join("plan.toml"), plan).unwrap();
     let d = dir.path().to_path_buf();
@@ -78,7 +68,7 @@ fn assert_read_only(server: &ApiServer) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dry_run_resolves_every_step_against_the_cluster_and_sends_no_write() {
-    let (server, dir) = cluster().await;
+    let (server, dir) = laptops::cluster(&[("shop", true), ("locked", false)], true).await;
     let before = server.list("pods", Some("shop")).len();
     let out = dry_run(&dir, PLAN).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -106,7 +96,7 @@ async fn a_dry_run_resolves_every_step_against_the_cluster_and_sends_no_write() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dry_run_exits_1_naming_the_step_that_could_not_run() {
-    let (server, dir) = cluster().await;
+    let (server, dir) = laptops::cluster(&[("shop", true), ("locked", false)], true).await;
     let plan = format!("{PLAN}{LOCKED}\n[[step]]\nname = \"typo\"\npreset = \"pod-delete\"\ntarget = \"shop/cartz\"\n");
     let out = dry_run(&dir, &plan).await;
     let stdout = String::from_utf8_lossy(&out.stdout);

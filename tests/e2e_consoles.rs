@@ -12,37 +12,17 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::apiserver::ApiServer;
+use common::laptops;
 use common::pty::{journal_entries, Console};
 use serde_json::{json, Value};
 
 const T: Duration = Duration::from_secs(20);
 
-async fn cluster(lock_namespace: bool) -> (ApiServer, tempfile::TempDir) {
-    let server = ApiServer::start().await;
-    server.seed_shop("shop", true);
-    if lock_namespace {
-        server.install_gameday();
-    }
-    server.wait_shop_ready("shop").await;
-    let dir = tempfile::tempdir().unwrap();
-    server.write_kubeconfig(&dir.path().join("kubeconfig"));
-    (server, dir)
-}
-
 /// A laptop: its own HOME and data directory, its own user.
 fn laptop(kubeconfig: &Path, user: &str) -> Console {
-    let kc = kubeconfig.to_str().unwrap();
-    let c = Console::start_in(
-        tempfile::tempdir().unwrap(),
-        &["--kubeconfig", kc, "-n", "shop", "--new", "--user", user],
-        &[],
-    );
+    let c = laptops::kube_console(kubeconfig, &["-n", "shop", "--new", "--user", user]);
     c.wait_for("carts          3/3", T);
     c
-}
-
-fn replicas(server: &ApiServer) -> i64 {
-    server.get("deployments", "shop", "carts").unwrap()["spec"]["replicas"].as_i64().unwrap()
 }
 
 /// The events.k8s.io Events regarding carts: (reason, note).
@@ -63,7 +43,7 @@ fn kinds_of(c: &Console) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_second_laptop_is_refused_sees_the_fault_live_elsewhere_and_its_space_stops_it() {
-    let (server, kdir) = cluster(true).await;
+    let (server, kdir) = laptops::cluster(&[("shop", true)], true).await;
     let kubeconfig = kdir.path().join("kubeconfig");
     let mut a = laptop(&kubeconfig, "alice");
     let mut b = laptop(&kubeconfig, "bob");
@@ -86,7 +66,7 @@ async fn the_second_laptop_is_refused_sees_the_fault_live_elsewhere_and_its_spac
     a.wait_for("fault #1 reverted (confirmed)", T);
     let took = pressed.elapsed();
     b.wait_gone("LIVE ELSEWHERE", T);
-    assert_eq!(replicas(&server), 3);
+    assert_eq!(laptops::replicas(&server, "shop", "carts"), 3);
     let ending = kinds_of(&a).into_iter().find(|e| e["kind"] == "fault_ending").unwrap();
     assert!(
         ending["reason"]["aborted"]["by"].as_str().unwrap().starts_with("emergency stop asked by bob@"),
@@ -120,7 +100,7 @@ async fn the_second_laptop_is_refused_sees_the_fault_live_elsewhere_and_its_spac
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_owner_is_taken_over_by_exactly_one_of_two_consoles_after_its_lease() {
-    let (server, kdir) = cluster(true).await;
+    let (server, kdir) = laptops::cluster(&[("shop", true)], true).await;
     let kubeconfig = kdir.path().join("kubeconfig");
     let mut a = laptop(&kubeconfig, "alice");
     let mut b = laptop(&kubeconfig, "bob");
@@ -134,8 +114,8 @@ async fn a_killed_owner_is_taken_over_by_exactly_one_of_two_consoles_after_its_l
     a.wait_exit(T);
     // Within the lease it is still alice's; after it, one of bob and carol reverts it.
     std::thread::sleep(Duration::from_secs(5));
-    assert_eq!(replicas(&server), 1, "not taken over while its lease runs");
-    server.wait_until(Duration::from_secs(30), "carts back at 3", |s| replicas(s) == 3).await;
+    assert_eq!(laptops::replicas(&server, "shop", "carts"), 1, "not taken over while its lease runs");
+    server.wait_until(Duration::from_secs(30), "carts back at 3", |s| laptops::replicas(s, "shop", "carts") == 3).await;
     let lapse = killed.elapsed();
     eprintln!("alice killed to her fault reverted by another console: {lapse:?}");
     b.wait_gone("LIVE ELSEWHERE", T);
@@ -165,7 +145,7 @@ async fn a_killed_owner_is_taken_over_by_exactly_one_of_two_consoles_after_its_l
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operators_change_survives_a_stale_cleanup_of_a_fault_another_console_reverted() {
-    let (server, kdir) = cluster(true).await;
+    let (server, kdir) = laptops::cluster(&[("shop", true)], true).await;
     let kubeconfig = kdir.path().join("kubeconfig");
     let mut a = laptop(&kubeconfig, "alice");
     let mut b = laptop(&kubeconfig, "bob");
@@ -174,7 +154,7 @@ async fn an_operators_change_survives_a_stale_cleanup_of_a_fault_another_console
     a.signal("KILL");
     a.wait_exit(T);
     // Bob's console takes it over once its lease lapses; then an operator scales carts to 5.
-    server.wait_until(Duration::from_secs(30), "carts back at 3", |s| replicas(s) == 3).await;
+    server.wait_until(Duration::from_secs(30), "carts back at 3", |s| laptops::replicas(s, "shop", "carts") == 3).await;
     b.wait_gone("LIVE ELSEWHERE", T);
     server.apply("deployments", json!({"metadata": {"name": "carts", "namespace": "shop"}, "spec": {"replicas": 5}}));
     // Alice, back at her laptop: her journal still says fault #1 was never reverted.
@@ -188,7 +168,7 @@ async fn an_operators_change_survives_a_stale_cleanup_of_a_fault_another_console
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("its markers are gone"), "{text}");
-    assert_eq!(replicas(&server), 5, "the operator's value stays: {text}");
+    assert_eq!(laptops::replicas(&server, "shop", "carts"), 5, "the operator's value stays: {text}");
     // Closed in her journal, not replayed.
     let confirmed = kinds_of(&a).into_iter().find(|e| e["kind"] == "revert_confirmed").unwrap();
     assert!(confirmed["kept"][0].as_str().unwrap().contains("its markers are gone"), "{confirmed}");
@@ -198,11 +178,11 @@ async fn an_operators_change_survives_a_stale_cleanup_of_a_fault_another_console
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_lock_namespace_refuses_the_inject_and_says_how_to_fix_it() {
-    let (server, kdir) = cluster(false).await;
+    let (server, kdir) = laptops::cluster(&[("shop", true)], false).await;
     let mut a = laptop(&kdir.path().join("kubeconfig"), "alice");
     a.command("inject scale shop/carts replicas=1");
     a.wait_for("never applied: the cluster lock could not be taken: the cluster lock cannot be taken: its namespace 'gameday' does", T);
-    assert_eq!(replicas(&server), 3);
+    assert_eq!(laptops::replicas(&server, "shop", "carts"), 3);
     let entries = kinds_of(&a);
     let not = entries.iter().find(|e| e["kind"] == "inject_not_applied").unwrap();
     assert!(not["reason"].as_str().unwrap().contains("kubectl apply -f deploy/rbac.yaml"), "{not}");
@@ -212,14 +192,14 @@ async fn a_missing_lock_namespace_refuses_the_inject_and_says_how_to_fix_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_console_that_quits_gives_the_lock_back_before_it_exits() {
-    let (server, kdir) = cluster(true).await;
+    let (server, kdir) = laptops::cluster(&[("shop", true)], true).await;
     let mut a = laptop(&kdir.path().join("kubeconfig"), "alice");
     a.command("inject scale shop/carts replicas=1 duration=5m");
     a.wait_for("FAULT LIVE #1 scale → shop/carts", T);
     a.command("quit");
     assert_eq!(a.wait_exit(T), 0);
     // At once: nobody has to wait for its lease to lapse, nor take over a reverted fault.
-    assert_eq!(replicas(&server), 3);
+    assert_eq!(laptops::replicas(&server, "shop", "carts"), 3);
     let lease = server.get("leases", "gameday", "gameday").unwrap();
     assert!(lease["spec"]["holderIdentity"].is_null(), "given back before the exit: {lease}");
 }

@@ -8,6 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::docker::{Shop, NETEM_IMAGE};
+use common::laptops;
 use common::pty::{journal_entries, Console};
 
 const T: Duration = Duration::from_secs(20);
@@ -305,11 +306,7 @@ async fn a_rate_limit_that_expired_after_its_console_died_is_recorded_as_expired
 
 /// A console with a data directory and HOME of its own (another laptop on the same engine).
 fn laptop(user: &str) -> Console {
-    Console::start_in(
-        tempfile::tempdir().unwrap(),
-        &["--docker", "--netem-image", NETEM_IMAGE, "--new", "--user", user],
-        &[],
-    )
+    laptops::docker_console(&["--new", "--user", user])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -362,27 +359,16 @@ async fn gameday_watchdog_docker_reverts_a_killed_consoles_pause() {
     a.signal("KILL");
     a.wait_exit(T);
     assert_eq!(shop.status(&web1).await, "paused");
-    let home = tempfile::tempdir().unwrap();
-    let log = home.path().join("log");
-    let mut dog = Command::new(env!("CARGO_BIN_EXE_gameday"))
-        .args(["watchdog", "--docker", "--netem-image", NETEM_IMAGE])
-        .env("HOME", home.path())
-        .env("GAMEDAY_DATA_DIR", home.path().join("data"))
-        .env("GAMEDAY_CONFIG_DIR", home.path().join("config"))
-        .stdout(std::fs::File::create(&log).unwrap())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut dog = laptops::Watchdog::start(&["--docker", "--netem-image", NETEM_IMAGE]);
     let started = std::time::Instant::now();
     while shop.status(&web1).await != "running" {
-        assert!(started.elapsed() < T, "{}", std::fs::read_to_string(&log).unwrap_or_default());
+        assert!(started.elapsed() < T, "{}", dog.log());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     eprintln!("watchdog start to the dead console's pause reverted: {:?}", started.elapsed());
     std::thread::sleep(Duration::from_millis(500));
-    assert!(Command::new("kill").args(["-TERM", &dog.id().to_string()]).status().unwrap().success());
-    assert!(dog.wait().unwrap().success());
-    let said = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(dog.terminate(), 0);
+    let said = dog.log();
     assert!(said.contains("taking over alice@") && said.contains("its console is gone"), "{said}");
     assert!(said.contains("reverted ") && said.contains("stopping (SIGTERM)"), "{said}");
     // Recorded in the dead session's journal, which is on this machine.

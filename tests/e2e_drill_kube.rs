@@ -9,48 +9,24 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::apiserver::ApiServer;
+use common::laptops;
 use common::pty::{journal_entries, Console};
 
 const T: Duration = Duration::from_secs(20);
 
-async fn cluster() -> (ApiServer, tempfile::TempDir) {
-    let server = ApiServer::start().await;
-    server.seed_shop("shop", true);
-    server.install_gameday();
-    server.wait_shop_ready("shop").await;
-    let dir = tempfile::tempdir().unwrap();
-    server.write_kubeconfig(&dir.path().join("kubeconfig"));
-    (server, dir)
-}
-
 fn facilitator(kubeconfig: &Path) -> Console {
-    let kc = kubeconfig.to_str().unwrap();
-    let c = Console::start_in(
-        tempfile::tempdir().unwrap(),
-        &["--kubeconfig", kc, "-n", "shop", "--new", "--user", "alice"],
-        &[],
-    );
+    let c = laptops::kube_console(kubeconfig, &["-n", "shop", "--new", "--user", "alice"]);
     c.wait_for("carts          3/3", T);
     c
 }
 
 fn responder(kubeconfig: &Path, session: &str, name: &str) -> Console {
-    let kc = kubeconfig.to_str().unwrap();
-    Console::start_in(
-        tempfile::tempdir().unwrap(),
-        &["--kubeconfig", kc, "-n", "shop", "--drill", session, "--responder", name, "--user", name],
-        &[],
-    )
-}
-
-fn replicas(server: &ApiServer) -> i64 {
-    server.get("deployments", "shop", "carts").unwrap()["spec"]["replicas"].as_i64().unwrap()
+    laptops::kube_console(kubeconfig, &["-n", "shop", "--drill", session, "--responder", name, "--user", name])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_responder_on_another_machine_sees_no_fault_and_their_marks_reach_the_facilitator() {
-    let (server, kdir) = cluster().await;
+    let (server, kdir) = laptops::cluster(&[("shop", true)], true).await;
     let kubeconfig = kdir.path().join("kubeconfig");
     let mut a = facilitator(&kubeconfig);
     let session = a.journal().file_stem().unwrap().to_str().unwrap().to_string();
@@ -83,7 +59,7 @@ async fn a_responder_on_another_machine_sees_no_fault_and_their_marks_reach_the_
     // His emergency stop: Alice's console reverts through its abort path.
     b.press(" ");
     a.wait_for("fault #1 reverted (confirmed)", T);
-    assert_eq!(replicas(&server), 3);
+    assert_eq!(laptops::replicas(&server, "shop", "carts"), 3);
     let ending = journal_entries(&a.journal()).into_iter().find(|e| e["kind"] == "fault_ending").unwrap();
     assert_eq!(ending["reason"]["aborted"]["by"], "responder bob", "{ending}");
     let screen = b.screen();
@@ -141,7 +117,7 @@ async fn a_responder_on_another_machine_sees_no_fault_and_their_marks_reach_the_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joining_a_session_the_cluster_does_not_know_says_so() {
-    let (_server, kdir) = cluster().await;
+    let (_server, kdir) = laptops::cluster(&[("shop", true)], true).await;
     let mut b = responder(&kdir.path().join("kubeconfig"), "20260101-101500-1a2b", "bob");
     let code = b.wait_exit(T);
     assert_ne!(code, 0);

@@ -8,26 +8,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::apiserver::ApiServer;
+use common::laptops;
 use common::pty::{journal_kinds, Console};
 
 const T: Duration = Duration::from_secs(20);
-
-async fn cluster() -> (ApiServer, tempfile::TempDir) {
-    let server = ApiServer::start().await;
-    server.seed_shop("shop", true);
-    server.seed_shop("locked", false);
-    server.install_gameday();
-    server.wait_shop_ready("shop").await;
-    let dir = tempfile::tempdir().unwrap();
-    server.write_kubeconfig(&dir.path().join("kubeconfig"));
-    (server, dir)
-}
-
-fn replicas(server: &ApiServer, ns: &str, name: &str) -> i64 {
-    let d = server.get("deployments", ns, name).expect("deployment");
-    d["spec"]["replicas"].as_i64().expect("replicas")
-}
 
 fn console(home: tempfile::TempDir, kubeconfig: &Path, extra: &[&str]) -> Console {
     let kc = kubeconfig.to_str().unwrap().to_string();
@@ -38,7 +22,7 @@ fn console(home: tempfile::TempDir, kubeconfig: &Path, extra: &[&str]) -> Consol
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scale_a_deployment_to_zero_press_space_and_see_it_back() {
-    let (server, kdir) = cluster().await;
+    let (server, kdir) = laptops::cluster(&[("shop", true), ("locked", false)], true).await;
     let kubeconfig = kdir.path().join("kubeconfig");
     let mut c = console(tempfile::tempdir().unwrap(), &kubeconfig, &["-n", "shop"]);
     c.wait_for("gameday · kubernetes · test", T);
@@ -49,7 +33,7 @@ async fn scale_a_deployment_to_zero_press_space_and_see_it_back() {
     c.wait_for("FAULT LIVE #1 scale-to-zero → shop/carts", T);
     c.wait_for("scaled Deployment shop/carts from 3 to 0", T);
     c.wait_for("carts          0/0 [svc carts 0/0 endpoints] ◀ FAULT", T);
-    assert_eq!(replicas(&server, "shop", "carts"), 0);
+    assert_eq!(laptops::replicas(&server, "shop", "carts"), 0);
     let d = server.get("deployments", "shop", "carts").unwrap();
     assert_eq!(d["metadata"]["labels"]["gameday.dev/fault"], "1", "marked with the fault's number: {d}");
     assert!(d["metadata"]["annotations"]["gameday.dev/revert"].as_str().unwrap().contains("\"from\":3"), "{d}");
@@ -62,7 +46,7 @@ async fn scale_a_deployment_to_zero_press_space_and_see_it_back() {
     c.send(" ");
     c.wait_for("fault #1 reverted (confirmed)", T);
     c.wait_gone("FAULT LIVE", T);
-    assert_eq!(replicas(&server, "shop", "carts"), 3);
+    assert_eq!(laptops::replicas(&server, "shop", "carts"), 3);
     c.wait_for("carts          3/3 [svc carts 3/3 endpoints]", T);
     assert!(server.get("deployments", "shop", "carts").unwrap()["metadata"]["labels"]
         .get("gameday.dev/fault")
@@ -82,21 +66,21 @@ async fn scale_a_deployment_to_zero_press_space_and_see_it_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_namespace_that_is_not_opened_is_refused_on_screen_and_untouched() {
-    let (server, kdir) = cluster().await;
+    let (server, kdir) = laptops::cluster(&[("shop", true), ("locked", false)], true).await;
     let kubeconfig = kdir.path().join("kubeconfig");
     let mut c = console(tempfile::tempdir().unwrap(), &kubeconfig, &[]);
     c.wait_for("locked (off-limits to faults)", T);
     c.command("inject scale-to-zero locked/carts");
     c.wait_for("locked/carts is off-limits", T);
     assert!(!c.screen().contains("FAULT LIVE"));
-    assert_eq!(replicas(&server, "locked", "carts"), 3);
+    assert_eq!(laptops::replicas(&server, "locked", "carts"), 3);
     c.send("q");
     assert_eq!(c.wait_exit(T), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_api_outage_shows_disconnected_and_the_console_reconnects_by_itself() {
-    let (server, kdir) = cluster().await;
+    let (server, kdir) = laptops::cluster(&[("shop", true), ("locked", false)], true).await;
     let mut c = console(tempfile::tempdir().unwrap(), &kdir.path().join("kubeconfig"), &["-n", "shop"]);
     c.wait_for("carts          3/3", T);
     server.offline(true);
@@ -118,7 +102,7 @@ async fn an_api_outage_shows_disconnected_and_the_console_reconnects_by_itself()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_console_killed_during_a_fault_leaves_markers_that_cleanup_elsewhere_reverts() {
-    let (server, kdir) = cluster().await;
+    let (server, kdir) = laptops::cluster(&[("shop", true), ("locked", false)], true).await;
     let kubeconfig = kdir.path().join("kubeconfig");
     let mut c = console(tempfile::tempdir().unwrap(), &kubeconfig, &["-n", "shop"]);
     c.wait_for("carts          3/3", T);
@@ -127,7 +111,7 @@ async fn a_console_killed_during_a_fault_leaves_markers_that_cleanup_elsewhere_r
     c.wait_for("scaled Deployment shop/front from 2 to 1", T);
     c.signal("KILL");
     c.wait_exit(T);
-    assert_eq!(replicas(&server, "shop", "front"), 1, "killed -9: nothing reverted it");
+    assert_eq!(laptops::replicas(&server, "shop", "front"), 1, "killed -9: nothing reverted it");
 
     // Another laptop: no journal, only the cluster's markers.
     let elsewhere = tempfile::tempdir().unwrap();
@@ -147,7 +131,7 @@ async fn a_console_killed_during_a_fault_leaves_markers_that_cleanup_elsewhere_r
     assert_eq!(code, Some(0), "{listed}");
     assert!(listed.contains("fault #1: scaled Deployment shop/front from 2 to 1"), "{listed}");
     assert!(listed.contains("found in its markers on Deployment shop/front"), "{listed}");
-    assert_eq!(replicas(&server, "shop", "front"), 1, "listing changes nothing");
+    assert_eq!(laptops::replicas(&server, "shop", "front"), 1, "listing changes nothing");
 
     let (code, done) = run(&["--all"]);
     assert_eq!(code, Some(0), "{done}");
@@ -157,7 +141,7 @@ async fn a_console_killed_during_a_fault_leaves_markers_that_cleanup_elsewhere_r
     assert!(done.contains("(confirmed"), "{done}");
     let lease = server.get("leases", "gameday", "gameday").expect("the lock");
     assert!(lease["spec"]["holderIdentity"].is_null(), "given back: {lease}");
-    assert_eq!(replicas(&server, "shop", "front"), 2, "the saved replica count is back");
+    assert_eq!(laptops::replicas(&server, "shop", "front"), 2, "the saved replica count is back");
     let (_, again) = run(&[]);
     assert!(again.contains("No fault was left behind"), "{again}");
     common::rbac::assert_allowed(&server.requests());
@@ -165,7 +149,7 @@ async fn a_console_killed_during_a_fault_leaves_markers_that_cleanup_elsewhere_r
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_confirmation_shows_what_prepare_found_and_a_litmus_verdict_ends_the_fault() {
-    let (server, kdir) = cluster().await;
+    let (server, kdir) = laptops::cluster(&[("shop", true), ("locked", false)], true).await;
     server.install_litmus_with_operator("shop");
     let kubeconfig = kdir.path().join("kubeconfig");
     let home = tempfile::tempdir().unwrap();

@@ -7,97 +7,19 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::apiserver::ApiServer;
+use common::laptops::{self, Watchdog};
 use common::pty::Console;
 
 const T: Duration = Duration::from_secs(20);
 
-struct Watchdog {
-    child: Child,
-    log: std::path::PathBuf,
-    _home: tempfile::TempDir,
-}
-
-impl Watchdog {
-    fn start(kubeconfig: &Path) -> Watchdog {
-        let home = tempfile::tempdir().unwrap();
-        let log = home.path().join("watchdog.log");
-        let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_gameday"))
-            .args(["watchdog", "--kubeconfig", kubeconfig.to_str().unwrap()])
-            .env("HOME", home.path())
-            .env("GAMEDAY_DATA_DIR", home.path().join("data"))
-            .env("GAMEDAY_CONFIG_DIR", home.path().join("config"))
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .expect("gameday watchdog");
-        Watchdog { child, log, _home: home }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    async fn wait_log(&self, what: &str, timeout: Duration) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let log = self.log();
-            if log.contains(what) {
-                return log;
-            }
-            assert!(Instant::now() < deadline, "the watchdog never said '{what}':\n{log}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// SIGTERM; its exit code.
-    fn terminate(&mut self) -> i32 {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code().unwrap_or(-1);
-            }
-            assert!(Instant::now() < deadline, "the watchdog did not stop on SIGTERM:\n{}", self.log());
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Watchdog {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn cluster() -> (ApiServer, tempfile::TempDir) {
-    let server = ApiServer::start().await;
-    server.seed_shop("shop", true);
-    server.install_gameday();
-    server.wait_shop_ready("shop").await;
-    let dir = tempfile::tempdir().unwrap();
-    server.write_kubeconfig(&dir.path().join("kubeconfig"));
-    (server, dir)
-}
-
-fn replicas(server: &ApiServer) -> i64 {
-    server.get("deployments", "shop", "carts").unwrap()["spec"]["replicas"].as_i64().unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_consoles_fault_is_reverted_by_the_watchdog_with_no_console_alive() {
-    let (server, kdir) = cluster().await;
+    let (server, kdir) = laptops::cluster(&[("shop", true)], true).await;
     let kubeconfig = kdir.path().join("kubeconfig");
     let before = server.requests().len();
-    let mut dog = Watchdog::start(&kubeconfig);
+    let mut dog = Watchdog::start(&["--kubeconfig", kubeconfig.to_str().unwrap()]);
     dog.wait_log("watching ", T).await;
     server
         .wait_until(T, "the watchdog's heartbeat", |s| s.get("leases", "gameday", "gameday-watchdog").is_some())
@@ -118,7 +40,7 @@ async fn a_killed_consoles_fault_is_reverted_by_the_watchdog_with_no_console_ali
     let killed = Instant::now();
     let after_kill = server.requests().len();
 
-    server.wait_until(Duration::from_secs(30), "carts back at 3", |s| replicas(s) == 3).await;
+    server.wait_until(Duration::from_secs(30), "carts back at 3", |s| laptops::replicas(s, "shop", "carts") == 3).await;
     eprintln!("console killed to its fault reverted by the watchdog: {:?}", killed.elapsed());
     assert!(killed.elapsed() >= Duration::from_secs(14), "not before its lease lapsed: {:?}", killed.elapsed());
     let log = dog.wait_log("reverted scaled Deployment shop/carts from 3 to 1", T).await;
@@ -168,7 +90,7 @@ async fn a_marked_fault_past_its_deadline_that_no_one_holds_is_reverted_by_the_w
     let kubeconfig = dir.path().join("kubeconfig");
     f.server.write_kubeconfig(&kubeconfig);
     let before = f.server.requests().len();
-    let mut dog = Watchdog::start(&kubeconfig);
+    let mut dog = Watchdog::start(&["--kubeconfig", kubeconfig.to_str().unwrap()]);
     let started = Instant::now();
     // Its own console would have had its grace (15 s past the deadline) first.
     f.server

@@ -19,7 +19,7 @@ fn latency_form() -> Harness {
     h.key(KeyCode::Down); // sock-shop -> carts
     h.key(KeyCode::Enter); // the picker, for carts
     h.pick("network-latency");
-    assert_eq!(h.s.context(), Context::Form, "{:?}", h.s.ui.status);
+    assert_eq!(h.s.context(), Context::Form, "{:?}", h.s.book.status);
     h
 }
 
@@ -48,7 +48,7 @@ fn the_form_lists_each_value_with_its_default_bounds_and_help() {
     assert!(latency.about.contains("1 to 10000ms") && latency.about.contains("Added delay"), "{}", latency.about);
     assert!(field(&h, "duration").about.contains("at most 1h"));
     assert!(blast(&h).contains("adds 300ms (±30ms) latency"), "{}", blast(&h));
-    assert!(matches!(h.s.fault, FaultPhase::Idle), "nothing is armed before the form is done");
+    assert!(matches!(h.s.fault.phase, FaultPhase::Idle), "nothing is armed before the form is done");
 }
 
 #[test]
@@ -82,8 +82,8 @@ fn a_value_out_of_bounds_is_refused_in_place_and_enter_does_not_go_on() {
     let fx = h.key(KeyCode::Enter);
     assert!(fx.is_empty());
     assert_eq!(h.s.context(), Context::Form, "the form stays open to be mended");
-    assert!(matches!(h.s.fault, FaultPhase::Idle));
-    let status = h.s.ui.status.clone().unwrap();
+    assert!(matches!(h.s.fault.phase, FaultPhase::Idle));
+    let status = h.s.book.status.clone().unwrap();
     assert_eq!(status.level, Level::Error);
     assert!(status.text.contains("not yet"), "{}", status.text);
     // Not a number at all; then nothing; then mended.
@@ -104,7 +104,7 @@ fn a_value_out_of_bounds_is_refused_in_place_and_enter_does_not_go_on() {
     h.key(KeyCode::Backspace);
     h.typed("90s");
     h.key(KeyCode::Enter);
-    let FaultPhase::Armed { plan, .. } = &h.s.fault else { panic!("{:?}", h.s.fault) };
+    let FaultPhase::Armed { plan, .. } = &h.s.fault.phase else { panic!("{:?}", h.s.fault.phase) };
     assert_eq!(plan.params["latency_ms"], ParamValue::Int(800));
     assert_eq!(plan.duration_ms, 90_000);
     assert_eq!(h.s.context(), Context::Confirm);
@@ -114,7 +114,7 @@ fn a_value_out_of_bounds_is_refused_in_place_and_enter_does_not_go_on() {
 fn enter_with_the_defaults_arms_the_preset_as_it_is() {
     let mut h = latency_form();
     h.key(KeyCode::Enter);
-    let FaultPhase::Armed { plan, .. } = &h.s.fault else { panic!("{:?}", h.s.fault) };
+    let FaultPhase::Armed { plan, .. } = &h.s.fault.phase else { panic!("{:?}", h.s.fault.phase) };
     assert_eq!(plan.params["latency_ms"], ParamValue::Int(300));
     assert_eq!(plan.duration_ms, 120_000);
     assert_eq!(plan.mode, Some(Mode::All));
@@ -137,14 +137,14 @@ fn paste_replaces_the_value_on_one_line_and_hostile_text_is_cleaned() {
 #[test]
 fn esc_cancels_and_nothing_is_recorded() {
     let mut h = latency_form();
-    let before = h.s.timeline.len();
+    let before = h.s.book.timeline.len();
     h.key(KeyCode::Tab);
     h.typed("5");
     let fx = h.key(KeyCode::Esc);
     assert!(fx.is_empty());
     assert_eq!(h.s.context(), Context::Main);
-    assert!(matches!(h.s.fault, FaultPhase::Idle));
-    assert_eq!(h.s.timeline.len(), before);
+    assert!(matches!(h.s.fault.phase, FaultPhase::Idle));
+    assert_eq!(h.s.book.timeline.len(), before);
 }
 
 #[test]

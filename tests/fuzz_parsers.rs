@@ -20,7 +20,7 @@ fn returns<T: Send + 'static>(what: &str, parse: impl FnOnce() -> T + Send + 'st
         Ok(()) => {}
         Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: the parser did not return within 5 s"),
         Err(mpsc::RecvTimeoutError::Disconnected) => {
-            let why = worker.join().err().map(|p| gameday::runtime::effects::panic_message(p.as_ref()));
+            let why = worker.join().err().map(|p| gameday::runtime::calls::panic_message(p.as_ref()));
             panic!("{what}: the parser panicked: {why:?}");
         }
     }

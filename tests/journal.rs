@@ -124,11 +124,11 @@ fn hostile_text_in_a_journal_is_cleaned_when_it_is_read_back() {
 fn a_value_the_journal_cannot_hold_is_refused_at_input() {
     let mut h = common::Harness::demo();
     h.command("inject cpu-throttle sock-shop/carts cpus=NaN");
-    let status = h.s.ui.status.clone().unwrap().text;
+    let status = h.s.book.status.clone().unwrap().text;
     assert!(status.contains("cpus takes a finite number, not 'NaN'"), "{status}");
     h.command("inject cpu-throttle sock-shop/carts cpus=inf");
-    assert!(h.s.ui.status.clone().unwrap().text.contains("finite number"));
-    assert!(!h.s.timeline.iter().any(|e| matches!(e.kind, EntryKind::InjectRequested { .. })));
+    assert!(h.s.book.status.clone().unwrap().text.contains("finite number"));
+    assert!(!h.s.book.timeline.iter().any(|e| matches!(e.kind, EntryKind::InjectRequested { .. })));
 }
 
 #[test]

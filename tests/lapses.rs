@@ -43,7 +43,7 @@ fn applying(h: &mut Harness) -> u64 {
     let handle = h.sim.prepare(&spec).unwrap();
     let fx = h.send(Event::Prepared { fault: spec.fault_id, result: Ok(handle) });
     assert!(fx.iter().any(|e| matches!(e, Effect::Inject { .. })));
-    assert!(matches!(h.s.fault, FaultPhase::Applying { .. }));
+    assert!(matches!(h.s.fault.phase, FaultPhase::Applying { .. }));
     spec.fault_id
 }
 
@@ -54,10 +54,10 @@ fn an_inject_that_changed_nothing_is_recorded_as_never_applied_and_not_reverted(
     let fx = h.send(Event::NotApplied { fault: id, why: "the helper image x has no iproute2 tc".into() });
     assert_eq!(records(&fx), ["inject_not_applied"]);
     assert!(!fx.iter().any(|e| matches!(e, Effect::Revert { .. })), "nothing to revert: {fx:?}");
-    assert_eq!(h.s.fault, FaultPhase::Idle);
+    assert_eq!(h.s.fault.phase, FaultPhase::Idle);
     // Not a leftover for the next console, and the report says what happened.
-    assert!(gameday::timeline::leftovers::unfinished(&h.s.timeline, None).is_empty());
-    let f = &gameday::timeline::faults::faults(&h.s.timeline)[0];
+    assert!(gameday::timeline::leftovers::unfinished(&h.s.book.timeline, None).is_empty());
+    let f = &gameday::timeline::faults::faults(&h.s.book.timeline)[0];
     assert_eq!(f.outcome(), "never applied: the helper image x has no iproute2 tc");
     // A new fault may go in at once.
     let fx = h.command("inject network-latency sock-shop/carts");
@@ -71,7 +71,7 @@ fn quitting_while_an_inject_that_changes_nothing_runs_exits_at_once() {
     h.command("quit");
     let fx = h.send(Event::NotApplied { fault: id, why: "no tc".into() });
     assert!(fx.contains(&Effect::Exit), "{fx:?}");
-    assert!(h.s.exited);
+    assert!(h.s.quit.exited);
 }
 
 #[test]
@@ -79,7 +79,7 @@ fn a_fault_that_is_no_longer_in_effect_ends_and_the_bar_stops_saying_it_is_live(
     let mut h = Harness::demo();
     let fx = h.command("inject network-latency sock-shop/carts");
     h.run_effects(fx);
-    assert!(matches!(h.s.fault, FaultPhase::Active { .. }));
+    assert!(matches!(h.s.fault.phase, FaultPhase::Active { .. }));
     assert!(screen(&h).contains("FAULT LIVE #1"));
     let session = h.s.session.id.clone();
     // Another session's fault, or another fault of ours, is not this one.
@@ -87,22 +87,22 @@ fn a_fault_that_is_no_longer_in_effect_ends_and_the_bar_stops_saying_it_is_live(
         let fx = h.send(Event::Backend(TopologyDelta::FaultLapsed { session: s.into(), fault: f, why: "x".into() }));
         assert!(records(&fx).is_empty(), "{fx:?}");
     }
-    assert!(matches!(h.s.fault, FaultPhase::Active { .. }));
+    assert!(matches!(h.s.fault.phase, FaultPhase::Active { .. }));
     let why = "shop-web-1 stopped or restarted, and its qdisc went with its network namespace".to_string();
     let fx = h.send(Event::Backend(TopologyDelta::FaultLapsed { session, fault: 1, why: why.clone() }));
     assert_eq!(records(&fx), ["fault_ending", "revert_started"]);
     assert!(fx.iter().any(|e| matches!(e, Effect::Revert { delay_ms: 0, .. })), "what is left is cleaned up");
     assert!(
-        matches!(&h.s.fault, FaultPhase::Reverting { reason: EndReason::Lapsed { why: w }, .. } if *w == why),
+        matches!(&h.s.fault.phase, FaultPhase::Reverting { reason: EndReason::Lapsed { why: w }, .. } if *w == why),
         "{:?}",
-        h.s.fault
+        h.s.fault.phase
     );
-    let line = h.s.timeline.iter().rev().find(|e| matches!(e.kind, EntryKind::FaultEnding { .. })).unwrap();
+    let line = h.s.book.timeline.iter().rev().find(|e| matches!(e.kind, EntryKind::FaultEnding { .. })).unwrap();
     assert_eq!(line.kind.describe(), format!("fault #1 NO LONGER IN EFFECT: {why}; cleaning up what is left of it"));
     assert!(!screen(&h).contains("FAULT LIVE"), "{}", screen(&h));
     h.run_effects(fx);
-    assert_eq!(h.s.fault, FaultPhase::Idle);
-    let f = &gameday::timeline::faults::faults(&h.s.timeline)[0];
+    assert_eq!(h.s.fault.phase, FaultPhase::Idle);
+    let f = &gameday::timeline::faults::faults(&h.s.book.timeline)[0];
     assert_eq!(f.outcome(), format!("no longer in effect before its end ({why})"));
     // Said once: a late second notice changes nothing.
     let again = h.send(Event::Backend(TopologyDelta::FaultLapsed {
@@ -131,7 +131,7 @@ fn a_fault_that_expired_while_no_console_ran_is_recorded_as_expired_not_left_ove
     let mut h = Harness::demo();
     let mut live = common::two_leftovers();
     live.truncate(1);
-    let fx = h.send(Event::Leftovers(vec![expired_leftover(), live[0].clone()]));
+    let fx = h.send(Event::Leftovers { found: vec![expired_leftover(), live[0].clone()], skipped: Vec::new() });
     assert_eq!(records(&fx), ["leftover_expired", "leftover_found"]);
     assert!(
         fx.iter().any(
@@ -139,19 +139,19 @@ fn a_fault_that_expired_while_no_console_ran_is_recorded_as_expired_not_left_ove
         ),
         "its helper and marker are tidied up: {fx:?}"
     );
-    assert_eq!(h.s.leftovers.len(), 1, "only the live one is a leftover");
-    let line = h.s.timeline.iter().find(|e| matches!(e.kind, EntryKind::LeftoverExpired { .. })).unwrap();
+    assert_eq!(h.s.cleanup.items.len(), 1, "only the live one is a leftover");
+    let line = h.s.book.timeline.iter().find(|e| matches!(e.kind, EntryKind::LeftoverExpired { .. })).unwrap();
     assert!(line.kind.describe().contains("ended by itself while no console ran: its time was up"), "{line:?}");
     // The tidy-up's answer is nobody's business; a second search does not record it again.
     let fx = h.send(Event::CleanedUp { index: TIDY_UP, attempt: 1, result: Err("engine down".into()) });
     assert!(records(&fx).is_empty());
-    let fx = h.send(Event::Leftovers(vec![expired_leftover()]));
+    let fx = h.send(Event::Leftovers { found: vec![expired_leftover()], skipped: Vec::new() });
     assert!(records(&fx).is_empty());
 
     // With only an expired one, nothing blocks a new fault.
     let mut h = Harness::demo();
-    h.send(Event::Leftovers(vec![expired_leftover()]));
-    assert_eq!(gameday::app::cleanup::unresolved(&h.s), 0);
+    h.send(Event::Leftovers { found: vec![expired_leftover()], skipped: Vec::new() });
+    assert_eq!(h.s.cleanup.unresolved(), 0);
     let fx = h.command("inject network-latency sock-shop/carts");
     assert!(fx.iter().any(|e| matches!(e, Effect::Prepare(_))), "{:?}", records(&fx));
 }

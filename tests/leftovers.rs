@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use common::fake::FakeBackend;
+use gameday::cli::cleanup::{self, Which};
 use gameday::model::{BackendInfo, Leftover, RevertHandle, Target};
-use gameday::runtime::cleanup::revert_and_record;
-use gameday::runtime::cleanup::{self, Which};
+use gameday::runtime::revert::revert_and_record;
 use gameday::store::journal::{read, Journal};
 use gameday::store::leftovers::in_journals;
 use gameday::timeline::leftovers::{merge, unfinished};
@@ -168,7 +168,7 @@ fn killed_with_a_fault_live() -> Vec<Entry> {
     h.advance(12_000);
     h.command("note carts answers 503 while its db is paused");
     h.advance(3_000);
-    let mut entries = h.s.timeline.clone();
+    let mut entries = h.s.book.timeline.clone();
     if let EntryKind::SessionStart { backend, .. } = &mut entries[0].kind {
         *backend = fake_info("c");
     }

@@ -14,8 +14,8 @@ use ratatui::crossterm::event::KeyCode;
 
 /// The metrics after the harness's latest entries.
 fn observe(m: &Metrics, h: &Harness, seen: &mut usize) -> String {
-    m.observe(&h.s, &h.s.timeline[*seen..]);
-    *seen = h.s.timeline.len();
+    m.observe(&h.s, &h.s.book.timeline[*seen..]);
+    *seen = h.s.book.timeline.len();
     m.render()
 }
 
@@ -36,7 +36,7 @@ fn the_fault_gauge_follows_the_fault_and_an_abort_is_counted_with_its_time_to_re
     );
     let fx = h.command("inject network-latency sock-shop/carts");
     h.run_effects(fx);
-    assert!(matches!(h.s.fault, FaultPhase::Active { .. }));
+    assert!(matches!(h.s.fault.phase, FaultPhase::Active { .. }));
     let text = observe(&m, &h, &mut seen);
     let labels =
         "session=\"20261122-100000-test\",preset=\"network-latency\",target=\"sock-shop/carts\",backend=\"demo\"";
@@ -46,7 +46,7 @@ fn the_fault_gauge_follows_the_fault_and_an_abort_is_counted_with_its_time_to_re
     h.advance(1000);
     let fx = h.key(KeyCode::Char(' '));
     h.run_effects(fx);
-    assert_eq!(h.s.fault, FaultPhase::Idle);
+    assert_eq!(h.s.fault.phase, FaultPhase::Idle);
     let text = observe(&m, &h, &mut seen);
     let over = format!("gameday_fault_active{{{labels}}} 0");
     assert!(text.lines().any(|l| l == over), "{text}");
@@ -62,16 +62,13 @@ fn a_window_that_runs_out_counts_as_expired_and_probe_readings_are_exported() {
     let m = Metrics::new();
     let mut h = Harness::demo();
     let file = "[[probe]]\nname = \"front\"\nservice = \"sock-shop/front-end\"\n";
-    let fx = gameday::app::steady::configure(
-        &mut h.s,
-        gameday::config::session_file::SessionConfig::parse("s.toml", file).unwrap(),
-    );
+    let fx = h.s.configure_steady(gameday::config::session_file::SessionConfig::parse("s.toml", file).unwrap());
     h.run_effects(fx);
     let mut seen = 0;
     let fx = h.command("inject pod-delete sock-shop/carts duration=2s");
     h.run_effects(fx);
     h.advance(5000);
-    assert_eq!(h.s.fault, FaultPhase::Idle);
+    assert_eq!(h.s.fault.phase, FaultPhase::Idle);
     let text = observe(&m, &h, &mut seen);
     assert_eq!(line(&text, "gameday_faults_total{"), Some("gameday_faults_total{outcome=\"expired\"} 1"), "{text}");
     assert_eq!(line(&text, "gameday_probe_success{"), Some("gameday_probe_success{probe=\"front\"} 1"), "{text}");

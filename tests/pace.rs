@@ -7,7 +7,7 @@ mod common;
 
 use common::Harness;
 use gameday::app::fault::FaultPhase;
-use gameday::app::{due, runsheet, Effect, Event};
+use gameday::app::{due, Effect, Event};
 use gameday::timeline::{ci, EntryKind};
 
 const PLAN: &str = r#"
@@ -28,7 +28,7 @@ checks = ["carts value >= 1"]
 "#;
 
 fn at_ms(h: &Harness, f: impl Fn(&EntryKind) -> bool) -> Option<u64> {
-    h.s.timeline.iter().find(|e| f(&e.kind)).map(|e| e.t_ms)
+    h.s.book.timeline.iter().find(|e| f(&e.kind)).map(|e| e.t_ms)
 }
 
 /// A session that walks the one-step plan by itself, up to its fault being live at 0.3 s.
@@ -40,13 +40,13 @@ fn live() -> Harness {
         &gameday::config::preset::load_presets(None).unwrap(),
     )
     .unwrap();
-    let fx = runsheet::load(&mut h.s, plan, true);
-    h.run_effects(fx);
-    // Nothing waits for a tick: the next event (here a probe reading at 0.3 s) starts the step.
+    // Nothing waits for a tick: with the picture in, the step starts the moment the sheet is
+    // loaded (here at 0.3 s), its derived probe is read at once and its fault injected.
     h.t = 300;
-    let fx = h.send(Event::Probe(gameday::model::probe::Outcome::unknown("other", "not declared")));
+    h.send(Event::Resize { width: 160, height: 45 });
+    let fx = h.s.load_sheet(plan, true);
     h.run_effects(fx);
-    assert!(matches!(h.s.fault, FaultPhase::Active { .. }), "{:?}", h.s.fault);
+    assert!(matches!(h.s.fault.phase, FaultPhase::Active { .. }), "{:?}", h.s.fault.phase);
     h
 }
 
@@ -70,7 +70,7 @@ fn the_window_ends_when_due_and_the_step_and_the_run_end_with_the_revert() {
     assert_eq!(at_ms(&h, |k| matches!(k, EntryKind::SessionEnd { .. })), Some(5300));
     assert!(all.iter().any(|e| matches!(e, Effect::Exit)), "{all:?}");
     assert_eq!(due::next_due(&h.s), None, "nothing is due after the end");
-    assert!(h.s.timeline.iter().any(
+    assert!(h.s.book.timeline.iter().any(
         |e| matches!(&e.kind, EntryKind::StepOutcome { verdict, .. } if *verdict == gameday::model::StepVerdict::Held)
     ));
 }
@@ -81,8 +81,8 @@ fn nothing_due_is_in_the_past_so_the_runtime_never_spins() {
     // An abort in flight: the window's end is no longer due.
     h.t = 1000;
     let fx = h.key(ratatui::crossterm::event::KeyCode::Char(' '));
-    assert!(matches!(h.s.fault, FaultPhase::Reverting { .. }));
-    assert_eq!(due::next_due(&h.s), None, "{:?}", h.s.fault);
+    assert!(matches!(h.s.fault.phase, FaultPhase::Reverting { .. }));
+    assert_eq!(due::next_due(&h.s), None, "{:?}", h.s.fault.phase);
     h.run_effects(fx);
     // A facilitator's sheet (not walked by itself) keeps its ticks; its observation is not timed here.
     assert!(due::next_due(&h.s).is_none_or(|d| d > h.t));
@@ -94,8 +94,8 @@ fn the_ci_log_has_one_line_per_entry_with_its_time_and_a_summary() {
     h.t = 5300;
     let fx = h.send(Event::Tick);
     h.run_effects(fx);
-    let mut log: Vec<String> = h.s.timeline.iter().map(ci::line).collect();
-    log.push(ci::summary(&h.s.timeline, 0, 5412, 0));
+    let mut log: Vec<String> = h.s.book.timeline.iter().map(ci::line).collect();
+    log.push(ci::summary(&h.s.book.timeline, 0, 5412, 0));
     insta::assert_snapshot!(log.join("\n"));
 }
 

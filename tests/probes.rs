@@ -83,7 +83,7 @@ async fn a_stop_condition_on_a_real_service_aborts_the_fault_when_the_service_fa
         svc.url()
     );
     let mut h = Harness::demo();
-    let fx = steady::configure(&mut h.s, SessionConfig::parse("t.toml", &file).unwrap());
+    let fx = h.s.configure_steady(SessionConfig::parse("t.toml", &file).unwrap());
     let spec = fx
         .iter()
         .find_map(|e| match e {
@@ -96,7 +96,7 @@ async fn a_stop_condition_on_a_real_service_aborts_the_fault_when_the_service_fa
     h.send(Event::Probe(first));
     let fx = h.command("inject network-latency sock-shop/carts");
     h.run_effects(fx);
-    assert!(matches!(h.s.fault, FaultPhase::Active { .. }), "{:?}", h.s.fault);
+    assert!(matches!(h.s.fault.phase, FaultPhase::Active { .. }), "{:?}", h.s.fault.phase);
     let mut records = Vec::new();
     for second in 0..10 {
         if second == 3 {
@@ -111,7 +111,7 @@ async fn a_stop_condition_on_a_real_service_aborts_the_fault_when_the_service_fa
                 records.push((second, r.kind));
             }
         }
-        if matches!(h.s.fault, FaultPhase::Idle) {
+        if matches!(h.s.fault.phase, FaultPhase::Idle) {
             break;
         }
     }
@@ -124,7 +124,7 @@ async fn a_stop_condition_on_a_real_service_aborts_the_fault_when_the_service_fa
         "{stop:?}"
     );
     assert!((4..=7).contains(at), "failing from second 3: breached within the window, held 1 s: {at}");
-    assert!(matches!(h.s.fault, FaultPhase::Idle), "reverted");
+    assert!(matches!(h.s.fault.phase, FaultPhase::Idle), "reverted");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,7 +134,7 @@ async fn a_probe_nobody_answers_from_the_start_stays_unknown_in_the_console() {
     drop(listener);
     let file = format!("[[probe]]\nname = \"gone\"\nhttp = \"http://{addr}/\"\n");
     let mut h = Harness::demo();
-    let fx = steady::configure(&mut h.s, SessionConfig::parse("t.toml", &file).unwrap());
+    let fx = h.s.configure_steady(SessionConfig::parse("t.toml", &file).unwrap());
     let Some(Effect::StartProbe(spec)) = fx.into_iter().find(|e| matches!(e, Effect::StartProbe(_))) else {
         panic!("no probe started")
     };

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use common::http_service::Service;
 use common::Harness;
 use gameday::app::fault::FaultPhase;
-use gameday::app::{steady, Effect, Event};
+use gameday::app::{Effect, Event};
 use gameday::config::session_file::SessionConfig;
 use gameday::model::probe::{ProbeKind, ProbeSpec};
 use gameday::runtime::probes::run_once;
@@ -90,7 +90,7 @@ async fn a_promql_stop_condition_aborts_the_fault_when_the_exporter_dies() {
         prom.url
     );
     let mut h = Harness::demo();
-    let fx = steady::configure(&mut h.s, SessionConfig::parse("t.toml", &file).unwrap());
+    let fx = h.s.configure_steady(SessionConfig::parse("t.toml", &file).unwrap());
     // A first reading: a stop condition that cannot be read yet would make the inject ask first.
     let spec = fx
         .iter()
@@ -103,7 +103,7 @@ async fn a_promql_stop_condition_aborts_the_fault_when_the_exporter_dies() {
     h.send(Event::Probe(first));
     let fx = h.command("inject network-latency sock-shop/carts");
     h.run_effects(fx);
-    assert!(matches!(h.s.fault, FaultPhase::Active { .. }));
+    assert!(matches!(h.s.fault.phase, FaultPhase::Active { .. }));
     exporter.stop().await;
     let killed = Instant::now();
     let mut stop = None;
@@ -127,6 +127,6 @@ async fn a_promql_stop_condition_aborts_the_fault_when_the_exporter_dies() {
         if reading == "up value 0" && threshold == ">= 1"),
         "{stop:?}"
     );
-    assert!(matches!(h.s.fault, FaultPhase::Idle), "reverted");
+    assert!(matches!(h.s.fault.phase, FaultPhase::Idle), "reverted");
     println!("exporter killed to abort: {:.1} s", killed.elapsed().as_secs_f64());
 }

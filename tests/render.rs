@@ -147,7 +147,7 @@ fn a_revert_that_keeps_failing_gets_loud() {
     h.run_effects(fx);
     h.advance(2_000);
     assert!(
-        matches!(h.s.fault, gameday::app::fault::FaultPhase::Reverting { attempt, .. } if attempt > LOUD_AFTER_ATTEMPTS)
+        matches!(h.s.fault.phase, gameday::app::fault::FaultPhase::Reverting { attempt, .. } if attempt > LOUD_AFTER_ATTEMPTS)
     );
     insta::assert_snapshot!(draw(&h).backend());
 }
@@ -251,7 +251,7 @@ fn disconnected_with_a_stale_picture_and_readiness_health() {
 #[test]
 fn faults_left_by_an_earlier_session() {
     let mut h = warm();
-    h.send(Event::Leftovers(common::two_leftovers()));
+    h.send(Event::Leftovers { found: common::two_leftovers(), skipped: Vec::new() });
     let term = draw(&h);
     insta::assert_snapshot!(term.backend());
     assert_eq!(term.backend().buffer()[(0, row_of(&term, "LEFT BY EARLIER SESSIONS"))].bg, Color::Red);
@@ -262,7 +262,7 @@ fn probes_panel_with_the_hypothesis_broken_and_the_confirmation_asking_again() {
     let mut h = Harness::demo();
     let file = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/sessions/demo.toml")).unwrap();
     let config = gameday::config::session_file::SessionConfig::parse("sessions/demo.toml", &file).unwrap();
-    gameday::app::steady::configure(&mut h.s, config);
+    h.s.configure_steady(config);
     h.advance(5_000);
     insta::assert_snapshot!("probes_holding", draw(&h).backend());
     // After a latency fault the 30 s window still holds slow readings: an inject asks again.
@@ -280,7 +280,7 @@ fn probes_panel_with_the_hypothesis_broken_and_the_confirmation_asking_again() {
 fn a_drill_responder_sees_health_and_their_marks_but_no_fault() {
     let mut h = Harness::demo();
     let mut fx = Vec::new();
-    gameday::app::drill::join(&mut h.s, "20261122-100000-test", "cy", true, &mut fx);
+    fx.extend(h.s.join_drill("20261122-100000-test", "cy", true));
     h.advance(5_000);
     h.key(KeyCode::Char('d'));
     let term = draw(&h);
@@ -290,7 +290,7 @@ fn a_drill_responder_sees_health_and_their_marks_but_no_fault() {
 #[test]
 fn the_start_screen() {
     use gameday::app::start::StartScreen;
-    use gameday::store::sessions::Summary;
+    use gameday::timeline::listing::Summary;
     let earlier = |id: &str, state: &str| Summary {
         id: id.into(),
         journal: format!("{id}.jsonl").into(),
@@ -334,7 +334,7 @@ fn live_on_a_run_sheet() -> Harness {
         &gameday::config::preset::load_presets(None).unwrap(),
     )
     .unwrap();
-    let fx = gameday::app::runsheet::load(&mut h.s, plan, false);
+    let fx = h.s.load_sheet(plan, false);
     h.run_effects(fx);
     // Its probes' first readings (a stop condition without one would make the inject ask).
     h.advance(2_000);
@@ -360,7 +360,7 @@ fn at_160x48_with_a_run_sheet_and_a_fault_live_no_service_is_dropped() {
     let term = draw_at(&h, 160, 48);
     insta::assert_snapshot!(term.backend());
     let screen = text(&term);
-    for service in h.s.health.keys() {
+    for service in h.s.picture.health.keys() {
         let short = service.rsplit('/').next().unwrap();
         assert!(screen.contains(&format!("● {short} ")) || screen.contains("more:"), "{short} is not shown: {screen}");
     }

@@ -12,7 +12,7 @@ use ratatui::crossterm::event::KeyCode;
 fn session() -> Vec<Entry> {
     let mut h = Harness::demo();
     // As the console starts: the default hypothesis (no session file) is declared.
-    let fx = gameday::app::steady::configure(&mut h.s, Default::default());
+    let fx = h.s.configure_steady(Default::default());
     h.run_effects(fx);
     h.advance(5_000);
     // 1: latency on carts, left to expire.
@@ -40,7 +40,7 @@ fn session() -> Vec<Entry> {
     h.command("note action: carts needs a timeout <300ms> | owner: team-cart");
     let fx = h.key(KeyCode::Char('q'));
     h.run_effects(fx);
-    h.s.timeline.clone()
+    h.s.book.timeline.clone()
 }
 
 #[test]

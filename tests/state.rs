@@ -4,9 +4,9 @@
 mod common;
 
 use common::{support_only, Harness};
+use gameday::app::fault::preview::{Preview, PREVIEW_FRESH_MS};
 use gameday::app::fault::{Button, FaultPhase, LOUD_AFTER_ATTEMPTS, QUIT_DEADLINE_MS};
 use gameday::app::keymap::Context;
-use gameday::app::preview::{Preview, PREVIEW_FRESH_MS};
 use gameday::app::state::{Level, Overlay};
 use gameday::app::{Effect, Event};
 use gameday::model::{FaultSpec, Prepared, TopologyDelta};
@@ -18,8 +18,18 @@ use ratatui::crossterm::event::KeyCode;
 /// tests/steady.rs for the latter).
 fn kinds(fx: &[Effect]) -> Vec<String> {
     fx.iter()
-        // A command typed goes to the history: not what these tests are about.
-        .filter(|e| !matches!(e, Effect::RememberCommand(_)))
+        // A command typed goes to the history, the cluster lock follows the fault, the system's
+        // own record is told: not what these tests are about (tests/effects.rs is).
+        .filter(|e| {
+            !matches!(
+                e,
+                Effect::RememberCommand(_)
+                    | Effect::TakeLock(_)
+                    | Effect::LockDeadline { .. }
+                    | Effect::GiveBackLock { .. }
+                    | Effect::Announce { .. }
+            )
+        })
         .filter(|e| {
             !matches!(e, Effect::Record(r) if matches!(r.kind,
                 EntryKind::Cluster { .. }
@@ -46,6 +56,10 @@ fn kinds(fx: &[Effect]) -> Vec<String> {
             Effect::RememberCommand(_) => "remember".into(),
             Effect::RequestStop => "request-stop".into(),
             Effect::TakeOver { holder, .. } => format!("take-over:{}#{}", holder.session, holder.fault),
+            Effect::TakeLock(spec) => format!("take-lock:{}", spec.fault_id),
+            Effect::LockDeadline { fault, deadline_ms } => format!("lock-deadline:{fault}@{deadline_ms}"),
+            Effect::GiveBackLock { fault } => format!("give-back-lock:{fault}"),
+            Effect::Announce { what, .. } => format!("announce:{}", what.reason),
             Effect::Exit => "exit".into(),
         })
         .collect()
@@ -59,7 +73,7 @@ fn has_run(all: &[String], want: &[&str]) -> bool {
 fn live(h: &mut Harness) {
     let fx = h.command("inject network-latency sock-shop/carts");
     h.run_effects(fx);
-    assert!(matches!(h.s.fault, FaultPhase::Active { .. }), "{:?}", h.s.fault);
+    assert!(matches!(h.s.fault.phase, FaultPhase::Active { .. }), "{:?}", h.s.fault.phase);
 }
 
 #[test]
@@ -67,7 +81,7 @@ fn inject_journals_how_to_undo_it_before_it_applies_anything() {
     let mut h = Harness::demo();
     let fx = h.command("inject pod-delete sock-shop/carts");
     assert_eq!(kinds(&fx), ["record:inject_requested", "prepare"]);
-    assert!(matches!(h.s.fault, FaultPhase::Preparing { .. }));
+    assert!(matches!(h.s.fault.phase, FaultPhase::Preparing { .. }));
     let all = h.run_effects(fx);
     assert!(
         has_run(&kinds(&all), &["record:inject_started", "inject", "record:inject_confirmed"]),
@@ -87,7 +101,7 @@ fn inject_journals_how_to_undo_it_before_it_applies_anything() {
         .unwrap();
     let pod = started.data["pods"][0].as_str().unwrap().to_string();
     assert!(pod.starts_with("carts-"), "{pod}");
-    let FaultPhase::Active { fault } = &h.s.fault else { panic!("{:?}", h.s.fault) };
+    let FaultPhase::Active { fault } = &h.s.fault.phase else { panic!("{:?}", h.s.fault.phase) };
     assert_eq!(fault.deadline_ms, Some(60_000));
     assert!(
         fault.plan.blast_radius.starts_with("deletes 1 of 3 pods of sock-shop/carts, chosen at random from: carts-"),
@@ -106,13 +120,13 @@ fn a_failed_apply_is_reverted_all_the_same() {
     let handle = h.sim.prepare(&spec).unwrap();
     let fx = h.send(Event::Prepared { fault: spec.fault_id, result: Ok(handle) });
     assert_eq!(kinds(&fx), ["record:inject_started", "inject"]);
-    assert!(matches!(h.s.fault, FaultPhase::Applying { .. }));
+    assert!(matches!(h.s.fault.phase, FaultPhase::Applying { .. }));
     // The apply fails (an API error halfway): whatever was applied is reverted.
     let fx = h.send(Event::Injected { fault: spec.fault_id, result: Err("500 Internal Server Error".into()) });
     assert_eq!(kinds(&fx), ["record:inject_failed", "record:fault_ending", "record:revert_started", "revert+0ms"]);
     h.run_effects(fx);
-    assert_eq!(h.s.fault, FaultPhase::Idle);
-    let md = gameday::timeline::report::render(&h.s.timeline);
+    assert_eq!(h.s.fault.phase, FaultPhase::Idle);
+    let md = gameday::timeline::report::render(&h.s.book.timeline);
     assert!(md.contains("inject failed (500 Internal Server Error); reverted"), "{md}");
 }
 
@@ -122,15 +136,15 @@ fn a_second_inject_is_refused_with_a_message_and_a_timeline_entry() {
     live(&mut h);
     let fx = h.command("inject pod-kill sock-shop/catalogue");
     assert_eq!(kinds(&fx), ["record:inject_refused"]);
-    let status = h.s.ui.status.clone().unwrap();
+    let status = h.s.book.status.clone().unwrap();
     assert_eq!(status.level, Level::Warning);
     assert!(status.text.contains("one fault at a time"), "{}", status.text);
-    assert!(matches!(h.s.fault, FaultPhase::Active { .. }), "the first fault is untouched");
+    assert!(matches!(h.s.fault.phase, FaultPhase::Active { .. }), "the first fault is untouched");
     // The picker path is refused the same way.
     h.key(KeyCode::Char('i'));
     h.pick("config-corrupt"); // -> its target list
     h.key(KeyCode::Enter); // first target
-    assert!(h.s.timeline.iter().filter(|e| matches!(e.kind, EntryKind::InjectRefused { .. })).count() == 2);
+    assert!(h.s.book.timeline.iter().filter(|e| matches!(e.kind, EntryKind::InjectRefused { .. })).count() == 2);
 }
 
 #[test]
@@ -138,7 +152,7 @@ fn abort_is_accepted_in_every_state() {
     // Idle: nothing to do, says so.
     let mut h = Harness::demo();
     assert!(h.key(KeyCode::Char(' ')).is_empty());
-    assert!(h.s.ui.status.as_ref().unwrap().text.contains("nothing to abort"));
+    assert!(h.s.book.status.as_ref().unwrap().text.contains("nothing to abort"));
 
     // Armed: the confirmation is cancelled.
     h.key(KeyCode::Down); // sock-shop row -> carts workload
@@ -147,19 +161,19 @@ fn abort_is_accepted_in_every_state() {
     h.key(KeyCode::Enter); // config-corrupt on carts: its form
     assert_eq!(h.s.context(), Context::Form);
     h.key(KeyCode::Enter); // its defaults: the confirmation
-    assert!(matches!(h.s.fault, FaultPhase::Armed { .. }), "{:?} {:?}", h.s.ui.status, h.s.ui.overlay);
+    assert!(matches!(h.s.fault.phase, FaultPhase::Armed { .. }), "{:?} {:?}", h.s.book.status, h.s.ui.overlay);
     assert_eq!(h.s.context(), Context::Confirm);
     h.key(KeyCode::Char(' '));
-    assert_eq!(h.s.fault, FaultPhase::Idle);
+    assert_eq!(h.s.fault.phase, FaultPhase::Idle);
 
     // Preparing: cancelled, and nothing is ever applied.
     let fx = h.command("inject network-loss sock-shop/carts");
     let abort = h.key(KeyCode::Char(' '));
     assert_eq!(kinds(&abort), ["record:fault_ending"]);
-    assert!(matches!(&h.s.fault, FaultPhase::Preparing { abort: Some(by), .. } if by == "Space"));
+    assert!(matches!(&h.s.fault.phase, FaultPhase::Preparing { abort: Some(by), .. } if by == "Space"));
     let all = h.run_effects(fx);
     assert_eq!(kinds(&all), ["record:inject_requested", "prepare", "record:inject_cancelled"]);
-    assert_eq!(h.s.fault, FaultPhase::Idle);
+    assert_eq!(h.s.fault.phase, FaultPhase::Idle);
     assert!(h.sim.topology().pods().all(|p| p.note.is_none()), "nothing was applied");
 
     // Applying: the revert goes out the moment the inject returns.
@@ -169,7 +183,7 @@ fn abort_is_accepted_in_every_state() {
     let fx = h.send(Event::Prepared { fault: spec.fault_id, result: Ok(handle) });
     let abort = h.key(KeyCode::Char(' '));
     assert_eq!(kinds(&abort), ["record:fault_ending"]);
-    assert!(matches!(&h.s.fault, FaultPhase::Applying { abort: Some(by), .. } if by == "Space"));
+    assert!(matches!(&h.s.fault.phase, FaultPhase::Applying { abort: Some(by), .. } if by == "Space"));
     let all = h.run_effects(fx);
     assert_eq!(
         kinds(&all),
@@ -182,20 +196,22 @@ fn abort_is_accepted_in_every_state() {
             "record:revert_confirmed"
         ]
     );
-    assert_eq!(h.s.fault, FaultPhase::Idle);
+    assert_eq!(h.s.fault.phase, FaultPhase::Idle);
 
     // Active: reverted at once, in the same update as the key.
     live(&mut h);
     let fx = h.key(KeyCode::Char(' '));
     assert_eq!(kinds(&fx), ["record:fault_ending", "record:revert_started", "revert+0ms"]);
-    assert!(matches!(&h.s.fault, FaultPhase::Reverting { reason: EndReason::Aborted { by }, .. } if by == "Space"));
+    assert!(
+        matches!(&h.s.fault.phase, FaultPhase::Reverting { reason: EndReason::Aborted { by }, .. } if by == "Space")
+    );
 
     // Reverting, with the revert in flight: the press is recorded once and nothing more is sent
     // (a held key repeats); the revert in flight answers.
     let again = h.key(KeyCode::Char(' '));
     assert_eq!(kinds(&again), ["record:abort_repeated"]);
     h.run_effects(fx);
-    assert_eq!(h.s.fault, FaultPhase::Idle);
+    assert_eq!(h.s.fault.phase, FaultPhase::Idle);
 }
 
 #[test]
@@ -205,24 +221,26 @@ fn space_is_typed_in_text_fields_and_the_chord_aborts_there() {
     h.key(KeyCode::Char(':'));
     let fx = h.typed("note a b");
     assert!(fx.is_empty(), "typing never triggers anything");
-    assert!(matches!(h.s.fault, FaultPhase::Active { .. }));
+    assert!(matches!(h.s.fault.phase, FaultPhase::Active { .. }));
     let fx = h.ctrl('g');
     assert_eq!(kinds(&fx), ["record:fault_ending", "record:revert_started", "revert+0ms"]);
-    assert!(matches!(&h.s.fault, FaultPhase::Reverting { reason: EndReason::Aborted { by }, .. } if by == "Ctrl-G"));
+    assert!(
+        matches!(&h.s.fault.phase, FaultPhase::Reverting { reason: EndReason::Aborted { by }, .. } if by == "Ctrl-G")
+    );
     // The note editor too.
     let mut h = Harness::demo();
     live(&mut h);
     h.key(KeyCode::Char('n'));
     assert_eq!(h.s.context(), Context::Note);
     h.typed("q i : ");
-    assert!(matches!(h.s.fault, FaultPhase::Active { .. }));
+    assert!(matches!(h.s.fault.phase, FaultPhase::Active { .. }));
     assert!(!h.ctrl('g').is_empty());
-    assert!(matches!(h.s.fault, FaultPhase::Reverting { .. }));
+    assert!(matches!(h.s.fault.phase, FaultPhase::Reverting { .. }));
     assert!(matches!(h.s.ui.overlay, Overlay::Note(_)), "the note being typed survives the abort");
     h.typed("x");
     h.key(KeyCode::Enter);
     assert_eq!(
-        h.s.timeline.iter().rev().find_map(|e| match &e.kind {
+        h.s.book.timeline.iter().rev().find_map(|e| match &e.kind {
             EntryKind::Note { text, .. } => Some(text.clone()),
             _ => None,
         }),
@@ -245,12 +263,12 @@ fn a_fault_with_a_duration_reverts_itself_when_it_ends() {
         "{:?}",
         kinds(&fx)
     );
-    let ending = h.s.timeline.iter().find_map(|e| match &e.kind {
+    let ending = h.s.book.timeline.iter().find_map(|e| match &e.kind {
         EntryKind::FaultEnding { reason, .. } => Some(reason.clone()),
         _ => None,
     });
     assert_eq!(ending, Some(EndReason::Expired));
-    assert_eq!(h.s.fault, FaultPhase::Idle);
+    assert_eq!(h.s.fault.phase, FaultPhase::Idle);
 }
 
 #[test]
@@ -264,7 +282,7 @@ fn quitting_with_a_live_fault_reverts_before_exit() {
     assert!(kinds(&fx).contains(&"revert+0ms".to_string()));
     let all = h.run_effects(fx);
     assert!(kinds(&all).ends_with(&["record:revert_confirmed".into(), "record:session_end".into(), "exit".into()]));
-    assert!(h.s.exited);
+    assert!(h.s.quit.exited);
     // Without a fault, q leaves at once; signals behave like q.
     let mut h = Harness::demo();
     assert_eq!(kinds(&h.send(Event::Signal("SIGTERM".into()))), ["record:session_end", "exit"]);
@@ -273,7 +291,7 @@ fn quitting_with_a_live_fault_reverts_before_exit() {
     let fx = h.send(Event::Signal("SIGHUP".into()));
     let all = h.run_effects(fx);
     assert!(kinds(&all).ends_with(&["record:session_end".into(), "exit".into()]));
-    assert!(h.s.timeline.iter().any(|e| e.kind == EntryKind::SessionEnd { reason: "quit (SIGHUP)".into() }));
+    assert!(h.s.book.timeline.iter().any(|e| e.kind == EntryKind::SessionEnd { reason: "quit (SIGHUP)".into() }));
 }
 
 #[test]
@@ -283,16 +301,16 @@ fn failed_reverts_are_retried_with_backoff_and_get_loud() {
     h.sim.fail_next_reverts(LOUD_AFTER_ATTEMPTS + 1);
     let fx = h.key(KeyCode::Char(' '));
     let mut all = h.run_effects(fx);
-    assert!(matches!(h.s.fault, FaultPhase::Reverting { attempt: 2, .. }), "the retry waits for its backoff");
+    assert!(matches!(h.s.fault.phase, FaultPhase::Reverting { attempt: 2, .. }), "the retry waits for its backoff");
     all.extend(h.advance(10_000));
     let delays: Vec<u64> = all
         .iter()
         .filter_map(|e| if let Effect::Revert { delay_ms, .. } = e { Some(*delay_ms) } else { None })
         .collect();
     assert_eq!(delays, [0, 250, 500, 1000, 2000]);
-    assert_eq!(h.s.fault, FaultPhase::Idle, "confirmed at the 5th attempt");
+    assert_eq!(h.s.fault.phase, FaultPhase::Idle, "confirmed at the 5th attempt");
     let failed =
-        h.s.timeline.iter().filter(|e| matches!(e.kind, EntryKind::RevertFailed { retrying: true, .. })).count();
+        h.s.book.timeline.iter().filter(|e| matches!(e.kind, EntryKind::RevertFailed { retrying: true, .. })).count();
     assert_eq!(failed as u32, LOUD_AFTER_ATTEMPTS + 1);
 }
 
@@ -303,11 +321,11 @@ fn quitting_gives_up_after_its_deadline_and_says_the_fault_may_remain() {
     h.sim.fail_next_reverts(u32::MAX);
     let fx = h.ctrl('c');
     h.run_effects(fx);
-    assert!(matches!(h.s.fault, FaultPhase::Reverting { .. }));
-    assert!(!h.s.exited);
+    assert!(matches!(h.s.fault.phase, FaultPhase::Reverting { .. }));
+    assert!(!h.s.quit.exited);
     let fx = h.advance(QUIT_DEADLINE_MS);
     assert!(kinds(&fx).ends_with(&["record:session_end".into(), "exit".into()]), "{:?}", kinds(&fx));
-    let end = h.s.timeline.last().unwrap();
+    let end = h.s.book.timeline.last().unwrap();
     assert!(end.kind.describe().contains("NOT confirmed"), "{}", end.kind.describe());
 }
 
@@ -335,11 +353,11 @@ fn unknown_presets_targets_and_parameters_get_clear_messages() {
     for (cmd, want) in cases {
         let fx = h.command(cmd);
         assert!(kinds(&fx).is_empty(), "{cmd}: nothing recorded or run");
-        let st = h.s.ui.status.clone().unwrap();
+        let st = h.s.book.status.clone().unwrap();
         assert_eq!(st.level, Level::Error, "{cmd}");
         assert!(st.text.contains(want), "{cmd}: {}", st.text);
     }
-    assert_eq!(h.s.fault, FaultPhase::Idle);
+    assert_eq!(h.s.fault.phase, FaultPhase::Idle);
 }
 
 #[test]
@@ -355,7 +373,7 @@ fn parameters_and_duration_can_be_set_on_the_command_line() {
 fn modes_selectors_and_single_pods_choose_what_is_hit() {
     let picked = |h: &mut Harness, cmd: &str| -> Vec<String> {
         let fx = h.command(cmd);
-        assert!(matches!(h.s.fault, FaultPhase::Preparing { .. }), "{cmd}: {:?}", h.s.ui.status);
+        assert!(matches!(h.s.fault.phase, FaultPhase::Preparing { .. }), "{cmd}: {:?}", h.s.book.status);
         let all = h.run_effects(fx);
         let pods = all
             .iter()
@@ -395,7 +413,7 @@ fn selectors_and_modes_that_cannot_work_say_why() {
         ("inject pod-delete re2:(", "'(' is not a regular expression"),
     ] {
         assert!(kinds(&h.command(cmd)).is_empty(), "{cmd}");
-        let st = h.s.ui.status.clone().unwrap();
+        let st = h.s.book.status.clone().unwrap();
         assert!(st.text.contains(want), "{cmd}: {}", st.text);
     }
 }
@@ -408,11 +426,11 @@ fn the_confirmation_preselects_cancel() {
     // Move to pod-delete in the picker; its form; its defaults.
     h.pick("pod-delete");
     h.key(KeyCode::Enter);
-    let FaultPhase::Armed { plan, .. } = &h.s.fault else { panic!("{:?}", h.s.fault) };
+    let FaultPhase::Armed { plan, .. } = &h.s.fault.phase else { panic!("{:?}", h.s.fault.phase) };
     assert_eq!(plan.target.to_string(), "sock-shop/carts");
     // Enter right away presses Cancel: nothing is injected.
     assert!(h.key(KeyCode::Enter).is_empty());
-    assert_eq!(h.s.fault, FaultPhase::Idle);
+    assert_eq!(h.s.fault.phase, FaultPhase::Idle);
     // Again, with Tab to Inject: what prepare found is journaled, then applied.
     h.key(KeyCode::Enter);
     h.key(KeyCode::Enter);
@@ -437,7 +455,11 @@ fn armed(h: &mut Harness) -> FaultSpec {
         })
         .collect();
     assert_eq!(kinds(&fx), ["preview"], "arming asks prepare and nothing else");
-    assert!(matches!(&h.s.fault, FaultPhase::Armed { preview: Preview::Reading { id: 1 }, .. }), "{:?}", h.s.fault);
+    assert!(
+        matches!(&h.s.fault.phase, FaultPhase::Armed { preview: Preview::Reading { id: 1 }, .. }),
+        "{:?}",
+        h.s.fault.phase
+    );
     previews[0].clone()
 }
 
@@ -458,18 +480,20 @@ fn the_confirmation_shows_what_prepare_found_and_injects_exactly_that() {
     // Inject before prepare answered: nothing happens, and the console says why.
     h.key(KeyCode::Tab);
     assert!(h.key(KeyCode::Enter).is_empty());
-    assert!(h.s.ui.status.as_ref().unwrap().text.contains("still reading"), "{:?}", h.s.ui.status);
-    assert!(matches!(h.s.fault, FaultPhase::Armed { preview: Preview::Reading { .. }, .. }));
+    assert!(h.s.book.status.as_ref().unwrap().text.contains("still reading"), "{:?}", h.s.book.status);
+    assert!(matches!(h.s.fault.phase, FaultPhase::Armed { preview: Preview::Reading { .. }, .. }));
     // The answer for another question (another plan) is not this confirmation's.
     let mut other = spec.clone();
     other.preset = "pod-delete".into();
     let p = prepared(&mut h, &other);
     assert!(answer(&mut h, &other, Ok(p)).is_empty());
-    assert!(matches!(h.s.fault, FaultPhase::Armed { preview: Preview::Reading { .. }, .. }));
+    assert!(matches!(h.s.fault.phase, FaultPhase::Armed { preview: Preview::Reading { .. }, .. }));
     // Its own answer shows; Inject journals the handle prepare gave, then applies it.
     let p = prepared(&mut h, &spec);
     assert!(answer(&mut h, &spec, Ok(p.clone())).is_empty(), "nothing is applied by a preview");
-    assert!(matches!(&h.s.fault, FaultPhase::Armed { preview: Preview::Found { prepared, .. }, .. } if *prepared == p));
+    assert!(
+        matches!(&h.s.fault.phase, FaultPhase::Armed { preview: Preview::Found { prepared, .. }, .. } if *prepared == p)
+    );
     let fx = h.key(KeyCode::Enter);
     assert_eq!(kinds(&fx), ["record:inject_requested", "record:inject_started", "inject"]);
     let journaled = fx.iter().find_map(|e| match e {
@@ -485,9 +509,9 @@ fn the_confirmation_shows_what_prepare_found_and_injects_exactly_that() {
     });
     assert_eq!(journaled.as_ref(), Some(&p.handle), "the previewed handle is what the journal holds");
     assert_eq!(applied.as_ref(), Some(&p.handle), "and exactly what is applied (the pods shown)");
-    assert!(matches!(h.s.fault, FaultPhase::Applying { .. }));
+    assert!(matches!(h.s.fault.phase, FaultPhase::Applying { .. }));
     h.run_effects(fx);
-    assert!(matches!(h.s.fault, FaultPhase::Active { .. }), "{:?}", h.s.fault);
+    assert!(matches!(h.s.fault.phase, FaultPhase::Active { .. }), "{:?}", h.s.fault.phase);
 }
 
 #[test]
@@ -496,14 +520,14 @@ fn a_fault_prepare_refuses_is_refused_in_its_confirmation_and_never_requested() 
     let spec = armed(&mut h);
     answer(&mut h, &spec, Err("ConfigMap sock-shop/carts-config has no key DB_HOST".into()));
     assert!(
-        matches!(&h.s.fault, FaultPhase::Armed { preview: Preview::Refused { why }, .. } if why.contains("no key DB_HOST"))
+        matches!(&h.s.fault.phase, FaultPhase::Armed { preview: Preview::Refused { why }, .. } if why.contains("no key DB_HOST"))
     );
     h.key(KeyCode::Tab);
     let fx = h.key(KeyCode::Enter);
     assert_eq!(kinds(&fx), ["record:inject_refused"]);
-    assert_eq!(h.s.fault, FaultPhase::Idle);
-    assert!(!h.s.timeline.iter().any(|e| matches!(e.kind, EntryKind::InjectRequested { .. })));
-    assert_eq!(h.s.next_fault_id, 1, "no fault number was used");
+    assert_eq!(h.s.fault.phase, FaultPhase::Idle);
+    assert!(!h.s.book.timeline.iter().any(|e| matches!(e.kind, EntryKind::InjectRequested { .. })));
+    assert_eq!(h.s.fault.next_id, 1, "no fault number was used");
 }
 
 #[test]
@@ -516,9 +540,9 @@ fn a_preview_too_old_is_read_again_before_anything_is_applied() {
     h.key(KeyCode::Tab);
     let fx = h.key(KeyCode::Enter);
     assert_eq!(kinds(&fx), ["preview"], "read again, nothing requested");
-    assert!(h.s.ui.status.as_ref().unwrap().text.contains("reading it again"), "{:?}", h.s.ui.status);
-    let FaultPhase::Armed { button, preview: Preview::Reading { .. }, .. } = &h.s.fault else {
-        panic!("{:?}", h.s.fault)
+    assert!(h.s.book.status.as_ref().unwrap().text.contains("reading it again"), "{:?}", h.s.book.status);
+    let FaultPhase::Armed { button, preview: Preview::Reading { .. }, .. } = &h.s.fault.phase else {
+        panic!("{:?}", h.s.fault.phase)
     };
     assert_eq!(*button, Button::Cancel, "Cancel is preselected again");
     // The fresh answer can be confirmed.
@@ -534,22 +558,25 @@ fn abort_cancels_a_confirmation_whatever_its_preview_and_a_late_answer_changes_n
     // Reading.
     let spec = armed(&mut h);
     h.key(KeyCode::Char(' '));
-    assert_eq!(h.s.fault, FaultPhase::Idle);
+    assert_eq!(h.s.fault.phase, FaultPhase::Idle);
     let p = prepared(&mut h, &spec);
     assert!(answer(&mut h, &spec, Ok(p)).is_empty());
-    assert_eq!(h.s.fault, FaultPhase::Idle, "a late answer opens nothing");
+    assert_eq!(h.s.fault.phase, FaultPhase::Idle, "a late answer opens nothing");
     // Found.
     let spec = armed(&mut h);
     let p = prepared(&mut h, &spec);
     answer(&mut h, &spec, Ok(p));
     h.key(KeyCode::Char(' '));
-    assert_eq!(h.s.fault, FaultPhase::Idle);
+    assert_eq!(h.s.fault.phase, FaultPhase::Idle);
     // Refused.
     let spec = armed(&mut h);
     answer(&mut h, &spec, Err("no".into()));
     h.key(KeyCode::Char(' '));
-    assert_eq!(h.s.fault, FaultPhase::Idle);
-    assert!(!h.s.timeline.iter().any(|e| matches!(e.kind, EntryKind::InjectRequested { .. })), "nothing requested");
+    assert_eq!(h.s.fault.phase, FaultPhase::Idle);
+    assert!(
+        !h.s.book.timeline.iter().any(|e| matches!(e.kind, EntryKind::InjectRequested { .. })),
+        "nothing requested"
+    );
 }
 
 #[test]
@@ -564,7 +591,7 @@ fn the_target_list_filters_and_chooses() {
     assert_eq!(h.s.target_choices("node-drain").iter().map(|t| t.to_string()).collect::<Vec<_>>(), ["node/worker-2"]);
     h.key(KeyCode::Enter);
     h.key(KeyCode::Enter); // the form, with its defaults
-    let FaultPhase::Armed { plan, .. } = &h.s.fault else { panic!("{:?}", h.s.fault) };
+    let FaultPhase::Armed { plan, .. } = &h.s.fault.phase else { panic!("{:?}", h.s.fault.phase) };
     assert!(plan.blast_radius.starts_with("cordons node worker-2 and evicts its 7 pods"), "{}", plan.blast_radius);
 }
 
@@ -575,7 +602,7 @@ fn presets_the_backend_cannot_run_are_disabled_with_the_reason() {
     let order: Vec<String> = h.s.picker_order(None).iter().map(|p| p.preset.id.clone()).collect();
     assert_eq!(order[0], "pod-delete", "what can run comes first: {order:?}");
     h.pick("config-corrupt");
-    let st = h.s.ui.status.clone().unwrap();
+    let st = h.s.book.status.clone().unwrap();
     assert!(
         st.text.contains("config-corrupt is not available: this backend cannot run 'config-corrupt'"),
         "{}",
@@ -583,7 +610,7 @@ fn presets_the_backend_cannot_run_are_disabled_with_the_reason() {
     );
     assert!(matches!(h.s.ui.overlay, Overlay::Picker { .. }));
     h.command("inject cpu-stress sock-shop/carts");
-    assert!(h.s.ui.status.clone().unwrap().text.contains("cannot run 'cpu-stress'"));
+    assert!(h.s.book.status.clone().unwrap().text.contains("cannot run 'cpu-stress'"));
 }
 
 #[test]
@@ -599,7 +626,7 @@ fn notes_and_health_changes_land_in_the_timeline() {
     let fx = h.key(KeyCode::Enter);
     assert_eq!(kinds(&fx), ["record:note"]);
     assert_eq!(
-        h.s.timeline.last().unwrap().kind,
+        h.s.book.timeline.last().unwrap().kind,
         EntryKind::Note {
             text: "pager fired\nfor carts".into(),
             tag: NoteTag::Observation,
@@ -609,7 +636,7 @@ fn notes_and_health_changes_land_in_the_timeline() {
     );
     h.command("note action: add a retry budget to carts");
     assert_eq!(
-        h.s.timeline.last().unwrap().kind,
+        h.s.book.timeline.last().unwrap().kind,
         EntryKind::Note {
             text: "add a retry budget to carts".into(),
             tag: NoteTag::ActionItem,
@@ -624,7 +651,7 @@ fn notes_and_health_changes_land_in_the_timeline() {
     h.key(KeyCode::Tab);
     h.key(KeyCode::Enter);
     assert_eq!(
-        h.s.timeline.last().unwrap().kind,
+        h.s.book.timeline.last().unwrap().kind,
         EntryKind::Note { text: "who owns carts?".into(), tag: NoteTag::Question, author: "ana".into(), fault: None }
     );
 
@@ -632,7 +659,8 @@ fn notes_and_health_changes_land_in_the_timeline() {
     h.run_effects(fx);
     h.advance(2000);
     let changed: Vec<String> =
-        h.s.timeline
+        h.s.book
+            .timeline
             .iter()
             .filter_map(|e| match &e.kind {
                 EntryKind::HealthChanged { service, to, .. } => Some(format!("{service}:{to}")),
@@ -663,8 +691,8 @@ fn readiness_connection_and_capabilities_from_a_backend_without_traffic() {
     use gameday::model::{Support, TopologyDelta};
     let mut h = Harness::demo();
     h.send(Event::Backend(TopologyDelta::Snapshot(common::compose_topology())));
-    assert!(!h.s.health.contains_key("sock-shop/carts"), "services of the old picture are gone");
-    assert_eq!(h.s.health["shop/web"].state(), gameday::timeline::Health::Healthy);
+    assert!(!h.s.picture.health.contains_key("sock-shop/carts"), "services of the old picture are gone");
+    assert_eq!(h.s.picture.health["shop/web"].state(), gameday::timeline::Health::Healthy);
     let web = |ready| Workload {
         namespace: "shop".into(),
         name: "web".into(),
@@ -674,16 +702,16 @@ fn readiness_connection_and_capabilities_from_a_backend_without_traffic() {
         note: None,
     };
     h.send(Event::Backend(TopologyDelta::UpsertWorkload(web(0))));
-    let last = h.s.timeline.last().unwrap().kind.describe();
+    let last = h.s.book.timeline.last().unwrap().kind.describe();
     assert_eq!(last, "shop/web healthy > down (ready 0/2)");
 
     h.send(Event::Backend(TopologyDelta::Connection { connected: false, detail: "connection refused".into() }));
-    assert!(h.s.timeline.last().unwrap().kind.describe().contains("connection: LOST: connection refused"));
+    assert!(h.s.book.timeline.last().unwrap().kind.describe().contains("connection: LOST: connection refused"));
     h.send(Event::Backend(TopologyDelta::Connection { connected: false, detail: "connection refused".into() }));
-    let n = h.s.timeline.len();
+    let n = h.s.book.timeline.len();
     h.send(Event::Backend(TopologyDelta::Connection { connected: true, detail: "engine 20.10".into() }));
-    assert_eq!(h.s.timeline.len(), n + 1, "one line per change");
-    assert!(h.s.timeline.last().unwrap().kind.describe().contains("connection: connected (engine 20.10)"));
+    assert_eq!(h.s.book.timeline.len(), n + 1, "one line per change");
+    assert!(h.s.book.timeline.last().unwrap().kind.describe().contains("connection: connected (engine 20.10)"));
 
     let why = "this host's kernel has no netem qdisc".to_string();
     h.send(Event::Backend(TopologyDelta::Capability {
@@ -691,21 +719,21 @@ fn readiness_connection_and_capabilities_from_a_backend_without_traffic() {
         support: Support::No(why.clone()),
     }));
     h.command("inject network-latency shop/web");
-    assert!(h.s.ui.status.clone().unwrap().text.contains(&why), "{:?}", h.s.ui.status);
+    assert!(h.s.book.status.clone().unwrap().text.contains(&why), "{:?}", h.s.book.status);
 }
 
 #[test]
 fn faults_left_by_an_earlier_session_are_reverted_before_anything_new() {
     use gameday::app::cleanup::CleanupStatus;
     let mut h = Harness::demo();
-    let fx = h.send(Event::Leftovers(common::two_leftovers()));
+    let fx = h.send(Event::Leftovers { found: common::two_leftovers(), skipped: Vec::new() });
     assert_eq!(fx.len(), 2, "each finding is recorded");
     assert!(matches!(h.s.ui.overlay, Overlay::Leftovers { revert: true }), "Revert all is preselected");
     assert_eq!(h.s.context(), Context::Leftovers);
     h.key(KeyCode::Esc);
     // New injects wait until they are dealt with.
     assert_eq!(kinds(&h.command("inject pod-kill sock-shop/carts")), ["record:inject_refused"]);
-    assert!(h.s.ui.status.clone().unwrap().text.contains("2 fault(s) left by earlier sessions are not reverted yet"));
+    assert!(h.s.book.status.clone().unwrap().text.contains("2 fault(s) left by earlier sessions are not reverted yet"));
     // Space reverts them, like any live fault.
     let fx = h.key(KeyCode::Char(' '));
     let cleanups: Vec<(usize, u32)> = fx
@@ -719,13 +747,13 @@ fn faults_left_by_an_earlier_session_are_reverted_before_anything_new() {
         fx.iter().any(|e| matches!(e, Effect::Cleanup { index: 1, attempt: 2, delay_ms: 250, .. })),
         "retried with backoff"
     );
-    assert_eq!(h.s.leftovers[0].status, CleanupStatus::Reverted);
+    assert_eq!(h.s.cleanup.items[0].status, CleanupStatus::Reverted);
     h.send(Event::CleanedUp { index: 1, attempt: 1, result: Ok(()) });
-    assert_eq!(h.s.leftovers[1].status, CleanupStatus::Reverting { attempt: 2 }, "a stale answer is ignored");
+    assert_eq!(h.s.cleanup.items[1].status, CleanupStatus::Reverting { attempt: 2 }, "a stale answer is ignored");
     h.send(Event::CleanedUp { index: 1, attempt: 2, result: Ok(()) });
-    assert_eq!(h.s.leftovers[1].status, CleanupStatus::Reverted);
+    assert_eq!(h.s.cleanup.items[1].status, CleanupStatus::Reverted);
     assert_eq!(kinds(&h.command("inject pod-kill sock-shop/carts")), ["record:inject_requested", "prepare"]);
-    let described: Vec<String> = h.s.timeline.iter().map(|e| e.kind.describe()).collect();
+    let described: Vec<String> = h.s.book.timeline.iter().map(|e| e.kind.describe()).collect();
     assert!(
         described.iter().any(|d| d == "reverted fault #2 of session 20261120-090000-dead (confirmed, attempt 2)"),
         "{described:?}"
@@ -736,13 +764,13 @@ fn faults_left_by_an_earlier_session_are_reverted_before_anything_new() {
 fn leaving_earlier_faults_in_place_is_a_recorded_choice() {
     use gameday::app::cleanup::CleanupStatus;
     let mut h = Harness::demo();
-    h.send(Event::Leftovers(common::two_leftovers()));
-    h.send(Event::Leftovers(common::two_leftovers()));
-    assert_eq!(h.s.leftovers.len(), 2, "found twice, listed once");
+    h.send(Event::Leftovers { found: common::two_leftovers(), skipped: Vec::new() });
+    h.send(Event::Leftovers { found: common::two_leftovers(), skipped: Vec::new() });
+    assert_eq!(h.s.cleanup.items.len(), 2, "found twice, listed once");
     h.key(KeyCode::Tab);
     h.key(KeyCode::Enter);
-    assert!(h.s.leftovers.iter().all(|l| l.status == CleanupStatus::Kept));
-    assert!(h.s.timeline.iter().any(|e| e.kind.describe().contains("left in place by choice")));
+    assert!(h.s.cleanup.items.iter().all(|l| l.status == CleanupStatus::Kept));
+    assert!(h.s.book.timeline.iter().any(|e| e.kind.describe().contains("left in place by choice")));
     assert_eq!(kinds(&h.command("inject pod-kill sock-shop/carts"))[0], "record:inject_requested");
     // The abort key still takes them out.
     let fx = h.key(KeyCode::Char(' '));
@@ -754,7 +782,7 @@ fn a_fault_its_engine_runs_to_its_end_waits_for_the_verdict_and_ends_with_it() {
     let mut h = Harness::demo();
     live(&mut h);
     let session = h.s.session.id.clone();
-    let deadline = |h: &Harness| match &h.s.fault {
+    let deadline = |h: &Harness| match &h.s.fault.phase {
         FaultPhase::Active { fault } => fault.deadline_ms.unwrap(),
         other => panic!("{other:?}"),
     };
@@ -775,7 +803,11 @@ fn a_fault_its_engine_runs_to_its_end_waits_for_the_verdict_and_ends_with_it() {
     assert_eq!(kinds(&fx), ["record:console"]);
     assert_eq!(deadline(&h), first + 60_000);
     h.advance(first - h.t + 5_000);
-    assert!(matches!(h.s.fault, FaultPhase::Active { .. }), "not stopped at its own duration: {:?}", h.s.fault);
+    assert!(
+        matches!(h.s.fault.phase, FaultPhase::Active { .. }),
+        "not stopped at its own duration: {:?}",
+        h.s.fault.phase
+    );
     // The verdict ends it; what is left is tidied up through the revert.
     let finished = Event::Backend(TopologyDelta::FaultFinished {
         session: session.clone(),
@@ -785,11 +817,11 @@ fn a_fault_its_engine_runs_to_its_end_waits_for_the_verdict_and_ends_with_it() {
     let fx = h.send(finished);
     assert_eq!(kinds(&fx), ["record:fault_ending", "record:revert_started", "revert+0ms"]);
     h.run_effects(fx);
-    assert_eq!(h.s.fault, FaultPhase::Idle);
-    let md = gameday::timeline::report::render(&h.s.timeline);
+    assert_eq!(h.s.fault.phase, FaultPhase::Idle);
+    let md = gameday::timeline::report::render(&h.s.book.timeline);
     assert!(md.contains("finished by itself: Litmus pod-delete verdict Pass"), "{md}");
     assert!(
-        h.s.timeline.iter().any(|e| matches!(&e.kind,
+        h.s.book.timeline.iter().any(|e| matches!(&e.kind,
         EntryKind::FaultEnding { reason: EndReason::Finished { how }, .. } if how == "Litmus pod-delete verdict Pass"))
     );
 
@@ -799,9 +831,10 @@ fn a_fault_its_engine_runs_to_its_end_waits_for_the_verdict_and_ends_with_it() {
     let second = deadline(&h);
     h.send(runs_on(&session, 1, second - h.t + 30_000));
     h.advance(second - h.t + 31_000);
-    assert!(matches!(&h.s.fault, FaultPhase::Idle), "{:?}", h.s.fault);
+    assert!(matches!(&h.s.fault.phase, FaultPhase::Idle), "{:?}", h.s.fault.phase);
     assert!(h
         .s
+        .book
         .timeline
         .iter()
         .any(|e| matches!(&e.kind, EntryKind::FaultEnding { fault: 1, reason: EndReason::Expired })));
@@ -809,5 +842,9 @@ fn a_fault_its_engine_runs_to_its_end_waits_for_the_verdict_and_ends_with_it() {
     live(&mut h);
     h.send(runs_on(&session, 1, 600_000));
     h.key(KeyCode::Char(' '));
-    assert!(matches!(&h.s.fault, FaultPhase::Reverting { reason: EndReason::Aborted { .. }, .. }), "{:?}", h.s.fault);
+    assert!(
+        matches!(&h.s.fault.phase, FaultPhase::Reverting { reason: EndReason::Aborted { .. }, .. }),
+        "{:?}",
+        h.s.fault.phase
+    );
 }

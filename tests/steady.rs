@@ -6,10 +6,11 @@ mod common;
 
 use common::Harness;
 use gameday::app::fault::FaultPhase;
-use gameday::app::steady::{self, probe_state};
+use gameday::app::steady::probe_state;
 use gameday::app::{Effect, Event};
 use gameday::config::session_file::SessionConfig;
-use gameday::model::probe::{Outcome, Verdict};
+use gameday::model::check::Verdict;
+use gameday::model::probe::Outcome;
 use gameday::timeline::{EndReason, EntryKind};
 use ratatui::crossterm::event::KeyCode;
 
@@ -36,7 +37,7 @@ for = "2s"
 fn configured(text: &str) -> (Harness, Vec<Effect>) {
     let mut h = Harness::demo();
     let config = SessionConfig::parse("test.toml", text).unwrap();
-    let fx = steady::configure(&mut h.s, config);
+    let fx = h.s.configure_steady(config);
     (h, fx)
 }
 
@@ -103,7 +104,7 @@ fn a_stop_condition_breached_for_its_hold_time_aborts_through_the_abort_path() {
     }
     let fx = h.command("inject network-latency sock-shop/carts");
     h.run_effects(fx);
-    assert!(matches!(h.s.fault, FaultPhase::Active { .. }));
+    assert!(matches!(h.s.fault.phase, FaultPhase::Active { .. }));
     // Failing: the window (the last 3 s, both ends in: 4 readings) falls under 50% at the
     // third failure; the hold is 2 s more.
     let mut seen = Vec::new();
@@ -130,7 +131,7 @@ fn a_stop_condition_breached_for_its_hold_time_aborts_through_the_abort_path() {
     assert_eq!(seen.iter().filter(|k| matches!(k, EntryKind::StopCondition { .. })).count(), 1, "once");
     // Time to detect: the hypothesis broke before the stop condition.
     assert!(seen.iter().any(|k| matches!(k, EntryKind::HypothesisBroken { fault: 1, .. })));
-    assert!(matches!(h.s.fault, FaultPhase::Idle));
+    assert!(matches!(h.s.fault.phase, FaultPhase::Idle));
 }
 
 #[test]
@@ -145,7 +146,7 @@ fn a_breach_shorter_than_the_hold_time_does_not_abort() {
         let fx = second(&mut h, ok);
         assert!(!records(&fx).iter().any(|k| matches!(k, EntryKind::StopCondition { .. })), "{fx:?}");
     }
-    assert!(matches!(h.s.fault, FaultPhase::Active { .. }));
+    assert!(matches!(h.s.fault.phase, FaultPhase::Active { .. }));
 }
 
 #[test]
@@ -157,7 +158,9 @@ fn a_probe_that_never_answered_is_unknown_and_never_healthy_nor_a_breach() {
         h.run_effects(fx);
     }
     assert_eq!(probe_state(h.s.steady.readings.get("api")), "unknown");
-    assert!(matches!(steady::hypothesis(&h.s), Verdict::Unknown { ref why } if why == "api: Connection refused"));
+    assert!(
+        matches!(h.s.steady.hypothesis(&h.s.steady_view()), Verdict::Unknown { ref why } if why == "api: Connection refused")
+    );
     // Unknown is not broken, but a stop condition that cannot be read protects nobody: the
     // inject asks first. Confirmed, it goes ahead, recorded as unknown; no stop condition fires.
     let fx = h.command("inject network-latency sock-shop/carts");
@@ -165,7 +168,7 @@ fn a_probe_that_never_answered_is_unknown_and_never_healthy_nor_a_breach() {
         fx.iter().all(|e| matches!(e, Effect::RememberCommand(_) | Effect::Preview(_))),
         "only the command remembered, and prepare's preview (read-only): {fx:?}"
     );
-    assert!(matches!(h.s.fault, FaultPhase::Armed { .. }), "{:?}", h.s.fault);
+    assert!(matches!(h.s.fault.phase, FaultPhase::Armed { .. }), "{:?}", h.s.fault.phase);
     h.key(KeyCode::Tab);
     let fx = h.key(KeyCode::Enter);
     let rec = records(&h.run_effects(fx));
@@ -188,9 +191,9 @@ fn not_in_steady_state_the_inject_asks_again_and_records_it_was_injected_anyway(
     for _ in 0..5 {
         second(&mut h, false);
     }
-    assert!(steady::unsteady(&h.s).is_some());
+    assert!(h.s.steady.unsteady(&h.s.steady_view()).is_some());
     let fx = h.command("inject pod-delete sock-shop/carts");
-    assert!(matches!(h.s.fault, FaultPhase::Armed { .. }), "the confirmation, not the inject");
+    assert!(matches!(h.s.fault.phase, FaultPhase::Armed { .. }), "the confirmation, not the inject");
     assert!(!fx.iter().any(|e| matches!(e, Effect::Prepare(_))));
     h.key(KeyCode::Tab);
     let fx = h.key(KeyCode::Enter);
@@ -207,7 +210,7 @@ fn time_to_detect_and_time_to_recover_on_the_demo_with_the_default_hypothesis() 
     let mut h = Harness::demo();
     h.s.steady = Default::default();
     h.advance(10_000);
-    assert!(steady::hypothesis(&h.s).holds(), "{:?}", steady::hypothesis(&h.s));
+    assert!(h.s.steady.hypothesis(&h.s.steady_view()).holds(), "{:?}", h.s.steady.hypothesis(&h.s.steady_view()));
     let fx = h.command("inject network-latency sock-shop/carts latency_ms=1200");
     let mut rec = records(&h.run_effects(fx));
     assert!(rec.iter().any(|k| matches!(k, EntryKind::SteadyStateBefore { verdict, .. } if verdict == "holds")));
@@ -270,9 +273,9 @@ fn probes_checks_and_stop_conditions_declared_from_the_console() {
         "{fx:?}"
     );
     h.command("stop nope success >= 50%");
-    assert_eq!(h.s.ui.status.as_ref().unwrap().text, "no probe named nope: add it first with :probe");
+    assert_eq!(h.s.book.status.as_ref().unwrap().text, "no probe named nope: add it first with :probe");
     h.advance(3000);
-    assert!(steady::hypothesis(&h.s).holds(), "{:?}", steady::hypothesis(&h.s));
+    assert!(h.s.steady.hypothesis(&h.s.steady_view()).holds(), "{:?}", h.s.steady.hypothesis(&h.s.steady_view()));
 }
 
 #[test]

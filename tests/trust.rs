@@ -13,7 +13,7 @@ use ratatui::crossterm::event::KeyCode;
 fn live(h: &mut Harness) {
     let fx = h.command("inject network-latency sock-shop/carts");
     h.run_effects(fx);
-    assert!(matches!(h.s.fault, FaultPhase::Active { .. }), "{:?}", h.s.fault);
+    assert!(matches!(h.s.fault.phase, FaultPhase::Active { .. }), "{:?}", h.s.fault.phase);
 }
 
 fn records(fx: &[Effect]) -> Vec<&EntryKind> {
@@ -26,7 +26,7 @@ fn records(fx: &[Effect]) -> Vec<&EntryKind> {
 }
 
 fn status(h: &Harness) -> String {
-    h.s.ui.status.as_ref().map(|s| s.text.clone()).unwrap_or_default()
+    h.s.book.status.as_ref().map(|s| s.text.clone()).unwrap_or_default()
 }
 
 const PASTE: &str = "queue depth 42\r\nthen orders timed out\rq";
@@ -40,7 +40,7 @@ fn a_paste_goes_whole_into_the_note_and_never_presses_a_key() {
     assert!(fx.is_empty(), "a paste only edits the note: {fx:?}");
     let Overlay::Note(t) = &h.s.ui.overlay else { panic!("the note is still open: {:?}", h.s.ui.overlay) };
     assert_eq!(t.lines(), ["queue depth 42", "then orders timed out", "q"]);
-    assert!(matches!(h.s.fault, FaultPhase::Active { .. }), "the fault is untouched");
+    assert!(matches!(h.s.fault.phase, FaultPhase::Active { .. }), "the fault is untouched");
     assert!(status(&h).contains("pasted 3 lines into the note"), "{}", status(&h));
     // Enter saves it, as one note with its lines.
     let fx = h.key(KeyCode::Enter);
@@ -59,7 +59,7 @@ fn a_paste_into_the_command_line_or_filter_is_joined_and_never_run() {
     let Some(TextInput::Command(t)) = &h.s.ui.input else { panic!("the command line is open") };
     assert_eq!(t.lines(), ["inject pod-delete sock-shop/carts quit"]);
     assert!(status(&h).contains("joined into one (a paste never presses Enter)"), "{}", status(&h));
-    assert_eq!(h.s.fault, FaultPhase::Idle);
+    assert_eq!(h.s.fault.phase, FaultPhase::Idle);
     h.key(KeyCode::Esc);
     h.key(KeyCode::Char('/'));
     h.send(Event::Paste("carts\ndb".into()));
@@ -79,9 +79,9 @@ fn a_paste_outside_a_text_field_does_nothing_but_say_so() {
         let fx = h.send(Event::Paste(format!(" {PASTE} ")));
         assert!(fx.is_empty(), "{fx:?}");
         assert!(status(&h).starts_with("paste ignored: no text field has focus"), "{}", status(&h));
-        assert!(matches!(h.s.fault, FaultPhase::Active { .. }), "the fault is untouched");
+        assert!(matches!(h.s.fault.phase, FaultPhase::Active { .. }), "the fault is untouched");
         assert_eq!(format!("{:?}", h.s.ui.overlay), overlay, "nothing opened or closed");
-        assert!(h.s.quitting.is_none());
+        assert!(h.s.quit.quitting.is_none());
         h.key(KeyCode::Esc);
     }
 }
@@ -108,15 +108,15 @@ fn a_bare_q_with_a_fault_live_asks_first_and_only_y_quits() {
         let fx = h.key(KeyCode::Char(k));
         assert!(fx.is_empty(), "{k}: {fx:?}");
         assert!(matches!(h.s.ui.overlay, Overlay::None), "{k}");
-        assert!(matches!(h.s.fault, FaultPhase::Active { .. }) && h.s.quitting.is_none(), "{k}");
+        assert!(matches!(h.s.fault.phase, FaultPhase::Active { .. }) && h.s.quit.quitting.is_none(), "{k}");
         h.key(KeyCode::Char('q'));
     }
     let fx = h.key(KeyCode::Char('y'));
     let kinds: Vec<_> = records(&fx).into_iter().cloned().collect();
     assert!(matches!(&kinds[0], EntryKind::FaultEnding { .. }), "{kinds:?}");
-    assert_eq!(h.s.quitting.as_ref().map(|q| q.by.as_str()), Some("q"));
+    assert_eq!(h.s.quit.quitting.as_ref().map(|q| q.by.as_str()), Some("q"));
     h.run_effects(fx);
-    assert!(h.s.exited);
+    assert!(h.s.quit.exited);
 }
 
 #[test]
@@ -135,7 +135,7 @@ fn q_closes_popups_like_esc_and_never_quits() {
     h.key(KeyCode::Char('?'));
     h.key(KeyCode::Char('q'));
     assert!(matches!(h.s.ui.overlay, Overlay::None));
-    assert!(h.s.quitting.is_none() && matches!(h.s.fault, FaultPhase::Active { .. }));
+    assert!(h.s.quit.quitting.is_none() && matches!(h.s.fault.phase, FaultPhase::Active { .. }));
 
     // The confirmation of a second fault (after this one ends): q cancels it.
     let fx = h.key(KeyCode::Char(' '));
@@ -144,10 +144,10 @@ fn q_closes_popups_like_esc_and_never_quits() {
     h.key(KeyCode::Enter); // the picker
     h.key(KeyCode::Enter); // the form: a text field, where q is a letter (tests/form.rs)
     h.key(KeyCode::Enter);
-    assert!(matches!(h.s.fault, FaultPhase::Armed { .. }), "{:?}", h.s.fault);
+    assert!(matches!(h.s.fault.phase, FaultPhase::Armed { .. }), "{:?}", h.s.fault.phase);
     assert!(h.key(KeyCode::Char('q')).is_empty());
-    assert_eq!(h.s.fault, FaultPhase::Idle);
-    assert!(h.s.quitting.is_none());
+    assert_eq!(h.s.fault.phase, FaultPhase::Idle);
+    assert!(h.s.quit.quitting.is_none());
     // With nothing live, a bare q quits at once.
     let fx = h.key(KeyCode::Char('q'));
     assert!(matches!(fx.last(), Some(Effect::Exit)), "{fx:?}");
@@ -159,7 +159,7 @@ fn ctrl_c_and_colon_quit_do_not_ask() {
         let mut h = Harness::demo();
         live(&mut h);
         let fx = if how == "ctrl-c" { h.ctrl('c') } else { h.command("quit") };
-        assert!(h.s.quitting.is_some(), "{how}");
+        assert!(h.s.quit.quitting.is_some(), "{how}");
         assert!(matches!(h.s.ui.overlay, Overlay::None), "{how}");
         assert!(fx.iter().any(|e| matches!(e, Effect::Revert { delay_ms: 0, .. })), "{how}: reverts first");
     }
@@ -182,7 +182,7 @@ fn holding_space_sends_one_revert_and_records_the_repeat_once() {
     assert!(status(&h).contains("in flight"), "{}", status(&h));
     // The revert answers: confirmed.
     h.run_effects(first);
-    assert_eq!(h.s.fault, FaultPhase::Idle);
+    assert_eq!(h.s.fault.phase, FaultPhase::Idle);
 }
 
 #[test]
@@ -197,27 +197,27 @@ fn a_press_after_a_failed_revert_retries_at_once() {
     let fx = h.key(KeyCode::Char(' '));
     assert!(fx.iter().any(|e| matches!(e, Effect::Revert { delay_ms: 0, attempt: 3, .. })), "{fx:?}");
     h.run_effects(fx);
-    assert_eq!(h.s.fault, FaultPhase::Idle);
+    assert_eq!(h.s.fault.phase, FaultPhase::Idle);
 }
 
 #[test]
 fn an_unwritable_journal_refuses_new_faults_keeps_abort_and_says_what_is_not_saved() {
     let mut h = Harness::demo();
     live(&mut h);
-    let durable = h.s.timeline.last().unwrap().seq;
+    let durable = h.s.book.timeline.last().unwrap().seq;
     let error = "/data/sessions/s.jsonl: No space left on device (os error 28)".to_string();
     h.send(Event::Journal { durable_seq: durable, error: Some(error.clone()) });
-    assert_eq!(h.s.ui.status.as_ref().map(|s| s.level), Some(Level::Error));
+    assert_eq!(h.s.book.status.as_ref().map(|s| s.level), Some(Level::Error));
     // A note is taken, but not acknowledged as saved.
     h.command("note carts-db is slow");
     assert!(status(&h).contains("NOT saved yet"), "{}", status(&h));
-    let note = h.s.timeline.iter().rev().find(|e| matches!(e.kind, EntryKind::Note { .. })).unwrap().seq;
+    let note = h.s.book.timeline.iter().rev().find(|e| matches!(e.kind, EntryKind::Note { .. })).unwrap().seq;
     assert!(h.s.journal.unsaved(note));
     // Abort still works.
     let fx = h.key(KeyCode::Char(' '));
     assert!(fx.iter().any(|e| matches!(e, Effect::Revert { delay_ms: 0, .. })));
     h.run_effects(fx);
-    assert_eq!(h.s.fault, FaultPhase::Idle);
+    assert_eq!(h.s.fault.phase, FaultPhase::Idle);
     // A new fault is refused while the journal cannot say how to undo it.
     let fx = h.command("inject pod-delete sock-shop/carts");
     assert!(
@@ -226,7 +226,7 @@ fn an_unwritable_journal_refuses_new_faults_keeps_abort_and_says_what_is_not_sav
     );
     assert!(!fx.iter().any(|e| matches!(e, Effect::Prepare(_))));
     // The journal takes entries again: the refusal is lifted, and that is recorded.
-    let last = h.s.timeline.last().unwrap().seq;
+    let last = h.s.book.timeline.last().unwrap().seq;
     let fx = h.send(Event::Journal { durable_seq: last, error: None });
     assert!(matches!(records(&fx)[..], [EntryKind::Console { warning: false, .. }]), "{fx:?}");
     assert!(!h.s.journal.unsaved(note));
@@ -241,14 +241,14 @@ fn a_fault_whose_undo_could_not_be_journaled_is_recorded_as_never_applied() {
     let Some(Effect::Prepare(spec)) = fx.last().cloned() else { panic!() };
     let handle = h.sim.prepare(&spec).unwrap();
     h.send(Event::Prepared { fault: spec.fault_id, result: Ok(handle) });
-    assert!(matches!(h.s.fault, FaultPhase::Applying { .. }));
+    assert!(matches!(h.s.fault.phase, FaultPhase::Applying { .. }));
     let fx = h.send(Event::NotApplied { fault: spec.fault_id, why: "disk full".into() });
     assert!(matches!(records(&fx)[..], [EntryKind::InjectNotApplied { fault: 1, .. }]), "{fx:?}");
     assert!(!fx.iter().any(|e| matches!(e, Effect::Revert { .. })), "nothing to revert: {fx:?}");
-    assert_eq!(h.s.fault, FaultPhase::Idle);
-    let md = gameday::timeline::report::render(&h.s.timeline);
+    assert_eq!(h.s.fault.phase, FaultPhase::Idle);
+    let md = gameday::timeline::report::render(&h.s.book.timeline);
     assert!(!md.contains("still active"), "{md}");
-    let left = gameday::timeline::leftovers::unfinished(&h.s.timeline, None);
+    let left = gameday::timeline::leftovers::unfinished(&h.s.book.timeline, None);
     assert!(left.is_empty(), "never applied, so nothing is left behind: {left:?}");
 }
 
@@ -314,12 +314,12 @@ fn an_inject_whose_stop_conditions_cannot_be_read_asks_first() {
         "[[probe]]\nname = \"front\"\nhttp = \"http://127.0.0.1:9/\"\n[[stop]]\nprobe = \"front\"\ncheck = \"success >= 90%\"\n",
     )
     .unwrap();
-    let fx = gameday::app::steady::configure(&mut h.s, config);
+    let fx = h.s.configure_steady(config);
     h.run_effects(fx);
-    assert_eq!(gameday::app::steady::blind_stops(&h.s), ["front success >= 90.0% (front: no reading yet)"]);
+    assert_eq!(h.s.steady.blind_stops(h.s.book.t_ms()), ["front success >= 90.0% (front: no reading yet)"]);
     let fx = h.command("inject pod-delete sock-shop/carts");
     assert!(!fx.iter().any(|e| matches!(e, Effect::Prepare(_))), "not injected: {fx:?}");
-    assert!(matches!(h.s.fault, FaultPhase::Armed { .. }), "{:?}", h.s.fault);
+    assert!(matches!(h.s.fault.phase, FaultPhase::Armed { .. }), "{:?}", h.s.fault.phase);
     assert!(status(&h).starts_with("stop conditions cannot be evaluated: front success"), "{}", status(&h));
 }
 
@@ -338,12 +338,12 @@ fn a_note_carries_its_author_and_the_fault_live_when_it_was_written() {
     live(&mut h);
     let fx = h.command("note the pager fired");
     assert!(matches!(records(&fx)[..], [EntryKind::Note { author, fault: Some(1), .. }] if author == "ana"), "{fx:?}");
-    let md = gameday::timeline::report::render(&h.s.timeline);
+    let md = gameday::timeline::report::render(&h.s.book.timeline);
     assert!(md.contains("*observation* by ana during fault #1: the pager fired"), "{md}");
     // A plain session gets a title and who takes part, for the report's header.
     h.command("title Thursday carts drill");
     h.command("who Ana Lima facilitator, Ben operator");
-    let md = gameday::timeline::report::render(&h.s.timeline);
+    let md = gameday::timeline::report::render(&h.s.book.timeline);
     assert!(md.contains("| Title | Thursday carts drill |"), "{md}");
     assert!(md.contains("| Facilitator | Ana Lima |"), "{md}");
     assert!(md.contains("| Participants | Ana Lima (facilitator), Ben (operator) |"), "{md}");
@@ -391,7 +391,7 @@ fn tab_completes_commands_presets_targets_and_parameter_names() {
     assert_eq!(line(&h), "inject ");
     h.typed("network-l");
     h.key(KeyCode::Tab);
-    assert_eq!(line(&h), "inject network-l", "two presets start so: {:?}", h.s.ui.status);
+    assert_eq!(line(&h), "inject network-l", "two presets start so: {:?}", h.s.book.status);
     assert!(status(&h).contains("network-latency") && status(&h).contains("network-loss"), "{}", status(&h));
     h.typed("a");
     h.key(KeyCode::Tab);

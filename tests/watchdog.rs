@@ -7,7 +7,7 @@
 mod common;
 
 use common::Harness;
-use gameday::app::elsewhere::{OVERDUE_GRACE_S, TRY_AGAIN_MS};
+use gameday::app::cluster::{OVERDUE_GRACE_S, TRY_AGAIN_MS};
 use gameday::app::fault::FaultPhase;
 use gameday::app::{Effect, Event};
 use gameday::model::{Holder, LEASE_SECONDS};
@@ -114,8 +114,8 @@ fn confirmation(h: &mut Harness, ends_by_itself: Option<&str>) -> (String, bool)
     let handle = h.sim.prepare(&spec).unwrap();
     let prepared = Prepared { handle, found: Vec::new(), ends_by_itself: ends_by_itself.map(str::to_string) };
     h.send(Event::Previewed { spec: Box::new(spec), result: Ok(prepared) });
-    let FaultPhase::Armed { preview, .. } = &h.s.fault else { panic!("no confirmation: {:?}", h.s.fault) };
-    let said = gameday::app::preview::ending(&h.s, preview);
+    let FaultPhase::Armed { preview, .. } = &h.s.fault.phase else { panic!("no confirmation: {:?}", h.s.fault.phase) };
+    let said = gameday::app::fault::preview::ending(preview, h.s.watchdog_alive());
     h.key(KeyCode::Esc);
     said
 }

@@ -19,6 +19,7 @@ pub fn state(kind: &str, cluster: &str, start: Stamp) -> AppState {
         version: "bench".into(),
         home: None,
         user: "ana".into(),
+        host: "bench".into(),
     };
     let presets = gameday::config::preset::load_presets(None)
         .expect("the built-in presets")

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use crate::config::session_file::Stop;
-use crate::model::probe::{Check, ProbeKind, ProbeSpec};
+use crate::model::check::Check;
+use crate::model::probe::{ProbeKind, ProbeSpec};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {

@@ -94,7 +94,7 @@ fn candidates(s: &AppState, done: &[&str], typing: &str) -> Vec<String> {
         ["outcome"] => owned(&["held", "broken", "partial"]),
         ["probe", _] => owned(&["http", "tcp", "promql", "service", "ready"]),
         ["probe", _, "service" | "ready"] => {
-            s.topology.targets(TargetKind::Workload).iter().map(|t| t.to_string()).collect()
+            s.picture.topology.targets(TargetKind::Workload).iter().map(|t| t.to_string()).collect()
         }
         _ => Vec::new(),
     }
@@ -112,7 +112,7 @@ fn targets(s: &AppState, preset: &str, typing: &str) -> Vec<String> {
         if kind == TargetKind::Pod && !typing.contains("/pod/") {
             continue;
         }
-        out.extend(s.topology.targets(kind).iter().map(|t| t.to_string()));
+        out.extend(s.picture.topology.targets(kind).iter().map(|t| t.to_string()));
     }
     out
 }

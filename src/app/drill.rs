@@ -15,10 +15,9 @@
 
 use std::collections::BTreeSet;
 
+use super::book::{Book, Level};
 use super::event::Effect;
-use super::fault;
-use super::state::{AppState, Level};
-use crate::model::FaultSpec;
+use crate::model::{FaultSpec, Topology};
 use crate::timeline::{drill, Entry, EntryKind, Mark};
 
 /// A console that is a drill's responder.
@@ -64,172 +63,173 @@ impl Responder {
     }
 }
 
-/// This console joins `session` as responder `name`.
-pub fn join(s: &mut AppState, session: &str, name: &str, mirror: bool, fx: &mut Vec<Effect>) {
-    s.drill = Some(Responder {
-        name: name.to_string(),
-        session: session.to_string(),
-        mirror,
-        seen: Vec::new(),
-        mirrored: BTreeSet::new(),
-    });
-    s.record(EntryKind::DrillJoined { session: session.to_string(), responder: name.to_string() }, fx);
-    s.say(Level::Info, "drill: watch the system; d when you detect a problem, m when it is mitigated");
+/// What a drill tells the others.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DrillOutcome {
+    /// A responder pulled the emergency stop while a fault is live: abort it.
+    EmergencyStop { responder: String },
 }
 
-/// The responder marks something (a key, a command, a note).
 /// A responder's emergency stop is sent again only after this long (a held key repeats).
 pub const STOP_REPEAT_MS: u64 = 2_000;
 
-pub fn mark(s: &mut AppState, mark: Mark, note: &str, fx: &mut Vec<Effect>) {
-    if s.drill.is_none() {
-        return s.say(Level::Error, "marks are for a drill's responder (gameday --drill <ID>)");
-    }
-    let responder = s.drill.as_ref().map(|r| r.name.clone()).unwrap_or_default();
-    // A held Space repeats: one emergency stop is enough while the last is fresh.
-    if mark == Mark::Stop {
-        let last_stop = s.timeline.iter().rev().find_map(|e| match &e.kind {
-            EntryKind::DrillMark { mark: Mark::Stop, their_seq: None, .. } => Some(e.t_ms),
-            _ => None,
-        });
-        if last_stop.is_some_and(|t| s.now.t_ms.saturating_sub(t) < STOP_REPEAT_MS) {
-            return s.say(Level::Warning, "EMERGENCY STOP already sent: the facilitator's console is reverting");
+impl Responder {
+    /// This console joins `session` as responder `name`.
+    pub fn join(session: &str, name: &str, mirror: bool, book: &mut Book) -> Responder {
+        book.record(EntryKind::DrillJoined { session: session.to_string(), responder: name.to_string() });
+        book.say(Level::Info, "drill: watch the system; d when you detect a problem, m when it is mitigated");
+        Responder {
+            name: name.to_string(),
+            session: session.to_string(),
+            mirror,
+            seen: Vec::new(),
+            mirrored: BTreeSet::new(),
         }
     }
-    let kind =
-        EntryKind::DrillMark { responder, their_seq: None, mark, note: note.to_string(), fault: None, after_ms: None };
-    s.record(kind, fx);
-    let said = match mark {
-        Mark::Detected => "marked DETECTED: the facilitator's console records the time",
-        Mark::Mitigated => "marked MITIGATED: the facilitator's console records the time",
-        Mark::Note => "note sent to the facilitator's timeline",
-        Mark::Stop => "EMERGENCY STOP sent: the facilitator's console reverts its fault",
-    };
-    s.say(if mark == Mark::Stop { Level::Warning } else { Level::Info }, said);
-}
 
-/// New entries from the other side of a drill: `from` is the facilitator (for a responder) or
-/// a responder's name (for the facilitator).
-pub fn on_peer(s: &mut AppState, from: &str, entries: Vec<Entry>, fx: &mut Vec<Effect>) {
-    if s.drill.is_some() {
-        on_facilitator(s, entries, fx);
-    } else {
-        for e in entries {
-            on_responder(s, from, e, fx);
+    /// The responder marks something (a key, a command, a note).
+    pub fn mark(&self, mark: Mark, note: &str, book: &mut Book) {
+        // A held Space repeats: one emergency stop is enough while the last is fresh.
+        if mark == Mark::Stop {
+            let last_stop = book.timeline.iter().rev().find_map(|e| match &e.kind {
+                EntryKind::DrillMark { mark: Mark::Stop, their_seq: None, .. } => Some(e.t_ms),
+                _ => None,
+            });
+            if last_stop.is_some_and(|t| book.t_ms().saturating_sub(t) < STOP_REPEAT_MS) {
+                return book.say(Level::Warning, "EMERGENCY STOP already sent: the facilitator's console is reverting");
+            }
         }
+        let responder = self.name.clone();
+        let kind = EntryKind::DrillMark {
+            responder,
+            their_seq: None,
+            mark,
+            note: note.to_string(),
+            fault: None,
+            after_ms: None,
+        };
+        book.record(kind);
+        let said = match mark {
+            Mark::Detected => "marked DETECTED: the facilitator's console records the time",
+            Mark::Mitigated => "marked MITIGATED: the facilitator's console records the time",
+            Mark::Note => "note sent to the facilitator's timeline",
+            Mark::Stop => "EMERGENCY STOP sent: the facilitator's console reverts its fault",
+        };
+        book.say(if mark == Mark::Stop { Level::Warning } else { Level::Info }, said);
+    }
+
+    /// New entries of the facilitator's timeline. `topology` and `session` are this console's
+    /// own (the demo's replay hits the pods its own cluster has).
+    pub fn on_facilitator(&mut self, entries: Vec<Entry>, topology: &Topology, session: &str, book: &mut Book) {
+        let (was_revealed, was_ended) = (self.revealed_faults(), self.ended());
+        self.seen.extend(entries);
+        let (newly_revealed, newly_ended) = (self.revealed_faults() != was_revealed, !was_ended && self.ended());
+        if self.mirror {
+            self.replay(topology, session, book);
+        }
+        if newly_revealed {
+            book.say(Level::Warning, "the facilitator revealed the faults: see the drill panel");
+        } else if newly_ended {
+            book.say(Level::Info, "the facilitator's session has ended; q leaves");
+        }
+    }
+
+    /// Replays in this console's backend the faults the facilitator has in the system now.
+    fn replay(&mut self, topology: &Topology, session: &str, book: &mut Book) {
+        let mut live: BTreeSet<u64> = BTreeSet::new();
+        for e in &self.seen {
+            match &e.kind {
+                EntryKind::InjectConfirmed { fault, .. } => {
+                    live.insert(*fault);
+                }
+                EntryKind::FaultEnding { fault, .. } => {
+                    live.remove(fault);
+                }
+                _ => {}
+            }
+        }
+        for id in self.mirrored.difference(&live) {
+            book.effect(Effect::Unmirror(*id));
+        }
+        for id in live.difference(&self.mirrored) {
+            if let Some(spec) = spec_of(topology, session, &self.seen, *id) {
+                book.effect(Effect::Mirror(spec));
+            }
+        }
+        self.mirrored = live;
     }
 }
 
-fn on_responder(s: &mut AppState, name: &str, e: Entry, fx: &mut Vec<Effect>) {
+/// A responder's entry, in the facilitator's console: a join is recorded once; a mark is
+/// imported once, attributed to the fault it is about and timed from its inject. An emergency
+/// stop with a fault live is an abort (`fault_live`: this console has one).
+pub fn import(name: &str, e: Entry, session: &str, fault_live: bool, book: &mut Book) -> Option<DrillOutcome> {
     match e.kind {
-        EntryKind::DrillJoined { session, .. } => {
-            let known = s
+        EntryKind::DrillJoined { session: joined, .. } => {
+            let known = book
                 .timeline
                 .iter()
                 .any(|t| matches!(&t.kind, EntryKind::DrillJoined { responder, .. } if responder == name));
-            if !known && session == s.session.id {
-                s.record(EntryKind::DrillJoined { session, responder: name.to_string() }, fx);
-                s.say(
+            if !known && session == joined {
+                book.record(EntryKind::DrillJoined { session: joined, responder: name.to_string() });
+                book.say(
                     Level::Info,
                     format!("responder {name} joined the drill (:reveal shows them the faults at the end)"),
                 );
             }
+            None
         }
         EntryKind::DrillMark { mark, note, .. } => {
-            let imported = s.timeline.iter().any(|t| {
+            let imported = book.timeline.iter().any(|t| {
                 matches!(&t.kind, EntryKind::DrillMark { responder, their_seq: Some(q), .. } if responder == name && *q == e.seq)
             });
             if imported {
-                return;
+                return None;
             }
-            let about = drill::attribute(&s.timeline, e.wall);
+            let about = drill::attribute(&book.timeline, e.wall);
             let (fault, after_ms) = (about.map(|a| a.0), about.map(|a| a.1));
-            s.record(
-                EntryKind::DrillMark {
-                    responder: name.to_string(),
-                    their_seq: Some(e.seq),
-                    mark,
-                    note: note.clone(),
-                    fault,
-                    after_ms,
-                },
-                fx,
-            );
+            book.record(EntryKind::DrillMark {
+                responder: name.to_string(),
+                their_seq: Some(e.seq),
+                mark,
+                note: note.clone(),
+                fault,
+                after_ms,
+            });
             let when = match about {
                 Some((f, ms)) => format!("{} after fault #{f}", crate::timeline::entry::seconds(ms)),
                 None => "before any fault (a false alarm)".to_string(),
             };
             match mark {
-                Mark::Stop if s.fault.live().is_some() => {
-                    fault::abort(s, &format!("responder {name}"), fx);
-                    s.say(Level::Warning, format!("responder {name} pulled the EMERGENCY STOP"));
+                Mark::Stop if fault_live => {
+                    return Some(DrillOutcome::EmergencyStop { responder: name.to_string() });
                 }
                 Mark::Stop => {
-                    s.say(Level::Info, format!("responder {name} asked for an emergency stop; no fault is live"))
+                    book.say(Level::Info, format!("responder {name} asked for an emergency stop; no fault is live"))
                 }
-                Mark::Note => s.say(Level::Info, format!("responder {name}: {note}")),
+                Mark::Note => book.say(Level::Info, format!("responder {name}: {note}")),
                 Mark::Detected | Mark::Mitigated => {
-                    s.say(Level::Warning, format!("responder {name} marked {} {when}", mark.shout()))
+                    book.say(Level::Warning, format!("responder {name} marked {} {when}", mark.shout()))
                 }
             }
+            None
         }
-        _ => {}
+        _ => None,
     }
-}
-
-fn on_facilitator(s: &mut AppState, entries: Vec<Entry>, fx: &mut Vec<Effect>) {
-    let Some(mut r) = s.drill.take() else { return };
-    let (was_revealed, was_ended) = (r.revealed_faults(), r.ended());
-    r.seen.extend(entries);
-    let (newly_revealed, newly_ended) = (r.revealed_faults() != was_revealed, !was_ended && r.ended());
-    if r.mirror {
-        mirror(s, &mut r, fx);
-    }
-    s.drill = Some(r);
-    if newly_revealed {
-        s.say(Level::Warning, "the facilitator revealed the faults: see the drill panel");
-    } else if newly_ended {
-        s.say(Level::Info, "the facilitator's session has ended; q leaves");
-    }
-}
-
-/// Replays in this console's backend the faults the facilitator has in the system now.
-fn mirror(s: &AppState, r: &mut Responder, fx: &mut Vec<Effect>) {
-    let mut live: BTreeSet<u64> = BTreeSet::new();
-    for e in &r.seen {
-        match &e.kind {
-            EntryKind::InjectConfirmed { fault, .. } => {
-                live.insert(*fault);
-            }
-            EntryKind::FaultEnding { fault, .. } => {
-                live.remove(fault);
-            }
-            _ => {}
-        }
-    }
-    for id in r.mirrored.difference(&live) {
-        fx.push(Effect::Unmirror(*id));
-    }
-    for id in live.difference(&r.mirrored) {
-        if let Some(spec) = spec_of(s, &r.seen, *id) {
-            fx.push(Effect::Mirror(spec));
-        }
-    }
-    r.mirrored = live;
 }
 
 /// The facilitator's fault `id`, on the pods this console's own topology has for its target.
-fn spec_of(s: &AppState, seen: &[Entry], id: u64) -> Option<FaultSpec> {
+fn spec_of(topology: &Topology, session: &str, seen: &[Entry], id: u64) -> Option<FaultSpec> {
     seen.iter().find_map(|e| match &e.kind {
         EntryKind::InjectRequested { fault, preset, action, target, params, mode, duration_ms, .. } if *fault == id => {
             // Its pods here: those of this console's own cluster.
             let pods = match mode {
-                Some(_) => s.topology.live_pods(target),
+                Some(_) => topology.live_pods(target),
                 None => Vec::new(),
             };
             Some(FaultSpec {
                 fault_id: id,
-                session: s.session.id.clone(),
+                session: session.to_string(),
                 preset: preset.clone(),
                 action: action.clone(),
                 target: target.clone(),
@@ -259,24 +259,24 @@ fn ended_faults(entries: &[Entry]) -> BTreeSet<u64> {
 
 /// `:reveal`: the facilitator shows the responders the faults that have ended so far, in
 /// rounds: each reveal adds those ended since the last one; a fault still live stays hidden.
-pub fn reveal(s: &mut AppState, fx: &mut Vec<Effect>) {
-    let d = drill::read(&s.timeline);
+pub fn reveal(fault_live: bool, book: &mut Book) {
+    let d = drill::read(&book.timeline);
     if !d.is_drill() {
-        return s.say(Level::Error, "no responder has joined a drill on this session (gameday --drill <ID>)");
+        return book.say(Level::Error, "no responder has joined a drill on this session (gameday --drill <ID>)");
     }
-    if s.fault.live().is_some() {
-        return s.say(Level::Error, "reveal after the fault is reverted");
+    if fault_live {
+        return book.say(Level::Error, "reveal after the fault is reverted");
     }
-    let ended = ended_faults(&s.timeline);
-    let last = s.timeline.iter().rposition(|e| matches!(e.kind, EntryKind::DrillRevealed { .. }));
-    let before = last.map(|i| ended_faults(&s.timeline[..i])).unwrap_or_default();
+    let ended = ended_faults(&book.timeline);
+    let last = book.timeline.iter().rposition(|e| matches!(e.kind, EntryKind::DrillRevealed { .. }));
+    let before = last.map(|i| ended_faults(&book.timeline[..i])).unwrap_or_default();
     let new: Vec<u64> = ended.difference(&before).copied().collect();
     if new.is_empty() {
-        return s.say(Level::Error, "nothing new to reveal: no fault has ended since the last :reveal");
+        return book.say(Level::Error, "nothing new to reveal: no fault has ended since the last :reveal");
     }
     let count = new.len();
-    s.record(EntryKind::DrillRevealed { faults: ended.len(), new }, fx);
-    s.say(
+    book.record(EntryKind::DrillRevealed { faults: ended.len(), new });
+    book.say(
         Level::Info,
         format!("revealed {count} more fault(s) ({} in all) to {}", ended.len(), d.responders.join(", ")),
     );
@@ -314,10 +314,9 @@ pub fn for_peers(kind: &EntryKind, responder: bool) -> bool {
 }
 
 /// Refuses what a responder cannot do (inject, walk the run-sheet); true if refused.
-pub fn refused(s: &mut AppState, what: &str) -> bool {
-    if s.drill.is_some() {
-        s.say(Level::Error, format!("{what}: not in a drill's responder console (the facilitator runs the faults)"));
-        return true;
+pub fn refused(responder: bool, what: &str, book: &mut Book) -> bool {
+    if responder {
+        book.say(Level::Error, format!("{what}: not in a drill's responder console (the facilitator runs the faults)"));
     }
-    false
+    responder
 }

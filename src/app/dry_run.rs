@@ -23,8 +23,8 @@ pub fn resolve(s: &AppState, plan: &RunSheet) -> Vec<Resolved> {
         .iter()
         .enumerate()
         .map(|(i, step)| {
-            let fault = super::runsheet::step_plan(s, step).map(|p| {
-                let spec = super::fault::spec_of(s, i as u64 + 1, &p);
+            let fault = s.planner().step_plan(step).map(|p| {
+                let spec = s.fault.spec_of(i as u64 + 1, &p);
                 (p, spec)
             });
             Resolved {
@@ -41,7 +41,7 @@ pub fn resolve(s: &AppState, plan: &RunSheet) -> Vec<Resolved> {
 /// Whether the namespace of a step's target is open to faults, in words.
 fn namespace_line(s: &AppState, target: &str) -> Option<String> {
     let ns = target.split_once('/').map(|(ns, _)| ns).filter(|ns| !ns.is_empty() && !ns.contains('='))?;
-    Some(match s.topology.lock_reason(ns) {
+    Some(match s.picture.topology.lock_reason(ns) {
         Some(why) => format!("namespace {ns}: closed to faults ({why})"),
         None => format!("namespace {ns}: open to faults"),
     })

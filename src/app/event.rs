@@ -4,8 +4,7 @@ use std::path::PathBuf;
 
 use ratatui::crossterm::event::KeyEvent;
 
-use crate::model::Holder;
-use crate::model::{FaultSpec, Leftover, Prepared, RevertHandle, TopologyDelta};
+use crate::model::{FaultSpec, Happening, Holder, Leftover, Prepared, RevertHandle, TopologyDelta};
 use crate::timeline::Entry;
 
 /// Everything that reaches the UI loop comes through one channel as one of these.
@@ -46,8 +45,12 @@ pub enum Event {
         path: PathBuf,
         result: Result<(), String>,
     },
-    /// Faults left behind by earlier sessions (found after start, without blocking the screen).
-    Leftovers(Vec<Leftover>),
+    /// Faults left behind by earlier sessions (found after start, without blocking the screen),
+    /// and where the search could not look (a fault left there would not be found).
+    Leftovers {
+        found: Vec<Leftover>,
+        skipped: Vec<String>,
+    },
     CleanedUp {
         index: usize,
         attempt: u32,
@@ -88,6 +91,21 @@ pub enum Event {
         why: String,
         result: Result<Vec<String>, String>,
     },
+    /// This console's hold on the cluster lock was taken by `by` (this console went silent for
+    /// longer than its lease): its fault may have been reverted by them.
+    LockLost {
+        by: Holder,
+    },
+    /// The drill channel's news: a publish failed, is working again, the channel is full.
+    Channel {
+        message: String,
+        warning: bool,
+    },
+    /// The system's own record could not be told of a fault (`Effect::Announce` failed).
+    NotAnnounced {
+        fault: u64,
+        error: String,
+    },
 }
 
 /// Work for the runtime. Effects are carried out in order; `Record` is written and flushed
@@ -95,6 +113,27 @@ pub enum Event {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
     Record(Entry),
+    /// Take the cluster's one-fault lock for this fault (shared with every console on the
+    /// cluster). The fault's prepare and inject wait for it; refused, they report
+    /// `Event::NotApplied` and ask the backend nothing.
+    TakeLock(FaultSpec),
+    /// The fault's deadline (ms since the session's start) as the console now knows it: the
+    /// lock carries it, for others to judge it overdue.
+    LockDeadline {
+        fault: u64,
+        deadline_ms: u64,
+    },
+    /// Give the cluster lock back: the fault is out of the system (its revert is confirmed, or
+    /// it was never applied).
+    GiveBackLock {
+        fault: u64,
+    },
+    /// Put what happened to a fault on the system's own record (Kubernetes Events regarding
+    /// what it touched); best effort, a failure comes back as `Event::NotAnnounced`.
+    Announce {
+        handle: RevertHandle,
+        what: Happening,
+    },
     /// Ask the backend what the fault will touch and how to undo it (changes nothing).
     Prepare(FaultSpec),
     /// The same, for the confirmation: what prepare finds is shown before the operator confirms.

@@ -1,21 +1,35 @@
-//! The pure core: state, events, effects, the fault lifecycle and the key table.
+//! The pure core: `update(state, event, now) -> effects`, with no I/O, no clock and no async.
+//!
+//! One machine per file or folder, each owning its state and all its transitions, each
+//! writing into the session's `book` (timeline, status line, effects) and returning an outcome:
+//! `fault` (the lifecycle, the only one that changes a fault's phase), `cleanup` (faults left
+//! by earlier sessions), `sheet` (the run-sheet), `steady` (probes, hypothesis, stop
+//! conditions), `drill`, `cluster` (the cluster lock as other consoles hold it), `picture`
+//! (topology and health), `quit`, `form` and `input` (the text fields). `update` routes each
+//! event to its machine, and its `react` is the one place machines meet. `state` composes
+//! them; `planning` makes a fault's plan against the picture; `keymap` is the one key table.
 
 pub mod blast;
+pub mod book;
 pub mod cleanup;
+pub mod cluster;
 pub mod command;
 pub mod complete;
 pub mod drill;
 pub mod dry_run;
 pub mod due;
-pub mod elsewhere;
-pub mod engine_end;
 pub mod event;
 pub mod fault;
 pub mod form;
 pub mod health;
+pub mod input;
 pub mod keymap;
-pub mod preview;
-pub mod runsheet;
+pub mod opening;
+pub mod picture;
+pub mod planning;
+pub mod quit;
+pub mod screen;
+pub mod sheet;
 pub mod start;
 pub mod state;
 pub mod steady;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use ratatui::crossterm::event::{KeyEvent, KeyEventKind};
 
 use super::keymap::{self, Action, Context};
-use crate::store::sessions::Summary;
+use crate::timeline::listing::Summary;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Choice {

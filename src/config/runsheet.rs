@@ -8,7 +8,7 @@ use toml::Spanned;
 
 use crate::config::session_file::{SessionConfig, Stop};
 use crate::config::ConfigError;
-use crate::model::probe::Check;
+use crate::model::check::Check;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Participant {

@@ -7,7 +7,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::config::ConfigError;
-use crate::model::probe::{Check, ProbeKind, ProbeSpec};
+use crate::model::check::Check;
+use crate::model::probe::{ProbeKind, ProbeSpec};
 
 /// A stop condition: when `check` is broken for `hold_ms` while a fault is live, the fault is
 /// aborted through the same path as the abort key.

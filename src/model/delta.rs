@@ -79,3 +79,29 @@ pub enum TopologyDelta {
     /// A `gameday watchdog` runs on the cluster (its heartbeat was seen), or no longer does.
     Watchdog(Option<String>),
 }
+
+impl Topology {
+    /// Applies a change of the picture (the other deltas are not about the picture).
+    pub fn apply(&mut self, delta: &TopologyDelta) {
+        match delta {
+            TopologyDelta::Snapshot(t) => *self = t.clone(),
+            TopologyDelta::UpsertWorkload(w) => self.upsert_workload(w.clone()),
+            TopologyDelta::RemoveWorkload { namespace, name } => self.remove_workload(namespace, name),
+            TopologyDelta::UpsertPod(p) => self.upsert_pod(p.clone()),
+            TopologyDelta::RemovePod { namespace, name } => self.remove_pod(namespace, name),
+            TopologyDelta::UpsertNode(n) => self.upsert_node(n.clone()),
+            TopologyDelta::RemoveNode { name } => self.remove_node(name),
+            TopologyDelta::Lock { namespace, reason } => self.set_lock(namespace, reason.clone()),
+            TopologyDelta::Samples(_)
+            | TopologyDelta::ClusterEvent { .. }
+            | TopologyDelta::Connection { .. }
+            | TopologyDelta::Capability { .. }
+            | TopologyDelta::Reachable { .. }
+            | TopologyDelta::FaultLapsed { .. }
+            | TopologyDelta::FaultRunsOn { .. }
+            | TopologyDelta::FaultFinished { .. }
+            | TopologyDelta::Holder(_)
+            | TopologyDelta::Watchdog(_) => {}
+        }
+    }
+}

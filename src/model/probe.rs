@@ -3,8 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use super::check::{Check, Metric, Op, Verdict};
-
 /// An http(s) URL a probe can reach: its scheme, a host and a port that exists; else what is
 /// wrong with it.
 pub fn check_url(url: &str) -> Result<(), String> {

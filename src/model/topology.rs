@@ -6,7 +6,6 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::delta::TopologyDelta;
 use super::fault::PodRef;
 use super::target::{Target, TargetKind};
 
@@ -333,29 +332,6 @@ impl Topology {
     fn drop_if_empty(&mut self, namespace: &str) {
         if self.namespaces.get(namespace).is_some_and(Namespace::is_empty) {
             self.namespaces.remove(namespace);
-        }
-    }
-
-    pub fn apply(&mut self, delta: &TopologyDelta) {
-        match delta {
-            TopologyDelta::Snapshot(t) => *self = t.clone(),
-            TopologyDelta::UpsertWorkload(w) => self.upsert_workload(w.clone()),
-            TopologyDelta::RemoveWorkload { namespace, name } => self.remove_workload(namespace, name),
-            TopologyDelta::UpsertPod(p) => self.upsert_pod(p.clone()),
-            TopologyDelta::RemovePod { namespace, name } => self.remove_pod(namespace, name),
-            TopologyDelta::UpsertNode(n) => self.upsert_node(n.clone()),
-            TopologyDelta::RemoveNode { name } => self.remove_node(name),
-            TopologyDelta::Lock { namespace, reason } => self.set_lock(namespace, reason.clone()),
-            TopologyDelta::Samples(_)
-            | TopologyDelta::ClusterEvent { .. }
-            | TopologyDelta::Connection { .. }
-            | TopologyDelta::Capability { .. }
-            | TopologyDelta::Reachable { .. }
-            | TopologyDelta::FaultLapsed { .. }
-            | TopologyDelta::FaultRunsOn { .. }
-            | TopologyDelta::FaultFinished { .. }
-            | TopologyDelta::Holder(_)
-            | TopologyDelta::Watchdog(_) => {}
         }
     }
 }

@@ -40,6 +40,7 @@ pub async fn run(
         version: env!("CARGO_PKG_VERSION").to_string(),
         home: None,
         user: "dry-run".into(),
+        host: crate::store::machine::host_name(),
     };
     let presets: Vec<PresetEntry> =
         presets.into_iter().map(|p| PresetEntry { support: backend.supports(&p.action), preset: p }).collect();
@@ -54,7 +55,7 @@ pub async fn run(
         let delta = match tokio::time::timeout_at(wait_until, rx.recv()).await {
             Ok(Some(d)) => d,
             Ok(None) => anyhow::bail!("the backend's watch ended before the first picture of the system"),
-            Err(_) if state.pictured => break,
+            Err(_) if state.picture.pictured => break,
             Err(_) => anyhow::bail!(
                 "no picture of {} within {} s (is it reachable?)",
                 backend.info().cluster,
@@ -62,11 +63,11 @@ pub async fn run(
             ),
         };
         // Not reachable before the first picture: said at once, not after the wait.
-        if let (TopologyDelta::Connection { connected: false, detail }, false) = (&delta, state.pictured) {
+        if let (TopologyDelta::Connection { connected: false, detail }, false) = (&delta, state.picture.pictured) {
             anyhow::bail!("cannot reach {}: {detail}", backend.info().cluster);
         }
         let _ = update(&mut state, Event::Backend(delta), stamp());
-        if !state.pictured {
+        if !state.picture.pictured {
             continue;
         }
         let missing = plan.steps.iter().any(|st| {
@@ -92,11 +93,11 @@ pub async fn run(
     for (r, step) in resolved.iter().zip(&plan.steps) {
         let found = match &r.fault {
             Ok((_, spec)) => {
-                let answer = tokio::time::timeout(super::effects::CALL_TIMEOUT, backend.preview(spec)).await;
+                let answer = tokio::time::timeout(super::calls::CALL_TIMEOUT, backend.preview(spec)).await;
                 Some(match answer {
                     Ok(Ok(p)) => Ok(p.found),
                     Ok(Err(e)) => Err(e.to_string()),
-                    Err(_) => Err(format!("no answer within {} s", super::effects::CALL_TIMEOUT.as_secs())),
+                    Err(_) => Err(format!("no answer within {} s", super::calls::CALL_TIMEOUT.as_secs())),
                 })
             }
             Err(_) => None,

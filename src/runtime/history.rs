@@ -4,7 +4,7 @@
 use std::io::Write as _;
 use std::path::Path;
 
-use crate::app::update::HISTORY;
+use crate::app::input::HISTORY;
 
 /// The commands kept, oldest first (the newest `HISTORY`). A file grown to twice that is cut
 /// back to them.

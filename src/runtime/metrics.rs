@@ -18,7 +18,7 @@ use prometheus_client::registry::Registry;
 
 use crate::app::fault::FaultPhase;
 use crate::app::AppState;
-use crate::model::probe::Verdict;
+use crate::model::check::Verdict;
 use crate::timeline::{EndReason, Entry, EntryKind};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -180,7 +180,7 @@ impl Metrics {
             }
         }
         // The red band: the fault in the system now (its apply begun, its revert not confirmed).
-        let live = match &s.fault {
+        let live = match &s.fault.phase {
             FaultPhase::Applying { fault, .. } | FaultPhase::Active { fault } | FaultPhase::Reverting { fault, .. } => {
                 Some(FaultLabels {
                     session: s.session.id.clone(),
@@ -232,7 +232,7 @@ impl Metrics {
                 seen.readings.insert(probe.clone(), r.at_ms);
             }
         }
-        self.steady.set(match crate::app::steady::hypothesis(s) {
+        self.steady.set(match s.steady.hypothesis(&s.steady_view()) {
             Verdict::Holds { .. } => 1,
             Verdict::Broken { .. } => 0,
             Verdict::Unknown { .. } => -1,

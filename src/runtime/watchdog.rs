@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::app::elsewhere::{Seen, OVERDUE_GRACE_S, TRY_AGAIN_MS};
+use crate::app::cluster::{Seen, OVERDUE_GRACE_S, TRY_AGAIN_MS};
 use crate::backend::lock::ClusterLock;
 use crate::backend::Backend;
 use crate::model::{Holder, RENEW_EVERY};
@@ -119,7 +119,7 @@ pub async fn run(
         )),
     }
     let heartbeat = lock.clone().map(|l| tokio::spawn(heartbeat(l, who.to_string())));
-    let me = |from: &Holder| crate::runtime::reaper::reaper(who, "watchdog", from);
+    let me = |from: &Holder| crate::runtime::revert::reaper(who, "watchdog", from);
     let mut watch = Watch::default();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut scan = tokio::time::interval(SCAN_EVERY);
@@ -144,7 +144,7 @@ pub async fn run(
                 let Some(l) = &lock else { continue };
                 if let Some((from, why)) = watch.take_over_due(now_ms(), chrono::Utc::now().timestamp()) {
                     log(&format!("taking over {}: {why}", from.describe()));
-                    match crate::runtime::reaper::take_over(backend.as_ref(), l.as_ref(), &me(&from), &from).await {
+                    match crate::runtime::revert::take_over(backend.as_ref(), l.as_ref(), &me(&from), &from).await {
                         Ok(done) if done.is_empty() => log(&format!("took over session {} fault #{}: no marker of it was left", from.session, from.fault)),
                         Ok(done) => for d in done { log(&format!("reverted {d}")) },
                         Err(e) => log(&format!("could not take over session {} fault #{}: {e}; trying again", from.session, from.fault)),
@@ -174,7 +174,7 @@ pub async fn run(
                 for (l, why) in watch.overdue_markers(&found, now_ms(), chrono::Utc::now().timestamp()) {
                     log(&format!("reverting session {} fault #{} ({}): {why}", l.session, l.fault_id, l.what));
                     let by = format!("{who} (gameday watchdog: {why})");
-                    match crate::runtime::reaper::revert_markers(backend.as_ref(), &l.session, l.fault_id, &by, None).await {
+                    match crate::runtime::revert::revert_markers(backend.as_ref(), &l.session, l.fault_id, &by, None).await {
                         Ok(done) => for d in done { log(&format!("reverted {d}")) },
                         Err(e) => log(&format!("could not revert session {} fault #{}: {e}; trying again", l.session, l.fault_id)),
                     }

@@ -174,9 +174,9 @@ pub fn attribute(entries: &[Entry], wall: chrono::DateTime<chrono::Utc>) -> Opti
 /// The report's drill section: who responded, and per fault how long detection and mitigation
 /// took. Nothing when no responder joined.
 pub fn markdown(md: &mut String, d: &Drill) {
+    use super::entry::median;
     use super::markdown::escape;
     use super::since;
-    use super::summary::median;
     use std::fmt::Write as _;
     if !d.is_drill() {
         return;

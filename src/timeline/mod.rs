@@ -3,6 +3,7 @@
 //! live in are `crate::store`'s.
 
 pub mod ci;
+pub mod describe;
 pub mod drill;
 pub mod entry;
 pub mod faults;
@@ -10,8 +11,10 @@ pub mod gantt;
 pub mod json;
 pub mod junit;
 pub mod leftovers;
+pub mod listing;
 pub mod markdown;
 pub mod report;
 pub mod summary;
+pub mod time;
 
 pub use entry::{since, EndReason, Entry, EntryKind, Health, Mark, NoteTag, Stamp};

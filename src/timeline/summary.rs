@@ -4,19 +4,9 @@
 
 use std::fmt::Write as _;
 
-use super::entry::{seconds, EndReason, Entry, EntryKind, NoteTag};
+use super::entry::{median, EndReason, Entry, EntryKind, NoteTag};
 use super::faults::{planned_steps, steady_verdict, step_tally, FaultSummary};
 use super::markdown::escape;
-
-/// The median of some durations, "-" for none.
-pub fn median(mut ms: Vec<u64>) -> String {
-    ms.sort_unstable();
-    match ms.len() {
-        0 => "-".to_string(),
-        n if n % 2 == 1 => seconds(ms[n / 2]),
-        n => seconds((ms[n / 2 - 1] + ms[n / 2]) / 2),
-    }
-}
 
 pub fn markdown(md: &mut String, entries: &[Entry], faults: &[FaultSummary], drill: &super::drill::Drill) {
     let _ = writeln!(md, "## Summary\n");

@@ -8,21 +8,21 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::clock;
+use crate::app::cluster;
 use crate::app::fault::{FaultPhase, LOUD_AFTER_ATTEMPTS};
 use crate::app::keymap::{self, ABORT_CHORD};
 use crate::app::state::{AppState, Level, TextInput};
-use crate::app::{cleanup, elsewhere};
 use crate::config::theme::Theme;
 
 pub fn header(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
-    if let Some(c) = s.connection.as_ref().filter(|c| !c.connected) {
+    if let Some(c) = s.picture.connection.as_ref().filter(|c| !c.connected) {
         let line = Line::from(vec![
             Span::styled(" gameday ", t.title()),
             Span::styled(
                 format!(
                     " ✖ DISCONNECTED from {} for {}: {} · showing the last picture (stale) · reconnecting… ",
                     s.session.backend.cluster,
-                    clock(s.now.t_ms.saturating_sub(c.since_ms)),
+                    clock(s.book.now.t_ms.saturating_sub(c.since_ms)),
                     c.detail
                 ),
                 Style::new().fg(t.ui.error).add_modifier(Modifier::BOLD),
@@ -46,8 +46,8 @@ pub fn header(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
                 format!(
                     "· session {} · {} UTC · elapsed {} ",
                     s.session.id,
-                    s.now.wall.format("%H:%M:%S"),
-                    clock(s.now.t_ms)
+                    s.book.now.wall.format("%H:%M:%S"),
+                    clock(s.book.now.t_ms)
                 ),
                 t.muted(),
             )),
@@ -59,24 +59,24 @@ pub fn header(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
 }
 
 pub fn abort_bar_height(s: &AppState) -> u16 {
-    let fault = match &s.fault {
+    let fault = match &s.fault.phase {
         FaultPhase::Reverting { attempt, .. } if *attempt > LOUD_AFTER_ATTEMPTS => 3,
         FaultPhase::Idle | FaultPhase::Armed { .. } => 0,
         _ => 1,
     };
-    fault + u16::from(cleanup::live(s) > 0) + u16::from(held_elsewhere(s).is_some())
+    fault + u16::from(s.cleanup.live() > 0) + u16::from(held_elsewhere(s).is_some())
 }
 
 /// The line for a fault another console holds, when this one has none in the cluster.
 fn held_elsewhere(s: &AppState) -> Option<String> {
-    if !elsewhere::idle(s) {
+    if !s.fault.idle() {
         return None;
     }
-    let seen = elsewhere::elsewhere(s)?;
+    let seen = s.cluster.elsewhere(s.own())?;
     let h = &seen.holder;
-    let left = elsewhere::time_left(h, s.now.wall.timestamp()).map(|t| format!(" · {t}")).unwrap_or_default();
+    let left = cluster::time_left(h, s.book.now.wall.timestamp()).map(|t| format!(" · {t}")).unwrap_or_default();
     let action = if seen.taking_over {
-        format!("its console is silent ({} s): REVERTING IT BY ITS MARKERS", seen.silent_s(s.now.t_ms))
+        format!("its console is silent ({} s): REVERTING IT BY ITS MARKERS", seen.silent_s(s.book.now.t_ms))
     } else if seen.stop_sent || h.stop.is_some() {
         format!("STOP ASKED{}", h.stop.as_deref().map(|b| format!(" by {b}")).unwrap_or_default())
     } else {
@@ -88,7 +88,7 @@ fn held_elsewhere(s: &AppState) -> Option<String> {
 pub fn abort_bar(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     // The abort key comes first: on a narrow terminal the end of the line is what is cut.
     let typing = format!("{} while typing", ABORT_CHORD.label());
-    let lines: Vec<Line> = match &s.fault {
+    let lines: Vec<Line> = match &s.fault.phase {
         FaultPhase::Preparing { fault, abort: None } => vec![Line::from(format!(
             " ■ SPACE aborts · PREPARING #{} {} → {} … · {typing}",
             fault.id, fault.plan.preset, fault.plan.target
@@ -106,14 +106,14 @@ pub fn abort_bar(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             fault.id, fault.plan.preset, fault.plan.target
         ))],
         FaultPhase::Active { fault } => {
-            let left = fault.deadline_ms.map(|d| d.saturating_sub(s.now.t_ms)).unwrap_or(0);
+            let left = fault.deadline_ms.map(|d| d.saturating_sub(s.book.now.t_ms)).unwrap_or(0);
             vec![Line::from(format!(
                 " ■ SPACE aborts · FAULT LIVE #{} {} → {} · {} left of {} · {typing}",
                 fault.id,
                 fault.plan.preset,
                 fault.plan.target,
                 clock(left + 999),
-                clock(crate::app::engine_end::span_ms(fault)),
+                clock(crate::app::fault::span_ms(fault)),
             ))]
         }
         FaultPhase::Reverting { fault, attempt, last_error, .. } if *attempt > LOUD_AFTER_ATTEMPTS => vec![
@@ -132,10 +132,10 @@ pub fn abort_bar(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     };
     let mut lines = lines;
     lines.extend(held_elsewhere(s).map(Line::from));
-    let left = cleanup::live(s);
+    let left = s.cleanup.live();
     let lines = if left > 0 {
         let mut l = lines;
-        let pending = cleanup::unresolved(s);
+        let pending = s.cleanup.unresolved();
         l.push(Line::from(format!(
             " ■ SPACE reverts them · {left} FAULT(S) LEFT BY EARLIER SESSIONS{}",
             if pending < left { " (left in place by choice)" } else { "" }
@@ -145,7 +145,7 @@ pub fn abort_bar(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         lines
     };
     let style = t.abort_bar();
-    let style = if matches!(&s.fault, FaultPhase::Reverting { attempt, .. } if *attempt > LOUD_AFTER_ATTEMPTS) {
+    let style = if matches!(&s.fault.phase, FaultPhase::Reverting { attempt, .. } if *attempt > LOUD_AFTER_ATTEMPTS) {
         style.add_modifier(Modifier::SLOW_BLINK)
     } else {
         style
@@ -156,17 +156,17 @@ pub fn abort_bar(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
 /// The journal cannot be written: a red line that stays until it can, saying what that means.
 pub fn journal_bar(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let Some(error) = &s.journal.error else { return };
-    let unsaved = s.timeline.iter().filter(|e| s.journal.unsaved(e.seq)).count();
+    let unsaved = s.book.timeline.iter().filter(|e| s.journal.unsaved(e.seq)).count();
     let line = format!(
         " ✖ JOURNAL NOT WRITABLE for {}: {error} · {unsaved} entr{} NOT SAVED · new faults refused · abort works · retrying",
-        clock(s.now.t_ms.saturating_sub(s.journal.since_ms)),
+        clock(s.book.now.t_ms.saturating_sub(s.journal.since_ms)),
         if unsaved == 1 { "y" } else { "ies" },
     );
     frame.render_widget(Paragraph::new(line).style(t.abort_bar().add_modifier(Modifier::BOLD)), area);
 }
 
 pub fn status(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
-    let Some(st) = &s.ui.status else { return };
+    let Some(st) = &s.book.status else { return };
     let color = match st.level {
         Level::Info => t.ui.info,
         Level::Warning => t.ui.warning,

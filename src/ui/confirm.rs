@@ -7,10 +7,10 @@ use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
 use super::{labelled, popup};
+use crate::app::fault::preview::Preview;
 use crate::app::fault::{Button, FaultPlan};
-use crate::app::preview::Preview;
 use crate::config::theme::Theme;
-use crate::model::probe::Verdict;
+use crate::model::check::Verdict;
 
 /// What the confirmation shows: the plan, the button chosen, what prepare found, and the
 /// steady state now.

@@ -42,6 +42,7 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
 fn hidden(s: &AppState, t: &Theme) -> Vec<Line<'static>> {
     let key = |k: &str| Span::styled(format!(" {k} "), Style::new().fg(t.ui.warning).add_modifier(Modifier::BOLD));
     let marks: Vec<String> = s
+        .book
         .timeline
         .iter()
         .filter_map(|e| match &e.kind {

@@ -10,9 +10,8 @@ use ratatui::Frame;
 use super::{clock, labelled};
 use crate::app::fault::{FaultPhase, LiveFault};
 use crate::app::state::AppState;
-use crate::app::steady;
 use crate::config::theme::Theme;
-use crate::model::probe::Verdict;
+use crate::model::check::Verdict;
 
 const LABEL: usize = 13;
 
@@ -29,13 +28,13 @@ fn lines(s: &AppState, f: &LiveFault, t: &Theme, width: u16) -> Vec<Line<'static
     out.extend(labelled("blast radius", LABEL, &f.plan.blast_radius, width, t.muted(), t.text()));
     out.extend(labelled("expected", LABEL, &f.plan.hypothesis, width, t.muted(), t.text()));
     // Its expectation, judged by its checks (a run-sheet step's), apart from steady state.
-    let broke = s.timeline.iter().rev().find_map(|e| match &e.kind {
+    let broke = s.book.timeline.iter().rev().find_map(|e| match &e.kind {
         crate::timeline::EntryKind::ExpectationBroken { fault, after_ms, detail } if *fault == f.id => {
             Some((*after_ms, detail.clone()))
         }
         _ => None,
     });
-    let (verdict, style) = match (broke, steady::expectation(s)) {
+    let (verdict, style) = match (broke, s.steady.expectation_now(s.book.t_ms())) {
         (Some((ms, detail)), _) => (
             format!("BROKEN {} after the inject: {detail}", crate::timeline::entry::seconds(ms)),
             Style::new().fg(t.health.down).add_modifier(Modifier::BOLD),
@@ -45,7 +44,7 @@ fn lines(s: &AppState, f: &LiveFault, t: &Theme, width: u16) -> Vec<Line<'static
         (None, None) => ("not judged: no check was written for it".to_string(), t.muted()),
     };
     out.extend(labelled("expectation", LABEL, &verdict, width, t.muted(), style));
-    let (verdict, style) = match steady::hypothesis(s) {
+    let (verdict, style) = match s.steady.hypothesis(&s.steady_view()) {
         Verdict::Holds { .. } => ("holds".to_string(), Style::new().fg(t.health.healthy)),
         Verdict::Broken { reading } => {
             (format!("BROKEN: {reading}"), Style::new().fg(t.health.down).add_modifier(Modifier::BOLD))
@@ -69,7 +68,7 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     if super::summary_only(frame, area, t, summary) {
         return;
     }
-    let (phase, color) = match &s.fault {
+    let (phase, color) = match &s.fault.phase {
         FaultPhase::Preparing { .. } => ("PREPARING", t.fault.armed),
         FaultPhase::Applying { .. } => ("INJECTING", t.fault.active),
         FaultPhase::Active { .. } => ("ACTIVE", t.fault.active),
@@ -91,9 +90,9 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         lines.push(Line::styled(format!("+{more} more row(s): a taller terminal shows them"), t.muted()));
     }
     frame.render_widget(Paragraph::new(lines), body);
-    if let (FaultPhase::Active { .. }, Some(deadline)) = (&s.fault, f.deadline_ms) {
-        let total = crate::app::engine_end::span_ms(f).max(1);
-        let left = deadline.saturating_sub(s.now.t_ms);
+    if let (FaultPhase::Active { .. }, Some(deadline)) = (&s.fault.phase, f.deadline_ms) {
+        let total = crate::app::fault::span_ms(f).max(1);
+        let left = deadline.saturating_sub(s.book.now.t_ms);
         let ratio = (left as f64 / total as f64).clamp(0.0, 1.0);
         let g = LineGauge::default()
             .ratio(ratio)

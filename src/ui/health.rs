@@ -16,12 +16,14 @@ const MIN_SCALE_MS: u64 = 10;
 
 pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let unwell: Vec<String> = s
+        .picture
         .health
         .iter()
         .filter(|(_, h)| h.state() != crate::timeline::Health::Healthy)
         .map(|(n, h)| format!("{} {}", n.rsplit('/').next().unwrap_or(n), h.state()))
         .collect();
-    let summary = format!("Health: {} services, {} not healthy {}", s.health.len(), unwell.len(), unwell.join(", "));
+    let summary =
+        format!("Health: {} services, {} not healthy {}", s.picture.health.len(), unwell.len(), unwell.join(", "));
     if super::summary_only(frame, area, t, summary) {
         return;
     }
@@ -43,21 +45,21 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         t.muted(),
     ));
     frame.render_widget(Paragraph::new(head), Rect { height: 1, ..inner });
-    if s.health.is_empty() {
+    if s.picture.health.is_empty() {
         let wait = Paragraph::new(Span::styled("waiting for the first traffic sample…", t.muted()));
         frame.render_widget(wait, Rect { y: inner.y + 1, height: 1, ..inner });
     }
     const TEXT: u16 = 16 + 8 + 9 + 7 + 2;
     // When not every service fits, the worst come first.
     let rows = (inner.height as usize).saturating_sub(1);
-    let mut services: Vec<(&String, &ServiceHealth)> = s.health.iter().collect();
+    let mut services: Vec<(&String, &ServiceHealth)> = s.picture.health.iter().collect();
     if services.len() > rows {
         services.sort_by_key(|(name, h)| (std::cmp::Reverse(h.state().severity()), name.to_string()));
     }
     // Short names unless two namespaces hold a service of the same name.
     let short_of = |name: &str| name.rsplit('/').next().unwrap_or(name).to_string();
     let mut seen = std::collections::HashMap::new();
-    for name in s.health.keys() {
+    for name in s.picture.health.keys() {
         *seen.entry(short_of(name)).or_insert(0usize) += 1;
     }
     let (shown, more) = super::fit(services.len(), rows);

@@ -12,7 +12,7 @@ use crate::app::state::AppState;
 use crate::config::theme::Theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme, revert: bool) {
-    let r = popup(area, 110, s.leftovers.len() as u16 * 3 + 8);
+    let r = popup(area, 110, s.cleanup.items.len() as u16 * 3 + 8);
     super::clear(frame, r, t);
     let danger = Style::new().fg(t.fault.active);
     let block = Block::bordered()
@@ -24,7 +24,7 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme, revert: bool
         "An earlier console injected these and never confirmed their revert. They may still be in the system.",
         t.text(),
     ))];
-    for item in &s.leftovers {
+    for item in &s.cleanup.items {
         let l = &item.leftover;
         let (status, style) = match &item.status {
             CleanupStatus::Found => ("not reverted".to_string(), danger),

@@ -30,7 +30,7 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
     let area = frame.area();
     frame.render_widget(ratatui::widgets::Block::new().style(t.background()), area);
     let live = s.fault.live().is_some();
-    let bar = live || crate::app::cleanup::live(s) > 0 || crate::app::elsewhere::elsewhere(s).is_some();
+    let bar = live || s.cleanup.live() > 0 || s.cluster.elsewhere(s.own()).is_some();
     let journal = s.journal.error.is_some();
     let [header, abort_bar, journal_bar, body, status, footer] = Layout::vertical([
         Constraint::Length(1),
@@ -60,7 +60,7 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
     let needs = [
         // The live fault's panel is what matters most: all of it, up to half the column.
         (fault_need, fault_need.min(right.height / 2)),
-        (s.health.len() as u16 + 3, 5),
+        (s.picture.health.len() as u16 + 3, 5),
         (runsheet::height(s), 3),
         (probes::height(s), 3),
         (drill::height(s), 3),
@@ -102,14 +102,14 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
         Overlay::Form(form) => form::draw(frame, area, t, form),
         Overlay::None => {}
     }
-    if let FaultPhase::Armed { plan, button, preview } = &s.fault {
-        let blind = crate::app::steady::blind_stops(s);
+    if let FaultPhase::Armed { plan, button, preview } = &s.fault.phase {
+        let blind = s.steady.blind_stops(s.book.t_ms());
         let shown = confirm::Shown {
             plan,
             button: *button,
             preview,
-            steady: &crate::app::steady::hypothesis(s),
-            ending: crate::app::preview::ending(s, preview),
+            steady: &s.steady.hypothesis(&s.steady_view()),
+            ending: crate::app::fault::preview::ending(preview, s.watchdog_alive()),
         };
         confirm::draw(frame, area, t, &shown, &blind);
     }

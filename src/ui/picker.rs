@@ -9,7 +9,6 @@ use ratatui::Frame;
 
 use super::popup;
 use crate::app::state::AppState;
-use crate::app::update::plan;
 use crate::config::preset::Preset;
 use crate::config::theme::Theme;
 use crate::model::Target;
@@ -89,7 +88,7 @@ pub fn draw_targets(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme, pres
         &mut state,
     );
     let text = match choices.get(cursor) {
-        Some(target) => match plan(s, preset, &target.to_string(), &[]) {
+        Some(target) => match s.planner().plan(preset, &target.to_string(), &[]) {
             Ok(p) => vec![
                 Line::from(Span::styled("Blast radius", t.title())),
                 Line::from(Span::styled(p.blast_radius, Style::new().fg(t.fault.armed))),

@@ -10,7 +10,7 @@ use ratatui::Frame;
 use crate::app::state::AppState;
 use crate::app::steady;
 use crate::config::theme::Theme;
-use crate::model::probe::Verdict;
+use crate::model::check::Verdict;
 
 /// Rows wanted: one per probe, plus the borders.
 pub fn height(s: &AppState) -> u16 {
@@ -24,7 +24,7 @@ pub fn height(s: &AppState) -> u16 {
 /// "hypothesis HOLDS", coloured, for panel titles.
 pub fn verdict_span(s: &AppState, t: &Theme) -> Span<'static> {
     let name = s.steady.config.hypothesis.as_ref().map(|h| h.name.as_str()).unwrap_or(steady::DEFAULT);
-    let (word, color) = match steady::hypothesis(s) {
+    let (word, color) = match s.steady.hypothesis(&s.steady_view()) {
         Verdict::Holds { .. } => ("HOLDS", t.health.healthy),
         Verdict::Broken { .. } => ("BROKEN", t.health.down),
         Verdict::Unknown { .. } => ("UNKNOWN", t.health.unknown),

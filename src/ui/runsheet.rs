@@ -6,19 +6,19 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
-use crate::app::runsheet::Phase;
+use crate::app::sheet::Phase;
 use crate::app::state::AppState;
 use crate::config::theme::Theme;
 use crate::model::StepVerdict;
 use crate::timeline::EntryKind;
 
 pub fn height(s: &AppState) -> u16 {
-    s.runsheet.as_ref().map(|r| (r.plan.steps.len() as u16 + 2).min(9)).unwrap_or(0)
+    s.sheet.as_ref().map(|r| (r.plan.steps.len() as u16 + 2).min(9)).unwrap_or(0)
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
-    let Some(sheet) = &s.runsheet else { return };
-    let done = s.timeline.iter().filter(|e| matches!(e.kind, EntryKind::StepOutcome { .. })).count();
+    let Some(sheet) = &s.sheet else { return };
+    let done = s.book.timeline.iter().filter(|e| matches!(e.kind, EntryKind::StepOutcome { .. })).count();
     let summary = format!("Run-sheet {}: {done} of {} steps done", sheet.plan.title, sheet.plan.steps.len());
     if super::summary_only(frame, area, t, summary) {
         return;
@@ -38,7 +38,7 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let outcome = |i: usize| {
-        s.timeline.iter().rev().find_map(|e| match &e.kind {
+        s.book.timeline.iter().rev().find_map(|e| match &e.kind {
             EntryKind::StepOutcome { step, verdict, .. } if *step == i + 1 => Some(*verdict),
             _ => None,
         })

@@ -59,7 +59,7 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         None => shown.len(),
     };
     let focused = s.ui.focus == crate::app::state::Focus::Timeline;
-    let mut title = format!(" Timeline · {} entries ", s.timeline.len());
+    let mut title = format!(" Timeline · {} entries ", s.book.timeline.len());
     if !s.ui.filter.is_empty() {
         title.push_str(&format!("· {} match /{} ", shown.len(), s.ui.filter));
     }

@@ -26,14 +26,14 @@ pub fn health_color(t: &Theme, h: Health) -> Color {
 pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let rows = s.rows();
     let filter = if s.ui.filter.is_empty() { String::new() } else { format!(" · filter \"{}\"", s.ui.filter) };
-    let stale = if s.connection.as_ref().is_some_and(|c| !c.connected) { " · STALE" } else { "" };
+    let stale = if s.picture.connection.as_ref().is_some_and(|c| !c.connected) { " · STALE" } else { "" };
     let word = &s.session.backend.pod_word;
-    let mut title = format!(" Topology · {} {word}s{filter}{stale} ", s.topology.pod_count());
+    let mut title = format!(" Topology · {} {word}s{filter}{stale} ", s.picture.topology.pod_count());
     let block = Block::bordered().border_style(t.border(true));
     let inner = block.inner(area);
     let height = inner.height as usize;
     if rows.is_empty() || height == 0 {
-        let empty = if s.topology.pod_count() == 0 && s.topology.nodes().is_empty() {
+        let empty = if s.picture.topology.pod_count() == 0 && s.picture.topology.nodes().is_empty() {
             "waiting for the cluster…"
         } else {
             "nothing matches the filter (Esc clears it)"
@@ -65,7 +65,7 @@ fn row_line<'a>(s: &AppState, t: &Theme, row: &Row<'a>, fault_target: Option<&Ta
         }
     };
     match row {
-        Row::Namespace(ns) => match s.topology.lock_reason(ns) {
+        Row::Namespace(ns) => match s.picture.topology.lock_reason(ns) {
             Some(_) => Line::from(vec![
                 Span::styled(format!("▾ {ns}"), t.title()),
                 Span::styled(" (off-limits to faults)", t.muted()),
@@ -73,8 +73,12 @@ fn row_line<'a>(s: &AppState, t: &Theme, row: &Row<'a>, fault_target: Option<&Ta
             None => Line::from(Span::styled(format!("▾ {ns}"), t.title())),
         },
         Row::Workload(w) => {
-            let health =
-                s.health.get(&format!("{}/{}", w.namespace, w.name)).map(|h| h.state()).unwrap_or(Health::Unknown);
+            let health = s
+                .picture
+                .health
+                .get(&format!("{}/{}", w.namespace, w.name))
+                .map(|h| h.state())
+                .unwrap_or(Health::Unknown);
             let count_color = if w.ready == 0 && w.desired > 0 {
                 t.health.down
             } else if w.ready < w.desired {
@@ -125,7 +129,7 @@ fn row_line<'a>(s: &AppState, t: &Theme, row: &Row<'a>, fault_target: Option<&Ta
         }
         Row::NodesHeader => Line::from(Span::styled("▾ nodes", t.title())),
         Row::Node(n) => {
-            let pods = s.topology.pods_on(&n.name).filter(|p| !p.phase.is_down()).count();
+            let pods = s.picture.topology.pods_on(&n.name).filter(|p| !p.phase.is_down()).count();
             let (color, state) = if !n.ready {
                 (t.health.down, "NotReady")
             } else if n.unschedulable {

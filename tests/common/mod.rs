@@ -6,6 +6,7 @@ pub mod docker;
 pub mod fake;
 pub mod http_service;
 pub mod kube;
+pub mod laptops;
 pub mod pty;
 pub mod rbac;
 
@@ -52,6 +53,7 @@ pub fn session() -> Session {
         version: "test".into(),
         home: None,
         user: "ana".into(),
+        host: "laptop-a".into(),
     }
 }
 

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use bollard::errors::Error as DockerError;
 use bollard::models::{ContainerUpdateBody, EndpointSettings, NetworkDisconnectRequest};
 use bollard::query_parameters::{
     KillContainerOptionsBuilder, RemoveContainerOptionsBuilder, RestartContainerOptionsBuilder,
@@ -13,6 +12,7 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use rand::seq::SliceRandom;
 
+use super::errors::failed;
 pub use super::handle::{Container, Endpoint, HandleData, Limits};
 use super::helper::{
     crash_script, run_once, start_helper, wait_applied, CRASHED, DEADLINE, FAULT, QDISC, SESSION, TARGET, TARGET_NAME,
@@ -74,24 +74,6 @@ async fn helper_usable(ctx: &Ctx, action: &str) -> Result<(), String> {
         c.netem.clone()?;
     }
     Ok(())
-}
-
-pub(super) fn status(e: &DockerError) -> Option<u16> {
-    match e {
-        DockerError::DockerResponseServerError { status_code, .. } => Some(*status_code),
-        _ => None,
-    }
-}
-
-pub(super) fn failed(what: &str, e: DockerError) -> BackendError {
-    tracing::warn!(target: "gameday::docker", "{what}: {e}");
-    match e {
-        DockerError::DockerResponseServerError { status_code: 404, message } => {
-            BackendError::TargetGone(format!("{what}: {message}"))
-        }
-        DockerError::DockerResponseServerError { message, .. } => BackendError::Failed(format!("{what}: {message}")),
-        other => BackendError::Failed(format!("{what}: {other}")),
-    }
 }
 
 /// The running containers among the candidates, inspected, never the console's own.

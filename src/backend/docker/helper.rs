@@ -12,7 +12,7 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures::StreamExt;
 
-use super::faults::failed;
+use super::errors::failed;
 use super::netem;
 use super::topology::HELPER;
 use crate::backend::BackendError;
@@ -197,7 +197,7 @@ pub struct HelperCheck {
 pub async fn check(d: &Docker, image: &str) -> HelperCheck {
     let no = |why: String| HelperCheck { tc: Err(why.clone()), netem: Err(why) };
     if let Err(e) = d.inspect_image(image).await {
-        return no(match super::faults::status(&e) {
+        return no(match super::errors::status(&e) {
             Some(404) => format!(
                 "the network helper image {image} is not on this Docker host: pull or build one with a shell and \
                  iproute2's tc (see README), or pass --netem-image"

@@ -22,7 +22,7 @@ use bollard::Docker;
 use futures::StreamExt;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::faults::status;
+use super::errors::status;
 use super::topology::HELPER;
 use crate::backend::lock::{ClusterLock, LockError};
 use crate::model::Holder;

@@ -14,7 +14,7 @@ use bollard::query_parameters::{
 };
 use bollard::Docker;
 
-use super::faults::{failed, status};
+use super::errors::{failed, status};
 use super::handle::HandleData;
 use super::helper::{DEADLINE, FAULT, SESSION, TARGET, TARGET_NAME};
 use super::topology::HELPER;

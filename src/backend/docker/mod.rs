@@ -3,6 +3,7 @@
 //! disconnect, CPU and memory throttling, and netem/tbf through a helper container that
 //! removes its qdisc by itself when the fault's time is up.
 
+pub mod errors;
 pub mod faults;
 pub mod handle;
 pub mod helper;

@@ -8,7 +8,8 @@ use bollard::query_parameters::{KillContainerOptionsBuilder, RemoveContainerOpti
 use bollard::Docker;
 use futures::StreamExt;
 
-use super::faults::{failed, status, Ctx};
+use super::errors::{failed, status};
+use super::faults::Ctx;
 use super::handle::{Container, Endpoint, HandleData};
 use super::helper::{net_admin, run_once};
 use super::markers;

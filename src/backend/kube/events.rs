@@ -6,7 +6,7 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::Client;
 
-use super::faults::HandleData;
+use super::kit::HandleData;
 use crate::model::Happening;
 
 pub struct Events {
@@ -34,7 +34,7 @@ impl Events {
             let name =
                 format!("{} {}", object.kind.clone().unwrap_or_default(), object.name.clone().unwrap_or_default());
             if let Err(e) = self.recorder.publish(&ev, &object).await {
-                failed.push(format!("{name}: {}", super::faults::said(&e)));
+                failed.push(format!("{name}: {}", super::kit::said(&e)));
             }
         }
         match failed.is_empty() {

@@ -6,7 +6,7 @@ use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, O
 use kube::Client;
 
 use super::engines::Engine;
-use super::faults::{said, HandleData, DEADLINE, FAULT, REVERT, SESSION};
+use super::kit::{said, HandleData, DEADLINE, FAULT, REVERT, SESSION};
 use crate::model::Leftover;
 
 /// A built-in kind gameday marks: (group, version, kind, plural, namespaced).

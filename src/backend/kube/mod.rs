@@ -8,6 +8,7 @@ pub mod engines;
 pub mod errors;
 pub mod events;
 pub mod faults;
+pub mod kit;
 pub mod lease;
 pub mod log;
 pub mod markers;
@@ -24,7 +25,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use self::cluster::Policy;
 use self::engines::Engines;
-use self::faults::{Ctx, HandleData};
+use self::kit::{Ctx, HandleData};
 use self::watch::Scope;
 use super::{
     Backend, BackendError, BackendInfo, FaultSpec, Leftover, Prepared, RevertHandle, Search, Support, TopologyDelta,

@@ -11,8 +11,10 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{DeleteParams, DynamicObject, PostParams};
 use serde_json::json;
 
-use super::{condition, Engine};
-use crate::backend::kube::faults::{self, choose, names, pod_key, pod_line, Ctx, Found, HandleData};
+use super::condition;
+use crate::backend::kube::kit::engine::Engine;
+use crate::backend::kube::kit::pods::{choose, names, pod_key, pod_line, Found};
+use crate::backend::kube::kit::{self, Ctx, HandleData};
 use crate::backend::BackendError;
 use crate::model::FaultSpec;
 
@@ -105,7 +107,7 @@ fn container(spec: &FaultSpec, pods: &[Pod]) -> Result<(String, Vec<String>), Ba
 pub async fn prepare(ctx: &Ctx, spec: &FaultSpec, engine: Engine) -> Result<Found, BackendError> {
     let int = |n: &str, d: i64| spec.int(n).unwrap_or(d);
     let seconds = spec.duration_ms.div_ceil(1000).max(1);
-    let name = faults::object_name(spec, "chaos");
+    let name = kit::object_name(spec, "chaos");
     let pods = choose(ctx, spec).await?;
     let keys: Vec<_> = pods.iter().map(pod_key).collect();
     let ns = keys[0].0.clone();
@@ -233,11 +235,7 @@ pub async fn inject(ctx: &Ctx, plan: &HandleData, obj: DynamicObject) -> Result<
         Ok(_) => {}
         Err(kube::Error::Api(s)) if s.code == 409 => {}
         Err(e) => {
-            return Err(BackendError::Failed(format!(
-                "create {} {namespace}/{name}: {}",
-                engine.kind,
-                faults::said(&e)
-            )))
+            return Err(BackendError::Failed(format!("create {} {namespace}/{name}: {}", engine.kind, kit::said(&e))))
         }
     }
     let deadline = tokio::time::Instant::now() + CONFIRM;
@@ -307,12 +305,12 @@ pub async fn revert(ctx: &Ctx, plan: &HandleData) -> Result<(), BackendError> {
     let mut recovered = match api.get_opt(name).await {
         Ok(Some(o)) => status_of(&o).recovered == Some(true),
         Ok(None) => return Ok(()),
-        Err(e) => return Err(BackendError::Failed(format!("read {object}: {}", faults::said(&e)))),
+        Err(e) => return Err(BackendError::Failed(format!("read {object}: {}", kit::said(&e)))),
     };
     match api.delete(name, &DeleteParams::default()).await {
         Ok(_) => {}
         Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
-        Err(e) => return Err(BackendError::Failed(format!("delete {object}: {}", faults::said(&e)))),
+        Err(e) => return Err(BackendError::Failed(format!("delete {object}: {}", kit::said(&e)))),
     }
     let deadline = tokio::time::Instant::now() + GONE;
     let gone = loop {

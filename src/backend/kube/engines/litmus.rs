@@ -15,8 +15,9 @@ use kube::Client;
 use serde_json::{json, Value};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::Engine;
-use crate::backend::kube::faults::{self, said, workload_labels, Ctx, Found, HandleData};
+use crate::backend::kube::kit::engine::Engine;
+use crate::backend::kube::kit::pods::{workload_labels, Found};
+use crate::backend::kube::kit::{self, said, Ctx, HandleData};
 use crate::backend::BackendError;
 use crate::model::{FaultSpec, Target, TopologyDelta};
 
@@ -79,7 +80,7 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec, engine: Engine) -> Result<Foun
     let text = |n: &str, d: &str| spec.text(n).filter(|v| !v.is_empty()).unwrap_or_else(|| d.to_string());
     let (experiment, account) = (text("experiment", "pod-delete"), text("service_account", "litmus-admin"));
     let seconds = spec.duration_ms.div_ceil(1000).max(1);
-    let name = faults::object_name(spec, "chaos");
+    let name = kit::object_name(spec, "chaos");
     let (kind_of, _) = workload_labels(ctx, ns, workload).await?;
     let experiments = kind(ctx, "ChaosExperiment")?.api(&ctx.client, ns);
     let read = |what: String| move |e: kube::Error| BackendError::Failed(format!("{what}: {}", said(&e)));
@@ -394,7 +395,7 @@ pub async fn revert(ctx: &Ctx, plan: &HandleData) -> Result<(), BackendError> {
         Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
         Err(e) => return Err(BackendError::Failed(format!("delete {object}: {}", said(&e)))),
     }
-    let gone = faults::wait_until(GONE, || async { matches!(api.get_opt(name).await, Ok(None)) }).await;
+    let gone = kit::wait_until(GONE, || async { matches!(api.get_opt(name).await, Ok(None)) }).await;
     if !gone {
         return Err(BackendError::Failed(format!(
             "{object} is {} but still there {} s after its deletion (its finalizer has not finished)",

@@ -6,12 +6,13 @@
 
 use std::collections::BTreeMap;
 
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use kube::api::DynamicObject;
 use kube::Client;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::faults::{markers, Ctx, Found, HandleData};
+pub use super::kit::engine::{Engine, Engines};
+use super::kit::pods::Found;
+use super::kit::{markers, Ctx, HandleData};
 use crate::backend::BackendError;
 use crate::model::{FaultSpec, Support};
 
@@ -19,36 +20,6 @@ mod chaos_mesh;
 mod litmus;
 
 pub use litmus::STOP as LITMUS_STOP;
-
-/// A chaos resource the cluster serves.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Engine {
-    pub group: String,
-    pub version: String,
-    pub kind: String,
-    pub plural: String,
-    /// Namespaced (most chaos kinds) or cluster-scoped (Chaos Mesh's RemoteCluster, ...).
-    #[serde(default = "yes")]
-    pub namespaced: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-impl Engine {
-    pub fn api(&self, client: &Client, ns: &str) -> Api<DynamicObject> {
-        let gvk = GroupVersionKind::gvk(&self.group, &self.version, &self.kind);
-        Api::namespaced_with(client.clone(), ns, &ApiResource::from_gvk_with_plural(&gvk, &self.plural))
-    }
-}
-
-/// What discovery found, by kind.
-#[derive(Clone, Debug, Default)]
-pub struct Engines {
-    pub checked: bool,
-    pub found: BTreeMap<String, Engine>,
-}
 
 /// Which engine resource each action needs.
 pub const ACTIONS: &[(&str, &str, &str)] = &[

@@ -9,8 +9,10 @@ use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::Client;
 use serde_json::{json, Value};
 
-use super::{api_err, is_404, markers, merge, patch_workload, roll, strategic_workload, Ctx, HandleData, DENY};
 use crate::backend::kube::engines;
+use crate::backend::kube::kit::{
+    api_err, is_404, markers, merge, patch_workload, roll, strategic_workload, Ctx, HandleData, DENY,
+};
 use crate::backend::BackendError;
 use crate::model::FaultSpec;
 

@@ -9,7 +9,7 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::api::{Api, ListParams};
 
-use super::{api_err, Ctx};
+use crate::backend::kube::kit::{api_err, Ctx};
 use crate::backend::BackendError;
 
 /// One budget of a namespace.

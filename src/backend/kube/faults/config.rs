@@ -7,8 +7,8 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::Api;
 use serde_json::Value;
 
-use super::prepare::{check_namespace, workload, Found};
-use super::{api_err, Ctx, HandleData};
+use crate::backend::kube::kit::pods::{check_namespace, workload, Found};
+use crate::backend::kube::kit::{api_err, Ctx, HandleData};
 use crate::backend::BackendError;
 use crate::model::FaultSpec;
 

@@ -8,9 +8,9 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, ListParams};
 
 use super::budgets;
-use super::handle::grace_words;
-use super::prepare::{check_namespace, grace, names, Found};
-use super::{api_err, Ctx, HandleData, PodKey};
+use crate::backend::kube::kit::handle::grace_words;
+use crate::backend::kube::kit::pods::{check_namespace, grace, names, Found};
+use crate::backend::kube::kit::{api_err, Ctx, HandleData, PodKey};
 use crate::backend::BackendError;
 use crate::model::FaultSpec;
 

@@ -16,8 +16,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{api_err, is_404, merge, roll, unmark, Ctx, HandleData, DENY, FAULT, SESSION};
 use crate::backend::kube::engines;
+use crate::backend::kube::kit::{api_err, is_404, merge, roll, unmark, Ctx, HandleData, DENY, FAULT, SESSION};
 use crate::backend::{BackendError, Reverted};
 
 /// Whose markers a revert looks for.

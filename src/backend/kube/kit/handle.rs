@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::PodKey;
-use crate::backend::kube::engines;
 use crate::backend::BackendError;
 use crate::model::RevertHandle;
 
@@ -68,7 +67,7 @@ pub enum HandleData {
     /// An object of a chaos engine; `body` is what is created (not kept in the markers).
     Chaos {
         namespace: String,
-        engine: engines::Engine,
+        engine: super::engine::Engine,
         name: String,
         what: String,
         #[serde(default)]

@@ -11,8 +11,8 @@ use tokio::time::Instant;
 use crate::app::fault::backoff_ms;
 use crate::backend::Backend;
 use crate::model::Leftover;
-use crate::store::journal::Reopened;
-use crate::timeline::{leftovers, EndReason, EntryKind};
+use crate::runtime::revert::{reaper, revert_and_record};
+use crate::timeline::leftovers;
 
 /// Which leftovers to revert.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,11 +129,7 @@ pub async fn run(backend: Arc<dyn Backend>, dir: &Path, which: Which, again: &st
                     continue;
                 }
                 Owner::Lapsed(h) => {
-                    let me = super::reaper::reaper(
-                        &format!("gameday-cleanup@{}", crate::store::machine::host_name()),
-                        "cleanup",
-                        &h,
-                    );
+                    let me = reaper(&format!("gameday-cleanup@{}", crate::store::machine::host_name()), "cleanup", &h);
                     match lock.take_over(&me, &h).await {
                         Ok(()) => {
                             let why = if h.gone { "its console is gone" } else { "its console is silent" };
@@ -204,7 +200,7 @@ async fn owner(lock: &dyn crate::backend::lock::ClusterLock, l: &Leftover) -> Ow
     // (its journal on this machine is no longer held) or its deadline and grace have passed.
     if first.lease_seconds == 0 {
         let overdue = first.deadline > 0
-            && chrono::Utc::now().timestamp() > first.deadline + crate::app::elsewhere::OVERDUE_GRACE_S;
+            && chrono::Utc::now().timestamp() > first.deadline + crate::app::cluster::OVERDUE_GRACE_S;
         return match first.gone || overdue {
             true => Owner::Lapsed(first),
             false => Owner::Alive(first, "its deadline has not passed, and it is not known to be gone"),
@@ -231,57 +227,4 @@ async fn owner(lock: &dyn crate::backend::lock::ClusterLock, l: &Leftover) -> Ow
         }
     }
     Owner::Lapsed(first)
-}
-
-/// Reverts a leftover, writing it to the session journal that left it (when there is one and
-/// no live process writes it): the ending and the attempt before the revert, the confirmation
-/// after. `by` names who cleaned up ("session 20261124-…", "gameday cleanup").
-pub async fn revert_and_record(
-    backend: &dyn Backend,
-    leftover: &Leftover,
-    attempt: u32,
-    by: &str,
-) -> Result<Vec<String>, String> {
-    let id = leftover.fault_id;
-    // Where its console stopped goes on record first, before what is done after it.
-    if let (Some(path), 1) = (&leftover.journal, attempt) {
-        let path = path.clone();
-        let why = format!("recorded by {by}");
-        let _ = tokio::task::spawn_blocking(move || crate::store::leftovers::close_session(&path, false, &why)).await;
-    }
-    let mut log = match &leftover.journal {
-        Some(path) => Reopened::open(path).ok().flatten(),
-        None => None,
-    };
-    if let Some(log) = log.as_mut() {
-        let now = chrono::Utc::now();
-        if attempt == 1 {
-            // A fault that ended by itself expired; it is not aborted by whoever tidies up.
-            let reason = match &leftover.ended {
-                Some(_) => EndReason::Expired,
-                None => EndReason::Aborted { by: by.to_string() },
-            };
-            let _ = log.record(EntryKind::FaultEnding { fault: id, reason }, now);
-        }
-        let _ = log.record(EntryKind::RevertStarted { fault: id, attempt }, now);
-    }
-    let result = super::effects::revert_once(backend, &leftover.handle).await;
-    if let Some(mut log) = log {
-        let kind = match &result {
-            Ok(kept) => EntryKind::RevertConfirmed { fault: id, attempt, kept: kept.clone() },
-            Err(error) => EntryKind::RevertFailed { fault: id, attempt, error: error.clone(), retrying: true },
-        };
-        let _ = log.record(kind, chrono::Utc::now());
-        drop(log);
-        // Its last fault out of the system: the dead session's end goes on record, with its report.
-        if result.is_ok() {
-            if let Some(path) = &leftover.journal {
-                let path = path.clone();
-                let why = format!("recorded by {by}");
-                let _ = tokio::task::spawn_blocking(move || crate::store::leftovers::close_session(&path, false, &why))
-                    .await;
-            }
-        }
-    }
-    result
 }

@@ -1,3 +1,7 @@
+//! Reverting a fault this process did not inject, shared by a console (its leftovers, a
+//! take-over), `gameday cleanup` and `gameday watchdog`: the revert goes on record in the
+//! journal of the session that left the fault, when it is on this machine.
+//!
 //! Taking a fault over from a console that can no longer revert it (it stopped renewing the
 //! cluster lock, or left its fault past its deadline): the lock is taken over with a
 //! compare-and-swap on exactly the version that was seen (so of several consoles and watchdogs,
@@ -9,8 +13,9 @@ use std::time::Duration;
 
 use crate::backend::lock::{ClusterLock, LockError};
 use crate::backend::Backend;
-use crate::model::Leftover;
-use crate::model::{Holder, LEASE_SECONDS};
+use crate::model::{Holder, Leftover, LEASE_SECONDS};
+use crate::store::journal::Reopened;
+use crate::timeline::{EndReason, EntryKind};
 
 /// How long the markers' revert is tried before the take-over gives up (the lock lapses then,
 /// and someone tries again).
@@ -83,7 +88,7 @@ pub async fn revert_markers(
         let started = tokio::time::Instant::now();
         let mut attempt = 1u32;
         loop {
-            match super::cleanup::revert_and_record(backend, &l, attempt, by).await {
+            match revert_and_record(backend, &l, attempt, by).await {
                 Ok(kept) => {
                     let kept =
                         if kept.is_empty() { String::new() } else { format!("; left as it is: {}", kept.join("; ")) };
@@ -108,4 +113,57 @@ pub async fn revert_markers(
         }
     }
     Ok(done)
+}
+
+/// Reverts a leftover, writing it to the session journal that left it (when there is one and
+/// no live process writes it): the ending and the attempt before the revert, the confirmation
+/// after. `by` names who cleaned up ("session 20261124-…", "gameday cleanup").
+pub async fn revert_and_record(
+    backend: &dyn Backend,
+    leftover: &Leftover,
+    attempt: u32,
+    by: &str,
+) -> Result<Vec<String>, String> {
+    let id = leftover.fault_id;
+    // Where its console stopped goes on record first, before what is done after it.
+    if let (Some(path), 1) = (&leftover.journal, attempt) {
+        let path = path.clone();
+        let why = format!("recorded by {by}");
+        let _ = tokio::task::spawn_blocking(move || crate::store::leftovers::close_session(&path, false, &why)).await;
+    }
+    let mut log = match &leftover.journal {
+        Some(path) => Reopened::open(path).ok().flatten(),
+        None => None,
+    };
+    if let Some(log) = log.as_mut() {
+        let now = chrono::Utc::now();
+        if attempt == 1 {
+            // A fault that ended by itself expired; it is not aborted by whoever tidies up.
+            let reason = match &leftover.ended {
+                Some(_) => EndReason::Expired,
+                None => EndReason::Aborted { by: by.to_string() },
+            };
+            let _ = log.record(EntryKind::FaultEnding { fault: id, reason }, now);
+        }
+        let _ = log.record(EntryKind::RevertStarted { fault: id, attempt }, now);
+    }
+    let result = super::calls::revert_once(backend, &leftover.handle).await;
+    if let Some(mut log) = log {
+        let kind = match &result {
+            Ok(kept) => EntryKind::RevertConfirmed { fault: id, attempt, kept: kept.clone() },
+            Err(error) => EntryKind::RevertFailed { fault: id, attempt, error: error.clone(), retrying: true },
+        };
+        let _ = log.record(kind, chrono::Utc::now());
+        drop(log);
+        // Its last fault out of the system: the dead session's end goes on record, with its report.
+        if result.is_ok() {
+            if let Some(path) = &leftover.journal {
+                let path = path.clone();
+                let why = format!("recorded by {by}");
+                let _ = tokio::task::spawn_blocking(move || crate::store::leftovers::close_session(&path, false, &why))
+                    .await;
+            }
+        }
+    }
+    result
 }

@@ -1,0 +1,69 @@
+//! The session's book, which every machine writes into: its timeline (each entry also asked of
+//! the runtime to journal, before any effect that comes after it), the status line, and the
+//! effects an update asks for, in order. A machine is handed the book; it never reaches into
+//! another machine.
+
+use super::event::Effect;
+use crate::timeline::{Entry, EntryKind, Stamp};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warning,
+    Error,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    pub text: String,
+    pub level: Level,
+}
+
+#[derive(Clone, Debug)]
+pub struct Book {
+    /// The time of the event being handled.
+    pub now: Stamp,
+    pub timeline: Vec<Entry>,
+    /// The status line: the last thing said.
+    pub status: Option<Status>,
+    /// The effects asked for while handling the current event, in order.
+    fx: Vec<Effect>,
+}
+
+impl Book {
+    pub fn new(now: Stamp) -> Book {
+        Book { now, timeline: Vec::new(), status: None, fx: Vec::new() }
+    }
+
+    /// Milliseconds since the session's start, now.
+    pub fn t_ms(&self) -> u64 {
+        self.now.t_ms
+    }
+
+    /// Appends to the timeline and asks the runtime to journal it before any later effect.
+    /// Text in it that came from outside (names, messages, notes) is cleaned of escape sequences
+    /// and control characters first, so the screen, the journal and every report agree.
+    pub fn record(&mut self, kind: EntryKind) {
+        let kind = kind.cleaned();
+        let entry = Entry { seq: self.timeline.len() as u64 + 1, wall: self.now.wall, t_ms: self.now.t_ms, kind };
+        self.timeline.push(entry.clone());
+        self.fx.push(Effect::Record(entry));
+    }
+
+    /// Asks the runtime for something (after every entry recorded before it).
+    pub fn effect(&mut self, effect: Effect) {
+        self.fx.push(effect);
+    }
+
+    /// Says something on the status line (one line, cleaned).
+    pub fn say(&mut self, level: Level, text: impl Into<String>) {
+        let text = text.into();
+        let text = crate::text::one_line(&text).into_owned();
+        self.status = Some(Status { text, level });
+    }
+
+    /// The effects asked for since the last call.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.fx)
+    }
+}
