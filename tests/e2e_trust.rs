@@ -357,6 +357,49 @@ fn the_abort_never_waits_on_a_slow_disk() {
     assert_eq!(kinds.last().map(String::as_str), Some("session_end"));
 }
 
+/// Waits until the journal has an entry of this kind (what lasts, not a status line); the kinds.
+fn wait_journal(c: &Console, kind: &str, timeout: Duration) -> Vec<String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let kinds = journal_kinds(&c.journal());
+        if kinds.iter().any(|k| k == kind) {
+            return kinds;
+        }
+        assert!(Instant::now() < deadline, "the journal never got {kind}: {kinds:?}\n{}", c.screen());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+#[ignore = "needs strace and ptrace: CI installs strace"]
+fn an_abort_during_the_injects_durable_write_means_the_inject_is_never_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.log");
+    let log_arg = log.to_string_lossy().to_string();
+    let mut c = Console::start_in(dir, &["--demo", "--demo-call-log", &log_arg], &[]);
+    c.wait_for("carts-db", T);
+    // Every sync takes a second: the entry that says how to undo the fault is slow to be durable.
+    let slow = SlowDisk::attach(c.pid(), 1000);
+    c.command("inject pod-delete sock-shop/carts");
+    std::thread::sleep(Duration::from_millis(300));
+    c.send(" ");
+    let kinds = wait_journal(&c, "inject_not_applied", Duration::from_secs(30));
+    drop(slow);
+    // Give a late inject every chance to show up: it must not.
+    std::thread::sleep(Duration::from_millis(1500));
+    let calls = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(calls.contains("prepare 1"), "prepare is read-only and may run: {calls}");
+    assert!(!calls.contains("inject 1"), "the inject was sent after the abort:\n{calls}");
+    let kinds_now = journal_kinds(&c.journal());
+    assert!(!kinds_now.contains(&"inject_confirmed".to_string()), "{kinds_now:?}");
+    assert!(!kinds_now.contains(&"revert_started".to_string()), "nothing to revert: {kinds_now:?}");
+    let ending = kinds.iter().position(|k| k == "fault_ending").expect("the abort is recorded");
+    let not_applied = kinds.iter().position(|k| k == "inject_not_applied").unwrap();
+    assert!(ending < not_applied, "{kinds:?}");
+    c.send("q");
+    assert_eq!(c.wait_exit(T), 0);
+}
+
 fn is_root() -> bool {
     Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout == b"0\n")
 }

@@ -203,3 +203,85 @@ fn resuming_a_killed_session_is_recorded_by_the_core_and_its_fault_offered_for_r
     assert!(closed, "{:?}", opened.state.book.timeline.last());
     assert!(opened.own_leftovers.is_empty());
 }
+
+/// Every kind of effect an update asked for, as words (for the abort's proofs below).
+fn calls(fx: &[Effect]) -> Vec<String> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Prepare(s) => Some(format!("prepare #{}", s.fault_id)),
+            Effect::Preview(s) => Some(format!("preview #{}", s.fault_id)),
+            Effect::Inject { spec, .. } => Some(format!("inject #{}", spec.fault_id)),
+            Effect::CancelInject { fault, .. } => Some(format!("cancel-inject #{fault}")),
+            Effect::Revert { handle, .. } => Some(format!("revert #{}", handle.fault_id)),
+            Effect::GiveBackLock { fault } => Some(format!("give-back #{fault}")),
+            _ => None,
+        })
+        .collect()
+}
+
+fn recorded(h: &Harness) -> Vec<String> {
+    h.s.book
+        .timeline
+        .iter()
+        .filter_map(|e| serde_json::to_value(&e.kind).ok())
+        .filter_map(|v| v["kind"].as_str().map(str::to_string))
+        .filter(|k| k.starts_with("inject") || k.starts_with("fault") || k.starts_with("revert"))
+        .collect()
+}
+
+#[test]
+fn an_abort_in_every_phase_before_the_backend_call_means_the_call_is_never_made() {
+    // Armed (the confirmation shows): cancelled; nothing is ever asked but the read-only preview.
+    let mut h = Harness::demo();
+    h.key(KeyCode::Char('i'));
+    h.pick("pod-delete");
+    h.key(KeyCode::Enter);
+    h.key(KeyCode::Enter);
+    assert!(matches!(h.s.fault.phase, FaultPhase::Armed { .. }));
+    let fx = h.key(KeyCode::Char(' '));
+    assert_eq!(calls(&fx), Vec::<String>::new());
+    assert_eq!(h.s.fault.phase, FaultPhase::Idle);
+    assert_eq!(calls(&h.key(KeyCode::Enter)), Vec::<String>::new(), "Enter after the abort injects nothing");
+
+    // Preparing: prepare (read-only) answers after the abort; inject is never asked.
+    let mut h = Harness::demo();
+    let fx = h.command("inject pod-delete sock-shop/carts");
+    let Some(Effect::Prepare(spec)) = fx.into_iter().find(|e| matches!(e, Effect::Prepare(_))) else { panic!() };
+    assert_eq!(calls(&h.key(KeyCode::Char(' '))), Vec::<String>::new());
+    let handle = h.sim.prepare(&spec).unwrap();
+    let fx = h.send(Event::Prepared { fault: 1, result: Ok(handle) });
+    assert_eq!(calls(&fx), ["give-back #1"]);
+    assert_eq!(recorded(&h), ["inject_requested", "fault_ending", "inject_cancelled"]);
+
+    // Applying, the undo still being written (or the lock awaited): the inject is cancelled
+    // before it is sent; the runtime says it was never applied, and nothing is reverted.
+    let mut h = Harness::demo();
+    let fx = h.command("inject pod-delete sock-shop/carts");
+    let Some(Effect::Prepare(spec)) = fx.into_iter().find(|e| matches!(e, Effect::Prepare(_))) else { panic!() };
+    let handle = h.sim.prepare(&spec).unwrap();
+    let fx = h.send(Event::Prepared { fault: 1, result: Ok(handle) });
+    assert_eq!(calls(&fx), ["inject #1"]);
+    let fx = h.key(KeyCode::Char(' '));
+    assert_eq!(calls(&fx), ["cancel-inject #1"]);
+    let why = "the abort (Space) came before its inject was sent: nothing was applied";
+    let fx = h.send(Event::NotApplied { fault: 1, why: why.into() });
+    assert_eq!(calls(&fx), ["give-back #1"]);
+    assert_eq!(h.s.fault.phase, FaultPhase::Idle);
+    assert_eq!(recorded(&h), ["inject_requested", "inject_started", "fault_ending", "inject_not_applied"]);
+
+    // Applying, the inject already sent: it is reverted the moment it returns.
+    let mut h = Harness::demo();
+    let fx = h.command("inject pod-delete sock-shop/carts");
+    let Some(Effect::Prepare(spec)) = fx.into_iter().find(|e| matches!(e, Effect::Prepare(_))) else { panic!() };
+    let handle = h.sim.prepare(&spec).unwrap();
+    h.send(Event::Prepared { fault: 1, result: Ok(handle.clone()) });
+    h.key(KeyCode::Char(' '));
+    let fx = h.send(Event::Injected { fault: 1, result: Ok(handle) });
+    assert_eq!(calls(&fx), ["revert #1"]);
+
+    // Active: reverted at once.
+    let mut h = Harness::demo();
+    let fx = h.command("inject pod-delete sock-shop/carts");
+    h.run_effects(fx);
+    assert_eq!(calls(&h.key(KeyCode::Char(' '))), ["revert #1"]);
+}

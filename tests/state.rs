@@ -46,6 +46,7 @@ fn kinds(fx: &[Effect]) -> Vec<String> {
             Effect::Prepare(_) => "prepare".into(),
             Effect::Preview(_) => "preview".into(),
             Effect::Inject { .. } => "inject".into(),
+            Effect::CancelInject { fault, .. } => format!("cancel-inject:{fault}"),
             Effect::Revert { delay_ms, .. } => format!("revert+{delay_ms}ms"),
             Effect::WriteReport { .. } => "write-report".into(),
             Effect::Cleanup { index, .. } => format!("cleanup:{index}"),
@@ -176,13 +177,15 @@ fn abort_is_accepted_in_every_state() {
     assert_eq!(h.s.fault.phase, FaultPhase::Idle);
     assert!(h.sim.topology().pods().all(|p| p.note.is_none()), "nothing was applied");
 
-    // Applying: the revert goes out the moment the inject returns.
+    // Applying: an inject not sent yet is cancelled (the runtime answers that it was never
+    // applied: tests/effects.rs); one sent already (here, the harness runs it once the abort was
+    // pressed) is reverted the moment it returns.
     let fx = h.command("inject network-loss sock-shop/carts");
     let Some(Effect::Prepare(spec)) = fx.last().cloned() else { panic!() };
     let handle = h.sim.prepare(&spec).unwrap();
     let fx = h.send(Event::Prepared { fault: spec.fault_id, result: Ok(handle) });
     let abort = h.key(KeyCode::Char(' '));
-    assert_eq!(kinds(&abort), ["record:fault_ending"]);
+    assert_eq!(kinds(&abort), ["record:fault_ending".to_string(), format!("cancel-inject:{}", spec.fault_id)]);
     assert!(matches!(&h.s.fault.phase, FaultPhase::Applying { abort: Some(by), .. } if by == "Space"));
     let all = h.run_effects(fx);
     assert_eq!(

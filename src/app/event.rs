@@ -138,10 +138,18 @@ pub enum Effect {
     Prepare(FaultSpec),
     /// The same, for the confirmation: what prepare finds is shown before the operator confirms.
     Preview(FaultSpec),
-    /// Apply a prepared fault (its handle is already journaled).
+    /// Apply a prepared fault (its handle is already journaled), once the entry that says how
+    /// to undo it is on disk and the cluster lock is this console's.
     Inject {
         spec: FaultSpec,
         handle: RevertHandle,
+    },
+    /// An abort came before the inject of `fault` was sent to the backend: it must never be
+    /// sent (the runtime answers `Event::NotApplied`). One already sent returns as
+    /// `Event::Injected`, and is reverted at once.
+    CancelInject {
+        fault: u64,
+        by: String,
     },
     /// Revert after `delay_ms` (0 for an abort: dispatched at once).
     Revert {

@@ -55,10 +55,16 @@ impl Faults {
                         let did = format!("aborted ({by}) at {}", self.who);
                         self.announce(handle, "GamedayFaultAborted", "Abort", true, did, book);
                     }
+                    // Not sent yet (waiting for the journal or the lock): it never will be. Sent:
+                    // reverted the moment it returns.
+                    book.effect(Effect::CancelInject { fault: fault.id, by: by.into() });
                 }
                 book.say(
                     Level::Warning,
-                    format!("ABORT: fault #{} will be reverted the moment its inject returns", fault.id),
+                    format!(
+                        "ABORT: fault #{} is cancelled if its inject was not sent yet, else reverted the moment it returns",
+                        fault.id
+                    ),
                 );
                 self.phase = FaultPhase::Applying { fault, abort: Some(by.into()) };
             }

@@ -48,6 +48,8 @@ pub struct Runner {
     pub lock: Option<super::lock::LockKeeper>,
     /// The lock's answer for each fault it was asked for (until it is given back).
     locks: BTreeMap<u64, LockAnswer>,
+    /// Each inject waiting to be sent (an abort cancels it), until its fault is settled.
+    sending: BTreeMap<u64, Arc<faults::Sending>>,
     /// The last fault the lock was ever asked for (given back again at the end: `give_back`).
     last_locked: Option<u64>,
     /// This session, for a take-over's holder.
@@ -85,6 +87,7 @@ impl Runner {
             probes: Default::default(),
             lock: None,
             locks: BTreeMap::new(),
+            sending: BTreeMap::new(),
             last_locked: None,
             session: String::new(),
             who: String::new(),
@@ -133,8 +136,16 @@ impl Runner {
                     }
                 }
                 Effect::GiveBackLock { fault } => {
+                    self.sending.remove(&fault);
                     if let (Some(keeper), Some(_)) = (&self.lock, self.locks.remove(&fault)) {
                         keeper.release(fault);
+                    }
+                }
+                Effect::CancelInject { fault, by } => {
+                    if let Some(sending) = self.sending.get(&fault) {
+                        if sending.cancel(&by) {
+                            tracing::info!(fault, "inject cancelled before it was sent ({by})");
+                        }
                     }
                 }
                 Effect::Announce { handle, what } => {
@@ -160,7 +171,10 @@ impl Runner {
                 Effect::Inject { spec, handle } => {
                     let lock = self.locks.get(&spec.fault_id).cloned();
                     let durable = self.journal.durable();
+                    let sending = Arc::new(faults::Sending::default());
+                    self.sending.insert(spec.fault_id, sending.clone());
                     let ctx = faults::InjectCtx {
+                        sending,
                         backend: self.backend.clone(),
                         tx: self.tx.clone(),
                         ledger: self.ledger.clone(),
