@@ -53,7 +53,7 @@ fn measure(c: &mut SimCluster, steps: u32) -> BTreeMap<String, (f64, f64)> {
                     let name = s.service.trim_start_matches("sock-shop/").to_string();
                     let e = sum.entry(name).or_default();
                     e.0 += s.success / steps as f64;
-                    e.1 += s.p95_ms / steps as f64;
+                    e.1 += s.p95_ms.unwrap_or_default() / steps as f64;
                 }
             }
         }

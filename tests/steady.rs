@@ -56,6 +56,7 @@ fn outcome(ok: bool, reached: bool) -> Outcome {
             "Connection refused".into()
         },
         reached,
+        ..Default::default()
     }
 }
 

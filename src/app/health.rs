@@ -23,7 +23,7 @@ pub const HISTORY: usize = 120;
 fn classify_with(s: &ServiceSample, down: f64, degraded: f64, p95: f64) -> Health {
     if s.success < down {
         Health::Down
-    } else if s.success < degraded || s.p95_ms > p95 {
+    } else if s.success < degraded || s.p95_ms.is_some_and(|x| x > p95) {
         Health::Degraded
     } else {
         Health::Healthy
@@ -68,11 +68,53 @@ pub struct ServiceHealth {
     pub p95_hist: VecDeque<u64>,
     /// Ready and desired pods, for services judged by readiness.
     pub ready: Option<(u32, u32)>,
+    /// The source of its signals cannot be read now (why): they are unknown, never taken for
+    /// healthy, until it answers again.
+    pub lost: Option<String>,
+    /// Its source measured no requests in its last window (and which source): readiness judges
+    /// it meanwhile.
+    pub idle: Option<String>,
+    /// CPU and memory of its pods, summed.
+    pub usage: Option<Usage>,
+}
+
+/// A workload's resources, summed over its pods (containers).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Usage {
+    /// CPU in millicores.
+    pub cpu_m: f64,
+    pub memory_bytes: f64,
+    pub net_rx_bps: Option<f64>,
+    pub net_tx_bps: Option<f64>,
+    pub block_bps: Option<f64>,
+    pub pods: usize,
+    /// Where it came from ("metrics.k8s.io", "Docker stats").
+    pub source: String,
 }
 
 impl ServiceHealth {
     pub fn state(&self) -> Health {
+        if self.lost.is_some() {
+            return Health::Unknown;
+        }
         self.state.unwrap_or(Health::Unknown)
+    }
+
+    /// Its signals' source fails: they are unknown until it answers again. The state it had is
+    /// kept (a service is not recorded as changing because its source went away).
+    pub fn lose(&mut self, why: &str) {
+        self.lost = Some(why.to_string());
+    }
+
+    /// Its source measured no requests in its window: the last sample is let go, and readiness
+    /// judges it (a service scaled to zero after it served is down).
+    pub fn go_idle(&mut self, source: &str) -> Option<(Health, Health)> {
+        self.lost = None;
+        self.idle = Some(source.to_string());
+        self.last = None;
+        self.pending = None;
+        let (ready, desired) = self.ready?;
+        self.observe_readiness(ready, desired)
     }
 
     /// Records readiness. Services with traffic samples are judged by them instead; for the
@@ -95,9 +137,13 @@ impl ServiceHealth {
 
     /// Records a sample; returns the transition (from, to) once a new state is confirmed.
     pub fn push(&mut self, sample: ServiceSample) -> Option<(Health, Health)> {
+        self.lost = None;
+        self.idle = None;
         let seen = classify(&sample, self.state);
         push_capped(&mut self.success_hist, (sample.success * 1000.0).round() as u64);
-        push_capped(&mut self.p95_hist, sample.p95_ms.round() as u64);
+        if let Some(p95) = sample.p95_ms {
+            push_capped(&mut self.p95_hist, p95.round() as u64);
+        }
         self.last = Some(sample);
         let current = match self.state {
             None => {
@@ -136,7 +182,7 @@ mod tests {
     use super::*;
 
     fn sample(success: f64, p95_ms: f64) -> ServiceSample {
-        ServiceSample { service: "ns/svc".into(), success, p95_ms, rps: 1.0 }
+        ServiceSample { service: "ns/svc".into(), success, p95_ms: Some(p95_ms), rps: 1.0, source: "test".into() }
     }
 
     fn feed(h: &mut ServiceHealth, readings: &[(f64, f64)]) -> Vec<(Health, Health)> {

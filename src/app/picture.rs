@@ -5,8 +5,11 @@
 use std::collections::BTreeMap;
 
 use super::book::Book;
-use super::health::ServiceHealth;
-use crate::model::{Topology, TopologyDelta, Workload};
+use super::health::{ServiceHealth, Usage};
+use crate::model::signals::{add_buckets, family_rank, quantile};
+use crate::model::{
+    PodUsage, ServiceSample, SignalBatch, SignalKey, SourceKind, SourceState, Topology, TopologyDelta, Workload,
+};
 use crate::timeline::EntryKind;
 
 /// The backend's connection, as it last reported it.
@@ -27,6 +30,8 @@ pub struct Picture {
     /// `None` until the backend says (the demo never does: it cannot lose its connection).
     pub connection: Option<Connection>,
     pub health: BTreeMap<String, ServiceHealth>,
+    /// Where signals come from, as last said: (kind, name) -> its state.
+    pub sources: BTreeMap<(SourceKind, String), SourceState>,
 }
 
 /// What a change of the picture means to the others.
@@ -49,7 +54,7 @@ impl Picture {
             TopologyDelta::Samples(samples) => {
                 for sample in samples {
                     let h = self.health.entry(sample.service.clone()).or_default();
-                    let reading = format!("success {:.1}%, p95 {:.0} ms", sample.success * 100.0, sample.p95_ms);
+                    let reading = sample.describe();
                     let service = sample.service.clone();
                     if let Some((from, to)) = h.push(sample) {
                         book.record(EntryKind::HealthChanged { service, from, to, reading });
@@ -62,6 +67,9 @@ impl Picture {
                 book.record(EntryKind::Cluster { object, message, warning });
             }
             TopologyDelta::Connection { connected, detail } => self.on_connection(connected, detail, book),
+            TopologyDelta::Signals(batch) => self.on_signals(batch, book),
+            TopologyDelta::Usage { source, pods } => self.on_usage(&source, &pods),
+            TopologyDelta::Source { kind, name, state } => self.on_source(kind, name, state, book),
             TopologyDelta::Snapshot(t) => {
                 let gone: Vec<String> =
                     self.health.keys().filter(|k| !t.workloads().any(|w| service_key(w) == **k)).cloned().collect();
@@ -114,5 +122,160 @@ impl Picture {
         if let Some((from, to)) = h.observe_readiness(ready, desired) {
             book.record(EntryKind::HealthChanged { service, from, to, reading: format!("ready {ready}/{desired}") });
         }
+    }
+
+    /// The workload (`namespace/name`) a source's key is about, if the picture has it.
+    fn workload_of(&self, key: &SignalKey) -> Option<String> {
+        let t = &self.topology;
+        match key {
+            SignalKey::Workload { namespace, name } => t.workload(namespace, name).map(service_key),
+            SignalKey::Pod { namespace, name } => {
+                let pod = t.pod(namespace, name)?;
+                pod.workload.as_ref().map(|w| format!("{namespace}/{w}"))
+            }
+            SignalKey::Service { namespace: Some(ns), name } => t.workload(ns, name).map(service_key),
+            SignalKey::Service { namespace: None, name } => {
+                let mut found = t.workloads().filter(|w| w.name == *name);
+                match (found.next(), found.next()) {
+                    (Some(w), None) => Some(service_key(w)),
+                    _ => None,
+                }
+            }
+        }
+    }
+
+    /// A refresh of a source's request signals: each workload's success, p95 and rps from the
+    /// family that tells most about it, computed as Prometheus would from the summed rates and
+    /// histograms of its keys. A workload the source covered before and has no requests from
+    /// now is idle (readiness judges it).
+    fn on_signals(&mut self, batch: SignalBatch, book: &mut Book) {
+        struct Sum {
+            family: String,
+            rps: f64,
+            errors: f64,
+            buckets: Vec<(f64, f64)>,
+        }
+        let mut by: BTreeMap<String, Sum> = BTreeMap::new();
+        for r in batch.rates {
+            let Some(w) = self.workload_of(&r.key) else { continue };
+            let sum = by.entry(w).or_insert_with(|| Sum {
+                family: r.family.clone(),
+                rps: 0.0,
+                errors: 0.0,
+                buckets: Vec::new(),
+            });
+            match family_rank(&r.family).cmp(&family_rank(&sum.family)) {
+                std::cmp::Ordering::Greater => continue,
+                std::cmp::Ordering::Less => {
+                    *sum = Sum { family: r.family.clone(), rps: 0.0, errors: 0.0, buckets: Vec::new() };
+                }
+                std::cmp::Ordering::Equal => {}
+            }
+            sum.rps += r.rps;
+            sum.errors += r.errors_rps;
+            add_buckets(&mut sum.buckets, &r.buckets);
+        }
+        let source = batch.source;
+        let idle: Vec<String> = self
+            .health
+            .iter()
+            .filter(|(k, h)| !by.contains_key(*k) && h.last.as_ref().is_some_and(|l| l.source.ends_with(&source)))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for (service, sum) in by {
+            if sum.rps <= 0.0 || !sum.rps.is_finite() {
+                continue;
+            }
+            let sample = ServiceSample {
+                service: service.clone(),
+                success: (1.0 - sum.errors / sum.rps).clamp(0.0, 1.0),
+                p95_ms: quantile(0.95, &sum.buckets),
+                rps: sum.rps,
+                source: format!("{} via {source}", sum.family),
+            };
+            let reading = sample.describe();
+            let h = self.health.entry(service.clone()).or_default();
+            if let Some((from, to)) = h.push(sample) {
+                book.record(EntryKind::HealthChanged { service, from, to, reading });
+            }
+        }
+        for service in idle {
+            let Some(h) = self.health.get_mut(&service) else { continue };
+            let ready = h.ready;
+            if let Some((from, to)) = h.go_idle(&source) {
+                let (r, d) = ready.unwrap_or((0, 0));
+                let reading = format!("no requests measured; ready {r}/{d}");
+                book.record(EntryKind::HealthChanged { service, from, to, reading });
+            }
+        }
+    }
+
+    /// A refresh of a source's CPU and memory: summed per workload.
+    fn on_usage(&mut self, source: &str, pods: &[PodUsage]) {
+        let mut by: BTreeMap<String, Usage> = BTreeMap::new();
+        for p in pods {
+            let key = SignalKey::Pod { namespace: p.namespace.clone(), name: p.pod.clone() };
+            let Some(w) = self.workload_of(&key) else { continue };
+            let u = by.entry(w).or_insert_with(|| Usage { source: source.to_string(), ..Default::default() });
+            u.cpu_m += p.cpu_m;
+            u.memory_bytes += p.memory_bytes;
+            let add = |a: Option<f64>, b: Option<f64>| match (a, b) {
+                (Some(a), Some(b)) => Some(a + b),
+                (a, b) => a.or(b),
+            };
+            u.net_rx_bps = add(u.net_rx_bps, p.net_rx_bps);
+            u.net_tx_bps = add(u.net_tx_bps, p.net_tx_bps);
+            u.block_bps = add(u.block_bps, p.block_bps);
+            u.pods += 1;
+        }
+        for (service, h) in self.health.iter_mut() {
+            match by.remove(service) {
+                Some(u) => h.usage = Some(u),
+                None if h.usage.as_ref().is_some_and(|u| u.source == source) => h.usage = None,
+                None => {}
+            }
+        }
+        for (service, u) in by {
+            self.health.entry(service).or_default().usage = Some(u);
+        }
+    }
+
+    /// A source's state changed: said once in the timeline; while a request source is down its
+    /// services' signals are unknown.
+    fn on_source(&mut self, kind: SourceKind, name: String, state: SourceState, book: &mut Book) {
+        let key = (kind, name.clone());
+        if self.sources.get(&key) == Some(&state) {
+            return;
+        }
+        let what = match kind {
+            SourceKind::Requests => "golden signals",
+            SourceKind::Resources => "CPU and memory",
+        };
+        let was_down = matches!(self.sources.get(&key), Some(SourceState::Down { .. }));
+        let (message, warning) = match &state {
+            SourceState::Up { families } if families.is_empty() => {
+                (format!("{what} from {name}: no metric family it knows (Istio, Linkerd, OpenTelemetry, ingress-nginx, HTTP server histograms)"), true)
+            }
+            SourceState::Up { families } if was_down => (format!("{what} from {name} again ({})", families.join(", ")), false),
+            SourceState::Up { families } => (format!("{what} from {name} ({})", families.join(", ")), false),
+            SourceState::Down { why } => (format!("{what} from {name} LOST: {why}; its readings are unknown until it answers"), true),
+            SourceState::Absent { hint } => (format!("no {what}: {hint}"), false),
+        };
+        book.record(EntryKind::Cluster { object: format!("{what} source"), message, warning });
+        match &state {
+            SourceState::Down { why } if kind == SourceKind::Requests => {
+                for h in self.health.values_mut().filter(|h| h.last.as_ref().is_some_and(|l| l.source.ends_with(&name)))
+                {
+                    h.lose(why);
+                }
+            }
+            SourceState::Down { .. } => {
+                for h in self.health.values_mut().filter(|h| h.usage.as_ref().is_some_and(|u| u.source == name)) {
+                    h.usage = None;
+                }
+            }
+            _ => {}
+        }
+        self.sources.insert(key, state);
     }
 }

@@ -5,6 +5,7 @@ pub mod docker;
 pub mod drill;
 pub mod kube;
 pub mod lock;
+pub mod signals;
 pub mod sim;
 
 use async_trait::async_trait;

@@ -81,6 +81,13 @@ pub struct BackendArgs {
     /// fault, so that the whole cluster has one fault at a time).
     #[arg(long, default_value = "gameday")]
     pub lock_namespace: String,
+    /// The Prometheus to read golden signals from (success, p95, rps of every service), e.g.
+    /// http://prometheus.example:9090; a bearer token from GAMEDAY_PROMETHEUS_TOKEN, or basic
+    /// auth from GAMEDAY_PROMETHEUS_USER and _PASSWORD. Default: `prometheus` in config.toml;
+    /// on Kubernetes the cluster's own, found by itself and read through the API server; on
+    /// Docker a compose service named prometheus that publishes its port.
+    #[arg(long, value_name = "URL")]
+    pub prometheus: Option<String>,
     /// Seed of the simulated cluster.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,

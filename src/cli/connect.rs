@@ -7,14 +7,28 @@ use std::time::Duration;
 use super::args::BackendArgs;
 use crate::backend::docker::DockerBackend;
 use crate::backend::kube::{KubeBackend, KubeOptions};
+use crate::backend::signals::{Auth, PrometheusConfig};
 use crate::backend::sim::SimBackend;
 use crate::backend::Backend;
 
+/// The Prometheus to read golden signals from: `--prometheus`, else `prometheus` in
+/// config.toml; its credentials from the environment.
+pub fn prometheus(args: &BackendArgs, settings: &crate::config::Settings) -> anyhow::Result<Option<PrometheusConfig>> {
+    let Some(url) = args.prometheus.clone().or_else(|| settings.prometheus.clone()) else { return Ok(None) };
+    crate::model::probe::check_url(&url).map_err(|e| anyhow::anyhow!("--prometheus '{url}' {e}"))?;
+    Ok(Some(PrometheusConfig { url, auth: Auth::from_env() }))
+}
+
 /// The backend of the flags; `responder`: a drill's responder, whose demo cluster replays the
-/// facilitator's faults without saying what they do.
-pub async fn connect(args: &BackendArgs, responder: bool) -> anyhow::Result<Arc<dyn Backend>> {
+/// facilitator's faults without saying what they do. `prometheus`: where golden signals come
+/// from, when named.
+pub async fn connect(
+    args: &BackendArgs,
+    responder: bool,
+    prometheus: Option<PrometheusConfig>,
+) -> anyhow::Result<Arc<dyn Backend>> {
     if args.docker {
-        return Ok(Arc::new(DockerBackend::connect(&args.netem_image).await?));
+        return Ok(Arc::new(DockerBackend::connect(&args.netem_image).await?.with_prometheus(prometheus)));
     }
     if !args.demo {
         let opts = KubeOptions {
@@ -23,6 +37,7 @@ pub async fn connect(args: &BackendArgs, responder: bool) -> anyhow::Result<Arc<
             namespace: args.namespace.clone(),
             allow: args.allow_namespace.clone(),
             lock_namespace: args.lock_namespace.clone(),
+            prometheus,
         };
         return Ok(Arc::new(KubeBackend::connect(&opts).await?));
     }

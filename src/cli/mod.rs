@@ -75,7 +75,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             let _log = start_log(&dirs, true, cli.verbose);
             let again = format!("gameday cleanup {}", backend.flags());
             let ok = runtime()?.block_on(async {
-                let backend = connect::connect(backend, false).await?;
+                let backend = connect::connect(backend, false, None).await?;
                 cleanup::run(backend, &dirs.sessions(), which, again.trim_end()).await
             })?;
             Ok(Exit::unless(ok, Exit::NotReverted))
@@ -86,7 +86,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             }
             let who = format!("gameday-watchdog@{}", crate::store::machine::host_name());
             runtime()?.block_on(async {
-                let backend = connect::connect(backend, false).await?;
+                let backend = connect::connect(backend, false, None).await?;
                 let log = |line: &str| crate::outln!("{} watchdog: {line}", runtime::watchdog::stamp());
                 runtime::watchdog::run(backend, &who, runtime::watchdog::signalled(), log)
                     .await

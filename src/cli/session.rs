@@ -43,7 +43,7 @@ pub(super) fn run(mut cli: Cli, dirs: &Dirs) -> anyhow::Result<Exit> {
         let plan = plan.ok_or_else(|| anyhow::anyhow!("no run-sheet"))?;
         let _log = start_log(dirs, true, cli.verbose);
         let ok = super::runtime()?.block_on(async {
-            let backend = connect(backend, false).await?;
+            let backend = connect(backend, false, None).await?;
             runtime::dry_run::run(backend, plan, presets, themes, theme).await
         })?;
         return Ok(Exit::unless(ok, Exit::Failed));
@@ -71,7 +71,8 @@ pub(super) fn run(mut cli: Cli, dirs: &Dirs) -> anyhow::Result<Exit> {
         Some(Cmd::Run { backend, .. }) => backend.clone(),
         _ => cli.backend.clone(),
     };
-    let backend = rt.block_on(connect(&backend_args, cli.drill.is_some()))?;
+    let prometheus = super::connect::prometheus(&backend_args, &crate::config::settings(&dirs.config)?)?;
+    let backend = rt.block_on(connect(&backend_args, cli.drill.is_some(), prometheus))?;
     let quiet = matches!(&cli.command, Some(Cmd::Run { quiet: true, .. }));
     let metrics_addr = match &cli.command {
         Some(Cmd::Run { metrics_addr, .. }) => *metrics_addr,

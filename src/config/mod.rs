@@ -104,22 +104,36 @@ pub fn check_name(what: &str, name: &str) -> Result<(), String> {
 /// `<config>/config.toml`: settings of the person at this console.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Settings {
-    user: Option<String>,
+pub struct Settings {
+    /// Who is at this console.
+    pub user: Option<String>,
+    /// The Prometheus to read golden signals from (a URL).
+    pub prometheus: Option<String>,
+}
+
+/// `<config>/config.toml`, or the defaults when there is none; an error names the file and line.
+pub fn settings(config_dir: &Path) -> Result<Settings, ConfigError> {
+    let path = config_dir.join("config.toml");
+    match std::fs::metadata(&path) {
+        Ok(_) => {
+            let (file, text) = read_text(&path)?;
+            let settings: Settings = toml::from_str(&text).map_err(|e| ConfigError::from_toml(&file, &text, &e))?;
+            if let Some(url) = &settings.prometheus {
+                crate::model::probe::check_url(url).map_err(|e| {
+                    let at = text.find("prometheus").unwrap_or(0);
+                    ConfigError::at(&file, &text, at, format!("prometheus = \"{url}\" {e}"))
+                })?;
+            }
+            Ok(settings)
+        }
+        Err(_) => Ok(Settings::default()),
+    }
 }
 
 /// Who is at this console, for the notes they write: `--user`, else the config file's `user`,
 /// else the login name ($USER, $LOGNAME); a word without control characters.
 pub fn user(given: Option<&str>, config_dir: &Path) -> Result<String, ConfigError> {
-    let path = config_dir.join("config.toml");
-    let from_file = match std::fs::metadata(&path) {
-        Ok(_) => {
-            let (file, text) = read_text(&path)?;
-            let settings: Settings = toml::from_str(&text).map_err(|e| ConfigError::from_toml(&file, &text, &e))?;
-            settings.user
-        }
-        Err(_) => None,
-    };
+    let from_file = settings(config_dir)?.user;
     let login = || std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok();
     let name = given.map(str::to_string).or(from_file).or_else(login).unwrap_or_default();
     let name = crate::text::one_line(&name).trim().to_string();

@@ -16,6 +16,12 @@ pub enum Metric {
     Latency,
     /// The last value read (PromQL, ready replicas).
     Value,
+    /// Requests per second, the last reading (a service's signals).
+    Rps,
+    /// CPU of a workload's pods, millicores, the last reading.
+    Cpu,
+    /// Memory of a workload's pods, bytes, the last reading.
+    Memory,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +99,9 @@ impl Metric {
             Metric::P95 => "p95",
             Metric::Latency => "latency",
             Metric::Value => "value",
+            Metric::Rps => "rps",
+            Metric::Cpu => "cpu",
+            Metric::Memory => "memory",
         }
     }
 
@@ -101,8 +110,56 @@ impl Metric {
             Metric::Success => format!("{:.1}%", x * 100.0),
             Metric::P95 | Metric::Latency => format!("{x:.0} ms"),
             Metric::Value => format!("{x}"),
+            Metric::Rps => format!("{x:.1}/s"),
+            Metric::Cpu => format!("{x:.0}m"),
+            Metric::Memory => bytes(x),
         }
     }
+}
+
+/// "500m" (millicores), "1.5" or "2 cores" (cores): millicores.
+fn parse_cpu(s: &str) -> Option<f64> {
+    let s = s.trim();
+    if let Some(m) = s.strip_suffix('m') {
+        return m.parse().ok();
+    }
+    let cores = s.strip_suffix("cores").or_else(|| s.strip_suffix("core")).unwrap_or(s);
+    cores.trim().parse::<f64>().ok().map(|c| c * 1000.0)
+}
+
+/// "256Mi", "1Gi", "300MB", "512k", "1048576": bytes.
+fn parse_bytes(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let units: [(&str, f64); 10] = [
+        ("Ki", 1024.0),
+        ("Mi", 1024.0 * 1024.0),
+        ("Gi", 1024.0 * 1024.0 * 1024.0),
+        ("KB", 1e3),
+        ("MB", 1e6),
+        ("GB", 1e9),
+        ("k", 1e3),
+        ("K", 1e3),
+        ("M", 1e6),
+        ("G", 1e9),
+    ];
+    for (u, f) in units {
+        if let Some(n) = s.strip_suffix(u) {
+            return n.trim().parse::<f64>().ok().map(|n| n * f);
+        }
+    }
+    s.strip_suffix('B').unwrap_or(s).trim().parse().ok()
+}
+
+/// Bytes as people read them: "312Mi", "1.5Gi".
+pub fn bytes(x: f64) -> String {
+    let units = [("Gi", 1024.0 * 1024.0 * 1024.0), ("Mi", 1024.0 * 1024.0), ("Ki", 1024.0)];
+    for (u, f) in units {
+        if x >= f {
+            let v = x / f;
+            return if v < 10.0 { format!("{v:.1}{u}") } else { format!("{v:.0}{u}") };
+        }
+    }
+    format!("{x:.0}B")
 }
 
 impl std::fmt::Display for Check {
@@ -129,7 +186,12 @@ impl Check {
             "p95" => Metric::P95,
             "latency" => Metric::Latency,
             "value" => Metric::Value,
-            other => return Err(format!("unknown metric '{other}' (success, p95, latency or value)")),
+            "rps" => Metric::Rps,
+            "cpu" => Metric::Cpu,
+            "memory" | "mem" => Metric::Memory,
+            other => {
+                return Err(format!("unknown metric '{other}' (success, p95, latency, value, rps, cpu or memory)"))
+            }
         };
         let op = match op {
             ">=" => Op::Ge,
@@ -161,6 +223,21 @@ impl Check {
                 .ok()
                 .and_then(finite)
                 .ok_or_else(|| format!("'{number}' is not a finite number"))?,
+            Metric::Rps => number
+                .trim_end_matches("/s")
+                .parse::<f64>()
+                .ok()
+                .and_then(finite)
+                .filter(|x| *x >= 0.0)
+                .ok_or_else(|| format!("'{number}' is not a rate of requests (e.g. 10 or 10/s)"))?,
+            Metric::Cpu => parse_cpu(&number)
+                .and_then(finite)
+                .filter(|x| *x >= 0.0)
+                .ok_or_else(|| format!("'{number}' is not CPU (e.g. 500m or 1.5 cores)"))?,
+            Metric::Memory => parse_bytes(&number)
+                .and_then(finite)
+                .filter(|x| *x >= 0.0)
+                .ok_or_else(|| format!("'{number}' is not memory (e.g. 256Mi, 1Gi or 300MB)"))?,
         };
         Ok(Check { probe: probe.into(), metric, op, threshold, window_ms })
     }
@@ -186,6 +263,9 @@ impl Check {
             }
             Metric::Latency => recent.iter().rev().find_map(|r| r.outcome.latency_ms),
             Metric::Value => recent.iter().rev().find_map(|r| r.outcome.value),
+            Metric::Rps => recent.iter().rev().find_map(|r| r.outcome.rps),
+            Metric::Cpu => recent.iter().rev().find_map(|r| r.outcome.cpu_m),
+            Metric::Memory => recent.iter().rev().find_map(|r| r.outcome.memory_bytes),
         };
         let Some(x) = x else {
             let why = match readings.iter().rev().find(|r| r.at_ms >= from) {
@@ -224,6 +304,7 @@ mod tests {
                 value: None,
                 detail: "x".into(),
                 reached: ok.is_some(),
+                ..Default::default()
             },
         }
     }
@@ -237,6 +318,13 @@ mod tests {
         assert_eq!(Check::parse("f", "p95 <= 300 ms", 0).unwrap().threshold, 300.0);
         assert_eq!(Check::parse("f", "value >= 1", 0).unwrap().op, Op::Ge);
         assert!(Check::parse("f", "errors < 3", 0).unwrap_err().contains("unknown metric 'errors'"));
+        assert_eq!(Check::parse("f", "rps >= 10/s", 0).unwrap().threshold, 10.0);
+        assert_eq!(Check::parse("f", "cpu <= 500m", 0).unwrap().threshold, 500.0);
+        assert_eq!(Check::parse("f", "cpu <= 1.5", 0).unwrap().threshold, 1500.0);
+        assert_eq!(Check::parse("f", "memory <= 256Mi", 0).unwrap().threshold, 256.0 * 1048576.0);
+        assert_eq!(Check::parse("f", "mem < 1 GB", 0).unwrap().threshold, 1e9);
+        assert!(Check::parse("f", "memory <= lots", 0).unwrap_err().contains("is not memory"));
+        assert_eq!(Check::parse("f", "memory <= 256Mi", 0).unwrap().to_string(), "f memory <= 256Mi");
         assert!(Check::parse("f", "p95 == 3ms", 0).unwrap_err().contains("unknown comparison '=='"));
         assert!(Check::parse("f", "p95 <= fast", 0).unwrap_err().contains("not a latency"));
         assert!(Check::parse("f", "p95", 0).unwrap_err().contains("e.g. 'p95 <= 300ms'"));

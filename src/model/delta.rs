@@ -2,6 +2,7 @@
 //! its connection, what it learns about faults and who holds the cluster.
 
 use super::holder::Holder;
+use super::signals::{PodUsage, SignalBatch, SourceKind, SourceState};
 use super::topology::{Node, Pod, ServiceSample, Topology, Workload};
 
 /// A change to the cluster picture, streamed by a backend's watch.
@@ -28,6 +29,20 @@ pub enum TopologyDelta {
         reason: Option<String>,
     },
     Samples(Vec<ServiceSample>),
+    /// Request rates, failures and latency histograms a source read (Prometheus), keyed as it
+    /// labels them: the console maps them to its workloads.
+    Signals(SignalBatch),
+    /// CPU and memory of pods (containers), as `source` measured them (metrics.k8s.io, Docker).
+    Usage {
+        source: String,
+        pods: Vec<PodUsage>,
+    },
+    /// A signal source was found, answers again, fails, or is not there (with how to give one).
+    Source {
+        kind: SourceKind,
+        name: String,
+        state: SourceState,
+    },
     /// Something that happened in the cluster worth a timeline line (pod deleted, created, ready).
     ClusterEvent {
         object: String,
@@ -93,6 +108,9 @@ impl Topology {
             TopologyDelta::RemoveNode { name } => self.remove_node(name),
             TopologyDelta::Lock { namespace, reason } => self.set_lock(namespace, reason.clone()),
             TopologyDelta::Samples(_)
+            | TopologyDelta::Signals(_)
+            | TopologyDelta::Usage { .. }
+            | TopologyDelta::Source { .. }
             | TopologyDelta::ClusterEvent { .. }
             | TopologyDelta::Connection { .. }
             | TopologyDelta::Capability { .. }

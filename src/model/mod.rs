@@ -10,6 +10,7 @@ pub mod fault;
 pub mod holder;
 pub mod params;
 pub mod probe;
+pub mod signals;
 pub mod target;
 pub mod topology;
 pub mod verdict;
@@ -20,6 +21,7 @@ pub use fault::{
 };
 pub use holder::{Holder, LEASE_SECONDS, RENEW_EVERY};
 pub use params::{ParamDef, ParamValue};
+pub use signals::{PodUsage, Rates, SignalBatch, SignalKey, SourceKind, SourceState};
 pub use target::{Mode, Target, TargetKind, TARGET_SYNTAX};
 pub use topology::{Caveats, Namespace, Node, Pod, PodPhase, ServiceSample, Topology, Workload};
 pub use verdict::{StepVerdict, Tally};

@@ -58,7 +58,7 @@ pub struct ProbeSpec {
 }
 
 /// One result of a probe, as the runtime reports it (the core stamps it with the time).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Outcome {
     pub probe: String,
     /// `Some(true)` ok, `Some(false)` failed, `None` could not run (no answer at all, a query
@@ -74,6 +74,14 @@ pub struct Outcome {
     /// Whatever the probe asked answered (a status, a connection). A probe that was never
     /// answered is unknown rather than failed: it may not be reachable from here at all.
     pub reached: bool,
+    /// Requests per second (a service's signals).
+    #[serde(default)]
+    pub rps: Option<f64>,
+    /// CPU in millicores and memory in bytes (a workload's pods, summed).
+    #[serde(default)]
+    pub cpu_m: Option<f64>,
+    #[serde(default)]
+    pub memory_bytes: Option<f64>,
 }
 
 impl Outcome {
@@ -86,6 +94,7 @@ impl Outcome {
             value: None,
             detail: detail.into(),
             reached: false,
+            ..Default::default()
         }
     }
 }

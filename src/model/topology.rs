@@ -104,12 +104,26 @@ pub struct Node {
 /// One reading of a service's traffic, as the backend measured or simulated it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ServiceSample {
-    /// `namespace/name` of the service (one per workload in the demo).
+    /// `namespace/name` of the service (one per workload).
     pub service: String,
     /// Fraction of requests that succeeded, 0.0 ..= 1.0.
     pub success: f64,
-    pub p95_ms: f64,
+    /// The 95th percentile of request latency, ms, when the source measures latency.
+    pub p95_ms: Option<f64>,
     pub rps: f64,
+    /// Where it came from ("demo", "Istio via Prometheus monitoring/prometheus-k8s").
+    #[serde(default)]
+    pub source: String,
+}
+
+impl ServiceSample {
+    /// "success 99.2%, p95 31 ms" (the p95 left out where the source does not measure latency).
+    pub fn describe(&self) -> String {
+        match self.p95_ms {
+            Some(p95) => format!("success {:.1}%, p95 {p95:.0} ms", self.success * 100.0),
+            None => format!("success {:.1}%", self.success * 100.0),
+        }
+    }
 }
 
 /// One namespace's workloads and pods, with the index from a workload to its pods.

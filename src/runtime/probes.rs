@@ -133,6 +133,7 @@ fn answered(name: &str, ok: bool, latency: f64, value: Option<f64>, detail: Stri
         value,
         detail,
         reached: true,
+        ..Default::default()
     }
 }
 
@@ -146,5 +147,6 @@ fn unanswered(name: &str, detail: String) -> Outcome {
         value: None,
         detail,
         reached: false,
+        ..Default::default()
     }
 }

@@ -104,6 +104,11 @@ fn default_hypothesis(health: &BTreeMap<String, ServiceHealth>) -> Verdict {
     if health.is_empty() {
         return Verdict::Unknown { why: "no service health known yet".into() };
     }
+    // Signals that cannot be read are never taken for a service that answers.
+    let lost: Vec<(&String, &String)> = health.iter().filter_map(|(n, h)| h.lost.as_ref().map(|w| (n, w))).collect();
+    if let Some((_, why)) = lost.first() {
+        return Verdict::Unknown { why: format!("the signals of {} service(s) are unknown: {why}", lost.len()) };
+    }
     let failing: Vec<String> = health
         .iter()
         .filter_map(|(name, h)| {
@@ -128,18 +133,32 @@ fn default_hypothesis(health: &BTreeMap<String, ServiceHealth>) -> Verdict {
 /// A reading of a probe the backend answers: traffic samples or ready replicas.
 pub(super) fn derive(view: &SteadyView, p: &ProbeSpec) -> Outcome {
     match &p.kind {
-        ProbeKind::Service { service } => match view.health.get(service).and_then(|h| h.last.clone()) {
-            Some(x) => Outcome {
+        ProbeKind::Service { service } => {
+            let Some(h) = view.health.get(service).filter(|h| h.last.is_some() || h.usage.is_some()) else {
+                return Outcome::unknown(&p.name, format!("no traffic samples for {service}"));
+            };
+            if let Some(why) = &h.lost {
+                return Outcome::unknown(&p.name, format!("the signals of {service} are unknown: {why}"));
+            }
+            let usage = h.usage.as_ref();
+            let mut detail: Vec<String> = h.last.iter().map(|x| x.describe()).collect();
+            if let Some(u) = usage {
+                detail.push(format!("CPU {:.0}m, memory {}", u.cpu_m, crate::model::check::bytes(u.memory_bytes)));
+            }
+            let x = h.last.as_ref();
+            Outcome {
                 probe: p.name.clone(),
-                ok: Some(view.health[service].state() == Health::Healthy),
-                success: Some(x.success),
-                latency_ms: Some(x.p95_ms),
-                value: Some(x.rps),
-                detail: format!("success {:.1}%, p95 {:.0} ms", x.success * 100.0, x.p95_ms),
+                ok: Some(h.state() == Health::Healthy),
+                success: x.map(|x| x.success),
+                latency_ms: x.and_then(|x| x.p95_ms),
+                value: x.map(|x| x.rps),
+                detail: detail.join(", "),
                 reached: true,
-            },
-            None => Outcome::unknown(&p.name, format!("no traffic samples for {service}")),
-        },
+                rps: x.map(|x| x.rps),
+                cpu_m: usage.map(|u| u.cpu_m),
+                memory_bytes: usage.map(|u| u.memory_bytes),
+            }
+        }
         ProbeKind::Ready { workload } => {
             let w = workload.split_once('/').and_then(|(ns, name)| view.topology.workload(ns, name));
             match w {
@@ -151,6 +170,7 @@ pub(super) fn derive(view: &SteadyView, p: &ProbeSpec) -> Outcome {
                     value: Some(w.ready as f64),
                     detail: format!("ready {}/{}", w.ready, w.desired),
                     reached: true,
+                    ..Default::default()
                 },
                 None => Outcome::unknown(&p.name, format!("{workload} is not in the topology")),
             }

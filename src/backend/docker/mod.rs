@@ -11,6 +11,7 @@ pub mod lock;
 pub mod markers;
 pub mod netem;
 pub mod revert;
+pub mod stats;
 pub mod topology;
 pub mod watch;
 
@@ -34,6 +35,8 @@ pub struct DockerBackend {
     version: String,
     /// One fault at a time across every console on this engine.
     lock: Arc<lock::DockerLock>,
+    /// Where golden signals come from, when the user named it.
+    prometheus: Option<crate::backend::signals::PrometheusConfig>,
 }
 
 /// Where the docker CLI would connect: `DOCKER_HOST` or the default socket.
@@ -76,7 +79,13 @@ impl DockerBackend {
         let version = info.server_version.unwrap_or_default();
         let lock = Arc::new(lock::DockerLock::new(docker.clone(), &host));
         let ctx = Ctx::new(docker, own_container_id(), netem_image);
-        Ok(DockerBackend { ctx: Arc::new(ctx), host, version, lock })
+        Ok(DockerBackend { ctx: Arc::new(ctx), host, version, lock, prometheus: None })
+    }
+
+    /// Golden signals from this Prometheus (else a compose service named prometheus).
+    pub fn with_prometheus(mut self, prometheus: Option<crate::backend::signals::PrometheusConfig>) -> DockerBackend {
+        self.prometheus = prometheus;
+        self
     }
 }
 
@@ -134,6 +143,7 @@ impl Backend for DockerBackend {
 
     fn watch(&self, tx: UnboundedSender<TopologyDelta>) {
         watch::spawn(self.ctx.docker.clone(), self.host.clone(), self.ctx.own.clone(), tx.clone());
+        stats::spawn(self.ctx.docker.clone(), self.ctx.own.clone(), self.prometheus.clone(), tx.clone());
         crate::backend::lock::ClusterLock::watch(self.lock.as_ref(), tx.clone());
         self.probe_capabilities(tx);
     }

@@ -12,6 +12,7 @@ pub mod kit;
 pub mod lease;
 pub mod log;
 pub mod markers;
+pub mod signals;
 pub mod watch;
 
 use std::collections::BTreeSet;
@@ -42,6 +43,8 @@ pub struct KubeOptions {
     pub allow: Vec<String>,
     /// Where the cluster lock (a Lease) lives; `gameday` if empty.
     pub lock_namespace: String,
+    /// The Prometheus to read golden signals from; `None`: the cluster's own, found by itself.
+    pub prometheus: Option<crate::backend::signals::PrometheusConfig>,
 }
 
 pub struct KubeBackend {
@@ -51,6 +54,8 @@ pub struct KubeBackend {
     lock: Arc<lease::LeaseLock>,
     drill: Arc<drill::ConfigMapChannel>,
     events: Arc<events::Events>,
+    /// Where golden signals come from, when the user named it.
+    prometheus: Option<crate::backend::signals::PrometheusConfig>,
 }
 
 /// This process's pod, when it runs in the cluster.
@@ -125,6 +130,7 @@ impl KubeBackend {
             None => format!("{name} ({})", server.trim_end_matches('/')),
         };
         Ok(KubeBackend {
+            prometheus: opts.prometheus.clone(),
             ctx: Arc::new(ctx),
             scope: Scope { namespace: opts.namespace.clone() },
             cluster,
@@ -211,7 +217,8 @@ impl Backend for KubeBackend {
             *news = Some(tx.clone());
         }
         let (client, policy) = (self.ctx.client.clone(), self.ctx.policy.clone());
-        watch::spawn(client, self.scope.clone(), policy, self.ctx.explain.clone(), tx.clone());
+        watch::spawn(client.clone(), self.scope.clone(), policy, self.ctx.explain.clone(), tx.clone());
+        signals::spawn(client, self.scope.clone(), self.prometheus.clone(), tx.clone());
         crate::backend::lock::ClusterLock::watch(self.lock.as_ref(), tx.clone());
         self.discover(tx);
     }

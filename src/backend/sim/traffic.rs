@@ -93,8 +93,9 @@ pub fn sample(rng: &mut ChaCha8Rng, namespace: &str, svcs: &[ServiceView]) -> Ve
         out.push(ServiceSample {
             service: format!("{namespace}/{}", svc.name),
             success: ok as f64 / SAMPLES_PER_STEP as f64,
-            p95_ms: (p95 * 10.0).round() / 10.0,
+            p95_ms: Some((p95 * 10.0).round() / 10.0),
             rps: (svc.rps * (0.9 + 0.2 * rng.gen::<f64>())).round(),
+            source: "demo".into(),
         });
     }
     out
