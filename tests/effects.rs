@@ -285,3 +285,27 @@ fn an_abort_in_every_phase_before_the_backend_call_means_the_call_is_never_made(
     h.run_effects(fx);
     assert_eq!(calls(&h.key(KeyCode::Char(' '))), ["revert #1"]);
 }
+
+/// A responder who rejoins from another machine goes on from the entries it published, whose
+/// numbers have gaps (the rest of its old journal stayed on the other machine): what it records
+/// next is numbered after them, so the channel takes it as new.
+#[test]
+fn a_rejoined_responders_next_entries_are_numbered_after_what_it_published() {
+    let joined = EntryKind::DrillJoined { session: "s".into(), responder: "bob".into() };
+    let mark = |m| EntryKind::DrillMark {
+        responder: "bob".into(),
+        their_seq: None,
+        mark: m,
+        note: String::new(),
+        fault: None,
+        after_ms: None,
+    };
+    let published = vec![
+        entry(3, 100, joined),
+        entry(7, 200, mark(gameday::timeline::Mark::Detected)),
+        entry(9, 300, mark(gameday::timeline::Mark::Stop)),
+    ];
+    let opened = open(Earlier { entries: published, resumed: false, cluster_died: true });
+    let seqs: Vec<u64> = opened.state.book.timeline.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs[..4], [3, 7, 9, 10], "{seqs:?}");
+}

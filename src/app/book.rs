@@ -42,10 +42,13 @@ impl Book {
 
     /// Appends to the timeline and asks the runtime to journal it before any later effect.
     /// Text in it that came from outside (names, messages, notes) is cleaned of escape sequences
-    /// and control characters first, so the screen, the journal and every report agree.
+    /// and control characters first, so the screen, the journal and every report agree. It is
+    /// numbered after the last entry (a responder who rejoins a drill from another machine goes
+    /// on after the entries it published, whose numbers have gaps).
     pub fn record(&mut self, kind: EntryKind) {
         let kind = kind.cleaned();
-        let entry = Entry { seq: self.timeline.len() as u64 + 1, wall: self.now.wall, t_ms: self.now.t_ms, kind };
+        let seq = self.timeline.last().map_or(0, |e| e.seq) + 1;
+        let entry = Entry { seq, wall: self.now.wall, t_ms: self.now.t_ms, kind };
         self.timeline.push(entry.clone());
         self.fx.push(Effect::Record(entry));
     }
