@@ -4,10 +4,12 @@
 //! subresources (evictions respect PodDisruptionBudgets), discovery (so custom resources are
 //! detected for real), and small controllers. It misbehaves on demand: failed or slow answers,
 //! dropped watches, going offline. Grace periods are capped at 2 s to keep tests quick.
+//! It also serves the service proxy (to addresses a test puts behind a Service).
 
 pub mod controllers;
 pub mod engines;
 pub mod http;
+pub mod proxy;
 pub mod schemas;
 pub mod store;
 
@@ -49,6 +51,8 @@ pub struct Knobs {
     /// Someone else's write that lands just before the next write to this resource (after the
     /// writer read the object): it changes the stored object, so the writer's precondition fails.
     pub interleave: Option<(String, Change)>,
+    /// What the service proxy reaches behind a Service's port.
+    pub endpoints: Vec<proxy::Endpoint>,
 }
 
 pub struct Server {
@@ -58,6 +62,8 @@ pub struct Server {
     pub watch_gen: tokio::sync::watch::Sender<u64>,
     pub timing: Mutex<Timing>,
     pub engines: Mutex<EngineKnobs>,
+    /// The service proxy's client.
+    pub http: reqwest::Client,
 }
 
 pub struct ApiServer {
@@ -84,6 +90,12 @@ impl ApiServer {
             watch_gen,
             timing: Mutex::new(Timing::default()),
             engines: Mutex::new(EngineKnobs::default()),
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("an HTTP client"),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().unwrap();
@@ -224,6 +236,44 @@ impl ApiServer {
     /// from now on: 403, as RBAC answers.
     pub fn forbid(&self, plural: &str, verb: &str) {
         self.srv.knobs.lock().unwrap().forbidden.push((plural.to_string(), verb.to_string()));
+    }
+
+    /// The service proxy reaches `addr` (`127.0.0.1:PORT`) behind port `port` (its name or
+    /// number) of Service `ns/service`, as if a ready pod there served it. The Service itself
+    /// must exist for the proxy to answer (`seed_prometheus_service` makes one).
+    pub fn proxy_service(&self, ns: &str, service: &str, port: &str, addr: &str) {
+        let mut k = self.srv.knobs.lock().unwrap();
+        k.endpoints.retain(|e| !(e.ns == ns && e.service == service && e.port == port));
+        k.endpoints.push(proxy::Endpoint {
+            ns: ns.into(),
+            service: service.into(),
+            port: port.into(),
+            addr: addr.into(),
+        });
+    }
+
+    /// Nothing is behind Service `ns/service` any more (its pods are gone): 503 from the proxy.
+    pub fn unproxy_service(&self, ns: &str, service: &str) {
+        self.srv.knobs.lock().unwrap().endpoints.retain(|e| !(e.ns == ns && e.service == service));
+    }
+
+    /// A Service as the Prometheus Operator makes one (`prometheus-k8s` in `monitoring` in
+    /// kube-prometheus): port `port_name` (empty: unnamed) `port` -> targetPort `port_name`
+    /// (or `port`), selecting `app.kubernetes.io/name: prometheus`; its namespace too.
+    pub fn seed_prometheus_service(&self, ns: &str, name: &str, port_name: &str, port: u16) {
+        self.apply("namespaces", json!({"metadata": {"name": ns}}));
+        let mut p = json!({"port": port, "protocol": "TCP"});
+        if port_name.is_empty() {
+            p["targetPort"] = json!(port);
+        } else {
+            p["name"] = json!(port_name);
+            p["targetPort"] = json!(port_name);
+        }
+        self.apply(
+            "services",
+            json!({"metadata": {"name": name, "namespace": ns, "labels": {"app.kubernetes.io/name": "prometheus"}},
+                "spec": {"type": "ClusterIP", "selector": {"app.kubernetes.io/name": "prometheus"}, "ports": [p]}}),
+        );
     }
 
     /// Changes the object the next write to `plural` is about just before that write lands.
