@@ -53,12 +53,20 @@ pub async fn handle(
         return r;
     }
     let segs: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
-    // The service proxy.
-    if let ["api", "v1", "namespaces", ns, "services", id, "proxy", ..] = segs.as_slice() {
-        // What follows `/proxy/`, as given (a trailing slash kept).
-        let rest = path.splitn(9, '/').nth(8).unwrap_or_default();
-        let (ns, id) = (percent_decoded(ns), percent_decoded(id));
-        return srv.proxy_service(&method, &ns, &id, rest, uri.query(), &headers, body).await;
+    // The service proxy, and metrics-server's API (served by an aggregated API server for real).
+    match segs.as_slice() {
+        ["api", "v1", "namespaces", ns, "services", id, "proxy", ..] => {
+            // What follows `/proxy/`, as given (a trailing slash kept).
+            let rest = path.splitn(9, '/').nth(8).unwrap_or_default();
+            let (ns, id) = (percent_decoded(ns), percent_decoded(id));
+            return srv.proxy_service(&method, &ns, &id, rest, uri.query(), &headers, body).await;
+        }
+        ["apis", super::metrics::GROUP, rest @ ..] => {
+            return srv.metrics(&method, rest, &q).unwrap_or_else(|| {
+                status(404, "NotFound", &format!("the server could not find the requested resource ({path})"))
+            })
+        }
+        _ => {}
     }
     let (group, version, rest) = match segs.as_slice() {
         ["version"] => {
@@ -284,13 +292,17 @@ impl Server {
             .collect();
         groups.sort();
         groups.dedup();
-        let groups: Vec<Value> = groups
+        let mut groups: Vec<Value> = groups
             .iter()
             .map(|(g, v)| {
                 let gv = json!({"groupVersion": format!("{g}/{v}"), "version": v});
                 json!({"name": g, "versions": [gv.clone()], "preferredVersion": gv})
             })
             .collect();
+        drop(store);
+        if !self.knobs.lock().unwrap().no_metrics_server {
+            groups.push(super::metrics::group());
+        }
         json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
     }
 

@@ -4,15 +4,18 @@
 //! subresources (evictions respect PodDisruptionBudgets), discovery (so custom resources are
 //! detected for real), and small controllers. It misbehaves on demand: failed or slow answers,
 //! dropped watches, going offline. Grace periods are capped at 2 s to keep tests quick.
-//! It also serves the service proxy (to addresses a test puts behind a Service).
+//! It also serves the service proxy (to addresses a test puts behind a Service) and
+//! metrics.k8s.io (metrics-server's pod and node usage, shaped by the pods' state).
 
 pub mod controllers;
 pub mod engines;
 pub mod http;
+pub mod metrics;
 pub mod proxy;
 pub mod schemas;
 pub mod store;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -53,6 +56,10 @@ pub struct Knobs {
     pub interleave: Option<(String, Change)>,
     /// What the service proxy reaches behind a Service's port.
     pub endpoints: Vec<proxy::Endpoint>,
+    /// (namespace, pod) -> (CPU millicores, memory bytes) metrics.k8s.io reports instead.
+    pub usage: HashMap<(String, String), (u64, u64)>,
+    /// metrics.k8s.io is not served (a cluster without metrics-server).
+    pub no_metrics_server: bool,
 }
 
 pub struct Server {
@@ -274,6 +281,23 @@ impl ApiServer {
             json!({"metadata": {"name": name, "namespace": ns, "labels": {"app.kubernetes.io/name": "prometheus"}},
                 "spec": {"type": "ClusterIP", "selector": {"app.kubernetes.io/name": "prometheus"}, "ports": [p]}}),
         );
+    }
+
+    /// metrics.k8s.io reports pod `ns/pod` using this much (CPU in millicores, memory in bytes,
+    /// all on its first container) instead of what its state says.
+    pub fn set_usage(&self, ns: &str, pod: &str, cpu_millicores: u64, memory_bytes: u64) {
+        self.srv.knobs.lock().unwrap().usage.insert((ns.into(), pod.into()), (cpu_millicores, memory_bytes));
+    }
+
+    /// metrics.k8s.io reports pod `ns/pod` from its state again.
+    pub fn clear_usage(&self, ns: &str, pod: &str) {
+        self.srv.knobs.lock().unwrap().usage.remove(&(ns.to_string(), pod.to_string()));
+    }
+
+    /// Whether metrics-server is installed (it is by default): without it metrics.k8s.io is
+    /// neither discovered nor served (404), as in a cluster that lacks it.
+    pub fn metrics_server(&self, on: bool) {
+        self.srv.knobs.lock().unwrap().no_metrics_server = !on;
     }
 
     /// Changes the object the next write to `plural` is about just before that write lands.
