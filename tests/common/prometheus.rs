@@ -1,6 +1,7 @@
 //! A real Prometheus (Debian's `prometheus` package) on a loopback port, scraping loopback
 //! targets every second, its data in a temporary directory; killed (by its PID) when dropped.
-//! It is ready in ~0.3 s; a target's first sample lands after ~5 s.
+//! It is ready in ~0.3 s (`wait_ready`; before that it refuses connections, then answers 503);
+//! a target's first sample lands after ~5 s.
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -57,6 +58,21 @@ impl Prometheus {
     /// Where it listens (what a Service's endpoint would be).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Waits until it says it is ready (`/-/ready`: its storage is open, it answers queries);
+    /// panics after `timeout`. Until then, connections are refused, then answered 503.
+    pub async fn wait_ready(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let last = match self.http.get(format!("{}/-/ready", self.url)).send().await {
+                Ok(r) if r.status().is_success() => return,
+                Ok(r) => r.status().to_string(),
+                Err(e) => e.to_string(),
+            };
+            assert!(Instant::now() < deadline, "Prometheus not ready within {timeout:?}: {last}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// The result of an instant query (`data.result`), or why there is none (not up yet, a bad
