@@ -4,10 +4,10 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::http_service::Service;
+use common::prometheus::Prometheus;
 use common::Harness;
 use gameday::app::fault::FaultPhase;
 use gameday::app::{Effect, Event};
@@ -15,39 +15,6 @@ use gameday::config::session_file::SessionConfig;
 use gameday::model::probe::{ProbeKind, ProbeSpec};
 use gameday::runtime::probes::run_once;
 use gameday::timeline::EntryKind;
-
-struct Prometheus {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Prometheus {
-    fn start(target: std::net::SocketAddr) -> Prometheus {
-        let dir = tempfile::tempdir().unwrap();
-        let config = format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: shop\n    static_configs:\n      - targets: ['{target}']\n"
-        );
-        std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Debian's prometheus package (apt-get install prometheus; .ci/run installs it)");
-        Prometheus { child, url: format!("http://127.0.0.1:{port}"), _dir: dir }
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn promql(name: &str, url: &str, query: &str) -> ProbeSpec {
     ProbeSpec {
@@ -74,20 +41,20 @@ async fn wait_value(spec: &ProbeSpec, want: f64, within: Duration) {
 #[ignore = "needs Debian's prometheus package (.ci/run installs it)"]
 async fn a_promql_stop_condition_aborts_the_fault_when_the_exporter_dies() {
     let mut exporter = Service::start().await;
-    let prom = Prometheus::start(exporter.addr);
-    let up = promql("up", &prom.url, "up{job=\"shop\"}");
+    let prom = Prometheus::start(&[("shop", exporter.addr)]);
+    let up = promql("up", prom.url(), "up{job=\"shop\"}");
     wait_value(&up, 1.0, Duration::from_secs(30)).await;
-    wait_value(&promql("shop", &prom.url, "shop_up"), 1.0, Duration::from_secs(10)).await;
-    let none = run_once(&promql("none", &prom.url, "no_such_metric")).await;
+    wait_value(&promql("shop", prom.url(), "shop_up"), 1.0, Duration::from_secs(10)).await;
+    let none = run_once(&promql("none", prom.url(), "no_such_metric")).await;
     assert_eq!(none.ok, None, "a query with no series is unknown: {none:?}");
     assert!(none.detail.contains("returned no series"), "{}", none.detail);
-    let bad = run_once(&promql("bad", &prom.url, "up{")).await;
+    let bad = run_once(&promql("bad", prom.url(), "up{")).await;
     assert_eq!(bad.ok, None, "{bad:?}");
 
     let file = format!(
         "[[probe]]\nname = \"up\"\npromql = 'up{{job=\"shop\"}}'\nprometheus = \"{}\"\n\
          [[stop]]\nprobe = \"up\"\ncheck = \"value >= 1\"\nover = \"3s\"\nfor = \"1s\"\n",
-        prom.url
+        prom.url()
     );
     let mut h = Harness::demo();
     let fx = h.s.configure_steady(SessionConfig::parse("t.toml", &file).unwrap());

@@ -7,6 +7,8 @@ pub mod fake;
 pub mod http_service;
 pub mod kube;
 pub mod laptops;
+pub mod mesh;
+pub mod prometheus;
 pub mod pty;
 pub mod rbac;
 

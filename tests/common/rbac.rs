@@ -81,6 +81,17 @@ pub fn needs(request: &str) -> Option<(Option<String>, Grant)> {
         ["namespaces", ns, tail @ ..] if !tail.is_empty() => (Some(ns.to_string()), tail),
         other => (None, other),
     };
+    // A proxy subresource ({resource}/{name}/proxy/{path...}): its verb is the method's.
+    if let [r, _name, "proxy", ..] = rest {
+        let verb = match method {
+            "POST" => "create",
+            "PUT" => "update",
+            "PATCH" => "patch",
+            "DELETE" => "delete",
+            _ => "get",
+        };
+        return Some((ns, (group.to_string(), format!("{r}/proxy"), verb.to_string())));
+    }
     let (resource, named) = match rest {
         [] => return None,
         [r] => (r.to_string(), false),

@@ -53,6 +53,21 @@ pub async fn handle(
         return r;
     }
     let segs: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    // The service proxy, and metrics-server's API (served by an aggregated API server for real).
+    match segs.as_slice() {
+        ["api", "v1", "namespaces", ns, "services", id, "proxy", ..] => {
+            // What follows `/proxy/`, as given (a trailing slash kept).
+            let rest = path.splitn(9, '/').nth(8).unwrap_or_default();
+            let (ns, id) = (percent_decoded(ns), percent_decoded(id));
+            return srv.proxy_service(&method, &ns, &id, rest, uri.query(), &headers, body).await;
+        }
+        ["apis", super::metrics::GROUP, rest @ ..] => {
+            return srv.metrics(&method, rest, &q).unwrap_or_else(|| {
+                status(404, "NotFound", &format!("the server could not find the requested resource ({path})"))
+            })
+        }
+        _ => {}
+    }
     let (group, version, rest) = match segs.as_slice() {
         ["version"] => {
             return ok(
@@ -128,6 +143,27 @@ pub async fn handle(
         (&Method::DELETE, Some(name), _) => srv.delete(&target, name, &body, &q),
         _ => status(405, "MethodNotAllowed", &format!("{method} {path}")),
     }
+}
+
+/// A path segment with its `%XX` escapes decoded (a client may send `name%3Aport`).
+fn percent_decoded(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, ..) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn parse_body(body: &Bytes) -> Result<Value, Box<Response>> {
@@ -256,13 +292,17 @@ impl Server {
             .collect();
         groups.sort();
         groups.dedup();
-        let groups: Vec<Value> = groups
+        let mut groups: Vec<Value> = groups
             .iter()
             .map(|(g, v)| {
                 let gv = json!({"groupVersion": format!("{g}/{v}"), "version": v});
                 json!({"name": g, "versions": [gv.clone()], "preferredVersion": gv})
             })
             .collect();
+        drop(store);
+        if !self.knobs.lock().unwrap().no_metrics_server {
+            groups.push(super::metrics::group());
+        }
         json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
     }
 

@@ -4,13 +4,18 @@
 //! subresources (evictions respect PodDisruptionBudgets), discovery (so custom resources are
 //! detected for real), and small controllers. It misbehaves on demand: failed or slow answers,
 //! dropped watches, going offline. Grace periods are capped at 2 s to keep tests quick.
+//! It also serves the service proxy (to addresses a test puts behind a Service) and
+//! metrics.k8s.io (metrics-server's pod and node usage, shaped by the pods' state).
 
 pub mod controllers;
 pub mod engines;
 pub mod http;
+pub mod metrics;
+pub mod proxy;
 pub mod schemas;
 pub mod store;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -49,6 +54,12 @@ pub struct Knobs {
     /// Someone else's write that lands just before the next write to this resource (after the
     /// writer read the object): it changes the stored object, so the writer's precondition fails.
     pub interleave: Option<(String, Change)>,
+    /// What the service proxy reaches behind a Service's port.
+    pub endpoints: Vec<proxy::Endpoint>,
+    /// (namespace, pod) -> (CPU millicores, memory bytes) metrics.k8s.io reports instead.
+    pub usage: HashMap<(String, String), (u64, u64)>,
+    /// metrics.k8s.io is not served (a cluster without metrics-server).
+    pub no_metrics_server: bool,
 }
 
 pub struct Server {
@@ -58,6 +69,8 @@ pub struct Server {
     pub watch_gen: tokio::sync::watch::Sender<u64>,
     pub timing: Mutex<Timing>,
     pub engines: Mutex<EngineKnobs>,
+    /// The service proxy's client.
+    pub http: reqwest::Client,
 }
 
 pub struct ApiServer {
@@ -84,6 +97,12 @@ impl ApiServer {
             watch_gen,
             timing: Mutex::new(Timing::default()),
             engines: Mutex::new(EngineKnobs::default()),
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("an HTTP client"),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().unwrap();
@@ -224,6 +243,61 @@ impl ApiServer {
     /// from now on: 403, as RBAC answers.
     pub fn forbid(&self, plural: &str, verb: &str) {
         self.srv.knobs.lock().unwrap().forbidden.push((plural.to_string(), verb.to_string()));
+    }
+
+    /// The service proxy reaches `addr` (`127.0.0.1:PORT`) behind port `port` (its name or
+    /// number) of Service `ns/service`, as if a ready pod there served it. The Service itself
+    /// must exist for the proxy to answer (`seed_prometheus_service` makes one).
+    pub fn proxy_service(&self, ns: &str, service: &str, port: &str, addr: &str) {
+        let mut k = self.srv.knobs.lock().unwrap();
+        k.endpoints.retain(|e| !(e.ns == ns && e.service == service && e.port == port));
+        k.endpoints.push(proxy::Endpoint {
+            ns: ns.into(),
+            service: service.into(),
+            port: port.into(),
+            addr: addr.into(),
+        });
+    }
+
+    /// Nothing is behind Service `ns/service` any more (its pods are gone): 503 from the proxy.
+    pub fn unproxy_service(&self, ns: &str, service: &str) {
+        self.srv.knobs.lock().unwrap().endpoints.retain(|e| !(e.ns == ns && e.service == service));
+    }
+
+    /// A Service as the Prometheus Operator makes one (`prometheus-k8s` in `monitoring` in
+    /// kube-prometheus): port `port_name` (empty: unnamed) `port` -> targetPort `port_name`
+    /// (or `port`), selecting `app.kubernetes.io/name: prometheus`; its namespace too.
+    pub fn seed_prometheus_service(&self, ns: &str, name: &str, port_name: &str, port: u16) {
+        self.apply("namespaces", json!({"metadata": {"name": ns}}));
+        let mut p = json!({"port": port, "protocol": "TCP"});
+        if port_name.is_empty() {
+            p["targetPort"] = json!(port);
+        } else {
+            p["name"] = json!(port_name);
+            p["targetPort"] = json!(port_name);
+        }
+        self.apply(
+            "services",
+            json!({"metadata": {"name": name, "namespace": ns, "labels": {"app.kubernetes.io/name": "prometheus"}},
+                "spec": {"type": "ClusterIP", "selector": {"app.kubernetes.io/name": "prometheus"}, "ports": [p]}}),
+        );
+    }
+
+    /// metrics.k8s.io reports pod `ns/pod` using this much (CPU in millicores, memory in bytes,
+    /// all on its first container) instead of what its state says.
+    pub fn set_usage(&self, ns: &str, pod: &str, cpu_millicores: u64, memory_bytes: u64) {
+        self.srv.knobs.lock().unwrap().usage.insert((ns.into(), pod.into()), (cpu_millicores, memory_bytes));
+    }
+
+    /// metrics.k8s.io reports pod `ns/pod` from its state again.
+    pub fn clear_usage(&self, ns: &str, pod: &str) {
+        self.srv.knobs.lock().unwrap().usage.remove(&(ns.to_string(), pod.to_string()));
+    }
+
+    /// Whether metrics-server is installed (it is by default): without it metrics.k8s.io is
+    /// neither discovered nor served (404), as in a cluster that lacks it.
+    pub fn metrics_server(&self, on: bool) {
+        self.srv.knobs.lock().unwrap().no_metrics_server = !on;
     }
 
     /// Changes the object the next write to `plural` is about just before that write lands.
