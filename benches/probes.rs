@@ -112,7 +112,7 @@ fn main() {
     let _guard = rt.enter();
     for e in s.configure_steady(config) {
         if let Effect::StartProbe(spec) = e {
-            gameday::runtime::probes::spawn(spec, tx.clone());
+            gameday::runtime::probes::spawn(spec, None, tx.clone());
         }
     }
     // A fault live, so the stop condition has something to abort.

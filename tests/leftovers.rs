@@ -194,6 +194,8 @@ async fn the_report_of_a_session_killed_with_a_fault_live_and_recovered_by_clean
     let unix = (later_at.wall.timestamp_millis() / 100_000).to_string();
     let snap = regex::Regex::new(&format!(r"{unix}\d{{5}}")).unwrap().replace_all(&snap, "LATER_MS");
     let snap = regex::Regex::new(r"(?m)\b\d+ ms( \||$)").unwrap().replace_all(&snap, "N ms$1");
+    let snap =
+        regex::Regex::new(r"confirmed \d+ min \d\d s after it").unwrap().replace_all(&snap, "confirmed LATER after it");
     insta::assert_snapshot!(snap);
     assert!(md.contains("aborted (gameday cleanup)"), "{md}");
     assert!(!md.contains("in progress"), "its end is on record: {md}");

@@ -94,7 +94,7 @@ fn the_ci_log_has_one_line_per_entry_with_its_time_and_a_summary() {
     h.t = 5300;
     let fx = h.send(Event::Tick);
     h.run_effects(fx);
-    let mut log: Vec<String> = h.s.book.timeline.iter().map(ci::line).collect();
+    let mut log: Vec<String> = ci::lines(&h.s.book.timeline);
     log.push(ci::summary(&h.s.book.timeline, 0, 5412, 0));
     insta::assert_snapshot!(log.join("\n"));
 }

@@ -65,7 +65,7 @@ async fn http_and_tcp_probes_see_a_service_answer_slow_down_fail_and_go() {
 async fn the_engine_reports_each_probe_at_its_interval_through_the_event_channel() {
     let svc = Service::start().await;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    spawn(ProbeSpec { interval_ms: 200, ..http("shop", &svc.url(), 500) }, tx);
+    spawn(ProbeSpec { interval_ms: 200, ..http("shop", &svc.url(), 500) }, None, tx);
     let mut n = 0;
     let deadline = tokio::time::Instant::now() + Duration::from_millis(1100);
     while let Ok(Some(ev)) = tokio::time::timeout_at(deadline, rx.recv()).await {

@@ -159,3 +159,66 @@ fn a_real_mermaid_engine_draws_each_bar_where_its_times_say() {
         );
     }
 }
+
+/// The report's signal charts (xychart-beta blocks).
+fn xycharts(md: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut lines = md.lines();
+    while let Some(l) = lines.next() {
+        if l == "```mermaid" {
+            let block: Vec<&str> = lines.by_ref().take_while(|l| *l != "```").collect();
+            if block.first() == Some(&"xychart-beta") {
+                out.push(block.join("\n"));
+            }
+        }
+    }
+    out
+}
+
+/// A chart's line values, as written.
+fn line_values(block: &str) -> Vec<f64> {
+    let line = block.lines().find_map(|l| l.trim().strip_prefix("line [")).unwrap();
+    line.trim_end_matches(']').split(", ").map(|v| v.parse().unwrap()).collect()
+}
+
+#[test]
+#[ignore = "needs PyPI's mermaidx (a real Mermaid engine in QuickJS): .ci/run installs it"]
+fn a_real_mermaid_engine_draws_each_signal_chart_as_its_readings_say() {
+    let md = report::render(&session());
+    let charts = xycharts(&md);
+    assert!(charts.len() >= 4, "the session's faults moved p95 and success: {md}");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mermaid/xychart_points.py");
+    let mut child = Command::new(std::env::var("GAMEDAY_PYTHON").unwrap_or_else(|_| "python3".into()))
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    use std::io::Write as _;
+    child.stdin.take().unwrap().write_all(charts.join("\n---\n").as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "mermaidx (pip install mermaidx): {}", String::from_utf8_lossy(&out.stderr));
+    let drawn: Vec<Vec<(f64, f64)>> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(drawn.len(), charts.len());
+    for (block, points) in charts.iter().zip(&drawn) {
+        let values = line_values(block);
+        assert_eq!(points.len(), values.len(), "one point per reading: {block}");
+        // Left to right, evenly spaced.
+        let dx = points[1].0 - points[0].0;
+        assert!(points.windows(2).all(|w| (w[1].0 - w[0].0 - dx).abs() < 0.5), "{block}: {points:?}");
+        // Heights on one linear scale: y = a - b * value, higher values drawn higher up.
+        let (lo, hi) = (0..values.len()).fold((0, 0), |(lo, hi), i| {
+            (if values[i] < values[lo] { i } else { lo }, if values[i] > values[hi] { i } else { hi })
+        });
+        if values[hi] == values[lo] {
+            continue;
+        }
+        let b = (points[lo].1 - points[hi].1) / (values[hi] - values[lo]);
+        assert!(b > 0.0, "{block}");
+        for (v, (_, y)) in values.iter().zip(points) {
+            let want = points[lo].1 - b * (v - values[lo]);
+            assert!((y - want).abs() < 1.0, "{block}: {v} drawn at {y}, its scale says {want}");
+        }
+    }
+}

@@ -52,8 +52,8 @@ pub const USAGE: &str = ":inject <preset> <target> [name=value...] · :abort · 
      :title <text> · :who <name> [role], ... · :theme <name> · :quit";
 
 const PROBE_USAGE: &str =
-    "usage: :probe <name> http <url> [status] | tcp <host:port> | promql <prometheus-url> <query> \
-     | service <ns/name> | ready <ns/name>";
+    "usage: :probe <name> http <url> [status] | tcp <host:port> | service-http <ns/service:port/path> [status] \
+     | promql <prometheus-url> <query> | service <ns/name> | ready <ns/name>";
 const STOP_USAGE: &str = "usage: :stop <probe> <metric> <op> <threshold> [for <duration>] [over <duration>], \
      e.g. :stop front p95 <= 300ms for 10s";
 
@@ -74,6 +74,14 @@ fn probe(args: &[&str], rest: &str) -> Result<Command, String> {
             crate::model::probe::check_url(url).map_err(|e| format!("'{url}' {e}"))?;
             let query = rest.splitn(4, char::is_whitespace).nth(3).unwrap_or_default().trim().to_string();
             ProbeKind::Promql { prometheus: url.to_string(), query }
+        }
+        [_, "service-http", target] | [_, "service-http", target, _] => {
+            let (service, port, path) = crate::model::probe::parse_service_http(target)?;
+            let expect_status = match args.get(3) {
+                Some(s) => s.parse().map_err(|_| format!("'{s}' is not an HTTP status"))?,
+                None => 200,
+            };
+            ProbeKind::ServiceHttp { service, port, path, expect_status }
         }
         [_, "service", svc] if svc.contains('/') => ProbeKind::Service { service: svc.to_string() },
         [_, "ready", w] if w.contains('/') => ProbeKind::Ready { workload: w.to_string() },
@@ -255,6 +263,21 @@ mod tests {
             p.kind,
             ProbeKind::Promql { prometheus: "http://127.0.0.1:9090".into(), query: "min(up{job=\"a b\"})".into() }
         );
+        let Command::Probe(p) = parse("probe front service-http sock-shop/front-end:http/health?deep=1 204").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            p.kind,
+            ProbeKind::ServiceHttp {
+                service: "sock-shop/front-end".into(),
+                port: "http".into(),
+                path: "/health?deep=1".into(),
+                expect_status: 204
+            }
+        );
+        assert!(parse("probe front service-http front-end:80/health").unwrap_err().contains("namespace/service:port"));
+        assert!(parse("probe front service-http shop/front/health").unwrap_err().contains("namespace/service:port"));
         let Command::Stop(st) = parse("stop front p95 <= 300ms for 10s over 5s").unwrap() else { panic!() };
         assert_eq!((st.hold_ms, st.check.window_ms, st.check.threshold), (10_000, 5_000, 300.0));
         let Command::Expect(c) = parse("expect front success >= 99% over 1m").unwrap() else { panic!() };

@@ -92,7 +92,7 @@ fn candidates(s: &AppState, done: &[&str], typing: &str) -> Vec<String> {
         }
         ["theme"] => s.themes.keys().cloned().collect(),
         ["outcome"] => owned(&["held", "broken", "partial"]),
-        ["probe", _] => owned(&["http", "tcp", "promql", "service", "ready"]),
+        ["probe", _] => owned(&["http", "tcp", "service-http", "promql", "service", "ready"]),
         ["probe", _, "service" | "ready"] => {
             s.picture.topology.targets(TargetKind::Workload).iter().map(|t| t.to_string()).collect()
         }

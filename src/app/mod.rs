@@ -11,6 +11,7 @@
 
 pub mod blast;
 pub mod book;
+pub mod charting;
 pub mod cleanup;
 pub mod cluster;
 pub mod command;

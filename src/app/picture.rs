@@ -5,12 +5,13 @@
 use std::collections::BTreeMap;
 
 use super::book::Book;
+use super::charting::Charting;
 use super::health::{ServiceHealth, Usage};
 use crate::model::signals::{add_buckets, family_rank, quantile};
 use crate::model::{
     PodUsage, ServiceSample, SignalBatch, SignalKey, SourceKind, SourceState, Topology, TopologyDelta, Workload,
 };
-use crate::timeline::EntryKind;
+use crate::timeline::{EntryKind, Health};
 
 /// The backend's connection, as it last reported it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,6 +33,8 @@ pub struct Picture {
     pub health: BTreeMap<String, ServiceHealth>,
     /// Where signals come from, as last said: (kind, name) -> its state.
     pub sources: BTreeMap<(SourceKind, String), SourceState>,
+    /// The signals of a fault's services, taken for its report charts while it is in.
+    pub charting: Option<Charting>,
 }
 
 /// What a change of the picture means to the others.
@@ -57,9 +60,10 @@ impl Picture {
                     let reading = sample.describe();
                     let service = sample.service.clone();
                     if let Some((from, to)) = h.push(sample) {
-                        book.record(EntryKind::HealthChanged { service, from, to, reading });
+                        self.changed(service, from, to, reading, book);
                     }
                 }
+                self.chart(book);
             }
             TopologyDelta::ClusterEvent { message, .. }
                 if responder && message.starts_with(crate::model::EVENT_REASON_PREFIX) => {}
@@ -67,9 +71,18 @@ impl Picture {
                 book.record(EntryKind::Cluster { object, message, warning });
             }
             TopologyDelta::Connection { connected, detail } => self.on_connection(connected, detail, book),
-            TopologyDelta::Signals(batch) => self.on_signals(batch, book),
-            TopologyDelta::Usage { source, pods } => self.on_usage(&source, &pods),
-            TopologyDelta::Source { kind, name, state } => self.on_source(kind, name, state, book),
+            TopologyDelta::Signals(batch) => {
+                self.on_signals(batch, book);
+                self.chart(book);
+            }
+            TopologyDelta::Usage { source, pods } => {
+                self.on_usage(&source, &pods);
+                self.chart(book);
+            }
+            TopologyDelta::Source { kind, name, state } => {
+                self.on_source(kind, name, state, book);
+                self.chart(book);
+            }
             TopologyDelta::Snapshot(t) => {
                 let gone: Vec<String> =
                     self.health.keys().filter(|k| !t.workloads().any(|w| service_key(w) == **k)).cloned().collect();
@@ -102,6 +115,40 @@ impl Picture {
         PictureNews::Nothing
     }
 
+    /// A service's health changed: on the timeline, and charted if a fault is in.
+    fn changed(&mut self, service: String, from: Health, to: Health, reading: String, book: &mut Book) {
+        if let Some(c) = self.charting.as_mut() {
+            c.touch(&service);
+        }
+        book.record(EntryKind::HealthChanged { service, from, to, reading });
+    }
+
+    /// Starts charting fault `fault`'s services (a reading of them now, if any is measured).
+    pub fn start_chart(&mut self, fault: u64, services: Vec<String>, book: &mut Book) {
+        self.charting = Some(Charting::start(fault, services));
+        self.chart(book);
+    }
+
+    /// Fault `fault` left the system: its charts go on a while, for the recovery.
+    pub fn settle_chart(&mut self, fault: u64, now_ms: u64) {
+        if let Some(c) = self.charting.as_mut().filter(|c| c.fault == fault) {
+            c.settle(now_ms);
+        }
+    }
+
+    /// Takes the charted services' readings, if due; ends the charting once its tail is over.
+    fn chart(&mut self, book: &mut Book) {
+        let now = book.t_ms();
+        let Some(c) = self.charting.as_mut() else { return };
+        if c.over(now) {
+            self.charting = None;
+            return;
+        }
+        if let Some(readings) = c.take(&self.health, now) {
+            book.record(readings);
+        }
+    }
+
     fn on_connection(&mut self, connected: bool, detail: String, book: &mut Book) {
         let was = self.connection.as_ref().map(|c| c.connected);
         if was != Some(connected) {
@@ -120,7 +167,7 @@ impl Picture {
     fn readiness(&mut self, service: String, ready: u32, desired: u32, book: &mut Book) {
         let h = self.health.entry(service.clone()).or_default();
         if let Some((from, to)) = h.observe_readiness(ready, desired) {
-            book.record(EntryKind::HealthChanged { service, from, to, reading: format!("ready {ready}/{desired}") });
+            self.changed(service, from, to, format!("ready {ready}/{desired}"), book);
         }
     }
 
@@ -196,7 +243,7 @@ impl Picture {
             let reading = sample.describe();
             let h = self.health.entry(service.clone()).or_default();
             if let Some((from, to)) = h.push(sample) {
-                book.record(EntryKind::HealthChanged { service, from, to, reading });
+                self.changed(service, from, to, reading, book);
             }
         }
         for service in idle {
@@ -205,7 +252,7 @@ impl Picture {
             if let Some((from, to)) = h.go_idle(&source) {
                 let (r, d) = ready.unwrap_or((0, 0));
                 let reading = format!("no requests measured; ready {r}/{d}");
-                book.record(EntryKind::HealthChanged { service, from, to, reading });
+                self.changed(service, from, to, reading, book);
             }
         }
     }

@@ -178,7 +178,11 @@ impl AppState {
     /// The timeline's entries the filter lets through (all of them without one), oldest first.
     pub fn timeline_shown(&self) -> Vec<&Entry> {
         let f = self.ui.filter.to_lowercase();
-        self.book.timeline.iter().filter(|e| f.is_empty() || e.kind.describe().to_lowercase().contains(&f)).collect()
+        self.book
+            .timeline
+            .iter()
+            .filter(|e| e.kind.on_timeline() && (f.is_empty() || e.kind.describe().to_lowercase().contains(&f)))
+            .collect()
     }
 
     pub fn rows(&self) -> Vec<Row<'_>> {

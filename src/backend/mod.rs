@@ -114,6 +114,19 @@ pub trait Backend: Send + Sync + 'static {
         Ok(Vec::new())
     }
 
+    /// GETs `path` on port `port` of the Service `service` (`namespace/name`) from inside the
+    /// system (on Kubernetes, through the API server's service proxy), within `limit`; the
+    /// HTTP status it answered with, or why nothing answered.
+    async fn service_get(
+        &self,
+        _service: &str,
+        _port: &str,
+        _path: &str,
+        _limit: std::time::Duration,
+    ) -> Result<u16, String> {
+        Err("a service-http probe needs a Kubernetes backend (it goes through the API server's service proxy)".into())
+    }
+
     /// `leftovers`, saying too where it could not look (a kind the API server refused to list):
     /// a search that skipped something never claims that nothing was left behind.
     async fn search(&self) -> Result<Search, BackendError> {

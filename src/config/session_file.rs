@@ -59,6 +59,7 @@ struct RawProbe {
     http: Option<String>,
     expect_status: Option<u16>,
     tcp: Option<String>,
+    service_http: Option<String>,
     promql: Option<String>,
     prometheus: Option<String>,
     service: Option<String>,
@@ -117,6 +118,16 @@ impl SessionConfig {
                 }
                 kinds.push(ProbeKind::Tcp { addr: addr.clone() });
             }
+            if let Some(target) = &p.service_http {
+                let (service, port, path) = crate::model::probe::parse_service_http(target)
+                    .map_err(|e| at(p.name.span(), format!("probe '{name}': service_http = {e}")))?;
+                kinds.push(ProbeKind::ServiceHttp {
+                    service,
+                    port,
+                    path,
+                    expect_status: p.expect_status.unwrap_or(200),
+                });
+            }
             if let Some(query) = &p.promql {
                 let Some(prometheus) = p.prometheus.clone() else {
                     return Err(at(
@@ -137,7 +148,7 @@ impl SessionConfig {
             if kinds.len() != 1 {
                 return Err(at(
                     p.name.span(),
-                    format!("probe '{name}' needs exactly one of http, tcp, promql, service or ready"),
+                    format!("probe '{name}' needs exactly one of http, tcp, service_http, promql, service or ready"),
                 ));
             }
             let interval_ms = p.interval.as_ref().map(ms).transpose()?.unwrap_or(1000);
@@ -196,12 +207,28 @@ mod tests {
         let err = |t: &str| SessionConfig::parse("s.toml", t).unwrap_err().to_string();
         assert_eq!(
             err("[[probe]]\nname = \"a\"\n"),
-            "s.toml:2:8: probe 'a' needs exactly one of http, tcp, promql, service or ready"
+            "s.toml:2:8: probe 'a' needs exactly one of http, tcp, service_http, promql, service or ready"
         );
         assert!(
             err("[[probe]]\nname = \"a\"\nhttp = \"ftp://x\"\n").starts_with("s.toml:2:8: probe 'a': http = 'ftp://x'")
         );
         assert!(err("[[probe]]\nname = \"a\"\ntcp = \"x\"\n").contains("is not host:port"));
+        assert!(err("[[probe]]\nname = \"a\"\nservice_http = \"front:80\"\n")
+            .starts_with("s.toml:2:8: probe 'a': service_http = 'front:80' is not namespace/service:port/path"));
+        let c = SessionConfig::parse(
+            "s.toml",
+            "[[probe]]\nname = \"front\"\nservice_http = \"sock-shop/front-end:80/health\"\nexpect_status = 204\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.probes[0].kind,
+            ProbeKind::ServiceHttp {
+                service: "sock-shop/front-end".into(),
+                port: "80".into(),
+                path: "/health".into(),
+                expect_status: 204
+            }
+        );
         assert!(err("[[probe]]\nname = \"a\"\npromql = \"up\"\n").contains("needs prometheus ="));
         assert!(err("[[probe]]\nname = \"a\"\ntcp = \"h:1\"\ninterval = \"soon\"\n")
             .starts_with("s.toml:4:12: 'soon' is not a duration"));

@@ -1,13 +1,14 @@
 //! The probe engine: one tokio task per probe that reaches out (HTTP GET, TCP connect, PromQL
-//! instant query), each reporting `Event::Probe` at its interval through the one event channel.
+//! instant query, HTTP GET on a Service through the backend), each reporting `Event::Probe` at its interval through the one event channel.
 //! Probes derived from the backend are read by the core and never come here.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::app::Event;
+use crate::backend::Backend;
 use crate::model::probe::{Outcome, ProbeKind, ProbeSpec};
 
 /// One HTTP client (one connection pool) for every probe.
@@ -24,14 +25,19 @@ fn client() -> Result<&'static reqwest::Client, String> {
         .map_err(Clone::clone)
 }
 
-/// Runs `spec` every interval until the console goes away (or the task is aborted).
-pub fn spawn(spec: ProbeSpec, tx: UnboundedSender<Event>) -> tokio::task::AbortHandle {
+/// Runs `spec` every interval until the console goes away (or the task is aborted); a probe that
+/// reaches in through the system (`service-http`) asks `backend`.
+pub fn spawn(
+    spec: ProbeSpec,
+    backend: Option<Arc<dyn Backend>>,
+    tx: UnboundedSender<Event>,
+) -> tokio::task::AbortHandle {
     let task = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(spec.interval_ms.max(100)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let outcome = run_once(&spec).await;
+            let outcome = run_with(&spec, backend.as_deref()).await;
             if tx.send(Event::Probe(outcome)).is_err() {
                 break;
             }
@@ -53,8 +59,13 @@ fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }
 
-/// One check of one probe.
+/// One check of one probe that needs no backend.
 pub async fn run_once(spec: &ProbeSpec) -> Outcome {
+    run_with(spec, None).await
+}
+
+/// One check of one probe, asking `backend` when it reaches in through the system.
+pub async fn run_with(spec: &ProbeSpec, backend: Option<&dyn Backend>) -> Outcome {
     let name = spec.name.as_str();
     let timeout = Duration::from_millis(spec.timeout_ms);
     let t0 = Instant::now();
@@ -118,6 +129,24 @@ pub async fn run_once(spec: &ProbeSpec) -> Outcome {
             match value.and_then(|v| v.parse::<f64>().ok()) {
                 Some(v) => answered(name, true, latency, Some(v), format!("{query} = {v}")),
                 None => Outcome { reached: true, ..Outcome::unknown(name, format!("{query} returned no series")) },
+            }
+        }
+        ProbeKind::ServiceHttp { service, port, path, expect_status } => {
+            let Some(backend) = backend else {
+                return Outcome::unknown(name, "a service-http probe needs the console's backend");
+            };
+            match backend.service_get(service, port, path, timeout).await {
+                Ok(status) => {
+                    let latency = ms(t0);
+                    let ok = status == *expect_status;
+                    let detail = if ok {
+                        format!("{status} in {latency:.0} ms")
+                    } else {
+                        format!("{status} in {latency:.0} ms, wanted {expect_status}")
+                    };
+                    answered(name, ok, latency, None, detail)
+                }
+                Err(why) => unanswered(name, why),
             }
         }
         ProbeKind::Service { .. } | ProbeKind::Ready { .. } => Outcome::unknown(name, "read from the backend"),

@@ -145,8 +145,8 @@ impl Loop {
                     // No screen: the timeline as it grows, one line per entry for the CI log,
                     // cleaned of escapes. A closed stdout (SIGPIPE, a CI runner gone) must not
                     // end the run.
-                    for e in &timeline[printed..] {
-                        out::line(false, &crate::timeline::ci::line(e));
+                    for l in crate::timeline::ci::lines(&timeline[printed..]) {
+                        out::line(false, &l);
                     }
                 }
                 printed = timeline.len();

@@ -14,6 +14,11 @@ pub fn line(e: &Entry) -> String {
     format!("{:>9} {}", elapsed(e.t_ms), e.kind.describe())
 }
 
+/// The CI log's lines of these entries (those a person reads on the timeline).
+pub fn lines(entries: &[Entry]) -> Vec<String> {
+    entries.iter().filter(|e| e.kind.on_timeline()).map(line).collect()
+}
+
 /// The closing line: how many steps held, broke, failed, were skipped or never ran, whether
 /// every fault was confirmed reverted, the run's length and its exit code.
 pub fn summary(entries: &[Entry], left_behind: usize, took_ms: u64, code: u8) -> String {

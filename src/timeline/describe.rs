@@ -52,6 +52,10 @@ impl EntryKind {
                 if *retrying { "; retrying" } else { "; GIVING UP, fault may still be active" }
             ),
             HealthChanged { service, from, to, reading } => format!("{service} {from} > {to} ({reading})"),
+            Readings { fault, services } => {
+                let names: Vec<&str> = services.iter().map(|r| r.service.as_str()).collect();
+                format!("fault #{fault}: signals of {}", names.join(", "))
+            }
             Cluster { object, message, .. } => format!("{object}: {message}"),
             Note { text, tag, author, fault } => {
                 let mut about = Vec::new();

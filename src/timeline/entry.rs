@@ -19,6 +19,24 @@ pub struct Entry {
     pub kind: EntryKind,
 }
 
+/// One service's signals at one moment; `None` where they were not measured (or unknown).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServiceReading {
+    pub service: String,
+    /// Requests that succeeded, 0.0-1.0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p95_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rps: Option<f64>,
+    /// CPU in millicores, memory in bytes, summed over its pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_m: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bytes: Option<f64>,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Health {
@@ -435,6 +453,13 @@ pub enum EntryKind {
         fault: u64,
         reason: String,
     },
+    /// The signals of the services a fault touches, as the console had them then: taken
+    /// through the fault's window (and a while after its revert) for the report's charts. Not
+    /// shown on the timeline.
+    Readings {
+        fault: u64,
+        services: Vec<ServiceReading>,
+    },
     /// A fault that ended without a revert of this console's: how it ended ("the console was
     /// killed; the simulated cluster died with it, so nothing is left").
     FaultClosed {
@@ -465,6 +490,12 @@ impl EntryKind {
         serde_json::from_value(v).unwrap_or(self)
     }
 
+    /// Whether the entry is one a person reads on the timeline (the console's pane, the CI log,
+    /// the report's timeline); readings are the charts' data.
+    pub fn on_timeline(&self) -> bool {
+        !matches!(self, EntryKind::Readings { .. })
+    }
+
     /// The fault this entry is about, if any.
     pub fn fault(&self) -> Option<u64> {
         use EntryKind::*;
@@ -486,6 +517,7 @@ impl EntryKind {
             | ExpectationBroken { fault, .. }
             | AbortRepeated { fault, .. }
             | InjectNotApplied { fault, .. }
+            | Readings { fault, .. }
             | FaultClosed { fault, .. } => Some(*fault),
             _ => None,
         }

@@ -2,6 +2,7 @@
 //! the JUnit file, the gantt chart, the CI log's lines). Pure data and formats: the files they
 //! live in are `crate::store`'s.
 
+pub mod charts;
 pub mod ci;
 pub mod describe;
 pub mod drill;
@@ -17,4 +18,4 @@ pub mod report;
 pub mod summary;
 pub mod time;
 
-pub use entry::{since, EndReason, Entry, EntryKind, Health, Mark, NoteTag, Stamp};
+pub use entry::{since, EndReason, Entry, EntryKind, Health, Mark, NoteTag, ServiceReading, Stamp};

@@ -45,7 +45,7 @@ pub fn render_as(entries: &[Entry], status: Status) -> String {
     notes(&mut md, entries);
     let _ = writeln!(md, "## Timeline\n");
     let _ = writeln!(md, "| Time | Wall (UTC) | Event |\n|---|---|---|");
-    for e in entries {
+    for e in entries.iter().filter(|e| e.kind.on_timeline()) {
         let _ = writeln!(md, "| {} | {} | {} |", since(e.t_ms), e.wall.format("%H:%M:%S"), escape(&e.kind.describe()));
     }
     md
@@ -385,6 +385,7 @@ fn in_detail(md: &mut String, entries: &[Entry], faults: &[FaultSummary]) {
                     writeln!(md, "| {} | {} | {} | {} |", escape(&i.service), i.worst, changes.join(", "), i.end_state);
             }
         }
+        super::charts::markdown(md, entries, f);
         let _ = writeln!(md);
     }
 }

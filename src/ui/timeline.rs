@@ -23,7 +23,7 @@ pub fn kind_color(t: &Theme, k: &EntryKind) -> Color {
         | InjectRefused { .. } => t.timeline.fault,
         FaultEnding { .. } => t.timeline.abort,
         RevertStarted { .. } | RevertConfirmed { .. } | RevertFailed { .. } => t.timeline.revert,
-        HealthChanged { .. } => t.timeline.health,
+        HealthChanged { .. } | Readings { .. } => t.timeline.health,
         Cluster { .. } => t.timeline.cluster,
         Note { .. } => t.timeline.note,
         SessionDetails { .. } => t.timeline.session,
@@ -59,7 +59,8 @@ pub fn draw(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         None => shown.len(),
     };
     let focused = s.ui.focus == crate::app::state::Focus::Timeline;
-    let mut title = format!(" Timeline · {} entries ", s.book.timeline.len());
+    let entries = s.book.timeline.iter().filter(|e| e.kind.on_timeline()).count();
+    let mut title = format!(" Timeline · {entries} entries ");
     if !s.ui.filter.is_empty() {
         title.push_str(&format!("· {} match /{} ", shown.len(), s.ui.filter));
     }

@@ -97,8 +97,6 @@ pub fn needs(request: &str) -> Option<(Option<String>, Grant)> {
         [r] => (r.to_string(), false),
         [r, _name] => (r.to_string(), true),
         [r, _name, sub] => (format!("{r}/{sub}"), true),
-        // The service proxy: everything after `proxy` is the upstream's path.
-        [r, _name, "proxy", ..] => (format!("{r}/proxy"), true),
         _ => panic!("unexpected path {path}"),
     };
     let verb = match (method, named, watch) {

@@ -248,6 +248,25 @@ fn on_journal(s: &mut AppState, durable_seq: u64, error: Option<String>) {
     }
 }
 
+/// The services a fault's plan touches (`namespace/workload`): its workload, or the workloads
+/// of the pods it hits.
+fn touched(plan: &crate::app::fault::FaultPlan, topology: &crate::model::Topology) -> Vec<String> {
+    if let crate::model::Target::Workload { namespace, name } = &plan.target {
+        return vec![format!("{namespace}/{name}")];
+    }
+    let mut services: Vec<String> = plan
+        .pods
+        .iter()
+        .filter_map(|p| {
+            let w = topology.pod(&p.namespace, &p.name)?.workload.clone()?;
+            Some(format!("{}/{w}", p.namespace))
+        })
+        .collect();
+    services.sort();
+    services.dedup();
+    services
+}
+
 /// Passes an outcome to the machines that care: the only place machines meet.
 pub(crate) fn react(s: &mut AppState, outcome: Outcome) {
     match outcome {
@@ -260,8 +279,13 @@ pub(crate) fn react(s: &mut AppState, outcome: Outcome) {
                     sheet.on_requested(id);
                 }
             }
-            FaultOutcome::Active { id } => s.steady.on_active(id, s.book.t_ms()),
+            FaultOutcome::Active { id } => {
+                s.steady.on_active(id, s.book.t_ms());
+                let services = s.fault.live().map(|f| touched(&f.plan, &s.picture.topology)).unwrap_or_default();
+                s.picture.start_chart(id, services, &mut s.book);
+            }
             FaultOutcome::Settled { id, reverted } => {
+                s.picture.settle_chart(id, s.book.t_ms());
                 if reverted {
                     s.steady.on_reverted(id, s.book.t_ms());
                 }

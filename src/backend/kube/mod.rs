@@ -269,6 +269,16 @@ impl Backend for KubeBackend {
         }
     }
 
+    async fn service_get(
+        &self,
+        service: &str,
+        port: &str,
+        path: &str,
+        limit: std::time::Duration,
+    ) -> Result<u16, String> {
+        signals::service_get(&self.ctx.client, service, port, path, limit).await
+    }
+
     async fn leftovers(&self) -> Result<Vec<Leftover>, BackendError> {
         Ok(self.search().await?.found)
     }

@@ -50,12 +50,22 @@ fn rank(svc: &Service) -> usize {
 }
 
 /// Looks for the cluster's Prometheus: Services labelled `app.kubernetes.io/name=prometheus`,
-/// then by the names charts give it.
+/// then by the names charts give it; in every namespace (it usually lives in its own, e.g.
+/// `monitoring`, even when the console watches one), else in the one watched when listing
+/// every namespace is not allowed.
 pub async fn find(client: &Client, scope: &Scope) -> Result<Option<Found>, String> {
-    let api: Api<Service> = match &scope.namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    };
+    match find_in(Api::all(client.clone())).await {
+        Err(why) if scope.namespace.is_some() => {
+            match find_in(Api::namespaced(client.clone(), scope.namespace.as_deref().unwrap_or_default())).await {
+                Ok(found) => Ok(found),
+                Err(_) => Err(why),
+            }
+        }
+        other => other,
+    }
+}
+
+async fn find_in(api: Api<Service>) -> Result<Option<Found>, String> {
     let said = |e: kube::Error| super::kit::said(&e);
     let mut found: Vec<Service> =
         api.list(&ListParams::default().labels("app.kubernetes.io/name=prometheus")).await.map_err(said)?.items;
@@ -219,6 +229,49 @@ async fn usage(client: Client, scope: Scope, tx: UnboundedSender<TopologyDelta>)
         }
         if !say(state) {
             return;
+        }
+    }
+}
+
+/// GETs `path` on `service` (`namespace/name`) port `port` through the API server's service
+/// proxy: the status the service answered with, or why it could not be asked (a refusal by the
+/// API server itself, such as 403, 404 or 503 for a Service with no ready endpoint).
+pub async fn service_get(
+    client: &Client,
+    service: &str,
+    port: &str,
+    path: &str,
+    limit: Duration,
+) -> Result<u16, String> {
+    let (ns, name) = service.split_once('/').ok_or_else(|| format!("'{service}' is not namespace/name"))?;
+    let uri = format!("/api/v1/namespaces/{ns}/services/{name}:{port}/proxy{path}");
+    let req = http::Request::get(&uri)
+        .body(kube::client::Body::from(Vec::new()))
+        .map_err(|e| format!("cannot ask for {uri}: {e}"))?;
+    match tokio::time::timeout(limit, client.send(req)).await {
+        Err(_) => Err(format!("no answer within {} ms", limit.as_millis())),
+        Ok(Err(e)) => Err(super::kit::said(&e)),
+        Ok(Ok(resp)) => {
+            let status = resp.status().as_u16();
+            if status >= 400 {
+                // The API server's own refusals (forbidden, no such Service, no ready endpoint)
+                // are Status objects; what the service itself answers is not.
+                let body = tokio::time::timeout(limit, resp.into_body().collect_bytes()).await;
+                let refusal = body
+                    .ok()
+                    .and_then(Result::ok)
+                    .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+                    .filter(|v| v["kind"] == "Status" && v["apiVersion"] == "v1");
+                if let Some(refusal) = refusal {
+                    let message = refusal["message"].as_str().unwrap_or("no reason given");
+                    return Err(if matches!(status, 401 | 403) {
+                        format!("the API server refused the service proxy ({status}): {message}; deploy/rbac.yaml grants get on services/proxy")
+                    } else {
+                        format!("the API server answered {status}: {message}")
+                    });
+                }
+            }
+            Ok(status)
         }
     }
 }

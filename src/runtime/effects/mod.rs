@@ -219,7 +219,10 @@ impl Runner {
                 }
                 Effect::StartProbe(spec) => {
                     let name = spec.name.clone();
-                    if let Some(old) = self.probes.insert(name, super::probes::spawn(spec, self.tx.clone())) {
+                    if let Some(old) = self
+                        .probes
+                        .insert(name, super::probes::spawn(spec, Some(self.backend.clone()), self.tx.clone()))
+                    {
                         old.abort();
                     }
                 }
