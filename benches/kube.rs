@@ -25,74 +25,7 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use serde_json::{json, Value};
 
-const NAMESPACES: usize = 50;
-const DEPLOYMENTS_PER_NS: usize = 50; // 2,500 deployments, each with a service
-const PODS_PER_DEPLOYMENT: usize = 4; // 10,000 pods
-const NODES: usize = 500;
-const PODS: usize = NAMESPACES * DEPLOYMENTS_PER_NS * PODS_PER_DEPLOYMENT;
-
-/// Every object of the cluster, as (plural, JSON), in an order the API server accepts.
-fn objects() -> Vec<(&'static str, Value)> {
-    let mut out = Vec::new();
-    for n in 0..NODES {
-        out.push((
-            "nodes",
-            json!({"metadata": {"name": format!("node-{n:03}")}, "spec": {},
-                "status": {"conditions": [{"type": "Ready", "status": "True"}]}}),
-        ));
-    }
-    let mut pod_no = 0usize;
-    for k in 0..NAMESPACES {
-        let ns = format!("team-{k:02}");
-        out.push(("namespaces", json!({"metadata": {"name": ns, "labels": {"gameday.dev/allow": "true"}}})));
-        for d in 0..DEPLOYMENTS_PER_NS {
-            let app = format!("svc-{d:02}");
-            let rs = format!("{app}-5f7c9d8b6");
-            let n = PODS_PER_DEPLOYMENT as i64;
-            let labels = json!({"app": app});
-            out.push((
-                "deployments",
-                json!({"metadata": {"name": app, "namespace": ns, "labels": labels},
-                    "spec": {"replicas": n, "selector": {"matchLabels": labels},
-                        "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": app, "image": "example/app:1"}]}}},
-                    "status": {"replicas": n, "readyReplicas": n, "availableReplicas": n, "observedGeneration": 1}}),
-            ));
-            out.push((
-                "replicasets",
-                json!({"metadata": {"name": rs, "namespace": ns, "labels": labels,
-                        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": app, "uid": format!("d-{ns}-{app}"), "controller": true}]},
-                    "spec": {"replicas": n, "selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": app, "image": "example/app:1"}]}}},
-                    "status": {"replicas": n, "readyReplicas": n}}),
-            ));
-            out.push((
-                "services",
-                json!({"metadata": {"name": app, "namespace": ns}, "spec": {"selector": labels, "ports": [{"port": 80}]}}),
-            ));
-            let mut endpoints = Vec::new();
-            for p in 0..PODS_PER_DEPLOYMENT {
-                let name = format!("{rs}-{p:05}");
-                let ip = format!("10.{}.{}.{}", pod_no / 65536, (pod_no / 256) % 256, pod_no % 256);
-                out.push((
-                    "pods",
-                    json!({"metadata": {"name": name, "namespace": ns, "labels": labels,
-                            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs, "uid": format!("rs-{ns}-{rs}"), "controller": true}]},
-                        "spec": {"nodeName": format!("node-{:03}", pod_no % NODES), "containers": [{"name": app, "image": "example/app:1"}]},
-                        "status": {"phase": "Running", "podIP": ip,
-                            "conditions": [{"type": "Ready", "status": "True"}],
-                            "containerStatuses": [{"name": app, "ready": true, "restartCount": 0, "image": "example/app:1", "imageID": "", "state": {"running": {}}}]}}),
-                ));
-                endpoints.push(json!({"addresses": [ip], "conditions": {"ready": true}, "targetRef": {"kind": "Pod", "name": name, "namespace": ns}}));
-                pod_no += 1;
-            }
-            out.push((
-                "endpointslices",
-                json!({"metadata": {"name": format!("{app}-abcde"), "namespace": ns, "labels": {"kubernetes.io/service-name": app}},
-                    "addressType": "IPv4", "endpoints": endpoints, "ports": [{"port": 80}]}),
-            ));
-        }
-    }
-    out
-}
+use common::scale::{objects, DEPLOYMENTS_PER_NS, NAMESPACES, NODES, PODS, PODS_PER_DEPLOYMENT};
 
 /// The same objects as watcher changes, kind by kind.
 fn changes(objs: &[(&'static str, Value)]) -> Vec<Change> {

@@ -846,3 +846,67 @@ async fn a_restart_policy_ignores_an_api_kill_as_the_preview_says_and_acts_on_a_
         .starts_with("grep -q \"abc\" /proc/1/cgroup"));
     shop.stop().await;
 }
+
+/// web-1's CPU (millicores) in the next Usage the watch sends that satisfies `f`.
+async fn web_cpu(rx: &mut Deltas, web1: &str, what: &str, f: impl Fn(f64) -> bool) -> f64 {
+    let d = rx
+        .wait(
+            30,
+            what,
+            |d| matches!(d, TopologyDelta::Usage { pods, .. } if pods.iter().any(|p| p.pod == web1 && f(p.cpu_m))),
+        )
+        .await;
+    let TopologyDelta::Usage { source, pods } = d else { unreachable!() };
+    assert_eq!(source, "Docker stats");
+    pods.iter().find(|p| p.pod == web1).map(|p| p.cpu_m).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Docker engine (.ci/run runs it)"]
+async fn the_engines_stats_show_a_busy_container_and_a_cpu_throttle_moving_its_cpu() {
+    let shop = Shop::start("st").await;
+    let b = shop.backend().await;
+    let web1 = shop.container("web", 1);
+    let mut rx = watch(&b);
+    rx.wait(10, "the CPU and memory source", |d| {
+        matches!(d, TopologyDelta::Source { kind: gameday::model::SourceKind::Resources, name, .. } if name == "Docker stats")
+    })
+    .await;
+    // Idle, web-1 uses next to no CPU, and some memory.
+    let d = rx
+        .wait(
+            30,
+            "web-1's usage",
+            |d| matches!(d, TopologyDelta::Usage { pods, .. } if pods.iter().any(|p| p.pod == web1)),
+        )
+        .await;
+    let TopologyDelta::Usage { pods, .. } = d else { unreachable!() };
+    let idle = pods.iter().find(|p| p.pod == web1).unwrap();
+    assert!(idle.cpu_m < 200.0 && idle.memory_bytes > 0.0, "{idle:?}");
+    assert_eq!(idle.namespace, shop.name);
+
+    // A busy loop in web-1: about a core.
+    let (code, out, _) = shop.exec(&web1, &["sh", "-c", "(while :; do :; done) >/dev/null 2>&1 &"]).await;
+    assert_eq!(code, 0, "{out}");
+    let busy = web_cpu(&mut rx, &web1, "web-1 busy", |c| c > 500.0).await;
+    // Throttled to 0.2 CPUs: its CPU falls to about 200m.
+    let spec = shop.spec(
+        "cpu-throttle",
+        &format!("container/{web1}"),
+        &[&web1],
+        &[("cpus", ParamValue::Float(0.2))],
+        Mode::All,
+    );
+    let h = apply(&b, &spec).await;
+    let throttled = web_cpu(&mut rx, &web1, "web-1 throttled", |c| c < 300.0).await;
+    // The next readings stay there: it is the throttle, not a lull.
+    let again = web_cpu(&mut rx, &web1, "web-1 still throttled", |_| true).await;
+    assert!(again < 300.0, "{again}");
+    b.revert(&h).await.unwrap();
+    let freed = web_cpu(&mut rx, &web1, "web-1 busy again", |c| c > 500.0).await;
+    eprintln!(
+        "web-1: idle {:.0}m, busy {busy:.0}m, throttled {throttled:.0}m / {again:.0}m, freed {freed:.0}m",
+        idle.cpu_m
+    );
+    shop.stop().await;
+}

@@ -39,7 +39,12 @@ fn workload(name: &str) -> SignalKey {
 }
 
 fn batch(rates: Vec<Rates>) -> Event {
-    Event::Backend(TopologyDelta::Signals(SignalBatch { source: SOURCE.into(), window_ms: 15_000, rates }))
+    Event::Backend(TopologyDelta::Signals(SignalBatch {
+        source: SOURCE.into(),
+        window_ms: 15_000,
+        rates,
+        gone: Vec::new(),
+    }))
 }
 
 #[test]
@@ -193,4 +198,40 @@ fn a_stop_condition_on_unknown_signals_never_fires_and_the_confirmation_says_so(
     h.run_effects(fx);
     assert!(matches!(h.s.fault.phase, FaultPhase::Armed { .. }), "the confirmation asks first: {:?}", h.s.fault.phase);
     assert!(h.s.book.status.as_ref().is_some_and(|s| s.text.contains("stop conditions cannot be evaluated")));
+}
+
+#[test]
+fn a_family_that_vanishes_makes_what_it_measured_unknown_until_it_comes_back() {
+    let mut h = shop();
+    let web = || rates("Istio", workload("web"), 10.0, 0.0, &[(50.0, 10.0), (INF, 10.0)]);
+    h.send(batch(vec![web()]));
+    assert_eq!(h.s.picture.health["shop/web"].state(), Health::Healthy);
+    let gone = || {
+        Event::Backend(TopologyDelta::Signals(SignalBatch {
+            source: SOURCE.into(),
+            window_ms: 15_000,
+            rates: vec![],
+            gone: vec!["Istio".into()],
+        }))
+    };
+    let before = h.s.book.timeline.len();
+    h.send(gone());
+    // The next refreshes have no Istio series either (and say nothing is gone any more):
+    // still unknown, never taken for idle and judged healthy by readiness.
+    h.send(batch(vec![]));
+    h.send(batch(vec![]));
+    let said: Vec<String> = h.s.book.timeline[before..].iter().map(|e| e.kind.describe()).collect();
+    assert_eq!(said.len(), 1, "said once: {said:?}");
+    assert!(said[0].contains("Istio metrics are gone from Prometheus") && said[0].contains("1 service(s)"), "{said:?}");
+    assert_eq!(h.s.picture.health["shop/web"].state(), Health::Unknown);
+    let v = h.s.steady.hypothesis(&h.s.steady_view());
+    assert!(matches!(&v, Verdict::Unknown { why } if why.contains("Istio metrics are gone")), "{v:?}");
+    // Back.
+    h.send(batch(vec![web()]));
+    assert_eq!(h.s.picture.health["shop/web"].state(), Health::Healthy);
+    assert!(
+        h.s.book.timeline.last().unwrap().kind.describe().contains("Istio via Prometheus"),
+        "{:?}",
+        h.s.book.timeline.last()
+    );
 }

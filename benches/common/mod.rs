@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod scale;
+
 use std::path::PathBuf;
 
 use gameday::app::state::{PresetEntry, Session};

@@ -35,6 +35,9 @@ pub struct Picture {
     pub sources: BTreeMap<(SourceKind, String), SourceState>,
     /// The signals of a fault's services, taken for its report charts while it is in.
     pub charting: Option<Charting>,
+    /// Families gone from a source ("Istio via Prometheus ..."): what they covered is unknown
+    /// until they come back.
+    pub gone: std::collections::BTreeSet<String>,
 }
 
 /// What a change of the picture means to the others.
@@ -223,10 +226,39 @@ impl Picture {
             add_buckets(&mut sum.buckets, &r.buckets);
         }
         let source = batch.source;
+        // A family back from gone.
+        let back: Vec<String> = by
+            .values()
+            .map(|sum| format!("{} via {source}", sum.family))
+            .filter(|tag| self.gone.contains(tag))
+            .collect();
+        for tag in back {
+            self.gone.remove(&tag);
+            let message = format!("{tag}: its metrics are back");
+            book.record(EntryKind::Cluster { object: "signals".into(), message, warning: false });
+        }
+        for family in &batch.gone {
+            let tag = format!("{family} via {source}");
+            let why = format!("{family} metrics are gone from {source}");
+            let mut lost = 0;
+            for h in self.health.values_mut().filter(|h| h.last.as_ref().is_some_and(|l| l.source == tag)) {
+                h.lose(&why);
+                lost += 1;
+            }
+            if self.gone.insert(tag) {
+                let message =
+                    format!("{why} (no series at all): {lost} service(s) it measured are unknown until they come back");
+                book.record(EntryKind::Cluster { object: "signals".into(), message, warning: true });
+            }
+        }
+        let gone = &self.gone;
         let idle: Vec<String> = self
             .health
             .iter()
-            .filter(|(k, h)| !by.contains_key(*k) && h.last.as_ref().is_some_and(|l| l.source.ends_with(&source)))
+            .filter(|(k, h)| {
+                !by.contains_key(*k)
+                    && h.last.as_ref().is_some_and(|l| l.source.ends_with(&source) && !gone.contains(&l.source))
+            })
             .map(|(k, _)| k.clone())
             .collect();
         for (service, sum) in by {

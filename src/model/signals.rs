@@ -53,6 +53,10 @@ pub struct SignalBatch {
     /// The window the rates are over, ms.
     pub window_ms: u64,
     pub rates: Vec<Rates>,
+    /// Families that had series at the last refresh and have none now (their exporter or
+    /// its scrape is gone): what they covered is unknown, not idle.
+    #[serde(default)]
+    pub gone: Vec<String>,
 }
 
 /// A pod's (a container's) resources now.

@@ -153,23 +153,43 @@ pub fn memory_bytes(q: &str) -> Option<f64> {
     q.parse::<f64>().ok().filter(|x| x.is_finite())
 }
 
+/// A PodMetricsList, as far as it is read (typed: 10,000 pods are megabytes of JSON).
+#[derive(serde::Deserialize)]
+struct PodMetricsList {
+    #[serde(default)]
+    items: Vec<PodMetrics>,
+}
+
+#[derive(serde::Deserialize)]
+struct PodMetrics {
+    metadata: Meta,
+    #[serde(default)]
+    containers: Vec<ContainerMetrics>,
+}
+
+#[derive(serde::Deserialize)]
+struct Meta {
+    name: String,
+    namespace: String,
+}
+
+#[derive(serde::Deserialize)]
+struct ContainerMetrics {
+    #[serde(default)]
+    usage: std::collections::BTreeMap<String, String>,
+}
+
 /// The pods' usage in a PodMetricsList.
-fn pods(list: &Value) -> Vec<PodUsage> {
-    list["items"]
-        .as_array()
+fn pods(list: PodMetricsList) -> Vec<PodUsage> {
+    list.items
         .into_iter()
-        .flatten()
-        .filter_map(|item| {
-            let mut u = PodUsage {
-                namespace: item["metadata"]["namespace"].as_str()?.to_string(),
-                pod: item["metadata"]["name"].as_str()?.to_string(),
-                ..Default::default()
-            };
-            for c in item["containers"].as_array().into_iter().flatten() {
-                u.cpu_m += c["usage"]["cpu"].as_str().and_then(cpu_m).unwrap_or(0.0);
-                u.memory_bytes += c["usage"]["memory"].as_str().and_then(memory_bytes).unwrap_or(0.0);
+        .map(|item| {
+            let mut u = PodUsage { namespace: item.metadata.namespace, pod: item.metadata.name, ..Default::default() };
+            for c in &item.containers {
+                u.cpu_m += c.usage.get("cpu").and_then(|q| cpu_m(q)).unwrap_or(0.0);
+                u.memory_bytes += c.usage.get("memory").and_then(|q| memory_bytes(q)).unwrap_or(0.0);
             }
-            Some(u)
+            u
         })
         .collect()
 }
@@ -195,7 +215,7 @@ async fn usage(client: Client, scope: Scope, tx: UnboundedSender<TopologyDelta>)
         };
         let answer = tokio::time::timeout(signals::prometheus::CALL_LIMIT, client.request_text(req)).await;
         let state = match answer {
-            Ok(Ok(text)) => match serde_json::from_str::<Value>(&text) {
+            Ok(Ok(text)) => match serde_json::from_str::<PodMetricsList>(&text) {
                 Ok(list) => {
                     if !up {
                         up = true;
@@ -203,7 +223,7 @@ async fn usage(client: Client, scope: Scope, tx: UnboundedSender<TopologyDelta>)
                             return;
                         }
                     }
-                    if tx.send(TopologyDelta::Usage { source: name.clone(), pods: pods(&list) }).is_err() {
+                    if tx.send(TopologyDelta::Usage { source: name.clone(), pods: pods(list) }).is_err() {
                         return;
                     }
                     continue;
@@ -293,7 +313,7 @@ mod tests {
         assert_eq!(memory_bytes("x"), None);
         let list = serde_json::json!({"items": [{"metadata": {"name": "carts-1", "namespace": "shop"},
             "containers": [{"name": "a", "usage": {"cpu": "250m", "memory": "10Mi"}}, {"name": "b", "usage": {"cpu": "1000000n", "memory": "1Mi"}}]}]});
-        let p = pods(&list);
+        let p = pods(serde_json::from_value(list).unwrap());
         assert_eq!((p[0].pod.as_str(), p[0].cpu_m, p[0].memory_bytes), ("carts-1", 251.0, 11.0 * 1048576.0));
     }
 }

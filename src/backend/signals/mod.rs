@@ -7,6 +7,7 @@
 pub mod families;
 pub mod prometheus;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
@@ -40,6 +41,8 @@ pub async fn read(prom: Prometheus, tx: UnboundedSender<TopologyDelta>) {
     };
     let (refresh, window) = pace(prom.scrape_interval().await);
     let mut variants = Vec::new();
+    // The families that had series at the last refresh.
+    let mut had: BTreeSet<String> = BTreeSet::new();
     let mut detected: Option<tokio::time::Instant> = None;
     let mut tick = tokio::time::interval(refresh);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -66,9 +69,13 @@ pub async fn read(prom: Prometheus, tx: UnboundedSender<TopologyDelta>) {
         }
         let mut rates = Vec::new();
         let mut failed = None;
+        let mut series: BTreeMap<&str, usize> = BTreeMap::new();
         for v in &variants {
             match prom.query(&families::query(v, &range(window))).await {
-                Ok(samples) => rates.extend(families::rates(v, &samples)),
+                Ok(samples) => {
+                    *series.entry(v.family).or_default() += samples.len();
+                    rates.extend(families::rates(v, &samples));
+                }
                 Err(why) => failed = Some(why),
             }
         }
@@ -80,8 +87,18 @@ pub async fn read(prom: Prometheus, tx: UnboundedSender<TopologyDelta>) {
                     return;
                 }
             }
-            None if !variants.is_empty() => {
-                let batch = SignalBatch { source: name.clone(), window_ms: window.as_millis() as u64, rates };
+            None if !variants.is_empty() || !had.is_empty() => {
+                // A family with no series at all now, that had some: gone (a family whose
+                // services merely have no requests still has its series).
+                let now: BTreeSet<String> =
+                    series.iter().filter(|(_, n)| **n > 0).map(|(f, _)| f.to_string()).collect();
+                let gone: Vec<String> = had.difference(&now).cloned().collect();
+                if !gone.is_empty() {
+                    // Asked again at the next refresh: it may have been uninstalled.
+                    detected = None;
+                }
+                had = now;
+                let batch = SignalBatch { source: name.clone(), window_ms: window.as_millis() as u64, rates, gone };
                 if tx.send(TopologyDelta::Signals(batch)).is_err() {
                     return;
                 }

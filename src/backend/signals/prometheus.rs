@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::Deserialize;
 use serde_json::Value;
 
 /// How long one call may take: a slow Prometheus never holds the console.
@@ -86,8 +88,9 @@ impl Prometheus {
         }
     }
 
-    /// GET `path` (`/api/v1/...`) with these parameters: the `data` of its answer.
-    pub async fn get(&self, path: &str, params: &[(&str, &str)]) -> Result<Value, String> {
+    /// GET `path` (`/api/v1/...`) with these parameters: the `data` of its answer, read as `T`
+    /// (straight from the text: an answer of 2,500 services is megabytes).
+    pub async fn get<T: DeserializeOwned>(&self, path: &str, params: &[(&str, &str)]) -> Result<T, String> {
         let call = async {
             match &self.transport {
                 Transport::Http { base, auth, client } => {
@@ -131,42 +134,31 @@ impl Prometheus {
 
     /// An instant query's samples (a vector; NaN and infinite values are left out).
     pub async fn query(&self, promql: &str) -> Result<Vec<Sample>, String> {
-        let data = self.get("/api/v1/query", &[("query", promql)]).await?;
-        if data["resultType"] != "vector" {
-            return Err(format!("the query answered a {}, not a vector", data["resultType"]));
+        let data: QueryData = self.get("/api/v1/query", &[("query", promql)]).await?;
+        if data.result_type != "vector" {
+            return Err(format!("the query answered a {}, not a vector", data.result_type));
         }
-        let mut out = Vec::new();
-        for r in data["result"].as_array().into_iter().flatten() {
-            let Some(value) = r["value"][1].as_str().and_then(|v| v.parse::<f64>().ok()).filter(|v| v.is_finite())
-            else {
-                continue;
-            };
-            let labels = r["metric"]
-                .as_object()
-                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
-                .unwrap_or_default();
-            out.push(Sample { labels, value });
-        }
-        Ok(out)
+        let result: Vec<VectorSample> =
+            serde_json::from_str(data.result.get()).map_err(|e| format!("its vector could not be read: {e}"))?;
+        Ok(result
+            .into_iter()
+            .filter_map(|r| {
+                let value = r.value.1.parse::<f64>().ok().filter(|v| v.is_finite())?;
+                Some(Sample { labels: r.metric, value })
+            })
+            .collect())
     }
 
     /// Which of these metric names have series now.
     pub async fn names(&self, wanted: &[&str]) -> Result<Vec<String>, String> {
         let matcher = format!("{{__name__=~\"{}\"}}", wanted.join("|"));
-        let data = self.get("/api/v1/label/__name__/values", &[("match[]", &matcher)]).await?;
-        Ok(data
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_str())
-            .filter(|n| wanted.contains(n))
-            .map(str::to_string)
-            .collect())
+        let data: Vec<String> = self.get("/api/v1/label/__name__/values", &[("match[]", &matcher)]).await?;
+        Ok(data.into_iter().filter(|n| wanted.contains(&n.as_str())).collect())
     }
 
     /// How often it scrapes, from its configuration (global `scrape_interval`).
     pub async fn scrape_interval(&self) -> Option<Duration> {
-        let data = self.get("/api/v1/status/config", &[]).await.ok()?;
+        let data: Value = self.get("/api/v1/status/config", &[]).await.ok()?;
         let yaml = data["yaml"].as_str()?;
         let line = yaml.lines().find(|l| l.trim_start().starts_with("scrape_interval:"))?;
         let value = line.split_once(':')?.1.trim();
@@ -181,20 +173,55 @@ fn encode(params: &[(&str, &str)]) -> String {
     u.query().unwrap_or_default().to_string()
 }
 
+/// What every answer of the HTTP API is wrapped in.
+#[derive(Deserialize)]
+struct Envelope<T> {
+    status: String,
+    #[serde(default = "none")]
+    data: Option<T>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+fn none<T>() -> Option<T> {
+    None
+}
+
+/// An instant query's `data`; its result is read once its type is known.
+#[derive(Deserialize)]
+struct QueryData {
+    #[serde(rename = "resultType")]
+    result_type: String,
+    result: Box<serde_json::value::RawValue>,
+}
+
+#[derive(Deserialize)]
+struct VectorSample {
+    #[serde(default)]
+    metric: BTreeMap<String, String>,
+    value: (f64, String),
+}
+
 /// An answer of the HTTP API: its `data`, or why not.
-fn answer(status: u16, text: &str) -> Result<Value, String> {
-    let body: Value = serde_json::from_str(text).unwrap_or(Value::Null);
-    match status {
-        200 if body["status"] == "success" => Ok(body["data"].clone()),
-        _ if body["status"] == "error" => {
-            Err(format!("Prometheus says: {}", one_line(body["error"].as_str().unwrap_or("an error"))))
+fn answer<T: DeserializeOwned>(status: u16, text: &str) -> Result<T, String> {
+    match (status, serde_json::from_str::<Envelope<T>>(text)) {
+        (200, Ok(Envelope { status, data: Some(data), .. })) if status == "success" => Ok(data),
+        (_, Ok(Envelope { status, error, .. })) if status == "error" => {
+            Err(format!("Prometheus says: {}", one_line(error.as_deref().unwrap_or("an error"))))
         }
-        200 => Err("it answered something that is not Prometheus' API".into()),
-        401 => Err("unauthorized (401): set GAMEDAY_PROMETHEUS_TOKEN, or GAMEDAY_PROMETHEUS_USER and _PASSWORD".into()),
-        403 => Err("forbidden (403)".into()),
-        404 => Err(format!("not found (404): {}", one_line(text))),
-        503 => Err(format!("unavailable (503): {}", one_line(text))),
-        code => Err(format!("HTTP {code}: {}", one_line(text))),
+        // An error answer whose data is not what a success would carry.
+        (_, Err(_)) if serde_json::from_str::<Envelope<IgnoredAny>>(text).is_ok_and(|e| e.status == "error") => {
+            let e: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+            Err(format!("Prometheus says: {}", one_line(e["error"].as_str().unwrap_or("an error"))))
+        }
+        (200, _) => Err("it answered something that is not Prometheus' API".into()),
+        (401, _) => {
+            Err("unauthorized (401): set GAMEDAY_PROMETHEUS_TOKEN, or GAMEDAY_PROMETHEUS_USER and _PASSWORD".into())
+        }
+        (403, _) => Err("forbidden (403)".into()),
+        (404, _) => Err(format!("not found (404): {}", one_line(text))),
+        (503, _) => Err(format!("unavailable (503): {}", one_line(text))),
+        (code, _) => Err(format!("HTTP {code}: {}", one_line(text))),
     }
 }
 
