@@ -340,7 +340,7 @@ impl Picture {
             SourceState::Down { why } => (format!("{what} from {name} LOST: {why}; its readings are unknown until it answers"), true),
             SourceState::Absent { hint } => (format!("no {what}: {hint}"), false),
         };
-        book.record(EntryKind::Cluster { object: format!("{what} source"), message, warning });
+        book.record(EntryKind::Cluster { object: "signals".into(), message, warning });
         match &state {
             SourceState::Down { why } if kind == SourceKind::Requests => {
                 for h in self.health.values_mut().filter(|h| h.last.as_ref().is_some_and(|l| l.source.ends_with(&name)))

@@ -99,7 +99,7 @@ pub fn probe_state(readings: Option<&VecDeque<Reading>>) -> &'static str {
 /// The steady state without a session file, and what it judges.
 pub const DEFAULT: &str = "every service answers";
 pub const DEFAULT_JUDGES: &str =
-    "no service is down, and where traffic is measured (the demo) at least 99% of requests succeed; \
+    "no service is down, and where requests are measured (the demo, golden signals) at least 99% of them succeed; \
      slower answers and a replica being replaced do not break it";
 
 fn describe_check(c: &Check) -> String {
