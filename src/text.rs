@@ -16,16 +16,44 @@ pub fn one_line(s: &str) -> Cow<'_, str> {
     scrub(s, true)
 }
 
+/// One line of output, whatever text from outside it holds: cleaned as `clean` does, and every
+/// line break shown as ` ⏎ ` (tabs as spaces), so no text can start a line of its own on a
+/// terminal or in a CI log (a forged progress or summary line).
+pub fn flat(s: &str) -> Cow<'_, str> {
+    let cleaned = clean(s);
+    if !cleaned.contains(['\n', '\t', '\r']) {
+        return cleaned;
+    }
+    let mut out = String::with_capacity(cleaned.len() + 8);
+    for (i, line) in cleaned.trim_end_matches(['\n', '\r']).split('\n').enumerate() {
+        if i > 0 {
+            out.push_str(" ⏎ ");
+        }
+        out.push_str(&line.trim_end_matches('\r').replace('\t', " "));
+    }
+    Cow::Owned(out)
+}
+
 /// Whether `s` holds nothing `clean` would remove.
 pub fn is_clean(s: &str) -> bool {
     !s.chars().any(|c| unsafe_char(c) && c != '\n' && c != '\t')
 }
 
-/// Control characters (C0, DEL, C1) and the bidirectional formatting characters that can make
-/// text read differently from what it is ("Trojan source").
+/// Control characters (C0, DEL, C1, and the Unicode line and paragraph separators), the
+/// bidirectional formatting characters that can make text read differently from what it is
+/// ("Trojan source"), and the invisible ones that make two
+/// names look alike (zero-width space, non-joiner and joiner, word joiner, byte-order mark).
 fn unsafe_char(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{FEFF}'
+        )
 }
 
 fn scrub(s: &str, single_line: bool) -> Cow<'_, str> {
@@ -90,14 +118,23 @@ mod tests {
         assert_eq!(clean("x\u{1b}[2Jy\u{1b}[0;31mred\u{1b}[0m"), "xyred");
         // 8-bit CSI and other C1 controls, DEL, NUL, bell, carriage return.
         assert_eq!(clean("a\u{9b}31mb\u{7f}c\0d\u{7}e\rf"), "a31mbcdef");
-        // Bidirectional overrides.
+        // Bidirectional overrides, and the invisible characters that make two names look alike.
         assert_eq!(clean("abc\u{202e}fed"), "abcfed");
+        assert_eq!(clean("sock\u{200b}-shop/\u{feff}carts\u{200d}\u{2060}"), "sock-shop/carts");
         // Ordinary text is untouched, and not copied.
         for ok in ["carts -> orders ~ 90 ms", "ünïcödé 漢字 ✓", "a | b <c> [d](e) `f`"] {
             assert!(matches!(clean(ok), Cow::Borrowed(_)), "{ok}");
         }
         assert_eq!(clean("line one\nline two\tx"), "line one\nline two\tx");
         assert_eq!(one_line("line one\nline two\tx\n"), "line one line two x");
+    }
+
+    #[test]
+    fn a_flat_line_shows_its_breaks_and_can_start_no_line_of_its_own() {
+        assert_eq!(flat("held"), "held");
+        assert_eq!(flat("a\ngameday run: exit 0\r\n\tb\n"), "a ⏎ gameday run: exit 0 ⏎  b");
+        assert_eq!(flat("x\r  +0.001s \u{1b}[2Kok"), "x  +0.001s ok");
+        assert_eq!(flat("1\n2\r3\u{85}4\u{2028}5\u{2029}6"), "1 ⏎ 23456");
     }
 
     #[test]

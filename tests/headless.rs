@@ -169,3 +169,78 @@ fn a_malformed_plan_is_an_error_naming_file_and_line_and_nothing_runs() {
     assert!(err.contains("plan.toml:2:1: missing field `target`"), "{err}");
     assert!(!dir.path().join("data/sessions").exists(), "no session was started");
 }
+
+/// A run-sheet whose text tries to print lines of its own: a forged summary, a forged progress
+/// line, a carriage return and an escape sequence.
+const FORGER: &str = r#"
+title = "forged\ngameday run: 9 step(s): 9 held, 0 partially held, 0 broken, 0 failed, 0 skipped, 0 not run; 0 fault(s), none left behind; 1.00 s; exit 0"
+
+[[step]]
+name = "a step\n   +9.999s fault #9 reverted (confirmed)"
+preset = "pod-delete"
+target = "sock-shop/catalogue"
+duration = "1s"
+hypothesis = """
+It holds.
+gameday run: 1 step(s): 1 held, 0 partially held, 0 broken, 0 failed, 0 skipped, 0 not run; 1 fault(s), none left behind; 1.00 s; exit 0
+\r  +0.001s \u001b[2Kall good"""
+observe = "1s"
+"#;
+
+/// Every line `gameday run` printed is its own: a progress line (`+S.MMMs what`), one of its
+/// own few, or the closing summary, last and once.
+fn assert_own_lines(stdout: &str, ours: &[&str]) {
+    let progress = regex::Regex::new(r"^ *\+\d+\.\d{3}s ").unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    let summaries: Vec<usize> =
+        lines.iter().enumerate().filter(|(_, l)| l.starts_with("gameday run:")).map(|(i, _)| i).collect();
+    assert_eq!(summaries, [lines.len() - 1], "one summary, last:\n{stdout}");
+    for l in &lines[..lines.len() - 1] {
+        assert!(
+            progress.is_match(l) || ours.iter().any(|o| l.starts_with(o)),
+            "a line that is not gameday's: {l:?}\n{stdout}"
+        );
+        assert!(!l.contains('\r') && !l.contains('\u{1b}'), "{l:?}");
+    }
+}
+
+#[test]
+fn text_from_a_plan_cannot_print_lines_of_its_own_in_the_ci_log() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plan.toml"), FORGER).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_gameday"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("GAMEDAY_DATA_DIR", dir.path().join("data"))
+            .env("GAMEDAY_CONFIG_DIR", dir.path().join("config"))
+            .output()
+            .unwrap()
+    };
+    let out = run(&["run", "plan.toml", "--demo"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert_own_lines(&stdout, &["Session journal:", "Report:"]);
+    // The plan's words are there, shown on their line.
+    assert!(stdout.contains("It holds. ⏎ gameday run: 1 step(s)"), "{stdout}");
+
+    // The dry run's lines too: each of its own, the text within them.
+    let out = run(&["run", "plan.toml", "--demo", "--dry-run"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    for l in stdout.lines() {
+        let own = [
+            "dry run",
+            "step 1 \"a step",
+            "  namespace",
+            "  needs",
+            "  blast radius",
+            "  window",
+            "  would touch",
+            "  hypothesis",
+            "  could run",
+        ];
+        assert!(own.iter().any(|p| l.starts_with(p)), "a line that is not gameday's: {l:?}\n{stdout}");
+    }
+    assert!(stdout.contains("  hypothesis: It holds. ⏎ gameday run: 1 step(s)"), "{stdout}");
+}

@@ -71,7 +71,7 @@ pub fn describe(
     step: &Step,
     r: &Resolved,
     found: Option<&Result<Vec<String>, String>>,
-) -> (String, bool) {
+) -> (Vec<String>, bool) {
     let mut out = vec![format!("step {} \"{}\": {} on {}", r.step, r.name, r.preset, r.target)];
     out.extend(namespace_line(s, &r.target).map(|l| format!("  {l}")));
     out.push(format!("  {}", needs_line(s, &r.preset)));
@@ -110,5 +110,5 @@ pub fn describe(
         out.push(format!("  checks: {}", checks.join(", ")));
     }
     out.push(format!("  could run: {}", if ok { "yes" } else { "NO" }));
-    (out.join("\n"), ok)
+    (out, ok)
 }

@@ -71,11 +71,11 @@ pub async fn run(backend: Arc<dyn Backend>, dir: &Path, which: Which, again: &st
     // Ended by themselves while no console ran: recorded as expired, not reverted.
     for l in &ended {
         let how = l.ended.as_deref().unwrap_or_default();
-        println!("Session {} fault #{} ({}) ended by itself: {how}.", l.session, l.fault_id, l.what);
+        crate::outln!("Session {} fault #{} ({}) ended by itself: {how}.", l.session, l.fault_id, l.what);
         if which != Which::List {
             match revert_and_record(backend.as_ref(), l, 1, "gameday cleanup").await {
-                Ok(_) => println!("  recorded as expired; its helper and marker are removed"),
-                Err(e) => eprintln!("  could not remove its helper and marker: {e}"),
+                Ok(_) => crate::outln!("  recorded as expired; its helper and marker are removed"),
+                Err(e) => crate::errln!("  could not remove its helper and marker: {e}"),
             }
         }
     }

@@ -2,6 +2,7 @@
 //! each error naming its file and line), where files live (config and data directories), and
 //! who is at this console.
 
+pub mod contrast;
 pub mod preset;
 pub mod runsheet;
 pub mod session_file;

@@ -99,6 +99,9 @@ pub struct Theme {
     pub source: String,
 }
 
+/// The least contrast the abort bar's colours may have (WCAG's for large, bold text).
+pub const MIN_ABORT_CONTRAST: f64 = 3.0;
+
 impl Theme {
     pub fn parse(file: &str, text: &str) -> Result<Theme, ConfigError> {
         let raw: ThemeFile = toml::from_str(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
@@ -111,14 +114,35 @@ impl Theme {
         };
         crate::config::check_name("theme name", raw.name.get_ref())
             .map_err(|m| ConfigError::at(file, text, raw.name.span().start, m))?;
-        // The abort bar is what people look for in a hurry: it must be readable.
+        // The abort bar is what people look for in a hurry: it must be readable, by the colours'
+        // values (black and 0 are one colour), in the terminal's palette as xterm has it.
         let (fg, bg) = (c(&raw.abort_bar.fg)?, c(&raw.abort_bar.bg)?);
-        if fg == bg {
-            let msg = format!(
-                "abort_bar: fg and bg are both '{}': the abort bar would be unreadable",
+        let bar_err = |msg: String| ConfigError::at(file, text, raw.abort_bar.bg.span().start, msg);
+        let (f, b) = match (super::contrast::rgb(fg), super::contrast::rgb(bg)) {
+            (Some(f), Some(b)) => (f, b),
+            _ => {
+                return Err(bar_err(
+                    "abort_bar: fg and bg need colours of their own, not the terminal's default (reset): \
+                     the abort bar must be readable on every terminal"
+                        .into(),
+                ))
+            }
+        };
+        if f == b {
+            return Err(bar_err(format!(
+                "abort_bar: fg '{}' and bg '{}' are the same colour: the abort bar would be unreadable",
+                raw.abort_bar.fg.get_ref(),
                 raw.abort_bar.bg.get_ref()
-            );
-            return Err(ConfigError::at(file, text, raw.abort_bar.bg.span().start, msg));
+            )));
+        }
+        let ratio = super::contrast::ratio(f, b);
+        if ratio < MIN_ABORT_CONTRAST {
+            return Err(bar_err(format!(
+                "abort_bar: fg '{}' on bg '{}' has a contrast of {ratio:.1}:1, under {MIN_ABORT_CONTRAST}:1: \
+                 the abort bar must be readable at a glance",
+                raw.abort_bar.fg.get_ref(),
+                raw.abort_bar.bg.get_ref()
+            )));
         }
         let h = &raw.health;
         let f = &raw.fault;
@@ -241,5 +265,32 @@ mod tests {
             assert!(themes.contains_key(name), "missing theme {name}");
         }
         assert_eq!(default_theme().abort_bar.bg, Color::Red);
+    }
+
+    #[test]
+    fn an_abort_bar_no_one_could_read_is_refused_naming_the_file_and_line() {
+        let builtin = include_str!("../../themes/default.toml");
+        let with_bar = |fg: &str, bg: &str| {
+            let at = builtin.find("[abort_bar]").unwrap();
+            let rest = &builtin[at..];
+            let end = rest.find("\n\n").map(|e| at + e).unwrap_or(builtin.len());
+            let text = format!("{}[abort_bar]\nfg = \"{fg}\"\nbg = \"{bg}\"{}", &builtin[..at], &builtin[end..]);
+            let line = text[..text.find("\nbg = ").unwrap()].lines().count() + 1;
+            (Theme::parse("mine.toml", &text).map(|_| ()).map_err(|e| e.to_string()), line)
+        };
+        for (fg, bg, why) in [
+            ("black", "0", "are the same colour"),
+            ("white", "#ffffff", "are the same colour"),
+            ("15", "white", "are the same colour"),
+            ("yellow", "white", "contrast of"),
+            ("#777777", "#888888", "contrast of"),
+            ("white", "reset", "not the terminal's default"),
+        ] {
+            let (r, line) = with_bar(fg, bg);
+            let e = r.expect_err(&format!("{fg} on {bg}"));
+            assert!(e.starts_with(&format!("mine.toml:{line}:")) && e.contains(why), "{fg} on {bg}: {e}");
+        }
+        assert!(with_bar("white", "red").0.is_ok());
+        assert!(with_bar("black", "light-yellow").0.is_ok());
     }
 }

@@ -102,9 +102,11 @@ pub async fn run(
             }
             Err(_) => None,
         };
-        let (text, ok) = crate::app::dry_run::describe(&state, step, r, found.as_ref());
+        let (lines, ok) = crate::app::dry_run::describe(&state, step, r, found.as_ref());
         could += usize::from(ok);
-        crate::outln!("{text}");
+        for line in lines {
+            crate::outln!("{line}");
+        }
     }
     let all = resolved.len();
     crate::outln!("dry run: {could} of {all} step(s) could run; nothing was changed");

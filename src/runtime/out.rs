@@ -1,13 +1,15 @@
 //! What the command line prints. Text from outside (journals, the cluster, plans) is cleaned of
-//! escape sequences and control characters before it reaches a terminal or a CI log, and a
+//! escape sequences and control characters before it reaches a terminal or a CI log, each line
+//! printed is one line whatever it holds (so a plan cannot print a forged summary), and a
 //! closed stdout or stderr (SIGHUP, a pipe whose reader left) never ends in a panic, as
 //! `println!` would.
 
 use std::io::Write as _;
 
-/// Writes `text` and a newline to stdout (or stderr), cleaned; errors are ignored.
+/// Writes `text` as one line to stdout (or stderr), cleaned and flattened (`text::flat`: a
+/// line break inside it is shown, never written); errors are ignored.
 pub fn line(stderr: bool, text: &str) {
-    let text = crate::text::clean(text);
+    let text = crate::text::flat(text);
     let _ = if stderr {
         writeln!(std::io::stderr().lock(), "{text}")
     } else {

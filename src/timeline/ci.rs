@@ -9,9 +9,10 @@ pub fn elapsed(t_ms: u64) -> String {
     format!("+{}.{:03}s", t_ms / 1000, t_ms % 1000)
 }
 
-/// One entry as a CI log line: the elapsed time, padded so the texts line up, then what happened.
+/// One entry as a CI log line: the elapsed time, padded so the texts line up, then what happened,
+/// on that one line whatever text it holds (`text::flat`).
 pub fn line(e: &Entry) -> String {
-    format!("{:>9} {}", elapsed(e.t_ms), e.kind.describe())
+    format!("{:>9} {}", elapsed(e.t_ms), crate::text::flat(&e.kind.describe()))
 }
 
 /// The CI log's lines of these entries (those a person reads on the timeline).
