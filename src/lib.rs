@@ -10,6 +10,7 @@ pub mod app;
 pub mod backend;
 pub mod cli;
 pub mod config;
+pub mod files;
 pub mod model;
 pub mod runtime;
 pub mod store;

@@ -19,15 +19,16 @@ use syn::visit::Visit;
 /// What each top-level module may import (besides itself). `lib` is the crate root.
 const LAYERS: &[(&str, &[&str])] = &[
     ("text", &[]),
+    ("files", &[]),
     ("model", &["text"]),
     ("timeline", &["model", "text"]),
-    ("config", &["model", "text"]),
-    ("store", &["model", "timeline", "text"]),
-    ("backend", &["model", "timeline", "store", "text"]),
+    ("config", &["model", "text", "files"]),
+    ("store", &["model", "timeline", "text", "files"]),
+    ("backend", &["model", "timeline", "store", "text", "files"]),
     ("app", &["model", "timeline", "config", "text"]),
     ("ui", &["app", "model", "timeline", "config", "text"]),
-    ("runtime", &["app", "backend", "model", "timeline", "config", "store", "text", "ui"]),
-    ("cli", &["runtime", "app", "backend", "model", "timeline", "config", "store", "text", "ui"]),
+    ("runtime", &["app", "backend", "model", "timeline", "config", "store", "text", "ui", "files"]),
+    ("cli", &["runtime", "app", "backend", "model", "timeline", "config", "store", "text", "ui", "files"]),
 ];
 
 /// The most lines (not blank, outside test modules) a source file may have.

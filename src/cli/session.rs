@@ -30,6 +30,8 @@ pub(super) fn run(mut cli: Cli, dirs: &Dirs) -> anyhow::Result<Exit> {
     })?;
     let (presets, passed_over) = preset::load_presets_warning(Some(&dirs.config.join("presets")))?;
     warnings.extend(passed_over);
+    let (settings, passed_over) = crate::config::settings_warning(&dirs.config)?;
+    warnings.extend(passed_over);
     let steady = match &cli.session_file {
         Some(path) => crate::config::session_file::SessionConfig::load(path)?,
         None => Default::default(),
@@ -71,7 +73,7 @@ pub(super) fn run(mut cli: Cli, dirs: &Dirs) -> anyhow::Result<Exit> {
         Some(Cmd::Run { backend, .. }) => backend.clone(),
         _ => cli.backend.clone(),
     };
-    let prometheus = super::connect::prometheus(&backend_args, &crate::config::settings(&dirs.config)?)?;
+    let prometheus = super::connect::prometheus(&backend_args, &settings)?;
     let backend = rt.block_on(connect(&backend_args, cli.drill.is_some(), prometheus))?;
     let quiet = matches!(&cli.command, Some(Cmd::Run { quiet: true, .. }));
     let metrics_addr = match &cli.command {

@@ -42,13 +42,28 @@ pub fn position(text: &str, offset: usize) -> (usize, usize) {
 
 /// A file's text and its name for error messages. Only a regular file is read (a FIFO or a
 /// device would block or never end); text that is not UTF-8 is an error naming its line.
+/// The longest duration a config file may give (a fault, a window, an interval): a day.
+pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// A duration as config files write it (`30s`, `2m`, `1h 30m`), at most `MAX_DURATION`; else
+/// what is wrong with it.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| format!("'{s}' is not a duration like 30s or 2m: {e}"))?;
+    if d > MAX_DURATION {
+        return Err(format!(
+            "'{s}' is longer than the most gameday takes ({})",
+            humantime::format_duration(MAX_DURATION)
+        ));
+    }
+    Ok(d)
+}
+
+/// The most a config file (a preset, theme, run-sheet, session file, config.toml) may hold.
+pub const CONFIG_LIMIT: u64 = 4 * 1024 * 1024;
+
 pub fn read_text(path: &Path) -> Result<(String, String), ConfigError> {
     let name = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| ConfigError::Io(format!("{name}: {e}")))?;
-    if !meta.is_file() {
-        return Err(ConfigError::Io(format!("{name}: not a regular file")));
-    }
-    let bytes = std::fs::read(path).map_err(|e| ConfigError::Io(format!("{name}: {e}")))?;
+    let bytes = crate::files::read_regular(path, CONFIG_LIMIT).map_err(|e| ConfigError::Io(format!("{name}: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = good.iter().filter(|b| **b == b'\n').count() + 1;
@@ -114,8 +129,17 @@ pub struct Settings {
 
 /// `<config>/config.toml`, or the defaults when there is none; an error names the file and line.
 pub fn settings(config_dir: &Path) -> Result<Settings, ConfigError> {
+    settings_warning(config_dir).map(|(s, _)| s)
+}
+
+/// `settings`, with a warning when `config.toml` is there but no regular file (a FIFO, a
+/// device, a directory): passed over, never opened, as presets and themes are.
+pub fn settings_warning(config_dir: &Path) -> Result<(Settings, Warnings), ConfigError> {
     let path = config_dir.join("config.toml");
     match std::fs::metadata(&path) {
+        Ok(m) if !m.is_file() => {
+            Ok((Settings::default(), vec![format!("{}: not a regular file, passed over", path.display())]))
+        }
         Ok(_) => {
             let (file, text) = read_text(&path)?;
             let settings: Settings = toml::from_str(&text).map_err(|e| ConfigError::from_toml(&file, &text, &e))?;
@@ -125,9 +149,9 @@ pub fn settings(config_dir: &Path) -> Result<Settings, ConfigError> {
                     ConfigError::at(&file, &text, at, format!("prometheus = \"{url}\" {e}"))
                 })?;
             }
-            Ok(settings)
+            Ok((settings, Vec::new()))
         }
-        Err(_) => Ok(Settings::default()),
+        Err(_) => Ok((Settings::default(), Vec::new())),
     }
 }
 

@@ -70,8 +70,7 @@ impl Preset {
         let at = |span: std::ops::Range<usize>, msg: String| ConfigError::at(file, text, span.start, msg);
         crate::config::check_name("preset id", raw.id.get_ref()).map_err(|m| at(raw.id.span(), m))?;
         let dur = |s: &Spanned<String>| {
-            humantime::parse_duration(s.get_ref())
-                .map_err(|e| at(s.span(), format!("duration '{}' is not a duration like 30s or 2m: {e}", s.get_ref())))
+            crate::config::parse_duration(s.get_ref()).map_err(|e| at(s.span(), format!("duration {e}")))
         };
         let duration = dur(&raw.duration)?;
         let max_duration = match &raw.max_duration {
@@ -119,6 +118,19 @@ impl Preset {
             def.help = crate::text::clean(&def.help).into_owned();
             for c in &mut def.choices {
                 *c = crate::text::one_line(c).into_owned();
+            }
+            // Whole numbers are used in arithmetic (ms, bytes): their bounds, given or not, stay
+            // where every value is exact and nothing overflows.
+            if matches!(def.default, ParamValue::Int(_)) {
+                let limit = crate::model::params::INT_LIMIT as f64;
+                for b in [def.min, def.max].into_iter().flatten() {
+                    if b.fract() != 0.0 || b.abs() > limit {
+                        return Err(at(
+                            span,
+                            format!("parameter {name}: bounds of a whole number must be whole numbers within ±{limit}"),
+                        ));
+                    }
+                }
             }
             if let (Some(min), Some(max)) = (def.min, def.max) {
                 if min > max {

@@ -117,9 +117,7 @@ impl RunSheet {
         let _ = (&raw.probe, &raw.hypothesis, &raw.stop);
         let at = |span: std::ops::Range<usize>, msg: String| ConfigError::at(file, text, span.start, msg);
         let ms = |s: &Spanned<String>| {
-            humantime::parse_duration(s.get_ref())
-                .map(|d| d.as_millis() as u64)
-                .map_err(|e| at(s.span(), format!("'{}' is not a duration like 30s or 2m: {e}", s.get_ref())))
+            crate::config::parse_duration(s.get_ref()).map(|d| d.as_millis() as u64).map_err(|e| at(s.span(), e))
         };
         let probes: Vec<&str> = steady.probes.iter().map(|p| p.name.as_str()).collect();
         // "front-end p95 <= 300ms [over 30s] [for 3s]"
@@ -135,9 +133,9 @@ impl RunSheet {
                     Some(i) if i + 1 < words.len() => {
                         let d = words[i + 1].to_string();
                         words.drain(i..=i + 1);
-                        humantime::parse_duration(&d)
+                        crate::config::parse_duration(&d)
                             .map(|d| Some(d.as_millis() as u64))
-                            .map_err(|e| at(s.span(), format!("'{d}' is not a duration: {e}")))
+                            .map_err(|e| at(s.span(), e))
                     }
                     Some(_) => Err(at(s.span(), format!("'{key}' needs a duration after it"))),
                     None => Ok(None),
@@ -257,6 +255,22 @@ fn check_step(
         };
         let span = s.params.as_ref().map(|t| t.span()).unwrap_or(s.preset.span());
         checked.map_err(|m| (span, format!("step '{step}': {m}")))?;
+    }
+    // A step may not run its fault longer than its preset allows.
+    if let Some(d) = &s.duration {
+        if let Ok(d) = crate::config::parse_duration(d.get_ref()) {
+            if d > p.max_duration {
+                let most = humantime::format_duration(p.max_duration);
+                return Err((
+                    s.duration.as_ref().map(|d| d.span()).unwrap_or(s.preset.span()),
+                    format!(
+                        "step '{step}': duration {} is over {}'s maximum of {most}",
+                        humantime::format_duration(d),
+                        p.id
+                    ),
+                ));
+            }
+        }
     }
     Ok(())
 }

@@ -94,9 +94,7 @@ impl SessionConfig {
         let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
         let at = |span: std::ops::Range<usize>, msg: String| ConfigError::at(file, text, span.start, msg);
         let ms = |s: &Spanned<String>| {
-            humantime::parse_duration(s.get_ref())
-                .map(|d| d.as_millis() as u64)
-                .map_err(|e| at(s.span(), format!("'{}' is not a duration like 1s or 500ms: {e}", s.get_ref())))
+            crate::config::parse_duration(s.get_ref()).map(|d| d.as_millis() as u64).map_err(|e| at(s.span(), e))
         };
         let mut probes = Vec::new();
         let mut names = BTreeSet::new();
@@ -157,6 +155,13 @@ impl SessionConfig {
                 return Err(at(span, format!("probe '{name}': an interval under 100ms would hammer the target")));
             }
             let timeout_ms = p.timeout.as_ref().map(ms).transpose()?.unwrap_or(interval_ms.max(2000));
+            if timeout_ms == 0 {
+                let span = p.timeout.as_ref().map(|s| s.span()).unwrap_or(p.name.span());
+                return Err(at(
+                    span,
+                    format!("probe '{name}': a timeout of 0 would fail every check before it starts"),
+                ));
+            }
             probes.push(ProbeSpec { name, kind: kinds.remove(0), interval_ms, timeout_ms });
         }
         let check = |c: &RawCheck, window: u64| -> Result<Check, ConfigError> {

@@ -53,6 +53,10 @@ pub struct ParamDef {
     pub help: String,
 }
 
+/// The largest whole number a parameter takes (2^53 - 1: exact as JSON's numbers, and far
+/// from overflowing when scaled to ms or bytes).
+pub const INT_LIMIT: i64 = (1 << 53) - 1;
+
 impl ParamDef {
     /// Checks a value against the bounds or choices; the message names the parameter.
     pub fn check(&self, name: &str, value: &ParamValue) -> Result<(), String> {
@@ -66,6 +70,9 @@ impl ParamDef {
             (ParamValue::Text(_), v) => Err(format!("{name} takes text, not {v}")),
             (_, ParamValue::Text(v)) => Err(format!("{name} takes a number, not '{v}'")),
             (ParamValue::Int(_), v) if v.as_int().is_none() => Err(format!("{name} takes a whole number, not {v}")),
+            (ParamValue::Int(_), v) if v.as_int().is_some_and(|i| i.abs() > INT_LIMIT) => {
+                Err(format!("{name} = {v} is beyond the largest whole number gameday takes ({INT_LIMIT})"))
+            }
             (_, v) => {
                 let x = v.as_f64().unwrap_or(f64::NAN);
                 if let Some(min) = self.min.filter(|m| x < *m) {

@@ -9,7 +9,8 @@ use crate::app::input::HISTORY;
 /// The commands kept, oldest first (the newest `HISTORY`). A file grown to twice that is cut
 /// back to them.
 pub fn load(path: &Path) -> Vec<String> {
-    let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
+    let Ok(bytes) = crate::files::read_regular(path, 1024 * 1024) else { return Vec::new() };
+    let text = String::from_utf8_lossy(&bytes);
     let lines: Vec<String> =
         text.lines().map(|l| crate::text::one_line(l).trim().to_string()).filter(|l| !l.is_empty()).collect();
     let keep = lines[lines.len().saturating_sub(HISTORY)..].to_vec();

@@ -56,13 +56,19 @@ struct Follow {
 
 impl Follow {
     fn read_new(&mut self, path: &Path) -> Vec<Entry> {
-        let Ok(mut file) = std::fs::File::open(path) else { return Vec::new() };
+        // A FIFO or device under a journal's name is never waited on; a read takes what a few
+        // polls could hold, and a line that never ends is let go.
+        let Ok(file) = crate::files::open_regular(path) else { return Vec::new() };
+        let mut file = file.take(crate::store::journal::LINE_LIMIT as u64 * 16);
         let mut buf = Vec::new();
-        if file.seek(SeekFrom::Start(self.offset)).is_err() || file.read_to_end(&mut buf).is_err() {
+        if file.get_mut().seek(SeekFrom::Start(self.offset)).is_err() || file.read_to_end(&mut buf).is_err() {
             return Vec::new();
         }
         self.offset += buf.len() as u64;
         self.partial.extend_from_slice(&buf);
+        if !self.partial.contains(&b'\n') && self.partial.len() > crate::store::journal::LINE_LIMIT {
+            self.partial.clear();
+        }
         let Some(end) = self.partial.iter().rposition(|b| *b == b'\n') else { return Vec::new() };
         let complete: Vec<u8> = self.partial.drain(..=end).collect();
         // A line that is not an entry (another version's kind) is passed over.

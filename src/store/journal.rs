@@ -84,7 +84,7 @@ fn terminate_torn_line(file: &mut File) -> std::io::Result<()> {
 
 /// Whether a live process holds this session's journal.
 pub fn in_use(path: &Path) -> bool {
-    let Ok(file) = File::open(path) else { return false };
+    let Ok(file) = crate::files::open_regular(path) else { return false };
     matches!(file.try_lock(), Err(TryLockError::WouldBlock))
 }
 
@@ -123,9 +123,11 @@ impl Reopened {
 /// A journal's first entry (its session start), without reading the rest; `None` if it has
 /// no complete line yet.
 pub fn first(path: &Path) -> anyhow::Result<Option<Entry>> {
-    let file = File::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let file = crate::files::open_regular(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let mut line = Vec::new();
-    BufReader::new(file).read_until(b'\n', &mut line).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    BufReader::new(std::io::Read::take(file, LINE_LIMIT as u64))
+        .read_until(b'\n', &mut line)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     if !line.ends_with(b"\n") {
         return Ok(None);
     }
@@ -165,12 +167,19 @@ pub struct Read {
     pub warnings: Vec<String>,
 }
 
+/// The most a journal is read of: far more than a day of faults writes.
+pub const JOURNAL_LIMIT: u64 = 512 * 1024 * 1024;
+/// The longest entry read; gameday's are a few KiB.
+pub const LINE_LIMIT: usize = 1024 * 1024;
+
 /// Reads a journal back, tolerating what crashes and upgrades leave: a torn last line (the
 /// process died mid-write) and a line that is not an entry are passed over with a warning that
 /// names file and line; entries of unknown kinds are kept as such. A file whose first line is
-/// not an entry is not a journal: that is an error.
+/// not an entry is not a journal: that is an error; so is what is no regular file (a FIFO, a
+/// device) or larger than `JOURNAL_LIMIT`, never waited on nor read to its end.
 pub fn read_all(path: &Path) -> anyhow::Result<Read> {
-    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let bytes =
+        crate::files::read_regular(path, JOURNAL_LIMIT).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let mut out = Read::default();
     let mut lines = bytes.split_inclusive(|b| *b == b'\n').enumerate().peekable();
     while let Some((i, line)) = lines.next() {
@@ -180,6 +189,14 @@ pub fn read_all(path: &Path) -> anyhow::Result<Read> {
             break;
         }
         if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if line.len() > LINE_LIMIT {
+            let mib = LINE_LIMIT / (1024 * 1024);
+            match out.entries.is_empty() {
+                true => anyhow::bail!("{at}: a line longer than {mib} MiB: not a journal gameday wrote"),
+                false => out.warnings.push(format!("{at}: skipped: a line longer than {mib} MiB")),
+            }
             continue;
         }
         match parse_line(line) {

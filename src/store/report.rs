@@ -8,7 +8,7 @@ pub fn write(path: &std::path::Path, text: &str) -> Result<(), String> {
     match std::fs::metadata(path) {
         Ok(m) if !m.is_file() => return Err("it exists and is not a regular file; choose another path".into()),
         Ok(_) => {
-            let earlier = std::fs::read(path).map_err(|e| e.to_string())?;
+            let earlier = crate::files::read_regular(path, super::journal::JOURNAL_LIMIT).map_err(|e| e.to_string())?;
             if !written_by_gameday(&earlier) {
                 return Err("it exists and is not a gameday report (a journal or someone's file); \
                      refusing to overwrite it, choose another path"

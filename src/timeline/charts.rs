@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::entry::{Entry, EntryKind, ServiceReading};
-use super::faults::FaultSummary;
+use super::faults::{FaultSummary, Index};
 
 /// At most this many points per chart: readings are taken each second, a long fault is
 /// resampled to fit.
@@ -19,15 +19,13 @@ const MOVED: f64 = 0.5;
 /// One metric of one service over time: (ms since the inject, value or unknown).
 pub type Series = Vec<(i64, Option<f64>)>;
 
-/// The readings of fault `fault`, per service, as (ms since the start, reading).
-pub fn readings(entries: &[Entry], fault: u64) -> BTreeMap<String, Vec<(u64, ServiceReading)>> {
+/// The readings of a fault (its entries), per service, as (ms since the start, reading).
+pub fn readings<'a>(about: impl IntoIterator<Item = &'a Entry>) -> BTreeMap<String, Vec<(u64, ServiceReading)>> {
     let mut out: BTreeMap<String, Vec<(u64, ServiceReading)>> = BTreeMap::new();
-    for e in entries {
-        if let EntryKind::Readings { fault: f, services } = &e.kind {
-            if *f == fault {
-                for r in services {
-                    out.entry(r.service.clone()).or_default().push((e.t_ms, r.clone()));
-                }
+    for e in about {
+        if let EntryKind::Readings { services, .. } = &e.kind {
+            for r in services {
+                out.entry(r.service.clone()).or_default().push((e.t_ms, r.clone()));
             }
         }
     }
@@ -141,8 +139,8 @@ fn moved(series: &[(i64, Option<f64>)]) -> bool {
 }
 
 /// The charts of fault `f`, under a heading of their own, if it has readings.
-pub fn markdown(md: &mut String, entries: &[Entry], f: &FaultSummary) {
-    let mut by_service = readings(entries, f.id);
+pub fn markdown(md: &mut String, index: &Index, f: &FaultSummary) {
+    let mut by_service = readings(index.about(f.id).iter().copied());
     // A line needs two points.
     by_service.retain(|_, points| points.len() >= 2);
     if by_service.is_empty() {

@@ -136,6 +136,8 @@ pub struct Impact {
 pub fn faults(entries: &[Entry]) -> Vec<FaultSummary> {
     let end_ms = entries.last().map(|e| e.t_ms).unwrap_or(0);
     let mut out: Vec<FaultSummary> = Vec::new();
+    // Where each fault is in `out` (the first of its number).
+    let mut at: BTreeMap<u64, usize> = BTreeMap::new();
     // The run-sheet step under way (its number, name, hypothesis and checks).
     let mut step: Option<(usize, String, String, Vec<String>)> = None;
     for e in entries {
@@ -148,6 +150,7 @@ pub fn faults(entries: &[Entry]) -> Vec<FaultSummary> {
         }
         let Some(id) = e.kind.fault() else { continue };
         if let EntryKind::InjectRequested { preset, target, params, blast_radius, hypothesis, .. } = &e.kind {
+            at.entry(id).or_insert(out.len());
             out.push(FaultSummary {
                 id,
                 preset: preset.clone(),
@@ -166,7 +169,7 @@ pub fn faults(entries: &[Entry]) -> Vec<FaultSummary> {
             });
             continue;
         }
-        let Some(f) = out.iter_mut().find(|f| f.id == id) else {
+        let Some(f) = at.get(&id).and_then(|i| out.get_mut(*i)) else {
             continue;
         };
         match &e.kind {
@@ -222,8 +225,12 @@ pub fn unwatched(entries: &[Entry]) -> Vec<(u64, u64)> {
 
 /// Services whose health changed between the fault's request and the end of its window.
 pub fn impact(entries: &[Entry], f: &FaultSummary) -> Vec<Impact> {
+    impact_of(entries.iter().filter(|e| e.t_ms >= f.requested_ms && e.t_ms <= f.window_end_ms))
+}
+
+fn impact_of<'a>(window: impl Iterator<Item = &'a Entry>) -> Vec<Impact> {
     let mut by: BTreeMap<String, Impact> = BTreeMap::new();
-    for e in entries.iter().filter(|e| e.t_ms >= f.requested_ms && e.t_ms <= f.window_end_ms) {
+    for e in window {
         if let EntryKind::HealthChanged { service, to, reading, .. } = &e.kind {
             let i = by.entry(service.clone()).or_insert_with(|| Impact {
                 service: service.clone(),
@@ -241,6 +248,52 @@ pub fn impact(entries: &[Entry], f: &FaultSummary) -> Vec<Impact> {
         }
     }
     by.into_values().collect()
+}
+
+/// A journal's entries sorted out once, so that what every fault did is read in time linear in
+/// the journal (a report of thousands of faults): each fault's own entries, and the changes of
+/// health in time order.
+pub struct Index<'a> {
+    about: BTreeMap<u64, Vec<&'a Entry>>,
+    health: Vec<&'a Entry>,
+    /// Whether the changes of health are in time order (a journal's are; one pieced together
+    /// by hand may not be, and is then read in full).
+    sorted: bool,
+}
+
+impl<'a> Index<'a> {
+    pub fn new(entries: &'a [Entry]) -> Index<'a> {
+        let mut about: BTreeMap<u64, Vec<&'a Entry>> = BTreeMap::new();
+        let mut health = Vec::new();
+        for e in entries {
+            if let Some(f) = e.kind.fault() {
+                about.entry(f).or_default().push(e);
+            }
+            if matches!(e.kind, EntryKind::HealthChanged { .. }) {
+                health.push(e);
+            }
+        }
+        let sorted = health.windows(2).all(|w| w[0].t_ms <= w[1].t_ms);
+        Index { about, health, sorted }
+    }
+
+    /// The entries about fault `fault`, in journal order.
+    pub fn about(&self, fault: u64) -> &[&'a Entry] {
+        self.about.get(&fault).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    pub fn steady_verdict(&self, fault: u64) -> SteadyVerdict {
+        steady_verdict_of(self.about(fault).iter().copied())
+    }
+
+    pub fn impact(&self, f: &FaultSummary) -> Vec<Impact> {
+        let within = |e: &&&Entry| e.t_ms >= f.requested_ms && e.t_ms <= f.window_end_ms;
+        if !self.sorted {
+            return impact_of(self.health.iter().filter(within).copied());
+        }
+        let from = self.health.partition_point(|e| e.t_ms < f.requested_ms);
+        impact_of(self.health[from..].iter().take_while(within).copied())
+    }
 }
 
 /// How the services a fault touched came back.
@@ -355,8 +408,12 @@ impl SteadyVerdict {
 }
 
 pub fn steady_verdict(entries: &[Entry], fault: u64) -> SteadyVerdict {
+    steady_verdict_of(entries.iter().filter(|e| e.kind.fault() == Some(fault)))
+}
+
+fn steady_verdict_of<'a>(about: impl Iterator<Item = &'a Entry>) -> SteadyVerdict {
     let mut v = SteadyVerdict::default();
-    for e in entries.iter().filter(|e| e.kind.fault() == Some(fault)) {
+    for e in about {
         match &e.kind {
             EntryKind::SteadyStateBefore { verdict, detail, .. } => v.before = Some((verdict.clone(), detail.clone())),
             EntryKind::HypothesisBroken { after_ms, .. } => v.detected_ms = v.detected_ms.or(Some(*after_ms)),

@@ -1,7 +1,7 @@
 //! The report's data as JSON (`gameday report --format json`), for tools.
 
 use super::entry::{EndReason, Entry, EntryKind};
-use super::faults::{faults, impact, observed, steady_verdict, Expectation};
+use super::faults::{faults, observed, Expectation, Index};
 
 /// The same data as the Markdown report, as JSON (`gameday report --format json`): the session,
 /// the run-sheet's steps, each fault with its steady-state verdict and impact, notes and action
@@ -27,11 +27,12 @@ pub fn render(entries: &[Entry]) -> serde_json::Value {
         _ => None,
     });
     let faults = faults(entries);
+    let index = Index::new(entries);
     let fault_data: Vec<serde_json::Value> = faults
         .iter()
         .map(|f| {
-            let v = steady_verdict(entries, f.id);
-            let impact = impact(entries, f);
+            let v = index.steady_verdict(f.id);
+            let impact = index.impact(f);
             let (broken_after_ms, reading) = match f.expectation() {
                 Expectation::Broken { after_ms, reading } => (Some(after_ms), Some(reading)),
                 _ => (None, None),

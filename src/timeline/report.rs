@@ -7,9 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::entry::{seconds, since, EndReason, Entry, EntryKind};
-use super::faults::{
-    faults, first_impact, impact, observed, recovery, steady_verdict, Expectation, FaultSummary, Recovery,
-};
+use super::faults::{faults, first_impact, observed, recovery, Expectation, FaultSummary, Index, Recovery};
 use super::markdown::escape;
 
 /// The first words of every report: a file that starts with them is an earlier report (which
@@ -33,15 +31,16 @@ pub fn render(entries: &[Entry]) -> String {
 pub fn render_as(entries: &[Entry], status: Status) -> String {
     let mut md = String::new();
     let faults = faults(entries);
+    let index = Index::new(entries);
     header(&mut md, entries, &faults, status);
     let drill = super::drill::read(entries);
-    super::summary::markdown(&mut md, entries, &faults, &drill);
-    run_sheet(&mut md, entries, &faults);
+    super::summary::markdown(&mut md, entries, &index, &faults, &drill);
+    run_sheet(&mut md, entries, &index, &faults);
     super::drill::markdown(&mut md, &drill);
     super::gantt::gantt(&mut md, entries, &faults);
     fault_table(&mut md, &faults);
-    steady_state(&mut md, entries, &faults);
-    in_detail(&mut md, entries, &faults);
+    steady_state(&mut md, entries, &index, &faults);
+    in_detail(&mut md, &index, &faults);
     notes(&mut md, entries);
     let _ = writeln!(md, "## Timeline\n");
     let _ = writeln!(md, "| Time | Wall (UTC) | Event |\n|---|---|---|");
@@ -158,7 +157,7 @@ fn details(entries: &[Entry]) -> Details {
 }
 
 /// Per step of the run-sheet: the expectation written before the run against what happened.
-fn run_sheet(md: &mut String, entries: &[Entry], faults: &[FaultSummary]) {
+fn run_sheet(md: &mut String, entries: &[Entry], index: &Index, faults: &[FaultSummary]) {
     let planned = entries.iter().find_map(|e| match &e.kind {
         EntryKind::PlanLoaded { steps, .. } => Some(*steps),
         _ => None,
@@ -215,7 +214,7 @@ fn run_sheet(md: &mut String, entries: &[Entry], faults: &[FaultSummary]) {
             _ => ("not finished".to_string(), String::new()),
         };
         if let Some(f) = faults.iter().find(|f| f.step.as_ref().is_some_and(|s| s.0 == step)) {
-            let observed = observed(&impact(entries, f), f.window_end_ms);
+            let observed = observed(&index.impact(f), f.window_end_ms);
             detail = if detail.is_empty() { observed } else { format!("{observed}; {detail}") };
         }
         let verdict = if verdict == "held" { verdict } else { format!("**{verdict}**") };
@@ -263,7 +262,7 @@ fn fault_table(md: &mut String, faults: &[FaultSummary]) {
 
 /// The session's steady state, declared once, and how each fault that was applied fared
 /// against it: apart from what the fault was expected to do.
-fn steady_state(md: &mut String, entries: &[Entry], faults: &[FaultSummary]) {
+fn steady_state(md: &mut String, entries: &[Entry], index: &Index, faults: &[FaultSummary]) {
     let declared = entries.iter().rev().find_map(|e| match &e.kind {
         EntryKind::SteadyStateDeclared { hypothesis, checks, stops } => Some((hypothesis, checks, stops)),
         _ => None,
@@ -280,7 +279,7 @@ fn steady_state(md: &mut String, entries: &[Entry], faults: &[FaultSummary]) {
     let _ = writeln!(md, "| # | Fault | Before the inject | Time to detect | Stop condition | Recovery | Verdict |");
     let _ = writeln!(md, "|---|---|---|---|---|---|---|");
     for f in applied {
-        let v = steady_verdict(entries, f.id);
+        let v = index.steady_verdict(f.id);
         let before = match &v.before {
             Some((word, detail)) => format!("{word} ({detail})"),
             None => "-".into(),
@@ -310,7 +309,7 @@ fn steady_state(md: &mut String, entries: &[Entry], faults: &[FaultSummary]) {
 }
 
 /// Each fault on its own: what was expected, what was observed, the verdict on each.
-fn in_detail(md: &mut String, entries: &[Entry], faults: &[FaultSummary]) {
+fn in_detail(md: &mut String, index: &Index, faults: &[FaultSummary]) {
     if faults.is_empty() {
         return;
     }
@@ -338,7 +337,7 @@ fn in_detail(md: &mut String, entries: &[Entry], faults: &[FaultSummary]) {
             let _ = writeln!(md);
             continue;
         }
-        let impacts = impact(entries, f);
+        let impacts = index.impact(f);
         let lost =
             f.lost_ms.map(|ms| format!(" (watched until its console was lost at {})", since(ms))).unwrap_or_default();
         let _ = writeln!(md, "- Observed: {}{lost}", escape(&observed(&impacts, f.window_end_ms)));
@@ -353,7 +352,7 @@ fn in_detail(md: &mut String, entries: &[Entry], faults: &[FaultSummary]) {
             Expectation::NotJudged => "not judged: no check was written for it (see the notes)".to_string(),
         };
         let _ = writeln!(md, "- Verdict on the expectation: {expectation}");
-        let v = steady_verdict(entries, f.id);
+        let v = index.steady_verdict(f.id);
         let steady = match (v.broken(), v.detected_ms, &v.stop) {
             (false, _, _) if v.verdict() == "unknown" => "unknown (never judged)".to_string(),
             (false, _, _) => "held".to_string(),
@@ -385,7 +384,7 @@ fn in_detail(md: &mut String, entries: &[Entry], faults: &[FaultSummary]) {
                     writeln!(md, "| {} | {} | {} | {} |", escape(&i.service), i.worst, changes.join(", "), i.end_state);
             }
         }
-        super::charts::markdown(md, entries, f);
+        super::charts::markdown(md, index, f);
         let _ = writeln!(md);
     }
 }

@@ -5,10 +5,16 @@
 use std::fmt::Write as _;
 
 use super::entry::{median, EndReason, Entry, EntryKind, NoteTag};
-use super::faults::{planned_steps, steady_verdict, step_tally, FaultSummary};
+use super::faults::{planned_steps, step_tally, FaultSummary, Index};
 use super::markdown::escape;
 
-pub fn markdown(md: &mut String, entries: &[Entry], faults: &[FaultSummary], drill: &super::drill::Drill) {
+pub fn markdown(
+    md: &mut String,
+    entries: &[Entry],
+    index: &Index,
+    faults: &[FaultSummary],
+    drill: &super::drill::Drill,
+) {
     let _ = writeln!(md, "## Summary\n");
     if let Some(planned) = planned_steps(entries) {
         let t = step_tally(entries);
@@ -51,7 +57,7 @@ pub fn markdown(md: &mut String, entries: &[Entry], faults: &[FaultSummary], dri
         );
     }
     let applied: Vec<&FaultSummary> = faults.iter().filter(|f| f.applied()).collect();
-    let verdicts: Vec<_> = applied.iter().map(|f| steady_verdict(entries, f.id)).collect();
+    let verdicts: Vec<_> = applied.iter().map(|f| index.steady_verdict(f.id)).collect();
     let broken: Vec<_> = verdicts.iter().filter(|v| v.broken()).collect();
     let detected: Vec<u64> = broken.iter().filter_map(|v| v.detected_ms).collect();
     // A time to recover only for a fault that broke steady state.
