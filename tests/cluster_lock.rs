@@ -189,3 +189,34 @@ fn a_fault_with_a_live_owner_is_never_offered_as_a_leftover() {
     h.send(Event::Leftovers { found: vec![leftover(1)], skipped: Vec::new() });
     assert_eq!(h.s.cleanup.items.len(), 1);
 }
+
+#[test]
+fn this_sessions_own_fault_from_before_a_restart_is_taken_over_at_once_and_its_end_recorded() {
+    let mut h = Harness::demo();
+    let own = h.s.session.id.clone();
+    // What the killed console had journaled: fault #1 applied, never reverted.
+    let handle = RevertHandle { fault_id: 1, summary: "paused db".into(), data: serde_json::json!({}) };
+    let before = vec![
+        EntryKind::SessionStart { session: own.clone(), backend: h.s.session.backend.clone(), version: "test".into() },
+        EntryKind::InjectConfirmed { fault: 1, handle },
+    ];
+    let fx = held(&mut h, Holder { session: own.clone(), ..alice("r1") });
+    let fx = [fx, h.advance(1_000)].concat();
+    assert_eq!(take_overs(&fx), 1, "at once: no lease to wait out, nobody else will revert it");
+    let Some(Effect::TakeOver { holder, why }) = fx.into_iter().find(|e| matches!(e, Effect::TakeOver { .. })) else {
+        unreachable!()
+    };
+    h.send(Event::TookOver { holder, why, result: Ok(vec!["unpaused db".into()]) });
+    let tail: Vec<&EntryKind> = h.s.book.timeline.iter().rev().take(2).map(|e| &e.kind).collect();
+    assert!(
+        matches!(tail[0], EntryKind::FaultClosed { fault: 1, how } if how.contains("resumed")),
+        "its end is on this session's record: {tail:?}"
+    );
+    // So nothing calls it unfinished any more (neither the report nor `gameday cleanup`).
+    let mut entries: Vec<gameday::timeline::Entry> = before
+        .into_iter()
+        .map(|kind| gameday::timeline::Entry { seq: 0, wall: common::start(), t_ms: 0, kind })
+        .collect();
+    entries.extend(h.s.book.timeline.iter().cloned());
+    assert!(gameday::timeline::leftovers::unfinished(&entries, None).is_empty());
+}

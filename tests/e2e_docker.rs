@@ -178,6 +178,15 @@ async fn a_killed_session_resumed_from_the_start_screen_takes_its_own_fault_over
     assert!(kinds.contains(&"session_resumed") && kinds.contains(&"took_over"), "{kinds:?}");
     let took = entries.iter().find(|e| e["kind"] == "took_over").unwrap();
     assert_eq!(took["why"], "it is this session's fault from before its console was restarted", "{took}");
+    // Its end is on this session's record: the report does not call it still active, and
+    // cleanup neither reverts it again nor claims it.
+    let closed = entries.iter().find(|e| e["kind"] == "fault_closed" && e["fault"] == 1);
+    assert!(closed.is_some_and(|e| e["how"].as_str().unwrap_or("").contains("resumed")), "{entries:#?}");
+    let report = std::fs::read_to_string(journal.with_extension("md")).unwrap();
+    assert!(!report.contains("still active at session end"), "{report}");
+    let (code, listed) = cleanup(again.dir.path(), &["--session", &session]);
+    assert_eq!(code, 0, "{listed}");
+    assert!(listed.contains(&format!("Session {session} left no fault behind")), "{listed}");
     let lock = Command::new("docker").args(["ps", "-aq", "--filter", "name=^/gameday-lock$"]).output().unwrap();
     assert!(lock.stdout.is_empty(), "the engine's lock is given back");
     shop.stop().await;

@@ -240,6 +240,11 @@ impl ClusterView {
                     Level::Info,
                     format!("{}'s fault #{} ({}) reverted by this console", holder.who, holder.fault, holder.what),
                 );
+                // This session's own fault from before its console was restarted: its end is
+                // this session's to record, or the report calls it still active and cleanup
+                // would revert (and claim) it again.
+                let own = why == RESUMED;
+                let (fault, count) = (holder.fault, reverted.len());
                 book.record(EntryKind::TookOver {
                     who: holder.who,
                     session: holder.session,
@@ -248,6 +253,15 @@ impl ClusterView {
                     why,
                     reverted,
                 });
+                if own {
+                    book.record(EntryKind::FaultClosed {
+                        fault,
+                        how: match count {
+                            0 => "found already undone when its session was resumed".into(),
+                            _ => "reverted by this console when its session was resumed".into(),
+                        },
+                    });
+                }
             }
             Err(e) => book.say(Level::Warning, format!("could not take over {}'s fault: {e}", holder.who)),
         }
