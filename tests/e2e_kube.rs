@@ -142,6 +142,15 @@ async fn a_console_killed_during_a_fault_leaves_markers_that_cleanup_elsewhere_r
     let lease = server.get("leases", "gameday", "gameday").expect("the lock");
     assert!(lease["spec"]["holderIdentity"].is_null(), "given back: {lease}");
     assert_eq!(laptops::replicas(&server, "shop", "front"), 2, "the saved replica count is back");
+    // The cluster's own record says who reverted it, as the console's and the watchdog's do.
+    let events = server.list_in("events.k8s.io", "events", Some("shop"));
+    assert!(
+        events.iter().any(|e| e["reason"] == "GamedayFaultReverted"
+            && e["regarding"]["name"] == "front"
+            && e["note"].as_str().unwrap_or_default().contains("fault #1")
+            && e["note"].as_str().unwrap_or_default().contains("reverted by gameday-cleanup@")),
+        "{events:#?}"
+    );
     let (_, again) = run(&[]);
     assert!(again.contains("No fault was left behind"), "{again}");
     common::rbac::assert_allowed(&server.requests());

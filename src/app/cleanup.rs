@@ -6,7 +6,7 @@
 use super::book::{Book, Level};
 use super::event::Effect;
 use super::fault::backoff_ms;
-use crate::model::Leftover;
+use crate::model::{Happening, Leftover};
 use crate::timeline::EntryKind;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -171,6 +171,15 @@ impl Cleanup {
         match result {
             Ok(()) => {
                 item.status = CleanupStatus::Reverted;
+                // The system's own record, as for this console's faults and a take-over.
+                let note = format!(
+                    "gameday session {session} fault #{fault} ({}): reverted by cleanup by session {by}",
+                    item.leftover.what
+                );
+                book.effect(Effect::Announce {
+                    handle: item.leftover.handle.clone(),
+                    what: Happening { reason: "GamedayFaultReverted", action: "Revert", note, warning: false },
+                });
                 book.record(EntryKind::LeftoverReverted { session, fault, attempt });
                 if self.unresolved() == 0 {
                     book.say(Level::Info, "every fault left by earlier sessions is reverted (confirmed)");

@@ -57,6 +57,7 @@ pub async fn run(backend: Arc<dyn Backend>, dir: &Path, which: Which, again: &st
         crate::outln!("{} lives inside the console: nothing can be left behind.", info.cluster);
         return Ok(true);
     }
+    expired_channels(backend.as_ref(), &which).await;
     let (found, problems) = find(backend.as_ref(), dir).await?;
     for p in &problems {
         crate::errln!("warning: {p}");
@@ -155,6 +156,23 @@ pub async fn run(backend: Arc<dyn Backend>, dir: &Path, which: Which, again: &st
                         l.session,
                         l.fault_id
                     );
+                    // The system's own record, as the console and the watchdog keep it; the
+                    // revert is done either way.
+                    let what = crate::model::Happening {
+                        reason: "GamedayFaultReverted",
+                        action: "Revert",
+                        note: format!(
+                            "gameday session {} fault #{} ({}): reverted by gameday-cleanup@{}",
+                            l.session,
+                            l.fault_id,
+                            l.what,
+                            crate::store::machine::host_name()
+                        ),
+                        warning: false,
+                    };
+                    if let Err(e) = backend.announce(&l.handle, &what).await {
+                        crate::errln!("  warning: {e}");
+                    }
                     for k in kept {
                         crate::outln!("    {k}");
                     }
@@ -177,6 +195,30 @@ pub async fn run(backend: Arc<dyn Backend>, dir: &Path, which: Which, again: &st
         }
     }
     Ok(all_ok)
+}
+
+/// Drill channels whose console died before its session ended, past their expiry: listed, or
+/// deleted when reverting (of the session asked about, or of any with `--all`).
+async fn expired_channels(backend: &dyn Backend, which: &Which) {
+    let Some(channel) = backend.drill_channel() else { return };
+    let session = match which {
+        Which::Session(id) => Some(id.as_str()),
+        Which::List | Which::All => None,
+    };
+    let remove = *which != Which::List;
+    match channel.expired(session, remove).await {
+        Ok(found) if found.is_empty() => {}
+        Ok(found) => {
+            crate::outln!(
+                "{} (their console ended without ending its session):",
+                if remove { "Deleted drill channels past their expiry" } else { "Drill channels past their expiry" }
+            );
+            for f in found {
+                crate::outln!("  {f}");
+            }
+        }
+        Err(e) => crate::errln!("warning: could not look for expired drill channels: {e}"),
+    }
 }
 
 enum Owner {

@@ -10,13 +10,14 @@ use super::kit::HandleData;
 use crate::model::Happening;
 
 pub struct Events {
-    recorder: Recorder,
+    client: Client,
+    reporter: Reporter,
 }
 
 impl Events {
     pub fn new(client: Client) -> Events {
         let instance = crate::store::machine::host_name();
-        Events { recorder: Recorder::new(client, Reporter { controller: "gameday".into(), instance: Some(instance) }) }
+        Events { client, reporter: Reporter { controller: "gameday".into(), instance: Some(instance) } }
     }
 
     /// One Event per object the plan touched; the errors, if any, in one line.
@@ -29,11 +30,16 @@ impl Events {
             action: what.action.to_string(),
             secondary: None,
         };
+        // A Recorder of its own for each happening: one that lives on folds every Event of the
+        // same reason about the same object into one series (its key leaves the note out), so
+        // fault #11 on carts would be counted into fault #10's Event and keep #10's note. Each
+        // fault is its own Event; nothing gameday says of one fault is said twice.
+        let recorder = Recorder::new(self.client.clone(), self.reporter.clone());
         let mut failed = Vec::new();
         for object in regarding(plan) {
             let name =
                 format!("{} {}", object.kind.clone().unwrap_or_default(), object.name.clone().unwrap_or_default());
-            if let Err(e) = self.recorder.publish(&ev, &object).await {
+            if let Err(e) = recorder.publish(&ev, &object).await {
                 failed.push(format!("{name}: {}", super::kit::said(&e)));
             }
         }
