@@ -97,21 +97,24 @@ async fn a_responder_on_another_machine_sees_no_fault_and_their_marks_reach_the_
     // The reveal reaches him the same way.
     a.command("reveal");
     b.wait_for("REVEALED: 1 fault(s)", T);
+    // The channel: one ConfigMap per writer, in the lock namespace.
+    let names = |s: &common::apiserver::ApiServer| -> Vec<String> {
+        s.list("configmaps", Some("gameday"))
+            .iter()
+            .map(|c| c["metadata"]["name"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let during = names(&server);
+    assert_eq!(during.len(), 2, "{during:?}");
+    assert!(during.contains(&format!("gameday-drill-{session}-f")), "{during:?}");
+    assert!(during.contains(&format!("gameday-drill-{session}-r-bob")), "{during:?}");
     a.send("q");
     assert_eq!(a.wait_exit(T), 0);
     b.wait_for("the facilitator's session has ended", T);
     b.send("q");
     assert_eq!(b.wait_exit(T), 0);
-
-    // The channel: one ConfigMap per writer, in the lock namespace.
-    let names: Vec<String> = server
-        .list("configmaps", Some("gameday"))
-        .iter()
-        .map(|c| c["metadata"]["name"].as_str().unwrap_or_default().to_string())
-        .collect();
-    assert_eq!(names.len(), 2, "{names:?}");
-    assert!(names.contains(&format!("gameday-drill-{session}-f")), "{names:?}");
-    assert!(names.contains(&format!("gameday-drill-{session}-r-bob")), "{names:?}");
+    // The drill ended with the facilitator's session: its channels are gone with it.
+    assert!(names(&server).is_empty(), "{:?}", names(&server));
     common::rbac::assert_allowed(&server.requests());
 }
 

@@ -1,8 +1,9 @@
 //! A drill's channel on Kubernetes through the real kube client against the test API server:
-//! ConfigMaps in the lock namespace, one per writer per session, appended by compare-and-swap
-//! (a concurrent write is read again, never overwritten), followed by watch (each entry once, in
-//! order), full at 1 MiB (said, never half-written), and clear words when the namespace is
-//! missing or RBAC refuses it.
+//! ConfigMaps in the lock namespace, one per writer per session, appended (only the new entries,
+//! by a merge patch with the version seen as its precondition: a concurrent write is read
+//! again, never overwritten), followed by watch (each entry once, in order), full at 1 MiB
+//! (said, never half-written), taken away when the drill ends or past its expiry, and clear
+//! words when the namespace is missing or RBAC refuses it.
 
 mod common;
 
@@ -69,6 +70,14 @@ async fn next(rx: &mut mpsc::UnboundedReceiver<Heard>) -> Heard {
     tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("heard in time").expect("open")
 }
 
+/// The entries' JSON an object holds, in order (one key each).
+fn held(cm: &serde_json::Value) -> Vec<String> {
+    let data = cm["data"].as_object().expect("data");
+    let mut keys: Vec<&String> = data.keys().filter(|k| k.ends_with(".json")).collect();
+    keys.sort();
+    keys.into_iter().map(|k| data[k].as_str().unwrap().to_string()).collect()
+}
+
 fn follower(c: &Arc<dyn DrillChannel>, me: Side) -> mpsc::UnboundedReceiver<Heard> {
     let (tx, rx) = mpsc::unbounded_channel();
     c.follow(SESSION, &me, Box::new(move |h| tx.send(h).is_ok()));
@@ -97,9 +106,16 @@ async fn each_side_hears_the_other_by_watch_once_each_in_order() {
     bob.publish(SESSION, &bob_side, &[start(1), mark(2, "one"), mark(3, "two")]).await.unwrap();
     assert_eq!(seqs(&next(&mut heard_by_alice).await), ("bob".into(), vec![3]));
     // Nothing new: nothing written.
-    let writes = server.requests().iter().filter(|r| r.starts_with("PUT ")).count();
+    let writes = |s: &ApiServer| s.requests().iter().filter(|r| !r.starts_with("GET ")).count();
+    let before = writes(&server);
     bob.publish(SESSION, &bob_side, &[mark(3, "two")]).await.unwrap();
-    assert_eq!(server.requests().iter().filter(|r| r.starts_with("PUT ")).count(), writes);
+    assert_eq!(writes(&server), before);
+    // Appended, never rewritten: a create, then patches; no object is ever sent whole again.
+    assert!(
+        !server.requests().iter().any(|r| r.starts_with("PUT ") && r.contains("/configmaps/")),
+        "{:?}",
+        server.requests()
+    );
     // A second responder, whose name is no DNS name, is heard under their own name.
     let carol = Side::Responder("Carol Ann".into());
     bob.publish(SESSION, &carol, &[mark(1, "hi")]).await.unwrap();
@@ -113,7 +129,8 @@ async fn each_side_hears_the_other_by_watch_once_each_in_order() {
     assert_eq!(cm["metadata"]["labels"]["app.kubernetes.io/managed-by"], "gameday");
     assert_eq!(cm["metadata"]["labels"]["gameday.dev/drill"], SESSION);
     assert_eq!(cm["metadata"]["labels"]["gameday.dev/drill-side"], "responder");
-    assert_eq!(cm["data"]["entries.jsonl"].as_str().unwrap().lines().count(), 3);
+    assert_eq!(held(&cm).len(), 3);
+    assert!(cm["metadata"]["annotations"]["gameday.dev/expires"].is_string(), "{cm}");
     common::rbac::assert_allowed(&server.requests());
 }
 
@@ -130,14 +147,13 @@ async fn a_write_in_between_is_read_again_and_kept_never_overwritten() {
     let theirs = serde_json::to_string(&mark(2, "from elsewhere")).unwrap();
     server.on_next_write("configmaps", move |cm| {
         cm["metadata"]["labels"]["team"] = json!("sre");
-        let text = cm["data"]["entries.jsonl"].as_str().unwrap().to_string();
-        cm["data"]["entries.jsonl"] = json!(format!("{text}{theirs}\n"));
+        cm["data"]["0000000002.json"] = json!(theirs);
     });
     bob.publish(SESSION, &side, &[start(1), mark(2, "mine"), mark(3, "three")]).await.unwrap();
     assert_eq!(server.conflicts().len(), 1, "the first write was refused: {:?}", server.conflicts());
     let cm = server.get("configmaps", "gameday", &format!("gameday-drill-{SESSION}-r-bob")).unwrap();
     assert_eq!(cm["metadata"]["labels"]["team"], "sre", "their label stays");
-    let text = cm["data"]["entries.jsonl"].as_str().unwrap();
+    let text = held(&cm).join("\n");
     assert!(text.contains("from elsewhere") && !text.contains("\"mine\""), "{text}");
     assert!(text.contains("three"), "{text}");
 }
@@ -169,7 +185,7 @@ async fn a_session_past_one_mebibyte_is_said_full_and_nothing_is_half_written() 
     assert!(said.contains(&format!("ConfigMap gameday/gameday-drill-{SESSION}-r-bob holds at most 1 MiB")), "{said}");
     assert!(said.contains("its own journal keeps it all"), "{said}");
     let cm = server.get("configmaps", "gameday", &format!("gameday-drill-{SESSION}-r-bob")).unwrap();
-    assert_eq!(cm["data"]["entries.jsonl"].as_str().unwrap().lines().count(), 10);
+    assert_eq!(held(&cm).len(), 10);
     // The API server refuses more than 1 MiB anyway, and that is said the same way.
     let over = json!({"metadata": {"name": "x", "namespace": "gameday"}, "data": {"k": "y".repeat(1024 * 1024 + 1)}});
     let client = create_raw(&server, &over).await;
@@ -205,7 +221,7 @@ async fn a_missing_namespace_or_a_refusal_says_how_to_fix_it() {
     server.forbid("configmaps", "create");
     let e = bob.publish(SESSION, &side, &[start(1)]).await.unwrap_err();
     assert!(matches!(e, ChannelError::Unavailable(_)), "{e:?}");
-    assert!(e.to_string().contains("deploy/rbac.yaml grants get, list, watch, create and update"), "{e}");
+    assert!(e.to_string().contains("deploy/rbac.yaml grants get, list, watch, create, patch and delete"), "{e}");
     let e = bob.facilitator("not/an-id").await.unwrap_err();
     assert!(e.to_string().contains("'not/an-id' is not a session ID"), "{e}");
 }
@@ -233,6 +249,57 @@ async fn two_consoles_writing_as_one_responder_are_told_apart_never_mixed() {
     assert!(matches!(e, ChannelError::Unavailable(_)), "{e:?}");
     assert!(e.to_string().contains("another console publishes as bob"), "{e}");
     let cm = server.get("configmaps", "gameday", &format!("gameday-drill-{SESSION}-r-bob")).unwrap();
-    let text = cm["data"]["entries.jsonl"].as_str().unwrap();
+    let text = held(&cm).join("\n");
     assert!(!text.contains("someone else") && text.contains("after the rejoin"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_drills_end_takes_its_channels_away_and_a_dead_ones_expire() {
+    let server = ApiServer::start().await;
+    server.install_gameday();
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob) = (laptop(&server, dir.path(), "a").await, laptop(&server, dir.path(), "b").await);
+    let bob_side = Side::Responder("bob".into());
+    alice.publish(SESSION, &Side::Facilitator, &[start(1)]).await.unwrap();
+    bob.publish(SESSION, &bob_side, &[start(1), mark(2, "one")]).await.unwrap();
+    // Another session's, whose facilitator died a day ago; and one written by an earlier
+    // version (no expiry), two days old.
+    let other = "20261205-090000-dead";
+    alice.publish(other, &Side::Facilitator, &[start(1)]).await.unwrap();
+    server.apply(
+        "configmaps",
+        json!({"metadata": {"name": format!("gameday-drill-{other}-f"), "namespace": "gameday",
+            "annotations": {"gameday.dev/expires": "2026-01-01T00:00:00Z"}}}),
+    );
+    let drills = |s: &ApiServer| -> Vec<String> {
+        let mut n: Vec<String> = s
+            .list("configmaps", Some("gameday"))
+            .iter()
+            .filter(|c| !c["metadata"]["labels"]["gameday.dev/drill"].is_null())
+            .map(|c| c["metadata"]["name"].as_str().unwrap_or_default().to_string())
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(drills(&server).len(), 3);
+
+    // A responder who quits may rejoin: theirs stays.
+    bob.close(SESSION, &bob_side).await.unwrap();
+    assert_eq!(drills(&server).len(), 3);
+    // Expired ones are listed, and deleted only when asked; a live session's never.
+    let listed = bob.expired(None, false).await.unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert!(
+        listed[0].contains(&format!("gameday-drill-{other}-f")) && listed[0].contains("expired 2026-01-01"),
+        "{listed:?}"
+    );
+    assert_eq!(drills(&server).len(), 3);
+    assert!(bob.expired(Some(SESSION), true).await.unwrap().is_empty(), "not that session's");
+    assert_eq!(bob.expired(None, true).await.unwrap().len(), 1);
+    assert_eq!(drills(&server), [format!("gameday-drill-{SESSION}-f"), format!("gameday-drill-{SESSION}-r-bob")]);
+    // The facilitator's end is the drill's: every channel of it goes.
+    alice.close(SESSION, &Side::Facilitator).await.unwrap();
+    assert!(drills(&server).is_empty(), "{:?}", drills(&server));
+    assert_eq!(bob.facilitator(SESSION).await.unwrap(), None, "ended: nobody joins it any more");
+    common::rbac::assert_allowed(&server.requests());
 }

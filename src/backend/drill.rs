@@ -71,6 +71,19 @@ pub trait DrillChannel: Send + Sync + 'static {
     /// again and retried when someone wrote in between.
     async fn publish(&self, session: &str, side: &Side, entries: &[Entry]) -> Result<(), ChannelError>;
 
+    /// `side`'s session ended. The facilitator's end is the drill's: every channel of the
+    /// session is taken away (each console's journal keeps what it heard). A responder's is not
+    /// (they may rejoin).
+    async fn close(&self, _session: &str, _side: &Side) -> Result<(), ChannelError> {
+        Ok(())
+    }
+
+    /// The channels past their expiry (of `session`, or of any): those whose console died
+    /// before its session ended. Deleted when `remove`; a line each saying which.
+    async fn expired(&self, _session: Option<&str>, _remove: bool) -> Result<Vec<String>, ChannelError> {
+        Ok(Vec::new())
+    }
+
     /// Follows, by watch, what the other side publishes for `session`: a responder
     /// (`me` = `Responder`) follows the facilitator, the facilitator every responder. Each
     /// entry is delivered once, in order. Must not block; runs until `deliver` says no one

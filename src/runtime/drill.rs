@@ -217,6 +217,16 @@ impl Publisher {
     }
 }
 
+/// Takes this side's channel away once its session has ended (bounded: a console that cannot
+/// reach the cluster any more still ends; the channel then expires by itself).
+pub async fn close(channel: &dyn DrillChannel, session: &str, side: &Side) {
+    match tokio::time::timeout(FLUSH_LIMIT, channel.close(session, side)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!("the drill channel was not taken away: {e} (it expires by itself)"),
+        Err(_) => tracing::warn!("the drill channel was not taken away in time (it expires by itself)"),
+    }
+}
+
 /// Waits (a little) for a publisher's last entries to reach the channel.
 pub async fn flushed(handle: Option<tokio::task::JoinHandle<()>>) {
     if let Some(h) = handle {

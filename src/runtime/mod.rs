@@ -133,6 +133,7 @@ pub async fn run(mut opts: Options) -> anyhow::Result<Ended> {
         }
         None => (None, None),
     };
+    let closing = channel.clone().map(|c| (c, state.session.id.clone(), side.clone()));
     let term = if opts.headless { None } else { Some(terminal::enter()?) };
     let ui = ui_loop::Loop {
         term,
@@ -167,8 +168,11 @@ pub async fn run(mut opts: Options) -> anyhow::Result<Ended> {
     if let Err(panic) = &result {
         closing::emergency_revert(opts.backend.as_ref(), &ledger, &writer, panic).await;
     }
-    // The drill's last entries (the session's end) reach the other side.
+    // The drill's last entries (the session's end) reach the other side; then its channel goes.
     drill::flushed(published).await;
+    if let Some((c, session, side)) = closing {
+        drill::close(c.as_ref(), &session, &side).await;
+    }
     let left_behind = ledger.injected().iter().map(|h| format!("fault #{}: {}", h.fault_id, h.summary)).collect();
     // Everything recorded reaches the disk before the process ends (a full disk: said on exit).
     let unsaved = match Arc::try_unwrap(writer) {

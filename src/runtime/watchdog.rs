@@ -27,6 +27,8 @@ use crate::model::{Leftover, TopologyDelta};
 
 /// How often the markers are searched for overdue faults.
 pub const SCAN_EVERY: Duration = Duration::from_secs(5);
+/// How often drill channels past their expiry (their console died) are looked for.
+pub const EXPIRE_EVERY: Duration = Duration::from_secs(300);
 
 /// What the watchdog has seen, on its own clock (milliseconds since it started).
 #[derive(Debug, Default)]
@@ -124,6 +126,8 @@ pub async fn run(
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut scan = tokio::time::interval(SCAN_EVERY);
     let mut said_scan_error = None::<String>;
+    let channel = backend.drill_channel();
+    let mut expire = tokio::time::interval(EXPIRE_EVERY);
     tokio::pin!(stop);
     let why = loop {
         tokio::select! {
@@ -149,6 +153,13 @@ pub async fn run(
                         Ok(done) => for d in done { log(&format!("reverted {d}")) },
                         Err(e) => log(&format!("could not take over session {} fault #{}: {e}; trying again", from.session, from.fault)),
                     }
+                }
+            }
+            _ = expire.tick(), if channel.is_some() => {
+                let Some(c) = &channel else { continue };
+                match c.expired(None, true).await {
+                    Ok(gone) => for g in gone { log(&format!("deleted a drill channel past its expiry: {g}")) },
+                    Err(e) => log(&format!("could not look for expired drill channels: {e}")),
                 }
             }
             _ = scan.tick() => {

@@ -2,10 +2,17 @@
 //! says otherwise): one per writer per session, `gameday-drill-<session>-f` for the facilitator
 //! and `gameday-drill-<session>-r-<name>` for each responder, labelled
 //! `app.kubernetes.io/managed-by=gameday`, `gameday.dev/drill=<session>` and
-//! `gameday.dev/drill-side`. Each holds the entries its writer published, one JSON line each, in
-//! `data."entries.jsonl"`. A writer appends with a compare-and-swap on `resourceVersion` (a 409:
-//! read again, append again); the other side follows them with kube-runtime's `watcher`, so an
-//! entry reaches it as soon as the API server has it.
+//! `gameday.dev/drill-side`. Each entry its writer published is one key of `data`
+//! (`0000000042.json`, its seq, holding the entry's JSON). A writer appends: a merge patch that
+//! adds only the new entries' keys, with the `resourceVersion` it last saw as a precondition (a
+//! 409: read again, append again), so nothing already published is sent again; the other side
+//! follows them with kube-runtime's `watcher`, so an entry reaches it as soon as the API server
+//! has it.
+//!
+//! A drill's channels go when it ends: the facilitator's console deletes every object of its
+//! session as its session ends (a responder who quits may rejoin, so theirs stays until then).
+//! Each object carries `gameday.dev/expires` (a day after its last write): one whose facilitator
+//! died is deleted after that by `gameday watchdog` and `gameday cleanup`.
 //!
 //! A ConfigMap holds at most 1 MiB of data. Only the entries a peer needs are published (a
 //! responder's marks; the facilitator's faults, reveals and session start and end), a few hundred
@@ -19,7 +26,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{Api, ObjectMeta, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::Client;
 
@@ -27,8 +34,13 @@ use super::errors::Explain;
 use crate::backend::drill::{ChannelError, Deliver, DrillChannel, Heard, Side};
 use crate::timeline::Entry;
 
-/// The key of the entries in each ConfigMap.
+/// The key that held all of a writer's entries, a JSON line each, before each had its own key:
+/// still read, so a channel written by an earlier version is followed.
 pub const ENTRIES: &str = "entries.jsonl";
+/// When a channel whose console never ended its session may be deleted (RFC 3339).
+pub const EXPIRES: &str = "gameday.dev/expires";
+/// How long a channel is kept after its last write when its session never ended.
+pub const KEPT_FOR: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 /// The most data a ConfigMap may hold (the API server refuses more).
 pub const LIMIT: usize = 1024 * 1024;
 const OWNED: &str = "app.kubernetes.io/managed-by";
@@ -87,34 +99,46 @@ fn side_label(side: &Side) -> &'static str {
     }
 }
 
-/// The entries a ConfigMap holds (a line that is not an entry, another version's kind, is
-/// passed over as the file tail does).
+/// The key of the entry with `seq`: sorted by name, the entries are in order.
+fn key_of(seq: u64) -> String {
+    format!("{seq:010}.json")
+}
+
+/// The entries a ConfigMap holds, in order (a value that is not an entry, another version's
+/// kind, is passed over as the file tail does).
 pub fn entries_of(cm: &ConfigMap) -> Vec<Entry> {
-    text_of(cm).lines().filter(|l| !l.is_empty()).filter_map(|l| serde_json::from_str::<Entry>(l).ok()).collect()
+    let mut out: Vec<Entry> = lines_of(cm).filter_map(|l| serde_json::from_str::<Entry>(l).ok()).collect();
+    out.sort_by_key(|e| e.seq);
+    out
 }
 
-fn text_of(cm: &ConfigMap) -> &str {
-    cm.data.as_ref().and_then(|d| d.get(ENTRIES)).map(String::as_str).unwrap_or_default()
+/// Every published entry's JSON, as held (one key each, and the earlier single key's lines).
+fn lines_of(cm: &ConfigMap) -> impl Iterator<Item = &str> {
+    cm.data.iter().flatten().flat_map(|(k, v)| match k.as_str() {
+        ENTRIES => v.lines().filter(|l| !l.is_empty()).collect::<Vec<_>>(),
+        k if k.ends_with(".json") => vec![v.as_str()],
+        _ => Vec::new(),
+    })
 }
 
-/// The seq of the last entry in `text` (0 if none).
-fn last_seq(text: &str) -> u64 {
+/// The bytes of data a ConfigMap holds, as the API server counts them against its limit.
+fn size_of(cm: &ConfigMap) -> usize {
+    cm.data.iter().flatten().map(|(k, v)| k.len() + v.len()).sum()
+}
+
+/// The seq of the last entry it holds (0 if none).
+fn last_seq(cm: &ConfigMap) -> u64 {
     #[derive(serde::Deserialize)]
     struct Seq {
         seq: u64,
     }
-    text.lines()
-        .rev()
-        .filter(|l| !l.is_empty())
-        .find_map(|l| serde_json::from_str::<Seq>(l).ok())
-        .map(|s| s.seq)
-        .unwrap_or(0)
+    lines_of(cm).filter_map(|l| serde_json::from_str::<Seq>(l).ok()).map(|s| s.seq).max().unwrap_or(0)
 }
 
 /// The seq of an entry the object holds that is not the one this writer gives under that seq
 /// (another console writes as the same side), if any. Only entries up to `last` are compared:
 /// a writer's rejoin gives back what it published before, and those must be its own.
-fn foreign(text: &str, entries: &[Entry], last: u64) -> Option<u64> {
+fn foreign(cm: &ConfigMap, entries: &[Entry], last: u64) -> Option<u64> {
     let older: Vec<&Entry> = entries.iter().filter(|e| e.seq <= last).collect();
     if older.is_empty() {
         return None;
@@ -126,8 +150,23 @@ fn foreign(text: &str, entries: &[Entry], last: u64) -> Option<u64> {
         t_ms: u64,
     }
     let held: BTreeMap<u64, (chrono::DateTime<chrono::Utc>, u64)> =
-        text.lines().filter_map(|l| serde_json::from_str::<Stamp>(l).ok()).map(|s| (s.seq, (s.wall, s.t_ms))).collect();
+        lines_of(cm).filter_map(|l| serde_json::from_str::<Stamp>(l).ok()).map(|s| (s.seq, (s.wall, s.t_ms))).collect();
     older.into_iter().find(|e| held.get(&e.seq).is_some_and(|h| *h != (e.wall, e.t_ms))).map(|e| e.seq)
+}
+
+/// When a channel written now may be deleted if its session never ends.
+fn expiry(now: chrono::DateTime<chrono::Utc>) -> String {
+    (now + KEPT_FOR).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Whether a channel is past its expiry at `now`: by its annotation, or (written by an earlier
+/// version, without one) a day after it was created.
+fn expired(cm: &ConfigMap, now: chrono::DateTime<chrono::Utc>) -> Option<String> {
+    let at = match cm.metadata.annotations.as_ref().and_then(|a| a.get(EXPIRES)) {
+        Some(at) => chrono::DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&chrono::Utc),
+        None => chrono::DateTime::from_timestamp(cm.metadata.creation_timestamp.as_ref()?.0.as_second(), 0)? + KEPT_FOR,
+    };
+    (at <= now).then(|| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
 impl ConfigMapChannel {
@@ -150,7 +189,7 @@ impl ConfigMapChannel {
             }
             kube::Error::Api(s) if s.code == 403 => ChannelError::Unavailable(format!(
                 "the drill channel (ConfigMaps in namespace {ns}) is not permitted: {} (deploy/rbac.yaml grants get, \
-                 list, watch, create and update on configmaps in the lock namespace)",
+                 list, watch, create, patch and delete on configmaps in the lock namespace)",
                 s.message
             )),
             kube::Error::Api(s) if s.code == 422 && s.message.contains("Too long") => self.full(name),
@@ -202,9 +241,8 @@ impl DrillChannel for ConfigMapChannel {
                 Some(cm) => Some(cm),
                 None => api.get_opt(&name).await.map_err(|e| self.error("reading", &name, e))?,
             };
-            let mut text = current.as_ref().map(text_of).unwrap_or_default().to_string();
-            let last = last_seq(&text);
-            if let Some(seq) = foreign(&text, entries, last) {
+            let last = current.as_ref().map(last_seq).unwrap_or(0);
+            if let Some(seq) = current.as_ref().and_then(|cm| foreign(cm, entries, last)) {
                 self.remember(&name, None);
                 return Err(ChannelError::Unavailable(format!(
                     "another console publishes as {} in session {session} (ConfigMap {}/{name} has a different entry {seq}): this one stops publishing (join with another --responder name)",
@@ -212,34 +250,52 @@ impl DrillChannel for ConfigMapChannel {
                     self.namespace
                 )));
             }
-            let mut added = false;
+            let mut added = BTreeMap::new();
             for e in entries.iter().filter(|e| e.seq > last) {
                 let line = serde_json::to_string(e).map_err(|e| ChannelError::Failed(e.to_string()))?;
-                text.push_str(&line);
-                text.push('\n');
-                added = true;
+                added.insert(key_of(e.seq), line);
             }
-            if !added {
+            if added.is_empty() {
                 return Ok(());
             }
-            if text.len() > LIMIT {
+            let held = current.as_ref().map(size_of).unwrap_or(0);
+            if held + added.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() > LIMIT {
                 return Err(self.full(&name));
             }
-            // On top of the object as read: what others put on it (a label, a note) stays.
-            let mut cm = current.clone().unwrap_or_else(|| ConfigMap {
-                metadata: ObjectMeta { name: Some(name.clone()), ..Default::default() },
-                ..Default::default()
-            });
-            cm.metadata.labels.get_or_insert_with(BTreeMap::new).extend([
-                (OWNED.to_string(), "gameday".to_string()),
-                (DRILL.to_string(), session.to_string()),
-                (SIDE.to_string(), side_label(side).to_string()),
-            ]);
-            cm.metadata.annotations.get_or_insert_with(BTreeMap::new).insert(WRITER.into(), side.name().into());
-            cm.data.get_or_insert_with(BTreeMap::new).insert(ENTRIES.to_string(), text);
-            let written = match current {
-                None => api.create(&PostParams::default(), &cm).await,
-                Some(_) => api.replace(&name, &PostParams::default(), &cm).await,
+            let expires = expiry(chrono::Utc::now());
+            let written = match &current {
+                None => {
+                    let cm = ConfigMap {
+                        metadata: ObjectMeta {
+                            name: Some(name.clone()),
+                            labels: Some(BTreeMap::from([
+                                (OWNED.to_string(), "gameday".to_string()),
+                                (DRILL.to_string(), session.to_string()),
+                                (SIDE.to_string(), side_label(side).to_string()),
+                            ])),
+                            annotations: Some(BTreeMap::from([
+                                (WRITER.to_string(), side.name().to_string()),
+                                (EXPIRES.to_string(), expires),
+                            ])),
+                            ..Default::default()
+                        },
+                        data: Some(added),
+                        ..Default::default()
+                    };
+                    api.create(&PostParams::default(), &cm).await
+                }
+                // Only what is new is sent; the version seen is the precondition, so an entry is
+                // never written over one another console put there meanwhile.
+                Some(cm) => {
+                    let patch = serde_json::json!({
+                        "metadata": {
+                            "resourceVersion": cm.metadata.resource_version,
+                            "annotations": {EXPIRES: expires},
+                        },
+                        "data": added,
+                    });
+                    api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await
+                }
             };
             match written {
                 Ok(cm) => {
@@ -261,6 +317,61 @@ impl DrillChannel for ConfigMapChannel {
         )))
     }
 
+    async fn close(&self, session: &str, side: &Side) -> Result<(), ChannelError> {
+        check_session(session)?;
+        // A responder who quits may rejoin (from another machine, too): theirs stays until the
+        // drill ends.
+        if matches!(side, Side::Responder(_)) {
+            return Ok(());
+        }
+        let api = self.api();
+        let all = format!("the drill channels of session {session}");
+        let list = api
+            .list(&ListParams::default().labels(&format!("{OWNED}=gameday,{DRILL}={session}")))
+            .await
+            .map_err(|e| self.error("listing", &all, e))?;
+        for cm in list.items {
+            let name = cm.metadata.name.unwrap_or_default();
+            self.remember(&name, None);
+            match api.delete(&name, &DeleteParams::default()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(e) => return Err(self.error("deleting", &name, e)),
+            }
+        }
+        Ok(())
+    }
+
+    async fn expired(&self, session: Option<&str>, remove: bool) -> Result<Vec<String>, ChannelError> {
+        let selector = match session {
+            Some(s) => {
+                check_session(s)?;
+                format!("{OWNED}=gameday,{DRILL}={s}")
+            }
+            None => format!("{OWNED}=gameday,{DRILL}"),
+        };
+        let api = self.api();
+        let all = "the drill channels";
+        let list =
+            api.list(&ListParams::default().labels(&selector)).await.map_err(|e| self.error("listing", all, e))?;
+        let now = chrono::Utc::now();
+        let mut out = Vec::new();
+        for cm in list.items {
+            let Some(at) = expired(&cm, now) else { continue };
+            let name = cm.metadata.name.clone().unwrap_or_default();
+            let drill = cm.metadata.labels.as_ref().and_then(|l| l.get(DRILL)).cloned().unwrap_or_default();
+            if remove {
+                match api.delete(&name, &DeleteParams::default()).await {
+                    Ok(_) => {}
+                    Err(kube::Error::Api(s)) if s.code == 404 => continue,
+                    Err(e) => return Err(self.error("deleting", &name, e)),
+                }
+            }
+            out.push(format!("ConfigMap {}/{name} (drill of session {drill}, expired {at})", self.namespace));
+        }
+        Ok(out)
+    }
+
     fn follow(&self, session: &str, me: &Side, deliver: Deliver) {
         let api = self.api();
         let explain = self.explain.clone();
@@ -280,6 +391,8 @@ impl DrillChannel for ConfigMapChannel {
                 let cm = match ev {
                     Ok(watcher::Event::Apply(cm) | watcher::Event::InitApply(cm)) => cm,
                     Ok(_) => continue,
+                    // Compacted history: listed again at once, no news.
+                    Err(e) if super::errors::watch_expired(&e) => continue,
                     Err(e) => {
                         if !said_failure {
                             said_failure = true;
@@ -343,8 +456,29 @@ mod tests {
     }
 
     #[test]
-    fn the_last_seq_is_the_last_entrys() {
-        assert_eq!(last_seq(""), 0);
-        assert_eq!(last_seq("{\"seq\":3}\n{\"seq\":7}\n"), 7);
+    fn the_last_seq_is_the_last_entrys_in_either_layout() {
+        let cm = |data: &[(&str, &str)]| ConfigMap {
+            data: Some(data.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+            ..Default::default()
+        };
+        assert_eq!(last_seq(&cm(&[])), 0);
+        assert_eq!(last_seq(&cm(&[(ENTRIES, "{\"seq\":3}\n{\"seq\":7}\n")])), 7);
+        assert_eq!(last_seq(&cm(&[(&key_of(12), "{\"seq\":12}"), (&key_of(9), "{\"seq\":9}")])), 12);
+        assert!(key_of(9) < key_of(10), "sorted by name, in order");
+    }
+
+    #[test]
+    fn a_channel_expires_by_its_annotation_or_a_day_after_it_was_made() {
+        let now = chrono::Utc::now();
+        let mut cm = ConfigMap::default();
+        cm.metadata.annotations = Some(BTreeMap::from([(EXPIRES.to_string(), expiry(now))]));
+        assert!(expired(&cm, now).is_none());
+        assert!(expired(&cm, now + KEPT_FOR + chrono::TimeDelta::seconds(1)).is_some());
+        let mut old = ConfigMap::default();
+        old.metadata.creation_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            k8s_openapi::jiff::Timestamp::from_second((now - chrono::TimeDelta::hours(25)).timestamp()).unwrap(),
+        ));
+        assert!(expired(&old, now).is_some(), "an earlier version's channel, a day old");
+        assert!(expired(&ConfigMap::default(), now).is_none(), "nothing to go by: kept");
     }
 }
