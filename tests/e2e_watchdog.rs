@@ -113,3 +113,91 @@ async fn a_marked_fault_past_its_deadline_that_no_one_holds_is_reverted_by_the_w
         .collect();
     common::rbac::assert_allowed_by("watchdog.yaml", &dogs);
 }
+
+/// Every kind of fault a killed console can leave on a cluster (Deployments, ConfigMaps,
+/// NetworkPolicies, Nodes, Chaos Mesh and Litmus objects), past its deadline and held by no one:
+/// the watchdog reverts each with no more than deploy/watchdog.yaml grants it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_fault_left_behind_is_reverted_by_the_watchdog_within_its_grants() {
+    use common::kube::{apply, spec, text};
+    use gameday::backend::Backend;
+    use gameday::model::{Mode, ParamValue};
+    let f = common::kube::fixture(&[]).await;
+    f.server.install_gameday();
+    f.server.install_chaos_mesh();
+    f.server.install_litmus_with_operator("shop");
+    let mut w = common::kube::Watch::start(&f.backend);
+    w.until(10, "the shop", |t| t.workload("shop", "carts").is_some_and(|w| w.ready == 3)).await;
+    w.wait(10, "Chaos Mesh found", |d| {
+        matches!(d, gameday::model::TopologyDelta::Capability { action, support: gameday::model::Support::Yes }
+            if action == "network-latency")
+    })
+    .await;
+    f.server
+        .wait_until(Duration::from_secs(10), "the Litmus operator", |s| {
+            s.list("pods", Some("litmus")).iter().any(|p| {
+                p["metadata"]["labels"]["name"] == "chaos-operator"
+                    && p["status"]["conditions"]
+                        .as_array()
+                        .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+            })
+        })
+        .await;
+    let faults = [
+        spec("scale", "shop/db", &w.topo, &[("replicas", ParamValue::Int(0))], None),
+        spec(
+            "config-corrupt",
+            "shop/carts",
+            &w.topo,
+            &[("key", text("DB_HOST")), ("value", text("nowhere.invalid")), ("restart", text("no"))],
+            None,
+        ),
+        spec("network-deny", "shop/front", &w.topo, &[], Some(Mode::All)),
+        spec("node-cordon", "node/n2", &w.topo, &[], None),
+        spec("network-latency", "shop/carts", &w.topo, &[("latency_ms", ParamValue::Int(90))], Some(Mode::All)),
+        spec(
+            "litmus-experiment",
+            "shop/front",
+            &w.topo,
+            &[("experiment", text("pod-delete")), ("service_account", text("litmus-admin"))],
+            None,
+        ),
+    ];
+    for (i, mut s) in faults.into_iter().enumerate() {
+        s.fault_id = i as u64 + 1;
+        s.duration_ms = 1_000;
+        apply(&f.backend, &s).await;
+    }
+    assert_eq!(f.backend.leftovers().await.unwrap().len(), 6, "each fault is marked");
+    drop(w);
+
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    f.server.write_kubeconfig(&kubeconfig);
+    let before = f.server.requests().len();
+    let mut dog = Watchdog::start(&["--kubeconfig", kubeconfig.to_str().unwrap()]);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let left = f.backend.leftovers().await.unwrap();
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the watchdog left {:?}\n{}",
+            left.iter().map(|l| &l.what).collect::<Vec<_>>(),
+            dog.log()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(dog.terminate(), 0, "{}", dog.log());
+    assert!(!dog.log().contains("403"), "{}", dog.log());
+    assert!(f.server.list("chaosengines", Some("shop")).is_empty(), "the ChaosEngine is gone");
+    assert!(f.server.list("networkchaos", Some("shop")).is_empty(), "the NetworkChaos is gone");
+    let dogs: Vec<String> = f.server.requests()[before..]
+        .iter()
+        .filter(|r| !r.contains("metrics.k8s.io") && !r.contains("/services"))
+        .cloned()
+        .collect();
+    common::rbac::assert_allowed_by("watchdog.yaml", &dogs);
+}

@@ -295,7 +295,7 @@ async fn previews_say_what_prepare_found_and_change_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_drain_that_would_stop_halfway_is_refused_up_front() {
+async fn a_drain_waits_for_its_disruption_budgets_as_kubectl_drain_does() {
     // The other shop is opened, and its budget lets all go: only shop's budget and kube-system count.
     let f = fixture(&["locked"]).await;
     f.server.apply(
@@ -306,10 +306,13 @@ async fn a_drain_that_would_stop_halfway_is_refused_up_front() {
     w.until(10, "the shop", |t| t.workload("shop", "carts").is_some_and(|w| w.ready == 3)).await;
     let b = &f.backend;
     // The carts budget lets no pod go now.
-    f.server.apply(
-        "poddisruptionbudgets",
-        json!({"metadata": {"name": "carts", "namespace": "shop"}, "spec": {"minAvailable": 3}}),
-    );
+    let budget = |min: i64| {
+        f.server.apply(
+            "poddisruptionbudgets",
+            json!({"metadata": {"name": "carts", "namespace": "shop"}, "spec": {"minAvailable": min}}),
+        )
+    };
+    budget(3);
     f.server
         .wait_until(Duration::from_secs(5), "the budget's status", |s| {
             s.get("poddisruptionbudgets", "shop", "carts").unwrap()["status"]["disruptionsAllowed"] == 0
@@ -317,16 +320,109 @@ async fn a_drain_that_would_stop_halfway_is_refused_up_front() {
         .await;
     let carts =
         f.server.list("pods", Some("shop")).into_iter().find(|p| p["metadata"]["labels"]["app"] == "carts").unwrap();
+    let held = carts["metadata"]["name"].as_str().unwrap().to_string();
     let node = carts["spec"]["nodeName"].as_str().unwrap().to_string();
-    let drain = spec("node-drain", &format!("node/{node}"), &w.topo, &[], None);
-    let err = b.preview(&drain).await.unwrap_err().to_string();
+    let mut drain = spec("node-drain", &format!("node/{node}"), &w.topo, &[], None);
+    drain.duration_ms = 60_000;
+    // The preview names the budget that will slow it down.
+    let p = b.preview(&drain).await.unwrap();
     assert!(
-        err.contains(&format!(
-            "PodDisruptionBudget shop/carts allows 0 disruption(s) now and {node} runs 1 of its pods"
-        )),
-        "{err}"
+        p.found.iter().any(|l| l.contains(&format!(
+            "PodDisruptionBudget shop/carts allows 0 disruption(s) now and {node} runs 1 of its pods (shop/{held}): the drain evicts them as it allows"
+        ))),
+        "{:?}",
+        p.found
     );
-    assert!(err.contains("the drain is refused up front"), "{err}");
+    let started = std::time::Instant::now();
+    let h = b.inject(&drain, &p.handle).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(3), "the inject never waits on a budget: {:?}", started.elapsed());
+    assert_eq!(f.server.get("nodes", "", &node).unwrap()["spec"]["unschedulable"], true);
+    let waits = w
+        .wait(
+            5,
+            "the drain says what it waits for",
+            |d| matches!(d, TopologyDelta::ClusterEvent { message, .. } if message.starts_with("drain waits for")),
+        )
+        .await;
+    let TopologyDelta::ClusterEvent { message, .. } = &waits else { unreachable!() };
+    assert!(
+        message
+            .contains(&format!("shop/{held} (The disruption budget carts needs 3 healthy pods and has 3 currently)")),
+        "{message}"
+    );
+    // The budget lets one go: the drain finishes.
+    budget(2);
+    w.wait(20, "the held pod evicted", |d| {
+        matches!(d, TopologyDelta::ClusterEvent { message, .. }
+            if message.starts_with(&format!("drain evicted shop/{held} once its budget allowed it")))
+    })
+    .await;
+    w.wait(
+        10,
+        "the drain finished",
+        |d| matches!(d, TopologyDelta::ClusterEvent { message, .. } if message.starts_with("drain finished")),
+    )
+    .await;
+    assert!(f.server.evictions().iter().any(|(_, p, _)| *p == held));
+    b.revert(&h).await.unwrap();
+    assert!(f.server.get("nodes", "", &node).unwrap()["spec"]["unschedulable"].is_null());
+
+    // A revert while the drain waits stops it: nothing is evicted after it.
+    budget(3);
+    f.server
+        .wait_until(Duration::from_secs(20), "carts whole again, its budget at 0", |s| {
+            s.ready_pods("shop", "carts") == 3
+                && s.get("poddisruptionbudgets", "shop", "carts").unwrap()["status"]["disruptionsAllowed"] == 0
+        })
+        .await;
+    let carts = f
+        .server
+        .list("pods", Some("shop"))
+        .into_iter()
+        .find(|p| p["metadata"]["labels"]["app"] == "carts" && p["metadata"]["deletionTimestamp"].is_null())
+        .unwrap();
+    let (held, node) = (
+        carts["metadata"]["name"].as_str().unwrap().to_string(),
+        carts["spec"]["nodeName"].as_str().unwrap().to_string(),
+    );
+    w.until(10, "the picture caught up", |t| t.pod("shop", &held).is_some()).await;
+    let mut drain = spec("node-drain", &format!("node/{node}"), &w.topo, &[], None);
+    drain.fault_id = 2;
+    let p = b.preview(&drain).await.unwrap();
+    let h = b.inject(&drain, &p.handle).await.unwrap();
+    b.revert(&h).await.unwrap();
+    budget(0);
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    assert!(
+        f.server.get("pods", "shop", &held).is_some_and(|p| p["metadata"]["deletionTimestamp"].is_null()),
+        "stopped by the revert"
+    );
+    assert!(!f.server.evictions().iter().any(|(_, p, _)| *p == held));
+
+    // API Priority and Fairness turns an eviction away (no budget): asked again after its
+    // Retry-After.
+    f.server.throttle_evictions(1);
+    w.seen.clear();
+    let mut drain = spec("node-drain", &format!("node/{node}"), &w.topo, &[], None);
+    drain.fault_id = 3;
+    let p = b.preview(&drain).await.unwrap();
+    let h = b.inject(&drain, &p.handle).await.unwrap();
+    let waits = w
+        .wait(5, "the drain waits for the server", |d| {
+            matches!(d, TopologyDelta::ClusterEvent { message, .. }
+                if message.starts_with("drain waits for") && message.contains("Retry-After"))
+        })
+        .await;
+    let TopologyDelta::ClusterEvent { message, .. } = &waits else { unreachable!() };
+    assert!(message.contains("(the API server asked to wait (429, Retry-After))"), "{message}");
+    w.wait(
+        10,
+        "the drain finished",
+        |d| matches!(d, TopologyDelta::ClusterEvent { message, .. } if message.starts_with("drain finished")),
+    )
+    .await;
+    b.revert(&h).await.unwrap();
+
     // A kube-system pod on a node: the drain could not evict it (off-limits), so it is refused.
     f.server.apply(
         "poddisruptionbudgets",
@@ -342,7 +438,6 @@ async fn a_drain_that_would_stop_halfway_is_refused_up_front() {
     assert!(err.contains(&format!("draining {node} would evict pods of kube-system (kube-system/coredns-1)")), "{err}");
     assert!(err.contains("kube-system is off-limits unless you pass --allow-namespace kube-system"), "{err}");
     assert!(f.server.get("nodes", "", &node).unwrap()["spec"]["unschedulable"].is_null(), "nothing was cordoned");
-    assert!(f.server.evictions().is_empty(), "nothing was evicted");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -453,4 +548,175 @@ async fn a_revert_during_api_errors_fails_cleanly_and_succeeds_when_the_api_answ
     assert!(ok);
     assert_eq!(f.server.get("deployments", "shop", "db").unwrap()["spec"]["replicas"], 1);
     let _ = PodPhase::Running;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_corrupt_with_a_restart_leaves_the_pod_template_as_it_found_it() {
+    let f = fixture(&[]).await;
+    let mut w = Watch::start(&f.backend);
+    w.until(10, "the shop", |t| t.workload("shop", "carts").is_some_and(|w| w.ready == 3)).await;
+    let b = &f.backend;
+    let template = |s: &ApiServer| s.get("deployments", "shop", "carts").unwrap()["spec"]["template"].clone();
+    let pods = |s: &ApiServer| {
+        let mut names: Vec<String> = s
+            .list("pods", Some("shop"))
+            .into_iter()
+            .filter(|p| p["metadata"]["labels"]["app"] == "carts" && p["metadata"]["deletionTimestamp"].is_null())
+            .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = template(&f.server);
+    let first = pods(&f.server);
+    let h = apply(
+        b,
+        &spec(
+            "config-corrupt",
+            "shop/carts",
+            &w.topo,
+            &[("key", text("DB_HOST")), ("value", text("nowhere.invalid")), ("restart", text("yes"))],
+            None,
+        ),
+    )
+    .await;
+    assert!(template(&f.server)["metadata"]["annotations"]["gameday.dev/restartedAt"].is_string());
+    f.server
+        .wait_until(Duration::from_secs(20), "carts rolled with the bad value", |s| {
+            s.ready_pods("shop", "carts") == 3 && pods(s).iter().all(|p| !first.contains(p))
+        })
+        .await;
+    let during = pods(&f.server);
+    b.revert(&h).await.unwrap();
+    assert_eq!(template(&f.server), before, "nothing left in the pod template that was not there");
+    f.server
+        .wait_until(Duration::from_secs(20), "carts rolled again to read the restored value", |s| {
+            s.ready_pods("shop", "carts") == 3 && pods(s).iter().all(|p| !during.contains(p))
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_fault_on_one_object_gets_an_event_of_its_own() {
+    use gameday::model::Happening;
+    let f = fixture(&[]).await;
+    let mut w = Watch::start(&f.backend);
+    w.until(10, "the shop", |t| t.workload("shop", "carts").is_some_and(|w| w.ready == 3)).await;
+    let b = &f.backend;
+    for fault in [10, 11] {
+        let mut s = spec("scale", "shop/carts", &w.topo, &[("replicas", ParamValue::Int(2))], None);
+        s.fault_id = fault;
+        let h = apply(b, &s).await;
+        let what = Happening {
+            reason: "GamedayFaultInjected",
+            action: "Inject",
+            note: format!("gameday session s fault #{fault} (scale): injected by ana@laptop-a"),
+            warning: false,
+        };
+        b.announce(&h, &what).await.unwrap();
+        b.revert(&h).await.unwrap();
+    }
+    let notes: Vec<String> = f
+        .server
+        .list_in("events.k8s.io", "events", Some("shop"))
+        .into_iter()
+        .filter(|e| e["reason"] == "GamedayFaultInjected" && e["regarding"]["name"] == "carts")
+        .map(|e| e["note"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(notes.len(), 2, "one Event per fault, not a series: {notes:?}");
+    assert!(notes[0].contains("fault #10") && notes[1].contains("fault #11"), "{notes:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_expired_by_compaction_lists_again_quietly() {
+    let f = fixture(&[]).await;
+    let mut w = Watch::start(&f.backend);
+    let TopologyDelta::Snapshot(t) = w.wait(10, "the first picture", |d| matches!(d, TopologyDelta::Snapshot(_))).await
+    else {
+        unreachable!()
+    };
+    w.topo = t;
+    w.wait(5, "connected", |d| matches!(d, TopologyDelta::Connection { connected: true, .. })).await;
+    w.seen.clear();
+    let pod_lists =
+        |s: &ApiServer| s.requests().iter().filter(|r| r.contains("/pods") && !r.ends_with("(watch)")).count();
+    let lists_before = pod_lists(&f.server);
+    // etcd compacted: every watch resumes from a version the server no longer has (410 Gone).
+    for i in 0..3 {
+        f.server.apply("configmaps", json!({"metadata": {"name": format!("unwatched-{i}"), "namespace": "shop"}}));
+        f.server.compact();
+        f.server.drop_watches();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    f.server.apply("deployments", json!({"metadata": {"name": "db", "namespace": "shop"}, "spec": {"replicas": 2}}));
+    w.until(15, "db at 2 after the relist", |t| {
+        t.workload("shop", "db").is_some_and(|w| w.desired == 2 && w.ready == 2)
+    })
+    .await;
+    let news: Vec<&TopologyDelta> = w
+        .seen
+        .iter()
+        .filter(|d| {
+            matches!(d, TopologyDelta::Connection { .. })
+                || matches!(d, TopologyDelta::ClusterEvent { warning: true, .. })
+        })
+        .collect();
+    assert!(news.is_empty(), "a routine 410 is no news: {news:?}");
+    assert!(pod_lists(&f.server) > lists_before, "listed again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_autoscaler_and_a_gitops_owner_are_named_their_fight_back_said_and_immutable_config_refused() {
+    let f = fixture(&[]).await;
+    let mut w = Watch::start(&f.backend);
+    w.until(10, "the shop", |t| t.workload("shop", "carts").is_some_and(|w| w.ready == 3)).await;
+    let b = &f.backend;
+    f.server.apply(
+        "horizontalpodautoscalers",
+        json!({"metadata": {"name": "carts", "namespace": "shop"},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "carts"},
+                "minReplicas": 2, "maxReplicas": 5}}),
+    );
+    f.server.apply(
+        "deployments",
+        json!({"metadata": {"name": "carts", "namespace": "shop", "labels": {"argocd.argoproj.io/instance": "shop"}}}),
+    );
+    let s = spec("scale", "shop/carts", &w.topo, &[("replicas", ParamValue::Int(1))], None);
+    let p = b.preview(&s).await.unwrap();
+    let has = |want: &str| p.found.iter().any(|l| l.contains(want));
+    assert!(
+        has("HorizontalPodAutoscaler shop/carts keeps Deployment shop/carts between 2 and 5 replicas: it will undo a scale to 1"),
+        "{:?}",
+        p.found
+    );
+    assert!(has("Deployment shop/carts is managed by Argo CD (application shop)"), "{:?}", p.found);
+    w.seen.clear();
+    let h = b.inject(&s, &p.handle).await.unwrap();
+    let fought = w
+        .wait(15, "the autoscaler fought back", |d| {
+            matches!(d, TopologyDelta::ClusterEvent { object, message, warning: true }
+                if object == "Deployment shop/carts" && message.contains("fought back"))
+        })
+        .await;
+    let TopologyDelta::ClusterEvent { message, .. } = &fought else { unreachable!() };
+    assert_eq!(
+        message,
+        "was set to 2 replicas while the fault holds it at 1: HorizontalPodAutoscaler shop/carts or Argo CD (application shop) fought back"
+    );
+    // The revert leaves what the autoscaler set, and says so.
+    let kept = b.revert(&h).await.unwrap();
+    assert!(kept.kept.iter().any(|k| k.contains("changed by someone since")), "{kept:?}");
+
+    // An immutable ConfigMap cannot be corrupted: refused at prepare, not at the inject.
+    f.server.apply("configmaps", json!({"metadata": {"name": "carts-config", "namespace": "shop"}, "immutable": true}));
+    let corrupt = spec("config-corrupt", "shop/carts", &w.topo, &[("key", text("DB_HOST"))], None);
+    let err = b.preview(&corrupt).await.unwrap_err().to_string();
+    assert!(err.contains("ConfigMap shop/carts-config is immutable (immutable: true)"), "{err}");
+    // As the API server would have answered the inject.
+    let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> = kube::Api::namespaced(b.client().clone(), "shop");
+    let patch = kube::api::Patch::Merge(json!({"data": {"DB_HOST": "x"}}));
+    match api.patch("carts-config", &kube::api::PatchParams::default(), &patch).await {
+        Err(kube::Error::Api(s)) => assert_eq!(s.code, 422, "{s:?}"),
+        other => panic!("an immutable ConfigMap was changed: {other:?}"),
+    }
 }

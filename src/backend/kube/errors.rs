@@ -169,3 +169,14 @@ impl Explain {
         }
     }
 }
+
+/// A watch ended by 410 Gone: the resourceVersion it resumed from was compacted away (routine
+/// in etcd), nothing is wrong with the server; kube-runtime's watcher lists again at once.
+pub fn watch_expired(e: &kube::runtime::watcher::Error) -> bool {
+    use kube::runtime::watcher::Error as W;
+    match e {
+        W::WatchError(s) => s.code == 410,
+        W::WatchStartFailed(kube::Error::Api(s)) | W::WatchFailed(kube::Error::Api(s)) => s.code == 410,
+        _ => false,
+    }
+}

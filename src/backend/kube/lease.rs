@@ -346,6 +346,8 @@ impl ClusterLock for LeaseLock {
                     Ok(watcher::Event::Apply(l) | watcher::Event::InitApply(l)) => Some((l, true)),
                     Ok(watcher::Event::Delete(l)) => Some((l, false)),
                     Ok(_) => None,
+                    // Compacted history: listed again at once, no news.
+                    Err(e) if super::errors::watch_expired(&e) => None,
                     Err(e) => {
                         if !said_failure {
                             said_failure = true;

@@ -124,6 +124,7 @@ impl KubeBackend {
             engines: Arc::new(RwLock::new(Engines::default())),
             news: Default::default(),
             explain,
+            background: Default::default(),
         };
         let cluster = match &opts.namespace {
             Some(ns) => format!("{name} ({}) namespace {ns}", server.trim_end_matches('/')),

@@ -43,15 +43,24 @@ where
     K: Send + 'static,
     F: Fn(K) -> Obj + Send + 'static,
 {
-    stream.map(move |ev| match ev {
-        Ok(watcher::Event::Init) => Change::Init(kind),
-        Ok(watcher::Event::InitApply(o) | watcher::Event::Apply(o)) => Change::Apply(wrap(o)),
-        Ok(watcher::Event::Delete(o)) => Change::Delete(wrap(o)),
-        Ok(watcher::Event::InitDone) => Change::InitDone(kind),
-        Err(e) => {
-            let (why, denied) = describe(&e, &explain);
-            Change::Failed { kind, why, denied }
-        }
+    stream.filter_map(move |ev| {
+        let change = match ev {
+            Ok(watcher::Event::Init) => Some(Change::Init(kind)),
+            Ok(watcher::Event::InitApply(o) | watcher::Event::Apply(o)) => Some(Change::Apply(wrap(o))),
+            Ok(watcher::Event::Delete(o)) => Some(Change::Delete(wrap(o))),
+            Ok(watcher::Event::InitDone) => Some(Change::InitDone(kind)),
+            // The history it resumed from was compacted (routine in etcd): the watcher lists
+            // again at once, and the picture is kept until that list replaces it. No news.
+            Err(e) if super::errors::watch_expired(&e) => {
+                tracing::debug!(?kind, "watch expired (410 Gone): listing again");
+                None
+            }
+            Err(e) => {
+                let (why, denied) = describe(&e, &explain);
+                Some(Change::Failed { kind, why, denied })
+            }
+        };
+        std::future::ready(change)
     })
 }
 

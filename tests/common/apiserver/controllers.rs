@@ -178,6 +178,7 @@ pub fn reconcile(store: &mut Store, mem: &mut Memory, t: &Timing, knobs: &Engine
     deployment_status(store);
     endpoints(store);
     budgets(store);
+    autoscalers(store);
     super::engines::chaos_mesh(store, mem, t, knobs);
     super::engines::litmus(store, mem, t, knobs);
     collect_orphans(store);
@@ -463,6 +464,32 @@ fn budgets(store: &mut Store) {
         let status = json!({"currentHealthy": healthy, "desiredHealthy": desired, "expectedPods": expected,
             "disruptionsAllowed": (healthy - desired).max(0), "observedGeneration": b["metadata"]["generation"]});
         set_status(store, &pdbs, b, status);
+    }
+}
+
+/// The horizontal pod autoscaler: a workload it targets is kept within its minReplicas and
+/// maxReplicas (the metrics it would scale on are steady here), so a scale outside them is
+/// undone at its next turn, as the real one does.
+fn autoscalers(store: &mut Store) {
+    let Some(hpas) = store.res("autoscaling", "horizontalpodautoscalers") else { return };
+    for h in store.list(&hpas, None).into_iter().cloned().collect::<Vec<_>>() {
+        let ns = h["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
+        let target = &h["spec"]["scaleTargetRef"];
+        let plural = match target["kind"].as_str() {
+            Some("Deployment") => "deployments",
+            Some("StatefulSet") => "statefulsets",
+            _ => continue,
+        };
+        let r = res(store, "apps", plural);
+        let Some(mut w) = store.get(&r, &ns, target["name"].as_str().unwrap_or_default()).cloned() else { continue };
+        let (min, max) =
+            (h["spec"]["minReplicas"].as_i64().unwrap_or(1), h["spec"]["maxReplicas"].as_i64().unwrap_or(1));
+        let now = w["spec"]["replicas"].as_i64().unwrap_or(1);
+        let want = now.clamp(min, max.max(min));
+        if want != now {
+            w["spec"]["replicas"] = json!(want);
+            store.update(&r, w);
+        }
     }
 }
 

@@ -218,6 +218,22 @@ fn mirror_event(store: &mut Store, ns: &str, e: &Value) {
     let _ = store.create(&core, ns, obj);
 }
 
+/// The API server refuses to change the data of a ConfigMap (or Secret) marked immutable.
+fn immutable(res: &Res, old: &Value, new: &Value) -> Option<Response> {
+    if !matches!(res.plural, "configmaps" | "secrets") || old["immutable"] != true {
+        return None;
+    }
+    let same = ["data", "binaryData"].iter().all(|k| old[*k] == new[*k]) && new["immutable"] == true;
+    (!same).then(|| {
+        let name = old["metadata"]["name"].as_str().unwrap_or_default();
+        status(
+            422,
+            "Invalid",
+            &format!("ConfigMap \"{name}\" is invalid: data: Forbidden: field is immutable when `immutable` is set"),
+        )
+    })
+}
+
 /// The API server refuses a ConfigMap whose data (values of `data` and `binaryData`) is over
 /// 1 MiB, as the real one validates it.
 fn too_long(res: &Res, obj: &Value) -> Option<Response> {
@@ -419,6 +435,9 @@ impl Server {
             drop(store);
             return conflict(self, &t.res, name);
         }
+        if let Some(refused) = immutable(&t.res, &old, &new) {
+            return refused;
+        }
         let obj = if sub == Some("scale") {
             let mut o = old;
             o["spec"]["replicas"] = new["spec"]["replicas"].clone();
@@ -462,6 +481,7 @@ impl Server {
         let Some(old) = existing.or_else(|| apply.then(|| json!({"metadata": {"name": name}}))) else {
             return not_found(t.res.plural, name);
         };
+        let old_stored = old.clone();
         // A resourceVersion in a merge patch is a precondition, as in an update.
         if !ctype.starts_with("application/json-patch+json") && stale(&p["metadata"]["resourceVersion"], &old) {
             drop(store);
@@ -500,6 +520,9 @@ impl Server {
             }
             doc
         };
+        if let Some(refused) = too_long(&t.res, &obj).or_else(|| immutable(&t.res, &old_stored, &obj)) {
+            return refused;
+        }
         let updated = store.update(&t.res, obj);
         ok(if sub == Some("scale") { scale_of(&updated) } else { updated })
     }
@@ -530,6 +553,19 @@ impl Server {
             .or_else(|| unknown_field(&ev["deleteOptions"], DELETE_OPTIONS_FIELDS, "deleteOptions."))
         {
             return status(400, "BadRequest", &format!("Eviction in version \"v1\" cannot be handled as a Eviction: strict decoding error: unknown field \"{field}\""));
+        }
+        // API Priority and Fairness turning a request away: plain text, and when to come back.
+        {
+            let mut k = self.knobs.lock().unwrap();
+            if k.throttle_evictions > 0 {
+                k.throttle_evictions -= 1;
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(axum::http::header::RETRY_AFTER, "1")],
+                    "Too many requests, please try again later.\n",
+                )
+                    .into_response();
+            }
         }
         let mut store = self.store.lock().unwrap();
         let Some(pod) = store.get(&t.res, &t.ns, name).cloned() else { return not_found("pods", name) };
@@ -565,11 +601,18 @@ impl Server {
                     (None, None) => 1,
                 };
                 if healthy(&pod) && allowed < 1 {
-                    return status(
-                        429,
-                        "TooManyRequests",
-                        "Cannot evict pod as it would violate the pod's disruption budget.",
-                    );
+                    // As the eviction REST storage answers: the budget named in a cause.
+                    let desired = (ready - allowed).max(0);
+                    let body = json!({
+                        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                        "message": "Cannot evict pod as it would violate the pod's disruption budget.",
+                        "reason": "TooManyRequests", "code": 429,
+                        "details": {"causes": [{"reason": "DisruptionBudget", "message": format!(
+                            "The disruption budget {} needs {desired} healthy pods and has {ready} currently",
+                            pdb["metadata"]["name"].as_str().unwrap_or_default()
+                        )}]},
+                    });
+                    return (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
                 }
             }
         }

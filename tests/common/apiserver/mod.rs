@@ -60,6 +60,9 @@ pub struct Knobs {
     pub usage: HashMap<(String, String), (u64, u64)>,
     /// metrics.k8s.io is not served (a cluster without metrics-server).
     pub no_metrics_server: bool,
+    /// The next N evictions are turned away by API Priority and Fairness (429, Retry-After: 1,
+    /// no Status body).
+    pub throttle_evictions: u32,
 }
 
 pub struct Server {
@@ -243,6 +246,12 @@ impl ApiServer {
     /// from now on: 403, as RBAC answers.
     pub fn forbid(&self, plural: &str, verb: &str) {
         self.srv.knobs.lock().unwrap().forbidden.push((plural.to_string(), verb.to_string()));
+    }
+
+    /// The next `n` evictions are turned away by API Priority and Fairness (429 with
+    /// Retry-After: 1 and a plain-text body, as the real server answers).
+    pub fn throttle_evictions(&self, n: u32) {
+        self.srv.knobs.lock().unwrap().throttle_evictions = n;
     }
 
     /// The service proxy reaches `addr` (`127.0.0.1:PORT`) behind port `port` (its name or

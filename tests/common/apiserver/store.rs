@@ -55,6 +55,7 @@ pub const BUILTIN: &[Res] = &[
     r("apps", "v1", "ReplicaSet", "replicasets", true),
     r("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true),
     r("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", true),
+    r("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true),
     r("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true),
     r("coordination.k8s.io", "v1", "Lease", "leases", true),
     r("events.k8s.io", "v1", "Event", "events", true),
@@ -188,6 +189,7 @@ impl Store {
 
     /// Replaces an object with `obj` (already changed by the caller), bumping its version.
     pub fn update(&mut self, res: &Res, mut obj: Value) -> Value {
+        omit_empty(&mut obj);
         let ns = obj["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
         let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
         let key = (if res.namespaced { ns } else { String::new() }, name);
@@ -331,5 +333,24 @@ pub fn strategic_merge(doc: &mut Value, patch: &Value) {
             }
         }
         (doc, patch) => *doc = patch.clone(),
+    }
+}
+
+/// As the real server stores objects (Go structs, `omitempty`): a metadata's labels or
+/// annotations left empty by a patch are no field at all.
+fn omit_empty(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::Object(md)) = map.get_mut("metadata") {
+                for k in ["labels", "annotations"] {
+                    if md.get(k).is_some_and(|m| m.as_object().is_some_and(|m| m.is_empty())) {
+                        md.remove(k);
+                    }
+                }
+            }
+            map.values_mut().for_each(omit_empty);
+        }
+        Value::Array(items) => items.iter_mut().for_each(omit_empty),
+        _ => {}
     }
 }

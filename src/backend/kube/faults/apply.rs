@@ -53,6 +53,14 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &HandleData) -> Result<Ha
                 }
             };
             r.map_err(|e| api_err(&format!("scale {namespace}/{name}"), e))?;
+            // An autoscaler or GitOps controller that sets it back is said when it does.
+            super::owners::watch_scale(
+                ctx,
+                spec.session.clone(),
+                spec.fault_id,
+                (kind.clone(), namespace.clone(), name.clone()),
+                *to,
+            );
         }
         HandleData::NodeCordon { node, .. } | HandleData::NodeDrain { node, .. } => {
             let patch = merge(markers(spec, plan), json!({"spec": {"unschedulable": true}}));
@@ -61,20 +69,20 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &HandleData) -> Result<Ha
                 .await
                 .map_err(|e| api_err(&format!("cordon {node}"), e))?;
             if let HandleData::NodeDrain { pods, grace, .. } = plan {
-                let mut blocked = Vec::new();
-                for (ns, name) in pods {
-                    match evict(c, ns, name, *grace).await {
-                        Ok(_) => {}
-                        Err(e) if is_404(&e) => {}
-                        Err(kube::Error::Api(s)) if s.code == 429 => blocked.push(format!("{ns}/{name}")),
-                        Err(e) => return Err(api_err(&format!("evict {ns}/{name}"), e)),
-                    }
-                }
-                if !blocked.is_empty() {
-                    return Err(BackendError::Failed(format!(
-                        "drain of {node} stopped: a PodDisruptionBudget forbids evicting {} now",
-                        blocked.join(", ")
-                    )));
+                // What its budgets let go now goes now; the rest as they allow, in the
+                // background (an abort never waits on a budget).
+                let left = super::drain::first_pass(c, pods, *grace).await?;
+                if !left.is_empty() {
+                    let until = tokio::time::Instant::now() + std::time::Duration::from_millis(spec.duration_ms);
+                    super::drain::spawn_rest(
+                        ctx,
+                        spec.session.clone(),
+                        spec.fault_id,
+                        node.clone(),
+                        *grace,
+                        left,
+                        until,
+                    );
                 }
             }
         }

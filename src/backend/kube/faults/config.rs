@@ -89,6 +89,16 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec, ns: &str, name: &str) -> Resul
         .await
         .map_err(|e| api_err(&format!("ConfigMap {ns}/{configmap}"), e))?
         .ok_or_else(|| BackendError::Unsupported(format!("ConfigMap {ns}/{configmap} does not exist")))?;
+    if cm.immutable == Some(true) {
+        return Err(BackendError::Unsupported(format!(
+            "ConfigMap {ns}/{configmap} is immutable (immutable: true): Kubernetes refuses any change to its data, \
+             so it cannot be corrupted; its pods read another ConfigMap only once their template names it"
+        )));
+    }
+    let managed = super::owners::gitops_line(
+        &format!("ConfigMap {ns}/{configmap}"),
+        &serde_json::to_value(&cm).unwrap_or_default(),
+    );
     let data = cm.data.unwrap_or_default();
     let asked = spec.text("key").filter(|k| !k.is_empty());
     let key = asked
@@ -102,6 +112,7 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec, ns: &str, name: &str) -> Resul
         "ConfigMap {ns}/{configmap}, key {key}: {:?} becomes {value:?} (the old value is saved for the revert)",
         original.as_deref().unwrap_or_default()
     )];
+    found.extend(managed);
     if let Some(a) = asked.filter(|a| *a != key) {
         found.push(format!("{a} is not a key of {configmap}: it corrupts {key}, its first key, instead"));
     }

@@ -6,7 +6,9 @@
 mod apply;
 mod budgets;
 mod config;
+mod drain;
 mod node;
+mod owners;
 mod prepare;
 mod revert;
 

@@ -1,8 +1,8 @@
 //! Prepare for node-cordon and node-drain: the node's pods, which the drain evicts, which it
 //! leaves (DaemonSet and static pods), and which it cannot evict: a pod of a namespace closed to
-//! faults (kube-system unless opened), the console's own, or more pods of a PodDisruptionBudget
-//! than it lets go now. Any of those refuses the drain up front, before the node is cordoned,
-//! rather than leaving it half drained.
+//! faults (kube-system unless opened) or the console's own refuses the drain up front, before
+//! the node is cordoned. A PodDisruptionBudget that lets fewer of its pods go now than the node
+//! runs is named: the drain waits for it (`super::drain`).
 
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, ListParams};
@@ -85,15 +85,14 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec, name: &str) -> Result<Found, B
                 continue;
             }
             match b.allowed {
-                Some(allowed) if (mine.len() as i64) > i64::from(allowed) => {
-                    return Err(BackendError::Unsupported(format!(
-                        "{} allows {allowed} disruption(s) now and {name} runs {} of its pods ({}): the Eviction \
-                         API would refuse the rest and leave the node half drained, so the drain is refused up front",
-                        b.name(),
-                        mine.len(),
-                        names(&mine)
-                    )))
-                }
+                Some(allowed) if (mine.len() as i64) > i64::from(allowed) => found.push(format!(
+                    "{} allows {allowed} disruption(s) now and {name} runs {} of its pods ({}): the drain evicts \
+                     them as it allows, as kubectl drain does, trying every {} s until the fault ends",
+                    b.name(),
+                    mine.len(),
+                    names(&mine),
+                    super::drain::RETRY_EVERY.as_secs()
+                )),
                 Some(allowed) => found.push(format!(
                     "{} allows {allowed} disruption(s) now; {name} runs {} of its pods",
                     b.name(),

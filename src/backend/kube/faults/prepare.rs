@@ -60,9 +60,14 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<Found, BackendError>
             let from = obj["spec"]["replicas"].as_i64().unwrap_or(1) as i32;
             let to = int("replicas", 0) as i32;
             let ready = obj["status"]["readyReplicas"].as_i64().unwrap_or(0);
-            let found = vec![format!(
+            let mut found = vec![format!(
                 "{kind} {ns}/{name} wants {from} replicas ({ready} ready): saved for the revert, set to {to}"
             )];
+            // Who will set the replicas back behind gameday's back.
+            let (scalers, unread) = super::owners::autoscalers(&ctx.client, &kind, ns, name).await;
+            found.extend(scalers.iter().map(|a| a.against(&kind, ns, name, to)));
+            found.extend(unread);
+            found.extend(super::owners::gitops_line(&format!("{kind} {ns}/{name}"), &obj));
             Ok(Found { plan: HandleData::Scale { namespace: ns.into(), kind, name: name.into(), from, to }, found })
         }
         "node-cordon" | "node-drain" => {
@@ -112,8 +117,9 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec) -> Result<Found, BackendError>
                 })
                 .collect();
             found.push(format!(
-                "{kind} {ns}/{name} rolls out: its new pods cannot pull, its running pods stay until the rollout                  replaces them"
+                "{kind} {ns}/{name} rolls out: its new pods cannot pull, its running pods stay until the rollout replaces them"
             ));
+            found.extend(super::owners::gitops_line(&format!("{kind} {ns}/{name}"), &obj));
             Ok(Found {
                 plan: HandleData::ImageUnavailable { namespace: ns.into(), kind, name: name.into(), images },
                 found,

@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::backend::kube::engines;
-use crate::backend::kube::kit::{api_err, is_404, merge, roll, unmark, Ctx, HandleData, DENY, FAULT, SESSION};
+use crate::backend::kube::kit::{api_err, is_404, merge, unmark, unroll, Ctx, HandleData, DENY, FAULT, SESSION};
 use crate::backend::{BackendError, Reverted};
 
 /// Whose markers a revert looks for.
@@ -103,6 +103,8 @@ fn replicas_step(obj: &Value, from: i32, to: i32) -> Step {
 
 pub async fn revert(ctx: &Ctx, plan: &HandleData, mark: &Mark) -> Result<Reverted, BackendError> {
     let c = &ctx.client;
+    // Whatever the fault goes on doing (a drain waiting on its budgets) stops first.
+    ctx.background.stop(&mark.session, mark.fault);
     let mut kept: Vec<String> = Vec::new();
     match plan {
         // Their controllers replace deleted and evicted pods.
@@ -149,11 +151,11 @@ pub async fn revert(ctx: &Ctx, plan: &HandleData, mark: &Mark) -> Result<Reverte
                 )),
             })
             .await?;
-            let restored = note.is_none();
             kept.extend(note);
-            // The pods read the restored value only once they restart.
-            if let (Some((kind, name)), true) = (restart, restored) {
-                roll(ctx, kind, namespace, name).await?;
+            // The pods read the restored value (or whatever was set since) only once they
+            // restart: the template goes back to what it was, which rolls them again.
+            if let Some((kind, name)) = restart {
+                unroll(ctx, kind, namespace, name).await?;
             }
         }
         HandleData::ImageUnavailable { namespace, kind, name, images } => {

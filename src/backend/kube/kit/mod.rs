@@ -43,6 +43,32 @@ pub struct Ctx {
     pub news: std::sync::Mutex<Option<UnboundedSender<TopologyDelta>>>,
     /// How to say why the API server could not be reached.
     pub explain: super::errors::Explain,
+    /// What a fault goes on doing after its inject (a drain waiting on budgets): stopped by
+    /// its revert.
+    pub background: Background,
+}
+
+/// Tasks that go on acting for a fault after its inject returned, by (session, fault).
+#[derive(Default)]
+pub struct Background(std::sync::Mutex<std::collections::BTreeMap<(String, u64), tokio::task::AbortHandle>>);
+
+impl Background {
+    pub fn insert(&self, key: (String, u64), task: tokio::task::AbortHandle) {
+        if let Ok(mut b) = self.0.lock() {
+            if let Some(old) = b.insert(key, task) {
+                old.abort();
+            }
+        }
+    }
+
+    /// Stops what that fault goes on doing, if anything.
+    pub fn stop(&self, session: &str, fault: u64) {
+        if let Ok(mut b) = self.0.lock() {
+            if let Some(task) = b.remove(&(session.to_string(), fault)) {
+                task.abort();
+            }
+        }
+    }
 }
 
 impl Ctx {
@@ -150,9 +176,20 @@ pub fn object_name(spec: &FaultSpec, what: &str) -> String {
     n.trim_end_matches('-').to_string()
 }
 
-/// Restarts a workload's pods the way `kubectl rollout restart` does.
+/// The pod template annotation a restart sets (as `kubectl rollout restart` sets its own).
+pub const RESTARTED_AT: &str = "gameday.dev/restartedAt";
+
+/// Restarts a workload's pods the way `kubectl rollout restart` does: a changed pod template.
 pub async fn roll(ctx: &Ctx, kind: &str, ns: &str, name: &str) -> Result<(), BackendError> {
-    let patch = json!({"spec": {"template": {"metadata": {"annotations": {"gameday.dev/restartedAt": chrono::Utc::now().to_rfc3339()}}}}});
+    let patch =
+        json!({"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: chrono::Utc::now().to_rfc3339()}}}}});
+    patch_workload(ctx, kind, ns, name, &patch).await.map_err(|e| api_err(&format!("restart {kind} {ns}/{name}"), e))
+}
+
+/// Restarts them again by taking that annotation away: the pod template is as it was before
+/// the fault (a GitOps tool sees no drift), and changed from now, so the pods roll again.
+pub async fn unroll(ctx: &Ctx, kind: &str, ns: &str, name: &str) -> Result<(), BackendError> {
+    let patch = json!({"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: null}}}}});
     patch_workload(ctx, kind, ns, name, &patch).await.map_err(|e| api_err(&format!("restart {kind} {ns}/{name}"), e))
 }
 

@@ -131,6 +131,20 @@ pub async fn workload(ctx: &Ctx, ns: &str, name: &str) -> Result<(String, Value)
     Err(BackendError::TargetGone(format!("no Deployment, StatefulSet or DaemonSet {ns}/{name}")))
 }
 
+/// A workload of a known kind, as JSON (`None`: gone, or not readable).
+pub async fn workload_json(c: &kube::Client, kind: &str, ns: &str, name: &str) -> Option<Value> {
+    let got = match kind {
+        "Deployment" => {
+            Api::<Deployment>::namespaced(c.clone(), ns).get_opt(name).await.map(|o| o.map(serde_json::to_value))
+        }
+        "StatefulSet" => {
+            Api::<StatefulSet>::namespaced(c.clone(), ns).get_opt(name).await.map(|o| o.map(serde_json::to_value))
+        }
+        _ => Api::<DaemonSet>::namespaced(c.clone(), ns).get_opt(name).await.map(|o| o.map(serde_json::to_value)),
+    };
+    got.ok().flatten().and_then(Result::ok)
+}
+
 /// A workload's kind and its pods' labels (the selector's matchLabels), after checking its
 /// namespace is open to faults.
 pub async fn workload_labels(
