@@ -27,7 +27,7 @@ fn tab_completes_and_the_history_outlives_the_session() {
     c.press("\r");
     c.wait_for("FAULT LIVE #1 network-latency → sock-shop/carts-db", T);
     c.press(" ");
-    c.wait_for("fault #1 reverted (confirmed)", T);
+    c.wait_reverted(1, T);
     c.press("q");
     assert_eq!(c.wait_exit(T), 0);
     let entries = journal_entries(&c.journal());
@@ -83,7 +83,7 @@ fn the_parameter_form_refuses_in_place_takes_a_paste_and_injects_what_it_shows()
     c.press("\r");
     c.wait_for("FAULT LIVE #1 network-latency → sock-shop/carts", T);
     c.press(" ");
-    c.wait_for("fault #1 reverted (confirmed)", T);
+    c.wait_reverted(1, T);
     c.press("q");
     assert_eq!(c.wait_exit(T), 0);
     let entries = journal_entries(&c.journal());

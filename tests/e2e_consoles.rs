@@ -63,7 +63,7 @@ async fn the_second_laptop_is_refused_sees_the_fault_live_elsewhere_and_its_spac
     // Bob's Space: Alice's console aborts through its own abort path, naming him.
     let pressed = Instant::now();
     b.press(" ");
-    a.wait_for("fault #1 reverted (confirmed)", T);
+    a.wait_reverted(1, T);
     let took = pressed.elapsed();
     b.wait_gone("LIVE ELSEWHERE", T);
     assert_eq!(laptops::replicas(&server, "shop", "carts"), 3);
@@ -90,7 +90,7 @@ async fn the_second_laptop_is_refused_sees_the_fault_live_elsewhere_and_its_spac
     b.wait_for("FAULT LIVE #1 pod-delete → shop/front", T);
     a.wait_for("LIVE ELSEWHERE: bob@", T);
     b.press(" ");
-    b.wait_for("fault #1 reverted (confirmed)", T);
+    b.wait_reverted(1, T);
     for c in [&mut a, &mut b] {
         c.send("q");
         assert_eq!(c.wait_exit(T), 0);

@@ -34,7 +34,7 @@ fn a_gameday_on_the_demo_from_inject_to_abort_to_report() {
     c.wait_for("deletes 1 of 3 pods of sock-shop/carts", T);
 
     c.send(" ");
-    c.wait_for("fault #1 reverted (confirmed)", T);
+    c.wait_reverted(1, T);
     c.wait_gone("FAULT LIVE", T);
 
     c.command("export report.md");
@@ -118,7 +118,7 @@ fn a_failing_revert_is_retried_loudly_until_it_is_confirmed() {
     c.wait_for("REVERT FAILING #1", T);
     c.wait_for("STILL RETRYING", T);
     c.wait_for("simulated API error: 503 Service Unavailable", T);
-    c.wait_for("fault #1 reverted (confirmed)", T);
+    c.wait_reverted(1, T);
     c.wait_gone("REVERT FAILING", T);
     let kinds = journal_kinds(&c.journal());
     assert_eq!(kinds.iter().filter(|k| *k == "revert_failed").count(), 4, "{kinds:?}");
@@ -140,7 +140,7 @@ fn one_fault_at_a_time_and_the_chord_aborts_while_typing() {
     std::thread::sleep(Duration::from_millis(300));
     assert!(c.screen().contains("FAULT LIVE #1"));
     c.send("\x07"); // Ctrl-G
-    c.wait_for("fault #1 reverted (confirmed)", T);
+    c.wait_reverted(1, T);
     assert!(c.screen().contains(":note a b"), "what was typed is still there");
     c.send("\x1b");
     c.wait_gone(":note a b", T);
@@ -196,7 +196,7 @@ fn a_stop_condition_from_the_session_file_aborts_the_fault_by_itself() {
     c.wait_for("FAULT LIVE #1", T);
     // Nobody presses anything: the stop condition aborts it.
     c.wait_for("STOP CONDITION", Duration::from_secs(30));
-    c.wait_for("fault #1 reverted (confirmed)", T);
+    c.wait_reverted(1, T);
     c.wait_gone("FAULT LIVE", T);
     c.command("export report.md");
     c.wait_for("report written to report.md", T);
@@ -307,7 +307,7 @@ fn a_session_is_resumed_and_its_timeline_goes_on_in_the_same_file() {
     c.command("inject pod-delete sock-shop/carts");
     c.wait_for("FAULT LIVE #1", T);
     c.send(" ");
-    c.wait_for("fault #1 reverted (confirmed)", T);
+    c.wait_reverted(1, T);
     c.send("q");
     assert_eq!(c.wait_exit(T), 0);
     let journal = c.journal();
@@ -328,7 +328,7 @@ fn a_session_is_resumed_and_its_timeline_goes_on_in_the_same_file() {
     again.command("inject pod-delete sock-shop/carts");
     again.wait_for("FAULT LIVE #2", T);
     again.send(" ");
-    again.wait_for("fault #2 reverted (confirmed)", T);
+    again.wait_reverted(2, T);
     again.send("q");
     assert_eq!(again.wait_exit(T), 0);
     assert_eq!(again.journal(), journal, "the same file");

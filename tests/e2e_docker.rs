@@ -52,7 +52,7 @@ async fn pause_a_service_press_space_and_see_it_running() {
         assert_eq!(shop.status(&shop.container("web", i)).await, "paused");
     }
     c.send(" ");
-    c.wait_for("fault #1 reverted (confirmed)", T);
+    c.wait_reverted(1, T);
     c.wait_for("web            2/2", T);
     for i in [1, 2] {
         assert_eq!(shop.status(&shop.container("web", i)).await, "running");
@@ -346,8 +346,16 @@ async fn two_consoles_on_one_engine_share_one_fault_and_either_space_stops_it() 
     assert!(!a.screen().contains("container none"), "gameday's own lock containers are not news: {}", a.screen());
     let ending = journal_entries(&a.journal()).into_iter().find(|e| e["kind"] == "fault_ending").unwrap();
     assert!(ending["reason"].to_string().contains("emergency stop asked by bob@"), "{ending}");
-    let lock = Command::new("docker").args(["ps", "-aq", "--filter", "name=^/gameday-lock"]).output().unwrap();
-    assert!(lock.stdout.is_empty(), "the lock and the stop are given back");
+    // Given back after the revert is confirmed: waited for, not raced.
+    let given_back = std::time::Instant::now() + T;
+    loop {
+        let lock = Command::new("docker").args(["ps", "-aq", "--filter", "name=^/gameday-lock"]).output().unwrap();
+        if lock.stdout.is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < given_back, "the lock and the stop are given back");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     for c in [&mut a, &mut b] {
         c.send("q");
         assert_eq!(c.wait_exit(T), 0);

@@ -58,7 +58,7 @@ async fn a_responder_on_another_machine_sees_no_fault_and_their_marks_reach_the_
 
     // His emergency stop: Alice's console reverts through its abort path.
     b.press(" ");
-    a.wait_for("fault #1 reverted (confirmed)", T);
+    a.wait_reverted(1, T);
     assert_eq!(laptops::replicas(&server, "shop", "carts"), 3);
     let ending = journal_entries(&a.journal()).into_iter().find(|e| e["kind"] == "fault_ending").unwrap();
     assert_eq!(ending["reason"]["aborted"]["by"], "responder bob", "{ending}");

@@ -44,7 +44,7 @@ async fn scale_a_deployment_to_zero_press_space_and_see_it_back() {
     assert_eq!(server.ready_pods("shop", "front"), 2);
 
     c.send(" ");
-    c.wait_for("fault #1 reverted (confirmed)", T);
+    c.wait_reverted(1, T);
     c.wait_gone("FAULT LIVE", T);
     assert_eq!(laptops::replicas(&server, "shop", "carts"), 3);
     c.wait_for("carts          3/3 [svc carts 3/3 endpoints]", T);

@@ -34,7 +34,7 @@ fn an_export_says_in_progress_and_the_final_report_is_written_at_the_end() {
     let mut c = Console::start(&["--demo"]);
     live(&mut c);
     c.send(" ");
-    c.wait_for("fault #1 reverted (confirmed)", T);
+    c.wait_reverted(1, T);
     c.command("export report.md");
     c.wait_for("report written to report.md", T);
     let exported = std::fs::read_to_string(c.dir.path().join("report.md")).unwrap();

@@ -80,7 +80,7 @@ async fn a_latency_fault_moves_p95_on_the_screen_and_no_ready_replica_moves_succ
     let slow = wait_row(&c, "a p95 over 300 ms", |r| ms(&r.1).is_some_and(|p| p > 300.0));
     eprintln!("fault to p95 over 300 ms on screen: {:?} ({slow:?})", pressed.elapsed());
     c.send(" ");
-    c.wait_for("fault #1 reverted (confirmed)", T);
+    c.wait_reverted(1, T);
     wait_row(&c, "p95 back under 100 ms", |r| ms(&r.1).is_some_and(|p| p < 100.0));
 
     // No ready replica: success moves.
@@ -89,7 +89,7 @@ async fn a_latency_fault_moves_p95_on_the_screen_and_no_ready_replica_moves_succ
     let down = wait_row(&c, "success under 50%", |r| percent(&r.0).is_some_and(|p| p < 50.0));
     eprintln!("scaled to zero: {down:?}");
     c.send(" ");
-    c.wait_for("fault #2 reverted (confirmed)", T);
+    c.wait_reverted(2, T);
 
     // The journal says where the signals came from, and how carts' health changed, in numbers.
     let entries = journal_entries(&c.journal());

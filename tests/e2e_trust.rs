@@ -44,7 +44,7 @@ fn a_paste_into_the_note_never_saves_it_quits_or_aborts_bracketed_or_not() {
         c.wait_for("observation added to the timeline", T);
         c.wait_for("FAULT LIVE #1", T);
         c.send(" ");
-        c.wait_for("fault #1 reverted (confirmed)", T);
+        c.wait_reverted(1, T);
         c.send("q");
         assert_eq!(c.wait_exit(T), 0);
         let entries = journal_entries(&c.journal());
@@ -77,7 +77,7 @@ fn a_paste_outside_a_text_field_or_into_the_command_line_does_nothing_but_say_so
     c.send("\x1b");
     std::thread::sleep(Duration::from_millis(100));
     c.send("\x07"); // Ctrl-G aborts anywhere
-    c.wait_for("fault #1 reverted (confirmed)", T);
+    c.wait_reverted(1, T);
     let kinds = journal_kinds(&c.journal());
     assert!(!kinds.contains(&"session_end".to_string()), "{kinds:?}");
     assert_eq!(count(&kinds, "fault_ending"), 1);
@@ -166,7 +166,7 @@ fn ctrl_z_is_refused_while_a_fault_is_live_and_the_console_comes_back_whole_afte
     c.wait_for("not suspended (Ctrl-Z): fault #1 is live", T);
     assert_eq!(process_state(c.pid()), 'S');
     c.send(" ");
-    c.wait_for("fault #1 reverted (confirmed)", T);
+    c.wait_reverted(1, T);
     // Nothing live: Ctrl-Z stops the console and gives the terminal back.
     c.send("\x1a");
     wait_state(c.pid(), 'T');
@@ -187,7 +187,7 @@ fn a_fault_whose_deadline_passed_while_the_console_was_stopped_is_reverted_on_si
     wait_state(c.pid(), 'T');
     std::thread::sleep(Duration::from_secs(4));
     c.signal("CONT");
-    c.wait_for("fault #1 reverted (confirmed)", T);
+    c.wait_reverted(1, T);
     let entries = journal_entries(&c.journal());
     let ending = entries.iter().find(|e| e["kind"] == "fault_ending").unwrap();
     assert_eq!(ending["reason"], "expired");

@@ -112,6 +112,10 @@ async fn a_marked_fault_past_its_deadline_that_no_one_holds_is_reverted_by_the_w
         .cloned()
         .collect();
     common::rbac::assert_allowed_by("watchdog.yaml", &dogs);
+    // What this test's console side did is deploy/rbac.yaml's business (the fixture checks it):
+    // the watchdog's requests are checked above against its own grants.
+    common::rbac::assert_allowed(&f.server.requests()[..before]);
+    f.server.forget_requests();
 }
 
 /// Every kind of fault a killed console can leave on a cluster (Deployments, ConfigMaps,
@@ -200,4 +204,33 @@ async fn every_kind_of_fault_left_behind_is_reverted_by_the_watchdog_within_its_
         .cloned()
         .collect();
     common::rbac::assert_allowed_by("watchdog.yaml", &dogs);
+    // What this test's console side did is deploy/rbac.yaml's business (the fixture checks it):
+    // the watchdog's requests are checked above against its own grants.
+    common::rbac::assert_allowed(&f.server.requests()[..before]);
+    f.server.forget_requests();
+}
+
+/// At rest the watchdog watches (one watch per marked kind, re-watched every few minutes)
+/// instead of listing every kind every few seconds: besides its heartbeat Lease, under 12
+/// requests a minute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_rest_the_watchdog_watches_instead_of_listing_every_few_seconds() {
+    let (server, kdir) = laptops::cluster(&[("shop", true)], true).await;
+    let kubeconfig = kdir.path().join("kubeconfig");
+    let mut dog = Watchdog::start(&["--kubeconfig", kubeconfig.to_str().unwrap()]);
+    dog.wait_log("watching ", T).await;
+    server
+        .wait_until(T, "the watchdog's heartbeat", |s| s.get("leases", "gameday", "gameday-watchdog").is_some())
+        .await;
+    // Its watches started; from now on it is at rest.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let before = server.requests().len();
+    let window = Duration::from_secs(30);
+    tokio::time::sleep(window).await;
+    let at_rest: Vec<String> = server.requests()[before..].iter().filter(|r| !r.contains("/leases")).cloned().collect();
+    let per_minute = at_rest.len() as f64 * 60.0 / window.as_secs_f64();
+    eprintln!("watchdog at rest: {per_minute:.1} requests a minute besides its heartbeat: {at_rest:?}");
+    assert!(per_minute < 12.0, "{per_minute} a minute: {at_rest:#?}");
+    // And it still sees a fault appear, by its watch: a marked scale past its deadline.
+    assert_eq!(dog.terminate(), 0, "{}", dog.log());
 }

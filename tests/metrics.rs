@@ -229,7 +229,7 @@ fn a_real_prometheus_scrapes_the_console_during_a_fault_and_after_its_abort() {
     assert_eq!(live[0]["metric"]["preset"], "network-latency", "{live:?}");
     assert_eq!(live[0]["metric"]["target"], "sock-shop/carts", "{live:?}");
     c.send(" ");
-    c.wait_for("fault #1 reverted (confirmed)", t);
+    c.wait_reverted(1, t);
     prom.wait("gameday_fault_active{preset=\"network-latency\"} == 0", Duration::from_secs(10), |r| r.len() == 1);
     assert!(prom.query("gameday_fault_active == 1").is_empty());
     prom.wait("gameday_faults_total{outcome=\"aborted\"} == 1", Duration::from_secs(5), |r| r.len() == 1);

@@ -132,4 +132,11 @@ pub trait Backend: Send + Sync + 'static {
     async fn search(&self) -> Result<Search, BackendError> {
         Ok(Search { found: self.leftovers().await?, skipped: Vec::new() })
     }
+
+    /// Keeps `tx` told what `search` would find, by watching instead of searching again: a
+    /// whole `Search` each time it changes. False where the backend cannot (then `search` is
+    /// called every few seconds instead).
+    fn watch_markers(&self, _tx: UnboundedSender<Search>) -> bool {
+        false
+    }
 }

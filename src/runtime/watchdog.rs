@@ -2,7 +2,8 @@
 //! its deadline with no console alive. It watches the cluster lock: a holder whose renewals
 //! stopped for longer than its lease (a dead laptop), or whose fault is past its deadline (after
 //! a grace for its own console), is taken over and its fault reverted by its markers, exactly as
-//! a console on the cluster would (`reaper`). It also searches the markers every few seconds: a
+//! a console on the cluster would (`reaper`). It also keeps the marked faults in view (watched on
+//! Kubernetes, searched every few seconds on Docker) and checks their deadlines every second: a
 //! marked fault past its deadline that no live holder owns (a console killed between its revert
 //! and its release, a Docker engine without a lock) is reverted too. It renews its own
 //! heartbeat on the lock, so consoles say truthfully that a fault ends at its deadline, logs
@@ -128,6 +129,11 @@ pub async fn run(
     let mut said_scan_error = None::<String>;
     let channel = backend.drill_channel();
     let mut expire = tokio::time::interval(EXPIRE_EVERY);
+    // The marked faults, kept current by watching where the backend can (no LIST every few
+    // seconds), else by searching every `SCAN_EVERY`.
+    let (marked_tx, mut marked) = mpsc::unbounded_channel::<crate::backend::Search>();
+    let watching = backend.watch_markers(marked_tx);
+    let mut found: Option<Vec<Leftover>> = None;
     tokio::pin!(stop);
     let why = loop {
         tokio::select! {
@@ -145,13 +151,24 @@ pub async fn run(
                 _ => {}
             },
             _ = tick.tick() => {
-                let Some(l) = &lock else { continue };
-                if let Some((from, why)) = watch.take_over_due(now_ms(), chrono::Utc::now().timestamp()) {
-                    log(&format!("taking over {}: {why}", from.describe()));
-                    match crate::runtime::revert::take_over(backend.as_ref(), l.as_ref(), &me(&from), &from).await {
-                        Ok(done) if done.is_empty() => log(&format!("took over session {} fault #{}: no marker of it was left", from.session, from.fault)),
+                if let Some(l) = &lock {
+                    if let Some((from, why)) = watch.take_over_due(now_ms(), chrono::Utc::now().timestamp()) {
+                        log(&format!("taking over {}: {why}", from.describe()));
+                        match crate::runtime::revert::take_over(backend.as_ref(), l.as_ref(), &me(&from), &from).await {
+                            Ok(done) if done.is_empty() => log(&format!("took over session {} fault #{}: no marker of it was left", from.session, from.fault)),
+                            Ok(done) => for d in done { log(&format!("reverted {d}")) },
+                            Err(e) => log(&format!("could not take over session {} fault #{}: {e}; trying again", from.session, from.fault)),
+                        }
+                    }
+                }
+                // The deadlines of what the markers hold, against this second: no request.
+                let Some(held) = &found else { continue };
+                for (l, why) in watch.overdue_markers(held, now_ms(), chrono::Utc::now().timestamp()) {
+                    log(&format!("reverting session {} fault #{} ({}): {why}", l.session, l.fault_id, l.what));
+                    let by = format!("{who} (gameday watchdog: {why})");
+                    match crate::runtime::revert::revert_markers(backend.as_ref(), &l.session, l.fault_id, &by, None).await {
                         Ok(done) => for d in done { log(&format!("reverted {d}")) },
-                        Err(e) => log(&format!("could not take over session {} fault #{}: {e}; trying again", from.session, from.fault)),
+                        Err(e) => log(&format!("could not revert session {} fault #{}: {e}; trying again", l.session, l.fault_id)),
                     }
                 }
             }
@@ -162,8 +179,17 @@ pub async fn run(
                     Err(e) => log(&format!("could not look for expired drill channels: {e}")),
                 }
             }
-            _ = scan.tick() => {
-                let found = match backend.search().await {
+            Some(search) = marked.recv(), if watching => {
+                for skipped in &search.skipped {
+                    if said_scan_error.as_deref() != Some(skipped.as_str()) {
+                        log(&format!("warning: {skipped}"));
+                        said_scan_error = Some(skipped.clone());
+                    }
+                }
+                found = Some(search.found);
+            }
+            _ = scan.tick(), if !watching => {
+                match backend.search().await {
                     Ok(s) => {
                         for skipped in &s.skipped {
                             if said_scan_error.as_deref() != Some(skipped.as_str()) {
@@ -171,7 +197,7 @@ pub async fn run(
                                 said_scan_error = Some(skipped.clone());
                             }
                         }
-                        s.found
+                        found = Some(s.found);
                     }
                     Err(e) => {
                         let e = format!("could not search for markers: {e}");
@@ -179,15 +205,6 @@ pub async fn run(
                             log(&e);
                             said_scan_error = Some(e);
                         }
-                        continue;
-                    }
-                };
-                for (l, why) in watch.overdue_markers(&found, now_ms(), chrono::Utc::now().timestamp()) {
-                    log(&format!("reverting session {} fault #{} ({}): {why}", l.session, l.fault_id, l.what));
-                    let by = format!("{who} (gameday watchdog: {why})");
-                    match crate::runtime::revert::revert_markers(backend.as_ref(), &l.session, l.fault_id, &by, None).await {
-                        Ok(done) => for d in done { log(&format!("reverted {d}")) },
-                        Err(e) => log(&format!("could not revert session {} fault #{}: {e}; trying again", l.session, l.fault_id)),
                     }
                 }
             }

@@ -155,7 +155,9 @@ impl Console {
         self.parser.lock().unwrap().screen().cell(row, col).map(|c| c.bgcolor()).unwrap_or_default()
     }
 
-    /// Waits until the screen shows `text`; panics with the screen if it does not in time.
+    /// Waits until the screen shows `text`; panics with the screen and the journal's tail if it
+    /// does not in time. For what lasts (the screen's panels, the timeline); a status line that
+    /// the next message replaces is waited for in the journal instead (`wait_for_entry`).
     pub fn wait_for(&self, text: &str, timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;
         loop {
@@ -164,10 +166,66 @@ impl Console {
                 return screen;
             }
             if Instant::now() > deadline {
-                panic!("timed out after {timeout:?} waiting for {text:?}; the screen:\n{screen}");
+                panic!(
+                    "timed out after {timeout:?} waiting for {text:?}; the screen:\n{screen}\n{}",
+                    self.journal_tail()
+                );
             }
             std::thread::sleep(Duration::from_millis(25));
         }
+    }
+
+    /// Waits until the journal has an entry `found` accepts (what lasts, unlike a status line);
+    /// panics with the journal's tail and the screen if none comes in time.
+    pub fn wait_for_entry(
+        &self,
+        what: &str,
+        found: impl Fn(&serde_json::Value) -> bool,
+        timeout: Duration,
+    ) -> serde_json::Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(e) = self.journal_path().and_then(|p| entries_so_far(&p).into_iter().find(|e| found(e))) {
+                return e;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "timed out after {timeout:?} waiting for {what} in the journal\n{}\nthe screen:\n{}",
+                    self.journal_tail(),
+                    self.screen()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// Waits until the journal says fault `n`'s revert is confirmed (the status line saying so
+    /// may already be replaced by the next message).
+    pub fn wait_reverted(&self, n: u64, timeout: Duration) -> serde_json::Value {
+        self.wait_for_entry(
+            &format!("fault #{n}'s revert confirmed"),
+            |e| e["kind"] == "revert_confirmed" && e["fault"] == n,
+            timeout,
+        )
+    }
+
+    /// The journal, if this console has written exactly one.
+    fn journal_path(&self) -> Option<PathBuf> {
+        let dir = self.data_dir().join("sessions");
+        let found: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            .collect();
+        (found.len() == 1).then(|| found[0].clone())
+    }
+
+    /// The journal's last entries, described, for a failure message.
+    fn journal_tail(&self) -> String {
+        let Some(path) = self.journal_path() else { return "(no journal yet)".into() };
+        let entries = entries_so_far(&path);
+        let tail: Vec<String> = entries.iter().rev().take(15).rev().map(|e| e.to_string()).collect();
+        format!("the journal's last {} entries ({}):\n{}", tail.len(), path.display(), tail.join("\n"))
     }
 
     /// Waits until the screen no longer shows `text`.
@@ -221,6 +279,11 @@ impl Drop for Console {
 /// The kinds of the journal's entries, in order (`"inject_requested"`, ...).
 pub fn journal_kinds(path: &Path) -> Vec<String> {
     journal_entries(path).iter().map(|v| v["kind"].as_str().unwrap_or("?").to_string()).collect()
+}
+
+/// The journal's complete lines so far (one being written is left for later).
+fn entries_so_far(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path).unwrap_or_default().lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
 }
 
 pub fn journal_entries(path: &Path) -> Vec<serde_json::Value> {

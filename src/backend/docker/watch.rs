@@ -241,9 +241,11 @@ impl Watcher {
             }
             Some(EventMessageTypeEnum::NETWORK) if action == "connect" || action == "disconnect" => {
                 let id = attrs.get("container").cloned().unwrap_or_default();
-                // A container the picture does not show (gameday's own never-started lock or
-                // marker, a helper) is not news.
-                if !self.ids.contains_key(&id) && action == "disconnect" {
+                // A container the picture does not show (gameday's own lock, stop request or
+                // marker, a helper) is not news; nor is a new container joining its networks as
+                // it starts (its own events put it in the picture). Without this, an event's
+                // `name` (the network's) was taken for the container's: "container none".
+                if !self.ids.contains_key(&id) {
                     return !self.tx.is_closed();
                 }
                 let net = attrs.get("name").cloned().unwrap_or_default();

@@ -2,11 +2,18 @@
 //! and `gameday.dev/fault` labels, the `gameday.dev/revert` annotation with the plan): what any
 //! process on any machine needs to undo a fault, whatever its data directory.
 
+use std::collections::BTreeMap;
+
+use futures::StreamExt;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, ObjectMeta};
+use kube::core::PartialObjectMeta;
+use kube::runtime::{watcher, WatchStreamExt};
 use kube::Client;
+use tokio::sync::mpsc::UnboundedSender;
 
 use super::engines::Engine;
 use super::kit::{said, HandleData, DEADLINE, FAULT, REVERT, SESSION};
+use crate::backend::Search;
 use crate::model::Leftover;
 
 /// A built-in kind gameday marks: (group, version, kind, plural, namespaced).
@@ -90,4 +97,109 @@ pub fn leftovers(metas: Vec<(String, ObjectMeta)>) -> Vec<Leftover> {
         });
     }
     out
+}
+
+/// What one kind's watcher says.
+enum Seen {
+    /// The kind's objects as listed again (a watch's start, or after 410 Gone).
+    Listed(usize, Vec<ObjectMeta>),
+    Applied(usize, ObjectMeta),
+    Deleted(usize, ObjectMeta),
+    Refused(usize, String),
+}
+
+fn key(m: &ObjectMeta) -> (String, String) {
+    (m.namespace.clone().unwrap_or_default(), m.name.clone().unwrap_or_default())
+}
+
+/// Watches the marked objects of every kind (metadata only, by the fault label) and sends the
+/// whole `Search` each time it changes: informers instead of listing every few seconds. At rest
+/// this costs one watch request per kind every few minutes (kube-runtime's watcher re-watches
+/// from where it was; it lists again only after 410 Gone).
+pub fn watch(client: Client, kinds: Vec<Engine>, ns: Option<String>, tx: UnboundedSender<Search>) {
+    tokio::spawn(async move {
+        let streams = kinds.iter().enumerate().map(|(i, kind)| {
+            let gvk = GroupVersionKind::gvk(&kind.group, &kind.version, &kind.kind);
+            let ar = ApiResource::from_gvk_with_plural(&gvk, &kind.plural);
+            let api: Api<PartialObjectMeta<DynamicObject>> = match (kind.namespaced, ns.as_deref()) {
+                (true, Some(ns)) => Api::namespaced_with(client.clone(), ns, &ar),
+                _ => Api::all_with(client.clone(), &ar),
+            };
+            let mut buffer: Vec<ObjectMeta> = Vec::new();
+            watcher(api, watcher::Config::default().labels(FAULT).any_semantic())
+                .default_backoff()
+                .filter_map(move |ev| {
+                    let seen = match ev {
+                        Ok(watcher::Event::Init) => {
+                            buffer.clear();
+                            None
+                        }
+                        Ok(watcher::Event::InitApply(o)) => {
+                            buffer.push(o.metadata);
+                            None
+                        }
+                        Ok(watcher::Event::InitDone) => Some(Seen::Listed(i, std::mem::take(&mut buffer))),
+                        Ok(watcher::Event::Apply(o)) => Some(Seen::Applied(i, o.metadata)),
+                        Ok(watcher::Event::Delete(o)) => Some(Seen::Deleted(i, o.metadata)),
+                        Err(e) if super::errors::watch_expired(&e) => None,
+                        Err(e) => Some(Seen::Refused(i, refused(&e))),
+                    };
+                    std::future::ready(seen)
+                })
+                .boxed()
+        });
+        let mut all = futures::stream::select_all(streams);
+        // Each kind's marked objects, once listed; why a kind could not be watched.
+        let mut held: Vec<Option<BTreeMap<(String, String), ObjectMeta>>> = vec![None; kinds.len()];
+        let mut skipped: Vec<Option<String>> = vec![None; kinds.len()];
+        let mut last: Option<Search> = None;
+        while let Some(seen) = all.next().await {
+            match seen {
+                Seen::Listed(i, metas) => {
+                    held[i] = Some(metas.into_iter().map(|m| (key(&m), m)).collect());
+                    skipped[i] = None;
+                }
+                Seen::Applied(i, m) => {
+                    held[i].get_or_insert_with(BTreeMap::new).insert(key(&m), m);
+                    skipped[i] = None;
+                }
+                Seen::Deleted(i, m) => {
+                    if let Some(h) = held[i].as_mut() {
+                        h.remove(&key(&m));
+                    }
+                }
+                Seen::Refused(i, why) => skipped[i] = Some(format!("could not watch {}: {why}", kinds[i].kind)),
+            }
+            // Said once every kind has been listed or refused, then on every change.
+            if held.iter().zip(&skipped).any(|(h, s)| h.is_none() && s.is_none()) {
+                continue;
+            }
+            let metas: Vec<(String, ObjectMeta)> = held
+                .iter()
+                .zip(&kinds)
+                .flat_map(|(h, k)| h.iter().flatten().map(move |(_, m)| (k.kind.clone(), m.clone())))
+                .collect();
+            let search = Search { found: leftovers(metas), skipped: skipped.iter().flatten().cloned().collect() };
+            if last.as_ref() != Some(&search) {
+                last = Some(search.clone());
+                if tx.send(search).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+}
+
+fn refused(e: &watcher::Error) -> String {
+    let inner = match e {
+        watcher::Error::InitialListFailed(k) | watcher::Error::WatchStartFailed(k) | watcher::Error::WatchFailed(k) => {
+            k
+        }
+        other => return other.to_string(),
+    };
+    match inner {
+        kube::Error::Api(s) if s.code == 403 => format!("forbidden ({})", s.message),
+        kube::Error::Api(s) if s.code == 404 => format!("not served here ({})", s.message),
+        e => said(e),
+    }
 }

@@ -291,24 +291,7 @@ impl Backend for KubeBackend {
     async fn search(&self) -> Result<Search, BackendError> {
         let c = &self.ctx.client;
         let ns = self.scope.namespace.as_deref();
-        let checked = self.ctx.engines.read().map(|e| e.checked).unwrap_or(false);
-        if !checked {
-            if let Ok(found) = engines::discover(c).await {
-                if let Ok(mut e) = self.ctx.engines.write() {
-                    *e = found;
-                }
-            }
-        }
-        let mut kinds: Vec<engines::Engine> = markers::BUILTIN.iter().map(|b| b.engine()).collect();
-        kinds.extend(
-            self.ctx
-                .engines
-                .read()
-                .map(|e| e.found.values().cloned().collect::<Vec<_>>())
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|e| e.kind != "ChaosExperiment" && e.kind != "ChaosResult"),
-        );
+        let kinds = self.marked_kinds().await;
         let mut metas: Vec<(String, kube::api::ObjectMeta)> = Vec::new();
         let mut skipped = Vec::new();
         let mut searched = 0;
@@ -326,4 +309,42 @@ impl Backend for KubeBackend {
         }
         Ok(Search { found: markers::leftovers(metas), skipped })
     }
+
+    fn watch_markers(&self, tx: UnboundedSender<Search>) -> bool {
+        let (ctx, ns) = (self.ctx.clone(), self.scope.namespace.clone());
+        tokio::spawn(async move {
+            let kinds = marked_kinds(&ctx).await;
+            markers::watch(ctx.client.clone(), kinds, ns, tx);
+        });
+        true
+    }
+}
+
+impl KubeBackend {
+    async fn marked_kinds(&self) -> Vec<engines::Engine> {
+        marked_kinds(&self.ctx).await
+    }
+}
+
+/// Every kind gameday marks: the built-in ones, and those of the chaos engines installed
+/// (found by discovery once).
+async fn marked_kinds(ctx: &Ctx) -> Vec<engines::Engine> {
+    let checked = ctx.engines.read().map(|e| e.checked).unwrap_or(false);
+    if !checked {
+        if let Ok(found) = engines::discover(&ctx.client).await {
+            if let Ok(mut e) = ctx.engines.write() {
+                *e = found;
+            }
+        }
+    }
+    let mut kinds: Vec<engines::Engine> = markers::BUILTIN.iter().map(|b| b.engine()).collect();
+    kinds.extend(
+        ctx.engines
+            .read()
+            .map(|e| e.found.values().cloned().collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| e.kind != "ChaosExperiment" && e.kind != "ChaosResult"),
+    );
+    kinds
 }

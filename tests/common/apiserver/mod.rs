@@ -354,6 +354,11 @@ impl ApiServer {
         self.srv.knobs.lock().unwrap().requests.clone()
     }
 
+    /// Forgets the requests recorded so far (those of another party, checked on their own).
+    pub fn forget_requests(&self) {
+        self.srv.knobs.lock().unwrap().requests.clear();
+    }
+
     /// Every eviction the server accepted: (namespace, pod, grace period asked for).
     pub fn evictions(&self) -> Vec<(String, String, Option<i64>)> {
         self.srv.knobs.lock().unwrap().evictions.clone()
