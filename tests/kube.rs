@@ -336,6 +336,7 @@ async fn a_drain_waits_for_its_disruption_budgets_as_kubectl_drain_does() {
     let started = std::time::Instant::now();
     let h = b.inject(&drain, &p.handle).await.unwrap();
     assert!(started.elapsed() < Duration::from_secs(3), "the inject never waits on a budget: {:?}", started.elapsed());
+    assert!(h.summary.contains(&format!("shop/{held} wait for their PodDisruptionBudget")), "{}", h.summary);
     assert_eq!(f.server.get("nodes", "", &node).unwrap()["spec"]["unschedulable"], true);
     let waits = w
         .wait(

@@ -168,10 +168,17 @@ pub fn reconcile(store: &mut Store, mem: &mut Memory, t: &Timing, knobs: &Engine
         .filter(|n| n["spec"]["unschedulable"] != true)
         .filter_map(|n| n["metadata"]["name"].as_str().map(str::to_string))
         .collect();
+    // A DaemonSet's pods tolerate node.kubernetes.io/unschedulable: a cordoned node keeps them.
+    let every_node: Vec<String> = store
+        .list(&nodes, None)
+        .into_iter()
+        .filter_map(|n| n["metadata"]["name"].as_str().map(str::to_string))
+        .collect();
     for plural in ["replicasets", "statefulsets", "daemonsets"] {
         let r = res(store, "apps", plural);
+        let on = if plural == "daemonsets" { &every_node } else { &schedulable };
         for owner in store.list(&r, None).into_iter().cloned().collect::<Vec<_>>() {
-            keep_pods(store, mem, t, &r, owner, &schedulable);
+            keep_pods(store, mem, t, &r, owner, on);
         }
     }
     kubelet(store, mem, t, &pods_res, &schedulable);

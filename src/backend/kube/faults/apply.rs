@@ -73,6 +73,7 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &HandleData) -> Result<Ha
                 // background (an abort never waits on a budget).
                 let left = super::drain::first_pass(c, pods, *grace).await?;
                 if !left.is_empty() {
+                    let waiting = left.keys().cloned().collect();
                     let until = tokio::time::Instant::now() + std::time::Duration::from_millis(spec.duration_ms);
                     super::drain::spawn_rest(
                         ctx,
@@ -83,6 +84,11 @@ pub async fn inject(ctx: &Ctx, spec: &FaultSpec, plan: &HandleData) -> Result<Ha
                         left,
                         until,
                     );
+                    let mut done = plan.clone();
+                    if let HandleData::NodeDrain { waiting: w, .. } = &mut done {
+                        *w = waiting;
+                    }
+                    return Ok(done);
                 }
             }
         }

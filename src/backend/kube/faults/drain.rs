@@ -163,14 +163,9 @@ pub fn spawn_rest(
                 .min()
                 .unwrap_or(RETRY_EVERY);
             if tokio::time::Instant::now() + wait >= until {
-                let rest: Vec<String> = left.keys().map(|(ns, n)| format!("{ns}/{n}")).collect();
                 tell(
                     &object,
-                    format!(
-                        "drain did not finish within the fault's time: {} still run(s) there ({})",
-                        rest.join(", "),
-                        held_words(&left)
-                    ),
+                    format!("drain did not finish within the fault's time; still there: {}", held_words(&left)),
                     true,
                 );
                 return;

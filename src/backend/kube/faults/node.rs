@@ -112,5 +112,14 @@ pub async fn prepare(ctx: &Ctx, spec: &FaultSpec, name: &str) -> Result<Found, B
         let list: Vec<String> = left.iter().map(|((ns, n), why)| format!("{ns}/{n} ({why})")).collect();
         found.insert(1, format!("leaves {} on {name}: {}", left.len(), list.join(", ")));
     }
-    Ok(Found { plan: HandleData::NodeDrain { node: name.to_string(), was_unschedulable, pods: keys, grace }, found })
+    Ok(Found {
+        plan: HandleData::NodeDrain {
+            node: name.to_string(),
+            was_unschedulable,
+            pods: keys,
+            grace,
+            waiting: Vec::new(),
+        },
+        found,
+    })
 }

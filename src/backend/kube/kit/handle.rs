@@ -43,6 +43,10 @@ pub enum HandleData {
         /// The evicted pods' grace period (`None`: each pod's own).
         #[serde(default)]
         grace: Option<i64>,
+        /// Those the inject's first pass left for their PodDisruptionBudget (or the server) to
+        /// let go: evicted in the background as they allow.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        waiting: Vec<PodKey>,
     },
     ConfigCorrupt {
         namespace: String,
@@ -116,10 +120,22 @@ impl HandleData {
                 format!("scaled {kind} {namespace}/{name} from {from} to {to}"),
             ),
             HandleData::NodeCordon { node, .. } => (format!("cordon {node}"), format!("cordoned {node}")),
-            HandleData::NodeDrain { node, pods: p, grace, .. } => (
-                format!("cordon {node} and evict {} pods ({})", p.len(), grace_words(*grace)),
-                format!("cordoned {node} and evicted {} ({})", pods(p), grace_words(*grace)),
-            ),
+            HandleData::NodeDrain { node, pods: p, grace, waiting, .. } => {
+                let gone: Vec<PodKey> = p.iter().filter(|k| !waiting.contains(k)).cloned().collect();
+                let did = match (gone.is_empty(), waiting.is_empty()) {
+                    (_, true) => format!("cordoned {node} and evicted {} ({})", pods(p), grace_words(*grace)),
+                    (true, false) => {
+                        format!("cordoned {node}; {} wait for their PodDisruptionBudget to let them go", pods(waiting))
+                    }
+                    (false, false) => format!(
+                        "cordoned {node} and evicted {} ({}); {} wait for their PodDisruptionBudget",
+                        pods(&gone),
+                        grace_words(*grace),
+                        pods(waiting)
+                    ),
+                };
+                (format!("cordon {node} and evict {} pods ({})", p.len(), grace_words(*grace)), did)
+            }
             HandleData::ConfigCorrupt { namespace, configmap, key, value, .. } => (
                 format!("set {key}={value} in ConfigMap {namespace}/{configmap}"),
                 format!("set {key}={value} in ConfigMap {namespace}/{configmap}"),
