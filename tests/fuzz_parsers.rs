@@ -118,7 +118,7 @@ proptest! {
         use gameday::timeline::{Entry, EntryKind};
         let at = |seq: u64, kind: EntryKind| Entry { seq, wall: chrono::Utc::now(), t_ms: seq * 1000, kind };
         let entries = vec![
-            at(1, EntryKind::PlanLoaded { title: name.clone(), facilitator: detail.clone(), environment: String::new(), participants: vec![], steps: 1 }),
+            at(1, EntryKind::PlanLoaded { title: name.clone(), facilitator: detail.clone(), environment: String::new(), participants: vec![], steps: 1, names: vec![] }),
             at(2, EntryKind::StepStarted { step: 1, name: name.clone(), preset: "p".into(), target: "t".into(), hypothesis: detail.clone(), expected_alerts: vec![], checks: vec![] }),
             at(3, EntryKind::StepOutcome { step: 1, name: name.clone(), fault: None, verdict: gameday::model::StepVerdict::Broken, detail: detail.clone() }),
         ];

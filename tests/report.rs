@@ -222,3 +222,43 @@ fn a_real_mermaid_engine_draws_each_signal_chart_as_its_readings_say() {
         }
     }
 }
+
+fn at(seq: u64, kind: gameday::timeline::EntryKind) -> Entry {
+    Entry { seq, wall: common::start() + chrono::Duration::seconds(seq as i64), t_ms: seq * 1000, kind }
+}
+
+#[test]
+fn the_title_is_the_sessions_and_every_step_is_named_with_its_verdict_even_when_not_run() {
+    use gameday::timeline::EntryKind;
+    let mut entries = session();
+    let last = entries.last().map(|e| e.seq).unwrap_or(0);
+    entries.insert(
+        1,
+        at(
+            last + 1,
+            EntryKind::PlanLoaded {
+                title: "Carts under pressure".into(),
+                facilitator: "ana".into(),
+                environment: "staging".into(),
+                participants: vec![],
+                steps: 3,
+                names: vec!["latency on carts".into(), "the db pauses".into(), "payment scaled away".into()],
+            },
+        ),
+    );
+    let md = report::render(&entries);
+    assert!(md.starts_with("# Gameday report: Carts under pressure\n"), "the run-sheet's title: {md}");
+    for (n, name) in [(1, "latency on carts"), (2, "the db pauses"), (3, "payment scaled away")] {
+        assert!(md.contains(&format!("| {n}. {name} | - | | | - | **not run** |")), "step {n} named: {md}");
+    }
+    // `:title` wins over the run-sheet's.
+    entries.push(at(
+        last + 2,
+        EntryKind::SessionDetails { title: Some("Q4 resilience day".into()), facilitator: None, participants: vec![] },
+    ));
+    let md = report::render(&entries);
+    assert!(md.starts_with("# Gameday report: Q4 resilience day\n"), "{md}");
+    // "Abort to revert" only for what was aborted; every revert's time in its own column.
+    let expired = md.lines().find(|l| l.starts_with("| 1 | network-latency")).unwrap();
+    assert!(expired.contains("| expired | 0 ms | - |"), "{expired}");
+}

@@ -101,6 +101,7 @@ impl Sheet {
             environment: plan.environment.clone(),
             participants,
             steps: plan.steps.len(),
+            names: plan.steps.iter().map(|s| s.name.clone()).collect(),
         });
         let base = plan.steady.stops.clone();
         let next = book
@@ -396,7 +397,12 @@ impl Sheet {
         let name = self.plan.steps[step].name.clone();
         let out = self.outcome(step, name, Some(fault), verdict, detail, book);
         let left = self.plan.steps.len() - step - 1;
-        book.say(Level::Info, format!("step {} recorded as {verdict}; {left} step(s) left (:next)", step + 1));
+        let next = match left {
+            0 => "that was the last step".to_string(),
+            1 => "1 step left (:next)".to_string(),
+            n => format!("{n} steps left (:next)"),
+        };
+        book.say(Level::Info, format!("step {} recorded as {verdict}; {next}", step + 1));
         out
     }
 

@@ -374,6 +374,9 @@ pub enum EntryKind {
         /// (name, role)
         participants: Vec<(String, String)>,
         steps: usize,
+        /// Each step's name, in order (so a step never run is named in the report).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        names: Vec<String>,
     },
     /// A step of the run-sheet begins, with the hypothesis written before the run.
     StepStarted {

@@ -16,7 +16,7 @@ pub fn render(entries: &[Entry]) -> serde_json::Value {
         _ => None,
     });
     let plan = entries.iter().find_map(|e| match &e.kind {
-        EntryKind::PlanLoaded { title, facilitator, environment, participants, steps } => Some(json!({
+        EntryKind::PlanLoaded { title, facilitator, environment, participants, steps, .. } => Some(json!({
             "title": title, "facilitator": facilitator, "environment": environment, "steps": steps,
             "participants": participants.iter().map(|(n, r)| json!({"name": n, "role": r})).collect::<Vec<_>>(),
         })),

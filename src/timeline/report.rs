@@ -56,10 +56,13 @@ fn header(md: &mut String, entries: &[Entry], faults: &[FaultSummary], status: S
         _ => None,
     });
     let end_ms = entries.last().map(|e| e.t_ms).unwrap_or(0);
-    let (title, date) = match &start {
+    let (cluster, date) = match &start {
         Some((e, _, b, _)) => (format!("{} ({})", b.cluster, b.kind), e.wall.format("%Y-%m-%d %H:%M UTC").to_string()),
         None => ("unknown cluster".to_string(), "unknown".to_string()),
     };
+    let d = details(entries);
+    // The session's own title (`:title`), else its run-sheet's, else where it ran.
+    let title = d.title.clone().or_else(|| d.run_sheet.clone()).unwrap_or(cluster);
     let _ = writeln!(md, "{HEADING}: {}\n", escape(&title));
     let _ = writeln!(md, "| | |\n|---|---|");
     let _ = writeln!(md, "| Date | {date} |");
@@ -69,7 +72,6 @@ fn header(md: &mut String, entries: &[Entry], faults: &[FaultSummary], status: S
         let _ = writeln!(md, "| Cluster | {} |", escape(&b.cluster));
         let _ = writeln!(md, "| gameday | {} |", escape(version));
     }
-    let d = details(entries);
     if let Some(title) = &d.run_sheet {
         let _ = writeln!(md, "| Run-sheet | {} |", escape(title));
     }
@@ -159,10 +161,10 @@ fn details(entries: &[Entry]) -> Details {
 /// Per step of the run-sheet: the expectation written before the run against what happened.
 fn run_sheet(md: &mut String, entries: &[Entry], index: &Index, faults: &[FaultSummary]) {
     let planned = entries.iter().find_map(|e| match &e.kind {
-        EntryKind::PlanLoaded { steps, .. } => Some(*steps),
+        EntryKind::PlanLoaded { steps, names, .. } => Some((*steps, names.clone())),
         _ => None,
     });
-    let Some(planned) = planned else { return };
+    let Some((planned, names)) = planned else { return };
     // step -> (started, outcome)
     let mut rows: BTreeMap<usize, (Option<&EntryKind>, Option<&EntryKind>)> = BTreeMap::new();
     for e in entries {
@@ -184,12 +186,21 @@ fn run_sheet(md: &mut String, entries: &[Entry], index: &Index, faults: &[FaultS
         t.skipped,
         planned.saturating_sub(t.total())
     );
+    // Every step of the sheet, each with its verdict: one never started is "not run".
+    for step in 1..=planned {
+        rows.entry(step).or_default();
+    }
     if rows.is_empty() {
         return;
     }
     let _ = writeln!(md, "| Step | Fault | Expected (written before) | Expected alerts | What happened | Verdict |");
     let _ = writeln!(md, "|---|---|---|---|---|---|");
     for (step, (started, outcome)) in rows {
+        if started.is_none() && outcome.is_none() {
+            let name = names.get(step - 1).cloned().unwrap_or_default();
+            let _ = writeln!(md, "| {step}. {} | - | | | - | **not run** |", escape(&name));
+            continue;
+        }
         let (mut name, mut what, mut written, mut alerts) =
             (String::new(), "-".to_string(), String::new(), String::new());
         if let Some(EntryKind::StepStarted { name: n, preset, target, hypothesis, expected_alerts, checks, .. }) =
@@ -237,12 +248,18 @@ fn fault_table(md: &mut String, faults: &[FaultSummary]) {
         let _ = writeln!(md, "No fault was injected.\n");
         return;
     }
-    let _ = writeln!(md, "| # | Preset | Target | Injected | Ended | Outcome | Abort to revert | Blast radius |");
-    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        md,
+        "| # | Preset | Target | Injected | Ended | Outcome | Revert confirmed in | Abort to revert | Blast radius |"
+    );
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|");
     for f in faults {
+        let ms = |ms: Option<u64>| ms.map(|ms| format!("{ms} ms")).unwrap_or_else(|| "-".into());
+        // How long the abort key took to a confirmed revert: only for a fault that was aborted.
+        let aborted = matches!(f.ending, Some((_, EndReason::Aborted { .. })));
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             f.id,
             escape(&f.preset),
             escape(&f.target),
@@ -253,7 +270,8 @@ fn fault_table(md: &mut String, faults: &[FaultSummary]) {
                 .map(since)
                 .unwrap_or_else(|| "-".into()),
             escape(&f.outcome()),
-            f.revert_ms().map(|ms| format!("{ms} ms")).unwrap_or_else(|| "-".into()),
+            ms(f.revert_ms()),
+            ms(f.revert_ms().filter(|_| aborted)),
             escape(&f.blast_radius),
         );
     }
