@@ -38,7 +38,8 @@ fn man_page() {
 #[test]
 fn an_unknown_shell_is_refused_naming_the_ones_there_are() {
     let out = Command::new(env!("CARGO_BIN_EXE_gameday")).args(["completions", "powershell"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    // A usage error: 64, never 2 (which says a fault was left behind).
+    assert_eq!(out.status.code(), Some(64));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("[possible values: bash, zsh, fish]"), "{stderr}");
 }
@@ -78,4 +79,16 @@ fn the_bash_completion_completes_subcommands_and_run_flags() {
         assert!(words.contains(&shell), "{got}");
     }
     assert!(!words.contains(&"powershell"), "{got}");
+}
+
+#[test]
+fn a_usage_error_is_never_read_as_a_fault_left_behind_and_help_is_no_error() {
+    for args in [&["--bogus"][..], &["run"][..], &["run", "plan.toml", "--demo", "--report"][..]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_gameday")).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(64), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    for args in [&["--help"][..], &["--version"][..], &["run", "--help"][..]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_gameday")).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+    }
 }

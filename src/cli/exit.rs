@@ -15,6 +15,9 @@ pub enum Exit {
     NotReverted = 2,
     /// The console crashed (its fault was still reverted).
     Crashed = 3,
+    /// The command line itself was wrong (an unknown flag, a missing argument): nothing ran.
+    /// BSD's EX_USAGE, apart from the codes above that a pipeline acts on.
+    Usage = 64,
 }
 
 impl Exit {

@@ -18,7 +18,19 @@ pub use exit::Exit;
 
 /// Parses the command line and runs it; a failure is said on stderr and ends with `Exit::Failed`.
 pub fn main() -> ExitCode {
-    match dispatch(Cli::parse()) {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version are answers; anything else is a usage error, whose code must
+        // never read as "a fault was left behind" (clap's own is 2).
+        Err(e) => {
+            let _ = e.print();
+            return match e.use_stderr() {
+                true => Exit::Usage.code(),
+                false => Exit::Clean.code(),
+            };
+        }
+    };
+    match dispatch(cli) {
         Ok(exit) => exit.code(),
         Err(e) => {
             crate::errln!("gameday: {e:#}");
