@@ -271,7 +271,7 @@ target = "sock-shop/payment"
     c.wait_for("FAULT LIVE #1 pod-delete", T);
     c.wait_for("step 1: record the outcome", Duration::from_secs(30));
     c.command("outcome partial carts came back, orders logged errors");
-    c.wait_for("step 1 recorded as partially held; 1 step(s) left", T);
+    c.wait_for("step 1 recorded as partially held; 1 step left", T);
     c.wait_for("✗ partially held  1. carts loses a pod", T);
     c.command("skip payment team is on call elsewhere");
     c.wait_for("- skipped         2. payment goes away", T);
@@ -426,7 +426,10 @@ observe = "2s"
         journal_entries(&f.journal()).into_iter().filter(|e| e["kind"] == "drill_mark").collect();
     assert_eq!(marks.len(), 2, "{marks:?}");
     assert!(marks.iter().all(|m| m["fault"] == 1 && m["after_ms"].as_u64().is_some()), "{marks:?}");
+    // A responder joined: a stray q asks first.
     f.send("q");
+    f.wait_for("1 responder joined the drill: end the session and quit? y/N", T);
+    f.send("y");
     assert_eq!(f.wait_exit(T), 0);
 }
 
@@ -462,6 +465,8 @@ fn the_start_screen_creates_resumes_or_joins_a_session() {
     r.send("q");
     assert_eq!(r.wait_exit(T), 0);
     c.send("q");
+    c.wait_for("1 responder joined the drill: end the session and quit? y/N", T);
+    c.send("y");
     assert_eq!(c.wait_exit(T), 0);
 
     // q on the start screen leaves without a session.

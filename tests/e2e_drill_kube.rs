@@ -109,6 +109,8 @@ async fn a_responder_on_another_machine_sees_no_fault_and_their_marks_reach_the_
     assert!(during.contains(&format!("gameday-drill-{session}-f")), "{during:?}");
     assert!(during.contains(&format!("gameday-drill-{session}-r-bob")), "{during:?}");
     a.send("q");
+    a.wait_for("1 responder joined the drill: end the session and quit? y/N", T);
+    a.send("y");
     assert_eq!(a.wait_exit(T), 0);
     b.wait_for("the facilitator's session has ended", T);
     b.send("q");

@@ -294,6 +294,8 @@ fn hostile_text_in_a_run_sheet_never_reaches_the_terminal_or_the_ci_log() {
     assert!(!has(b"\x1b]0;"), "OSC 0 (title) reached the terminal");
     assert!(!has("\u{9b}".as_bytes()), "8-bit CSI reached the terminal");
     c.send("q");
+    c.wait_for("1 run-sheet step is not finished: end the session and quit? y/N", T);
+    c.send("y");
     c.wait_exit(T);
 
     // Headless: the CI log is clean too.

@@ -851,3 +851,31 @@ fn a_fault_its_engine_runs_to_its_end_waits_for_the_verdict_and_ends_with_it() {
         h.s.fault.phase
     );
 }
+
+#[test]
+fn a_stray_q_asks_first_while_run_sheet_steps_are_left() {
+    let mut h = Harness::demo();
+    let plan = gameday::config::runsheet::RunSheet::parse(
+        "plan.toml",
+        r#"title = "two steps"
+[[step]]
+name = "one"
+preset = "pod-delete"
+target = "sock-shop/carts"
+hypothesis = "carts keeps serving"
+[[step]]
+name = "two"
+preset = "pod-delete"
+target = "sock-shop/orders"
+hypothesis = "orders keeps serving"
+"#,
+    )
+    .unwrap();
+    let fx = h.s.load_sheet(plan, false);
+    h.run_effects(fx);
+    h.key(KeyCode::Char('q'));
+    let overlay = format!("{:?}", h.s.ui.overlay);
+    assert!(overlay.contains("2 run-sheet steps are not finished: end the session and quit? y/N"), "{overlay}");
+    h.key(KeyCode::Char('n'));
+    assert!(!h.s.quit.exited, "stayed");
+}

@@ -82,7 +82,7 @@ impl Context {
             Context::Note => "Note editor",
             Context::Drill => "Drill responder",
             Context::Start => "Start screen",
-            Context::QuitConfirm => "Quit with a fault live",
+            Context::QuitConfirm => "Quit, something unfinished",
             Context::Form => "Parameter form",
         }
     }
@@ -211,9 +211,9 @@ pub const BINDINGS: &[Binding] = &[
     ),
     b(&[ctrl('c')], Quit, "quit", "quit (reverts the active fault first)", Scope::Anywhere),
     b(&[ctrl('z')], Suspend, "suspend", "suspend the console (refused while a fault is live)", Scope::Anywhere),
-    // Quit with a fault live: only y quits; any other key stays.
-    b(&[k('y')], Yes, "yes", "abort the live fault and quit", Scope::Only(C::QuitConfirm)),
-    b(&[k('n'), ESC, k('q')], Back, "no", "stay (the fault stays live)", Scope::Only(C::QuitConfirm)),
+    // Quit with something unfinished (a live fault, leftovers, steps, responders): only y quits.
+    b(&[k('y')], Yes, "yes", "quit (a live fault is aborted first)", Scope::Only(C::QuitConfirm)),
+    b(&[k('n'), ESC, k('q')], Back, "no", "stay", Scope::Only(C::QuitConfirm)),
     // Text fields
     b(&[ENTER], Select, "run", "run the command", Scope::Only(C::CommandLine)),
     b(
@@ -299,7 +299,7 @@ pub const BINDINGS: &[Binding] = &[
     b(&[k('/')], OpenFilter, "filter", "filter", Scope::OutsideText),
     b(&[k(':')], OpenCommand, "command", "command line", Scope::OutsideText),
     b(&[k('n')], OpenNote, "note", "write a note for the timeline", Scope::OutsideText),
-    b(&[k('q')], Quit, "quit", "quit (asks first while a fault is live; reverts it)", Scope::OutsideText),
+    b(&[k('q')], Quit, "quit", "quit (asks first if something is unfinished)", Scope::OutsideText),
 ];
 
 /// The action a key triggers in a context, if any. Keys without a binding in a text field

@@ -359,6 +359,19 @@ impl Sheet {
 
     /// `:next`: the facilitator starts the next step; its fault waits in the confirmation.
     /// `fault_idle`: no fault of this console is live and no confirmation shows.
+    /// How many steps have not been finished (the one under way counts).
+    pub fn steps_left(&self) -> usize {
+        let n = self.plan.steps.len();
+        match self.phase {
+            Phase::Ready { next } => n.saturating_sub(next),
+            Phase::Waiting { step, .. }
+            | Phase::Running { step, .. }
+            | Phase::Observing { step, .. }
+            | Phase::Outcome { step, .. } => n.saturating_sub(step),
+            _ => 0,
+        }
+    }
+
     pub fn next(&mut self, fault_idle: bool, book: &mut Book) -> Vec<SheetOutcome> {
         let i = match self.phase {
             Phase::Ready { next } if next < self.plan.steps.len() => next,

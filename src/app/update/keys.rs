@@ -263,9 +263,34 @@ fn quit_question(s: &AppState) -> Option<String> {
     if let Some(f) = s.fault.live() {
         return Some(format!("abort fault #{} ({} → {}) and quit? y/N", f.id, f.plan.preset, f.plan.target));
     }
-    match s.cleanup.unresolved() {
+    if let n @ 1.. = s.cleanup.unresolved() {
+        return Some(format!("{n} fault(s) left by earlier sessions are not reverted: quit and leave them? y/N"));
+    }
+    // A facilitator's stray q must not end a Gameday half run, or leave responders alone.
+    let left = s.sheet.as_ref().map(|sh| sh.steps_left()).unwrap_or(0);
+    let responders: std::collections::BTreeSet<&str> = s
+        .book
+        .timeline
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EntryKind::DrillJoined { responder, .. } => Some(responder.as_str()),
+            _ => None,
+        })
+        .collect();
+    let steps = match left {
         0 => None,
-        n => Some(format!("{n} fault(s) left by earlier sessions are not reverted: quit and leave them? y/N")),
+        1 => Some("1 run-sheet step is not finished".to_string()),
+        n => Some(format!("{n} run-sheet steps are not finished")),
+    };
+    let joined = match responders.len() {
+        0 => None,
+        1 => Some("1 responder joined the drill".to_string()),
+        n => Some(format!("{n} responders joined the drill")),
+    };
+    match (steps, joined) {
+        (None, None) => None,
+        (Some(a), None) | (None, Some(a)) => Some(format!("{a}: end the session and quit? y/N")),
+        (Some(a), Some(b)) => Some(format!("{a} and {b}: end the session and quit? y/N")),
     }
 }
 
