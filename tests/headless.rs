@@ -244,3 +244,32 @@ fn text_from_a_plan_cannot_print_lines_of_its_own_in_the_ci_log() {
     }
     assert!(stdout.contains("  hypothesis: It holds. ⏎ gameday run: 1 step(s)"), "{stdout}");
 }
+
+#[test]
+fn a_session_file_goes_with_a_run_sheet_its_stops_and_probes_under_the_sheets_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = "title = \"t\"\n[[step]]\nname = \"one\"\npreset = \"pod-delete\"\ntarget = \"sock-shop/carts\"\n\
+                duration = \"1s\"\nobserve = \"1s\"\nhypothesis = \"carts keeps serving\"\n";
+    std::fs::write(dir.path().join("plan.toml"), plan).unwrap();
+    let team = "[[probe]]\nname = \"carts-ready\"\nready = \"sock-shop/carts\"\n\
+                [[stop]]\nprobe = \"carts-ready\"\ncheck = \"value >= 1\"\nfor = \"3s\"\n";
+    std::fs::write(dir.path().join("team.toml"), team).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gameday"))
+        .args(["--session-file", "team.toml", "run", "plan.toml", "--demo"])
+        .current_dir(dir.path())
+        .env("GAMEDAY_DATA_DIR", dir.path().join("data"))
+        .env("GAMEDAY_CONFIG_DIR", dir.path().join("config"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let sessions = dir.path().join("data/sessions");
+    let journal = std::fs::read_dir(&sessions)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .unwrap();
+    let text = std::fs::read_to_string(journal).unwrap();
+    let declared = text.lines().find(|l| l.contains("\"steady_state_declared\"")).expect("declared");
+    assert!(declared.contains("carts-ready"), "the session file's stop condition applies: {declared}");
+}

@@ -14,8 +14,9 @@ pub struct Cli {
     /// Colour theme: default, light, high-contrast, or one in the config dir's themes/.
     #[arg(long, default_value = "default")]
     pub theme: String,
-    /// Probes, the steady-state hypothesis and stop conditions (TOML; see sessions/demo.toml).
-    #[arg(long, value_name = "FILE", conflicts_with = "plan")]
+    /// Probes, the steady-state hypothesis and stop conditions (TOML; see sessions/demo.toml);
+    /// with --plan or `gameday run`, under the run-sheet's own.
+    #[arg(long, value_name = "FILE")]
     pub session_file: Option<PathBuf>,
     /// A run-sheet to walk in the console, step by step (:next, :outcome, :skip; see plans/).
     #[arg(long, value_name = "FILE")]

@@ -65,6 +65,16 @@ pub(super) fn run(mut cli: Cli, dirs: &Dirs) -> anyhow::Result<Exit> {
         // The start screen may have picked a run-sheet.
         plan = cli.plan.as_deref().map(load_plan).transpose()?;
     }
+    // A team's usual probes and stop conditions (--session-file) go with any run-sheet.
+    let steady = match (plan.as_mut(), cli.session_file.is_some()) {
+        (Some(plan), true) => {
+            let (merged, said) = steady.under(std::mem::take(&mut plan.steady));
+            plan.steady = merged;
+            warnings.extend(said);
+            Default::default()
+        }
+        _ => steady,
+    };
     let user = crate::config::user(cli.user.as_deref(), &dirs.config)?;
     let _log = start_log(dirs, headless, cli.verbose);
     let rt = super::runtime()?;

@@ -90,6 +90,27 @@ const HYPOTHESIS_WINDOW_MS: u64 = 30_000;
 const STOP_WINDOW_MS: u64 = 10_000;
 
 impl SessionConfig {
+    /// A session file's steady state under a run-sheet's own: the run-sheet's hypothesis wins
+    /// (the session file's stands where the sheet writes none), the probes and stop conditions
+    /// of both apply, and a probe both name is the run-sheet's (said, a line each).
+    pub fn under(self, sheet: SessionConfig) -> (SessionConfig, Vec<String>) {
+        let mut said = Vec::new();
+        let mut probes = sheet.probes;
+        for p in self.probes {
+            if probes.iter().any(|q| q.name == p.name) {
+                said.push(format!(
+                    "probe {} is defined by both the session file and the run-sheet: the run-sheet's is used",
+                    p.name
+                ));
+            } else {
+                probes.push(p);
+            }
+        }
+        let mut stops = self.stops;
+        stops.extend(sheet.stops);
+        (SessionConfig { probes, hypothesis: sheet.hypothesis.or(self.hypothesis), stops }, said)
+    }
+
     pub fn parse(file: &str, text: &str) -> Result<SessionConfig, ConfigError> {
         let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
         let at = |span: std::ops::Range<usize>, msg: String| ConfigError::at(file, text, span.start, msg);
