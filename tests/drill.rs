@@ -279,7 +279,9 @@ fn reveals_come_in_rounds_and_a_later_fault_stays_hidden_until_the_next() {
     assert_eq!(r.revealed_faults().into_iter().collect::<Vec<_>>(), [1, 2]);
     assert!(screen(&d.r).contains("#2 container-pause on sock-shop/carts-db"));
     // The facilitator's report of it: both faults, both reveals, in order.
-    let fx = d.f.key(KeyCode::Char('q'));
+    // A responder joined: q asks first.
+    d.f.key(KeyCode::Char('q'));
+    let fx = d.f.key(KeyCode::Char('y'));
     d.f.run_effects(fx);
     let md = gameday::timeline::report::render(&d.f.s.book.timeline);
     insta::assert_snapshot!(md);

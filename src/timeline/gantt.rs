@@ -43,7 +43,9 @@ pub fn bars(entries: &[Entry], faults: &[FaultSummary]) -> Vec<Bar> {
     for f in faults.iter().filter(|f| f.applied()) {
         let from = f.injected_ms.unwrap_or(f.requested_ms);
         let to = f.reverted_ms.or(f.closed.as_ref().map(|c| c.0)).or(f.ending.as_ref().map(|e| e.0)).unwrap_or(end);
-        let (start_ms, end_ms) = span(from, to);
+        // A console lost with its fault in: the bar ends where it was lost (whoever reverted
+        // the fault later is in the table, not on this axis).
+        let (start_ms, end_ms) = span(from, to.min(watched_until(from)));
         let label = format!("fault {} {} {}", f.id, name(&f.preset), name(&f.target));
         out.push(Bar { section: "Faults", label, critical: true, start_ms, end_ms });
     }

@@ -38,7 +38,7 @@ pub fn render_as(entries: &[Entry], status: Status) -> String {
     run_sheet(&mut md, entries, &index, &faults);
     super::drill::markdown(&mut md, &drill);
     super::gantt::gantt(&mut md, entries, &faults);
-    fault_table(&mut md, &faults);
+    fault_table(&mut md, &faults, &super::faults::unwatched(entries));
     steady_state(&mut md, entries, &index, &faults);
     in_detail(&mut md, &index, &faults);
     notes(&mut md, entries);
@@ -242,7 +242,9 @@ fn run_sheet(md: &mut String, entries: &[Entry], index: &Index, faults: &[FaultS
     let _ = writeln!(md);
 }
 
-fn fault_table(md: &mut String, faults: &[FaultSummary]) {
+/// `gaps`: when the console was lost (and until when): a fault still in then ends there in the
+/// table, as in the chart; whoever reverted it later is its outcome.
+fn fault_table(md: &mut String, faults: &[FaultSummary], gaps: &[(u64, u64)]) {
     let _ = writeln!(md, "## Faults\n");
     if faults.is_empty() {
         let _ = writeln!(md, "No fault was injected.\n");
@@ -264,11 +266,14 @@ fn fault_table(md: &mut String, faults: &[FaultSummary]) {
             escape(&f.preset),
             escape(&f.target),
             f.injected_ms.map(since).unwrap_or_else(|| "-".into()),
-            f.reverted_ms
-                .or(f.closed.as_ref().map(|c| c.0))
-                .or(f.ending.as_ref().map(|e| e.0))
-                .map(since)
-                .unwrap_or_else(|| "-".into()),
+            match (f.reverted_ms.or(f.closed.as_ref().map(|c| c.0)).or(f.ending.as_ref().map(|e| e.0)), f.injected_ms) {
+                (Some(to), Some(from)) => match gaps.iter().find(|(lost, _)| *lost >= from && *lost < to) {
+                    Some((lost, _)) => format!("{} (its console was lost)", since(*lost)),
+                    None => since(to),
+                },
+                (Some(to), None) => since(to),
+                (None, _) => "-".into(),
+            },
             escape(&f.outcome()),
             ms(f.revert_ms()),
             ms(f.revert_ms().filter(|_| aborted)),
