@@ -159,10 +159,30 @@ pub fn settings_warning(config_dir: &Path) -> Result<(Settings, Warnings), Confi
 /// else the login name ($USER, $LOGNAME); a word without control characters.
 pub fn user(given: Option<&str>, config_dir: &Path) -> Result<String, ConfigError> {
     let from_file = settings(config_dir)?.user;
-    let login = || std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok();
-    let name = given.map(str::to_string).or(from_file).or_else(login).unwrap_or_default();
+    let login = || std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok().filter(|n| !n.trim().is_empty());
+    // A console started with no $USER (a container, cron, `env -i`) still signs what it writes.
+    let name = given.map(str::to_string).or(from_file).or_else(login).unwrap_or_else(account);
     let name = crate::text::one_line(&name).trim().to_string();
     Ok(name)
+}
+
+/// This process's account: its name in the password database, else `uid N`.
+fn account() -> String {
+    // SAFETY: getuid cannot fail; getpwuid_r writes only into the buffers given, and the name
+    // is copied out before they go.
+    let uid = unsafe { libc::getuid() };
+    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    let mut buf = vec![0 as libc::c_char; 4096];
+    let rc = unsafe { libc::getpwuid_r(uid, &mut pw, buf.as_mut_ptr(), buf.len(), &mut found) };
+    if rc == 0 && !found.is_null() && !pw.pw_name.is_null() {
+        // SAFETY: pw_name points into `buf`, NUL-terminated, while `buf` lives.
+        let name = unsafe { std::ffi::CStr::from_ptr(pw.pw_name) }.to_string_lossy().into_owned();
+        if !name.is_empty() {
+            return name;
+        }
+    }
+    format!("uid {uid}")
 }
 
 /// The directories gameday reads and writes.
@@ -215,6 +235,19 @@ mod tests {
         std::fs::write(&p, b"a = 1\nb = \"\xff\"\n").unwrap();
         let e = super::read_text(&p).unwrap_err().to_string();
         assert!(e.ends_with("x.toml:2:6: not UTF-8 text"), "{e}");
+    }
+
+    #[test]
+    fn the_account_has_a_name_without_any_environment() {
+        let name = super::account();
+        assert!(!name.is_empty() && !name.contains('\0'), "{name:?}");
+        // As the password database has it (root on CI; whoever runs the tests elsewhere).
+        if let Ok(out) = std::process::Command::new("id").arg("-un").output() {
+            let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            if !id.is_empty() {
+                assert_eq!(name, id);
+            }
+        }
     }
 
     #[test]
