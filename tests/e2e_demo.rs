@@ -165,7 +165,7 @@ fn notes_help_and_the_picker_work_from_the_keyboard() {
     c.wait_for("Note for the timeline", T);
     c.send("pager fired | <b>loud</b>");
     c.press("\r");
-    c.wait_for("note: pager fired | <b>loud</b>", T);
+    c.wait_for("note (tester): pager fired | <b>loud</b>", T);
 
     // Pick carts in the tree, then node-drain is disabled for it with the reason.
     c.press("j");
@@ -323,7 +323,7 @@ fn a_session_is_resumed_and_its_timeline_goes_on_in_the_same_file() {
 
     let mut again = Console::start_in(dir, &["--demo", "--resume", &id], &[]);
     again.wait_for("session resumed", T);
-    again.wait_for("note: first words", T);
+    again.wait_for("note (tester): first words", T);
     again.wait_for(&format!("session {id}"), T);
     again.command("inject pod-delete sock-shop/carts");
     again.wait_for("FAULT LIVE #2", T);

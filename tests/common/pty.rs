@@ -40,6 +40,9 @@ impl Console {
         cmd.env("GAMEDAY_DATA_DIR", dir.path().join("data"));
         cmd.env("GAMEDAY_CONFIG_DIR", dir.path().join("config"));
         cmd.env("TERM", "xterm-256color");
+        // Who signs the notes, the same on every machine (CI has no $USER; the console would
+        // then sign with the account's name).
+        cmd.env("USER", "tester");
         for (k, v) in env {
             cmd.env(k, v);
         }
