@@ -170,7 +170,7 @@ proptest! {
             at(2, EntryKind::InjectRequested { fault: 1, preset: preset.clone(), action: "a".into(), target: target_t, params: Default::default(), mode: None, duration_ms: 1000, blast_radius: note.clone(), hypothesis: note.clone() }),
             at(3, EntryKind::InjectConfirmed { fault: 1, handle }),
             at(4, EntryKind::HealthChanged { service: service.clone(), from: Health::Healthy, to: Health::Down, reading: note.clone() }),
-            at(5, EntryKind::Note { text: note.clone(), tag: Default::default(), author: note.clone(), fault: Some(1) }),
+            at(5, EntryKind::Note { text: note.clone(), tag: Default::default(), author: note.clone(), fault: Some(1), owner: String::new(), due: None }),
             at(6, EntryKind::FaultEnding { fault: 1, reason: gameday::timeline::EndReason::Expired }),
             at(7, EntryKind::RevertConfirmed { fault: 1, attempt: 1, kept: Vec::new() }),
             at(8, EntryKind::HealthChanged { service, from: Health::Down, to: Health::Healthy, reading: note }),

@@ -61,7 +61,14 @@ fn a_torn_last_line_is_skipped_with_a_warning_and_a_resumed_journal_ends_it_firs
     let mut j = Journal::open(&path).unwrap();
     j.append(&entry(
         3,
-        EntryKind::Note { text: "after the crash".into(), tag: Default::default(), author: String::new(), fault: None },
+        EntryKind::Note {
+            text: "after the crash".into(),
+            tag: Default::default(),
+            author: String::new(),
+            fault: None,
+            owner: String::new(),
+            due: None,
+        },
     ))
     .unwrap();
     drop(j);
@@ -114,6 +121,8 @@ fn hostile_text_in_a_journal_is_cleaned_when_it_is_read_back() {
         tag: Default::default(),
         author: String::new(),
         fault: None,
+        owner: String::new(),
+        due: None,
     };
     std::fs::write(&path, lines(&[entry(1, start("s")), entry(2, note)])).unwrap();
     let read = journal::read(&path).unwrap();

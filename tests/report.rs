@@ -18,7 +18,9 @@ fn session() -> Vec<Entry> {
     // 1: latency on carts, left to expire.
     let fx = h.command("inject network-latency sock-shop/carts latency_ms=150 duration=20s");
     h.run_effects(fx);
-    h.advance(40_000);
+    h.advance(12_000);
+    h.command("alert CartsHighLatency fired paged #carts | <b>on-call</b>");
+    h.advance(28_000);
     // 2: pause carts-db, aborted with Space after 5 s.
     let fx = h.command("inject container-pause sock-shop/carts-db");
     h.run_effects(fx);
@@ -38,6 +40,9 @@ fn session() -> Vec<Entry> {
     h.advance(30_000);
     h.command("note pager fired at +1:05\nsecond line");
     h.command("note action: carts needs a timeout <300ms> | owner: team-cart");
+    // After its fault ended: still its fault's.
+    h.command("alert PaymentDown silent");
+    h.command("action @ben due:2026-12-14 alert on payment's replicas | [link](http://x)");
     let fx = h.key(KeyCode::Char('q'));
     h.run_effects(fx);
     h.s.book.timeline.clone()
@@ -261,4 +266,48 @@ fn the_title_is_the_sessions_and_every_step_is_named_with_its_verdict_even_when_
     // "Abort to revert" only for what was aborted; every revert's time in its own column.
     let expired = md.lines().find(|l| l.starts_with("| 1 | network-latency")).unwrap();
     assert!(expired.contains("| expired | 0 ms | - |"), "{expired}");
+}
+
+#[test]
+fn expected_alerts_are_ticked_fired_or_silent_and_action_items_are_a_checklist_with_owners() {
+    use gameday::timeline::EntryKind;
+    let mut entries = session();
+    let last = entries.last().map(|e| e.seq).unwrap_or(0);
+    let step = EntryKind::StepStarted {
+        step: 1,
+        name: "latency on carts".into(),
+        preset: "network-latency".into(),
+        target: "sock-shop/carts".into(),
+        hypothesis: "carts' callers page within a minute".into(),
+        expected_alerts: vec!["CartsHighLatency".into(), "OrdersErrorBudget".into(), "PaymentDown".into()],
+        checks: vec![],
+    };
+    entries.insert(1, at(last + 1, step));
+    let md = report::render(&entries);
+    let row = |name: &str| md.lines().find(|l| l.starts_with(&format!("| {name} |"))).unwrap_or_default().to_string();
+    assert!(
+        row("CartsHighLatency").contains("| step 1 | fired at +00:17")
+            && row("CartsHighLatency").ends_with("| fired as expected |")
+    );
+    assert!(row("OrdersErrorBudget").ends_with("| step 1 | - | **not ticked** |"), "{md}");
+    assert!(row("PaymentDown").ends_with("| **did not fire (expected to)** |"), "{md}");
+    // The action items: a checklist, each with its owner and due date (or that it has none).
+    assert!(
+        md.contains(
+            "- [ ] alert on payment's replicas \\| \\[link\\](http://x) (@ben, due 2026-12-14; written at +01:43)"
+        ),
+        "{md}"
+    );
+    assert!(md.contains("(**no owner**, no due date;"), "{md}");
+    // The JSON says the same.
+    let json = gameday::timeline::json::render(&entries);
+    let alerts = json["alerts"].as_array().unwrap();
+    let orders = alerts.iter().find(|a| a["name"] == "OrdersErrorBudget").unwrap();
+    assert_eq!(orders["verdict"], "not ticked");
+    assert_eq!(orders["expected_by_steps"], serde_json::json!([1]));
+    let carts = alerts.iter().find(|a| a["name"] == "CartsHighLatency").unwrap();
+    assert_eq!(carts["ticks"][0]["fired"], true);
+    assert_eq!(carts["ticks"][0]["after_inject_ms"], 12_000);
+    let ben = json["action_items"].as_array().unwrap().iter().find(|a| a["owner"] == "ben").unwrap();
+    assert_eq!(ben["due"], "2026-12-14");
 }

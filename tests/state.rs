@@ -617,6 +617,70 @@ fn presets_the_backend_cannot_run_are_disabled_with_the_reason() {
 }
 
 #[test]
+fn action_items_carry_an_owner_and_a_due_date_and_alerts_are_ticked_against_their_fault() {
+    let mut h = Harness::demo();
+    let last = |h: &Harness| h.s.book.timeline.last().unwrap().kind.clone();
+    let fx = h.command("action @ben due:2026-12-14 alert on carts' p95");
+    assert_eq!(kinds(&fx), ["record:note"]);
+    assert_eq!(
+        last(&h),
+        EntryKind::Note {
+            text: "alert on carts' p95".into(),
+            tag: NoteTag::ActionItem,
+            author: "ana".into(),
+            fault: None,
+            owner: "ben".into(),
+            due: Some("2026-12-14".into()),
+        }
+    );
+    // The same words in the note editor, tagged as an action item (Tab).
+    h.key(KeyCode::Char('n'));
+    h.typed("@cy due:2027-01-04 retry budget for orders");
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Enter);
+    assert!(matches!(last(&h), EntryKind::Note { owner, due: Some(d), text, .. }
+        if owner == "cy" && d == "2027-01-04" && text == "retry budget for orders"));
+    // A date that is none: kept in the words, and said.
+    h.key(KeyCode::Char('n'));
+    h.typed("@cy due:friday retry budget");
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Enter);
+    assert!(matches!(last(&h), EntryKind::Note { owner, due: None, text, .. }
+        if owner.is_empty() && text == "@cy due:friday retry budget"));
+    let said = h.s.book.status.clone().unwrap().text;
+    assert!(said.contains("due:friday is not a date"), "{said}");
+    // A bad :action is refused with its usage; nothing is recorded.
+    let n = h.s.book.timeline.len();
+    h.command("action @ben due:2026-02-30 x");
+    assert_eq!(h.s.book.timeline.len(), n);
+    assert!(h.s.book.status.clone().unwrap().text.contains("due:2026-02-30 is not a date"));
+
+    // An alert ticked while a fault is live is that fault's; after it ended, still the last one's.
+    let fx = h.command("alert CartsHighLatency silent");
+    assert_eq!(kinds(&fx), ["record:alert_ticked"]);
+    assert!(matches!(last(&h), EntryKind::AlertTicked { fault: None, fired: false, .. }));
+    let fx = h.command("inject container-pause sock-shop/carts-db");
+    h.run_effects(fx);
+    h.advance(5_000);
+    h.command("alert CartsHighLatency fired paged the on-call");
+    assert_eq!(
+        last(&h),
+        EntryKind::AlertTicked {
+            name: "CartsHighLatency".into(),
+            fired: true,
+            note: "paged the on-call".into(),
+            author: "ana".into(),
+            fault: Some(1),
+        }
+    );
+    let fx = h.key(KeyCode::Char(' '));
+    h.run_effects(fx);
+    h.advance(5_000);
+    h.command("alert OrdersErrors silent");
+    assert!(matches!(last(&h), EntryKind::AlertTicked { fault: Some(1), .. }));
+}
+
+#[test]
 fn notes_and_health_changes_land_in_the_timeline() {
     let mut h = Harness::demo();
     h.key(KeyCode::Char('n'));
@@ -634,7 +698,9 @@ fn notes_and_health_changes_land_in_the_timeline() {
             text: "pager fired\nfor carts".into(),
             tag: NoteTag::Observation,
             author: "ana".into(),
-            fault: None
+            fault: None,
+            owner: String::new(),
+            due: None,
         }
     );
     h.command("note action: add a retry budget to carts");
@@ -644,7 +710,9 @@ fn notes_and_health_changes_land_in_the_timeline() {
             text: "add a retry budget to carts".into(),
             tag: NoteTag::ActionItem,
             author: "ana".into(),
-            fault: None
+            fault: None,
+            owner: String::new(),
+            due: None,
         }
     );
     // Tab tags a note in the editor: observation > action item > question.
@@ -655,7 +723,14 @@ fn notes_and_health_changes_land_in_the_timeline() {
     h.key(KeyCode::Enter);
     assert_eq!(
         h.s.book.timeline.last().unwrap().kind,
-        EntryKind::Note { text: "who owns carts?".into(), tag: NoteTag::Question, author: "ana".into(), fault: None }
+        EntryKind::Note {
+            text: "who owns carts?".into(),
+            tag: NoteTag::Question,
+            author: "ana".into(),
+            fault: None,
+            owner: String::new(),
+            due: None
+        }
     );
 
     let fx = h.command("inject container-pause sock-shop/carts-db");

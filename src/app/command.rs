@@ -44,12 +44,21 @@ pub enum Command {
     Title(String),
     /// `:who <name> [role], ...`: who takes part, e.g. `:who Ana facilitator, Ben operator`.
     Who(Vec<(String, String)>),
+    /// `:alert <name> fired|silent [note]`: an alert ticked as fired or not, now.
+    Alert {
+        name: String,
+        fired: bool,
+        note: String,
+    },
+    /// `:action [@owner] [due:YYYY-MM-DD] <text>`: an action item.
+    Action(crate::timeline::ActionItem),
 }
 
 pub const USAGE: &str = ":inject <preset> <target> [name=value...] · :abort · :note <text> · :export [path] · \
      :probe <name> <kind> <what> · :expect <probe> <check> · :stop <probe> <check> [for <d>] · :next · \
      :outcome held|broken|partial [note] · :skip <reason> · :reveal · :detected [note] · :mitigated [note] · \
-     :title <text> · :who <name> [role], ... · :theme <name> · :quit";
+     :title <text> · :who <name> [role], ... · :alert <name> fired|silent [note] · \
+     :action [@owner] [due:YYYY-MM-DD] <text> · :theme <name> · :quit";
 
 const PROBE_USAGE: &str =
     "usage: :probe <name> http <url> [status] | tcp <host:port> | service-http <ns/service:port/path> [status] \
@@ -202,6 +211,24 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "title" if rest.is_empty() => Err("usage: :title <text>".into()),
         "title" => Ok(Command::Title(rest.to_string())),
         "who" => who(rest),
+        "alert" => {
+            match args.as_slice() {
+                [name, word, ..] if matches!(*word, "fired" | "silent") => Ok(Command::Alert {
+                    name: name.to_string(),
+                    fired: *word == "fired",
+                    note: rest.splitn(3, char::is_whitespace).nth(2).unwrap_or_default().trim().to_string(),
+                }),
+                _ => Err("usage: :alert <name> fired|silent [note], e.g. :alert CartsHighLatency fired paged at 10:42"
+                    .into()),
+            }
+        }
+        "action" => {
+            let item = crate::timeline::ActionItem::parse(rest)?;
+            match item.text.is_empty() {
+                true => Err("usage: :action [@owner] [due:YYYY-MM-DD] <text>, e.g. :action @ben due:2026-12-14 alert on carts' p95".into()),
+                false => Ok(Command::Action(item)),
+            }
+        }
         other => Err(format!("unknown command '{other}': {USAGE}")),
     }
 }
@@ -236,6 +263,33 @@ mod tests {
             ])
         );
         assert!(parse("who").unwrap_err().starts_with("usage: :who"));
+        assert_eq!(
+            parse("alert CartsHighLatency fired paged at  10:42").unwrap(),
+            Command::Alert { name: "CartsHighLatency".into(), fired: true, note: "paged at  10:42".into() }
+        );
+        assert_eq!(
+            parse("alert CartsErrors silent").unwrap(),
+            Command::Alert { name: "CartsErrors".into(), fired: false, note: String::new() }
+        );
+        assert!(parse("alert CartsErrors maybe").unwrap_err().starts_with("usage: :alert"));
+        assert!(parse("alert").unwrap_err().starts_with("usage: :alert"));
+        let item = |owner: &str, due: Option<&str>, text: &str| {
+            Command::Action(crate::timeline::ActionItem {
+                owner: owner.into(),
+                due: due.map(str::to_string),
+                text: text.into(),
+            })
+        };
+        assert_eq!(
+            parse("action @ben due:2026-12-14 alert on carts' p95").unwrap(),
+            item("ben", Some("2026-12-14"), "alert on carts' p95")
+        );
+        assert_eq!(parse("action due:2026-1-5 @ana  fix it").unwrap(), item("ana", Some("2026-01-05"), "fix it"));
+        // Only the leading words are the owner and the date; the item may name others.
+        assert_eq!(parse("action ask @cy about due:soon").unwrap(), item("", None, "ask @cy about due:soon"));
+        assert!(parse("action @ben due:friday x").unwrap_err().contains("due:friday is not a date"));
+        assert!(parse("action @ben due:2026-12-14").unwrap_err().starts_with("usage: :action"));
+        assert!(parse("action").unwrap_err().starts_with("usage: :action"));
     }
 
     #[test]

@@ -9,6 +9,8 @@ use crate::model::TargetKind;
 /// The commands, as typed after `:`.
 pub const COMMANDS: &[&str] = &[
     "abort",
+    "action",
+    "alert",
     "detected",
     "expect",
     "export",
@@ -92,6 +94,9 @@ fn candidates(s: &AppState, done: &[&str], typing: &str) -> Vec<String> {
         }
         ["theme"] => s.themes.keys().cloned().collect(),
         ["outcome"] => owned(&["held", "broken", "partial"]),
+        // The alerts the run-sheet expected (and any ticked before), then the two words.
+        ["alert"] => crate::timeline::alerts::read(&s.book.timeline).into_iter().map(|a| a.name).collect(),
+        ["alert", _] => owned(&["fired", "silent"]),
         ["probe", _] => owned(&["http", "tcp", "service-http", "promql", "service", "ready"]),
         ["probe", _, "service" | "ready"] => {
             s.picture.topology.targets(TargetKind::Workload).iter().map(|t| t.to_string()).collect()

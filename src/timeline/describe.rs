@@ -57,13 +57,32 @@ impl EntryKind {
                 format!("fault #{fault}: signals of {}", names.join(", "))
             }
             Cluster { object, message, .. } => format!("{object}: {message}"),
-            Note { text, tag, author, fault } => {
+            AlertTicked { name, fired, note, author, fault } => {
+                let mut about = Vec::new();
+                if !author.is_empty() {
+                    about.push(format!("ticked by {author}"));
+                }
+                if let Some(f) = fault {
+                    about.push(format!("fault #{f}"));
+                }
+                let word = if *fired { "FIRED" } else { "silent (did not fire)" };
+                let about = if about.is_empty() { String::new() } else { format!(" ({})", about.join(", ")) };
+                let note = if note.is_empty() { String::new() } else { format!(": {note}") };
+                format!("alert {name} {word}{about}{note}")
+            }
+            Note { text, tag, author, fault, owner, due } => {
                 let mut about = Vec::new();
                 if *tag != NoteTag::Observation {
                     about.push(tag.to_string());
                 }
                 if !author.is_empty() {
                     about.push(author.clone());
+                }
+                if !owner.is_empty() {
+                    about.push(format!("owner @{owner}"));
+                }
+                if let Some(due) = due {
+                    about.push(format!("due {due}"));
                 }
                 if let Some(f) = fault {
                     about.push(format!("during fault #{f}"));

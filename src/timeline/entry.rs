@@ -101,6 +101,37 @@ impl NoteTag {
     }
 }
 
+/// An action item's words: leading `@owner` and `due:YYYY-MM-DD` taken out of the text
+/// (`@ben due:2026-12-14 alert on carts' p95`), in either order; the rest is the item.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ActionItem {
+    pub owner: String,
+    pub due: Option<String>,
+    pub text: String,
+}
+
+impl ActionItem {
+    pub fn parse(text: &str) -> Result<ActionItem, String> {
+        let mut item = ActionItem::default();
+        let mut rest = text.trim_start();
+        loop {
+            let (word, after) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            if let Some(owner) = word.strip_prefix('@').filter(|o| !o.is_empty() && item.owner.is_empty()) {
+                item.owner = owner.to_string();
+            } else if let Some(date) = word.strip_prefix("due:").filter(|_| item.due.is_none()) {
+                let d = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                    .map_err(|_| format!("due:{date} is not a date: write due:YYYY-MM-DD, e.g. due:2026-12-14"))?;
+                item.due = Some(d.format("%Y-%m-%d").to_string());
+            } else {
+                break;
+            }
+            rest = after.trim_start();
+        }
+        item.text = rest.trim_end().to_string();
+        Ok(item)
+    }
+}
+
 impl std::fmt::Display for NoteTag {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
@@ -262,6 +293,25 @@ pub enum EntryKind {
         #[serde(default, skip_serializing_if = "String::is_empty")]
         author: String,
         /// The fault that was live when it was written.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fault: Option<u64>,
+        /// An action item's owner (`@ben`), without the `@`.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        owner: String,
+        /// An action item's due date, `YYYY-MM-DD`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due: Option<String>,
+    },
+    /// An alert the team expected (or did not) ticked as fired or silent (`:alert NAME
+    /// fired|silent [note]`), when it was ticked.
+    AlertTicked {
+        name: String,
+        fired: bool,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        note: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        author: String,
+        /// The fault that was live (or the last one) when it was ticked.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         fault: Option<u64>,
     },

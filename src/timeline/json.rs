@@ -90,10 +90,24 @@ pub fn render(entries: &[Entry]) -> serde_json::Value {
     let notes: Vec<serde_json::Value> = entries
         .iter()
         .filter_map(|e| match &e.kind {
-            EntryKind::Note { text, tag, author, fault } => {
-                Some(json!({"t_ms": e.t_ms, "at": e.wall, "tag": tag, "text": text, "author": author, "fault": fault}))
-            }
+            EntryKind::Note { text, tag, author, fault, owner, due } => Some(json!({
+                "t_ms": e.t_ms, "at": e.wall, "tag": tag, "text": text, "author": author, "fault": fault,
+                "owner": Some(owner).filter(|o| !o.is_empty()), "due": due,
+            })),
             _ => None,
+        })
+        .collect();
+    let alerts: Vec<serde_json::Value> = super::alerts::read(entries)
+        .iter()
+        .map(|a| {
+            json!({
+                "name": a.name, "expected_by_steps": a.expected_by,
+                "ticks": a.ticks.iter().map(|t| json!({
+                    "t_ms": t.t_ms, "at": t.wall, "fired": t.fired, "note": t.note, "author": t.author,
+                    "fault": t.fault, "after_inject_ms": t.after_inject_ms,
+                })).collect::<Vec<_>>(),
+                "verdict": a.verdict(),
+            })
         })
         .collect();
     let action_items: Vec<&serde_json::Value> = notes.iter().filter(|n| n["tag"] == "action_item").collect();
@@ -116,6 +130,7 @@ pub fn render(entries: &[Entry]) -> serde_json::Value {
         "faults": fault_data,
         "notes": notes,
         "action_items": action_items,
+        "alerts": alerts,
         "timeline": entries,
     })
 }

@@ -2,6 +2,7 @@
 //! the JUnit file, the gantt chart, the CI log's lines). Pure data and formats: the files they
 //! live in are `crate::store`'s.
 
+pub mod alerts;
 pub mod charts;
 pub mod ci;
 pub mod describe;
@@ -18,4 +19,4 @@ pub mod report;
 pub mod summary;
 pub mod time;
 
-pub use entry::{since, EndReason, Entry, EntryKind, Health, Mark, NoteTag, ServiceReading, Stamp};
+pub use entry::{since, ActionItem, EndReason, Entry, EntryKind, Health, Mark, NoteTag, ServiceReading, Stamp};

@@ -36,6 +36,7 @@ pub fn render_as(entries: &[Entry], status: Status) -> String {
     let drill = super::drill::read(entries);
     super::summary::markdown(&mut md, entries, &index, &faults, &drill);
     run_sheet(&mut md, entries, &index, &faults);
+    alerts(&mut md, entries);
     super::drill::markdown(&mut md, &drill);
     super::gantt::gantt(&mut md, entries, &faults);
     fault_table(&mut md, &faults, &super::faults::unwatched(entries));
@@ -412,7 +413,46 @@ fn in_detail(md: &mut String, index: &Index, faults: &[FaultSummary]) {
     }
 }
 
-/// The notes, and the action items among them; each section only if it has something.
+/// The alerts expected by the run-sheet or ticked in the console, each with its verdict.
+fn alerts(md: &mut String, entries: &[Entry]) {
+    let alerts = super::alerts::read(entries);
+    if alerts.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "## Alerts\n");
+    let _ = writeln!(md, "| Alert | Expected by | Ticked | Verdict |\n|---|---|---|---|");
+    for a in &alerts {
+        let expected = match a.expected_by.as_slice() {
+            [] => "-".to_string(),
+            steps => steps.iter().map(|s| format!("step {s}")).collect::<Vec<_>>().join(", "),
+        };
+        let ticks: Vec<String> = a
+            .ticks
+            .iter()
+            .map(|t| {
+                let mut about = vec![format!("{} UTC", t.wall.format("%H:%M:%S"))];
+                if !t.author.is_empty() {
+                    about.push(format!("by {}", t.author));
+                }
+                match (t.fault, t.after_inject_ms) {
+                    (Some(f), Some(ms)) => about.push(format!("{} after fault #{f}'s inject", seconds(ms))),
+                    (Some(f), None) => about.push(format!("fault #{f}")),
+                    _ => {}
+                }
+                let word = if t.fired { "fired" } else { "silent" };
+                let note = if t.note.is_empty() { String::new() } else { format!(": {}", t.note) };
+                format!("{word} at {} ({}){note}", since(t.t_ms), about.join(", "))
+            })
+            .collect();
+        let ticked = if ticks.is_empty() { "-".to_string() } else { ticks.join("; ") };
+        let verdict = if a.finding() { format!("**{}**", a.verdict()) } else { a.verdict().to_string() };
+        let _ = writeln!(md, "| {} | {expected} | {} | {verdict} |", escape(&a.name), escape(&ticked));
+    }
+    let _ = writeln!(md);
+}
+
+/// The notes, and the action items among them as a checklist; each section only if it has
+/// something.
 fn notes(md: &mut String, entries: &[Entry]) {
     let notes: Vec<&Entry> = entries.iter().filter(|e| matches!(e.kind, EntryKind::Note { .. })).collect();
     if notes.is_empty() {
@@ -420,7 +460,7 @@ fn notes(md: &mut String, entries: &[Entry]) {
     }
     let _ = writeln!(md, "## Notes\n");
     for e in &notes {
-        if let EntryKind::Note { text, tag, author, fault } = &e.kind {
+        if let EntryKind::Note { text, tag, author, fault, .. } = &e.kind {
             let mut by = String::new();
             if !author.is_empty() {
                 by.push_str(&format!(" by {}", escape(author)));
@@ -433,19 +473,21 @@ fn notes(md: &mut String, entries: &[Entry]) {
         }
     }
     let _ = writeln!(md);
-    let actions: Vec<&str> = notes
-        .iter()
-        .filter_map(|e| match &e.kind {
-            EntryKind::Note { text, tag: super::NoteTag::ActionItem, .. } => Some(text.as_str()),
-            _ => None,
-        })
+    let actions: Vec<&Entry> = notes
+        .into_iter()
+        .filter(|e| matches!(e.kind, EntryKind::Note { tag: super::NoteTag::ActionItem, .. }))
         .collect();
     if actions.is_empty() {
         return;
     }
     let _ = writeln!(md, "## Action items\n");
-    for a in actions {
-        let _ = writeln!(md, "- [ ] {}", escape(a));
+    for e in actions {
+        if let EntryKind::Note { text, owner, due, fault, .. } = &e.kind {
+            let owner = if owner.is_empty() { "**no owner**".to_string() } else { format!("@{}", escape(owner)) };
+            let due = due.as_deref().map(|d| format!("due {d}")).unwrap_or_else(|| "no due date".into());
+            let from = fault.map(|f| format!(", from fault #{f}")).unwrap_or_default();
+            let _ = writeln!(md, "- [ ] {} ({owner}, {due}; written at {}{from})", escape(text), since(e.t_ms));
+        }
     }
     let _ = writeln!(md);
 }

@@ -26,6 +26,8 @@ pub fn kind_color(t: &Theme, k: &EntryKind) -> Color {
         HealthChanged { .. } | Readings { .. } => t.timeline.health,
         Cluster { .. } => t.timeline.cluster,
         Note { .. } => t.timeline.note,
+        AlertTicked { fired: true, .. } => t.ui.warning,
+        AlertTicked { .. } => t.timeline.note,
         SessionDetails { .. } => t.timeline.session,
         LeftoverFound { .. } | LeftoverKept { .. } => t.timeline.fault,
         LeftoverReverted { .. } | LeftoverRevertFailed { .. } | LeftoverExpired { .. } => t.timeline.revert,

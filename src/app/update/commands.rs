@@ -9,7 +9,7 @@ use crate::app::drill;
 use crate::app::event::Effect;
 use crate::app::screen::Overlay;
 use crate::app::state::AppState;
-use crate::timeline::{report, EntryKind, Mark, NoteTag};
+use crate::timeline::{report, ActionItem, EntryKind, Mark, NoteTag};
 
 pub(super) fn run(s: &mut AppState, line: &str) {
     let cmd = match command::parse(line) {
@@ -21,7 +21,9 @@ pub(super) fn run(s: &mut AppState, line: &str) {
         Command::Next | Command::Outcome { .. } | Command::Skip(_) => Some("the run-sheet"),
         Command::Stop(_) => Some("stop conditions"),
         Command::Reveal => Some(":reveal"),
-        Command::Title(_) | Command::Who(_) => Some("the session's details"),
+        Command::Title(_) | Command::Who(_) | Command::Alert { .. } | Command::Action(_) => {
+            Some("the session's details")
+        }
         _ => None,
     };
     if responder_cannot.is_some_and(|what| drill::refused(s.drill.is_some(), what, &mut s.book)) {
@@ -35,8 +37,7 @@ pub(super) fn run(s: &mut AppState, line: &str) {
         Command::Abort => abort(s, ":abort"),
         Command::Note(text) => {
             let (tag, text) = NoteTag::from_prefix(&text);
-            record_note(s, text, tag);
-            note_saved(s, "note");
+            record_note(s, text, tag, "note");
         }
         Command::Export(path) => {
             let path = match path {
@@ -69,6 +70,23 @@ pub(super) fn run(s: &mut AppState, line: &str) {
             let facilitator = participants.iter().find(|(_, r)| r == "facilitator").map(|(n, _)| n.clone());
             s.book.record(EntryKind::SessionDetails { title: None, facilitator, participants });
             s.book.say(Level::Info, "who takes part is in the timeline (and the report)");
+        }
+        Command::Alert { name, fired, note } => {
+            // An alert often fires after its fault ended: it belongs to the last fault applied.
+            let fault = s.fault.live().map(|f| f.id).or_else(|| {
+                s.book.timeline.iter().rev().find_map(|e| match e.kind {
+                    EntryKind::InjectStarted { fault, .. } => Some(fault),
+                    _ => None,
+                })
+            });
+            let word = if fired { "fired" } else { "silent" };
+            let author = s.session.user.clone();
+            s.book.record(EntryKind::AlertTicked { name: name.clone(), fired, note, author, fault });
+            note_saved(s, &format!("alert {name} {word}"));
+        }
+        Command::Action(item) => {
+            record(s, item, NoteTag::ActionItem);
+            note_saved(s, "action item");
         }
         Command::Next => sheet(s, |sheet, s| sheet.next(s.fault.idle(), &mut s.book)),
         Command::Outcome { verdict, note } => sheet(s, |sheet, s| sheet.record_outcome(&verdict, &note, &mut s.book)),
@@ -127,10 +145,29 @@ fn inject(s: &mut AppState, preset: &str, target: &str, params: &[(String, Strin
     react(s, Outcome::Fault(o));
 }
 
-/// A note, with who wrote it and the fault that was live when they did.
-pub(super) fn record_note(s: &mut AppState, text: String, tag: NoteTag) {
+/// A note, with who wrote it and the fault that was live when they did; an action item's
+/// leading `@owner` and `due:DATE` are its owner and due date.
+/// `what` names it in the acknowledgement.
+pub(super) fn record_note(s: &mut AppState, text: String, tag: NoteTag, what: &str) {
+    let (item, warning) = match tag {
+        NoteTag::ActionItem => match ActionItem::parse(&text) {
+            Ok(item) if !item.text.is_empty() => (item, None),
+            Ok(_) => (ActionItem { text, ..ActionItem::default() }, None),
+            Err(e) => (ActionItem { text, ..ActionItem::default() }, Some(e)),
+        },
+        _ => (ActionItem { text, ..ActionItem::default() }, None),
+    };
+    record(s, item, tag);
+    note_saved(s, what);
+    if let Some(e) = warning.filter(|_| s.journal.error.is_none()) {
+        s.book.say(Level::Warning, format!("{what} added, with its words as written: {e}"));
+    }
+}
+
+fn record(s: &mut AppState, item: ActionItem, tag: NoteTag) {
     let (author, fault) = (s.session.user.clone(), s.fault.live().map(|f| f.id));
-    s.book.record(EntryKind::Note { text, tag, author, fault });
+    let ActionItem { owner, due, text } = item;
+    s.book.record(EntryKind::Note { text, tag, author, fault, owner, due });
 }
 
 /// A note is acknowledged as saved only when the journal takes entries.

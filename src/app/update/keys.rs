@@ -84,8 +84,7 @@ pub(super) fn on_key(s: &mut AppState, key: KeyEvent) {
                 match &s.drill {
                     Some(r) => r.mark(Mark::Note, &text, &mut s.book),
                     None => {
-                        commands::record_note(s, text, tag);
-                        commands::note_saved(s, &tag.to_string());
+                        commands::record_note(s, text, tag, &tag.to_string());
                     }
                 }
             }
