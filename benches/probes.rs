@@ -125,7 +125,11 @@ fn main() {
         match e {
             Effect::Prepare(spec) => {
                 let r = sim.prepare(&spec).map_err(|e| e.to_string());
-                fx.extend(update(&mut s, Event::Prepared { fault: spec.fault_id, result: r }, stamp()));
+                fx.extend(update(
+                    &mut s,
+                    Event::Prepared { fault: spec.fault_id, result: r, fixed_end: None },
+                    stamp(),
+                ));
             }
             Effect::Inject { spec, handle } => {
                 let r = sim.inject(&spec, &handle).map_err(|e| e.to_string());

@@ -42,7 +42,7 @@ fn demo() -> (AppState, SimCluster) {
         match e {
             Effect::Prepare(spec) => {
                 let r = sim.prepare(&spec).map_err(|e| e.to_string());
-                fx.extend(update(&mut s, Event::Prepared { fault: spec.fault_id, result: r }, at(t)));
+                fx.extend(update(&mut s, Event::Prepared { fault: spec.fault_id, result: r, fixed_end: None }, at(t)));
             }
             Effect::Inject { spec, handle } => {
                 let r = sim.inject(&spec, &handle).map_err(|e| e.to_string());

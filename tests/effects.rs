@@ -249,7 +249,7 @@ fn an_abort_in_every_phase_before_the_backend_call_means_the_call_is_never_made(
     let Some(Effect::Prepare(spec)) = fx.into_iter().find(|e| matches!(e, Effect::Prepare(_))) else { panic!() };
     assert_eq!(calls(&h.key(KeyCode::Char(' '))), Vec::<String>::new());
     let handle = h.sim.prepare(&spec).unwrap();
-    let fx = h.send(Event::Prepared { fault: 1, result: Ok(handle) });
+    let fx = h.send(Event::Prepared { fault: 1, result: Ok(handle), fixed_end: None });
     assert_eq!(calls(&fx), ["give-back #1"]);
     assert_eq!(recorded(&h), ["inject_requested", "fault_ending", "inject_cancelled"]);
 
@@ -259,7 +259,7 @@ fn an_abort_in_every_phase_before_the_backend_call_means_the_call_is_never_made(
     let fx = h.command("inject pod-delete sock-shop/carts");
     let Some(Effect::Prepare(spec)) = fx.into_iter().find(|e| matches!(e, Effect::Prepare(_))) else { panic!() };
     let handle = h.sim.prepare(&spec).unwrap();
-    let fx = h.send(Event::Prepared { fault: 1, result: Ok(handle) });
+    let fx = h.send(Event::Prepared { fault: 1, result: Ok(handle), fixed_end: None });
     assert_eq!(calls(&fx), ["inject #1"]);
     let fx = h.key(KeyCode::Char(' '));
     assert_eq!(calls(&fx), ["cancel-inject #1"]);
@@ -274,7 +274,7 @@ fn an_abort_in_every_phase_before_the_backend_call_means_the_call_is_never_made(
     let fx = h.command("inject pod-delete sock-shop/carts");
     let Some(Effect::Prepare(spec)) = fx.into_iter().find(|e| matches!(e, Effect::Prepare(_))) else { panic!() };
     let handle = h.sim.prepare(&spec).unwrap();
-    h.send(Event::Prepared { fault: 1, result: Ok(handle.clone()) });
+    h.send(Event::Prepared { fault: 1, result: Ok(handle.clone()), fixed_end: None });
     h.key(KeyCode::Char(' '));
     let fx = h.send(Event::Injected { fault: 1, result: Ok(handle) });
     assert_eq!(calls(&fx), ["revert #1"]);

@@ -41,7 +41,7 @@ fn applying(h: &mut Harness) -> u64 {
         panic!("no prepare: {fx:?}")
     };
     let handle = h.sim.prepare(&spec).unwrap();
-    let fx = h.send(Event::Prepared { fault: spec.fault_id, result: Ok(handle) });
+    let fx = h.send(Event::Prepared { fault: spec.fault_id, result: Ok(handle), fixed_end: None });
     assert!(fx.iter().any(|e| matches!(e, Effect::Inject { .. })));
     assert!(matches!(h.s.fault.phase, FaultPhase::Applying { .. }));
     spec.fault_id

@@ -132,7 +132,7 @@ fn live(h: &mut Harness) {
         |id| gameday::model::RevertHandle { fault_id: id, summary: "paused".into(), data: serde_json::Value::Null };
     let fx = h.command("inject container-pause shop/web duration=5m");
     assert!(fx.iter().any(|e| matches!(e, Effect::Prepare(_))), "{fx:?} {:?}", h.s.book.status);
-    h.send(Event::Prepared { fault: 1, result: Ok(handle(1)) });
+    h.send(Event::Prepared { fault: 1, result: Ok(handle(1)), fixed_end: None });
     h.send(Event::Injected { fault: 1, result: Ok(handle(1)) });
     assert!(matches!(h.s.fault.phase, FaultPhase::Active { .. }), "{:?}", h.s.fault.phase);
 }

@@ -119,7 +119,7 @@ fn a_failed_apply_is_reverted_all_the_same() {
     let fx = h.command("inject container-pause sock-shop/carts");
     let Some(Effect::Prepare(spec)) = fx.last().cloned() else { panic!() };
     let handle = h.sim.prepare(&spec).unwrap();
-    let fx = h.send(Event::Prepared { fault: spec.fault_id, result: Ok(handle) });
+    let fx = h.send(Event::Prepared { fault: spec.fault_id, result: Ok(handle), fixed_end: None });
     assert_eq!(kinds(&fx), ["record:inject_started", "inject"]);
     assert!(matches!(h.s.fault.phase, FaultPhase::Applying { .. }));
     // The apply fails (an API error halfway): whatever was applied is reverted.
@@ -183,7 +183,7 @@ fn abort_is_accepted_in_every_state() {
     let fx = h.command("inject network-loss sock-shop/carts");
     let Some(Effect::Prepare(spec)) = fx.last().cloned() else { panic!() };
     let handle = h.sim.prepare(&spec).unwrap();
-    let fx = h.send(Event::Prepared { fault: spec.fault_id, result: Ok(handle) });
+    let fx = h.send(Event::Prepared { fault: spec.fault_id, result: Ok(handle), fixed_end: None });
     let abort = h.key(KeyCode::Char(' '));
     assert_eq!(kinds(&abort), ["record:fault_ending".to_string(), format!("cancel-inject:{}", spec.fault_id)]);
     assert!(matches!(&h.s.fault.phase, FaultPhase::Applying { abort: Some(by), .. } if by == "Space"));
@@ -472,7 +472,7 @@ fn answer(h: &mut Harness, spec: &FaultSpec, result: Result<Prepared, String>) -
 
 fn prepared(h: &mut Harness, spec: &FaultSpec) -> Prepared {
     let handle = h.sim.prepare(spec).unwrap();
-    Prepared { handle, found: vec!["carts runs on worker-3".into()], ends_by_itself: None }
+    Prepared { handle, found: vec!["carts runs on worker-3".into()], ends_by_itself: None, fixed_end: None }
 }
 
 #[test]
@@ -953,4 +953,65 @@ hypothesis = "orders keeps serving"
     assert!(overlay.contains("2 run-sheet steps are not finished: end the session and quit? y/N"), "{overlay}");
     h.key(KeyCode::Char('n'));
     assert!(!h.s.quit.exited, "stayed");
+}
+
+#[test]
+fn a_live_fault_is_extended_or_shortened_within_its_bounds_and_its_new_end_is_kept() {
+    let mut h = Harness::demo();
+    let said = |h: &Harness| h.s.book.status.clone().unwrap().text;
+    h.command("extend 1m");
+    assert!(said(&h).contains("no fault is live"), "{}", said(&h));
+    // container-pause: 60 s, at most 30 min.
+    let fx = h.command("inject container-pause sock-shop/carts-db");
+    h.run_effects(fx);
+    let deadline = h.s.fault.live().and_then(|f| f.deadline_ms).unwrap();
+    h.advance(10_000);
+    let fx = h.command("extend 2m");
+    let until = deadline + 120_000;
+    assert!(fx.iter().any(|e| matches!(e, Effect::LockDeadline { fault: 1, deadline_ms } if *deadline_ms == until)));
+    assert!(matches!(&h.s.book.timeline.last().unwrap().kind,
+        EntryKind::FaultResized { fault: 1, by_ms: 120_000, duration_ms: 180_000, author } if author == "ana"));
+    assert!(said(&h).contains("fault #1 extended: it ends at"), "{}", said(&h));
+    // Beyond the preset's max_duration: refused, with how much is left to give.
+    let n = h.s.book.timeline.len();
+    h.command("extend 28m");
+    assert!(said(&h).contains("may last at most 30 min"), "{}", said(&h));
+    assert!(said(&h).contains("27 min 00 s more at most"), "{}", said(&h));
+    // Into the past: refused, with the abort key offered.
+    h.command("shorten 3m");
+    assert!(said(&h).contains("shorten it by less, or abort it (Space)"), "{}", said(&h));
+    assert_eq!(h.s.book.timeline.len(), n, "a refused change records nothing");
+    // Shortened, it ends at its new end and not a second later.
+    h.command("shorten 150s");
+    let until = until - 150_000;
+    assert_eq!(h.s.fault.live().and_then(|f| f.deadline_ms), Some(until));
+    h.advance(until - h.t - 1_000);
+    assert_eq!(h.s.fault.active(), Some(1));
+    h.advance(2_000);
+    assert!(h.s.fault.active().is_none(), "ended at its shortened deadline");
+    assert!(h.s.book.timeline.iter().any(|e| matches!(e.kind, EntryKind::FaultEnding { fault: 1, .. })));
+    let md = gameday::timeline::report::render(&h.s.book.timeline);
+    assert!(md.contains("fault #1 extended by ana by 2 min 00 s: it lasts 3 min 00 s in all"), "{md}");
+    assert!(md.contains("fault #1 shortened by ana by 2 min 30 s: it lasts 30 s in all"), "{md}");
+    assert!(
+        md.contains(
+            "- Time changed: extended by 2 min 00 s at +00:10 by ana (3 min 00 s in all); shortened by 2 min 30 s"
+        ),
+        "{md}"
+    );
+}
+
+#[test]
+fn a_fault_something_else_ends_at_its_duration_is_shortened_but_never_extended() {
+    let mut h = Harness::demo();
+    h.fixed_end = Some("Chaos Mesh ends it at its duration".into());
+    let fx = h.command("inject container-pause sock-shop/carts-db");
+    h.run_effects(fx);
+    let n = h.s.book.timeline.len();
+    h.command("extend 1m");
+    let said = h.s.book.status.clone().unwrap().text;
+    assert!(said.contains("cannot be extended: Chaos Mesh ends it at its duration; abort it (Space)"), "{said}");
+    assert_eq!(h.s.book.timeline.len(), n);
+    h.command("shorten 30s");
+    assert!(matches!(h.s.book.timeline.last().unwrap().kind, EntryKind::FaultResized { by_ms: -30_000, .. }));
 }

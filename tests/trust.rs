@@ -240,7 +240,7 @@ fn a_fault_whose_undo_could_not_be_journaled_is_recorded_as_never_applied() {
     let fx = h.command("inject container-pause sock-shop/carts");
     let Some(Effect::Prepare(spec)) = fx.last().cloned() else { panic!() };
     let handle = h.sim.prepare(&spec).unwrap();
-    h.send(Event::Prepared { fault: spec.fault_id, result: Ok(handle) });
+    h.send(Event::Prepared { fault: spec.fault_id, result: Ok(handle), fixed_end: None });
     assert!(matches!(h.s.fault.phase, FaultPhase::Applying { .. }));
     let fx = h.send(Event::NotApplied { fault: spec.fault_id, why: "disk full".into() });
     assert!(matches!(records(&fx)[..], [EntryKind::InjectNotApplied { fault: 1, .. }]), "{fx:?}");

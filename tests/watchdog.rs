@@ -112,7 +112,8 @@ fn confirmation(h: &mut Harness, ends_by_itself: Option<&str>) -> (String, bool)
         })
         .expect("prepare asked");
     let handle = h.sim.prepare(&spec).unwrap();
-    let prepared = Prepared { handle, found: Vec::new(), ends_by_itself: ends_by_itself.map(str::to_string) };
+    let prepared =
+        Prepared { handle, found: Vec::new(), ends_by_itself: ends_by_itself.map(str::to_string), fixed_end: None };
     h.send(Event::Previewed { spec: Box::new(spec), result: Ok(prepared) });
     let FaultPhase::Armed { preview, .. } = &h.s.fault.phase else { panic!("no confirmation: {:?}", h.s.fault.phase) };
     let said = gameday::app::fault::preview::ending(preview, h.s.watchdog_alive());

@@ -52,13 +52,15 @@ pub enum Command {
     },
     /// `:action [@owner] [due:YYYY-MM-DD] <text>`: an action item.
     Action(crate::timeline::ActionItem),
+    /// `:extend <duration>` (> 0) or `:shorten <duration>` (< 0) the live fault, in ms.
+    Resize(i64),
 }
 
 pub const USAGE: &str = ":inject <preset> <target> [name=value...] · :abort · :note <text> · :export [path] · \
      :probe <name> <kind> <what> · :expect <probe> <check> · :stop <probe> <check> [for <d>] · :next · \
      :outcome held|broken|partial [note] · :skip <reason> · :reveal · :detected [note] · :mitigated [note] · \
      :title <text> · :who <name> [role], ... · :alert <name> fired|silent [note] · \
-     :action [@owner] [due:YYYY-MM-DD] <text> · :theme <name> · :quit";
+     :action [@owner] [due:YYYY-MM-DD] <text> · :extend <duration> · :shorten <duration> · :theme <name> · :quit";
 
 const PROBE_USAGE: &str =
     "usage: :probe <name> http <url> [status] | tcp <host:port> | service-http <ns/service:port/path> [status] \
@@ -222,6 +224,13 @@ pub fn parse(line: &str) -> Result<Command, String> {
                     .into()),
             }
         }
+        "extend" | "shorten" => {
+            let usage = || format!("usage: :{word} <duration>, e.g. :{word} 2m");
+            let [d] = args.as_slice() else { return Err(usage()) };
+            let ms = humantime::parse_duration(d).map_err(|e| format!("'{d}' is not a duration: {e}"))?.as_millis();
+            let ms = i64::try_from(ms).ok().filter(|ms| *ms > 0 && *ms <= 24 * 3_600_000).ok_or_else(usage)?;
+            Ok(Command::Resize(if word == "extend" { ms } else { -ms }))
+        }
         "action" => {
             let item = crate::timeline::ActionItem::parse(rest)?;
             match item.text.is_empty() {
@@ -290,6 +299,12 @@ mod tests {
         assert!(parse("action @ben due:friday x").unwrap_err().contains("due:friday is not a date"));
         assert!(parse("action @ben due:2026-12-14").unwrap_err().starts_with("usage: :action"));
         assert!(parse("action").unwrap_err().starts_with("usage: :action"));
+        assert_eq!(parse("extend 2m").unwrap(), Command::Resize(120_000));
+        assert_eq!(parse("shorten 1m 30s").unwrap_err(), "usage: :shorten <duration>, e.g. :shorten 2m");
+        assert_eq!(parse("shorten 90s").unwrap(), Command::Resize(-90_000));
+        assert!(parse("extend soon").unwrap_err().contains("'soon' is not a duration"));
+        assert!(parse("extend 0s").unwrap_err().starts_with("usage: :extend"));
+        assert!(parse("extend").unwrap_err().starts_with("usage: :extend"));
     }
 
     #[test]

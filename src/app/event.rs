@@ -24,6 +24,8 @@ pub enum Event {
     Prepared {
         fault: u64,
         result: Result<RevertHandle, String>,
+        /// What ends it at its duration whatever the console says (`Backend::fixed_end`).
+        fixed_end: Option<String>,
     },
     /// What prepare found for the fault the confirmation shows (nothing is applied); `spec` is
     /// the question it answers.

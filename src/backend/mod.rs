@@ -63,7 +63,14 @@ pub trait Backend: Send + Sync + 'static {
     /// was found, in words.
     async fn preview(&self, spec: &FaultSpec) -> Result<Prepared, BackendError> {
         let handle = self.prepare(spec).await?;
-        Ok(Prepared { handle, found: Vec::new(), ends_by_itself: None })
+        let fixed_end = self.fixed_end(&handle);
+        Ok(Prepared { handle, found: Vec::new(), ends_by_itself: None, fixed_end })
+    }
+
+    /// What ends the fault of this handle at the duration it was injected with, whatever the
+    /// console says later (`:extend` is refused with it); `None`: the console holds its end.
+    fn fixed_end(&self, _handle: &RevertHandle) -> Option<String> {
+        None
     }
 
     /// Applies the prepared fault; returns the handle to revert it (the prepared one, perhaps

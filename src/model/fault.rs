@@ -78,6 +78,10 @@ pub struct Prepared {
     /// ("Chaos Mesh ends it at its duration"); `None`: only a console, `gameday cleanup` or
     /// `gameday watchdog` reverts it.
     pub ends_by_itself: Option<String>,
+    /// What ends it at the duration it was injected with whatever the console says (an
+    /// engine's own duration, a helper's timer, a lock whose deadline cannot move): such a
+    /// fault can be shortened, never extended. `None`: the console holds its end.
+    pub fixed_end: Option<String>,
 }
 
 /// A fault that an earlier gameday process injected and never confirmed reverted, found in

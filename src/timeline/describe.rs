@@ -57,6 +57,15 @@ impl EntryKind {
                 format!("fault #{fault}: signals of {}", names.join(", "))
             }
             Cluster { object, message, .. } => format!("{object}: {message}"),
+            FaultResized { fault, by_ms, duration_ms, author } => {
+                let word = if *by_ms >= 0 { "extended" } else { "shortened" };
+                let by = if author.is_empty() { String::new() } else { format!(" by {author}") };
+                format!(
+                    "fault #{fault} {word}{by} by {}: it lasts {} in all",
+                    seconds(by_ms.unsigned_abs()),
+                    seconds(*duration_ms)
+                )
+            }
             AlertTicked { name, fired, note, author, fault } => {
                 let mut about = Vec::new();
                 if !author.is_empty() {

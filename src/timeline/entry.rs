@@ -494,6 +494,15 @@ pub enum EntryKind {
         /// What was reverted, a line each (nothing: its markers were gone already).
         reverted: Vec<String>,
     },
+    /// A live fault's window made longer or shorter (`:extend`, `:shorten`) by `by_ms`; it now
+    /// lasts `duration_ms` in all.
+    FaultResized {
+        fault: u64,
+        by_ms: i64,
+        duration_ms: u64,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        author: String,
+    },
     /// The abort key was pressed again while the revert it started was in flight: recorded once,
     /// and nothing more is sent.
     AbortRepeated {
@@ -569,6 +578,7 @@ impl EntryKind {
             | SteadyStateHeldAgain { fault, .. }
             | ExpectationBroken { fault, .. }
             | AbortRepeated { fault, .. }
+            | FaultResized { fault, .. }
             | InjectNotApplied { fault, .. }
             | Readings { fault, .. }
             | FaultClosed { fault, .. } => Some(*fault),

@@ -349,6 +349,25 @@ fn in_detail(md: &mut String, index: &Index, faults: &[FaultSummary]) {
         if !f.params.is_empty() {
             let _ = writeln!(md, "- Parameters: {}", escape(&f.params));
         }
+        // Its time changed while it was live (`:extend`, `:shorten`).
+        let resized: Vec<String> = index
+            .about(f.id)
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EntryKind::FaultResized { by_ms, duration_ms, author, .. } => Some(format!(
+                    "{} by {} at {}{} ({} in all)",
+                    if *by_ms >= 0 { "extended" } else { "shortened" },
+                    seconds(by_ms.unsigned_abs()),
+                    since(e.t_ms),
+                    if author.is_empty() { String::new() } else { format!(" by {author}") },
+                    seconds(*duration_ms)
+                )),
+                _ => None,
+            })
+            .collect();
+        if !resized.is_empty() {
+            let _ = writeln!(md, "- Time changed: {}", escape(&resized.join("; ")));
+        }
         let _ = writeln!(md, "- Outcome: {}", escape(&f.outcome()));
         if let Some(ms) = f.revert_ms() {
             let what = match &f.ending {

@@ -43,6 +43,7 @@ pub fn kind_color(t: &Theme, k: &EntryKind) -> Color {
         DrillMark { mark: crate::timeline::Mark::Stop, .. } => t.timeline.abort,
         DrillMark { .. } => t.timeline.note,
         AbortRepeated { .. } => t.timeline.abort,
+        FaultResized { .. } => t.timeline.fault,
         InjectNotApplied { .. } => t.timeline.fault,
         FaultClosed { .. } => t.timeline.revert,
         ConsoleLost { .. } => t.ui.warning,

@@ -40,6 +40,9 @@ pub struct Harness {
     /// A confirmation's preview is answered at once by the simulated cluster, as the demo's
     /// backend does in a few microseconds (false: the test answers it, or leaves it reading).
     pub instant_previews: bool,
+    /// What the backend says ends a prepared fault at its duration (as Docker's or a chaos
+    /// engine's would): `None`, as the demo's, lets the console extend it.
+    pub fixed_end: Option<String>,
 }
 
 pub fn session() -> Session {
@@ -76,7 +79,7 @@ impl Harness {
         let (s, _) = AppState::new(session(), presets, themes, theme, at(0));
         let sim = SimCluster::new(42);
         let snapshot = sim.topology();
-        let mut h = Harness { s, t: 0, sim, pending: Vec::new(), instant_previews: true };
+        let mut h = Harness { s, t: 0, sim, pending: Vec::new(), instant_previews: true, fixed_end: None };
         h.send(Event::Backend(TopologyDelta::Snapshot(snapshot)));
         h.pump();
         h
@@ -105,6 +108,7 @@ impl Harness {
                 handle,
                 found: Vec::new(),
                 ends_by_itself: Some(gameday::backend::sim::ENDS.into()),
+                fixed_end: self.fixed_end.clone(),
             })
             .map_err(|e| e.to_string());
         update(&mut self.s, Event::Previewed { spec: Box::new(spec.clone()), result }, at(self.t))
@@ -214,7 +218,11 @@ impl Harness {
         match e {
             Effect::Prepare(spec) => {
                 let r = self.sim.prepare(spec).map_err(|e| e.to_string());
-                next.extend(self.send(Event::Prepared { fault: spec.fault_id, result: r }));
+                next.extend(self.send(Event::Prepared {
+                    fault: spec.fault_id,
+                    result: r,
+                    fixed_end: self.fixed_end.clone(),
+                }));
             }
             Effect::Inject { spec, handle } => {
                 let r = self.sim.inject(spec, handle).map_err(|e| e.to_string());

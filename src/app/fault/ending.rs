@@ -10,7 +10,8 @@
 use super::{FaultOutcome, FaultPhase, Faults, LiveFault};
 use crate::app::book::{Book, Level};
 use crate::app::event::Effect;
-use crate::timeline::{EndReason, EntryKind};
+use crate::timeline::entry::seconds;
+use crate::timeline::{since, EndReason, EntryKind};
 
 /// After this many failed reverts the screen shouts.
 pub const LOUD_AFTER_ATTEMPTS: u32 = 3;
@@ -178,6 +179,62 @@ impl Faults {
                 FaultOutcome::Nothing
             }
         }
+    }
+
+    /// `:extend` (`by_ms` > 0) or `:shorten` the active fault's window: within its preset's
+    /// `max_ms`, never into the past, and never longer where something else ends it at its
+    /// duration. Recorded, and the cluster lock's deadline follows.
+    pub fn resize(&mut self, by_ms: i64, max_ms: u64, author: &str, book: &mut Book) {
+        let now = book.t_ms();
+        let fault = match &mut self.phase {
+            FaultPhase::Active { fault } => fault,
+            FaultPhase::Preparing { fault, .. } | FaultPhase::Applying { fault, .. } => {
+                let id = fault.id;
+                return book.say(Level::Error, format!("fault #{id} is not in yet: change its time once it is live"));
+            }
+            FaultPhase::Reverting { fault, .. } => {
+                let id = fault.id;
+                return book.say(Level::Error, format!("fault #{id} is being reverted"));
+            }
+            FaultPhase::Idle | FaultPhase::Armed { .. } => {
+                return book.say(Level::Error, "no fault is live: :extend and :shorten change a live fault's time");
+            }
+        };
+        let id = fault.id;
+        let Some(deadline) = fault.deadline_ms else { return };
+        if by_ms > 0 {
+            if let Some(why) = &fault.fixed_end {
+                let said =
+                    format!("fault #{id} cannot be extended: {why}; abort it (Space) and inject it again for longer");
+                return book.say(Level::Error, said);
+            }
+        }
+        let total = fault.plan.duration_ms.saturating_add_signed(by_ms);
+        if by_ms > 0 && total > max_ms {
+            let room = max_ms.saturating_sub(fault.plan.duration_ms);
+            let said = format!(
+                "fault #{id} may last at most {} ({}'s max_duration): it is given {} now, so {} more at most",
+                seconds(max_ms),
+                fault.plan.preset,
+                seconds(fault.plan.duration_ms),
+                seconds(room)
+            );
+            return book.say(Level::Error, said);
+        }
+        let until = deadline.saturating_add_signed(by_ms);
+        if by_ms < 0 && until <= now + 1000 {
+            let said = format!(
+                "fault #{id} has {} left: shorten it by less, or abort it (Space) to end it now",
+                seconds(deadline.saturating_sub(now))
+            );
+            return book.say(Level::Error, said);
+        }
+        fault.plan.duration_ms = total;
+        fault.deadline_ms = Some(until);
+        book.effect(Effect::LockDeadline { fault: id, deadline_ms: until });
+        book.record(EntryKind::FaultResized { fault: id, by_ms, duration_ms: total, author: author.to_string() });
+        let word = if by_ms > 0 { "extended" } else { "shortened" };
+        book.say(Level::Info, format!("fault #{id} {word}: it ends at {}, {} in all", since(until), seconds(total)));
     }
 
     /// Its window is over: the active fault is reverted.

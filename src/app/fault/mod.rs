@@ -54,6 +54,8 @@ pub struct LiveFault {
     pub deadline_ms: Option<u64>,
     /// Its engine runs it to its own end: it is given until then.
     pub engine_until_ms: Option<u64>,
+    /// What ends it at its duration whatever the console says (it cannot be extended).
+    pub fixed_end: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -253,7 +255,7 @@ impl Faults {
     fn inject_prepared(
         &mut self,
         plan: FaultPlan,
-        handle: RevertHandle,
+        prepared: crate::model::Prepared,
         gate: &InjectGate,
         before: Before,
         book: &mut Book,
@@ -261,7 +263,9 @@ impl Faults {
         if self.refused(gate, &plan.preset, &plan.target.to_string(), book) {
             return FaultOutcome::Refused;
         }
-        let fault = self.request(plan, before, book);
+        let crate::model::Prepared { handle, fixed_end, .. } = prepared;
+        let mut fault = self.request(plan, before, book);
+        fault.fixed_end = fixed_end;
         let id = fault.id;
         self.apply(fault, handle, book);
         FaultOutcome::Requested { id }
@@ -286,7 +290,15 @@ impl Faults {
         });
         book.record(EntryKind::SteadyStateBefore { fault: id, verdict: before.verdict.into(), detail: before.detail });
         book.effect(Effect::TakeLock(self.spec_of(id, &plan)));
-        LiveFault { id, plan, requested_ms: book.t_ms(), handle: None, deadline_ms: None, engine_until_ms: None }
+        LiveFault {
+            id,
+            plan,
+            requested_ms: book.t_ms(),
+            handle: None,
+            deadline_ms: None,
+            engine_until_ms: None,
+            fixed_end: None,
+        }
     }
 
     /// Write-ahead: the handle that says how to undo the fault is journaled, then it is
@@ -300,11 +312,17 @@ impl Faults {
     }
 
     /// The backend has read what the fault will touch: journal how to undo it, then apply.
-    pub fn on_prepared(&mut self, id: u64, result: Result<RevertHandle, String>, book: &mut Book) -> FaultOutcome {
+    /// With the handle, what ends the fault at its duration whatever the console says.
+    pub fn on_prepared(
+        &mut self,
+        id: u64,
+        result: Result<(RevertHandle, Option<String>), String>,
+        book: &mut Book,
+    ) -> FaultOutcome {
         if !matches!(&self.phase, FaultPhase::Preparing { fault, .. } if fault.id == id) {
             return FaultOutcome::Nothing; // nothing was applied for a fault we no longer wait for
         }
-        let FaultPhase::Preparing { fault, abort } = std::mem::replace(&mut self.phase, FaultPhase::Idle) else {
+        let FaultPhase::Preparing { mut fault, abort } = std::mem::replace(&mut self.phase, FaultPhase::Idle) else {
             return FaultOutcome::Nothing;
         };
         match (result, abort) {
@@ -313,7 +331,8 @@ impl Faults {
                 book.say(Level::Info, format!("fault #{id} cancelled ({by}) before anything was applied"));
                 self.settled(id, false, book)
             }
-            (Ok(handle), None) => {
+            (Ok((handle, fixed_end)), None) => {
+                fault.fixed_end = fixed_end;
                 self.apply(fault, handle, book);
                 FaultOutcome::Nothing
             }

@@ -122,7 +122,7 @@ impl Faults {
                     self.phase = FaultPhase::Armed { plan, button: Button::Cancel, preview };
                     return FaultOutcome::Nothing;
                 }
-                self.inject_prepared(plan, prepared.handle, gate, before, book)
+                self.inject_prepared(plan, prepared, gate, before, book)
             }
         }
     }

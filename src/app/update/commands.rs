@@ -20,6 +20,7 @@ pub(super) fn run(s: &mut AppState, line: &str) {
         Command::Inject { .. } => Some(":inject"),
         Command::Next | Command::Outcome { .. } | Command::Skip(_) => Some("the run-sheet"),
         Command::Stop(_) => Some("stop conditions"),
+        Command::Resize(_) => Some("a fault's time"),
         Command::Reveal => Some(":reveal"),
         Command::Title(_) | Command::Who(_) | Command::Alert { .. } | Command::Action(_) => {
             Some("the session's details")
@@ -83,6 +84,13 @@ pub(super) fn run(s: &mut AppState, line: &str) {
             let author = s.session.user.clone();
             s.book.record(EntryKind::AlertTicked { name: name.clone(), fired, note, author, fault });
             note_saved(s, &format!("alert {name} {word}"));
+        }
+        Command::Resize(by_ms) => {
+            // Within its preset's bounds.
+            let max = s.fault.live().and_then(|f| s.preset(&f.plan.preset)).map(|p| p.preset.max_duration);
+            let max_ms = max.unwrap_or(crate::config::MAX_DURATION).as_millis().try_into().unwrap_or(u64::MAX);
+            let author = s.session.user.clone();
+            s.fault.resize(by_ms, max_ms, &author, &mut s.book);
         }
         Command::Action(item) => {
             record(s, item, NoteTag::ActionItem);

@@ -68,8 +68,8 @@ fn route(s: &mut AppState, event: Event) {
         Event::Resize { width, height } => s.ui.size = (width, height),
         Event::Tick => tick(s),
         Event::Backend(delta) => on_delta(s, delta),
-        Event::Prepared { fault, result } => {
-            let o = s.fault.on_prepared(fault, result, &mut s.book);
+        Event::Prepared { fault, result, fixed_end } => {
+            let o = s.fault.on_prepared(fault, result.map(|h| (h, fixed_end)), &mut s.book);
             react(s, Outcome::Fault(o));
         }
         Event::Previewed { spec, result } => s.fault.on_previewed(&spec, result, s.book.t_ms()),

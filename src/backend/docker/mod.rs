@@ -165,10 +165,20 @@ impl Backend for DockerBackend {
             }
             _ => None,
         };
-        Ok(crate::model::Prepared {
-            handle: plan.handle(&spec.session, spec.fault_id, false),
-            found: Vec::new(),
-            ends_by_itself,
+        let handle = plan.handle(&spec.session, spec.fault_id, false);
+        let fixed_end = self.fixed_end(&handle);
+        Ok(crate::model::Prepared { handle, found: Vec::new(), ends_by_itself, fixed_end })
+    }
+
+    /// Every fault on an engine: the lock container's deadline label cannot change, and past it a
+    /// second console or the watchdog reverts the fault; a helper's timer too.
+    fn fixed_end(&self, handle: &RevertHandle) -> Option<String> {
+        let helper = matches!(HandleData::from_handle(handle), Ok(HandleData::Netem { .. }));
+        Some(match helper {
+            true => "its helper container removes the qdisc at its duration".into(),
+            false => {
+                "the engine's lock keeps the deadline it was taken with (a container's labels cannot change)".into()
+            }
         })
     }
 

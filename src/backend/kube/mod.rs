@@ -246,8 +246,14 @@ impl Backend for KubeBackend {
         Ok(Prepared {
             handle: found.plan.handle(&spec.session, spec.fault_id, false),
             ends_by_itself: found.plan.ends_by_itself(),
+            fixed_end: found.plan.ends_by_itself(),
             found: found.found,
         })
+    }
+
+    /// A chaos engine's run: it ends at the duration it was given.
+    fn fixed_end(&self, handle: &RevertHandle) -> Option<String> {
+        HandleData::from_handle(handle).ok().and_then(|d| d.ends_by_itself())
     }
 
     async fn inject(&self, spec: &FaultSpec, prepared: &RevertHandle) -> Result<RevertHandle, BackendError> {

@@ -150,7 +150,12 @@ impl Backend for SimBackend {
 
     async fn preview(&self, spec: &FaultSpec) -> Result<crate::model::Prepared, BackendError> {
         let handle = self.prepare(spec).await?;
-        Ok(crate::model::Prepared { handle, found: Vec::new(), ends_by_itself: Some(ENDS.to_string()) })
+        Ok(crate::model::Prepared {
+            handle,
+            found: Vec::new(),
+            ends_by_itself: Some(ENDS.to_string()),
+            fixed_end: None,
+        })
     }
 
     async fn inject(&self, spec: &FaultSpec, prepared: &RevertHandle) -> Result<RevertHandle, BackendError> {

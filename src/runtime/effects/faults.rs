@@ -47,7 +47,8 @@ pub(super) fn prepare(
         if let Err(e) = &result {
             tracing::warn!(fault = spec.fault_id, "prepare failed: {e}");
         }
-        let _ = tx.send(Event::Prepared { fault: spec.fault_id, result });
+        let fixed_end = result.as_ref().ok().and_then(|h| backend.fixed_end(h));
+        let _ = tx.send(Event::Prepared { fault: spec.fault_id, result, fixed_end });
     });
 }
 
