@@ -108,9 +108,9 @@ fn the_chart_means_what_the_journal_says() {
     let entries = session();
     let md = report::render(&entries);
     let chart = chart(&md);
-    assert!(chart.contains("dateFormat x"), "both ends of a bar read as milliseconds: {chart}");
+    assert!(chart.contains("dateFormat HH:mm:ss.SSS"), "times since the session's start: {chart}");
     let bars = gameday::timeline::gantt::parse(&chart);
-    let origin = entries[0].wall.timestamp_millis() - entries[0].t_ms as i64;
+    let origin = 0;
     for f in gameday::timeline::faults::faults(&entries) {
         let label = format!("fault {} {} {}", f.id, f.preset, f.target);
         let (_, start, end) = bars.iter().find(|b| b.0 == label).unwrap_or_else(|| panic!("no bar {label}: {chart}"));
@@ -120,6 +120,43 @@ fn the_chart_means_what_the_journal_says() {
     for (label, start, end) in &bars {
         assert!(start < end, "{label}: {start} < {end}");
         assert!(*start >= origin && *end <= origin + entries.last().unwrap().t_ms as i64 + 1000, "{label}");
+    }
+}
+
+/// The chart drawn by a real Mermaid engine in time zone `tz`: `--ticks` gives the axis's
+/// labels, else the bars.
+fn mermaid(chart: &str, tz: &str, ticks: bool) -> serde_json::Value {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mermaid/gantt_bars.py");
+    let mut cmd = Command::new(std::env::var("GAMEDAY_PYTHON").unwrap_or_else(|_| "python3".into()));
+    cmd.arg(script).env("TZ", tz);
+    if ticks {
+        cmd.arg("--ticks");
+    }
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    use std::io::Write as _;
+    child.stdin.take().unwrap().write_all(chart.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "mermaidx (pip install mermaidx): {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+#[ignore = "needs PyPI's mermaidx (a real Mermaid engine in QuickJS): .ci/run installs it"]
+fn the_chart_reads_the_same_in_every_time_zone() {
+    let md = report::render(&session());
+    let chart = chart(&md);
+    let utc = mermaid(&chart, "UTC", true);
+    let ticks: Vec<&str> = utc.as_array().unwrap().iter().filter_map(|t| t.as_str()).collect();
+    assert!(ticks.len() >= 3 && ticks.iter().all(|t| t.starts_with("+00:0")), "from the session's start: {ticks:?}");
+    // Half-hour and whole-hour zones on both sides of UTC, one with daylight saving.
+    for tz in ["Asia/Kolkata", "America/St_Johns", "Pacific/Auckland", "America/Los_Angeles"] {
+        assert_eq!(mermaid(&chart, tz, true), utc, "the axis in {tz}");
+        assert_eq!(mermaid(&chart, tz, false), mermaid(&chart, "UTC", false), "the bars in {tz}");
     }
 }
 

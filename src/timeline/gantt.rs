@@ -1,9 +1,11 @@
-//! The report's chart: a Mermaid gantt of the faults and the health they cost, on the wall clock.
+//! The report's chart: a Mermaid gantt of the faults and the health they cost, on the session's
+//! own clock.
 //!
-//! Times are written as Unix milliseconds with `dateFormat x`, which Mermaid reads the same way
-//! for a task's start and its end. (With `dateFormat X`, Mermaid 11 reads a start as
-//! milliseconds and an end as seconds, so every bar started at 00:00.) The axis shows the wall
-//! clock, in the reader's time zone.
+//! Times count from the session's start (`00:01:05.250`, with `dateFormat HH:mm:ss.SSS`; a
+//! session longer than a day adds its day, `02 00:01:05.250`). Mermaid reads such a time, and
+//! writes its axis, in the reader's time zone, so the two cancel out: the chart reads the same
+//! in every zone (`+00:01:05`), where a wall-clock time would be drawn in each reader's own.
+//! The tables beside it give the wall clock, in UTC.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -11,7 +13,7 @@ use std::fmt::Write;
 use super::entry::{Entry, EntryKind, Health};
 use super::faults::FaultSummary;
 
-/// One bar of the chart: its section, its label and its span (Unix ms).
+/// One bar of the chart: its section, its label and its span (ms since the session's start).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Bar {
     pub section: &'static str,
@@ -24,10 +26,10 @@ pub struct Bar {
 /// The chart's bars: each fault from its inject to its confirmed revert (or its end), then each
 /// stretch of a service not being healthy.
 pub fn bars(entries: &[Entry], faults: &[FaultSummary]) -> Vec<Bar> {
-    let Some(first) = entries.first() else { return Vec::new() };
-    // The session's start on the wall clock; every `t_ms` counts from it.
-    let origin = first.wall.timestamp_millis() - first.t_ms as i64;
-    let at = |t_ms: u64| origin + t_ms as i64;
+    if entries.is_empty() {
+        return Vec::new();
+    }
+    let at = |t_ms: u64| t_ms as i64;
     let end = entries.last().map(|e| e.t_ms).unwrap_or(0);
     // At least a second long, so that a bar can be seen.
     let span = |from: u64, to: u64| (at(from), at(to.max(from + 1000)));
@@ -84,7 +86,10 @@ pub fn gantt(md: &mut String, entries: &[Entry], faults: &[FaultSummary]) {
         return;
     }
     let _ = writeln!(md, "## Faults and health over time\n");
-    let _ = writeln!(md, "```mermaid\ngantt\n    dateFormat x\n    axisFormat %H:%M:%S");
+    let _ = writeln!(md, "Time since the session's start.\n");
+    let long = bars.iter().any(|b| b.end_ms >= DAY_MS);
+    let (date, axis) = if long { ("DD HH:mm:ss.SSS", "day %d %H:%M") } else { ("HH:mm:ss.SSS", "+%H:%M:%S") };
+    let _ = writeln!(md, "```mermaid\ngantt\n    dateFormat {date}\n    axisFormat {axis}");
     let mut section = "";
     for b in &bars {
         if b.section != section {
@@ -96,13 +101,40 @@ pub fn gantt(md: &mut String, entries: &[Entry], faults: &[FaultSummary]) {
             ("Health", false) => "active",
             _ => "done",
         };
-        let _ = writeln!(md, "    {} :{tag}, {}, {}", b.label, b.start_ms, b.end_ms);
+        let _ = writeln!(md, "    {} :{tag}, {}, {}", b.label, clock(b.start_ms, long), clock(b.end_ms, long));
     }
     let _ = writeln!(md, "```\n");
 }
 
-/// Reads a chart back as Mermaid's `dateFormat x` does (both times Unix milliseconds): each
-/// task line's label, start and end. For tests of what the chart means, not how it is spelled.
+const DAY_MS: i64 = 24 * 3_600_000;
+
+/// `ms` since the session's start as the chart writes it: `HH:MM:SS.mmm`, after its day (the
+/// first is 01) when the session is longer than a day.
+fn clock(ms: i64, long: bool) -> String {
+    let ms = ms.max(0);
+    let (day, rest) = (ms / DAY_MS, ms % DAY_MS);
+    let hms = format!("{:02}:{:02}:{:02}.{:03}", rest / 3_600_000, rest / 60_000 % 60, rest / 1000 % 60, rest % 1000);
+    if long {
+        format!("{:02} {hms}", day + 1)
+    } else {
+        hms
+    }
+}
+
+/// A time of the chart back in ms since the session's start.
+fn unclock(s: &str) -> Option<i64> {
+    let (day, hms) = match s.split_once(' ') {
+        Some((d, hms)) => (d.parse::<i64>().ok()?.checked_sub(1)?, hms),
+        None => (0, s),
+    };
+    let (hms, milli) = hms.split_once('.')?;
+    let mut parts = hms.split(':').map(|p| p.parse::<i64>().ok());
+    let (h, m, sec) = (parts.next()??, parts.next()??, parts.next()??);
+    Some(day * DAY_MS + h * 3_600_000 + m * 60_000 + sec * 1000 + milli.parse::<i64>().ok()?)
+}
+
+/// Reads a chart back: each task line's label, start and end (ms since the session's start).
+/// For tests of what the chart means, not how it is spelled.
 pub fn parse(mermaid: &str) -> Vec<(String, i64, i64)> {
     mermaid
         .lines()
@@ -110,9 +142,42 @@ pub fn parse(mermaid: &str) -> Vec<(String, i64, i64)> {
             let (label, spec) = l.trim().rsplit_once(" :")?;
             let mut parts = spec.split(',').map(str::trim);
             let _tag = parts.next()?;
-            let start = parts.next()?.parse().ok()?;
-            let end = parts.next()?.parse().ok()?;
+            let start = unclock(parts.next()?)?;
+            let end = unclock(parts.next()?)?;
             Some((label.to_string(), start, end))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_written_from_the_sessions_start_and_read_back() {
+        assert_eq!(clock(65_250, false), "00:01:05.250");
+        assert_eq!(clock(DAY_MS + 3_723_004, true), "02 01:02:03.004");
+        for (ms, long) in [(0, false), (65_250, false), (DAY_MS - 1, false), (3 * DAY_MS + 7, true)] {
+            assert_eq!(unclock(&clock(ms, long)), Some(ms));
+        }
+        assert_eq!(unclock("00:01"), None);
+    }
+
+    #[test]
+    fn a_session_longer_than_a_day_counts_its_days() {
+        use chrono::TimeZone;
+        let wall = chrono::Utc.with_ymd_and_hms(2026, 12, 7, 10, 0, 0).unwrap();
+        let at = |t_ms: u64, kind| Entry { seq: t_ms, wall, t_ms, kind };
+        let sick = |t_ms, to| {
+            at(
+                t_ms,
+                EntryKind::HealthChanged { service: "carts".into(), from: Health::Healthy, to, reading: String::new() },
+            )
+        };
+        let entries = vec![sick(1000, Health::Down), sick(DAY_MS as u64 + 5000, Health::Healthy)];
+        let mut md = String::new();
+        gantt(&mut md, &entries, &[]);
+        assert!(md.contains("dateFormat DD HH:mm:ss.SSS"), "{md}");
+        assert!(md.contains("down carts :crit, 01 00:00:01.000, 02 00:00:05.000"), "{md}");
+    }
 }

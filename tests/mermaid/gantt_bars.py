@@ -1,5 +1,7 @@
 """Renders a Mermaid gantt chart (stdin) with a real Mermaid engine (PyPI's mermaidx: Mermaid
-11 in QuickJS) and prints each task bar as JSON: its label, x and width in the SVG."""
+11 in QuickJS) and prints each task bar as JSON: its label, x and width in the SVG. With
+--ticks, it prints the time axis's labels instead (the engine draws them in the time zone of
+its environment, TZ)."""
 import json
 import re
 import sys
@@ -7,6 +9,9 @@ import sys
 import mermaidx
 
 svg = mermaidx.render(sys.stdin.read()).svg()
+if sys.argv[1:] == ["--ticks"]:
+    print(json.dumps(re.findall(r'<g class="tick"[^>]*>.*?<text[^>]*>([^<]*)</text>', svg, re.S)))
+    sys.exit(0)
 def attr(tag, name):
     return float(re.search(r'\s%s="([-\d.]+)"' % name, tag).group(1))
 
