@@ -185,13 +185,27 @@ fn a_fault_whose_deadline_passed_while_the_console_was_stopped_is_reverted_on_si
     live(&mut c, "inject network-latency sock-shop/carts duration=2s");
     c.signal("STOP");
     wait_state(c.pid(), 'T');
-    std::thread::sleep(Duration::from_secs(4));
+    std::thread::sleep(Duration::from_secs(6));
     c.signal("CONT");
     c.wait_reverted(1, T);
     let entries = journal_entries(&c.journal());
     let ending = entries.iter().find(|e| e["kind"] == "fault_ending").unwrap();
     assert_eq!(ending["reason"], "expired");
     assert!(ending["t_ms"].as_u64().unwrap() >= 4000, "the deadline passed while it was stopped");
+    // Recorded as such: how long the console did not run, and the end it made late.
+    let stopped = entries.iter().find(|e| e["kind"] == "console_stopped").expect("the stop is recorded");
+    assert!(stopped["for_ms"].as_u64().unwrap() >= 5_500, "{stopped}");
+    assert_eq!(stopped["fault"], 1);
+    assert!(stopped["seq"].as_u64() < ending["seq"].as_u64(), "said before the end it made late");
+    c.command("export");
+    let report = c.journal().with_extension("md");
+    let deadline = Instant::now() + T;
+    while !report.exists() {
+        assert!(Instant::now() < deadline, "no report at {}", report.display());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let md = std::fs::read_to_string(&report).unwrap();
+    assert!(md.contains("while the console did not run ("), "{md}");
 }
 
 #[test]

@@ -7,7 +7,8 @@ use common::Harness;
 use gameday::app::fault::FaultPhase;
 use gameday::app::state::{Level, Overlay, TextInput};
 use gameday::app::{Effect, Event};
-use gameday::timeline::EntryKind;
+use gameday::timeline::entry::seconds;
+use gameday::timeline::{since, EntryKind};
 use ratatui::crossterm::event::KeyCode;
 
 fn live(h: &mut Harness) {
@@ -270,10 +271,40 @@ fn ctrl_z_is_refused_while_a_fault_is_live_and_suspends_otherwise() {
 fn a_fault_whose_deadline_passed_while_the_console_was_stopped_is_reverted_at_once() {
     let mut h = Harness::demo();
     live(&mut h);
+    h.advance(1_000);
     // Stopped (SIGSTOP) for longer than the fault's duration, then continued: no tick came.
+    let deadline = h.s.fault.live().and_then(|f| f.deadline_ms).unwrap();
+    let from = h.t;
     h.t += 10 * 60_000;
     let fx = h.send(Event::Continued);
     assert!(fx.iter().any(|e| matches!(e, Effect::Revert { delay_ms: 0, .. })), "{fx:?}");
+    // Recorded as such, before the end it made late.
+    let kinds = records(&fx);
+    let stopped = kinds.iter().position(|k| {
+        **k == EntryKind::ConsoleStopped { from_ms: from, for_ms: 600_000, fault: Some(1), due_ms: Some(deadline) }
+    });
+    let ending = kinds.iter().position(|k| matches!(k, EntryKind::FaultEnding { fault: 1, .. }));
+    assert!(stopped.is_some() && stopped < ending, "{kinds:?}");
+    h.advance(5_000);
+    let md = gameday::timeline::report::render(&h.s.book.timeline);
+    let late = seconds(from + 600_000 - deadline);
+    let line = format!(
+        "- Its duration ended at {} while the console did not run (10 min 00 s from {}): reverted {late} late",
+        since(deadline),
+        since(from)
+    );
+    assert!(md.contains(&line), "{line}\n{md}");
+    // A stop shorter than the fault's time is said too, with nothing overdue.
+    let mut h = Harness::demo();
+    live(&mut h);
+    h.advance(1_000);
+    h.t += 8_000;
+    let fx = h.send(Event::Tick);
+    assert!(matches!(
+        records(&fx)[..],
+        [EntryKind::ConsoleStopped { for_ms: 8_000, fault: None, due_ms: None, .. }, ..]
+    ));
+    assert!(h.s.fault.active().is_some());
 }
 
 #[test]

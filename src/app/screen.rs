@@ -62,6 +62,9 @@ pub struct Ui {
     pub note_tag: NoteTag,
     /// The console stopped itself (Ctrl-Z) and waits for SIGCONT.
     pub suspended: bool,
+    /// When the last tick came (ms since start): ticks come every second while the console
+    /// runs, so a longer gap is time it did not run.
+    pub last_tick_ms: Option<u64>,
     /// The terminal's size (columns, rows), as last told.
     pub size: (u16, u16),
     /// Where the arrows go on the main screen: the tree, or the timeline.
@@ -84,6 +87,7 @@ impl Default for Ui {
             filter: String::new(),
             note_tag: Default::default(),
             suspended: false,
+            last_tick_ms: None,
             size: (160, 45),
             focus: Focus::Tree,
             timeline_at: None,

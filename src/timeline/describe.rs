@@ -57,6 +57,21 @@ impl EntryKind {
                 format!("fault #{fault}: signals of {}", names.join(", "))
             }
             Cluster { object, message, .. } => format!("{object}: {message}"),
+            ConsoleStopped { from_ms, for_ms, fault, due_ms } => {
+                let mut said = format!(
+                    "the console did not run for {} from {} (stopped or asleep): nothing was watched then",
+                    seconds(*for_ms),
+                    since(*from_ms)
+                );
+                if let (Some(f), Some(due)) = (fault, due_ms) {
+                    said.push_str(&format!(
+                        "; fault #{f}'s duration ended meanwhile, at {}: it is reverted now, {} late",
+                        since(*due),
+                        seconds((from_ms + for_ms).saturating_sub(*due))
+                    ));
+                }
+                said
+            }
             FaultResized { fault, by_ms, duration_ms, author } => {
                 let word = if *by_ms >= 0 { "extended" } else { "shortened" };
                 let by = if author.is_empty() { String::new() } else { format!(" by {author}") };

@@ -528,6 +528,17 @@ pub enum EntryKind {
         fault: u64,
         how: String,
     },
+    /// The console did not run for `for_ms` from `from_ms` (SIGSTOP, Ctrl-Z, a laptop asleep, a
+    /// starved machine): nothing was watched then. `fault`: the live fault whose duration ended
+    /// meanwhile (at `due_ms`), so it is reverted late.
+    ConsoleStopped {
+        from_ms: u64,
+        for_ms: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fault: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due_ms: Option<u64>,
+    },
     /// Something about the console itself: stopped and continued, the journal unwritable then
     /// written again, a config file passed over.
     Console {
@@ -582,6 +593,7 @@ impl EntryKind {
             | InjectNotApplied { fault, .. }
             | Readings { fault, .. }
             | FaultClosed { fault, .. } => Some(*fault),
+            ConsoleStopped { fault, .. } => *fault,
             _ => None,
         }
     }

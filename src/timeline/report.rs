@@ -41,7 +41,7 @@ pub fn render_as(entries: &[Entry], status: Status) -> String {
     super::gantt::gantt(&mut md, entries, &faults);
     fault_table(&mut md, &faults, &super::faults::unwatched(entries));
     steady_state(&mut md, entries, &index, &faults);
-    in_detail(&mut md, &index, &faults);
+    in_detail(&mut md, &index, &faults, &stops(entries));
     notes(&mut md, entries);
     let _ = writeln!(md, "## Timeline\n");
     let _ = writeln!(md, "| Time | Wall (UTC) | Event |\n|---|---|---|");
@@ -332,8 +332,19 @@ fn steady_state(md: &mut String, entries: &[Entry], index: &Index, faults: &[Fau
     let _ = writeln!(md);
 }
 
+/// When the console did not run (stopped, asleep): (from, for) in ms.
+fn stops(entries: &[Entry]) -> Vec<(u64, u64)> {
+    entries
+        .iter()
+        .filter_map(|e| match e.kind {
+            EntryKind::ConsoleStopped { from_ms, for_ms, .. } => Some((from_ms, for_ms)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Each fault on its own: what was expected, what was observed, the verdict on each.
-fn in_detail(md: &mut String, index: &Index, faults: &[FaultSummary]) {
+fn in_detail(md: &mut String, index: &Index, faults: &[FaultSummary], stops: &[(u64, u64)]) {
     if faults.is_empty() {
         return;
     }
@@ -385,7 +396,29 @@ fn in_detail(md: &mut String, index: &Index, faults: &[FaultSummary]) {
             f.lost_ms.map(|ms| format!(" (watched until its console was lost at {})", since(ms))).unwrap_or_default();
         let _ = writeln!(md, "- Observed: {}{lost}", escape(&observed(&impacts, f.window_end_ms)));
         if let Some((after, service)) = first_impact(f, &impacts) {
-            let _ = writeln!(md, "- First impact: {} after the inject ({})", seconds(after), escape(&service));
+            // Seen late when the console did not run between the inject and then.
+            let from = f.injected_ms.unwrap_or(f.requested_ms);
+            let late = stops.iter().find(|(at, _)| *at >= from && *at < from + after).map(|(at, span)| {
+                format!(
+                    "; seen when the console ran again (it did not run for {} from {}): it may have come sooner",
+                    seconds(*span),
+                    since(*at)
+                )
+            });
+            let late = late.unwrap_or_default();
+            let _ = writeln!(md, "- First impact: {} after the inject ({}){late}", seconds(after), escape(&service));
+        }
+        for e in index.about(f.id) {
+            if let EntryKind::ConsoleStopped { from_ms, for_ms, due_ms: Some(due), .. } = e.kind {
+                let _ = writeln!(
+                    md,
+                    "- Its duration ended at {} while the console did not run ({} from {}): reverted {} late",
+                    since(due),
+                    seconds(for_ms),
+                    since(from_ms),
+                    seconds((from_ms + for_ms).saturating_sub(due))
+                );
+            }
         }
         let expectation = match f.expectation() {
             Expectation::Held => "**held**: its checks held while it was live".to_string(),

@@ -44,6 +44,7 @@ pub fn kind_color(t: &Theme, k: &EntryKind) -> Color {
         DrillMark { .. } => t.timeline.note,
         AbortRepeated { .. } => t.timeline.abort,
         FaultResized { .. } => t.timeline.fault,
+        ConsoleStopped { .. } => t.ui.warning,
         InjectNotApplied { .. } => t.timeline.fault,
         FaultClosed { .. } => t.timeline.revert,
         ConsoleLost { .. } => t.ui.warning,
