@@ -164,3 +164,41 @@ fn stray_keys_and_space_in_the_form_do_not_quit_or_inject() {
         assert_eq!(h.s.context(), Context::Form);
     }
 }
+
+#[test]
+fn the_form_keeps_its_values_after_cancel_on_it_or_on_the_confirmation() {
+    let mut h = latency_form();
+    h.key(KeyCode::Tab);
+    h.typed("750");
+    // Cancel on the confirmation: back on the form, as it was.
+    h.key(KeyCode::Enter);
+    assert!(matches!(h.s.fault.phase, FaultPhase::Armed { .. }));
+    h.key(KeyCode::Esc);
+    assert!(matches!(h.s.fault.phase, FaultPhase::Idle));
+    assert_eq!(h.s.context(), Context::Form);
+    assert_eq!(field(&h, "latency_ms").value, "750");
+    // Esc on the form, then the same preset on the same target: the values as they were left.
+    h.key(KeyCode::Esc);
+    assert_eq!(h.s.context(), Context::Main);
+    h.key(KeyCode::Enter);
+    h.pick("network-latency");
+    assert_eq!(field(&h, "latency_ms").value, "750");
+    assert!(blast(&h).contains("adds 750ms"), "{}", blast(&h));
+    h.key(KeyCode::Enter);
+    let FaultPhase::Armed { plan, .. } = &h.s.fault.phase else { panic!("{:?}", h.s.fault.phase) };
+    assert_eq!(plan.params["latency_ms"], ParamValue::Int(750));
+    h.key(KeyCode::Esc);
+    h.key(KeyCode::Esc);
+    // Another preset, or another target, starts from its defaults.
+    h.key(KeyCode::Enter);
+    h.pick("network-loss");
+    assert!(form(&h).fields.iter().all(|f| f.value == f.default), "{:?}", form(&h).fields);
+    h.key(KeyCode::Esc);
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Enter);
+    h.pick("network-latency");
+    assert_eq!(field(&h, "latency_ms").value, field(&h, "latency_ms").default, "{}", form(&h).target);
+}

@@ -149,6 +149,9 @@ fn q_closes_popups_like_esc_and_never_quits() {
     assert!(h.key(KeyCode::Char('q')).is_empty());
     assert_eq!(h.s.fault.phase, FaultPhase::Idle);
     assert!(h.s.quit.quitting.is_none());
+    // Back on the form it came from (q is a letter there); Esc leaves it.
+    assert!(matches!(h.s.ui.overlay, Overlay::Form(_)), "{:?}", h.s.ui.overlay);
+    h.key(KeyCode::Esc);
     // With nothing live, a bare q quits at once.
     let fx = h.key(KeyCode::Char('q'));
     assert!(matches!(fx.last(), Some(Effect::Exit)), "{fx:?}");
@@ -436,6 +439,18 @@ fn tab_completes_commands_presets_targets_and_parameter_names() {
     h.typed("90 dur");
     h.key(KeyCode::Tab);
     assert_eq!(line(&h), "inject network-latency sock-shop/carts latency_ms=90 duration=");
+    // Only the presets this backend can run are offered.
+    let mut h = Harness::with_support(common::support_only(&["pod-delete", "network-latency"]));
+    h.key(KeyCode::Char(':'));
+    h.typed("inject net");
+    h.key(KeyCode::Tab);
+    assert_eq!(line(&h), "inject network-latency ", "network-loss cannot run here: {:?}", h.s.book.status);
+    h.key(KeyCode::Esc);
+    h.key(KeyCode::Char(':'));
+    h.typed("inject ");
+    h.key(KeyCode::Tab);
+    let said = status(&h);
+    assert!(said.contains("pod-delete") && said.contains("network-latency") && !said.contains("cpu-stress"), "{said}");
 }
 
 #[test]

@@ -82,7 +82,10 @@ fn candidates(s: &AppState, done: &[&str], typing: &str) -> Vec<String> {
     let owned = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     match done {
         [] => owned(COMMANDS),
-        ["inject" | "i"] => s.presets.iter().map(|p| p.preset.id.clone()).collect(),
+        // Only what this backend can run (the picker lists the rest, disabled, with why).
+        ["inject" | "i"] => {
+            s.presets.iter().filter(|p| s.preset_available(p, None).is_ok()).map(|p| p.preset.id.clone()).collect()
+        }
         ["inject" | "i", preset] => targets(s, preset, typing),
         ["inject" | "i", preset, _, set @ ..] => {
             let Some(p) = s.preset(preset) else { return Vec::new() };

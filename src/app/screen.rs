@@ -62,6 +62,9 @@ pub struct Ui {
     pub note_tag: NoteTag,
     /// The console stopped itself (Ctrl-Z) and waits for SIGCONT.
     pub suspended: bool,
+    /// The parameter form last left (Esc, or Enter on to its confirmation): opened again for
+    /// the same preset and target, it shows the values as they were left.
+    pub last_form: Option<Box<super::form::ParamForm>>,
     /// When the last tick came (ms since start): ticks come every second while the console
     /// runs, so a longer gap is time it did not run.
     pub last_tick_ms: Option<u64>,
@@ -88,6 +91,7 @@ impl Default for Ui {
             note_tag: Default::default(),
             suspended: false,
             last_tick_ms: None,
+            last_form: None,
             size: (160, 45),
             focus: Focus::Tree,
             timeline_at: None,

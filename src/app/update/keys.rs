@@ -66,8 +66,11 @@ pub(super) fn on_key(s: &mut AppState, key: KeyEvent) {
         Context::Form => match action {
             Some(Action::Select) => submit_form(s),
             Some(Action::Back) => {
-                s.ui.overlay = Overlay::None;
-                s.book.say(Level::Info, "cancelled; nothing was injected");
+                // Kept: opened again for the same preset and target, it shows these values.
+                if let Overlay::Form(form) = std::mem::replace(&mut s.ui.overlay, Overlay::None) {
+                    s.ui.last_form = Some(form);
+                }
+                s.book.say(Level::Info, "cancelled; nothing was injected (the form keeps its values)");
             }
             Some(Action::Down) => edit_form(s, Edit::Next),
             Some(Action::Up) => edit_form(s, Edit::Previous),
@@ -118,6 +121,10 @@ fn edit_form(s: &mut AppState, edit: Edit) {
 fn submit_form(s: &mut AppState) {
     let Overlay::Form(mut form) = std::mem::replace(&mut s.ui.overlay, Overlay::None) else { return };
     let plan = form.submit(&s.planner());
+    if plan.is_ok() {
+        // Kept for a Cancel on the confirmation, which comes back to it.
+        s.ui.last_form = Some(form.clone());
+    }
     s.ui.overlay = Overlay::Form(form);
     match plan {
         Ok(plan) => arm(s, plan),
@@ -162,12 +169,18 @@ fn on_action(s: &mut AppState, ctx: Context, action: Option<Action>) {
         }
         (Context::Confirm, Action::SwitchButton) => s.fault.switch_button(),
         (Context::Confirm, Action::Select) => {
+            let armed = armed(s);
             let before = s.steady.before(&super::steady_view!(s));
             let gate = s.gate();
             let o = s.fault.press(&gate, before, &mut s.book);
             super::react(s, super::Outcome::Fault(o));
+            back_to_form(s, armed);
         }
-        (Context::Confirm, Action::Back) => s.fault.cancel(&mut s.book),
+        (Context::Confirm, Action::Back) => {
+            let armed = armed(s);
+            s.fault.cancel(&mut s.book);
+            back_to_form(s, armed);
+        }
         (Context::Drill, Action::MarkDetected) => mark(s, Mark::Detected),
         (Context::Drill, Action::MarkMitigated) => mark(s, Mark::Mitigated),
         (Context::Main, Action::SwitchFocus) => {
@@ -347,9 +360,40 @@ fn open_form(s: &mut AppState, preset: &str, target: &str) {
         planner.plan(preset, target, &[]).map(|_| ParamForm::open(&planner, preset, target))
     };
     match form {
-        Ok(Some(form)) => s.ui.overlay = Overlay::Form(Box::new(form)),
+        Ok(Some(form)) => {
+            // The values left in this preset's form for this target, checked again.
+            let kept = s.ui.last_form.take().filter(|f| f.preset == form.preset && f.target == form.target);
+            let form = match kept {
+                Some(mut kept) => {
+                    kept.revalidate(&s.planner());
+                    kept
+                }
+                None => Box::new(form),
+            };
+            s.ui.overlay = Overlay::Form(form)
+        }
         Ok(None) => {}
         Err(e) => s.book.say(Level::Error, e),
+    }
+}
+
+/// The preset and target the confirmation shows.
+fn armed(s: &AppState) -> Option<(String, String)> {
+    match &s.fault.phase {
+        crate::app::fault::FaultPhase::Armed { plan, .. } => Some((plan.preset.clone(), plan.target.to_string())),
+        _ => None,
+    }
+}
+
+/// A confirmation cancelled (nothing was injected) goes back to the form it came from, with
+/// its values.
+fn back_to_form(s: &mut AppState, armed: Option<(String, String)>) {
+    let Some((preset, target)) = armed else { return };
+    if !matches!(s.fault.phase, crate::app::fault::FaultPhase::Idle) || !matches!(s.ui.overlay, Overlay::None) {
+        return;
+    }
+    if s.ui.last_form.as_ref().is_some_and(|f| f.preset == preset && f.target == target) {
+        open_form(s, &preset, &target);
     }
 }
 
