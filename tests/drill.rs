@@ -149,6 +149,16 @@ fn the_responders_emergency_stop_aborts_the_facilitators_fault_through_the_abort
     assert_eq!(d.f.s.fault.phase, FaultPhase::Idle, "reverted and confirmed");
     // The responder's replay ends with it.
     assert!(rfx.contains(&Effect::Unmirror(1)), "{rfx:?}");
+    // Scored as what it was: alice detected the fault and mitigated it, with the stop.
+    let md = gameday::timeline::report::render(&d.f.s.book.timeline);
+    let row = md.lines().find(|l| l.starts_with("| #1 network-latency")).unwrap_or_default();
+    assert!(
+        row.contains("| 0 s (alice, emergency stop) | 0 s (alice, emergency stop) | aborted by responder alice |"),
+        "{row}\n{md}"
+    );
+    let own = md.lines().find(|l| l.starts_with("| alice | #1 |")).unwrap_or_default();
+    assert!(own.ends_with("| not revealed | 0 s | 0 s (emergency stop) |"), "{own}\n{md}");
+    assert!(!md.contains("**not marked**"), "{md}");
 }
 
 #[test]

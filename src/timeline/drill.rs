@@ -22,6 +22,20 @@ pub struct FaultRow {
     pub detected: Option<MarkAt>,
     /// The first "mitigated" mark.
     pub mitigated: Option<MarkAt>,
+    /// Each responder's own first marks on it, in the order they joined.
+    pub by_responder: Vec<ResponderMarks>,
+    /// The reveal round that showed it to the responders (1, 2, ...), if one did.
+    pub round: Option<usize>,
+}
+
+/// One responder's first marks on one fault (ms since its inject).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ResponderMarks {
+    pub responder: String,
+    pub detected_ms: Option<u64>,
+    pub mitigated_ms: Option<u64>,
+    /// Their emergency stop ended the fault: it counts as both.
+    pub stopped: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -35,6 +49,10 @@ pub struct StepRef {
 pub struct MarkAt {
     pub after_ms: u64,
     pub responder: String,
+    /// It was their emergency stop (an act of detection, and of mitigation while the fault
+    /// was live).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stop: bool,
 }
 
 /// A mark made when no fault had been injected yet: a false alarm.
@@ -100,6 +118,12 @@ pub fn read(entries: &[Entry]) -> Drill {
                     ended: None,
                     detected: None,
                     mitigated: None,
+                    by_responder: d
+                        .responders
+                        .iter()
+                        .map(|r| ResponderMarks { responder: r.clone(), ..Default::default() })
+                        .collect(),
+                    round: None,
                 });
             }
             EntryKind::FaultEnding { fault, reason } => {
@@ -117,13 +141,34 @@ pub fn read(entries: &[Entry]) -> Drill {
                 let row = fault.and_then(|f| d.faults.iter_mut().find(|r| r.fault == f));
                 match (row, after_ms) {
                     (Some(row), Some(ms)) => {
-                        let slot = match mark {
-                            Mark::Detected => &mut row.detected,
-                            Mark::Mitigated => &mut row.mitigated,
-                            Mark::Stop | Mark::Note => continue,
+                        // An emergency stop detects the fault, and mitigates it while it is live.
+                        let (detects, mitigates, stop) = match mark {
+                            Mark::Detected => (true, false, false),
+                            Mark::Mitigated => (false, true, false),
+                            Mark::Stop => (true, row.ended.is_none(), true),
+                            Mark::Note => continue,
                         };
-                        if slot.is_none() {
-                            *slot = Some(MarkAt { after_ms: *ms, responder: responder.clone() });
+                        let at = MarkAt { after_ms: *ms, responder: responder.clone(), stop };
+                        if detects && row.detected.is_none() {
+                            row.detected = Some(at.clone());
+                        }
+                        if mitigates && row.mitigated.is_none() {
+                            row.mitigated = Some(at);
+                        }
+                        let own = match row.by_responder.iter().position(|r| r.responder == *responder) {
+                            Some(i) => &mut row.by_responder[i],
+                            None => {
+                                row.by_responder
+                                    .push(ResponderMarks { responder: responder.clone(), ..Default::default() });
+                                row.by_responder.last_mut().expect("just pushed")
+                            }
+                        };
+                        if detects && own.detected_ms.is_none() {
+                            own.detected_ms = Some(*ms);
+                        }
+                        if mitigates && own.mitigated_ms.is_none() {
+                            own.mitigated_ms = Some(*ms);
+                            own.stopped |= stop;
                         }
                     }
                     _ if matches!(mark, Mark::Detected | Mark::Mitigated) => {
@@ -132,7 +177,13 @@ pub fn read(entries: &[Entry]) -> Drill {
                     _ => {}
                 }
             }
-            EntryKind::DrillRevealed { new, .. } => d.reveals.push((e.t_ms, new.clone())),
+            EntryKind::DrillRevealed { new, .. } => {
+                d.reveals.push((e.t_ms, new.clone()));
+                let round = d.reveals.len();
+                for row in d.faults.iter_mut().filter(|r| new.contains(&r.fault) && r.round.is_none()) {
+                    row.round = Some(round);
+                }
+            }
             _ => {}
         }
     }
@@ -202,6 +253,9 @@ pub fn markdown(md: &mut String, d: &Drill) {
     let _ = writeln!(md, "| Fault | Step | Injected | Time to detect | Time to mitigate | Ended |");
     let _ = writeln!(md, "|---|---|---|---|---|---|");
     let mark = |m: &Option<MarkAt>| match m {
+        Some(m) if m.stop => {
+            format!("{} ({}, emergency stop)", super::entry::seconds(m.after_ms), escape(&m.responder))
+        }
         Some(m) => format!("{} ({})", super::entry::seconds(m.after_ms), escape(&m.responder)),
         None => "**not marked**".into(),
     };
@@ -218,6 +272,28 @@ pub fn markdown(md: &mut String, d: &Drill) {
             mark(&f.mitigated),
             escape(f.ended.as_deref().unwrap_or("live")),
         );
+    }
+    let _ = writeln!(md);
+    // Each responder on each fault, by the reveal round that showed it.
+    let _ = writeln!(md, "| Responder | Fault | Reveal round | Time to detect | Time to mitigate |");
+    let _ = writeln!(md, "|---|---|---|---|---|");
+    for who in &d.responders {
+        for f in &d.faults {
+            let own = f.by_responder.iter().find(|r| r.responder == *who);
+            let ms = |v: Option<u64>| v.map(super::entry::seconds).unwrap_or_else(|| "-".into());
+            let mitigated = match own {
+                Some(r) if r.stopped => format!("{} (emergency stop)", ms(r.mitigated_ms)),
+                _ => ms(own.and_then(|r| r.mitigated_ms)),
+            };
+            let _ = writeln!(
+                md,
+                "| {} | #{} | {} | {} | {mitigated} |",
+                escape(who),
+                f.fault,
+                f.round.map(|r| r.to_string()).unwrap_or_else(|| "not revealed".into()),
+                ms(own.and_then(|r| r.detected_ms)),
+            );
+        }
     }
     let _ = writeln!(md);
 }
