@@ -247,6 +247,15 @@ fn a_demo_killed_with_a_fault_live_gets_a_truthful_end_from_cleanup_and_from_the
     c.wait_exit(T);
     let journal = c.journal();
     let dir = c.into_dir();
+    // Before anything closes it, its report is already true: the fault died with the simulated
+    // cluster, where the console was lost; the journal is not changed by reading it.
+    let before = std::fs::read(&journal).unwrap();
+    let report = Command::new(env!("CARGO_BIN_EXE_gameday")).arg("report").arg(&journal).output().unwrap();
+    let md = String::from_utf8_lossy(&report.stdout);
+    assert!(md.contains("the simulated cluster died with it"), "{md}");
+    assert!(!md.contains("still active") && !md.contains("no end is recorded"), "{md}");
+    assert!(String::from_utf8_lossy(&report.stderr).contains("no end on record and no console has its journal open"));
+    assert_eq!(std::fs::read(&journal).unwrap(), before);
     let out = Command::new(env!("CARGO_BIN_EXE_gameday"))
         .args(["cleanup", "--demo"])
         .env("HOME", dir.path())

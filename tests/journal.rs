@@ -190,3 +190,54 @@ fn a_killed_demo_session_is_closed_truthfully() {
     // Done once: a second look finds nothing more to say.
     assert!(close_dead_sessions(dir.path(), &demo(), true, "again").is_empty());
 }
+
+#[test]
+fn a_journal_with_a_line_twice_or_lines_out_of_order_is_read_as_it_was_written_and_said() {
+    use gameday::timeline::EndReason;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("20261120-090000-dup1.jsonl");
+    let e = [
+        entry(1, start("20261120-090000-dup1")),
+        entry(2, requested(1)),
+        entry(3, EntryKind::InjectStarted { fault: 1, handle: handle(1) }),
+        entry(4, EntryKind::InjectConfirmed { fault: 1, handle: handle(1) }),
+        entry(5, EntryKind::FaultEnding { fault: 1, reason: EndReason::Expired }),
+        entry(6, EntryKind::RevertStarted { fault: 1, attempt: 1 }),
+        entry(7, EntryKind::RevertConfirmed { fault: 1, attempt: 1, kept: vec![] }),
+        entry(8, EntryKind::SessionEnd { reason: "quit (q)".into() }),
+    ];
+    // Its inject confirmed twice (a bad merge), its revert before its inject (a hand edit).
+    let order = [&e[0], &e[1], &e[6], &e[2], &e[3], &e[3], &e[4], &e[5], &e[7]];
+    let text: String = order.iter().map(|e| serde_json::to_string(e).unwrap() + "\n").collect();
+    std::fs::write(&path, text).unwrap();
+    let read = journal::read_all(&path).unwrap();
+    let seqs: Vec<u64> = read.entries.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [1, 2, 3, 4, 5, 6, 7, 8], "each once, in the order written");
+    let at = |line: usize| format!("{}:{line}: ", path.display());
+    assert!(
+        read.warnings.iter().any(|w| w.starts_with(&at(4)) && w.contains("entry 3 comes after entry 7 (line 3)")),
+        "{:?}",
+        read.warnings
+    );
+    assert!(
+        read.warnings.iter().any(|w| w.starts_with(&at(6)) && w.contains("entry 4 again (first on line 5)")),
+        "{:?}",
+        read.warnings
+    );
+    // `gameday report` says so, and its report has one fault, reverted after it began.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gameday"))
+        .args(["report", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&at(4)) && stderr.contains(&at(6)), "{stderr}");
+    let md = String::from_utf8_lossy(&out.stdout);
+    let faults: Vec<&str> = md.lines().filter(|l| l.starts_with("| 1 | network-latency")).collect();
+    assert_eq!(faults.len(), 1, "{md}");
+    assert!(faults[0].contains("| +00:04 | +00:07 | expired |"), "{}", faults[0]);
+    // --resume reads it the same way, and says the same.
+    let (_, resumed) = gameday::runtime::resume::resumable(dir.path(), "20261120-090000-dup1", &demo()).unwrap();
+    assert_eq!(resumed.entries, read.entries);
+    assert_eq!(resumed.warnings, read.warnings);
+}

@@ -118,7 +118,31 @@ fn report(path: &std::path::Path, output: Option<&std::path::Path>, format: &str
     for w in &read.warnings {
         crate::errln!("warning: {w}");
     }
-    let entries = read.entries;
+    let mut entries = read.entries;
+    // No console has it open and its end is not on record: its console was killed. Read as
+    // gameday cleanup would close it (a demo's faults died with the simulated cluster; a
+    // fault still in a real system stays open), without writing to it.
+    if !crate::store::journal::in_use(path) {
+        let demo = entries.first().is_some_and(
+            |e| matches!(&e.kind, crate::timeline::EntryKind::SessionStart { backend, .. } if backend.kind == "demo"),
+        );
+        let why = "no end on record and no console has its journal open";
+        let closing = crate::timeline::leftovers::closing_entries(&entries, demo, why);
+        if let (false, Some(last)) = (closing.is_empty(), entries.last().cloned()) {
+            crate::errln!(
+                "note: {}: {why}: read as ended where its console was lost (the journal is not changed)",
+                path.display()
+            );
+            for (i, kind) in closing.into_iter().enumerate() {
+                entries.push(crate::timeline::Entry {
+                    seq: last.seq + 1 + i as u64,
+                    wall: last.wall,
+                    t_ms: last.t_ms,
+                    kind,
+                });
+            }
+        }
+    }
     let md = match format {
         "json" => format!("{:#}\n", crate::timeline::json::render(&entries)),
         _ => crate::timeline::report::render(&entries),

@@ -6,18 +6,19 @@ use std::path::PathBuf;
 
 use crate::timeline::EntryKind;
 
-/// The journal and entries of a session that can be resumed (it exists and no console has it).
+/// The journal and entries of a session that can be resumed (it exists and no console has it),
+/// read as `gameday report` reads it: what was passed over or reordered, said (file:line).
 pub fn resumable(
     dir: &std::path::Path,
     id: &str,
     backend: &crate::model::BackendInfo,
-) -> anyhow::Result<(PathBuf, Vec<crate::timeline::Entry>)> {
+) -> anyhow::Result<(PathBuf, crate::store::journal::Read)> {
     let path = existing(dir, id, backend)?;
     if crate::store::journal::in_use(&path) {
         anyhow::bail!("session {id} is open in another console");
     }
-    let entries = crate::store::journal::read(&path)?;
-    Ok((path, entries))
+    let read = crate::store::journal::read_all(&path)?;
+    Ok((path, read))
 }
 
 /// An existing session's journal, to resume or to join: it must have run on this system.

@@ -38,7 +38,11 @@ pub(super) async fn open(opts: &mut Options, channel: Option<&Arc<dyn DrillChann
     // so does a responder who rejoins a drill.
     let info = opts.backend.info();
     let earlier = match (&opts.resume, &opts.drill) {
-        (Some(id), _) => Some(resume::resumable(&opts.sessions_dir, id, &info)?.1),
+        (Some(id), _) => {
+            let read = resume::resumable(&opts.sessions_dir, id, &info)?.1;
+            opts.warnings.extend(read.warnings);
+            Some(read.entries)
+        }
         (None, Some((id, name))) => Some(drill::responder(&opts.sessions_dir, id, name, &info, channel).await?.1),
         (None, None) => None,
     }

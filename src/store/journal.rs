@@ -174,13 +174,20 @@ pub const LINE_LIMIT: usize = 1024 * 1024;
 
 /// Reads a journal back, tolerating what crashes and upgrades leave: a torn last line (the
 /// process died mid-write) and a line that is not an entry are passed over with a warning that
-/// names file and line; entries of unknown kinds are kept as such. A file whose first line is
+/// names file and line; entries of unknown kinds are kept as such. A journal is a record, read
+/// as one: a line whose number was read before (a copy, a bad merge) is passed over, and lines
+/// out of order (a revert before its inject) are read in the order they were written, each said
+/// with file:line, so no fault is invented or ends before it began. A file whose first line is
 /// not an entry is not a journal: that is an error; so is what is no regular file (a FIFO, a
 /// device) or larger than `JOURNAL_LIMIT`, never waited on nor read to its end.
 pub fn read_all(path: &Path) -> anyhow::Result<Read> {
     let bytes =
         crate::files::read_regular(path, JOURNAL_LIMIT).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let mut out = Read::default();
+    // Each entry's number, and the line it was read on.
+    let mut seen: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
+    let mut highest: Option<(u64, usize)> = None;
+    let mut reordered = false;
     let mut lines = bytes.split_inclusive(|b| *b == b'\n').enumerate().peekable();
     while let Some((i, line)) = lines.next() {
         let at = format!("{}:{}", path.display(), i + 1);
@@ -201,15 +208,37 @@ pub fn read_all(path: &Path) -> anyhow::Result<Read> {
         }
         match parse_line(line) {
             Ok(e) => {
+                if let Some(first) = seen.get(&e.seq) {
+                    out.warnings.push(format!(
+                        "{at}: entry {} again (first on line {first}): passed over, the first one is read",
+                        e.seq
+                    ));
+                    continue;
+                }
+                if let Some((top, top_line)) = highest.filter(|(top, _)| e.seq < *top) {
+                    out.warnings.push(format!(
+                        "{at}: entry {} comes after entry {top} (line {top_line}): out of order, read in the order \
+                         they were written",
+                        e.seq
+                    ));
+                    reordered = true;
+                }
                 if let EntryKind::Unknown { name, .. } = &e.kind {
                     out.warnings
                         .push(format!("{at}: an entry of a kind this version does not know ({name}) is kept as it is"));
+                }
+                seen.insert(e.seq, i + 1);
+                if highest.is_none_or(|(top, _)| e.seq > top) {
+                    highest = Some((e.seq, i + 1));
                 }
                 out.entries.push(e)
             }
             Err(e) if out.entries.is_empty() => anyhow::bail!("{at}: {e}"),
             Err(e) => out.warnings.push(format!("{at}: skipped: {e}")),
         }
+    }
+    if reordered {
+        out.entries.sort_by_key(|e| e.seq);
     }
     Ok(out)
 }
