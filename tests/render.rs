@@ -355,6 +355,66 @@ fn at_80x24_with_a_fault_live_the_bar_names_the_abort_key_first() {
 }
 
 #[test]
+fn at_80x24_with_a_fault_live_no_popup_covers_the_abort_bar_and_the_footer_keeps_help() {
+    // Each popup a person can open while a fault is live, opened as they would.
+    type Open = fn(&mut Harness);
+    let popups: [(&str, Open); 6] = [
+        ("the preset picker", |h| {
+            h.key(KeyCode::Char('i'));
+        }),
+        ("the target list", |h| {
+            h.key(KeyCode::Char('i'));
+            h.pick("config-corrupt");
+        }),
+        ("the help", |h| {
+            h.key(KeyCode::Char('?'));
+        }),
+        ("the note editor", |h| {
+            h.key(KeyCode::Char('n'));
+            h.typed("the pager fired");
+        }),
+        ("the command line", |h| {
+            h.key(KeyCode::Char(':'));
+            h.typed("note x");
+        }),
+        ("the quit question", |h| {
+            h.key(KeyCode::Char('q'));
+        }),
+    ];
+    for (what, open) in popups {
+        let mut h = live_on_a_run_sheet();
+        h.send(Event::Resize { width: 80, height: 24 });
+        open(&mut h);
+        let term = draw_at(&h, 80, 24);
+        let screen = text(&term);
+        let lines: Vec<&str> = screen.lines().collect();
+        // The key that aborts from where they are: Space, or the chord in a text field.
+        let typing = h.s.context().is_text();
+        let bar =
+            if typing { " ■ CTRL-G aborts (typing) · FAULT LIVE #1" } else { " ■ SPACE aborts · FAULT LIVE #1" };
+        assert!(lines[1].starts_with(bar), "{what} covers the abort bar, or names the wrong key:\n{screen}");
+        let buf = term.backend().buffer();
+        for x in [0, 40, 79] {
+            assert_eq!(buf[(x, 1)].bg, Color::Red, "{what}: the bar is red across (x={x})\n{screen}");
+        }
+        let footer = lines[23];
+        if h.s.ui.input.is_some() {
+            // The command line is the footer; the bar names the chord.
+            assert!(footer.starts_with(':'), "{what}: {footer:?}");
+            continue;
+        }
+        // Space, or Ctrl-G where Space is typed; first, so it is never cut off.
+        assert!(
+            footer.starts_with(" Space ABORT") || footer.starts_with(" Ctrl-G abort (typing)"),
+            "{what}: the footer names the abort key first: {footer:?}\n{screen}"
+        );
+        // Help, where ? means help (not in a text field), next.
+        let help = gameday::app::keymap::footer(h.s.context()).iter().any(|(_, what)| *what == "help");
+        assert!(!help || footer.contains(" ? help"), "{what}: the footer keeps ? for help: {footer:?}\n{screen}");
+    }
+}
+
+#[test]
 fn at_160x48_with_a_run_sheet_and_a_fault_live_no_service_is_dropped() {
     let h = live_on_a_run_sheet();
     let term = draw_at(&h, 160, 48);
@@ -380,7 +440,7 @@ fn the_help_scrolls_on_a_small_screen() {
     h.send(Event::Resize { width: 80, height: 24 });
     h.key(KeyCode::Char('?'));
     let first = text(&draw_at(&h, 80, 24));
-    assert!(first.contains("Help · rows 1-20 of"), "{first}");
+    assert!(first.contains("Help · rows 1-18 of"), "{first}");
     for _ in 0..200 {
         h.key(KeyCode::Down);
     }

@@ -117,6 +117,7 @@ fn confirmation(h: &mut Harness, ends_by_itself: Option<&str>) -> (String, bool)
     h.send(Event::Previewed { spec: Box::new(spec), result: Ok(prepared) });
     let FaultPhase::Armed { preview, .. } = &h.s.fault.phase else { panic!("no confirmation: {:?}", h.s.fault.phase) };
     let said = gameday::app::fault::preview::ending(preview, h.s.watchdog_alive());
+    h.key(KeyCode::Esc); // back to the form
     h.key(KeyCode::Esc);
     said
 }

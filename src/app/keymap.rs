@@ -312,12 +312,20 @@ pub fn lookup(ctx: Context, ev: &KeyEvent) -> Option<Action> {
 /// then the general ones. A key shows once, with the binding that wins for it here.
 pub fn footer(ctx: Context) -> Vec<(String, &'static str)> {
     let applies = |b: &&Binding| b.applies(ctx) && !matches!(b.action, PageUp | PageDown | Suspend);
+    // The way to abort first, then help (so a narrow terminal still shows both), then the
+    // context's own keys, then the rest.
+    let first = |b: &&Binding| matches!(b.action, Abort | Help);
     let abort = BINDINGS.iter().filter(applies).filter(|b| b.action == Abort);
-    let own = BINDINGS.iter().filter(applies).filter(|b| b.scope == Scope::Only(ctx) && b.action != Abort);
-    let general = BINDINGS.iter().filter(applies).filter(|b| b.scope != Scope::Only(ctx) && b.action != Abort);
+    // (Unless the context gives its key a meaning of its own: in the help, ? closes it.)
+    let overridden = |b: &&Binding| {
+        BINDINGS.iter().any(|o| o.scope == Scope::Only(ctx) && o.keys.iter().any(|k| b.keys.contains(k)))
+    };
+    let help = BINDINGS.iter().filter(applies).filter(|b| b.action == Help && !overridden(b));
+    let own = BINDINGS.iter().filter(applies).filter(|b| b.scope == Scope::Only(ctx) && !first(b));
+    let general = BINDINGS.iter().filter(applies).filter(|b| b.scope != Scope::Only(ctx) && !first(b));
     let mut seen: Vec<Key> = Vec::new();
     let mut out: Vec<(String, &'static str)> = Vec::new();
-    for b in abort.rev().chain(own).chain(general) {
+    for b in abort.rev().chain(help).chain(own).chain(general) {
         let keys: Vec<Key> = b.keys.iter().copied().filter(|k| !seen.contains(k)).collect();
         if keys.is_empty() || out.iter().any(|(_, s)| *s == b.short) {
             continue;
@@ -398,7 +406,8 @@ pub fn help_columns(width: u16) -> (Vec<HelpSection>, Vec<HelpSection>) {
     (left, right)
 }
 
-/// How far the help scrolls on a screen of this size: its rows less those that show.
+/// How far the help scrolls in a popup area of this size (`AppState::popup_rows`): its rows
+/// less those that show.
 pub fn help_max_scroll(width: u16, height: u16) -> usize {
     let (left, right) = help_columns(width);
     let rows = |c: &[HelpSection]| c.iter().map(|s| s.rows.len() + 1).sum::<usize>();

@@ -161,6 +161,25 @@ impl AppState {
     }
 
     /// This session, and its live fault if any (what the cluster lock's holder is compared to).
+    /// Rows of the red bar: the fault (three while its revert keeps failing), faults left by
+    /// earlier sessions being reverted, a fault another console holds.
+    pub fn abort_bar_rows(&self) -> u16 {
+        let fault = match &self.fault.phase {
+            FaultPhase::Reverting { attempt, .. } if *attempt > super::fault::LOUD_AFTER_ATTEMPTS => 3,
+            FaultPhase::Idle | FaultPhase::Armed { .. } => 0,
+            _ => 1,
+        };
+        let elsewhere = self.fault.idle() && self.cluster.elsewhere(self.own()).is_some();
+        fault + u16::from(self.cleanup.live() > 0) + u16::from(elsewhere)
+    }
+
+    /// The rows popups may take: all but the header, the red bar, the journal's warning and
+    /// the footer, which stay in sight whatever is open.
+    pub fn popup_rows(&self) -> u16 {
+        let chrome = 2 + self.abort_bar_rows() + u16::from(self.journal.error.is_some());
+        self.ui.size.1.saturating_sub(chrome)
+    }
+
     pub fn own(&self) -> (&str, Option<u64>) {
         (&self.session.id, self.fault.live().map(|f| f.id))
     }

@@ -59,12 +59,7 @@ pub fn header(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
 }
 
 pub fn abort_bar_height(s: &AppState) -> u16 {
-    let fault = match &s.fault.phase {
-        FaultPhase::Reverting { attempt, .. } if *attempt > LOUD_AFTER_ATTEMPTS => 3,
-        FaultPhase::Idle | FaultPhase::Armed { .. } => 0,
-        _ => 1,
-    };
-    fault + u16::from(s.cleanup.live() > 0) + u16::from(held_elsewhere(s).is_some())
+    s.abort_bar_rows()
 }
 
 /// The line for a fault another console holds, when this one has none in the cluster.
@@ -87,10 +82,14 @@ fn held_elsewhere(s: &AppState) -> Option<String> {
 
 pub fn abort_bar(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     // The abort key comes first: on a narrow terminal the end of the line is what is cut.
-    let typing = format!("{} while typing", ABORT_CHORD.label());
+    // In a text field Space is a space: the bar then leads with the chord that aborts there.
+    let (key, typing) = match s.context().is_text() {
+        true => (format!("{} aborts (typing)", ABORT_CHORD.label().to_uppercase()), "Space outside text".to_string()),
+        false => ("SPACE aborts".to_string(), format!("{} while typing", ABORT_CHORD.label())),
+    };
     let lines: Vec<Line> = match &s.fault.phase {
         FaultPhase::Preparing { fault, abort: None } => vec![Line::from(format!(
-            " ■ SPACE aborts · PREPARING #{} {} → {} … · {typing}",
+            " ■ {key} · PREPARING #{} {} → {} … · {typing}",
             fault.id, fault.plan.preset, fault.plan.target
         ))],
         FaultPhase::Preparing { fault, abort: Some(_) } => vec![Line::from(format!(
@@ -98,7 +97,7 @@ pub fn abort_bar(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             fault.id, fault.plan.preset, fault.plan.target
         ))],
         FaultPhase::Applying { fault, abort: None } => vec![Line::from(format!(
-            " ■ SPACE aborts · INJECTING #{} {} → {} … · {typing}",
+            " ■ {key} · INJECTING #{} {} → {} … · {typing}",
             fault.id, fault.plan.preset, fault.plan.target
         ))],
         FaultPhase::Applying { fault, abort: Some(_) } => vec![Line::from(format!(
@@ -108,7 +107,7 @@ pub fn abort_bar(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         FaultPhase::Active { fault } => {
             let left = fault.deadline_ms.map(|d| d.saturating_sub(s.book.now.t_ms)).unwrap_or(0);
             vec![Line::from(format!(
-                " ■ SPACE aborts · FAULT LIVE #{} {} → {} · {} left of {} · {typing}",
+                " ■ {key} · FAULT LIVE #{} {} → {} · {} left of {} · {typing}",
                 fault.id,
                 fault.plan.preset,
                 fault.plan.target,

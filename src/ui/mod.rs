@@ -92,6 +92,9 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
     bars::status(frame, status, s, t);
     bars::footer(frame, footer, s, t);
 
+    // Popups take the body and the status line, never the header, the abort bar, the journal's
+    // warning or the footer: the way to abort stays in sight whatever is open.
+    let area = Rect { y: body.y, height: body.height + status.height, ..area };
     match &s.ui.overlay {
         Overlay::Help { scroll } => help::draw(frame, area, t, *scroll),
         Overlay::Picker { cursor, target } => picker::draw_presets(frame, area, s, t, *cursor, target.as_ref()),

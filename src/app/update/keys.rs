@@ -137,7 +137,7 @@ fn on_action(s: &mut AppState, ctx: Context, action: Option<Action>) {
     match (ctx, action) {
         (_, Action::Help) => s.ui.overlay = Overlay::Help { scroll: 0 },
         (Context::Help, Action::Up | Action::Down | Action::PageUp | Action::PageDown) => {
-            let max = keymap::help_max_scroll(s.ui.size.0, s.ui.size.1);
+            let max = keymap::help_max_scroll(s.ui.size.0, s.popup_rows());
             if let Overlay::Help { scroll } = &mut s.ui.overlay {
                 *scroll = step(*scroll, action, max + 1);
             }
