@@ -299,3 +299,27 @@ fn a_service_the_console_can_reach_gets_a_probe_by_default() {
     let (mut h, _) = configured("[[probe]]\nname = \"api\"\ntcp = \"h:1\"\n");
     assert!(h.send(Event::Backend(TopologyDelta::Reachable { service: "api".into(), addr: "x:1".into() })).is_empty());
 }
+
+#[test]
+fn a_service_probe_fails_only_when_nothing_answers_slower_answers_are_for_the_checks_written_for_it() {
+    let mut h = Harness::demo();
+    h.command("probe front service sock-shop/front-end");
+    h.advance(3_000);
+    let state = |h: &Harness| gameday::app::steady::probe_state(h.s.steady.readings.get("front"));
+    assert_eq!(state(&h), "ok");
+    // Latency on carts makes the front door slower (degraded): not a failure of the probe.
+    let fx = h.command("inject network-latency sock-shop/carts latency_ms=400");
+    h.run_effects(fx);
+    h.advance(5_000);
+    let front = h.s.picture.health.get("sock-shop/front-end").map(|s| s.state());
+    assert_eq!(front, Some(gameday::timeline::Health::Degraded));
+    assert_eq!(state(&h), "ok", "no threshold was written for it");
+    let fx = h.key(ratatui::crossterm::event::KeyCode::Char(' '));
+    h.run_effects(fx);
+    h.advance(20_000);
+    // Nothing answers: failing.
+    let fx = h.command("inject scale-to-zero sock-shop/front-end");
+    h.run_effects(fx);
+    h.advance(5_000);
+    assert_eq!(state(&h), "failing");
+}
