@@ -453,3 +453,20 @@ fn the_help_scrolls_on_a_small_screen() {
     h.key(KeyCode::Char('q'));
     assert!(matches!(h.s.ui.overlay, gameday::app::state::Overlay::None));
 }
+
+#[test]
+fn the_status_line_never_says_what_is_no_longer_so() {
+    let mut h = warm();
+    h.command("note the pager fired");
+    assert!(text(&draw_at(&h, 140, 42)).contains("note added to the timeline"));
+    h.advance(14_000);
+    assert!(text(&draw_at(&h, 140, 42)).contains("note added to the timeline"), "read for a while");
+    h.advance(2_000);
+    assert!(!text(&draw_at(&h, 140, 42)).contains("note added to the timeline"), "then gone");
+    // A warning or an error stays long enough to be read after looking away.
+    h.command("frobnicate");
+    h.advance(50_000);
+    assert!(text(&draw_at(&h, 140, 42)).contains("unknown command 'frobnicate'"));
+    h.advance(11_000);
+    assert!(!text(&draw_at(&h, 140, 42)).contains("unknown command"));
+}

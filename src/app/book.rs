@@ -17,6 +17,25 @@ pub enum Level {
 pub struct Status {
     pub text: String,
     pub level: Level,
+    /// When it was said (ms since start): a message goes from the status line once it is old
+    /// (`Status::shown`), so the line never says what is no longer so.
+    pub at_ms: u64,
+}
+
+impl Status {
+    /// How long a message stays on the status line: a word of information a little while, a
+    /// warning or an error long enough to be read after looking away.
+    pub fn lasts_ms(&self) -> u64 {
+        match self.level {
+            Level::Info => 15_000,
+            Level::Warning | Level::Error => 60_000,
+        }
+    }
+
+    /// Whether it is still shown at `now_ms`.
+    pub fn shown(&self, now_ms: u64) -> bool {
+        now_ms.saturating_sub(self.at_ms) < self.lasts_ms()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -62,7 +81,7 @@ impl Book {
     pub fn say(&mut self, level: Level, text: impl Into<String>) {
         let text = text.into();
         let text = crate::text::one_line(&text).into_owned();
-        self.status = Some(Status { text, level });
+        self.status = Some(Status { text, level, at_ms: self.now.t_ms });
     }
 
     /// The effects asked for since the last call.

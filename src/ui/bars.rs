@@ -165,7 +165,7 @@ pub fn journal_bar(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
 }
 
 pub fn status(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
-    let Some(st) = &s.book.status else { return };
+    let Some(st) = s.book.status.as_ref().filter(|st| st.shown(s.book.now.t_ms)) else { return };
     let color = match st.level {
         Level::Info => t.ui.info,
         Level::Warning => t.ui.warning,
