@@ -470,3 +470,34 @@ fn the_status_line_never_says_what_is_no_longer_so() {
     h.advance(11_000);
     assert!(!text(&draw_at(&h, 140, 42)).contains("unknown command"));
 }
+
+#[test]
+fn the_helps_columns_never_run_into_each_other() {
+    // Every width from the narrowest that shows two columns up: each left line ends before
+    // the right column starts, with a space between them.
+    let first = (80..400u16).find(|w| !gameday::app::keymap::help_columns(*w).1.is_empty()).unwrap();
+    println!("two columns from {first} columns");
+    for w in first..=first + 80 {
+        let mut h = warm();
+        h.send(Event::Resize { width: w, height: 60 });
+        h.key(KeyCode::Char('?'));
+        let term = draw_at(&h, w, 60);
+        let buf = term.backend().buffer();
+        let (left, right) = gameday::app::keymap::help_columns(w);
+        assert!(!right.is_empty(), "two columns at {w}");
+        // The right column's first section title, where it starts.
+        let title = &right[0].title;
+        let (x0, y0) = (0..60u16)
+            .find_map(|y| {
+                let row: String = (0..w).map(|x| buf[(x, y)].symbol()).collect();
+                row.find(title.as_str()).map(|i| (row[..i].chars().count() as u16, y))
+            })
+            .unwrap_or_else(|| panic!("no {title} at {w}"));
+        let rows = left.iter().map(|s| s.rows.len() + 1).sum::<usize>() as u16;
+        for y in y0..(y0 + rows).min(58) {
+            let gap = buf[(x0 - 1, y)].symbol();
+            let row: String = (0..w).map(|x| buf[(x, y)].symbol()).collect();
+            assert_eq!(gap, " ", "at width {w}, row {y} runs into the right column:\n{row}");
+        }
+    }
+}

@@ -202,15 +202,9 @@ pub const BINDINGS: &[Binding] = &[
     b(&[k(' ')], Abort, "ABORT", "ABORT the active fault", Scope::OutsideText),
     // Listed after the general Space so that the footer, which shows abort keys last first,
     // names it in a responder's console.
-    b(
-        &[k(' ')],
-        Abort,
-        "STOP",
-        "drill: emergency stop (the facilitator's console aborts its fault)",
-        Scope::Only(C::Drill),
-    ),
+    b(&[k(' ')], Abort, "STOP", "emergency stop: the facilitator's console aborts", Scope::Only(C::Drill)),
     b(&[ctrl('c')], Quit, "quit", "quit (reverts the active fault first)", Scope::Anywhere),
-    b(&[ctrl('z')], Suspend, "suspend", "suspend the console (refused while a fault is live)", Scope::Anywhere),
+    b(&[ctrl('z')], Suspend, "suspend", "suspend the console (not while a fault is live)", Scope::Anywhere),
     // Quit with something unfinished (a live fault, leftovers, steps, responders): only y quits.
     b(&[k('y')], Yes, "yes", "quit (a live fault is aborted first)", Scope::Only(C::QuitConfirm)),
     b(&[k('n'), ESC, k('q')], Back, "no", "stay", Scope::Only(C::QuitConfirm)),
@@ -220,7 +214,7 @@ pub const BINDINGS: &[Binding] = &[
         &[code(KeyCode::Tab)],
         Complete,
         "complete",
-        "complete the word: a command, preset, target or parameter",
+        "complete a command, preset, target or parameter",
         Scope::Only(C::CommandLine),
     ),
     b(
@@ -281,7 +275,7 @@ pub const BINDINGS: &[Binding] = &[
     b(&[code(KeyCode::Down), k('j')], Down, "down", "move down", Scope::OutsideText),
     b(&[code(KeyCode::PageUp)], PageUp, "page up", "page up", Scope::OutsideText),
     b(&[code(KeyCode::PageDown)], PageDown, "page down", "page down", Scope::OutsideText),
-    b(&[ENTER], Select, "faults for it", "pick a fault for the selected workload, pod or node", Scope::Only(C::Main)),
+    b(&[ENTER], Select, "faults for it", "pick a fault for the selected workload, pod, node", Scope::Only(C::Main)),
     b(&[ENTER], Select, "choose", "choose this preset", Scope::Only(C::Picker)),
     b(&[ENTER], Select, "choose", "choose this target", Scope::Only(C::Targets)),
     b(&[ESC], Back, "back", "back", Scope::OutsideText),
@@ -291,7 +285,7 @@ pub const BINDINGS: &[Binding] = &[
         &[code(KeyCode::Tab)],
         SwitchFocus,
         "tree/timeline",
-        "the arrows move in the tree, or scroll the timeline",
+        "arrows move in the tree, or scroll the timeline",
         Scope::Only(C::Main),
     ),
     b(&[code(KeyCode::End)], Newest, "newest", "the timeline follows the newest entry again", Scope::Only(C::Main)),
@@ -388,11 +382,37 @@ pub fn help_document() -> Vec<HelpSection> {
     out
 }
 
+impl HelpSection {
+    /// The width its keys are padded to: wider when one of them is long.
+    pub fn key_width(&self) -> usize {
+        if self.rows.iter().any(|(k, _)| k.chars().count() > 14) {
+            24
+        } else {
+            14
+        }
+    }
+
+    /// Its widest line as drawn: the title, or a row indented by two.
+    pub fn width(&self) -> usize {
+        let w = self.key_width();
+        let rows = self.rows.iter().map(|(k, what)| 2 + k.chars().count().max(w) + what.chars().count());
+        rows.chain([self.title.chars().count()]).max().unwrap_or(0)
+    }
+}
+
+/// How wide the help's popup is in two columns: each as wide as the widest line of all, and a
+/// space between them, so no line is cut or runs into the other column.
+pub fn help_two_column_width() -> u16 {
+    let widest = help_document().iter().map(HelpSection::width).max().unwrap_or(0);
+    u16::try_from(2 * (widest + 1) + 2).unwrap_or(u16::MAX)
+}
+
 /// The help in one column, or two when the screen is wide enough, sections kept whole.
 pub fn help_columns(width: u16) -> (Vec<HelpSection>, Vec<HelpSection>) {
     let sections = help_document();
     let total: usize = sections.iter().map(|s| s.rows.len() + 1).sum();
-    let two = width >= 124;
+    // The popup keeps a column either side.
+    let two = width.saturating_sub(2) >= help_two_column_width();
     let (mut left, mut right) = (Vec::new(), Vec::new());
     let mut left_rows = 0;
     for sec in sections {

@@ -13,8 +13,8 @@ use crate::config::theme::Theme;
 fn lines(sections: Vec<keymap::HelpSection>, t: &Theme) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     for sec in sections {
+        let width = sec.key_width();
         out.push(Line::from(Span::styled(sec.title, t.title())));
-        let width = if sec.rows.iter().any(|(k, _)| k.chars().count() > 14) { 24 } else { 14 };
         out.extend(sec.rows.into_iter().map(|(keys, what)| {
             Line::from(vec![Span::styled(format!("  {keys:<width$}"), t.text()), Span::styled(what, t.muted())])
         }));
@@ -29,7 +29,7 @@ pub fn draw(frame: &mut Frame, area: Rect, t: &Theme, scroll: usize) {
     let two = !right.is_empty();
     let (left, right) = (lines(left, t), lines(right, t));
     let rows = left.len().max(right.len());
-    let r = popup(area, if two { 136 } else { 76 }, rows as u16 + 2);
+    let r = popup(area, if two { keymap::help_two_column_width() } else { 76 }, rows as u16 + 2);
     super::clear(frame, r, t);
     let visible = r.height.saturating_sub(2) as usize;
     let scroll = scroll.min(rows.saturating_sub(visible));
