@@ -20,6 +20,8 @@ pub struct Console {
     master: Option<Box<dyn MasterPty + Send>>,
     /// Set when the terminal is closed: the reader lets go of its end.
     closed: Arc<std::sync::atomic::AtomicBool>,
+    /// Set when the reader has read all the program wrote (its end of the terminal closed).
+    drained: Arc<std::sync::atomic::AtomicBool>,
     pub dir: tempfile::TempDir,
 }
 
@@ -55,6 +57,8 @@ impl Console {
         let (p, r) = (parser.clone(), raw.clone());
         let closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stop = closed.clone();
+        let drained = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let done = drained.clone();
         let fd = pair.master.as_raw_fd().expect("the pty's fd");
         std::thread::spawn(move || {
             let mut buf = [0u8; 65536];
@@ -72,8 +76,9 @@ impl Console {
                     }
                 }
             }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
         });
-        Console { child, writer: Some(writer), parser, raw, master: Some(pair.master), closed, dir }
+        Console { child, writer: Some(writer), parser, raw, master: Some(pair.master), closed, drained, dir }
     }
 
     /// The console's home, kept for the next console (after this one exited).
@@ -251,6 +256,12 @@ impl Console {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
+                // What it wrote last (leaving the alternate screen) is read before anyone
+                // looks at the screen: the reader stops at the end of it.
+                let until = Instant::now() + Duration::from_secs(5);
+                while !self.drained.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < until {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
                 return status.exit_code();
             }
             if Instant::now() > deadline {
