@@ -38,7 +38,7 @@ fn a_gameday_on_the_demo_from_inject_to_abort_to_report() {
     c.wait_gone("FAULT LIVE", T);
 
     c.command("export report.md");
-    c.wait_for("report written to report.md", T);
+    c.wait_exported("report.md", T);
     let report = std::fs::read_to_string(c.dir.path().join("report.md")).unwrap();
     assert!(report.starts_with("# Gameday report: sock-shop (simulated, 3 nodes) (demo)"), "{report}");
     assert!(report.contains("| 1 | pod-delete | sock-shop/carts |"), "{report}");
@@ -199,7 +199,7 @@ fn a_stop_condition_from_the_session_file_aborts_the_fault_by_itself() {
     c.wait_reverted(1, T);
     c.wait_gone("FAULT LIVE", T);
     c.command("export report.md");
-    c.wait_for("report written to report.md", T);
+    c.wait_exported("report.md", T);
     let report = std::fs::read_to_string(c.dir.path().join("report.md")).unwrap();
     assert!(report.contains("## Steady state"), "{report}");
     assert!(report.contains("| 1 | network-latency on sock-shop/carts | holds ("), "{report}");
@@ -277,7 +277,7 @@ target = "sock-shop/payment"
     c.wait_for("- skipped         2. payment goes away", T);
     c.wait_for("done: :export writes the report", T);
     c.command("export report.md");
-    c.wait_for("report written to report.md", T);
+    c.wait_exported("report.md", T);
     let report = std::fs::read_to_string(c.dir.path().join("report.md")).unwrap();
     assert!(
         report.contains("| Facilitator | Ana |") && report.contains("| Participants | Ben (operator) |"),
@@ -416,7 +416,7 @@ observe = "2s"
     r.send("q");
     assert_eq!(r.wait_exit(T), 0);
     f.command("export report.md");
-    f.wait_for("report written to report.md", T);
+    f.wait_exported("report.md", T);
     let report = std::fs::read_to_string(f.dir.path().join("report.md")).unwrap();
     assert!(report.contains("## Drill"), "{report}");
     assert!(report.contains("Responders: cy. Faults were revealed to them once (#1 at +0"), "{report}");

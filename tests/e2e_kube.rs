@@ -53,7 +53,7 @@ async fn scale_a_deployment_to_zero_press_space_and_see_it_back() {
         .is_none());
 
     c.command("export report.md");
-    c.wait_for("report written to report.md", T);
+    c.wait_exported("report.md", T);
     let report = std::fs::read_to_string(c.dir.path().join("report.md")).unwrap();
     assert!(report.contains("| 1 | scale-to-zero | shop/carts |"), "{report}");
     assert!(report.contains("shop/carts healthy > down"), "{report}");
@@ -215,7 +215,7 @@ duration = "3s"
     assert!(server.list("chaosengines", Some("shop")).is_empty(), "tidied up");
     c.command("outcome held");
     c.command("export report.md");
-    c.wait_for("report written to report.md", T);
+    c.wait_exported("report.md", T);
     let report = std::fs::read_to_string(c.dir.path().join("report.md")).unwrap();
     assert!(report.contains("finished by itself: Litmus pod-delete verdict Pass"), "{report}");
     c.send("q");

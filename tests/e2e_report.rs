@@ -36,7 +36,7 @@ fn an_export_says_in_progress_and_the_final_report_is_written_at_the_end() {
     c.send(" ");
     c.wait_reverted(1, T);
     c.command("export report.md");
-    c.wait_for("report written to report.md", T);
+    c.wait_exported("report.md", T);
     let exported = std::fs::read_to_string(c.dir.path().join("report.md")).unwrap();
     assert!(exported.contains("| Ended | not yet: the session is in progress (exported at +00:"), "{exported}");
     c.press("q");

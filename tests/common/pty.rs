@@ -207,6 +207,19 @@ impl Console {
         }
     }
 
+    /// Waits until the journal says the report was written to a file named `name`, and
+    /// returns its path (recorded absolute, whatever was typed).
+    pub fn wait_exported(&self, name: &str, timeout: Duration) -> PathBuf {
+        let e = self.wait_for_entry(
+            &format!("the report written to {name}"),
+            |e| e["kind"] == "report_exported" && e["path"].as_str().is_some_and(|p| p.ends_with(&format!("/{name}"))),
+            timeout,
+        );
+        let path = PathBuf::from(e["path"].as_str().unwrap_or_default());
+        assert!(path.is_absolute(), "the timeline records an absolute path: {e}");
+        path
+    }
+
     /// Waits until the journal says fault `n`'s revert is confirmed (the status line saying so
     /// may already be replaced by the next message).
     pub fn wait_reverted(&self, n: u64, timeout: Duration) -> serde_json::Value {

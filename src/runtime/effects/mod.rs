@@ -194,6 +194,8 @@ impl Runner {
                 ),
                 Effect::WriteReport { path, markdown } => {
                     let tx = self.tx.clone();
+                    // Said and recorded as an absolute path: the timeline is read elsewhere.
+                    let path = std::path::absolute(&path).unwrap_or(path);
                     tokio::spawn(async move {
                         let p = path.clone();
                         let result = tokio::task::spawn_blocking(move || crate::store::report::write(&p, &markdown))
