@@ -106,16 +106,21 @@ async fn a_marked_fault_past_its_deadline_that_no_one_holds_is_reverted_by_the_w
     assert_eq!(dog.terminate(), 0);
     // This test's own watch (in this process) goes on reading signals meanwhile; the first
     // test shows the watchdog reads none.
-    let dogs: Vec<String> = f.server.requests()[before..]
+    within_grants(&f.server, before);
+}
+
+/// The watchdog's requests since `before` are within deploy/watchdog.yaml's grants (this test's
+/// own watch, which reads signals, left out), and this test's console side's within
+/// deploy/rbac.yaml's.
+fn within_grants(server: &common::apiserver::ApiServer, before: usize) {
+    let dogs: Vec<String> = server.requests()[before..]
         .iter()
         .filter(|r| !r.contains("metrics.k8s.io") && !r.contains("/services"))
         .cloned()
         .collect();
     common::rbac::assert_allowed_by("watchdog.yaml", &dogs);
-    // What this test's console side did is deploy/rbac.yaml's business (the fixture checks it):
-    // the watchdog's requests are checked above against its own grants.
-    common::rbac::assert_allowed(&f.server.requests()[..before]);
-    f.server.forget_requests();
+    common::rbac::assert_allowed(&server.requests()[..before]);
+    server.forget_requests();
 }
 
 /// Every kind of fault a killed console can leave on a cluster (Deployments, ConfigMaps,
@@ -198,16 +203,7 @@ async fn every_kind_of_fault_left_behind_is_reverted_by_the_watchdog_within_its_
     assert!(!dog.log().contains("403"), "{}", dog.log());
     assert!(f.server.list("chaosengines", Some("shop")).is_empty(), "the ChaosEngine is gone");
     assert!(f.server.list("networkchaos", Some("shop")).is_empty(), "the NetworkChaos is gone");
-    let dogs: Vec<String> = f.server.requests()[before..]
-        .iter()
-        .filter(|r| !r.contains("metrics.k8s.io") && !r.contains("/services"))
-        .cloned()
-        .collect();
-    common::rbac::assert_allowed_by("watchdog.yaml", &dogs);
-    // What this test's console side did is deploy/rbac.yaml's business (the fixture checks it):
-    // the watchdog's requests are checked above against its own grants.
-    common::rbac::assert_allowed(&f.server.requests()[..before]);
-    f.server.forget_requests();
+    within_grants(&f.server, before);
 }
 
 /// At rest the watchdog watches (one watch per marked kind, re-watched every few minutes)

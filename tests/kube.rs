@@ -558,16 +558,7 @@ async fn config_corrupt_with_a_restart_leaves_the_pod_template_as_it_found_it() 
     w.until(10, "the shop", |t| t.workload("shop", "carts").is_some_and(|w| w.ready == 3)).await;
     let b = &f.backend;
     let template = |s: &ApiServer| s.get("deployments", "shop", "carts").unwrap()["spec"]["template"].clone();
-    let pods = |s: &ApiServer| {
-        let mut names: Vec<String> = s
-            .list("pods", Some("shop"))
-            .into_iter()
-            .filter(|p| p["metadata"]["labels"]["app"] == "carts" && p["metadata"]["deletionTimestamp"].is_null())
-            .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
-            .collect();
-        names.sort();
-        names
-    };
+    let pods = |s: &ApiServer| s.live_pods("shop", "carts");
     let before = template(&f.server);
     let first = pods(&f.server);
     let h = apply(

@@ -81,16 +81,7 @@ async fn sidecar_first(f: &Fixture, w: &mut Watch) {
 /// Waits until the picture's carts pods are the server's, all ready.
 async fn caught_up(f: &Fixture, w: &mut Watch) {
     f.server.wait_until(Duration::from_secs(20), "carts ready", |s| s.ready_pods("shop", "carts") == 3).await;
-    let live = |s: &ApiServer| {
-        let mut names: Vec<String> = s
-            .list("pods", Some("shop"))
-            .into_iter()
-            .filter(|p| p["metadata"]["labels"]["app"] == "carts" && p["metadata"]["deletionTimestamp"].is_null())
-            .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
-            .collect();
-        names.sort();
-        names
-    };
+    let live = |s: &ApiServer| s.live_pods("shop", "carts");
     let want = live(&f.server);
     w.until(20, "the picture's carts pods to be the server's", |t| {
         let mut have: Vec<String> = t.pods_of("shop", "carts").map(|p| p.name.clone()).collect();

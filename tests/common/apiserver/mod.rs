@@ -378,6 +378,18 @@ impl ApiServer {
     }
 
     /// Ready pods of a workload (by the `app` label).
+    /// The names of the pods of app `app` in `ns` not being deleted, sorted.
+    pub fn live_pods(&self, ns: &str, app: &str) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .list("pods", Some(ns))
+            .into_iter()
+            .filter(|p| p["metadata"]["labels"]["app"] == app && p["metadata"]["deletionTimestamp"].is_null())
+            .filter_map(|p| p["metadata"]["name"].as_str().map(str::to_string))
+            .collect();
+        names.sort();
+        names
+    }
+
     pub fn ready_pods(&self, ns: &str, app: &str) -> usize {
         self.list("pods", Some(ns))
             .iter()
