@@ -123,7 +123,7 @@ fn main() {
     });
 
     // The real console: start to the complete topology on screen, then its memory.
-    let (mut on_screen, mut rss) = (Vec::new(), Vec::new());
+    let (mut on_screen, mut rss, mut kubectl) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..3 {
         let started = Instant::now();
         let kc = kubeconfig.to_str().unwrap();
@@ -134,6 +134,14 @@ fn main() {
         rss.push(common::rss_mib(&c.pid().to_string()));
         c.send("q");
         c.wait_exit(Duration::from_secs(20));
+        // kubectl listing the same pods in the same run, beside it.
+        let t0 = Instant::now();
+        let out = std::process::Command::new("kubectl").args(["--kubeconfig", kc, "get", "pods", "-A"]).output();
+        match out {
+            Ok(o) if o.status.success() => kubectl.push(t0.elapsed().as_secs_f64() * 1000.0),
+            Ok(o) => eprintln!("kubectl failed: {}", String::from_utf8_lossy(&o.stderr)),
+            Err(e) => eprintln!("kubectl not run: {e}"),
+        }
     }
 
     // One watch event: a pod's readiness flips (its workload and service change with it),
@@ -177,8 +185,12 @@ fn main() {
     println!("  connect to the complete topology (backend)       {:>8.0} ms", common::median(full));
     println!(
         "  start to the complete topology on screen (pty)   {:>8.0} ms   (aim < 2000 ms)",
-        common::median(on_screen)
+        common::median(on_screen.clone())
     );
+    if !kubectl.is_empty() {
+        let (k, c) = (common::median(kubectl), common::median(on_screen.clone()));
+        println!("  kubectl get pods -A, same server, same run       {k:>8.0} ms   (console {:.2} x kubectl)", c / k);
+    }
     println!("  console resident memory                          {:>8.1} MiB  (aim < 200 MB)", common::median(rss));
     println!(
         "  one watch event (picture + update, {:.1} deltas)  {:>8.2} µs   (aim < 10 µs)",
