@@ -85,8 +85,15 @@ fn header(md: &mut String, entries: &[Entry], faults: &[FaultSummary], status: S
     if !d.environment.is_empty() {
         let _ = writeln!(md, "| Environment | {} |", escape(&d.environment));
     }
-    if !d.participants.is_empty() {
-        let who: Vec<String> = d.participants.iter().map(|(n, r)| format!("{n} ({r})")).collect();
+    // With the drill's responders who joined (the roster), unless already named.
+    let mut people = d.participants.clone();
+    for r in super::drill::read(entries).responders {
+        if !people.iter().any(|(n, _)| *n == r) {
+            people.push((r, "responder, joined the drill".into()));
+        }
+    }
+    if !people.is_empty() {
+        let who: Vec<String> = people.iter().map(|(n, r)| format!("{n} ({r})")).collect();
         let _ = writeln!(md, "| Participants | {} |", escape(&who.join(", ")));
     }
     // A console lost for good: the session lasted as long as it was watched.
