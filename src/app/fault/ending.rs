@@ -281,8 +281,8 @@ impl Faults {
         }
         let message = format!(
             "fault #{id} runs to its own end: {why}; the console stops it only on an abort, or if it has not \
-             finished within {} s",
-            within_ms / 1000
+             finished within {}",
+            seconds(within_ms)
         );
         book.say(Level::Info, message.clone());
         book.record(EntryKind::Console { message, warning: false });
