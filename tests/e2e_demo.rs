@@ -28,7 +28,8 @@ fn a_gameday_on_the_demo_from_inject_to_abort_to_report() {
     c.wait_for("FAULT LIVE #1 pod-delete → sock-shop/carts", T);
     // The bar is red across the screen and names the abort key.
     let bar = row_with(&c, "FAULT LIVE #1");
-    assert!(c.screen().lines().nth(bar as usize).unwrap().starts_with(" ■ SPACE aborts · FAULT LIVE #1"));
+    let line = c.screen().lines().nth(bar as usize).unwrap().to_string();
+    assert!(line.starts_with(" ■ SPACE aborts · 0") && line.contains(" left of "), "{line}");
     assert_eq!(c.bg(bar, 0), vt100::Color::Idx(1), "red bar");
     assert_eq!(c.bg(bar, 150), vt100::Color::Idx(1), "across the screen");
     c.wait_for("deletes 1 of 3 pods of sock-shop/carts", T);

@@ -27,12 +27,14 @@ pub struct Alert {
 }
 
 impl Alert {
-    /// What its last tick says against what was expected.
-    pub fn verdict(&self) -> &'static str {
+    /// What its last tick says against what was expected. `expectations`: whether the session
+    /// expected any alert at all (a run-sheet's `expected_alerts`); without, a tick is what it is.
+    pub fn verdict(&self, expectations: bool) -> &'static str {
         let expected = !self.expected_by.is_empty();
         match (self.ticks.last().map(|t| t.fired), expected) {
             (Some(true), true) => "fired as expected",
-            (Some(true), false) => "fired (not expected)",
+            (Some(true), false) if expectations => "fired (not expected)",
+            (Some(true), false) => "fired",
             (Some(false), true) => "did not fire (expected to)",
             (Some(false), false) => "silent",
             (None, _) => "not ticked",
@@ -40,9 +42,14 @@ impl Alert {
     }
 
     /// Whether the verdict is one a reader must see (bold in the report).
-    pub fn finding(&self) -> bool {
-        !matches!(self.verdict(), "fired as expected" | "silent")
+    pub fn finding(&self, expectations: bool) -> bool {
+        !matches!(self.verdict(expectations), "fired as expected" | "fired" | "silent")
     }
+}
+
+/// Whether any of them was expected.
+pub fn expectations(alerts: &[Alert]) -> bool {
+    alerts.iter().any(|a| !a.expected_by.is_empty())
 }
 
 /// Every alert the session expected or ticked, in the order first named.

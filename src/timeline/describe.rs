@@ -89,7 +89,7 @@ impl EntryKind {
                 if let Some(f) = fault {
                     about.push(format!("fault #{f}"));
                 }
-                let word = if *fired { "FIRED" } else { "silent (did not fire)" };
+                let word = if *fired { "FIRED" } else { "did not fire" };
                 let about = if about.is_empty() { String::new() } else { format!(" ({})", about.join(", ")) };
                 let note = if note.is_empty() { String::new() } else { format!(": {note}") };
                 format!("alert {name} {word}{about}{note}")

@@ -97,7 +97,9 @@ pub fn render(entries: &[Entry]) -> serde_json::Value {
             _ => None,
         })
         .collect();
-    let alerts: Vec<serde_json::Value> = super::alerts::read(entries)
+    let read_alerts = super::alerts::read(entries);
+    let expectations = super::alerts::expectations(&read_alerts);
+    let alerts: Vec<serde_json::Value> = read_alerts
         .iter()
         .map(|a| {
             json!({
@@ -106,7 +108,7 @@ pub fn render(entries: &[Entry]) -> serde_json::Value {
                     "t_ms": t.t_ms, "at": t.wall, "fired": t.fired, "note": t.note, "author": t.author,
                     "fault": t.fault, "after_inject_ms": t.after_inject_ms,
                 })).collect::<Vec<_>>(),
-                "verdict": a.verdict(),
+                "verdict": a.verdict(expectations),
             })
         })
         .collect();

@@ -504,7 +504,8 @@ fn alerts(md: &mut String, entries: &[Entry]) {
             })
             .collect();
         let ticked = if ticks.is_empty() { "-".to_string() } else { ticks.join("; ") };
-        let verdict = if a.finding() { format!("**{}**", a.verdict()) } else { a.verdict().to_string() };
+        let e = super::alerts::expectations(&alerts);
+        let verdict = if a.finding(e) { format!("**{}**", a.verdict(e)) } else { a.verdict(e).to_string() };
         let _ = writeln!(md, "| {} | {expected} | {} | {verdict} |", escape(&a.name), escape(&ticked));
     }
     let _ = writeln!(md);

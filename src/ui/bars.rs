@@ -106,13 +106,14 @@ pub fn abort_bar(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         ))],
         FaultPhase::Active { fault } => {
             let left = fault.deadline_ms.map(|d| d.saturating_sub(s.book.now.t_ms)).unwrap_or(0);
+            // The time left before what it is: on a narrow terminal the end is what is cut.
             vec![Line::from(format!(
-                " ■ {key} · FAULT LIVE #{} {} → {} · {} left of {} · {typing}",
+                " ■ {key} · {} left of {} · FAULT LIVE #{} {} → {} · {typing}",
+                clock(left + 999),
+                clock(crate::app::fault::span_ms(fault)),
                 fault.id,
                 fault.plan.preset,
                 fault.plan.target,
-                clock(left + 999),
-                clock(crate::app::fault::span_ms(fault)),
             ))]
         }
         FaultPhase::Reverting { fault, attempt, last_error, .. } if *attempt > LOUD_AFTER_ATTEMPTS => vec![
