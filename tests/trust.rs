@@ -66,6 +66,13 @@ fn a_paste_into_the_command_line_or_filter_is_joined_and_never_run() {
     h.send(Event::Paste("carts\ndb".into()));
     assert_eq!(h.s.ui.filter, "carts db");
     assert!(matches!(h.s.ui.input, Some(TextInput::Filter(_))), "the filter stays open");
+    h.key(KeyCode::Esc);
+    // One line (a fast burst of typed keys arrives so) is kept as typed, its last space too.
+    h.key(KeyCode::Char(':'));
+    h.send(Event::Paste("inject network-latency sock-shop/carts ".into()));
+    h.typed("la");
+    let Some(TextInput::Command(t)) = &h.s.ui.input else { panic!("the command line is open") };
+    assert_eq!(t.lines(), ["inject network-latency sock-shop/carts la"]);
 }
 
 #[test]

@@ -187,7 +187,11 @@ pub fn paste(ui: &mut Ui, ctx: Context, raw: &str, book: &mut Book) -> Option<St
         cut = true;
     }
     let lines = text.lines().count();
-    let joined = || text.split(['\n', '\t']).map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
+    // One line, as typed (a burst of keys ending in a space keeps it); several, joined by spaces.
+    let joined = || match text.trim_end_matches('\n').contains('\n') {
+        false => text.trim_end_matches('\n').replace('\t', " "),
+        true => text.split(['\n', '\t']).map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" "),
+    };
     let mut form = None;
     match (ctx, &mut ui.input, &mut ui.overlay) {
         (Context::CommandLine, Some(TextInput::Command(t)), _) => {
