@@ -367,7 +367,9 @@ pub fn observed(impacts: &[Impact], end_ms: u64) -> String {
             if let Some(from) = since {
                 unwell_ms += end_ms.saturating_sub(from);
             }
-            let worst = i.worst_reading.as_deref().map(|r| format!(", worst {r}")).unwrap_or_default();
+            // The reading when it turned its worst (its peak is in the charts).
+            let worst =
+                i.worst_reading.as_deref().map(|r| format!(" ({r} when it turned {})", i.worst)).unwrap_or_default();
             format!("{} {} for {}{worst}", i.service, i.worst, seconds(unwell_ms))
         })
         .collect();
