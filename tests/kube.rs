@@ -441,6 +441,12 @@ async fn a_drain_waits_for_its_disruption_budgets_as_kubectl_drain_does() {
     assert!(f.server.get("nodes", "", &node).unwrap()["spec"]["unschedulable"].is_null(), "nothing was cordoned");
 }
 
+/// config-corrupt of carts' DB_HOST to a name that does not resolve, restarting its pods or not.
+fn bad_db_host(topo: &gameday::model::Topology, restart: &str) -> gameday::model::FaultSpec {
+    let params = [("key", text("DB_HOST")), ("value", text("nowhere.invalid")), ("restart", text(restart))];
+    spec("config-corrupt", "shop/carts", topo, &params, None)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_corrupt_image_unavailable_and_network_deny_are_undone() {
     let f = fixture(&[]).await;
@@ -448,17 +454,7 @@ async fn config_corrupt_image_unavailable_and_network_deny_are_undone() {
     w.until(10, "the shop", |t| t.workload("shop", "carts").is_some_and(|w| w.ready == 3)).await;
     let b = &f.backend;
 
-    let h = apply(
-        b,
-        &spec(
-            "config-corrupt",
-            "shop/carts",
-            &w.topo,
-            &[("key", text("DB_HOST")), ("value", text("nowhere.invalid")), ("restart", text("no"))],
-            None,
-        ),
-    )
-    .await;
+    let h = apply(b, &bad_db_host(&w.topo, "no")).await;
     assert_eq!(h.summary, "set DB_HOST=nowhere.invalid in ConfigMap shop/carts-config");
     assert_eq!(f.server.get("configmaps", "shop", "carts-config").unwrap()["data"]["DB_HOST"], "nowhere.invalid");
     b.revert(&h).await.unwrap();
@@ -561,17 +557,7 @@ async fn config_corrupt_with_a_restart_leaves_the_pod_template_as_it_found_it() 
     let pods = |s: &ApiServer| s.live_pods("shop", "carts");
     let before = template(&f.server);
     let first = pods(&f.server);
-    let h = apply(
-        b,
-        &spec(
-            "config-corrupt",
-            "shop/carts",
-            &w.topo,
-            &[("key", text("DB_HOST")), ("value", text("nowhere.invalid")), ("restart", text("yes"))],
-            None,
-        ),
-    )
-    .await;
+    let h = apply(b, &bad_db_host(&w.topo, "yes")).await;
     assert!(template(&f.server)["metadata"]["annotations"]["gameday.dev/restartedAt"].is_string());
     f.server
         .wait_until(Duration::from_secs(20), "carts rolled with the bad value", |s| {
