@@ -182,8 +182,16 @@ pub fn footer(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         Some(TextInput::Command(text)) | Some(TextInput::Filter(text)) => {
             let prompt = if matches!(s.ui.input, Some(TextInput::Command(_))) { ":" } else { "/" };
             frame.render_widget(Paragraph::new(prompt).style(t.title()), Rect { width: 1, ..area });
-            let rest = Rect { x: area.x + 1, width: area.width.saturating_sub(1), ..area };
+            // The way to abort stays on this row too, at its end, where there is room.
+            let hint = format!(" {} abort · Esc close ", ABORT_CHORD.label());
+            let hint_w = hint.chars().count() as u16;
+            let room = if area.width >= 60 { hint_w } else { 0 };
+            let rest = Rect { x: area.x + 1, width: area.width.saturating_sub(1 + room), ..area };
             frame.render_widget(&**text, rest);
+            if room > 0 {
+                let at = Rect { x: area.x + area.width - room, width: room, ..area };
+                frame.render_widget(Paragraph::new(hint).style(t.muted()), at);
+            }
         }
         None => keys(frame, area, s.context(), t),
     }
