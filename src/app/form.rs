@@ -172,13 +172,13 @@ impl ParamForm {
         }
     }
 
-    /// Enter: the plan to confirm, if every value is valid; else why not (the form stays).
     /// A form kept from before, shown again: its values checked against the cluster as it is now.
     pub fn revalidate(&mut self, planner: &Planner) {
         self.replan(planner);
         self.selected = true;
     }
 
+    /// Enter: the plan to confirm, if every value is valid; else why not (the form stays).
     pub fn submit(&mut self, planner: &Planner) -> Result<FaultPlan, String> {
         // Made again from the cluster as it is now: the pods may have changed since the last key.
         self.replan(planner);

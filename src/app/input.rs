@@ -188,7 +188,7 @@ pub fn paste(ui: &mut Ui, ctx: Context, raw: &str, book: &mut Book) -> Option<St
     }
     let lines = text.lines().count();
     // One line, as typed (a burst of keys ending in a space keeps it); several, joined by spaces.
-    let joined = || match text.trim_end_matches('\n').contains('\n') {
+    let joined = || match lines > 1 {
         false => text.trim_end_matches('\n').replace('\t', " "),
         true => text.split(['\n', '\t']).map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" "),
     };

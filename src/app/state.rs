@@ -160,7 +160,6 @@ impl AppState {
         SteadyView::of(&self.picture, &self.fault, self.book.t_ms())
     }
 
-    /// This session, and its live fault if any (what the cluster lock's holder is compared to).
     /// Rows of the red bar: the fault (three while its revert keeps failing), faults left by
     /// earlier sessions being reverted, a fault another console holds.
     pub fn abort_bar_rows(&self) -> u16 {
@@ -180,6 +179,7 @@ impl AppState {
         self.ui.size.1.saturating_sub(chrome)
     }
 
+    /// This session, and its live fault if any (what the cluster lock's holder is compared to).
     pub fn own(&self) -> (&str, Option<u64>) {
         (&self.session.id, self.fault.live().map(|f| f.id))
     }

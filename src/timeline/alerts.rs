@@ -65,18 +65,16 @@ pub fn read(entries: &[Entry]) -> Vec<Alert> {
             }
         }
     }
-    let injected = |fault: u64| {
-        let at = |confirmed: bool| {
-            entries.iter().find_map(|e| match e.kind {
-                EntryKind::InjectConfirmed { fault: f, .. } if confirmed && f == fault => Some(e.t_ms),
-                EntryKind::InjectStarted { fault: f, .. } if !confirmed && f == fault => Some(e.t_ms),
-                _ => None,
-            })
-        };
-        at(true).or_else(|| at(false))
-    };
+    // When each fault went in: confirmed, else started (one pass; a tick comes after it).
+    let mut injected: std::collections::BTreeMap<u64, u64> = std::collections::BTreeMap::new();
     for e in entries {
         match &e.kind {
+            EntryKind::InjectStarted { fault, .. } => {
+                injected.entry(*fault).or_insert(e.t_ms);
+            }
+            EntryKind::InjectConfirmed { fault, .. } => {
+                injected.insert(*fault, e.t_ms);
+            }
             EntryKind::StepStarted { step, expected_alerts, .. } => {
                 for name in expected_alerts {
                     let a = named(&mut alerts, name);
@@ -86,7 +84,7 @@ pub fn read(entries: &[Entry]) -> Vec<Alert> {
                 }
             }
             EntryKind::AlertTicked { name, fired, note, author, fault } => {
-                let after_inject_ms = fault.and_then(injected).map(|at| e.t_ms.saturating_sub(at));
+                let after_inject_ms = fault.and_then(|f| injected.get(&f)).map(|at| e.t_ms.saturating_sub(*at));
                 named(&mut alerts, name).ticks.push(Tick {
                     t_ms: e.t_ms,
                     wall: e.wall,

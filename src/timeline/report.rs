@@ -32,8 +32,8 @@ pub fn render_as(entries: &[Entry], status: Status) -> String {
     let mut md = String::new();
     let faults = faults(entries);
     let index = Index::new(entries);
-    header(&mut md, entries, &faults, status);
     let drill = super::drill::read(entries);
+    header(&mut md, entries, &faults, &drill.responders, status);
     super::summary::markdown(&mut md, entries, &index, &faults, &drill);
     run_sheet(&mut md, entries, &index, &faults);
     alerts(&mut md, entries);
@@ -51,7 +51,8 @@ pub fn render_as(entries: &[Entry], status: Status) -> String {
     md
 }
 
-fn header(md: &mut String, entries: &[Entry], faults: &[FaultSummary], status: Status) {
+/// `responders`: those who joined the drill (the roster).
+fn header(md: &mut String, entries: &[Entry], faults: &[FaultSummary], responders: &[String], status: Status) {
     let start = entries.iter().find_map(|e| match &e.kind {
         EntryKind::SessionStart { session, backend, version } => Some((e, session, backend, version)),
         _ => None,
@@ -87,9 +88,9 @@ fn header(md: &mut String, entries: &[Entry], faults: &[FaultSummary], status: S
     }
     // With the drill's responders who joined (the roster), unless already named.
     let mut people = d.participants.clone();
-    for r in super::drill::read(entries).responders {
-        if !people.iter().any(|(n, _)| *n == r) {
-            people.push((r, "responder, joined the drill".into()));
+    for r in responders {
+        if !people.iter().any(|(n, _)| n == r) {
+            people.push((r.clone(), "responder, joined the drill".into()));
         }
     }
     if !people.is_empty() {
@@ -480,6 +481,7 @@ fn alerts(md: &mut String, entries: &[Entry]) {
     }
     let _ = writeln!(md, "## Alerts\n");
     let _ = writeln!(md, "| Alert | Expected by | Ticked | Verdict |\n|---|---|---|---|");
+    let e = super::alerts::expectations(&alerts);
     for a in &alerts {
         let expected = match a.expected_by.as_slice() {
             [] => "-".to_string(),
@@ -504,7 +506,6 @@ fn alerts(md: &mut String, entries: &[Entry]) {
             })
             .collect();
         let ticked = if ticks.is_empty() { "-".to_string() } else { ticks.join("; ") };
-        let e = super::alerts::expectations(&alerts);
         let verdict = if a.finding(e) { format!("**{}**", a.verdict(e)) } else { a.verdict(e).to_string() };
         let _ = writeln!(md, "| {} | {expected} | {} | {verdict} |", escape(&a.name), escape(&ticked));
     }

@@ -58,10 +58,6 @@ pub fn header(frame: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     frame.render_widget(Paragraph::new(line), area);
 }
 
-pub fn abort_bar_height(s: &AppState) -> u16 {
-    s.abort_bar_rows()
-}
-
 /// The line for a fault another console holds, when this one has none in the cluster.
 fn held_elsewhere(s: &AppState) -> Option<String> {
     if !s.fault.idle() {

@@ -30,11 +30,12 @@ pub fn draw(frame: &mut Frame, s: &AppState) {
     let area = frame.area();
     frame.render_widget(ratatui::widgets::Block::new().style(t.background()), area);
     let live = s.fault.live().is_some();
-    let bar = live || s.cleanup.live() > 0 || s.cluster.elsewhere(s.own()).is_some();
+    let bar_rows = s.abort_bar_rows();
+    let bar = bar_rows > 0;
     let journal = s.journal.error.is_some();
     let [header, abort_bar, journal_bar, body, status, footer] = Layout::vertical([
         Constraint::Length(1),
-        Constraint::Length(if bar { bars::abort_bar_height(s) } else { 0 }),
+        Constraint::Length(bar_rows),
         Constraint::Length(u16::from(journal)),
         Constraint::Min(5),
         Constraint::Length(1),

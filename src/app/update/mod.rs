@@ -148,8 +148,6 @@ fn route(s: &mut AppState, event: Event) {
     }
 }
 
-/// The clock: windows that end, deadlines that pass, readings of the probes derived from the
-/// picture, owners of the cluster lock gone silent.
 /// A tick (or SIGCONT) long after the last one: the console did not run in between (SIGSTOP,
 /// Ctrl-Z, a laptop asleep). Said once, before whatever came due meanwhile is done.
 const STOPPED_AFTER_MS: u64 = 3_000;
@@ -158,14 +156,18 @@ fn noticed_stop(s: &mut AppState) {
     let now = s.book.t_ms();
     let last = s.ui.last_tick_ms.replace(now);
     let Some(from_ms) = last.filter(|last| now > last + STOPPED_AFTER_MS) else { return };
-    let due = s.fault.active().and(s.fault.live()).and_then(|f| f.deadline_ms.map(|d| (f.id, d)));
-    let (fault, due_ms) = match due.filter(|(_, d)| *d < now) {
-        Some((f, d)) => (Some(f), Some(d)),
-        None => (None, None),
+    // The active fault whose deadline passed meanwhile (its revert comes late).
+    let (fault, due_ms) = match &s.fault.phase {
+        super::fault::FaultPhase::Active { fault } if fault.deadline_ms.is_some_and(|d| d < now) => {
+            (Some(fault.id), fault.deadline_ms)
+        }
+        _ => (None, None),
     };
     s.book.record(EntryKind::ConsoleStopped { from_ms, for_ms: now - from_ms, fault, due_ms });
 }
 
+/// The clock: windows that end, deadlines that pass, readings of the probes derived from the
+/// picture, owners of the cluster lock gone silent.
 fn tick(s: &mut AppState) {
     noticed_stop(s);
     s.fault.on_tick(&mut s.book);
