@@ -640,6 +640,13 @@ fn action_items_carry_an_owner_and_a_due_date_and_alerts_are_ticked_against_thei
     h.key(KeyCode::Enter);
     assert!(matches!(last(&h), EntryKind::Note { owner, due: Some(d), text, .. }
         if owner == "cy" && d == "2027-01-04" && text == "retry budget for orders"));
+    // A prefix typed in the editor says the tag as on :note, and leaves the words: the
+    // owner and due date after it are read.
+    h.key(KeyCode::Char('n'));
+    h.typed("action: @dee due:2027-02-01 page on carts' p95");
+    h.key(KeyCode::Enter);
+    assert!(matches!(last(&h), EntryKind::Note { tag: NoteTag::ActionItem, owner, due: Some(d), text, .. }
+        if owner == "dee" && d == "2027-02-01" && text == "page on carts' p95"));
     // A date that is none: kept in the words, and said.
     h.key(KeyCode::Char('n'));
     h.typed("@cy due:friday retry budget");

@@ -36,10 +36,7 @@ pub(super) fn run(s: &mut AppState, line: &str) {
         Command::Reveal => drill::reveal(s.fault.live().is_some(), &mut s.book),
         Command::Inject { preset, target, params } => inject(s, &preset, &target, &params),
         Command::Abort => abort(s, ":abort"),
-        Command::Note(text) => {
-            let (tag, text) = NoteTag::from_prefix(&text);
-            record_note(s, text, tag, "note");
-        }
+        Command::Note(text) => record_note(s, text, NoteTag::Observation, "note"),
         Command::Export(path) => {
             let path = match path {
                 Some(p) => expand_home(p, s.session.home.as_deref()),
@@ -157,6 +154,13 @@ fn inject(s: &mut AppState, preset: &str, target: &str, params: &[(String, Strin
 /// leading `@owner` and `due:DATE` are its owner and due date.
 /// `what` names it in the acknowledgement.
 pub(super) fn record_note(s: &mut AppState, text: String, tag: NoteTag, what: &str) {
+    // A typed prefix ("action: ...") says its tag, on `:note` and in the note editor alike; a
+    // tag chosen with Tab is kept over it.
+    let (said, words) = NoteTag::from_prefix(&text);
+    let (tag, text) = match words != text {
+        true => (if tag == NoteTag::Observation { said } else { tag }, words),
+        false => (tag, text),
+    };
     let (item, warning) = match tag {
         NoteTag::ActionItem => match ActionItem::parse(&text) {
             Ok(item) if !item.text.is_empty() => (item, None),
