@@ -62,7 +62,7 @@ fn start(seq: u64) -> Entry {
 fn seqs(h: &Heard) -> (String, Vec<u64>) {
     match h {
         Heard::Entries { from, entries } => (from.clone(), entries.iter().map(|e| e.seq).collect()),
-        Heard::Trouble(t) => panic!("trouble: {t}"),
+        Heard::Trouble(t) | Heard::Restored(t) => panic!("trouble: {t}"),
     }
 }
 

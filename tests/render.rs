@@ -305,6 +305,7 @@ fn the_start_screen() {
     let mut screen = StartScreen::new(
         vec![("plans/demo.toml".into(), "Sock Shop checkout resilience".into())],
         &[earlier("20261124-101500-beef", "running"), earlier("20261124-100000-abcd", "ended: quit (q)")],
+        |id| Some(format!("gameday --demo --drill {id}:0f3a9c41d2e87b65@192.168.1.20:41237")),
     );
     screen.on_key(&KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
     let themes = gameday::config::theme::load_themes(None).unwrap();

@@ -34,6 +34,8 @@ pub struct ClusterView {
     pub watchdog: Option<(String, u64)>,
     /// The stop asked of this console's fault that was honoured: (session, fault).
     pub honoured: Option<(String, u64)>,
+    /// The drill this console serves to responders on other machines (the demo, Docker).
+    pub served: Option<super::event::Served>,
 }
 
 /// Why a holder known to be gone is taken over.

@@ -40,6 +40,8 @@ pub enum Command {
     Mark(crate::timeline::Mark, String),
     /// `:reveal`: the facilitator shows the drill's responders the faults.
     Reveal,
+    /// `:drill`: how a responder joins this session, on this machine and on another.
+    Drill,
     /// `:title <text>`: the session's title (a plain session; a run-sheet has its own).
     Title(String),
     /// `:who <name> [role], ...`: who takes part, e.g. `:who Ana facilitator, Ben operator`.
@@ -210,6 +212,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "detected" => Ok(Command::Mark(crate::timeline::Mark::Detected, rest.to_string())),
         "mitigated" => Ok(Command::Mark(crate::timeline::Mark::Mitigated, rest.to_string())),
         "reveal" => Ok(Command::Reveal),
+        "drill" => Ok(Command::Drill),
         "title" if rest.is_empty() => Err("usage: :title <text>".into()),
         "title" => Ok(Command::Title(rest.to_string())),
         "who" => who(rest),

@@ -12,6 +12,7 @@ pub const COMMANDS: &[&str] = &[
     "action",
     "alert",
     "detected",
+    "drill",
     "expect",
     "export",
     "extend",

@@ -282,6 +282,22 @@ pub fn reveal(fault_live: bool, book: &mut Book) {
     );
 }
 
+/// `:drill`: the command a responder types to join this session, on another machine when this
+/// console serves its drill (the demo, Docker) or the cluster carries it (Kubernetes).
+pub fn how_to_join(id: &str, kind: &str, served: Option<&super::event::Served>, book: &mut Book) {
+    let said = match (served, kind) {
+        (Some(s), _) if s.loopback => {
+            format!("drill: responders join with {} (loopback: --drill-listen 0.0.0.0:0 serves others)", s.command)
+        }
+        (Some(s), _) => format!("drill: responders join with {}", s.command),
+        (None, "kubernetes") => {
+            format!("drill: responders join with gameday --drill {id} (any machine on this cluster)")
+        }
+        (None, kind) => format!("drill: responders on this machine join with gameday --{kind} --drill {id}"),
+    };
+    book.say(Level::Info, said);
+}
+
 /// Whether the other side of a drill needs this entry, when it is carried to another machine
 /// (`Backend::drill_channel`) rather than read from a file beside the journal: a responder's
 /// joining and own marks; the facilitator's session start and end, faults, run-sheet steps,
@@ -319,4 +335,30 @@ pub fn refused(responder: bool, what: &str, book: &mut Book) -> bool {
         book.say(Level::Error, format!("{what}: not in a drill's responder console (the facilitator runs the faults)"));
     }
     responder
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::event::Served;
+
+    fn said(id: &str, kind: &str, served: Option<&Served>) -> String {
+        let mut book = Book::new(crate::timeline::Stamp::at(chrono::Utc::now(), 0));
+        how_to_join(id, kind, served, &mut book);
+        book.status.map(|s| s.text).unwrap_or_default()
+    }
+
+    #[test]
+    fn drill_says_the_command_a_responder_types_and_where_it_reaches() {
+        let command = "gameday --demo --drill s:0123456789abcdef@127.0.0.1:4000".to_string();
+        let local = Served { command: command.clone(), loopback: true };
+        assert_eq!(
+            said("s", "demo", Some(&local)),
+            format!("drill: responders join with {command} (loopback: --drill-listen 0.0.0.0:0 serves others)")
+        );
+        let lan = Served { command: command.replace("127.0.0.1", "192.168.1.20"), loopback: false };
+        assert_eq!(said("s", "docker", Some(&lan)), format!("drill: responders join with {}", lan.command));
+        assert!(said("s", "kubernetes", None).contains("gameday --drill s (any machine on this cluster)"));
+        assert!(said("s", "docker", None).contains("on this machine join with gameday --docker --drill s"));
+    }
 }

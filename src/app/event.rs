@@ -78,6 +78,8 @@ pub enum Event {
     },
     /// A probe's result (HTTP, TCP, PromQL).
     Probe(crate::model::probe::Outcome),
+    /// This console serves its session's drill to other machines: how they join.
+    DrillServed(Served),
     /// New entries in another console's journal (a drill): the facilitator's, or a responder's.
     Peer {
         from: String,
@@ -194,4 +196,13 @@ pub enum Effect {
     },
     /// Leave the UI loop (the journal already holds the session end).
     Exit,
+}
+
+/// How responders on other machines join the drill this console serves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Served {
+    /// The command they type (`gameday --demo --drill ID:TOKEN@HOST:PORT`).
+    pub command: String,
+    /// The server listens on loopback: only this machine can join.
+    pub loopback: bool,
 }

@@ -22,10 +22,12 @@ pub enum Choice {
         id: String,
         about: String,
     },
-    /// A session open in another console: join it as a drill's responder.
+    /// A session open in another console: join it as a drill's responder (`remote`: the
+    /// command that joins it from another machine, when its console serves one).
     Join {
         id: String,
         about: String,
+        remote: Option<String>,
     },
 }
 
@@ -35,7 +37,7 @@ impl Choice {
             Choice::New => "New session".into(),
             Choice::RunSheet { path, title } => format!("New session with run-sheet \"{title}\" ({})", path.display()),
             Choice::Resume { id, about } => format!("Resume {id}: {about}"),
-            Choice::Join { id, about } => format!("Join {id} as a drill responder: {about}"),
+            Choice::Join { id, about, .. } => format!("Join {id} as a drill responder: {about}"),
         }
     }
 }
@@ -59,14 +61,21 @@ pub const MAX_SESSIONS: usize = 8;
 impl StartScreen {
     /// The choices: a new session, one per run-sheet, then the newest sessions (live ones to
     /// join, the others to resume).
-    pub fn new(plans: Vec<(PathBuf, String)>, sessions: &[Summary]) -> StartScreen {
+    pub fn new(
+        plans: Vec<(PathBuf, String)>,
+        sessions: &[Summary],
+        remote: impl Fn(&str) -> Option<String>,
+    ) -> StartScreen {
         let mut choices = vec![Choice::New];
         choices.extend(plans.into_iter().map(|(path, title)| Choice::RunSheet { path, title }));
         for s in sessions.iter().take(MAX_SESSIONS) {
             let title = s.title.as_deref().map(|t| format!("\"{t}\" ")).unwrap_or_default();
             let about = format!("{title}{} on {}, {} fault(s), {}", s.started, s.target, s.faults, s.state);
             let id = s.id.clone();
-            choices.push(if s.state == "running" { Choice::Join { id, about } } else { Choice::Resume { id, about } });
+            choices.push(match s.state == "running" {
+                true => Choice::Join { remote: remote(&id), id, about },
+                false => Choice::Resume { id, about },
+            });
         }
         StartScreen { choices, cursor: 0 }
     }
@@ -118,7 +127,7 @@ mod tests {
     #[test]
     fn new_is_preselected_live_sessions_are_joined_the_others_resumed() {
         let plans = vec![(PathBuf::from("plans/a.toml"), "A".to_string())];
-        let mut s = StartScreen::new(plans, &[summary("s2", "running"), summary("s1", "ended: quit (q)")]);
+        let mut s = StartScreen::new(plans, &[summary("s2", "running"), summary("s1", "ended: quit (q)")], |_| None);
         assert!(s.worth_showing());
         assert!(matches!(s.choices[2], Choice::Join { ref id, .. } if id == "s2"));
         assert!(matches!(s.choices[3], Choice::Resume { ref id, .. } if id == "s1"));
@@ -134,6 +143,6 @@ mod tests {
         assert_eq!(s.on_key(&key(KeyCode::Esc)), Some(Decision::Quit));
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(s.on_key(&ctrl_c), Some(Decision::Quit));
-        assert!(!StartScreen::new(Vec::new(), &[]).worth_showing());
+        assert!(!StartScreen::new(Vec::new(), &[], |_| None).worth_showing());
     }
 }

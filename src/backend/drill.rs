@@ -1,8 +1,9 @@
 //! A drill's channel in the system itself, for a responder on another machine: each side (the
 //! facilitator, each responder) appends the entries the other side needs to an object of its
 //! own in the cluster, and follows the other side's objects by watch. On Kubernetes these are
-//! ConfigMaps in the lock namespace; the demo and Docker keep the files of one machine (the
-//! runtime tails them), and have no channel.
+//! ConfigMaps in the lock namespace. The demo and Docker have no shared place: their
+//! facilitator's console serves the drill itself (`relay`), and a responder on the same machine
+//! may also follow the files (the runtime tails them).
 
 use async_trait::async_trait;
 
@@ -44,8 +45,10 @@ pub enum ChannelError {
 pub enum Heard {
     /// A peer's new entries (`from`: "facilitator" or the responder's name).
     Entries { from: String, entries: Vec<Entry> },
-    /// The channel cannot be followed (said once per failure, with why), or is again.
+    /// The channel cannot be followed (said once per failure, with why).
     Trouble(String),
+    /// It can be again.
+    Restored(String),
 }
 
 /// Receives what is heard; false once nobody listens any more.

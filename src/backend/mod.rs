@@ -5,6 +5,7 @@ pub mod docker;
 pub mod drill;
 pub mod kube;
 pub mod lock;
+pub mod relay;
 pub mod signals;
 pub mod sim;
 
@@ -100,6 +101,12 @@ pub trait Backend: Send + Sync + 'static {
     /// effort: an error is said, and never holds anything back.
     async fn announce(&self, _handle: &RevertHandle, _what: &Happening) -> Result<(), String> {
         Ok(())
+    }
+
+    /// The picture as a served drill's responder on another machine sees it (`relay`): what the
+    /// system itself shows. `None`: nothing of this delta.
+    fn seen(&self, delta: TopologyDelta) -> Option<TopologyDelta> {
+        Some(delta)
     }
 
     /// The cluster's one-fault lock shared by every console on it, if this backend has one

@@ -24,10 +24,16 @@ pub struct Cli {
     /// Resume a session (its ID, see `gameday sessions`): the timeline goes on in its journal.
     #[arg(long, value_name = "ID", conflicts_with = "drill")]
     pub resume: Option<String>,
-    /// Join a live session (its ID) as a drill's responder: the topology and health, not the
-    /// faults; d marks detected, m mitigated. Run it in a second terminal on the same machine.
+    /// Join a live session as a drill's responder: the topology and health, not the faults; d
+    /// marks detected, m mitigated. Its ID on the same machine (or any machine on a Kubernetes
+    /// cluster); ID:TOKEN@HOST:PORT, as the facilitator's :drill prints it, from another machine
+    /// on the demo or Docker.
     #[arg(long, value_name = "ID", conflicts_with = "plan")]
     pub drill: Option<String>,
+    /// Where this console serves its session's drill to responders on other machines (the demo,
+    /// Docker), e.g. 0.0.0.0:7420 (default: loopback, any free port: this machine only).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub drill_listen: Option<std::net::SocketAddr>,
     /// Start a new session at once, without the start screen (which offers to resume earlier
     /// sessions, walk a run-sheet or join a live one).
     #[arg(long)]

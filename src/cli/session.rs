@@ -84,7 +84,35 @@ pub(super) fn run(mut cli: Cli, dirs: &Dirs) -> anyhow::Result<Exit> {
         _ => cli.backend.clone(),
     };
     let prometheus = super::connect::prometheus(&backend_args, &settings)?;
-    let backend = rt.block_on(connect(&backend_args, cli.drill.is_some(), prometheus))?;
+    // A drill served by the facilitator's console (`ID:TOKEN@HOST:PORT`): this console shows
+    // its picture; a bare ID is joined on this machine's files or the cluster's channel.
+    let served = cli
+        .drill
+        .as_deref()
+        .and_then(crate::backend::relay::JoinAddress::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let backend: Arc<dyn crate::backend::Backend> = match &served {
+        Some(address) => {
+            let relay = rt.block_on(crate::backend::relay::join(address))?;
+            let theirs = relay.facilitator_kind().to_string();
+            let mine = if backend_args.demo {
+                Some("demo")
+            } else if backend_args.docker {
+                Some("docker")
+            } else {
+                None
+            };
+            if let Some(mine) = mine.filter(|m| *m != theirs) {
+                anyhow::bail!(
+                    "the facilitator's console runs on {theirs}, not {mine}: join with {}",
+                    crate::backend::relay::join_command(&theirs, address)
+                );
+            }
+            Arc::new(relay)
+        }
+        None => rt.block_on(connect(&backend_args, cli.drill.is_some(), prometheus))?,
+    };
     let quiet = matches!(&cli.command, Some(Cmd::Run { quiet: true, .. }));
     let metrics_addr = match &cli.command {
         Some(Cmd::Run { metrics_addr, .. }) => *metrics_addr,
@@ -108,10 +136,12 @@ pub(super) fn run(mut cli: Cli, dirs: &Dirs) -> anyhow::Result<Exit> {
         quiet,
         metrics,
         resume: cli.resume.clone(),
-        drill: match &cli.drill {
-            Some(id) => Some((id.clone(), responder_name(cli.responder.as_deref())?)),
-            None => None,
+        drill: match (&served, &cli.drill) {
+            (Some(address), _) => Some((address.session.clone(), responder_name(cli.responder.as_deref())?)),
+            (None, Some(id)) => Some((id.clone(), responder_name(cli.responder.as_deref())?)),
+            (None, None) => None,
         },
+        drill_listen: cli.drill_listen,
         backend,
         presets,
         themes,
@@ -233,7 +263,9 @@ fn start_screen(cli: &mut Cli, dirs: &Dirs, theme: &Theme) -> anyhow::Result<boo
         "docker" => "Docker",
         _ => "Kubernetes",
     };
-    match crate::runtime::start::choose(StartScreen::new(plans, &sessions), theme, where_)? {
+    let dir = dirs.sessions();
+    let remote = |id: &str| crate::store::sessions::join_of(&dir, id);
+    match crate::runtime::start::choose(StartScreen::new(plans, &sessions, remote), theme, where_)? {
         Decision::Quit => return Ok(false),
         Decision::Start(Choice::New) => {}
         Decision::Start(Choice::RunSheet { path, .. }) => cli.plan = Some(path),

@@ -82,15 +82,19 @@ pub async fn responder(
     Ok((path, earlier))
 }
 
-/// Follows the other side: by the channel's watch when there is one, else by tailing files.
+/// Follows the other side: by the channel's watch when there is one; by tailing the files of
+/// this machine when there is none, or when the channel is this console's own drill server (a
+/// responder on this machine may have joined by the session's ID alone).
 pub fn follow(
     channel: Option<&Arc<dyn DrillChannel>>,
+    served: bool,
     dir: &Path,
     session: &str,
     me: &Side,
     tx: UnboundedSender<Event>,
 ) {
     if let Some(channel) = channel {
+        let tx = tx.clone();
         let deliver = move |heard: Heard| {
             let ev = match heard {
                 Heard::Entries { from, entries } => Event::Peer { from, entries },
@@ -99,10 +103,18 @@ pub fn follow(
                     message,
                     warning: true,
                 }),
+                Heard::Restored(message) => Event::Backend(TopologyDelta::ClusterEvent {
+                    object: "drill channel".into(),
+                    message,
+                    warning: false,
+                }),
             };
             tx.send(ev).is_ok()
         };
-        return channel.follow(session, me, Box::new(deliver));
+        channel.follow(session, me, Box::new(deliver));
+        if !served {
+            return;
+        }
     }
     match me {
         Side::Responder(_) => {

@@ -59,6 +59,9 @@ pub struct Options {
     pub resume: Option<String>,
     /// Join this session (its ID) as a drill's responder, under this name.
     pub drill: Option<(String, String)>,
+    /// Where a facilitator's console serves its drill to other machines when the backend has
+    /// no channel of its own (the demo, Docker); `None`: loopback, any free port.
+    pub drill_listen: Option<std::net::SocketAddr>,
     /// No screen: the run-sheet is walked by itself (`gameday run`), the timeline printed as it
     /// grows, and the session ends with the sheet.
     pub headless: bool,
@@ -91,12 +94,41 @@ pub struct Ended {
 
 pub async fn run(mut opts: Options) -> anyhow::Result<Ended> {
     let start = Instant::now();
-    let channel = opts.backend.drill_channel();
+    let mut channel = opts.backend.drill_channel();
+    // A facilitator's console on a backend with no place to carry a drill (the demo, Docker)
+    // serves it itself: bound before the session opens, so that an address in use is said
+    // before anything is recorded.
+    let serving = match (&channel, &opts.drill, opts.headless) {
+        (None, None, false) => {
+            let listen = opts.drill_listen.unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+            let again = opts
+                .resume
+                .as_deref()
+                .filter(|_| opts.drill_listen.is_none())
+                .and_then(|id| crate::store::sessions::served_before(&opts.sessions_dir, id));
+            Some(crate::backend::relay::serve(listen, opts.backend.info(), again).await?)
+        }
+        _ => None,
+    };
     let opened = session::open(&mut opts, channel.as_ref()).await?;
     let session::Start { opened, journal, journal_path, start_wall, offset_ms, last_seq } = opened;
     let crate::app::opening::Opened { state, effects: fx, own_leftovers } = opened;
 
     let (tx, rx) = mpsc::unbounded_channel::<Event>();
+    if let Some(served) = &serving {
+        served.begin(&state.session.id);
+        let address = served.address();
+        let command = crate::backend::relay::join_command(&state.session.backend.kind, &address);
+        crate::store::sessions::write_join(
+            &opts.sessions_dir,
+            &state.session.id,
+            &command,
+            served.bound(),
+            &address.token,
+        );
+        let _ = tx.send(Event::DrillServed(crate::app::event::Served { command, loopback: served.loopback_only() }));
+        channel = Some(served.clone());
+    }
     let writer = {
         let tx = tx.clone();
         Arc::new(JournalWriter::spawn(journal, start_wall, last_seq, move |d| {
@@ -153,6 +185,7 @@ pub async fn run(mut opts: Options) -> anyhow::Result<Ended> {
     let feeds = ui_loop::Feeds {
         backend: opts.backend.clone(),
         channel,
+        served: serving.clone(),
         sessions_dir: opts.sessions_dir.clone(),
         side,
         own_leftovers,
@@ -172,6 +205,9 @@ pub async fn run(mut opts: Options) -> anyhow::Result<Ended> {
     drill::flushed(published).await;
     if let Some((c, session, side)) = closing {
         drill::close(c.as_ref(), &session, &side).await;
+        if serving.is_some() {
+            crate::store::sessions::remove_join(&opts.sessions_dir, &session);
+        }
     }
     let left_behind = ledger.injected().iter().map(|h| format!("fault #{}: {}", h.fault_id, h.summary)).collect();
     // Everything recorded reaches the disk before the process ends (a full disk: said on exit).

@@ -40,6 +40,8 @@ pub struct Loop {
 pub struct Feeds {
     pub backend: Arc<dyn Backend>,
     pub channel: Option<Arc<dyn DrillChannel>>,
+    /// The drill this console serves (`channel` is it): fed the picture as responders see it.
+    pub served: Option<Arc<crate::backend::relay::Served>>,
     pub sessions_dir: PathBuf,
     pub side: Side,
     pub own_leftovers: Vec<Leftover>,
@@ -66,10 +68,16 @@ impl Loop {
             terminal::spawn_input(tx.clone());
         }
         terminal::spawn_ticker(tx.clone());
-        let (dtx, mut drx) = mpsc::unbounded_channel();
+        let (dtx, mut drx) = mpsc::unbounded_channel::<crate::model::TopologyDelta>();
         let fwd = tx.clone();
+        let (served, backend) = (feeds.served.clone(), feeds.backend.clone());
         tokio::spawn(async move {
             while let Some(d) = drx.recv().await {
+                if let Some(served) = &served {
+                    if let Some(seen) = backend.seen(d.clone()) {
+                        served.feed(seen);
+                    }
+                }
                 if fwd.send(Event::Backend(d)).is_err() {
                     break;
                 }
@@ -77,7 +85,14 @@ impl Loop {
         });
         feeds.backend.watch(dtx);
         let session = self.state.session.id.clone();
-        drill::follow(feeds.channel.as_ref(), &feeds.sessions_dir, &session, &feeds.side, tx.clone());
+        drill::follow(
+            feeds.channel.as_ref(),
+            feeds.served.is_some(),
+            &feeds.sessions_dir,
+            &session,
+            &feeds.side,
+            tx.clone(),
+        );
         if let Some(p) = self.publisher.as_mut() {
             p.offer(&self.state.book.timeline);
         }

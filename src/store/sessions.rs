@@ -30,3 +30,53 @@ pub fn list(dir: &Path) -> anyhow::Result<Vec<Summary>> {
     }
     Ok(out)
 }
+
+/// Where a live session's console writes the command that joins its drill from another machine
+/// (it holds the join token: this user's only).
+fn join_file(dir: &Path, id: &str) -> PathBuf {
+    dir.join(format!("{id}.join"))
+}
+
+/// Keeps the command that joins session `id`'s drill from another machine, for the start screen
+/// of a second console on this machine to list (best effort: the console says it on `:drill`),
+/// and where it was served with which token, for the session's console resumed after a crash
+/// to serve it there again (its responders rejoin by themselves).
+pub fn write_join(dir: &Path, id: &str, command: &str, listen: std::net::SocketAddr, token: &str) {
+    use std::io::Write as _;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    open.mode(0o600);
+    let written = open.open(join_file(dir, id)).and_then(|mut f| writeln!(f, "{command}\nlisten {listen} {token}"));
+    if let Err(e) = written {
+        tracing::warn!("cannot keep the drill's join command in {}: {e}", dir.display());
+    }
+}
+
+/// The command that joins live session `id`'s drill from another machine, if its console
+/// serves one.
+pub fn join_of(dir: &Path, id: &str) -> Option<String> {
+    let bytes = crate::files::read_regular(&join_file(dir, id), 4096).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let line = text.lines().next()?.trim();
+    (line.starts_with("gameday ") && crate::text::is_clean(line)).then(|| line.to_string())
+}
+
+/// Where session `id`'s drill was served, and with which token, when its console did not end
+/// (it was killed): its resumed console serves it there again.
+pub fn served_before(dir: &Path, id: &str) -> Option<(std::net::SocketAddr, String)> {
+    let bytes = crate::files::read_regular(&join_file(dir, id), 4096).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let rest = text.lines().find_map(|l| l.strip_prefix("listen "))?;
+    let (listen, token) = rest.trim().split_once(' ')?;
+    let token = token.trim();
+    (!token.is_empty() && token.chars().all(|c| c.is_ascii_alphanumeric()))
+        .then_some((listen.parse().ok()?, token.to_string()))
+}
+
+/// The session's console has ended: its drill is no longer served.
+pub fn remove_join(dir: &Path, id: &str) {
+    let _ = std::fs::remove_file(join_file(dir, id));
+}

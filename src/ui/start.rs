@@ -27,7 +27,12 @@ pub fn draw(frame: &mut Frame, s: &StartScreen, t: &Theme, where_: &str) {
                 Choice::Resume { .. } => t.muted(),
                 Choice::Join { .. } => ratatui::style::Style::new().fg(t.ui.warning),
             };
-            ListItem::new(Line::styled(c.label(), style))
+            let mut lines = vec![Line::styled(c.label(), style)];
+            // How a responder on another machine joins it: the command to pass on.
+            if let Choice::Join { remote: Some(r), .. } = c {
+                lines.push(Line::styled(format!("  another machine: {r}"), t.muted()));
+            }
+            ListItem::new(lines)
         })
         .collect();
     let list = List::new(items)

@@ -21,7 +21,7 @@ pub(super) fn run(s: &mut AppState, line: &str) {
         Command::Next | Command::Outcome { .. } | Command::Skip(_) => Some("the run-sheet"),
         Command::Stop(_) => Some("stop conditions"),
         Command::Resize(_) => Some("a fault's time"),
-        Command::Reveal => Some(":reveal"),
+        Command::Reveal | Command::Drill => Some(":reveal and :drill"),
         Command::Title(_) | Command::Who(_) | Command::Alert { .. } | Command::Action(_) => {
             Some("the session's details")
         }
@@ -34,6 +34,9 @@ pub(super) fn run(s: &mut AppState, line: &str) {
         Command::Note(text) if s.drill.is_some() => mark(s, Mark::Note, &text),
         Command::Mark(m, note) => mark(s, m, &note),
         Command::Reveal => drill::reveal(s.fault.live().is_some(), &mut s.book),
+        Command::Drill => {
+            drill::how_to_join(&s.session.id, &s.session.backend.kind, s.cluster.served.as_ref(), &mut s.book)
+        }
         Command::Inject { preset, target, params } => inject(s, &preset, &target, &params),
         Command::Abort => abort(s, ":abort"),
         Command::Note(text) => record_note(s, text, NoteTag::Observation, "note"),

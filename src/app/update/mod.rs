@@ -126,6 +126,7 @@ fn route(s: &mut AppState, event: Event) {
             react(s, Outcome::Steady(o));
             steady_changed(s);
         }
+        Event::DrillServed(served) => s.cluster.served = Some(served),
         Event::Peer { from, entries } => match s.drill.as_mut() {
             Some(r) => r.on_facilitator(entries, &s.picture.topology, &s.session.id, &mut s.book),
             None => {

@@ -63,6 +63,8 @@ pub struct SimCluster {
     /// Say on the timeline what a latency, loss, stress or pause fault does to each pod (no
     /// real cluster does: a drill's responder must not read it there).
     fault_events: bool,
+    /// What `tell` said and `take_tells` has not taken.
+    tells: Vec<TopologyDelta>,
 }
 
 const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
@@ -95,6 +97,7 @@ impl SimCluster {
             samples: None,
             fail_reverts: 0,
             fault_events: true,
+            tells: Vec::new(),
         };
         for s in 0..c.services.len() {
             for _ in 0..c.services[s].desired {
@@ -272,6 +275,23 @@ impl SimCluster {
             })
             .collect();
         traffic::sample(&mut self.rng, NAMESPACE, &views)
+    }
+
+    /// A line about what a fault does to a pod, which no real cluster says: not at all for a
+    /// drill's responder replaying faults (`hide_fault_events`), and kept among the `tells` that
+    /// a served drill's responders do not see.
+    fn tell(&mut self, pod: &str, message: &str, warning: bool) {
+        if self.fault_events {
+            self.event(pod, message, warning);
+            if let Some(e) = self.events.last() {
+                self.tells.push(e.clone());
+            }
+        }
+    }
+
+    /// The lines `tell` said since the last call.
+    pub fn take_tells(&mut self) -> Vec<TopologyDelta> {
+        std::mem::take(&mut self.tells)
     }
 
     fn event(&mut self, pod: &str, message: &str, warning: bool) {
@@ -488,9 +508,7 @@ impl SimCluster {
                         }
                         _ => p.fault.paused = true,
                     }
-                    if self.fault_events {
-                        self.event(name, &what, true);
-                    }
+                    self.tell(name, &what, true);
                 }
                 Ok(done(format!("{what} on {}", pods.join(", "))))
             }
@@ -562,9 +580,7 @@ impl SimCluster {
                     if let Some(p) = self.pods.get_mut(name) {
                         if p.fault.is_faulted() {
                             p.fault = PodView::default();
-                            if self.fault_events {
-                                self.event(name, "fault removed", false);
-                            }
+                            self.tell(name, "fault removed", false);
                         }
                     }
                 }

@@ -20,10 +20,13 @@ use super::{Backend, BackendError, BackendInfo, FaultSpec, RevertHandle, Support
 pub const ENDS: &str = "the simulated cluster lives in this console and ends with it";
 
 type Sinks = Arc<Mutex<Vec<UnboundedSender<TopologyDelta>>>>;
+/// The lines the cluster said about its own faults and `seen` has not yet kept back.
+type Told = Arc<Mutex<Vec<TopologyDelta>>>;
 
 pub struct SimBackend {
     cluster: Arc<Mutex<SimCluster>>,
     sinks: Sinks,
+    told: Told,
     tick: Duration,
     /// How long each API call (prepare, inject, revert) takes: a slow API, rehearsed.
     latency: Duration,
@@ -36,6 +39,7 @@ impl SimBackend {
         SimBackend {
             cluster: Arc::new(Mutex::new(SimCluster::new(seed))),
             sinks: Arc::default(),
+            told: Arc::default(),
             tick,
             latency: Duration::ZERO,
             call_log: None,
@@ -83,6 +87,20 @@ impl SimBackend {
         f(&mut c)
     }
 
+    /// What the cluster has to say since the last time, its lines about its own faults kept
+    /// aside for `seen` (at most the last 256: a served drill's feed reads them at once).
+    fn drain(c: &mut SimCluster, told: &Told) -> Vec<TopologyDelta> {
+        let deltas = c.drain();
+        let tells = c.take_tells();
+        if !tells.is_empty() {
+            let mut t = told.lock().unwrap_or_else(|p| p.into_inner());
+            t.extend(tells);
+            let over = t.len().saturating_sub(256);
+            t.drain(..over);
+        }
+        deltas
+    }
+
     fn publish(sinks: &Sinks, deltas: Vec<TopologyDelta>) {
         let mut sinks = sinks.lock().unwrap_or_else(|p| p.into_inner());
         sinks.retain(|tx| deltas.iter().all(|d| tx.send(d.clone()).is_ok()));
@@ -118,7 +136,7 @@ impl Backend for SimBackend {
             sinks.len() == 1
         };
         if first {
-            let (cluster, sinks, tick) = (self.cluster.clone(), self.sinks.clone(), self.tick);
+            let (cluster, sinks, told, tick) = (self.cluster.clone(), self.sinks.clone(), self.told.clone(), self.tick);
             tokio::spawn(async move {
                 let mut interval = tokio::time::interval(tick);
                 interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -128,7 +146,7 @@ impl Backend for SimBackend {
                     let deltas = {
                         let mut c = cluster.lock().unwrap_or_else(|p| p.into_inner());
                         c.step(tick.as_millis() as u64);
-                        c.drain()
+                        Self::drain(&mut c, &told)
                     };
                     Self::publish(&sinks, deltas);
                     if sinks.lock().map(|s| s.is_empty()).unwrap_or(true) {
@@ -141,6 +159,34 @@ impl Backend for SimBackend {
 
     fn faults_outlive_process(&self) -> bool {
         false
+    }
+
+    /// No real cluster notes on a pod what a fault does to it, or says so on its timeline: a
+    /// served drill's responder sees neither.
+    fn seen(&self, delta: TopologyDelta) -> Option<TopologyDelta> {
+        let unnoted = |mut p: crate::model::Pod| {
+            p.note = None;
+            p
+        };
+        match delta {
+            TopologyDelta::UpsertPod(p) => Some(TopologyDelta::UpsertPod(unnoted(p))),
+            TopologyDelta::Snapshot(t) => {
+                let mut seen = t.clone();
+                t.pods().cloned().for_each(|p| seen.upsert_pod(unnoted(p)));
+                Some(TopologyDelta::Snapshot(seen))
+            }
+            e @ TopologyDelta::ClusterEvent { .. } => {
+                let mut told = self.told.lock().unwrap_or_else(|p| p.into_inner());
+                match told.iter().position(|t| *t == e) {
+                    Some(i) => {
+                        told.remove(i);
+                        None
+                    }
+                    None => Some(e),
+                }
+            }
+            other => Some(other),
+        }
     }
 
     async fn prepare(&self, spec: &FaultSpec) -> Result<RevertHandle, BackendError> {
@@ -162,7 +208,7 @@ impl Backend for SimBackend {
         self.arrive("inject", spec.fault_id).await;
         let (result, deltas) = self.with(|c| {
             let r = c.inject(spec, prepared);
-            (r, c.drain())
+            (r, Self::drain(c, &self.told))
         });
         Self::publish(&self.sinks, deltas);
         result
@@ -172,7 +218,7 @@ impl Backend for SimBackend {
         self.arrive("revert", handle.fault_id).await;
         let (result, deltas) = self.with(|c| {
             let r = c.revert(handle);
-            (r, c.drain())
+            (r, Self::drain(c, &self.told))
         });
         Self::publish(&self.sinks, deltas);
         result.map(|()| Default::default())
