@@ -14,9 +14,10 @@ const T: Duration = Duration::from_secs(30);
 
 /// `:drill` on the facilitator's console: the command a responder on another machine types.
 fn join_command(f: &mut Console) -> Vec<String> {
+    f.wait_for("drill served at 127.0.0.1:", T);
     f.command("drill");
-    let screen = f.wait_for("drill: responders join with gameday", T);
-    let at = screen.find("responders join with gameday").expect("said") + "responders join with ".len();
+    let screen = f.wait_for("\n gameday --", T);
+    let at = screen.find("\n gameday --").expect("said") + 2;
     let line = screen[at..].lines().next().unwrap_or_default();
     let words: Vec<String> = line.split_whitespace().take(4).map(str::to_string).collect();
     assert_eq!(words.first().map(String::as_str), Some("gameday"), "{line}");

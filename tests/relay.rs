@@ -91,7 +91,7 @@ async fn a_late_responder_gets_the_picture_and_the_entries_and_the_console_keeps
         .unwrap();
 
     // Joined after all that: the picture as it is now, the entries so far.
-    let backend = relay::join(&s.address()).await.unwrap();
+    let backend = relay::join(&s.address(), "bob").await.unwrap();
     assert!(backend.info().cluster.contains("the facilitator's"), "{:?}", backend.info());
     let (tx, mut rx) = mpsc::unbounded_channel();
     backend.watch(tx);
@@ -127,6 +127,10 @@ async fn a_late_responder_gets_the_picture_and_the_entries_and_the_console_keeps
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(heard.lock().unwrap().iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2], "each once, in order");
+    // A second console under a name in use is refused; another name is not.
+    let twice = relay::join(&s.address(), "bob").await.err().unwrap().to_string();
+    assert!(twice.contains("responder bob is already in this drill in another console"), "{twice}");
+    assert!(relay::join(&s.address(), "cy").await.is_ok());
     // The lock's holder (it names the fault) never went on the wire.
     s.feed(TopologyDelta::Watchdog(Some("x".into())));
     s.feed(TopologyDelta::UpsertPod(gone.clone()));
@@ -150,7 +154,7 @@ async fn a_responder_posts_only_its_own_marks_and_the_facilitator_hears_each_onc
             true
         }),
     );
-    let backend = relay::join(&s.address()).await.unwrap();
+    let backend = relay::join(&s.address(), "bob").await.unwrap();
     let theirs = backend.drill_channel().unwrap();
     let bob = Side::Responder("bob".into());
     theirs.publish("s2", &bob, &[mark(1, "bob", Mark::Detected)]).await.unwrap();
@@ -168,7 +172,7 @@ async fn a_responder_posts_only_its_own_marks_and_the_facilitator_hears_each_onc
     // Another session's ID, with the right token: said which one this is.
     let mut other = s.address();
     other.session = "s9".into();
-    let e = relay::join(&other).await.err().unwrap().to_string();
+    let e = relay::join(&other, "bob").await.err().unwrap().to_string();
     assert!(e.contains("serves session s2, not s9"), "{e}");
 }
 
@@ -232,7 +236,7 @@ async fn a_responder_who_loses_the_server_says_so_and_rejoins_by_itself() {
     }));
     let proxy = Proxy::start(s.address().authority()).await;
     let via = JoinAddress { port: proxy.port, ..s.address() };
-    let backend = relay::join(&via).await.unwrap();
+    let backend = relay::join(&via, "bob").await.unwrap();
     let (tx, mut rx) = mpsc::unbounded_channel();
     backend.watch(tx);
     assert!(matches!(next_of(&mut rx, |_| true).await, TopologyDelta::Snapshot(_)));

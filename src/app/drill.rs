@@ -87,8 +87,10 @@ impl Responder {
         }
     }
 
-    /// The responder marks something (a key, a command, a note).
-    pub fn mark(&self, mark: Mark, note: &str, book: &mut Book) {
+    /// The responder marks something (a key, a command, a note). `lost`: why this console cannot
+    /// reach the facilitator now (its connection is lost): the mark goes once it is back, and
+    /// the responder is told so, not that it was sent.
+    pub fn mark(&self, mark: Mark, note: &str, lost: Option<&str>, book: &mut Book) {
         // A held Space repeats: one emergency stop is enough while the last is fresh.
         if mark == Mark::Stop {
             let last_stop = book.timeline.iter().rev().find_map(|e| match &e.kind {
@@ -109,6 +111,15 @@ impl Responder {
             after_ms: None,
         };
         book.record(kind);
+        if let Some(why) = lost {
+            let (what, level) = match mark {
+                Mark::Stop => {
+                    ("EMERGENCY STOP NOT DELIVERED yet: stop the fault another way if it is urgent", Level::Error)
+                }
+                Mark::Detected | Mark::Mitigated | Mark::Note => ("mark kept", Level::Warning),
+            };
+            return book.say(level, format!("{what} (it goes when the facilitator's console is reached again: {why})"));
+        }
         let said = match mark {
             Mark::Detected => "marked DETECTED: the facilitator's console records the time",
             Mark::Mitigated => "marked MITIGATED: the facilitator's console records the time",
@@ -286,16 +297,25 @@ pub fn reveal(fault_live: bool, book: &mut Book) {
 /// console serves its drill (the demo, Docker) or the cluster carries it (Kubernetes).
 pub fn how_to_join(id: &str, kind: &str, served: Option<&super::event::Served>, book: &mut Book) {
     let said = match (served, kind) {
-        (Some(s), _) if s.loopback => {
-            format!("drill: responders join with {} (loopback: --drill-listen 0.0.0.0:0 serves others)", s.command)
-        }
-        (Some(s), _) => format!("drill: responders join with {}", s.command),
+        // The command alone: the whole of it fits a status line of 80 columns.
+        (Some(s), _) => s.command.clone(),
         (None, "kubernetes") => {
             format!("drill: responders join with gameday --drill {id} (any machine on this cluster)")
         }
         (None, kind) => format!("drill: responders on this machine join with gameday --{kind} --drill {id}"),
     };
     book.say(Level::Info, said);
+}
+
+/// This console serves its drill to other machines: on the record where (the join token stays
+/// off it), and how far it reaches.
+pub fn served(s: &super::event::Served, book: &mut Book) {
+    let reach = match s.loopback {
+        true => "this machine only (--drill-listen 0.0.0.0:0 serves others)",
+        false => "other machines too",
+    };
+    let message = format!("drill served at {}: {reach}; :drill shows the command responders join with", s.at);
+    book.record(EntryKind::Console { message, warning: false });
 }
 
 /// Whether the other side of a drill needs this entry, when it is carried to another machine
@@ -351,13 +371,8 @@ mod tests {
     #[test]
     fn drill_says_the_command_a_responder_types_and_where_it_reaches() {
         let command = "gameday --demo --drill s:0123456789abcdef@127.0.0.1:4000".to_string();
-        let local = Served { command: command.clone(), loopback: true };
-        assert_eq!(
-            said("s", "demo", Some(&local)),
-            format!("drill: responders join with {command} (loopback: --drill-listen 0.0.0.0:0 serves others)")
-        );
-        let lan = Served { command: command.replace("127.0.0.1", "192.168.1.20"), loopback: false };
-        assert_eq!(said("s", "docker", Some(&lan)), format!("drill: responders join with {}", lan.command));
+        let local = Served { command: command.clone(), at: "127.0.0.1:4000".into(), loopback: true };
+        assert_eq!(said("s", "demo", Some(&local)), command, "the command alone: it fits 80 columns");
         assert!(said("s", "kubernetes", None).contains("gameday --drill s (any machine on this cluster)"));
         assert!(said("s", "docker", None).contains("on this machine join with gameday --docker --drill s"));
     }

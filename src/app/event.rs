@@ -203,6 +203,8 @@ pub enum Effect {
 pub struct Served {
     /// The command they type (`gameday --demo --drill ID:TOKEN@HOST:PORT`).
     pub command: String,
+    /// Where it listens, as responders dial it (no token: this goes on the record).
+    pub at: String,
     /// The server listens on loopback: only this machine can join.
     pub loopback: bool,
 }

@@ -22,6 +22,13 @@ pub struct Connection {
     pub since_ms: u64,
 }
 
+impl Picture {
+    /// Why the backend cannot be reached now, if it cannot (a responder's marks then wait).
+    pub fn lost(&self) -> Option<&str> {
+        self.connection.as_ref().filter(|c| !c.connected).map(|c| c.detail.as_str())
+    }
+}
+
 /// The picture machine.
 #[derive(Clone, Debug, Default)]
 pub struct Picture {
@@ -87,8 +94,8 @@ impl Picture {
                 self.chart(book);
             }
             TopologyDelta::Snapshot(t) => {
-                let gone: Vec<String> =
-                    self.health.keys().filter(|k| !t.workloads().any(|w| service_key(w) == **k)).cloned().collect();
+                let keys: std::collections::HashSet<String> = t.workloads().map(service_key).collect();
+                let gone: Vec<String> = self.health.keys().filter(|k| !keys.contains(*k)).cloned().collect();
                 for k in gone {
                     self.health.remove(&k);
                 }

@@ -37,7 +37,10 @@ impl Choice {
             Choice::New => "New session".into(),
             Choice::RunSheet { path, title } => format!("New session with run-sheet \"{title}\" ({})", path.display()),
             Choice::Resume { id, about } => format!("Resume {id}: {about}"),
-            Choice::Join { id, about, .. } => format!("Join {id} as a drill responder: {about}"),
+            Choice::Join { id, about, remote: None } => format!("Join {id} as a drill responder: {about}"),
+            Choice::Join { id, about, remote: Some(_) } => {
+                format!("Join {id} as a drill responder (another machine: the command below): {about}")
+            }
         }
     }
 }

@@ -94,7 +94,8 @@ pub(super) fn run(mut cli: Cli, dirs: &Dirs) -> anyhow::Result<Exit> {
         .map_err(|e| anyhow::anyhow!(e))?;
     let backend: Arc<dyn crate::backend::Backend> = match &served {
         Some(address) => {
-            let relay = rt.block_on(crate::backend::relay::join(address))?;
+            let relay =
+                rt.block_on(crate::backend::relay::join(address, &responder_name(cli.responder.as_deref())?))?;
             let theirs = relay.facilitator_kind().to_string();
             let mine = if backend_args.demo {
                 Some("demo")
@@ -224,6 +225,13 @@ fn responder_name(given: Option<&str>) -> anyhow::Result<String> {
     let name = given.map(str::to_string).or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "responder".into());
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         anyhow::bail!("responder name '{name}': use letters, digits, - and _ (--responder NAME)");
+    }
+    // The facilitator's drill server takes no longer name (nor do file names much longer).
+    if name.len() > crate::timeline::drill::NAME_LIMIT || name == "facilitator" {
+        anyhow::bail!(
+            "responder name '{name}': at most {} letters, and not 'facilitator' (--responder NAME)",
+            crate::timeline::drill::NAME_LIMIT
+        );
     }
     Ok(name)
 }

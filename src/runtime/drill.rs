@@ -26,16 +26,18 @@ const RETRY: Duration = Duration::from_secs(1);
 /// How long the end of a session waits for its last entries to reach the channel.
 pub const FLUSH_LIMIT: Duration = Duration::from_secs(5);
 
-/// A drill responder's own journal, and what they marked before (they may rejoin). The session
-/// must exist: in the channel when there is one, else as a journal on this machine.
+/// A drill responder's own journal, what they marked before (they may rejoin), and when the
+/// facilitator's session started (the responder's clock counts from it, as the facilitator's
+/// does). The session must exist: in the channel when there is one, else as a journal on this
+/// machine.
 pub async fn responder(
     dir: &Path,
     id: &str,
     name: &str,
     backend: &BackendInfo,
     channel: Option<&Arc<dyn DrillChannel>>,
-) -> anyhow::Result<(PathBuf, Vec<Entry>)> {
-    match channel {
+) -> anyhow::Result<(PathBuf, Vec<Entry>, Option<chrono::DateTime<chrono::Utc>>)> {
+    let started = match channel {
         Some(channel) => {
             let found = tokio::time::timeout(JOIN_LIMIT, channel.facilitator(id))
                 .await
@@ -43,18 +45,20 @@ pub async fn responder(
                     anyhow::anyhow!("session {id}: the drill channel ({}) did not answer", channel.describe())
                 })?
                 .map_err(|e| anyhow::anyhow!("session {id}: {e}"))?;
-            if found.is_none() {
-                anyhow::bail!(
+            match found {
+                None => anyhow::bail!(
                     "no session {id} on this cluster: its facilitator's console publishes it in {} \
                      (is it running, with the same --lock-namespace?)",
                     channel.describe()
-                );
+                ),
+                Some(entries) => entries.first().map(|e| e.wall),
             }
         }
         None => {
-            super::resume::existing(dir, id, backend)?;
+            let journal = super::resume::existing(dir, id, backend)?;
+            crate::store::journal::first(&journal).ok().flatten().map(|e| e.wall)
         }
-    }
+    };
     let path = tail::responder_file(dir, id, name);
     if crate::store::journal::in_use(&path) {
         anyhow::bail!("responder {name} is already in this drill in another console (--responder picks another name)");
@@ -79,7 +83,7 @@ pub async fn responder(
             earlier.extend(missing);
         }
     }
-    Ok((path, earlier))
+    Ok((path, earlier, started))
 }
 
 /// Follows the other side: by the channel's watch when there is one; by tailing the files of

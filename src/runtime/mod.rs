@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod leftovers;
 pub mod lock;
 pub mod logging;
+mod memory;
 pub mod metrics;
 pub mod out;
 pub mod probes;
@@ -126,7 +127,11 @@ pub async fn run(mut opts: Options) -> anyhow::Result<Ended> {
             served.bound(),
             &address.token,
         );
-        let _ = tx.send(Event::DrillServed(crate::app::event::Served { command, loopback: served.loopback_only() }));
+        let _ = tx.send(Event::DrillServed(crate::app::event::Served {
+            command,
+            at: address.authority(),
+            loopback: served.loopback_only(),
+        }));
         channel = Some(served.clone());
     }
     let writer = {

@@ -37,17 +37,24 @@ pub(super) async fn open(opts: &mut Options, channel: Option<&Arc<dyn DrillChann
     // A resumed session keeps its id, its journal and its clock (times since its first start);
     // so does a responder who rejoins a drill.
     let info = opts.backend.info();
+    // A responder's clock counts from the facilitator's start, as the facilitator's does.
+    let mut facilitator_start = None;
     let earlier = match (&opts.resume, &opts.drill) {
         (Some(id), _) => {
             let read = resume::resumable(&opts.sessions_dir, id, &info)?.1;
             opts.warnings.extend(read.warnings);
             Some(read.entries)
         }
-        (None, Some((id, name))) => Some(drill::responder(&opts.sessions_dir, id, name, &info, channel).await?.1),
+        (None, Some((id, name))) => {
+            let (_, entries, started) = drill::responder(&opts.sessions_dir, id, name, &info, channel).await?;
+            facilitator_start = started;
+            Some(entries)
+        }
         (None, None) => None,
     }
     .filter(|e| !e.is_empty());
-    let start_wall = earlier.as_ref().and_then(|e| e.first().map(|e| e.wall)).unwrap_or_else(Utc::now);
+    let start_wall =
+        facilitator_start.or_else(|| earlier.as_ref().and_then(|e| e.first().map(|e| e.wall))).unwrap_or_else(Utc::now);
     let offset_ms = (Utc::now() - start_wall).num_milliseconds().max(0) as u64;
     let id = opts.resume.clone().or(opts.drill.as_ref().map(|d| d.0.clone())).unwrap_or_else(|| session_id(start_wall));
     let journal_path = match &opts.drill {

@@ -73,6 +73,9 @@ impl Loop {
         let (served, backend) = (feeds.served.clone(), feeds.backend.clone());
         tokio::spawn(async move {
             while let Some(d) = drx.recv().await {
+                if matches!(d, crate::model::TopologyDelta::Snapshot(_)) {
+                    super::memory::trim_soon();
+                }
                 if let Some(served) = &served {
                     if let Some(seen) = backend.seen(d.clone()) {
                         served.feed(seen);

@@ -6,6 +6,9 @@ use serde::Serialize;
 
 use super::{EndReason, Entry, EntryKind, Mark};
 
+/// The longest name a drill's responder may go by (a drill server takes no longer one).
+pub const NAME_LIMIT: usize = 64;
+
 /// One fault of the session and the responders' first marks on it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FaultRow {
@@ -125,6 +128,12 @@ pub fn read(entries: &[Entry]) -> Drill {
                         .collect(),
                     round: None,
                 });
+            }
+            // A fault whose console was killed ended with it (cleanup's later revert is its own line).
+            EntryKind::ConsoleLost { .. } => {
+                for row in d.faults.iter_mut().filter(|r| r.ended.is_none()) {
+                    row.ended = Some("its console was lost".into());
+                }
             }
             EntryKind::FaultEnding { fault, reason } => {
                 if let Some(row) = d.faults.iter_mut().find(|r| r.fault == *fault && r.ended.is_none()) {

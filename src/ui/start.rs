@@ -28,9 +28,10 @@ pub fn draw(frame: &mut Frame, s: &StartScreen, t: &Theme, where_: &str) {
                 Choice::Join { .. } => ratatui::style::Style::new().fg(t.ui.warning),
             };
             let mut lines = vec![Line::styled(c.label(), style)];
-            // How a responder on another machine joins it: the command to pass on.
+            // How a responder on another machine joins it: the command alone on its line, to
+            // pass on (it fits 80 columns).
             if let Choice::Join { remote: Some(r), .. } = c {
-                lines.push(Line::styled(format!("  another machine: {r}"), t.muted()));
+                lines.push(Line::styled(r.clone(), t.muted()));
             }
             ListItem::new(lines)
         })

@@ -118,7 +118,7 @@ fn sheet(
 /// A mark is a drill responder's.
 fn mark(s: &mut AppState, mark: Mark, note: &str) {
     match &s.drill {
-        Some(r) => r.mark(mark, note, &mut s.book),
+        Some(r) => r.mark(mark, note, s.picture.lost(), &mut s.book),
         None => s.book.say(Level::Error, "marks are for a drill's responder (gameday --drill <ID>)"),
     }
 }

@@ -85,7 +85,7 @@ pub(super) fn on_key(s: &mut AppState, key: KeyEvent) {
         Context::Note => {
             if let Typed::Note { text, tag } = input::note_key(&mut s.ui, action, key, &mut s.book) {
                 match &s.drill {
-                    Some(r) => r.mark(Mark::Note, &text, &mut s.book),
+                    Some(r) => r.mark(Mark::Note, &text, s.picture.lost(), &mut s.book),
                     None => {
                         commands::record_note(s, text, tag, &tag.to_string());
                     }
@@ -262,7 +262,7 @@ fn on_action(s: &mut AppState, ctx: Context, action: Option<Action>) {
 /// A drill responder's mark.
 fn mark(s: &mut AppState, mark: Mark) {
     if let Some(r) = &s.drill {
-        r.mark(mark, "", &mut s.book);
+        r.mark(mark, "", s.picture.lost(), &mut s.book);
     }
 }
 

@@ -126,7 +126,10 @@ fn route(s: &mut AppState, event: Event) {
             react(s, Outcome::Steady(o));
             steady_changed(s);
         }
-        Event::DrillServed(served) => s.cluster.served = Some(served),
+        Event::DrillServed(served) => {
+            drill::served(&served, &mut s.book);
+            s.cluster.served = Some(served);
+        }
         Event::Peer { from, entries } => match s.drill.as_mut() {
             Some(r) => r.on_facilitator(entries, &s.picture.topology, &s.session.id, &mut s.book),
             None => {
@@ -438,7 +441,7 @@ pub(crate) fn check_targets(s: &mut AppState) {
 /// fault of their own: theirs is an emergency stop, which the facilitator's console carries out.
 pub(crate) fn abort(s: &mut AppState, by: &str) {
     if let Some(r) = &s.drill {
-        return r.mark(crate::timeline::Mark::Stop, &format!("by {by}"), &mut s.book);
+        return r.mark(crate::timeline::Mark::Stop, &format!("by {by}"), s.picture.lost(), &mut s.book);
     }
     s.ui.clear_for_abort();
     let leftovers = s.cleanup.live() > 0;

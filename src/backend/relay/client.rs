@@ -126,16 +126,17 @@ fn refusal(status: reqwest::StatusCode, body: &str) -> String {
     }
 }
 
-/// Joins the drill at `address`: the facilitator's console must answer, with this token and
-/// session. The backend shows its picture.
-pub async fn join(address: &JoinAddress) -> anyhow::Result<RelayBackend> {
+/// Joins the drill at `address` as responder `name`: the facilitator's console must answer,
+/// with this token and session, and no other console be in it under that name. The backend
+/// shows its picture.
+pub async fn join(address: &JoinAddress, name: &str) -> anyhow::Result<RelayBackend> {
     let http = reqwest::Client::builder()
         .connect_timeout(CALL_LIMIT)
         .build()
         .map_err(|e| anyhow::anyhow!("cannot make an HTTP client: {e}"))?;
     let link = Arc::new(Link { address: address.clone(), http });
     let at = link.address.authority();
-    let r = link.get("").await.map_err(|e| {
+    let r = link.get(&format!("?as={}", path_part(name))).await.map_err(|e| {
         let hint = match address.is_loopback() {
             true => "is its console running on this machine?",
             false => "is its console running, started with --drill-listen on an address this machine reaches?",
@@ -307,8 +308,12 @@ impl DrillChannel for Joined {
         })
     }
 
-    fn follow(&self, _session: &str, _me: &Side, deliver: Deliver) {
+    fn follow(&self, _session: &str, me: &Side, deliver: Deliver) {
         let link = self.link.clone();
+        let name = match me {
+            Side::Responder(n) => format!("&as={}", path_part(n)),
+            Side::Facilitator => String::new(),
+        };
         tokio::spawn(async move {
             let mut last = 0u64;
             let mut lost = false;
@@ -322,7 +327,7 @@ impl DrillChannel for Joined {
                 };
                 let mut fresh = 0u64;
                 let result = link
-                    .stream(&format!("/follow?after={last}"), opened, |frame| {
+                    .stream(&format!("/follow?after={last}{name}"), opened, |frame| {
                         let Frame::Entries(entries) = frame else { return true };
                         let new: Vec<Entry> = entries.into_iter().filter(|e| e.seq > last.max(fresh)).collect();
                         let Some(top) = new.last().map(|e| e.seq) else { return true };

@@ -53,6 +53,9 @@ struct Hub {
     /// The last of each health reading (by what it is about), for a responder who joins late.
     health: BTreeMap<String, Frame>,
     following: Vec<UnboundedSender<Frame>>,
+    /// Each responder's console following now (its stream), by name: a second console under a
+    /// name in use is refused at its join.
+    present: BTreeMap<String, UnboundedSender<Frame>>,
     watching: Vec<UnboundedSender<Frame>>,
     follower: Option<Arc<Deliver>>,
     closed: bool,
@@ -95,6 +98,7 @@ pub async fn serve(
         picture: Topology::default(),
         health: BTreeMap::new(),
         following: Vec::new(),
+        present: BTreeMap::new(),
         watching: Vec::new(),
         follower: None,
         closed: false,
@@ -279,11 +283,29 @@ fn admit(hub: &Mutex<Hub>, headers: &HeaderMap, id: &str) -> Result<(), (StatusC
     Ok(())
 }
 
-async fn hello(State(hub): Shared, Path(id): Path<String>, headers: HeaderMap) -> Response {
+#[derive(serde::Deserialize)]
+struct As {
+    #[serde(default, rename = "as")]
+    name: Option<String>,
+}
+
+async fn hello(State(hub): Shared, Path(id): Path<String>, Query(q): Query<As>, headers: HeaderMap) -> Response {
     if let Err(r) = admit(&hub, &headers, &id) {
         return r.into_response();
     }
     let h = Hub::lock(&hub);
+    if let Some(name) = q.name.as_deref() {
+        if !name_ok(name) {
+            return (StatusCode::BAD_REQUEST, "not a responder's name").into_response();
+        }
+        if h.present.get(name).is_some_and(|tx| !tx.is_closed()) {
+            let said = format!(
+                "responder {} is already in this drill in another console (--responder picks another name)",
+                crate::text::one_line(name)
+            );
+            return (StatusCode::CONFLICT, said).into_response();
+        }
+    }
     Json(Hello { session: h.session.clone(), backend: h.info.clone() }).into_response()
 }
 
@@ -303,7 +325,10 @@ async fn entries(State(hub): Shared, Path((id, side)): Path<(String, String)>, h
 
 /// Whether `name` is one a responder may go by here.
 fn name_ok(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 64 && name != "facilitator" && !name.chars().any(char::is_control)
+    !name.is_empty()
+        && name.len() <= crate::timeline::drill::NAME_LIMIT
+        && name != "facilitator"
+        && !name.chars().any(char::is_control)
 }
 
 async fn post(
@@ -352,6 +377,9 @@ async fn post(
 struct After {
     #[serde(default)]
     after: u64,
+    /// The responder following (its console's stream takes the name's place).
+    #[serde(default, rename = "as")]
+    name: Option<String>,
 }
 
 /// A stream of frames, a line each: `first`, then what `rx` brings.
@@ -382,6 +410,9 @@ async fn follow(State(hub): Shared, Path(id): Path<String>, Query(q): Query<Afte
     if h.closed {
         first.push(Frame::Closed);
     } else {
+        if let Some(name) = q.name.filter(|n| name_ok(n)) {
+            h.present.insert(name, tx.clone());
+        }
         h.following.push(tx);
     }
     drop(h);
