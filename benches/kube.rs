@@ -158,7 +158,7 @@ fn main() {
     let mut flipped = pod.clone();
     flipped["status"]["conditions"][0]["status"] = json!("False");
     flipped["status"]["containerStatuses"][0]["ready"] = json!(false);
-    let versions: [k8s_openapi::api::core::v1::Pod; 2] =
+    let versions: [gameday::backend::kube::cluster::LeanPod; 2] =
         [serde_json::from_value(flipped).unwrap(), serde_json::from_value(pod).unwrap()];
     let n = 20_000u64;
     let t0 = Instant::now();

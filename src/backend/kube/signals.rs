@@ -153,12 +153,18 @@ pub fn memory_bytes(q: &str) -> Option<f64> {
     q.parse::<f64>().ok().filter(|x| x.is_finite())
 }
 
-/// A PodMetricsList, as far as it is read (typed: 10,000 pods are megabytes of JSON).
+/// A PodMetricsList, as far as it is read (typed: 50,000 pods are tens of megabytes of JSON):
+/// each item becomes its pod's usage as it is parsed, its quantities read in place.
 #[derive(serde::Deserialize)]
 struct PodMetricsList {
     #[serde(default)]
-    items: Vec<PodMetrics>,
+    items: Vec<Usage>,
 }
+
+/// One item of the list, read into its pod's usage.
+#[derive(serde::Deserialize)]
+#[serde(from = "PodMetrics")]
+struct Usage(PodUsage);
 
 #[derive(serde::Deserialize)]
 struct PodMetrics {
@@ -176,22 +182,32 @@ struct Meta {
 #[derive(serde::Deserialize)]
 struct ContainerMetrics {
     #[serde(default)]
-    usage: std::collections::BTreeMap<String, String>,
+    usage: Quantities,
+}
+
+/// The quantities the console reads of a container's usage (the rest is skipped).
+#[derive(Default, serde::Deserialize)]
+struct Quantities {
+    #[serde(default)]
+    cpu: Option<String>,
+    #[serde(default)]
+    memory: Option<String>,
+}
+
+impl From<PodMetrics> for Usage {
+    fn from(item: PodMetrics) -> Usage {
+        let mut u = PodUsage { namespace: item.metadata.namespace, pod: item.metadata.name, ..Default::default() };
+        for c in &item.containers {
+            u.cpu_m += c.usage.cpu.as_deref().and_then(cpu_m).unwrap_or(0.0);
+            u.memory_bytes += c.usage.memory.as_deref().and_then(memory_bytes).unwrap_or(0.0);
+        }
+        Usage(u)
+    }
 }
 
 /// The pods' usage in a PodMetricsList.
 fn pods(list: PodMetricsList) -> Vec<PodUsage> {
-    list.items
-        .into_iter()
-        .map(|item| {
-            let mut u = PodUsage { namespace: item.metadata.namespace, pod: item.metadata.name, ..Default::default() };
-            for c in &item.containers {
-                u.cpu_m += c.usage.get("cpu").and_then(|q| cpu_m(q)).unwrap_or(0.0);
-                u.memory_bytes += c.usage.get("memory").and_then(|q| memory_bytes(q)).unwrap_or(0.0);
-            }
-            u
-        })
-        .collect()
+    list.items.into_iter().map(|u| u.0).collect()
 }
 
 /// Reads CPU and memory from metrics.k8s.io every `USAGE_EVERY`, until the console goes away.

@@ -4,14 +4,14 @@
 
 use futures::{Stream, StreamExt};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::core::v1::{Event as KEvent, Namespace, Node, Pod, Service};
+use k8s_openapi::api::core::v1::{Event as KEvent, Namespace, Node, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::Api;
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::Client;
 use tokio::sync::mpsc::{self, UnboundedSender};
 
-use super::cluster::{Change, Cluster, Kind, Obj, Policy};
+use super::cluster::{Change, Cluster, Kind, LeanPod, Obj, Policy};
 use super::errors::Explain;
 use crate::model::TopologyDelta;
 
@@ -80,18 +80,23 @@ fn describe(e: &watcher::Error, explain: &Explain) -> (String, bool) {
     (format!("the API server: {inner}"), denied)
 }
 
+/// How many changes may wait for the picture's task: the watchers wait beyond it (their lists
+/// stay in the socket), so a list that streams in faster than the picture takes it is never
+/// held whole in memory.
+const BACKLOG: usize = 256;
+
 /// How often the API server is checked while watches fail.
 const RECHECK: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub fn spawn(client: Client, scope: Scope, policy: Policy, explain: Explain, tx: UnboundedSender<TopologyDelta>) {
     let cfg = || watcher::Config::default().any_semantic();
-    let (ctx, mut rx) = mpsc::unbounded_channel::<Change>();
+    let (ctx, mut rx) = mpsc::channel::<Change>(BACKLOG);
     let forward = |s: std::pin::Pin<Box<dyn Stream<Item = Change> + Send>>| {
         let ctx = ctx.clone();
         tokio::spawn(async move {
             let mut s = s;
             while let Some(c) = s.next().await {
-                if ctx.send(c).is_err() {
+                if ctx.send(c).await.is_err() {
                     break;
                 }
             }
@@ -116,7 +121,8 @@ pub fn spawn(client: Client, scope: Scope, policy: Policy, explain: Explain, tx:
             .boxed(),
     );
     forward(
-        changes(Kind::Pod, watcher(api::<Pod>(c, &scope), cfg()).default_backoff(), Obj::Pod, explain.clone()).boxed(),
+        changes(Kind::Pod, watcher(api::<LeanPod>(c, &scope), cfg()).default_backoff(), Obj::Pod, explain.clone())
+            .boxed(),
     );
     forward(
         changes(
@@ -199,7 +205,7 @@ pub fn spawn(client: Client, scope: Scope, policy: Policy, explain: Explain, tx:
                     tokio::spawn(async move {
                         let ok = tokio::time::timeout(RECHECK, client.apiserver_version()).await;
                         if let (Ok(Ok(_)), Some(ctx)) = (ok, weak.upgrade()) {
-                            let _ = ctx.send(Change::Answered);
+                            let _ = ctx.send(Change::Answered).await;
                         }
                     });
                     continue;

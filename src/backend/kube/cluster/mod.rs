@@ -7,17 +7,19 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::core::v1::{Event as KEvent, Namespace as KNamespace, Node as KNode, Pod as KPod, Service};
+use k8s_openapi::api::core::v1::{Event as KEvent, Namespace as KNamespace, Node as KNode, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::model::{Node, Pod, Topology, TopologyDelta};
 
+mod lean;
 mod objects;
 mod policy;
 mod services;
 mod workloads;
 
+pub use lean::LeanPod;
 use objects::{controller, node_of, pod_info};
 pub use policy::{Policy, ALLOW_LABEL};
 use services::external_address;
@@ -52,7 +54,8 @@ pub const KINDS: &[Kind] = &[
 pub enum Obj {
     Namespace(KNamespace),
     Node(KNode),
-    Pod(KPod),
+    /// Read lean (`LeanPod`): what the picture needs of it, nothing more.
+    Pod(LeanPod),
     ReplicaSet(ReplicaSet),
     Deployment(Deployment),
     StatefulSet(StatefulSet),
@@ -110,7 +113,8 @@ pub struct Cluster {
     relist: HashMap<Kind, HashSet<Key>>,
     /// Why the watches fail, and whether it is a refusal of the credentials.
     failing: Option<(String, bool)>,
-    pods: HashMap<Key, PodInfo>,
+    /// Each pod's controlling owner (the pod itself is in `topo`, once).
+    pods: HashMap<Key, Option<(String, String)>>,
     /// ReplicaSet (ns, name) -> its Deployment's name.
     rs_owner: HashMap<Key, Option<String>>,
     /// (ns, owner name) -> names of the pods it owns directly.
@@ -131,6 +135,9 @@ pub struct Cluster {
     seen_events: HashSet<(String, i32)>,
     nodes: HashMap<String, Node>,
     topo: Topology,
+    /// Workloads whose record is to be made once the first picture is whole (until then each
+    /// pod, slice or service would remake its workload's record again and again).
+    stale: HashSet<Key>,
 }
 
 impl Cluster {
@@ -186,6 +193,11 @@ impl Cluster {
         if !self.announced {
             if KINDS.iter().all(|k| self.synced.contains(k)) {
                 self.announced = true;
+                let mut stale: Vec<Key> = self.stale.drain().collect();
+                stale.sort();
+                for (ns, name) in stale {
+                    self.refresh_workload(&ns, &name, &mut out);
+                }
                 let mut first = vec![TopologyDelta::Snapshot(self.topo.clone())];
                 first.push(TopologyDelta::Connection { connected: true, detail: "watching the API server".into() });
                 first.extend(out.into_iter().filter(|d| matches!(d, TopologyDelta::Reachable { .. })));
@@ -268,7 +280,7 @@ impl Cluster {
             Obj::Pod(p) => {
                 let k = key(&p.metadata);
                 self.seen(Kind::Pod, &k);
-                let info = pod_info(&p);
+                let info = pod_info(p);
                 self.put_pod(k, info, out);
             }
             Obj::ReplicaSet(rs) => {

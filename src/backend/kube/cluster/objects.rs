@@ -1,10 +1,10 @@
 //! What the console keeps of each watched object: a pod's phase, readiness, restarts and
 //! owner; a node's readiness and pressure. Never whole objects.
 
-use k8s_openapi::api::core::v1::{Node as KNode, Pod as KPod};
+use k8s_openapi::api::core::v1::Node as KNode;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::PodInfo;
+use super::{LeanPod, PodInfo};
 use crate::model::{Node, Pod, PodPhase};
 
 /// The controlling owner (kind, name).
@@ -14,7 +14,7 @@ pub(super) fn controller(m: &ObjectMeta) -> Option<(String, String)> {
     Some((r.kind.clone(), r.name.clone()))
 }
 
-pub(super) fn pod_info(p: &KPod) -> PodInfo {
+pub(super) fn pod_info(mut p: LeanPod) -> PodInfo {
     let status = p.status.as_ref();
     let statuses = status.and_then(|s| s.container_statuses.clone()).unwrap_or_default();
     let waiting: Option<String> = statuses.iter().find_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.clone());
@@ -59,7 +59,7 @@ pub(super) fn pod_info(p: &KPod) -> PodInfo {
             ready,
             restarts: restarts.max(0) as u32,
             note,
-            labels: p.metadata.labels.clone().unwrap_or_default(),
+            labels: p.metadata.labels.take().unwrap_or_default(),
             caveats: Default::default(),
         },
     }

@@ -20,22 +20,28 @@ impl Cluster {
     pub(super) fn put_pod(&mut self, k: Key, mut info: PodInfo, out: &mut Vec<TopologyDelta>) {
         let workload = self.workload_of(&k.0, &info.owner, &k.1);
         info.pod.workload = Some(workload.clone());
-        if self.policy.own_pod.as_ref() == Some(&k) {
+        if self.policy.own_pod.as_ref() == Some(&k)
+            && !info.pod.note.as_deref().is_some_and(|n| n.starts_with("this console"))
+        {
             info.pod.note = Some(match info.pod.note.take() {
                 Some(n) => format!("this console, {n}"),
                 None => "this console".into(),
             });
         }
-        let old_workload = self.pods.get(&k).and_then(|p| p.pod.workload.clone());
+        let old = self.topo.pod(&k.0, &k.1);
+        let old_workload = old.and_then(|p| p.workload.clone());
         if let Some((_, owner)) = &info.owner {
             self.by_owner.entry((k.0.clone(), owner.clone())).or_default().insert(k.1.clone());
         }
-        if self.pods.get(&k) == Some(&info) {
+        if old == Some(&info.pod) && self.pods.get(&k) == Some(&info.owner) {
             return;
         }
-        self.pods.insert(k.clone(), info.clone());
-        self.topo.upsert_pod(info.pod.clone());
-        out.push(TopologyDelta::UpsertPod(info.pod));
+        self.pods.insert(k.clone(), info.owner);
+        // Until the first picture is sent whole, a pod's change is in it: no delta of its own.
+        if self.announced {
+            out.push(TopologyDelta::UpsertPod(info.pod.clone()));
+        }
+        self.topo.upsert_pod(info.pod);
         self.refresh_workload(&k.0, &workload, out);
         if let Some(old) = old_workload.filter(|o| *o != workload) {
             self.refresh_workload(&k.0, &old, out);
@@ -43,15 +49,16 @@ impl Cluster {
     }
 
     pub(super) fn remove_pod(&mut self, k: &Key, out: &mut Vec<TopologyDelta>) {
-        let Some(info) = self.pods.remove(k) else { return };
-        if let Some((_, owner)) = &info.owner {
+        let Some(owner) = self.pods.remove(k) else { return };
+        let workload = self.topo.pod(&k.0, &k.1).and_then(|p| p.workload.clone());
+        if let Some((_, owner)) = &owner {
             if let Some(set) = self.by_owner.get_mut(&(k.0.clone(), owner.clone())) {
                 set.remove(&k.1);
             }
         }
         self.topo.remove_pod(&k.0, &k.1);
         out.push(TopologyDelta::RemovePod { namespace: k.0.clone(), name: k.1.clone() });
-        if let Some(w) = info.pod.workload {
+        if let Some(w) = workload {
             self.refresh_workload(&k.0, &w, out);
         }
     }
@@ -61,8 +68,9 @@ impl Cluster {
         let names: Vec<String> = self.by_owner.get(rs).map(|s| s.iter().cloned().collect()).unwrap_or_default();
         for name in names {
             let k = (rs.0.clone(), name);
-            if let Some(info) = self.pods.get(&k).cloned() {
-                self.put_pod(k, info, out);
+            let (owner, pod) = (self.pods.get(&k).cloned(), self.topo.pod(&k.0, &k.1).cloned());
+            if let (Some(owner), Some(pod)) = (owner, pod) {
+                self.put_pod(k, PodInfo { owner, pod }, out);
             }
         }
     }
@@ -84,6 +92,10 @@ impl Cluster {
     /// Recomputes one workload's record from its object (or, for owners we do not watch, its
     /// pods) and its services; sends it if it changed.
     pub(super) fn refresh_workload(&mut self, ns: &str, name: &str, out: &mut Vec<TopologyDelta>) {
+        if !self.announced {
+            self.stale.insert((ns.to_string(), name.to_string()));
+            return;
+        }
         let info = self.workloads.get(&(ns.to_string(), name.to_string()));
         let pods: Vec<&Pod> = if info.is_none() { self.topo.pods_of(ns, name).collect() } else { Vec::new() };
         let record = match info {
