@@ -189,6 +189,8 @@ impl Backend for RelayBackend {
         let loopback = link.address.is_loopback();
         tokio::spawn(async move {
             let mut lost = false;
+            // The facilitator's console has lost its own system (its engine).
+            let mut theirs_lost = false;
             loop {
                 let tx2 = tx.clone();
                 let opened = || {
@@ -203,6 +205,20 @@ impl Backend for RelayBackend {
                         // A published port is on the facilitator's machine: reachable as
                         // it is only from there.
                         Some(TopologyDelta::Reachable { .. }) if !loopback => true,
+                        // This console's connection is its way to the facilitator's (its marks
+                        // wait while it is lost); the facilitator's own to its system is news
+                        // on the timeline, when it is lost and when it is back.
+                        Some(TopologyDelta::Connection { connected, detail }) => {
+                            if connected == theirs_lost {
+                                theirs_lost = !connected;
+                                let message = format!("its connection to its system: {detail}");
+                                let object = "the facilitator's console".to_string();
+                                return tx2
+                                    .send(TopologyDelta::ClusterEvent { object, message, warning: !connected })
+                                    .is_ok();
+                            }
+                            true
+                        }
                         Some(d) => tx2.send(d).is_ok(),
                         None => true,
                     })
