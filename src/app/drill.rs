@@ -369,6 +369,33 @@ mod tests {
     }
 
     #[test]
+    fn a_stop_while_the_facilitator_cannot_be_reached_is_kept_and_never_said_sent() {
+        let r = Responder {
+            name: "bob".into(),
+            session: "s".into(),
+            mirror: false,
+            seen: Vec::new(),
+            mirrored: BTreeSet::new(),
+        };
+        let mut book = Book::new(crate::timeline::Stamp::at(chrono::Utc::now(), 0));
+        r.mark(
+            Mark::Stop,
+            "",
+            Some("lost the facilitator's console at 10.0.0.2:7420: the connection broke"),
+            &mut book,
+        );
+        let status = book.status.clone().unwrap();
+        assert_eq!(status.level, Level::Error);
+        assert!(status.text.starts_with("EMERGENCY STOP NOT DELIVERED yet"), "{}", status.text);
+        assert!(!status.text.contains(" sent"), "{}", status.text);
+        assert!(matches!(book.timeline.last().map(|e| &e.kind), Some(EntryKind::DrillMark { mark: Mark::Stop, .. })));
+        // Once it is back, it is sent as ever.
+        let mut book = Book::new(crate::timeline::Stamp::at(chrono::Utc::now(), 0));
+        r.mark(Mark::Detected, "", None, &mut book);
+        assert!(book.status.unwrap().text.starts_with("marked DETECTED"));
+    }
+
+    #[test]
     fn drill_says_the_command_a_responder_types_and_where_it_reaches() {
         let command = "gameday --demo --drill s:0123456789abcdef@127.0.0.1:4000".to_string();
         let local = Served { command: command.clone(), at: "127.0.0.1:4000".into(), loopback: true };
