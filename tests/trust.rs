@@ -458,6 +458,9 @@ fn tab_completes_commands_presets_targets_and_parameter_names() {
     h.key(KeyCode::Tab);
     let said = status(&h);
     assert!(said.contains("pod-delete") && said.contains("network-latency") && !said.contains("cpu-stress"), "{said}");
+    // The completions go with the command line that showed them.
+    h.key(KeyCode::Esc);
+    assert!(h.s.book.status.is_none(), "{:?}", h.s.book.status);
 }
 
 #[test]

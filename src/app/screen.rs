@@ -79,6 +79,8 @@ pub struct Ui {
     pub history: Vec<String>,
     /// Browsing the history: the position shown, and the line typed before browsing.
     pub history_at: Option<(usize, String)>,
+    /// The completions the command line said on the status line: they go when it closes.
+    pub completions_shown: Option<String>,
 }
 
 impl Default for Ui {
@@ -97,6 +99,7 @@ impl Default for Ui {
             timeline_at: None,
             history: Vec::new(),
             history_at: None,
+            completions_shown: None,
         }
     }
 }

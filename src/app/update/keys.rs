@@ -50,6 +50,7 @@ pub(super) fn on_key(s: &mut AppState, key: KeyEvent) {
     match ctx {
         Context::CommandLine => match input::command_key(&mut s.ui, action, key) {
             Typed::Run(line) => {
+                s.ui.completions_shown = None;
                 input::remember(&mut s.ui, &line, &mut s.book);
                 commands::run(s, &line);
             }
@@ -57,8 +58,16 @@ pub(super) fn on_key(s: &mut AppState, key: KeyEvent) {
                 let done = crate::app::complete::complete(s, &line);
                 if done.candidates.len() > 1 {
                     s.book.say(Level::Info, done.candidates.join("  "));
+                    s.ui.completions_shown = s.book.status.as_ref().map(|st| st.text.clone());
                 }
                 s.ui.input = Some(TextInput::Command(input::text_area(&done.line)));
+            }
+            // Closed (Esc): the completions it showed go with it, not the messages since.
+            _ if s.ui.input.is_none() => {
+                let shown = s.ui.completions_shown.take();
+                if shown.is_some() && s.book.status.as_ref().map(|st| st.text.clone()) == shown {
+                    s.book.status = None;
+                }
             }
             _ => {}
         },
