@@ -73,7 +73,7 @@ impl Loop {
         let (served, backend) = (feeds.served.clone(), feeds.backend.clone());
         tokio::spawn(async move {
             while let Some(d) = drx.recv().await {
-                if matches!(d, crate::model::TopologyDelta::Snapshot(_)) {
+                if matches!(&d, crate::model::TopologyDelta::Snapshot(t) if t.pod_count() >= super::memory::LARGE) {
                     super::memory::trim_soon();
                 }
                 if let Some(served) = &served {
