@@ -38,9 +38,7 @@ fn a_gameday_on_the_demo_from_inject_to_abort_to_report() {
     c.wait_reverted(1, T);
     c.wait_gone("FAULT LIVE", T);
 
-    c.command("export report.md");
-    c.wait_exported("report.md", T);
-    let report = std::fs::read_to_string(c.dir.path().join("report.md")).unwrap();
+    let report = c.exported_report();
     assert!(report.starts_with("# Gameday report: sock-shop (simulated, 3 nodes) (demo)"), "{report}");
     assert!(report.contains("| 1 | pod-delete | sock-shop/carts |"), "{report}");
     assert!(report.contains("| aborted (Space) | "), "{report}");
@@ -199,9 +197,7 @@ fn a_stop_condition_from_the_session_file_aborts_the_fault_by_itself() {
     c.wait_for("STOP CONDITION", Duration::from_secs(30));
     c.wait_reverted(1, T);
     c.wait_gone("FAULT LIVE", T);
-    c.command("export report.md");
-    c.wait_exported("report.md", T);
-    let report = std::fs::read_to_string(c.dir.path().join("report.md")).unwrap();
+    let report = c.exported_report();
     assert!(report.contains("## Steady state"), "{report}");
     assert!(report.contains("| 1 | network-latency on sock-shop/carts | holds ("), "{report}");
     assert!(report.contains("front p95"), "{report}");
@@ -277,9 +273,7 @@ target = "sock-shop/payment"
     c.command("skip payment team is on call elsewhere");
     c.wait_for("- skipped         2. payment goes away", T);
     c.wait_for("done: :export writes the report", T);
-    c.command("export report.md");
-    c.wait_exported("report.md", T);
-    let report = std::fs::read_to_string(c.dir.path().join("report.md")).unwrap();
+    let report = c.exported_report();
     assert!(
         report.contains("| Facilitator | Ana |") && report.contains("| Participants | Ben (operator) |"),
         "{report}"
@@ -416,9 +410,7 @@ observe = "2s"
     assert!(screen.contains("detected after"), "{screen}");
     r.send("q");
     assert_eq!(r.wait_exit(T), 0);
-    f.command("export report.md");
-    f.wait_exported("report.md", T);
-    let report = std::fs::read_to_string(f.dir.path().join("report.md")).unwrap();
+    let report = f.exported_report();
     assert!(report.contains("## Drill"), "{report}");
     assert!(report.contains("Responders: cy. Faults were revealed to them once (#1 at +0"), "{report}");
     assert!(report.contains("responder cy marked MITIGATED"), "{report}");

@@ -103,9 +103,7 @@ fn a_demo_drill_is_joined_from_another_machine_by_the_command_drill_prints() {
     r.wait_for("REVEALED: 1 fault(s) were injected so far", T);
     r.send("q");
     assert_eq!(r.wait_exit(T), 0);
-    f.command("export report.md");
-    f.wait_exported("report.md", T);
-    let report = std::fs::read_to_string(f.dir.path().join("report.md")).unwrap();
+    let report = f.exported_report();
     assert!(report.contains("Responders: bob."), "{report}");
     assert!(report.contains("(bob, emergency stop)"), "the stop is scored as bob's: {report}");
     f.send("q");

@@ -52,9 +52,7 @@ async fn scale_a_deployment_to_zero_press_space_and_see_it_back() {
         .get("gameday.dev/fault")
         .is_none());
 
-    c.command("export report.md");
-    c.wait_exported("report.md", T);
-    let report = std::fs::read_to_string(c.dir.path().join("report.md")).unwrap();
+    let report = c.exported_report();
     assert!(report.contains("| 1 | scale-to-zero | shop/carts |"), "{report}");
     assert!(report.contains("shop/carts healthy > down"), "{report}");
     c.send("q");
@@ -214,9 +212,7 @@ duration = "3s"
     c.wait_gone("FAULT LIVE", T);
     assert!(server.list("chaosengines", Some("shop")).is_empty(), "tidied up");
     c.command("outcome held");
-    c.command("export report.md");
-    c.wait_exported("report.md", T);
-    let report = std::fs::read_to_string(c.dir.path().join("report.md")).unwrap();
+    let report = c.exported_report();
     assert!(report.contains("finished by itself: Litmus pod-delete verdict Pass"), "{report}");
     c.send("q");
     assert_eq!(c.wait_exit(T), 0);

@@ -209,6 +209,13 @@ impl Console {
 
     /// Waits until the journal says the report was written to a file named `name`, and
     /// returns its path (recorded absolute, whatever was typed).
+    /// `:export report.md`, waited for, and what it says.
+    pub fn exported_report(&mut self) -> String {
+        self.command("export report.md");
+        let path = self.wait_exported("report.md", Duration::from_secs(30));
+        std::fs::read_to_string(path).expect("the exported report")
+    }
+
     pub fn wait_exported(&self, name: &str, timeout: Duration) -> PathBuf {
         let e = self.wait_for_entry(
             &format!("the report written to {name}"),
