@@ -324,3 +324,29 @@ async fn the_demo_tells_a_served_responder_nothing_a_real_cluster_would_not() {
         "the pod itself is"
     );
 }
+
+#[tokio::test]
+async fn a_picture_of_thousands_of_pods_arrives_whole_across_many_chunks() {
+    let s = served("s4").await;
+    let mut t = gameday::model::Topology::default();
+    for i in 0..5_000 {
+        t.upsert_pod(gameday::model::Pod {
+            namespace: format!("team-{:02}", i % 50),
+            name: format!("svc-{i:05}-5f7c9d8b6-abcde"),
+            workload: Some(format!("svc-{i:05}")),
+            node: Some(format!("node-{:03}", i % 500)),
+            phase: gameday::model::PodPhase::Running,
+            ready: true,
+            restarts: 0,
+            note: None,
+            labels: [("app".to_string(), format!("svc-{i:05}"))].into_iter().collect(),
+            caveats: Default::default(),
+        });
+    }
+    s.feed(TopologyDelta::Snapshot(t.clone()));
+    let backend = relay::join(&s.address(), "bob").await.unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    backend.watch(tx);
+    let TopologyDelta::Snapshot(seen) = next_of(&mut rx, |_| true).await else { panic!("a snapshot first") };
+    assert_eq!(seen, t, "the same picture, a megabyte and more in one line");
+}

@@ -58,8 +58,7 @@ pub fn write_join(dir: &Path, id: &str, command: &str, listen: std::net::SocketA
 /// The command that joins live session `id`'s drill from another machine, if its console
 /// serves one.
 pub fn join_of(dir: &Path, id: &str) -> Option<String> {
-    let bytes = crate::files::read_regular(&join_file(dir, id), 4096).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
+    let text = read_join(dir, id)?;
     let line = text.lines().next()?.trim();
     (line.starts_with("gameday ") && crate::text::is_clean(line)).then(|| line.to_string())
 }
@@ -67,13 +66,17 @@ pub fn join_of(dir: &Path, id: &str) -> Option<String> {
 /// Where session `id`'s drill was served, and with which token, when its console did not end
 /// (it was killed): its resumed console serves it there again.
 pub fn served_before(dir: &Path, id: &str) -> Option<(std::net::SocketAddr, String)> {
-    let bytes = crate::files::read_regular(&join_file(dir, id), 4096).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
+    let text = read_join(dir, id)?;
     let rest = text.lines().find_map(|l| l.strip_prefix("listen "))?;
     let (listen, token) = rest.trim().split_once(' ')?;
     let token = token.trim();
     (!token.is_empty() && token.chars().all(|c| c.is_ascii_alphanumeric()))
         .then_some((listen.parse().ok()?, token.to_string()))
+}
+
+/// What `write_join` kept for session `id` (a regular file, and small).
+fn read_join(dir: &Path, id: &str) -> Option<String> {
+    String::from_utf8(crate::files::read_regular(&join_file(dir, id), 4096).ok()?).ok()
 }
 
 /// The session's console has ended: its drill is no longer served.

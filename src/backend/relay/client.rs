@@ -37,16 +37,13 @@ impl Link {
         format!("the facilitator's console at {}", self.address.authority())
     }
 
+    /// A request for `rest`, with the join token.
+    fn request(&self, method: reqwest::Method, rest: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, self.url(rest)).header(TOKEN_HEADER, &self.address.token)
+    }
+
     async fn get(&self, rest: &str) -> Result<reqwest::Response, String> {
-        let r = self
-            .http
-            .get(self.url(rest))
-            .header(TOKEN_HEADER, &self.address.token)
-            .timeout(CALL_LIMIT)
-            .send()
-            .await
-            .map_err(|e| why(&e))?;
-        Ok(r)
+        self.request(reqwest::Method::GET, rest).timeout(CALL_LIMIT).send().await.map_err(|e| why(&e))
     }
 
     /// Reads `rest`'s stream, a frame a line, into `each` (false: nobody listens any more) until
@@ -58,17 +55,14 @@ impl Link {
         mut opened: impl FnMut(),
         mut each: impl FnMut(Frame) -> bool,
     ) -> Result<(), String> {
-        let mut r = self
-            .http
-            .get(self.url(rest))
-            .header(TOKEN_HEADER, &self.address.token)
-            .send()
-            .await
-            .map_err(|e| why(&e))?;
+        let mut r = self.request(reqwest::Method::GET, rest).send().await.map_err(|e| why(&e))?;
         if !r.status().is_success() {
             return Err(refusal(r.status(), &r.text().await.unwrap_or_default()));
         }
         let mut buf: Vec<u8> = Vec::new();
+        // How much of `buf` is known to hold no line's end: a large frame, arriving in many
+        // chunks, is searched once, not again from its start at every chunk.
+        let mut searched = 0;
         let mut first = true;
         loop {
             let chunk = match tokio::time::timeout(SILENCE, r.chunk()).await {
@@ -81,7 +75,8 @@ impl Link {
                 Ok(Ok(Some(c))) => c,
             };
             buf.extend_from_slice(&chunk);
-            while let Some(end) = buf.iter().position(|b| *b == b'\n') {
+            while let Some(end) = buf[searched..].iter().position(|b| *b == b'\n').map(|i| searched + i) {
+                searched = 0;
                 let line: Vec<u8> = buf.drain(..=end).collect();
                 let frame: Frame = match serde_json::from_slice(&line) {
                     Ok(f) => f,
@@ -98,6 +93,7 @@ impl Link {
                     return Ok(());
                 }
             }
+            searched = buf.len();
             if buf.len() > LINE_LIMIT {
                 return Err("the server sent a line longer than any frame".into());
             }
@@ -304,9 +300,7 @@ impl DrillChannel for Joined {
         };
         let r = self
             .link
-            .http
-            .post(self.link.url(&format!("/entries/{}", path_part(name))))
-            .header(TOKEN_HEADER, &self.link.address.token)
+            .request(reqwest::Method::POST, &format!("/entries/{}", path_part(name)))
             .timeout(CALL_LIMIT)
             .json(entries)
             .send()

@@ -170,10 +170,10 @@ impl Backend for SimBackend {
         };
         match delta {
             TopologyDelta::UpsertPod(p) => Some(TopologyDelta::UpsertPod(unnoted(p))),
-            TopologyDelta::Snapshot(t) => {
-                let mut seen = t.clone();
-                t.pods().cloned().for_each(|p| seen.upsert_pod(unnoted(p)));
-                Some(TopologyDelta::Snapshot(seen))
+            TopologyDelta::Snapshot(mut t) => {
+                let noted: Vec<crate::model::Pod> = t.pods().filter(|p| p.note.is_some()).cloned().collect();
+                noted.into_iter().for_each(|p| t.upsert_pod(unnoted(p)));
+                Some(TopologyDelta::Snapshot(t))
             }
             e @ TopologyDelta::ClusterEvent { .. } => {
                 let mut told = self.told.lock().unwrap_or_else(|p| p.into_inner());
