@@ -266,7 +266,7 @@ target = "sock-shop/payment"
     c.press("\t");
     c.press("\r");
     c.wait_for("FAULT LIVE #1 pod-delete", T);
-    c.wait_for("step 1: record the outcome", Duration::from_secs(30));
+    c.wait_outcome_asked(Duration::from_secs(30));
     c.command("outcome partial carts came back, orders logged errors");
     c.wait_for("step 1 recorded as partially held; 1 step left", T);
     c.wait_for("✗ partially held  1. carts loses a pod", T);
@@ -402,7 +402,7 @@ observe = "2s"
     f.wait_for("responder cy marked DETECTED", T);
     r.command("mitigated bumped the carts timeout");
     f.wait_for("responder cy marked MITIGATED", T);
-    f.wait_for("step 1: record the outcome", Duration::from_secs(30));
+    f.wait_outcome_asked(Duration::from_secs(30));
     f.command("outcome held");
     f.command("reveal");
     r.wait_for("REVEALED: 1 fault(s) were injected so far", T);

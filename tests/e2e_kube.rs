@@ -211,7 +211,10 @@ duration = "3s"
     c.wait_for("fault #1 revert confirmed", T);
     c.wait_gone("FAULT LIVE", T);
     assert!(server.list("chaosengines", Some("shop")).is_empty(), "tidied up");
+    // The step is over once its recovery was seen; only then is its outcome asked for.
+    c.wait_outcome_asked(Duration::from_secs(30));
     c.command("outcome held");
+    c.wait_for_entry("the step's outcome", |e| e["kind"] == "step_outcome", T);
     let report = c.exported_report();
     assert!(report.contains("finished by itself: Litmus pod-delete verdict Pass"), "{report}");
     c.send("q");

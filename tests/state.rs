@@ -963,6 +963,58 @@ hypothesis = "orders keeps serving"
 }
 
 #[test]
+fn an_outcome_typed_before_the_step_asks_for_it_says_why_and_records_nothing() {
+    let mut h = Harness::demo();
+    let said = |h: &Harness| h.s.book.status.clone().unwrap().text;
+    let outcomes =
+        |h: &Harness| h.s.book.timeline.iter().filter(|e| matches!(e.kind, EntryKind::StepOutcome { .. })).count();
+    let plan = gameday::config::runsheet::RunSheet::parse(
+        "plan.toml",
+        r#"title = "one step"
+[[step]]
+name = "carts slows down"
+preset = "network-latency"
+target = "sock-shop/carts"
+duration = "5s"
+observe = "20s"
+hypothesis = "carts keeps serving"
+"#,
+    )
+    .unwrap();
+    let fx = h.s.load_sheet(plan, false);
+    h.run_effects(fx);
+    let fx = h.command("next");
+    h.run_effects(fx);
+    h.key(KeyCode::Tab);
+    let fx = h.key(KeyCode::Enter);
+    h.run_effects(fx);
+    assert!(h.s.fault.live().is_some(), "{:?}", h.s.fault.phase);
+    h.command("outcome held");
+    assert!(said(&h).contains("step 1's fault is still on: its outcome comes after it"), "{}", said(&h));
+    // The fault is over; the recovery is watched (the demo's latency leaves carts slow a
+    // while): an outcome now is early, and says how long at most.
+    h.advance(6_000);
+    assert!(h.s.fault.live().is_none(), "{:?}", h.s.fault.phase);
+    {
+        let phase = h.s.sheet.as_ref().map(|s| s.phase.clone());
+        assert!(matches!(phase, Some(gameday::app::sheet::Phase::Observing { .. })), "{phase:?}");
+        h.command("outcome held");
+        assert!(said(&h).contains("step 1 is still watching the recovery (at most"), "{}", said(&h));
+        assert!(said(&h).contains("its outcome is asked for then"), "{}", said(&h));
+    }
+    assert_eq!(outcomes(&h), 0, "nothing recorded early");
+    h.advance(21_000);
+    assert!(
+        matches!(h.s.sheet.as_ref().map(|s| &s.phase), Some(gameday::app::sheet::Phase::Outcome { .. })),
+        "{:?}",
+        h.s.sheet.as_ref().map(|s| &s.phase)
+    );
+    h.command("outcome held");
+    assert_eq!(outcomes(&h), 1);
+    assert!(said(&h).contains("step 1 recorded as held; that was the last step"), "{}", said(&h));
+}
+
+#[test]
 fn a_live_fault_is_extended_or_shortened_within_its_bounds_and_its_new_end_is_kept() {
     let mut h = Harness::demo();
     let said = |h: &Harness| h.s.book.status.clone().unwrap().text;

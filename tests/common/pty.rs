@@ -237,6 +237,13 @@ impl Console {
         )
     }
 
+    /// Waits until the run-sheet asks for the outcome of the step just run: its panel's title
+    /// says so for as long as it waits (the status line saying so is replaced by the next
+    /// message; an `:outcome` typed before is refused).
+    pub fn wait_outcome_asked(&self, timeout: Duration) -> String {
+        self.wait_for(":outcome held|broken|partial (checks:", timeout)
+    }
+
     /// The journal, if this console has written exactly one.
     fn journal_path(&self) -> Option<PathBuf> {
         let dir = self.data_dir().join("sessions");
@@ -285,8 +292,11 @@ impl Console {
                 return status.exit_code();
             }
             if Instant::now() > deadline {
+                // What it shows while it does not exit, before the kill (a hangup ends the
+                // session and prints its closing lines over it).
+                let (screen, tail) = (self.screen(), self.journal_tail());
                 let _ = self.child.kill();
-                panic!("gameday did not exit within {timeout:?}; the screen:\n{}", self.screen());
+                panic!("gameday did not exit within {timeout:?}\n{tail}\nthe screen:\n{screen}");
             }
             std::thread::sleep(Duration::from_millis(25));
         }
