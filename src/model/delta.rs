@@ -1,13 +1,19 @@
 //! What a backend tells the console as it happens: the picture's changes, the cluster's events,
 //! its connection, what it learns about faults and who holds the cluster.
 
+use serde::{Deserialize, Serialize};
+
 use super::holder::Holder;
 use super::signals::{PodUsage, SignalBatch, SourceKind, SourceState};
 use super::topology::{Node, Pod, ServiceSample, Topology, Workload};
 
-/// A change to the cluster picture, streamed by a backend's watch.
-#[derive(Clone, Debug, PartialEq)]
+/// A change to the cluster picture, streamed by a backend's watch. What another console may
+/// be sent of it (a served drill's responder) serializes; a whole picture goes as its parts
+/// and what only this console knows (its lock, its faults, the engines it found) never goes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TopologyDelta {
+    #[serde(skip)]
     Snapshot(Topology),
     UpsertWorkload(Workload),
     RemoveWorkload {
@@ -24,6 +30,7 @@ pub enum TopologyDelta {
         name: String,
     },
     /// Faults may not touch this namespace (`reason`), or may again (`None`).
+    #[serde(skip)]
     Lock {
         namespace: String,
         reason: Option<String>,
@@ -56,6 +63,7 @@ pub enum TopologyDelta {
     },
     /// What the backend found out about an action after start (an engine installed, a kernel
     /// module missing): presets with this action become available or disabled.
+    #[serde(skip)]
     Capability {
         action: String,
         support: super::fault::Support,
@@ -68,6 +76,7 @@ pub enum TopologyDelta {
     },
     /// A fault is no longer in effect although nobody reverted it: its target restarted, and the
     /// helper's qdisc went away with the old network namespace.
+    #[serde(skip)]
     FaultLapsed {
         session: String,
         fault: u64,
@@ -76,6 +85,7 @@ pub enum TopologyDelta {
     /// The engine runs this fault to its own end (a Litmus experiment runs its duration once its
     /// runner starts): the console waits up to `within_ms` from now for it to finish, and stops
     /// it before that only on an abort.
+    #[serde(skip)]
     FaultRunsOn {
         session: String,
         fault: u64,
@@ -84,14 +94,17 @@ pub enum TopologyDelta {
     },
     /// The engine says the fault is over, and how (a Litmus verdict): recorded as its end; what
     /// is left of it is tidied up through the ordinary revert.
+    #[serde(skip)]
     FaultFinished {
         session: String,
         fault: u64,
         how: String,
     },
     /// Who holds the cluster's one-fault lock now (`None`: nobody), as its watch saw it.
+    #[serde(skip)]
     Holder(Option<Holder>),
     /// A `gameday watchdog` runs on the cluster (its heartbeat was seen), or no longer does.
+    #[serde(skip)]
     Watchdog(Option<String>),
 }
 

@@ -187,13 +187,14 @@ impl Served {
         let mut h = Hub::lock(&self.hub);
         h.picture.apply(&delta);
         let Some(frame) = Frame::of(delta) else { return };
+        // The system's health is kept as it is now, one frame per source of it.
         let key = match &frame {
-            Frame::Samples(_) => Some("samples".to_string()),
-            Frame::Signals(s) => Some(format!("signals {}", s.source)),
-            Frame::Usage { source, .. } => Some(format!("usage {source}")),
-            Frame::Source { kind, name, .. } => Some(format!("source {kind:?} {name}")),
-            Frame::Reachable { service, .. } => Some(format!("reachable {service}")),
-            Frame::Connection { .. } => Some("connection".to_string()),
+            Frame::Change(TopologyDelta::Samples(_)) => Some("samples".to_string()),
+            Frame::Change(TopologyDelta::Signals(s)) => Some(format!("signals {}", s.source)),
+            Frame::Change(TopologyDelta::Usage { source, .. }) => Some(format!("usage {source}")),
+            Frame::Change(TopologyDelta::Source { kind, name, .. }) => Some(format!("source {kind:?} {name}")),
+            Frame::Change(TopologyDelta::Reachable { service, .. }) => Some(format!("reachable {service}")),
+            Frame::Change(TopologyDelta::Connection { .. }) => Some("connection".to_string()),
             _ => None,
         };
         if let Some(key) = key {

@@ -4,8 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::signals::{PodUsage, SignalBatch, SourceKind, SourceState};
-use crate::model::topology::{Node, Pod, ServiceSample, Topology, Workload};
+use crate::model::topology::{Node, Pod, Topology, Workload};
 use crate::model::{BackendInfo, TopologyDelta};
 use crate::timeline::Entry;
 
@@ -27,50 +26,9 @@ pub struct Hello {
 #[serde(rename_all = "snake_case")]
 pub enum Frame {
     /// The whole picture now (the first frame of a picture stream).
-    Picture {
-        workloads: Vec<Workload>,
-        pods: Vec<Pod>,
-        nodes: Vec<Node>,
-        calls: Vec<(String, String)>,
-    },
-    Workload(Workload),
-    WorkloadGone {
-        namespace: String,
-        name: String,
-    },
-    Pod(Pod),
-    PodGone {
-        namespace: String,
-        name: String,
-    },
-    Node(Node),
-    NodeGone {
-        name: String,
-    },
-    Samples(Vec<ServiceSample>),
-    Signals(SignalBatch),
-    Usage {
-        source: String,
-        pods: Vec<PodUsage>,
-    },
-    Source {
-        kind: SourceKind,
-        name: String,
-        state: SourceState,
-    },
-    Event {
-        object: String,
-        message: String,
-        warning: bool,
-    },
-    Connection {
-        connected: bool,
-        detail: String,
-    },
-    Reachable {
-        service: String,
-        addr: String,
-    },
+    Picture { workloads: Vec<Workload>, pods: Vec<Pod>, nodes: Vec<Node>, calls: Vec<(String, String)> },
+    /// A change of the picture or of the system's health, as the console saw it.
+    Change(TopologyDelta),
     /// The facilitator's entries, in order.
     Entries(Vec<Entry>),
     /// Nothing new; the server is there.
@@ -95,19 +53,6 @@ impl Frame {
     pub fn of(delta: TopologyDelta) -> Option<Frame> {
         Some(match delta {
             TopologyDelta::Snapshot(t) => Frame::picture(&t),
-            TopologyDelta::UpsertWorkload(w) => Frame::Workload(w),
-            TopologyDelta::RemoveWorkload { namespace, name } => Frame::WorkloadGone { namespace, name },
-            TopologyDelta::UpsertPod(p) => Frame::Pod(p),
-            TopologyDelta::RemovePod { namespace, name } => Frame::PodGone { namespace, name },
-            TopologyDelta::UpsertNode(n) => Frame::Node(n),
-            TopologyDelta::RemoveNode { name } => Frame::NodeGone { name },
-            TopologyDelta::Samples(s) => Frame::Samples(s),
-            TopologyDelta::Signals(s) => Frame::Signals(s),
-            TopologyDelta::Usage { source, pods } => Frame::Usage { source, pods },
-            TopologyDelta::Source { kind, name, state } => Frame::Source { kind, name, state },
-            TopologyDelta::ClusterEvent { object, message, warning } => Frame::Event { object, message, warning },
-            TopologyDelta::Connection { connected, detail } => Frame::Connection { connected, detail },
-            TopologyDelta::Reachable { service, addr } => Frame::Reachable { service, addr },
             TopologyDelta::Lock { .. }
             | TopologyDelta::Capability { .. }
             | TopologyDelta::FaultLapsed { .. }
@@ -115,6 +60,7 @@ impl Frame {
             | TopologyDelta::FaultFinished { .. }
             | TopologyDelta::Holder(_)
             | TopologyDelta::Watchdog(_) => return None,
+            change => Frame::Change(change),
         })
     }
 
@@ -129,19 +75,7 @@ impl Frame {
                 t.set_calls(calls);
                 TopologyDelta::Snapshot(t)
             }
-            Frame::Workload(w) => TopologyDelta::UpsertWorkload(w),
-            Frame::WorkloadGone { namespace, name } => TopologyDelta::RemoveWorkload { namespace, name },
-            Frame::Pod(p) => TopologyDelta::UpsertPod(p),
-            Frame::PodGone { namespace, name } => TopologyDelta::RemovePod { namespace, name },
-            Frame::Node(n) => TopologyDelta::UpsertNode(n),
-            Frame::NodeGone { name } => TopologyDelta::RemoveNode { name },
-            Frame::Samples(s) => TopologyDelta::Samples(s),
-            Frame::Signals(s) => TopologyDelta::Signals(s),
-            Frame::Usage { source, pods } => TopologyDelta::Usage { source, pods },
-            Frame::Source { kind, name, state } => TopologyDelta::Source { kind, name, state },
-            Frame::Event { object, message, warning } => TopologyDelta::ClusterEvent { object, message, warning },
-            Frame::Connection { connected, detail } => TopologyDelta::Connection { connected, detail },
-            Frame::Reachable { service, addr } => TopologyDelta::Reachable { service, addr },
+            Frame::Change(change) => change,
             Frame::Entries(_) | Frame::Ping | Frame::Closed => return None,
         })
     }
