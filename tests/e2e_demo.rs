@@ -420,10 +420,7 @@ observe = "2s"
     assert_eq!(marks.len(), 2, "{marks:?}");
     assert!(marks.iter().all(|m| m["fault"] == 1 && m["after_ms"].as_u64().is_some()), "{marks:?}");
     // A responder joined: a stray q asks first.
-    f.send("q");
-    f.wait_for("1 responder joined the drill: end the session and quit? y/N", T);
-    f.send("y");
-    assert_eq!(f.wait_exit(T), 0);
+    f.quit_answering("1 responder joined the drill: end the session and quit? y/N");
 }
 
 #[test]
@@ -457,10 +454,7 @@ fn the_start_screen_creates_resumes_or_joins_a_session() {
     c.wait_for("responder eve joined the drill", T);
     r.send("q");
     assert_eq!(r.wait_exit(T), 0);
-    c.send("q");
-    c.wait_for("1 responder joined the drill: end the session and quit? y/N", T);
-    c.send("y");
-    assert_eq!(c.wait_exit(T), 0);
+    c.quit_answering("1 responder joined the drill: end the session and quit? y/N");
 
     // q on the start screen leaves without a session.
     let mut q = Console::start_in(tempfile::tempdir().unwrap(), &["--demo"], &env);

@@ -108,10 +108,7 @@ async fn a_responder_on_another_machine_sees_no_fault_and_their_marks_reach_the_
     assert_eq!(during.len(), 2, "{during:?}");
     assert!(during.contains(&format!("gameday-drill-{session}-f")), "{during:?}");
     assert!(during.contains(&format!("gameday-drill-{session}-r-bob")), "{during:?}");
-    a.send("q");
-    a.wait_for("1 responder joined the drill: end the session and quit? y/N", T);
-    a.send("y");
-    assert_eq!(a.wait_exit(T), 0);
+    a.quit_answering("1 responder joined the drill: end the session and quit? y/N");
     b.wait_for("the facilitator's session has ended", T);
     b.send("q");
     assert_eq!(b.wait_exit(T), 0);

@@ -106,10 +106,7 @@ fn a_demo_drill_is_joined_from_another_machine_by_the_command_drill_prints() {
     let report = f.exported_report();
     assert!(report.contains("Responders: bob."), "{report}");
     assert!(report.contains("(bob, emergency stop)"), "the stop is scored as bob's: {report}");
-    f.send("q");
-    f.wait_for("end the session and quit? y/N", T);
-    f.send("y");
-    assert_eq!(f.wait_exit(T), 0);
+    f.quit_answering("end the session and quit? y/N");
     let served = f.data_dir().join("sessions").join(format!("{id}.join"));
     assert!(!served.exists(), "the drill is no longer served: {}", served.display());
 }
@@ -141,9 +138,6 @@ async fn a_docker_drill_is_joined_from_another_machine_and_its_stop_reverts_the_
     r.wait_gone("Paused", T);
     r.send("q");
     assert_eq!(r.wait_exit(T), 0);
-    f.send("q");
-    f.wait_for("end the session and quit? y/N", T);
-    f.send("y");
-    assert_eq!(f.wait_exit(T), 0);
+    f.quit_answering("end the session and quit? y/N");
     shop.stop().await;
 }

@@ -96,10 +96,7 @@ fn a_stray_q_with_a_fault_live_asks_first_and_popups_close_on_q() {
     c.send("n");
     c.wait_for("not quitting", T);
     assert!(c.screen().contains("FAULT LIVE #1"));
-    c.send("q");
-    c.wait_for("and quit? y/N", T);
-    c.send("y");
-    assert_eq!(c.wait_exit(T), 0);
+    c.quit_answering("and quit? y/N");
     let entries = journal_entries(&c.journal());
     let ending = entries.iter().find(|e| e["kind"] == "fault_ending").unwrap();
     assert_eq!(ending["reason"]["aborted"]["by"], "q");

@@ -278,6 +278,15 @@ impl Console {
         }
     }
 
+    /// `q`, the question it asks first (`question`: what the overlay says, up to "and quit?
+    /// y/N"), `y`; the console exits cleanly.
+    pub fn quit_answering(&mut self, question: &str) {
+        self.send("q");
+        self.wait_for(question, Duration::from_secs(20));
+        self.send("y");
+        assert_eq!(self.wait_exit(Duration::from_secs(20)), 0, "a clean exit after y");
+    }
+
     /// Waits for the process to exit; returns its exit code.
     pub fn wait_exit(&mut self, timeout: Duration) -> u32 {
         let deadline = Instant::now() + timeout;
