@@ -937,8 +937,7 @@ fn a_fault_its_engine_runs_to_its_end_waits_for_the_verdict_and_ends_with_it() {
 #[test]
 fn a_stray_q_asks_first_while_run_sheet_steps_are_left() {
     let mut h = Harness::demo();
-    let plan = gameday::config::runsheet::RunSheet::parse(
-        "plan.toml",
+    h.walk_sheet(
         r#"title = "two steps"
 [[step]]
 name = "one"
@@ -951,10 +950,7 @@ preset = "pod-delete"
 target = "sock-shop/orders"
 hypothesis = "orders keeps serving"
 "#,
-    )
-    .unwrap();
-    let fx = h.s.load_sheet(plan, false);
-    h.run_effects(fx);
+    );
     h.key(KeyCode::Char('q'));
     let overlay = format!("{:?}", h.s.ui.overlay);
     assert!(overlay.contains("2 run-sheet steps are not finished: end the session and quit? y/N"), "{overlay}");
@@ -968,8 +964,7 @@ fn an_outcome_typed_before_the_step_asks_for_it_says_why_and_records_nothing() {
     let said = |h: &Harness| h.s.book.status.clone().unwrap().text;
     let outcomes =
         |h: &Harness| h.s.book.timeline.iter().filter(|e| matches!(e.kind, EntryKind::StepOutcome { .. })).count();
-    let plan = gameday::config::runsheet::RunSheet::parse(
-        "plan.toml",
+    h.walk_sheet(
         r#"title = "one step"
 [[step]]
 name = "carts slows down"
@@ -979,10 +974,7 @@ duration = "5s"
 observe = "20s"
 hypothesis = "carts keeps serving"
 "#,
-    )
-    .unwrap();
-    let fx = h.s.load_sheet(plan, false);
-    h.run_effects(fx);
+    );
     let fx = h.command("next");
     h.run_effects(fx);
     h.key(KeyCode::Tab);

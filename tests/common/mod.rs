@@ -190,6 +190,13 @@ impl Harness {
         fx
     }
 
+    /// Walks the run-sheet `toml` as a facilitator would (each step started with `:next`).
+    pub fn walk_sheet(&mut self, toml: &str) {
+        let plan = gameday::config::runsheet::RunSheet::parse("plan.toml", toml).expect("a good run-sheet");
+        let fx = self.s.load_sheet(plan, false);
+        self.run_effects(fx);
+    }
+
     /// Runs the backend effects against the simulated cluster, like the runtime would, and
     /// feeds the results back. A revert with a delay waits in `pending` until `advance` gets
     /// there. Returns every effect seen, each once.
