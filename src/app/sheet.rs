@@ -393,31 +393,25 @@ impl Sheet {
         vec![self.start(i, book), SheetOutcome::Arm { step: i }]
     }
 
+    /// Why an `:outcome` typed now is early: the step's fault is on, or its recovery is still
+    /// watched (the outcome is asked for when that ends), or no step ran.
+    fn outcome_not_asked(&self, now_ms: u64) -> String {
+        match self.phase {
+            Phase::Running { step, .. } => format!("step {}'s fault is still on: its outcome comes after it", step + 1),
+            Phase::Observing { step, until_ms, .. } => format!(
+                "step {} is still watching the recovery (at most {} more); its outcome is asked for then",
+                step + 1,
+                crate::timeline::entry::seconds(until_ms.saturating_sub(now_ms))
+            ),
+            _ => "no step is waiting for its outcome".to_string(),
+        }
+    }
+
     /// `:outcome held|broken|partial [note]`: the facilitator's verdict on the step just run.
     pub fn record_outcome(&mut self, word: &str, note: &str, book: &mut Book) -> Vec<SheetOutcome> {
-        let (step, fault, suggested) = match self.phase {
-            Phase::Outcome { step, fault, suggested } => (step, fault, suggested),
-            // Said as it is: the outcome is asked for when the observation ends.
-            Phase::Observing { step, until_ms, .. } => {
-                let left = until_ms.saturating_sub(book.t_ms());
-                book.say(
-                    Level::Error,
-                    format!(
-                        "step {} is still watching the recovery (at most {} more); its outcome is asked for then",
-                        step + 1,
-                        crate::timeline::entry::seconds(left)
-                    ),
-                );
-                return Vec::new();
-            }
-            Phase::Running { step, .. } => {
-                book.say(Level::Error, format!("step {}'s fault is still on: its outcome comes after it", step + 1));
-                return Vec::new();
-            }
-            _ => {
-                book.say(Level::Error, "no step is waiting for its outcome");
-                return Vec::new();
-            }
+        let Phase::Outcome { step, fault, suggested } = self.phase else {
+            book.say(Level::Error, self.outcome_not_asked(book.t_ms()));
+            return Vec::new();
         };
         let Some(verdict) = StepVerdict::from_outcome_word(word) else {
             book.say(Level::Error, format!("'{word}' is not held, broken or partial"));
