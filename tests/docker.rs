@@ -899,9 +899,16 @@ async fn the_engines_stats_show_a_busy_container_and_a_cpu_throttle_moving_its_c
     );
     let h = apply(&b, &spec).await;
     let throttled = web_cpu(&mut rx, &web1, "web-1 throttled", |c| c < 300.0).await;
-    // The next readings stay there: it is the throttle, not a lull.
-    let again = web_cpu(&mut rx, &web1, "web-1 still throttled", |_| true).await;
-    assert!(again < 300.0, "{again}");
+    // The next readings stay there: it is the throttle, not a lull. One reading may overshoot
+    // on a loaded machine (the engine reads the container's and the host's CPU time at two
+    // moments), so the middle of three is what is held to it.
+    let mut next = Vec::new();
+    for _ in 0..3 {
+        next.push(web_cpu(&mut rx, &web1, "web-1 still throttled", |_| true).await);
+    }
+    next.sort_by(f64::total_cmp);
+    let again = next[1];
+    assert!(again < 300.0, "{next:?}");
     b.revert(&h).await.unwrap();
     let freed = web_cpu(&mut rx, &web1, "web-1 busy again", |c| c > 500.0).await;
     eprintln!(
