@@ -58,6 +58,11 @@ fn a_demo_drill_is_joined_from_another_machine_by_the_command_drill_prints() {
     );
     wrong.wait_for("the join token is not this drill's", T);
     assert_ne!(wrong.wait_exit(T), 0);
+    // On another kind of system than the facilitator's: refused, with the command that works.
+    let mut docker =
+        Console::start_in(tempfile::tempdir().unwrap(), &["--docker", "--drill", &args[2], "--responder", "bob"], &[]);
+    docker.wait_for("the facilitator's console runs on demo, not docker: join with gameday --demo --drill", T);
+    assert_ne!(docker.wait_exit(T), 0);
 
     let mut r = responder(&args, "bob");
     r.wait_for("DRILL · responder bob", T);

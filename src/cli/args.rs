@@ -118,6 +118,19 @@ pub struct BackendArgs {
 }
 
 impl BackendArgs {
+    /// The kind of system these flags name, as sessions record it (`BackendInfo::kind`).
+    pub fn kind(&self) -> &'static str {
+        if self.demo {
+            "demo"
+        } else if self.docker {
+            "docker"
+        } else {
+            "kubernetes"
+        }
+    }
+}
+
+impl BackendArgs {
     /// The flags that chose this backend, to repeat in a command the user is told to run.
     pub fn flags(&self) -> String {
         let quote = |s: &str| shlex::try_quote(s).map(|q| q.into_owned()).unwrap_or_else(|_| s.to_string());

@@ -97,14 +97,9 @@ pub(super) fn run(mut cli: Cli, dirs: &Dirs) -> anyhow::Result<Exit> {
             let relay =
                 rt.block_on(crate::backend::relay::join(address, &responder_name(cli.responder.as_deref())?))?;
             let theirs = relay.facilitator_kind().to_string();
-            let mine = if backend_args.demo {
-                Some("demo")
-            } else if backend_args.docker {
-                Some("docker")
-            } else {
-                None
-            };
-            if let Some(mine) = mine.filter(|m| *m != theirs) {
+            // No backend flag: whatever the facilitator's console runs on.
+            let mine = backend_args.kind();
+            if mine != "kubernetes" && mine != theirs {
                 anyhow::bail!(
                     "the facilitator's console runs on {theirs}, not {mine}: join with {}",
                     crate::backend::relay::join_command(&theirs, address)
@@ -241,14 +236,7 @@ fn responder_name(given: Option<&str>) -> anyhow::Result<String> {
 /// false if the user left without starting a session.
 fn start_screen(cli: &mut Cli, dirs: &Dirs, theme: &Theme) -> anyhow::Result<bool> {
     use crate::app::start::{Choice, Decision, StartScreen};
-    let b = &cli.backend;
-    let kind = if b.demo {
-        "demo"
-    } else if b.docker {
-        "docker"
-    } else {
-        "kubernetes"
-    };
+    let kind = cli.backend.kind();
     // Sessions go on on the kind of system they ran on.
     let sessions: Vec<_> =
         crate::store::sessions::list(&dirs.sessions())?.into_iter().filter(|s| s.kind == kind).collect();
