@@ -60,7 +60,20 @@ impl Frame {
             | TopologyDelta::FaultFinished { .. }
             | TopologyDelta::Holder(_)
             | TopologyDelta::Watchdog(_) => return None,
-            change => Frame::Change(change),
+            // Named one by one: a kind added later is decided here, never sent by default.
+            change @ (TopologyDelta::UpsertWorkload(_)
+            | TopologyDelta::RemoveWorkload { .. }
+            | TopologyDelta::UpsertPod(_)
+            | TopologyDelta::RemovePod { .. }
+            | TopologyDelta::UpsertNode(_)
+            | TopologyDelta::RemoveNode { .. }
+            | TopologyDelta::Samples(_)
+            | TopologyDelta::Signals(_)
+            | TopologyDelta::Usage { .. }
+            | TopologyDelta::Source { .. }
+            | TopologyDelta::ClusterEvent { .. }
+            | TopologyDelta::Connection { .. }
+            | TopologyDelta::Reachable { .. }) => Frame::Change(change),
         })
     }
 
