@@ -350,3 +350,40 @@ async fn a_picture_of_thousands_of_pods_arrives_whole_across_many_chunks() {
     let TopologyDelta::Snapshot(seen) = next_of(&mut rx, |_| true).await else { panic!("a snapshot first") };
     assert_eq!(seen, t, "the same picture, a megabyte and more in one line");
 }
+
+/// A server that answers every request with this `Hello` body, as an older or newer gameday's
+/// drill server would.
+async fn hello_server(body: String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let at = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf).await;
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = s.write_all(reply.as_bytes()).await;
+        }
+    });
+    format!("20261207-000000-abcd:0123456789abcdef@{at}")
+}
+
+#[tokio::test]
+async fn a_facilitator_on_another_version_is_refused_at_the_join_with_both_versions_said() {
+    let backend = r#""backend":{"kind":"demo","cluster":"sock-shop","pod_word":"pod"}"#;
+    let newer = format!(r#"{{"session":"20261207-000000-abcd",{backend},"version":"99.0.0"}}"#);
+    let older = format!(r#"{{"session":"20261207-000000-abcd",{backend}}}"#);
+    let mine = env!("CARGO_PKG_VERSION");
+    for (body, theirs) in [(newer, "gameday 99.0.0".to_string()), (older, "an older gameday".to_string())] {
+        let address = JoinAddress::parse(&hello_server(body).await).unwrap().unwrap();
+        let Err(e) = relay::join(&address, "bob").await else { panic!("joined a console of another version") };
+        let said = e.to_string();
+        assert!(said.contains(&format!("runs {theirs}, this is gameday {mine}: join with the same version")), "{said}");
+    }
+    // The same version joins.
+    let s = served("20261207-000000-abcd").await;
+    assert!(relay::join(&s.address(), "bob").await.is_ok());
+}

@@ -146,6 +146,16 @@ pub async fn join(address: &JoinAddress, name: &str) -> anyhow::Result<RelayBack
     }
     let hello: Hello =
         r.json().await.map_err(|e| anyhow::anyhow!("the server at {at} is not a gameday drill's: {e}"))?;
+    if hello.version != super::wire::VERSION {
+        let theirs = match hello.version.as_str() {
+            "" => "an older gameday".to_string(),
+            v => format!("gameday {v}"),
+        };
+        anyhow::bail!(
+            "the facilitator's console at {at} runs {theirs}, this is gameday {}: join with the same version",
+            super::wire::VERSION
+        );
+    }
     let info = BackendInfo {
         kind: hello.backend.kind.clone(),
         cluster: format!("{} (the facilitator's, at {at})", hello.backend.cluster),

@@ -307,7 +307,8 @@ async fn hello(State(hub): Shared, Path(id): Path<String>, Query(q): Query<As>, 
             return (StatusCode::CONFLICT, said).into_response();
         }
     }
-    Json(Hello { session: h.session.clone(), backend: h.info.clone() }).into_response()
+    Json(Hello { session: h.session.clone(), backend: h.info.clone(), version: super::wire::VERSION.to_string() })
+        .into_response()
 }
 
 async fn entries(State(hub): Shared, Path((id, side)): Path<(String, String)>, headers: HeaderMap) -> Response {

@@ -20,7 +20,13 @@ pub const SILENCE: std::time::Duration = std::time::Duration::from_secs(10);
 pub struct Hello {
     pub session: String,
     pub backend: BackendInfo,
+    /// The facilitator's gameday: the frames are its own types, read only by the same version.
+    #[serde(default)]
+    pub version: String,
 }
+
+/// This build's version, said in its `Hello`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
