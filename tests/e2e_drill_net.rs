@@ -77,8 +77,10 @@ fn a_demo_drill_is_joined_from_another_machine_by_the_command_drill_prints() {
         .map(str::to_string)
         .collect();
     assert_eq!(carts.len(), 3, "{f_screen}");
-    let r_screen = r.screen();
-    assert!(carts.iter().all(|c| r_screen.contains(c.as_str())), "{carts:?} on the responder's: {r_screen}");
+    // The responder's picture comes after its join is said: waited for, pod by pod.
+    for c in &carts {
+        r.wait_for(c, T);
+    }
 
     f.command("inject pod-kill sock-shop/carts duration=5m");
     f.wait_for("FAULT LIVE #1 pod-kill", T);
