@@ -211,8 +211,12 @@ duration = "3s"
     c.wait_for("fault #1 revert confirmed", T);
     c.wait_gone("FAULT LIVE", T);
     assert!(server.list("chaosengines", Some("shop")).is_empty(), "tidied up");
-    // The step is over once its recovery was seen; only then is its outcome asked for.
-    c.wait_outcome_asked(Duration::from_secs(30));
+    // front was down for less than a second (its pods replaced at once): still seen down, so
+    // its recovery after the revert is seen and ends the step's observation; only then is its
+    // outcome asked for (not at the end of the 30 s window, which a wait of 30 s would race).
+    c.wait_for_entry("the hypothesis broken", |e| e["kind"] == "hypothesis_broken", T);
+    c.wait_for_entry("the recovery", |e| e["kind"] == "steady_state_recovered", T);
+    c.wait_outcome_asked(T);
     c.command("outcome held");
     c.wait_for_entry("the step's outcome", |e| e["kind"] == "step_outcome", T);
     let report = c.exported_report();

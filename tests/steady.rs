@@ -233,6 +233,49 @@ fn time_to_detect_and_time_to_recover_on_the_demo_with_the_default_hypothesis() 
 }
 
 #[test]
+fn a_service_down_between_two_ticks_breaks_the_default_hypothesis_and_its_recovery_is_seen() {
+    use gameday::model::{TopologyDelta, Workload};
+    let mut h = Harness::demo();
+    h.s.steady = Default::default();
+    // A workload judged by its readiness alone (no traffic is measured for it).
+    let edge = |ready| {
+        Event::Backend(TopologyDelta::UpsertWorkload(Workload {
+            namespace: "sock-shop".into(),
+            name: "edge".into(),
+            kind: "Deployment".into(),
+            desired: 2,
+            ready,
+            note: None,
+        }))
+    };
+    h.send(edge(2));
+    h.advance(10_000);
+    let fx = h.command("inject network-latency sock-shop/carts latency_ms=1");
+    let mut rec = records(&h.run_effects(fx));
+    rec.extend(records(&h.advance(1_000)));
+    assert!(!rec.iter().any(|k| matches!(k, EntryKind::HypothesisBroken { .. })), "{rec:#?}");
+    // edge's pods are replaced within half a second, between two ticks (a pod-delete healed at
+    // once): the timeline says it was down, and so does the steady state.
+    h.t += 200;
+    let fx = h.send(edge(0));
+    rec.extend(records(&h.run_effects(fx)));
+    h.t += 300;
+    let fx = h.send(edge(2));
+    rec.extend(records(&h.run_effects(fx)));
+    let broken = rec.iter().find_map(|k| match k {
+        EntryKind::HypothesisBroken { detail, .. } => Some(detail.clone()),
+        _ => None,
+    });
+    assert!(broken.as_deref().is_some_and(|d| d.contains("sock-shop/edge down")), "{rec:#?}");
+    assert!(rec.iter().any(|k| matches!(k, EntryKind::SteadyStateHeldAgain { .. })), "{rec:#?}");
+    // After the revert, the recovery is seen (a run-sheet step's observation ends on it).
+    let fx = h.key(KeyCode::Char(' '));
+    rec.extend(records(&h.run_effects(fx)));
+    rec.extend(records(&h.advance(5_000)));
+    assert!(rec.iter().any(|k| matches!(k, EntryKind::SteadyStateRecovered { .. })), "{rec:#?}");
+}
+
+#[test]
 fn a_late_reading_does_not_restart_the_hold_time() {
     let file = FILE
         .replace("over = \"3s\"\nfor = \"2s\"", "over = \"1s\"\nfor = \"3s\"")

@@ -45,6 +45,9 @@ pub struct Picture {
     /// Families gone from a source ("Istio via Prometheus ..."): what they covered is unknown
     /// until they come back.
     pub gone: std::collections::BTreeSet<String>,
+    /// How many times a service's health changed: a change is news to the steady state now,
+    /// not at the next tick (a service down for less than a tick is still down).
+    moves: u64,
 }
 
 /// What a change of the picture means to the others.
@@ -53,6 +56,8 @@ pub enum PictureNews {
     Nothing,
     /// A full picture came in (the first, or after a reconnect).
     Pictured,
+    /// A service's health changed (on the timeline): the steady state is judged again now.
+    HealthChanged,
 }
 
 fn service_key(w: &Workload) -> String {
@@ -63,6 +68,15 @@ impl Picture {
     /// A change the backend streamed. `responder`: a drill's responder, who finds faults by
     /// their effects (the system's own record of gameday's faults, its Events, would name them).
     pub fn on_delta(&mut self, delta: TopologyDelta, responder: bool, book: &mut Book) -> PictureNews {
+        let moves = self.moves;
+        let news = self.apply(delta, responder, book);
+        match news {
+            PictureNews::Nothing if self.moves != moves => PictureNews::HealthChanged,
+            news => news,
+        }
+    }
+
+    fn apply(&mut self, delta: TopologyDelta, responder: bool, book: &mut Book) -> PictureNews {
         match delta {
             TopologyDelta::Samples(samples) => {
                 for sample in samples {
@@ -130,6 +144,7 @@ impl Picture {
         if let Some(c) = self.charting.as_mut() {
             c.touch(&service);
         }
+        self.moves += 1;
         book.record(EntryKind::HealthChanged { service, from, to, reading });
     }
 

@@ -261,6 +261,12 @@ impl Steady {
         self.evaluate(view, book)
     }
 
+    /// A service's health changed in the picture (the default steady state): the checks now,
+    /// so a service down between two ticks is seen down.
+    pub fn on_picture(&mut self, view: &SteadyView, book: &mut Book) -> Option<SteadyOutcome> {
+        self.evaluate(view, book)
+    }
+
     /// The steady state just before a fault is requested.
     pub fn before(&self, view: &SteadyView) -> Before {
         let (verdict, detail) = match self.hypothesis(view) {

@@ -201,6 +201,13 @@ fn sheet_view(s: &AppState) -> SheetView {
     }
 }
 
+/// A service's health changed: the steady state is judged on it now, not at the next tick.
+fn health_moved(s: &mut AppState) {
+    let view = steady_view!(s);
+    let o = s.steady.on_picture(&view, &mut s.book);
+    react(s, Outcome::Steady(o));
+}
+
 /// Steady state may have changed: a sheet walked by itself may inject now.
 fn steady_changed(s: &mut AppState) {
     if s.quit.exited {
@@ -356,7 +363,11 @@ pub(crate) fn react(s: &mut AppState, outcome: Outcome) {
             }
         }
         Outcome::Picture(PictureNews::Nothing) => {}
-        Outcome::Picture(PictureNews::Pictured) => check_targets(s),
+        Outcome::Picture(PictureNews::Pictured) => {
+            check_targets(s);
+            health_moved(s);
+        }
+        Outcome::Picture(PictureNews::HealthChanged) => health_moved(s),
         Outcome::Quit(QuitOutcome::Nothing) => {}
         Outcome::Quit(QuitOutcome::AbortFirst { by }) => {
             abort(s, &by);
