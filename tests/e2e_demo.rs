@@ -399,9 +399,9 @@ observe = "2s"
     assert!(!screen.contains("[+") && !screen.contains("◀ FAULT"), "no pod or workload carries the fault: {screen}");
     r.send("d");
     r.wait_for("marked DETECTED", T);
-    f.wait_for("responder cy marked DETECTED", T);
+    f.wait_mark("cy", "detected", T);
     r.command("mitigated bumped the carts timeout");
-    f.wait_for("responder cy marked MITIGATED", T);
+    f.wait_mark("cy", "mitigated", T);
     f.wait_outcome_asked(Duration::from_secs(30));
     f.command("outcome held");
     f.command("reveal");

@@ -102,7 +102,7 @@ fn a_demo_drill_is_joined_from_another_machine_by_the_command_drill_prints() {
 
     // The responder pulls the emergency stop: the facilitator's console aborts its fault.
     r.send("d");
-    f.wait_for("responder bob marked DETECTED", T);
+    f.wait_mark("bob", "detected", T);
     r.send(" ");
     f.wait_for("ABORT fault #1 (responder bob)", T);
     f.wait_reverted(1, T);

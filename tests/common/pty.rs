@@ -237,6 +237,17 @@ impl Console {
         )
     }
 
+    /// Waits until this (facilitator's) console's journal has `responder`'s mark (`detected`,
+    /// `mitigated`, `note`, `stop`): the status line saying so is replaced by the next message,
+    /// and the timeline's line scrolls away when much happens at once.
+    pub fn wait_mark(&self, responder: &str, mark: &str, timeout: Duration) -> serde_json::Value {
+        self.wait_for_entry(
+            &format!("{responder}'s {mark} mark"),
+            |e| e["kind"] == "drill_mark" && e["responder"] == responder && e["mark"] == mark,
+            timeout,
+        )
+    }
+
     /// Waits until the run-sheet asks for the outcome of the step just run: its panel's title
     /// says so for as long as it waits (the status line saying so is replaced by the next
     /// message; an `:outcome` typed before is refused).
